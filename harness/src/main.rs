@@ -1,1 +1,107 @@
-fn main() {}
+//! The `faultline` binary: parses the command line and hands each subcommand to its module.
+
+mod check_cmd;
+mod cli;
+mod config;
+mod output;
+mod progress;
+mod recorder;
+mod run;
+mod worker;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use config::TestConfig;
+use results::ExitCode;
+
+/// Exit code of a run stopped by SIGINT or SIGTERM (the shell's convention: 128 + SIGINT).
+const INTERRUPTED: i32 = 130;
+
+fn main() -> std::process::ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // clap uses 2 for usage errors and 0 for --help/--version, as documented.
+            return code(e.exit_code());
+        }
+    };
+    let status = match cli.command {
+        Command::Node(args) => {
+            init_tracing("info");
+            match node::main(args) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("error: faultline node: {e:#}");
+                    ExitCode::BadInput.code()
+                }
+            }
+        }
+        Command::Check(args) => {
+            init_tracing("warn");
+            check_cmd::run(args)
+        }
+        Command::Test(args) => {
+            init_tracing("warn");
+            match TestConfig::resolve(args) {
+                Ok(cfg) => test(cfg),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::BadInput.code()
+                }
+            }
+        }
+    };
+    code(status)
+}
+
+fn test(cfg: TestConfig) -> i32 {
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            eprintln!("error: cannot locate the faultline binary to start own nodes: {e}");
+            return ExitCode::BadInput.code();
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    runtime.block_on(async {
+        tokio::select! {
+            result = run::run_test(cfg, exe) => match result {
+                Ok(exit) => exit.code(),
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::BadInput.code()
+                }
+            },
+            signal = interrupted() => {
+                // Dropping the run's future drops its cluster, which resumes and stops every node.
+                eprintln!("interrupted by {signal}: cluster torn down; the history so far is kept");
+                INTERRUPTED
+            }
+        }
+    })
+}
+
+/// Resolves on the first SIGINT or SIGTERM.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
+}
+
+fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+fn code(status: i32) -> std::process::ExitCode {
+    std::process::ExitCode::from(status.clamp(0, 255) as u8)
+}

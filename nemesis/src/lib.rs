@@ -1,1 +1,14 @@
-//! nemesis
+//! faultline's nemesis: which faults exist, when they happen, and what they need from a cluster.
+//!
+//! The nemesis never knows what a cluster is made of: it drives the [`ClusterControl`] trait,
+//! which each cluster implements, and reports every fault window through a [`FaultRecorder`].
+
+pub mod control;
+pub mod fault;
+pub mod runner;
+pub mod schedule;
+
+pub use control::{ClusterControl, FaultRecorder};
+pub use fault::{Fault, NemesisKind};
+pub use runner::{run, FaultRecord, NemesisReport};
+pub use schedule::Schedule;

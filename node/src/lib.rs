@@ -1,1 +1,44 @@
-//! faultline own node.
+//! faultline's own node: a key-value store spoken to over RESP (Redis's protocol), so the `redis`
+//! client drives it as it drives Redis, with asynchronous primary → replica replication.
+//!
+//! A node is a primary, or (with `--replica-of`) a read-only replica of one. Besides GET, SET, DEL
+//! and friends it offers `CAS key expected new`, a compare-and-set for register workloads.
+//! The `replication` module's documentation describes the replication protocol; `store`'s, the data
+//! and its offsets.
+
+mod args;
+mod command;
+mod connection;
+mod info;
+mod replication;
+mod reply;
+mod request;
+mod server;
+mod store;
+mod write;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tracing::Instrument;
+
+pub use args::NodeArgs;
+
+/// Runs a node until it is killed (builds its own tokio runtime). Errors (e.g. port in use) are returned.
+pub fn main(args: NodeArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("building the tokio runtime")?;
+    runtime.block_on(async {
+        let listener = TcpListener::bind((args.bind.as_str(), args.port))
+            .await
+            .with_context(|| format!("binding {}:{}", args.bind, args.port))?;
+        serve(args, listener).await
+    })
+}
+
+/// Serves on an already-bound listener; for tests and embedding. Runs forever unless an error occurs.
+pub async fn serve(args: NodeArgs, listener: TcpListener) -> anyhow::Result<()> {
+    let span = tracing::info_span!("node", name = %args.name);
+    server::run(args, listener).instrument(span).await
+}

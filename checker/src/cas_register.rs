@@ -1,0 +1,221 @@
+//! The register and compare-and-set register models.
+//!
+//! One model serves both: a `register` history simply contains no `cas`. Values are JSON,
+//! interned per key so the state is a small integer.
+//!
+//! ```text
+//!   write 1    |--|                 state 1
+//!   cas 1 2         |--|            state 2 (compare matched)
+//!   cas 1 3              |--|fail   never happened: dropped before the search
+//!   read → 2                  |--|  ok: must return exactly the current value
+//! ```
+//!
+//! Which operations reach the search: `ok` ones, and `info` writes and cas (which, if they are
+//! linearized at all, take effect as if they had succeeded). Failed operations certainly did not
+//! happen and indeterminate reads change nothing, so both are dropped.
+
+use crate::history_error::HistoryError;
+use crate::interner::{Interner, ValueId};
+use crate::model::Model;
+use crate::operation::{Operation, Outcome};
+use serde_json::Value;
+
+/// One register operation, with values interned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegisterOp {
+    /// A read that returned this value.
+    Read(ValueId),
+    /// A write of this value.
+    Write(ValueId),
+    /// A compare-and-set that swapped `expected` for `new`.
+    Cas {
+        /// The value the register had to hold.
+        expected: ValueId,
+        /// The value it then held.
+        new: ValueId,
+    },
+}
+
+/// A single register holding a JSON value, with read, write and compare-and-set.
+#[derive(Debug, Clone)]
+pub struct CasRegister {
+    values: Interner,
+    initial: ValueId,
+}
+
+impl CasRegister {
+    /// A register that holds `initial` before any write (Jepsen's registers start at null).
+    pub fn new(initial: &Value) -> Self {
+        let mut values = Interner::new();
+        let initial = values.intern(initial);
+        CasRegister { values, initial }
+    }
+
+    /// The operation the search must consider for `op`, or `None` if it cannot affect the
+    /// outcome (a failed operation, an indeterminate read).
+    pub fn op(&mut self, op: &Operation) -> Result<Option<RegisterOp>, HistoryError> {
+        if matches!(op.outcome, Outcome::Fail { .. }) {
+            return Ok(None);
+        }
+        let info = op.outcome == Outcome::Info;
+        Ok(Some(match op.f.as_str() {
+            "read" if info => return Ok(None),
+            "read" => RegisterOp::Read(self.values.intern(&op.output)),
+            "write" => RegisterOp::Write(self.values.intern(&op.value)),
+            "cas" => {
+                let (expected, new) = cas_arguments(op)?;
+                RegisterOp::Cas {
+                    expected: self.values.intern(expected),
+                    new: self.values.intern(new),
+                }
+            }
+            _ => {
+                return Err(HistoryError::UnsupportedFunction {
+                    index: op.invoke_index,
+                    f: op.f.clone(),
+                    model: "cas-register".into(),
+                    supported: "read, write, cas".into(),
+                })
+            }
+        }))
+    }
+
+    /// The JSON value an interned id stands for.
+    pub fn value(&self, id: ValueId) -> &Value {
+        self.values.value(id)
+    }
+}
+
+/// A cas's `[expected, new]` argument.
+pub(crate) fn cas_arguments(op: &Operation) -> Result<(&Value, &Value), HistoryError> {
+    match op.value.as_array().map(Vec::as_slice) {
+        Some([expected, new]) => Ok((expected, new)),
+        _ => Err(HistoryError::MalformedValue {
+            index: op.invoke_index,
+            f: op.f.clone(),
+            value: op.value.clone(),
+            reason: "a cas value must be [expected, new]".into(),
+        }),
+    }
+}
+
+impl Model for CasRegister {
+    type State = ValueId;
+    type Op = RegisterOp;
+
+    fn init(&self) -> ValueId {
+        self.initial
+    }
+
+    fn step(&self, state: &ValueId, op: &RegisterOp) -> Option<ValueId> {
+        match *op {
+            RegisterOp::Read(v) => (v == *state).then_some(*state),
+            RegisterOp::Write(v) => Some(v),
+            RegisterOp::Cas { expected, new } => (expected == *state).then_some(new),
+        }
+    }
+
+    fn describe(&self, op: &RegisterOp) -> String {
+        match *op {
+            RegisterOp::Read(v) => format!("read {}", self.value(v)),
+            RegisterOp::Write(v) => format!("write {}", self.value(v)),
+            RegisterOp::Cas { expected, new } => {
+                format!("cas {} -> {}", self.value(expected), self.value(new))
+            }
+        }
+    }
+
+    fn describe_state(&self, state: &ValueId) -> String {
+        self.value(*state).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history_builder::*;
+    use crate::operation::pair;
+    use serde_json::json;
+
+    /// The register operations the search sees for a history, as descriptions.
+    fn search_ops(model: &mut CasRegister, events: Vec<crate::event::Event>) -> Vec<String> {
+        let ops: Vec<RegisterOp> = pair(&history(events))
+            .unwrap()
+            .iter()
+            .filter_map(|op| model.op(op).unwrap())
+            .collect();
+        ops.iter().map(|op| model.describe(op)).collect()
+    }
+
+    #[test]
+    fn steps_follow_register_semantics() {
+        let mut m = CasRegister::new(&json!(null));
+        let mut op = |f: &str, value: Value, output: Value| {
+            let events = vec![invoke(0, 1, f, value), ok(1, 1, f, output)];
+            let ops = pair(&history(events)).unwrap();
+            m.op(&ops[0]).unwrap().unwrap()
+        };
+        let read_null = op("read", json!(null), json!(null));
+        let read_1 = op("read", json!(null), json!(1));
+        let write_1 = op("write", json!(1), json!(1));
+        let cas_1_2 = op("cas", json!([1, 2]), json!([1, 2]));
+
+        let s0 = m.init();
+        assert_eq!(m.step(&s0, &read_null), Some(s0));
+        assert_eq!(m.step(&s0, &read_1), None);
+        assert_eq!(m.step(&s0, &cas_1_2), None);
+        let s1 = m.step(&s0, &write_1).unwrap();
+        assert_eq!(m.describe_state(&s1), "1");
+        assert_eq!(m.step(&s1, &read_1), Some(s1));
+        let s2 = m.step(&s1, &cas_1_2).unwrap();
+        assert_eq!(m.describe_state(&s2), "2");
+        assert_eq!(m.step(&s2, &read_1), None);
+    }
+
+    #[test]
+    fn initial_value_is_the_first_state() {
+        let m = CasRegister::new(&json!("start"));
+        assert_eq!(m.describe_state(&m.init()), r#""start""#);
+    }
+
+    #[test]
+    fn failed_ops_and_indeterminate_reads_are_dropped() {
+        let mut m = CasRegister::new(&json!(null));
+        let described = search_ops(
+            &mut m,
+            vec![
+                invoke(0, 1, "write", json!(1)),
+                fail(1, 1, "write", json!(1)),
+                invoke(2, 2, "read", json!(null)),
+                info(3, 2, "read", json!(null)),
+                invoke(4, 3, "cas", json!([1, 2])),
+                with_error("cas-mismatch", fail(5, 3, "cas", json!([1, 2]))),
+                invoke(6, 4, "write", json!(5)),
+                info(7, 4, "write", json!(5)),
+                invoke(8, 5, "cas", json!([5, 6])),
+                invoke(9, 6, "read", json!(null)),
+                ok(10, 6, "read", json!(5)),
+            ],
+        );
+        assert_eq!(described, ["write 5", "cas 5 -> 6", "read 5"]);
+    }
+
+    #[test]
+    fn malformed_cas_and_unknown_functions_are_errors() {
+        let mut m = CasRegister::new(&json!(null));
+        let ops = pair(&history([
+            invoke(0, 1, "cas", json!(3)),
+            invoke(1, 2, "append", json!(3)),
+        ]))
+        .unwrap();
+        assert_eq!(
+            m.op(&ops[0]).unwrap_err().to_string(),
+            "operation invoked at event 0: cas value 3 is malformed: a cas value must be [expected, new]"
+        );
+        assert_eq!(
+            m.op(&ops[1]).unwrap_err().to_string(),
+            "operation invoked at event 1: f \"append\" is not supported by the cas-register model \
+             (it supports read, write, cas)"
+        );
+    }
+}

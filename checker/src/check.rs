@@ -1,0 +1,794 @@
+//! The checker's entry point: is a register history linearizable, key by key?
+//!
+//! ```text
+//!   events ──pair──► operations ──by key──► per key: model ops ──wgl──► valid / invalid / unknown
+//!                                                                          │ invalid
+//!                                                                          ▼
+//!                                                        stale reads, stuck operations, message
+//! ```
+//!
+//! All validation (pairing, supported functions, argument shapes) happens before any search, so
+//! a malformed history fails fast with a [`HistoryError`] instead of after minutes of searching.
+
+use crate::cas_register::{CasRegister, RegisterOp};
+use crate::event::Event;
+use crate::history_error::HistoryError;
+use crate::op_summary::{describe_key, OpSummary};
+use crate::operation::{pair, Operation, Outcome};
+use crate::partition;
+use crate::stale::{stale_reads, StaleRead};
+use crate::validity::Validity;
+use crate::wgl::{self, Interval, Linearization};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+/// Which sequential specification to check a history against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// A read/write register: `cas` is an error.
+    Register,
+    /// A register with compare-and-set.
+    #[default]
+    CasRegister,
+}
+
+impl ModelKind {
+    /// Every model, in the order help text lists them.
+    pub const ALL: [ModelKind; 2] = [ModelKind::Register, ModelKind::CasRegister];
+
+    /// The name used on the command line and in suite files.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Register => "register",
+            ModelKind::CasRegister => "cas-register",
+        }
+    }
+
+    /// The operation functions (`f`) the model accepts.
+    pub fn functions(self) -> &'static [&'static str] {
+        match self {
+            ModelKind::Register => &["read", "write"],
+            ModelKind::CasRegister => &["read", "write", "cas"],
+        }
+    }
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A model name that is not one of [`ModelKind::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown model {name:?} (known models: register, cas-register)")]
+pub struct UnknownModel {
+    /// The name given.
+    pub name: String,
+}
+
+impl FromStr for ModelKind {
+    type Err = UnknownModel;
+
+    fn from_str(s: &str) -> Result<Self, UnknownModel> {
+        ModelKind::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| UnknownModel {
+                name: s.to_string(),
+            })
+    }
+}
+
+/// How to check a history.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CheckOptions {
+    /// The model to check against (default: cas-register).
+    pub model: ModelKind,
+    /// Every key's value before any write (default: null, as in Jepsen).
+    pub initial: Value,
+    /// Give up (answer unknown) after this long, across all keys; `None` searches to the end.
+    pub timeout: Option<Duration>,
+}
+
+/// The verdict on a whole history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckReport {
+    /// The merge of the keys' verdicts (valid when there are no keys).
+    pub validity: Validity,
+    /// One report per key, keys in [`partition::compare_keys`] order.
+    pub keys: Vec<KeyReport>,
+    /// How the client operations ended.
+    pub counts: Counts,
+}
+
+/// How many client operations ended each way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Counts {
+    /// Completed `ok`.
+    pub ok: usize,
+    /// Completed `fail`.
+    pub fail: usize,
+    /// Completed `info`, or never completed.
+    pub info: usize,
+}
+
+/// The verdict on one key.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyReport {
+    /// The key; null for operations without one.
+    pub key: Value,
+    /// Whether this key's operations are linearizable.
+    pub validity: Validity,
+    /// How many client operations addressed the key, whatever their outcome.
+    pub operations: usize,
+    /// Why the verdict is unknown.
+    pub reason: Option<String>,
+    /// What is wrong, when invalid.
+    pub anomaly: Option<Anomaly>,
+}
+
+/// Why a key's history is not linearizable.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Anomaly {
+    /// The operations that could have come next after the longest consistent order, none of
+    /// which can.
+    pub unlinearizable: Vec<OpSummary>,
+    /// How many operations the longest consistent order covers.
+    pub longest_prefix: usize,
+    /// Reads that returned an overwritten value (unique-value keys only).
+    pub stale_reads: Vec<StaleRead>,
+    /// A human explanation: the stale reads if any, else the point where every order fails.
+    pub message: String,
+}
+
+/// Checks a history of events: pairs them, then checks each key.
+pub fn check_events(events: &[Event], opts: &CheckOptions) -> Result<CheckReport, HistoryError> {
+    check_operations(&pair(events)?, opts)
+}
+
+/// Checks already paired operations, each key on its own.
+pub fn check_operations(
+    ops: &[Operation],
+    opts: &CheckOptions,
+) -> Result<CheckReport, HistoryError> {
+    // The clock starts before validation so the timeout bounds the whole check.
+    let deadline = opts.timeout.and_then(|t| Instant::now().checked_add(t));
+    let supported = opts.model.functions();
+    let mut counts = Counts::default();
+    for op in ops {
+        if !supported.contains(&op.f.as_str()) {
+            return Err(HistoryError::UnsupportedFunction {
+                index: op.invoke_index,
+                f: op.f.clone(),
+                model: opts.model.to_string(),
+                supported: supported.join(", "),
+            });
+        }
+        match op.outcome {
+            Outcome::Ok => counts.ok += 1,
+            Outcome::Fail { .. } => counts.fail += 1,
+            Outcome::Info => counts.info += 1,
+        }
+    }
+
+    let keys = partition::by_key(ops)
+        .into_iter()
+        .map(|(key, ops)| KeyCheck::new(key, ops, &opts.initial))
+        .collect::<Result<Vec<_>, _>>()?;
+    let keys: Vec<KeyReport> = keys.into_iter().map(|k| k.run(opts, deadline)).collect();
+    Ok(CheckReport {
+        validity: Validity::merge_all(keys.iter().map(|k| k.validity)),
+        keys,
+        counts,
+    })
+}
+
+/// One key, validated and ready to search.
+pub(crate) struct KeyCheck<'a> {
+    pub(crate) key: Value,
+    /// All of the key's operations, whatever their outcome.
+    pub(crate) ops: Vec<&'a Operation>,
+    pub(crate) model: CasRegister,
+    /// The operations the search considers.
+    pub(crate) intervals: Vec<Interval<RegisterOp>>,
+    /// The operation behind each interval.
+    pub(crate) sources: Vec<&'a Operation>,
+}
+
+impl<'a> KeyCheck<'a> {
+    pub(crate) fn new(
+        key: Value,
+        ops: Vec<&'a Operation>,
+        initial: &Value,
+    ) -> Result<Self, HistoryError> {
+        let mut model = CasRegister::new(initial);
+        let mut intervals = Vec::new();
+        let mut sources = Vec::new();
+        for &op in &ops {
+            let Some(rop) = model.op(op)? else {
+                continue;
+            };
+            let ret = match op.outcome {
+                Outcome::Ok => op.complete_index,
+                Outcome::Fail { .. } | Outcome::Info => None,
+            };
+            intervals.push(Interval {
+                op: rop,
+                call: op.invoke_index,
+                ret,
+            });
+            sources.push(op);
+        }
+        Ok(KeyCheck {
+            key,
+            ops,
+            model,
+            intervals,
+            sources,
+        })
+    }
+
+    fn run(self, opts: &CheckOptions, deadline: Option<Instant>) -> KeyReport {
+        let mut report = KeyReport {
+            key: self.key.clone(),
+            validity: Validity::Valid,
+            operations: self.ops.len(),
+            reason: None,
+            anomaly: None,
+        };
+        match wgl::check(&self.model, &self.intervals, deadline) {
+            Linearization::Linearizable { .. } => {}
+            Linearization::Unknown => {
+                report.validity = Validity::Unknown;
+                report.reason = Some(match opts.timeout {
+                    Some(t) => format!("the search did not finish within the {t:?} timeout"),
+                    None => "the search did not finish".to_string(),
+                });
+            }
+            Linearization::NotLinearizable {
+                longest_prefix,
+                stuck,
+                state,
+            } => {
+                report.validity = Validity::Invalid;
+                let unlinearizable: Vec<OpSummary> = stuck
+                    .iter()
+                    .map(|&i| OpSummary::from(self.sources[i]))
+                    .collect();
+                let stale = stale_reads(&self.key, &self.ops, &opts.initial);
+                let message = if stale.is_empty() {
+                    let next: Vec<String> = unlinearizable.iter().map(|o| o.to_string()).collect();
+                    format!(
+                        "no linearization of {}: the longest consistent order covers {} of {} \
+                         operations and leaves the value {}; none of these can take effect \
+                         next: {}",
+                        describe_key(&self.key),
+                        longest_prefix.len(),
+                        self.intervals.len(),
+                        self.model.value(state),
+                        next.join("; ")
+                    )
+                } else {
+                    let lines: Vec<&str> = stale.iter().map(|s| s.message.as_str()).collect();
+                    lines.join("\n")
+                };
+                report.anomaly = Some(Anomaly {
+                    unlinearizable,
+                    longest_prefix: longest_prefix.len(),
+                    stale_reads: stale,
+                    message,
+                });
+            }
+        }
+        report
+    }
+}
+
+/// `1 key`, `2 keys`.
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// At most this many stuck operations are listed per key in the human summary.
+const SHOWN_PER_KEY: usize = 5;
+
+impl fmt::Display for CheckReport {
+    /// A few lines: the verdict with counts, then each key that is not valid and why.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = |v| self.keys.iter().filter(|k| k.validity == v).count();
+        writeln!(
+            f,
+            "{}: {} checked, {} invalid, {} unknown ({} ok, {} fail, {} info operations)",
+            self.validity,
+            counted(self.keys.len(), "key"),
+            count(Validity::Invalid),
+            count(Validity::Unknown),
+            self.counts.ok,
+            self.counts.fail,
+            self.counts.info
+        )?;
+        for key in self.keys.iter().filter(|k| k.validity != Validity::Valid) {
+            let name = describe_key(&key.key);
+            let operations = counted(key.operations, "operation");
+            write!(f, "{name}: {} ({operations})", key.validity)?;
+            if let Some(reason) = &key.reason {
+                write!(f, ": {reason}")?;
+            }
+            writeln!(f)?;
+            let Some(anomaly) = &key.anomaly else {
+                continue;
+            };
+            if anomaly.stale_reads.is_empty() {
+                writeln!(
+                    f,
+                    "  consistent for {} operations; then none of these can take effect:",
+                    anomaly.longest_prefix
+                )?;
+                for op in anomaly.unlinearizable.iter().take(SHOWN_PER_KEY) {
+                    writeln!(f, "    {op}")?;
+                }
+                let hidden = anomaly.unlinearizable.len().saturating_sub(SHOWN_PER_KEY);
+                if hidden > 0 {
+                    writeln!(f, "    ... and {hidden} more")?;
+                }
+            } else {
+                for stale in anomaly.stale_reads.iter().take(SHOWN_PER_KEY) {
+                    writeln!(f, "  {}", stale.message)?;
+                }
+                let hidden = anomaly.stale_reads.len().saturating_sub(SHOWN_PER_KEY);
+                if hidden > 0 {
+                    writeln!(f, "  ... and {hidden} more stale reads")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl CheckReport {
+    /// The human summary the harness prints (the same text as `Display`).
+    pub fn describe(&self) -> String {
+        self.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventType;
+    use crate::history_builder::*;
+    use serde_json::json;
+
+    fn check(events: Vec<Event>) -> CheckReport {
+        check_events(&history(events), &CheckOptions::default()).unwrap()
+    }
+
+    fn validity(events: Vec<Event>) -> Validity {
+        check(events).validity
+    }
+
+    #[test]
+    fn concurrent_register_history_is_valid() {
+        //   p1  write 1 |------|
+        //   p2  read → 1    |------|
+        //   p3  read → null   |--|          (before the write takes effect)
+        //   p1  write 2             |--|
+        //   p3  read → 2                 |--|
+        let report = check(vec![
+            invoke(0, 1, "write", json!(1)),
+            invoke(10, 2, "read", json!(null)),
+            invoke(20, 3, "read", json!(null)),
+            ok(30, 3, "read", json!(null)),
+            ok(40, 1, "write", json!(1)),
+            ok(50, 2, "read", json!(1)),
+            invoke(60, 1, "write", json!(2)),
+            ok(70, 1, "write", json!(2)),
+            invoke(80, 3, "read", json!(null)),
+            ok(90, 3, "read", json!(2)),
+        ]);
+        assert_eq!(
+            report,
+            CheckReport {
+                validity: Validity::Valid,
+                keys: vec![KeyReport {
+                    key: json!(null),
+                    validity: Validity::Valid,
+                    operations: 5,
+                    reason: None,
+                    anomaly: None,
+                }],
+                counts: Counts {
+                    ok: 5,
+                    fail: 0,
+                    info: 0
+                },
+            }
+        );
+    }
+
+    #[test]
+    fn stale_read_is_invalid_and_named() {
+        let report = check(vec![
+            on(json!("x"), invoke(1000, 1, "write", json!(1))),
+            on(json!("x"), ok(1100, 1, "write", json!(1))),
+            on(json!("x"), invoke(1150, 1, "write", json!(2))),
+            on(json!("x"), ok(1180, 1, "write", json!(2))),
+            on(json!("x"), invoke(1190, 2, "read", json!(null))),
+            on(json!("x"), ok(1204, 2, "read", json!(1))),
+        ]);
+        assert_eq!(report.validity, Validity::Invalid);
+        let key = &report.keys[0];
+        assert_eq!(key.key, json!("x"));
+        let anomaly = key.anomaly.as_ref().unwrap();
+        assert_eq!(anomaly.longest_prefix, 2);
+        assert_eq!(anomaly.unlinearizable.len(), 1);
+        assert_eq!(anomaly.unlinearizable[0].invoke_index, 4);
+        assert_eq!(anomaly.stale_reads.len(), 1);
+        let stale = &anomaly.stale_reads[0];
+        assert_eq!(stale.read.invoke_index, 4);
+        assert_eq!(stale.read.value, json!(1));
+        assert_eq!(stale.overwrite.invoke_index, 2);
+        assert_eq!(stale.writer.as_ref().unwrap().invoke_index, 0);
+        let message = "read of x returned 1 at 1.204 s, but write 2 to x was acknowledged at \
+                       1.180 s, after write 1 had completed at 1.100 s";
+        assert_eq!(anomaly.message, message);
+        assert_eq!(
+            report.to_string(),
+            format!(
+                "invalid: 1 key checked, 1 invalid, 0 unknown (3 ok, 0 fail, 0 info operations)\n\
+                 x: invalid (3 operations)\n  {message}\n"
+            )
+        );
+    }
+
+    #[test]
+    fn cas_succeeds_only_on_a_match() {
+        let base = vec![
+            invoke(0, 1, "write", json!(1)),
+            ok(10, 1, "write", json!(1)),
+            invoke(20, 1, "cas", json!([1, 2])),
+            ok(30, 1, "cas", json!([1, 2])),
+            invoke(40, 2, "cas", json!([1, 3])),
+            with_error(
+                crate::event::CAS_MISMATCH,
+                fail(50, 2, "cas", json!([1, 3])),
+            ),
+        ];
+        let read = |v: Value| vec![invoke(60, 3, "read", json!(null)), ok(70, 3, "read", v)];
+        assert_eq!(
+            validity([base.clone(), read(json!(2))].concat()),
+            Validity::Valid
+        );
+        // The failed cas certainly did not swap.
+        assert_eq!(
+            validity([base.clone(), read(json!(3))].concat()),
+            Validity::Invalid
+        );
+        // An ok cas whose compare cannot have matched.
+        let bad_cas = vec![
+            invoke(60, 3, "cas", json!([7, 8])),
+            ok(70, 3, "cas", json!([7, 8])),
+        ];
+        assert_eq!(
+            validity([base.clone(), bad_cas].concat()),
+            Validity::Invalid
+        );
+        // A failed cas, though its compare would have matched, is fine: it did not happen.
+        let failed_match = vec![
+            invoke(60, 3, "cas", json!([2, 9])),
+            fail(70, 3, "cas", json!([2, 9])),
+        ];
+        assert_eq!(validity([base, failed_match].concat()), Validity::Valid);
+    }
+
+    #[test]
+    fn indeterminate_write_may_or_may_not_happen() {
+        let write = vec![
+            invoke(0, 1, "write", json!(1)),
+            info(10, 1, "write", json!(1)),
+        ];
+        let read = |t: u64, p: u64, v: Value| {
+            vec![invoke(t, p, "read", json!(null)), ok(t + 5, p, "read", v)]
+        };
+        assert_eq!(
+            validity([write.clone(), read(20, 2, json!(1))].concat()),
+            Validity::Valid
+        );
+        assert_eq!(
+            validity([write.clone(), read(20, 2, json!(null))].concat()),
+            Validity::Valid
+        );
+        // It may take effect long after its info: first unseen, then seen.
+        let late = [
+            write.clone(),
+            read(20, 2, json!(null)),
+            read(40, 2, json!(1)),
+        ]
+        .concat();
+        assert_eq!(validity(late), Validity::Valid);
+        // But once seen, it cannot be undone.
+        let undone = [write, read(20, 2, json!(1)), read(40, 2, json!(null))].concat();
+        let report = check(undone);
+        assert_eq!(report.validity, Validity::Invalid);
+        assert_eq!(
+            report.counts,
+            Counts {
+                ok: 2,
+                fail: 0,
+                info: 1
+            }
+        );
+    }
+
+    #[test]
+    fn indeterminate_cas_may_or_may_not_happen() {
+        let setup = vec![
+            invoke(0, 1, "write", json!(1)),
+            ok(10, 1, "write", json!(1)),
+            invoke(20, 1, "cas", json!([1, 2])),
+            info(30, 1, "cas", json!([1, 2])),
+        ];
+        let read = |v: Value| vec![invoke(40, 2, "read", json!(null)), ok(50, 2, "read", v)];
+        assert_eq!(
+            validity([setup.clone(), read(json!(2))].concat()),
+            Validity::Valid
+        );
+        assert_eq!(
+            validity([setup.clone(), read(json!(1))].concat()),
+            Validity::Valid
+        );
+        assert_eq!(
+            validity([setup, read(json!(3))].concat()),
+            Validity::Invalid
+        );
+    }
+
+    #[test]
+    fn reading_a_failed_write_is_invalid() {
+        let report = check(vec![
+            invoke(0, 1, "write", json!(1)),
+            fail(10, 1, "write", json!(1)),
+            invoke(20, 2, "read", json!(null)),
+            ok(30, 2, "read", json!(1)),
+        ]);
+        assert_eq!(report.validity, Validity::Invalid);
+        let anomaly = report.keys[0].anomaly.as_ref().unwrap();
+        assert!(anomaly.stale_reads.is_empty());
+        assert_eq!(anomaly.longest_prefix, 0);
+        assert_eq!(
+            anomaly.message,
+            "no linearization of the register: the longest consistent order covers 0 of 1 \
+             operations and leaves the value null; none of these can take effect next: \
+             read 1 by process 2 (invoked 0.020 s, ok at 0.030 s)"
+        );
+        assert_eq!(
+            report.to_string(),
+            "invalid: 1 key checked, 1 invalid, 0 unknown (1 ok, 1 fail, 0 info operations)\n\
+             the register: invalid (2 operations)\n\
+             \x20 consistent for 0 operations; then none of these can take effect:\n\
+             \x20   read 1 by process 2 (invoked 0.020 s, ok at 0.030 s)\n"
+        );
+    }
+
+    #[test]
+    fn pending_invocation_counts_as_info() {
+        let report = check(vec![
+            invoke(0, 1, "write", json!(1)),
+            invoke(10, 2, "read", json!(null)),
+            ok(20, 2, "read", json!(1)),
+        ]);
+        assert_eq!(report.validity, Validity::Valid);
+        assert_eq!(
+            report.counts,
+            Counts {
+                ok: 1,
+                fail: 0,
+                info: 1
+            }
+        );
+    }
+
+    #[test]
+    fn nemesis_events_are_ignored() {
+        let report = check(vec![
+            nemesis(0, EventType::Invoke, "partition"),
+            invoke(5, 1, "write", json!(1)),
+            nemesis(7, EventType::Info, "partition"),
+            ok(10, 1, "write", json!(1)),
+            nemesis(12, EventType::Info, "heal"),
+            invoke(15, 1, "read", json!(null)),
+            ok(20, 1, "read", json!(1)),
+        ]);
+        assert_eq!(report.validity, Validity::Valid);
+        assert_eq!(
+            report.counts,
+            Counts {
+                ok: 2,
+                fail: 0,
+                info: 0
+            }
+        );
+        assert_eq!(report.keys[0].operations, 2);
+    }
+
+    #[test]
+    fn nemesis_events_from_jsonl_are_ignored() {
+        let text = r#"{"index":0,"time":0,"process":"nemesis","type":"info","f":"start-partition","value":"majority"}
+{"index":1,"time":1,"process":0,"type":"invoke","f":"write","key":"x","value":3}
+{"index":2,"time":2,"process":0,"type":"ok","f":"write","key":"x","value":3}
+{"index":3,"time":3,"process":"nemesis","type":"info","f":"stop-partition"}
+{"index":4,"time":4,"process":1,"type":"invoke","f":"read","key":"x","value":null}
+{"index":5,"time":5,"process":1,"type":"ok","f":"read","key":"x","value":3}
+"#;
+        let events = crate::jsonl::read_jsonl(text.as_bytes()).unwrap();
+        let report = check_events(&events, &CheckOptions::default()).unwrap();
+        assert_eq!(report.validity, Validity::Valid);
+        assert_eq!(report.keys.len(), 1);
+        assert_eq!(report.keys[0].key, json!("x"));
+    }
+
+    #[test]
+    fn initial_value_option() {
+        let events = history([
+            invoke(0, 1, "read", json!(null)),
+            ok(10, 1, "read", json!(0)),
+        ]);
+        let zero = CheckOptions {
+            initial: json!(0),
+            ..CheckOptions::default()
+        };
+        assert_eq!(
+            check_events(&events, &zero).unwrap().validity,
+            Validity::Valid
+        );
+        let null = CheckOptions::default();
+        assert_eq!(
+            check_events(&events, &null).unwrap().validity,
+            Validity::Invalid
+        );
+    }
+
+    #[test]
+    fn keys_are_checked_separately_and_sorted() {
+        let report = check(vec![
+            on(json!("y"), invoke(0, 1, "write", json!(1))),
+            on(json!("y"), ok(10, 1, "write", json!(1))),
+            on(json!("x"), invoke(20, 2, "read", json!(null))),
+            on(json!("x"), ok(30, 2, "read", json!(1))),
+            on(json!("y"), invoke(40, 2, "read", json!(null))),
+            on(json!("y"), ok(50, 2, "read", json!(1))),
+        ]);
+        let keys: Vec<(Value, Validity)> = report
+            .keys
+            .iter()
+            .map(|k| (k.key.clone(), k.validity))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (json!("x"), Validity::Invalid),
+                (json!("y"), Validity::Valid)
+            ]
+        );
+        assert_eq!(report.validity, Validity::Invalid);
+    }
+
+    #[test]
+    fn unsupported_functions_are_errors() {
+        let cas = history([
+            invoke(0, 1, "write", json!(1)),
+            invoke(1, 2, "cas", json!([1, 2])),
+        ]);
+        let register = CheckOptions {
+            model: ModelKind::Register,
+            ..CheckOptions::default()
+        };
+        assert_eq!(
+            check_events(&cas, &register).unwrap_err().to_string(),
+            "operation invoked at event 1: f \"cas\" is not supported by the register model \
+             (it supports read, write)"
+        );
+        assert!(check_events(&cas, &CheckOptions::default()).is_ok());
+
+        let append = history([invoke(0, 1, "append", json!(1))]);
+        assert_eq!(
+            check_events(&append, &CheckOptions::default()).unwrap_err(),
+            HistoryError::UnsupportedFunction {
+                index: 0,
+                f: "append".into(),
+                model: "cas-register".into(),
+                supported: "read, write, cas".into()
+            }
+        );
+    }
+
+    #[test]
+    fn pairing_errors_surface() {
+        let events = history([ok(0, 1, "read", json!(1))]);
+        assert!(matches!(
+            check_events(&events, &CheckOptions::default()),
+            Err(HistoryError::CompletionWithoutInvocation { index: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn past_deadline_is_unknown_never_a_verdict() {
+        let valid = vec![
+            on(json!("a"), invoke(0, 1, "write", json!(1))),
+            on(json!("a"), ok(10, 1, "write", json!(1))),
+        ];
+        let invalid = vec![
+            on(json!("b"), invoke(20, 2, "read", json!(null))),
+            on(json!("b"), ok(30, 2, "read", json!(7))),
+        ];
+        let opts = CheckOptions {
+            timeout: Some(Duration::ZERO),
+            ..CheckOptions::default()
+        };
+        let report = check_events(&history([valid, invalid].concat()), &opts).unwrap();
+        assert_eq!(report.validity, Validity::Unknown);
+        for key in &report.keys {
+            assert_eq!(key.validity, Validity::Unknown);
+            assert_eq!(
+                key.reason.as_deref(),
+                Some("the search did not finish within the 0ns timeout")
+            );
+            assert_eq!(key.anomaly, None);
+        }
+        assert_eq!(
+            report.to_string(),
+            "unknown: 2 keys checked, 0 invalid, 2 unknown (2 ok, 0 fail, 0 info operations)\n\
+             a: unknown (1 operation): the search did not finish within the 0ns timeout\n\
+             b: unknown (1 operation): the search did not finish within the 0ns timeout\n"
+        );
+    }
+
+    #[test]
+    fn model_names_parse() {
+        assert_eq!("register".parse::<ModelKind>(), Ok(ModelKind::Register));
+        assert_eq!(
+            "cas-register".parse::<ModelKind>(),
+            Ok(ModelKind::CasRegister)
+        );
+        let err = "queue".parse::<ModelKind>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"unknown model "queue" (known models: register, cas-register)"#
+        );
+        for m in ModelKind::ALL {
+            assert_eq!(m.to_string().parse::<ModelKind>(), Ok(m));
+            assert_eq!(serde_json::to_value(m).unwrap(), json!(m.name()));
+        }
+    }
+
+    #[test]
+    fn report_serializes_as_documented() {
+        let report = check(vec![
+            on(json!("x"), invoke(0, 1, "write", json!(1))),
+            on(json!("x"), fail(10, 1, "write", json!(1))),
+            on(json!("x"), invoke(20, 2, "read", json!(null))),
+            on(json!("x"), ok(30, 2, "read", json!(1))),
+        ]);
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["validity"], json!("invalid"));
+        assert_eq!(json["counts"], json!({"ok": 1, "fail": 1, "info": 0}));
+        let key = &json["keys"][0];
+        assert_eq!(key["key"], json!("x"));
+        assert_eq!(key["validity"], json!("invalid"));
+        assert_eq!(key["operations"], json!(2));
+        assert_eq!(key["reason"], json!(null));
+        assert_eq!(key["anomaly"]["longest_prefix"], json!(0));
+        assert_eq!(key["anomaly"]["stale_reads"], json!([]));
+        assert_eq!(key["anomaly"]["unlinearizable"][0]["f"], json!("read"));
+        assert_eq!(key["anomaly"]["unlinearizable"][0]["type"], json!("ok"));
+    }
+}

@@ -1,0 +1,75 @@
+//! Test helpers that build small histories in the order they read:
+//!
+//! ```text
+//! history([invoke(0, 1, "write", json!(1)), ok(10, 1, "write", json!(1))])
+//! ```
+//!
+//! Times are given in milliseconds (stored as nanoseconds) so messages read `0.010 s`; indexes
+//! are assigned by position.
+
+use crate::event::{Event, EventType, Process};
+use serde_json::Value;
+
+const NANOS_PER_MILLI: u64 = 1_000_000;
+
+fn event(ms: u64, process: Process, kind: EventType, f: &str, value: Value) -> Event {
+    Event {
+        index: 0,
+        time: ms * NANOS_PER_MILLI,
+        process,
+        kind,
+        f: f.to_string(),
+        key: None,
+        value,
+        error: None,
+    }
+}
+
+/// Process `p` invokes `f` with argument `value` at `ms`.
+pub(crate) fn invoke(ms: u64, p: u64, f: &str, value: Value) -> Event {
+    event(ms, Process::Client(p), EventType::Invoke, f, value)
+}
+
+/// Process `p`'s `f` completes ok with `value` at `ms`.
+pub(crate) fn ok(ms: u64, p: u64, f: &str, value: Value) -> Event {
+    event(ms, Process::Client(p), EventType::Ok, f, value)
+}
+
+/// Process `p`'s `f` certainly failed at `ms`.
+pub(crate) fn fail(ms: u64, p: u64, f: &str, value: Value) -> Event {
+    event(ms, Process::Client(p), EventType::Fail, f, value)
+}
+
+/// Process `p`'s `f` ended indeterminately at `ms`.
+pub(crate) fn info(ms: u64, p: u64, f: &str, value: Value) -> Event {
+    event(ms, Process::Client(p), EventType::Info, f, value)
+}
+
+/// A nemesis event at `ms`.
+pub(crate) fn nemesis(ms: u64, kind: EventType, f: &str) -> Event {
+    event(ms, Process::Nemesis, kind, f, Value::Null)
+}
+
+/// The same event, addressed to `key`.
+pub(crate) fn on(key: Value, mut e: Event) -> Event {
+    e.key = Some(key);
+    e
+}
+
+/// The same event, carrying an error.
+pub(crate) fn with_error(error: &str, mut e: Event) -> Event {
+    e.error = Some(error.to_string());
+    e
+}
+
+/// The events in the order given, indexed from 0.
+pub(crate) fn history<I: IntoIterator<Item = Event>>(events: I) -> Vec<Event> {
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut e)| {
+            e.index = i as u64;
+            e
+        })
+        .collect()
+}

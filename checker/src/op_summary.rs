@@ -1,0 +1,154 @@
+//! How operations, keys and times are shown to people: in reports, anomaly messages and the
+//! JSON verdict.
+
+use crate::event::{EventType, Process};
+use crate::operation::{Operation, Outcome};
+use serde::Serialize;
+use serde_json::Value;
+use std::fmt;
+
+/// An operation as a report shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpSummary {
+    /// The client process that ran it.
+    pub process: Process,
+    /// Its function.
+    pub f: String,
+    /// What it was about: a read's result, a write's value, a cas's `[expected, new]`.
+    pub value: Value,
+    /// How it ended; `info` also when it never completed.
+    #[serde(rename = "type")]
+    pub outcome: EventType,
+    /// The invocation's event index.
+    pub invoke_index: u64,
+    /// The completion's event index, if it completed.
+    pub complete_index: Option<u64>,
+    /// The invocation's time, in nanoseconds.
+    pub invoke_time: u64,
+    /// The completion's time, in nanoseconds, if it completed.
+    pub complete_time: Option<u64>,
+}
+
+impl From<&Operation> for OpSummary {
+    fn from(op: &Operation) -> Self {
+        let (outcome, value) = match op.outcome {
+            Outcome::Ok if op.f == "read" => (EventType::Ok, op.output.clone()),
+            Outcome::Ok => (EventType::Ok, op.value.clone()),
+            Outcome::Fail { .. } => (EventType::Fail, op.value.clone()),
+            Outcome::Info => (EventType::Info, op.value.clone()),
+        };
+        OpSummary {
+            process: op.process,
+            f: op.f.clone(),
+            value,
+            outcome,
+            invoke_index: op.invoke_index,
+            complete_index: op.complete_index,
+            invoke_time: op.invoke_time,
+            complete_time: op.complete_time,
+        }
+    }
+}
+
+impl OpSummary {
+    /// What the operation did, e.g. `write 3`, `read 3`, `cas 1 -> 2`.
+    pub fn action(&self) -> String {
+        action(&self.f, &self.value)
+    }
+}
+
+impl fmt::Display for OpSummary {
+    /// `read 3 by process 2 (invoked 1.190 s, ok at 1.204 s)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} by process {} (invoked {}, ",
+            self.action(),
+            self.process,
+            seconds(self.invoke_time)
+        )?;
+        let ended = match self.outcome {
+            EventType::Ok => "ok",
+            EventType::Fail => "fail",
+            EventType::Info | EventType::Invoke => "info",
+        };
+        match self.complete_time {
+            Some(t) => write!(f, "{ended} at {})", seconds(t)),
+            None => f.write_str("no reply)"),
+        }
+    }
+}
+
+/// `write 3`, `read 3`, `cas 1 -> 2`; any other function as `f value`.
+pub(crate) fn action(f: &str, value: &Value) -> String {
+    match (f, value.as_array().map(Vec::as_slice)) {
+        ("cas", Some([expected, new])) => format!("cas {expected} -> {new}"),
+        _ => format!("{f} {value}"),
+    }
+}
+
+/// Nanoseconds as seconds with millisecond precision: `1.204 s`.
+pub(crate) fn seconds(nanos: u64) -> String {
+    format!(
+        "{}.{:03} s",
+        nanos / 1_000_000_000,
+        nanos % 1_000_000_000 / 1_000_000
+    )
+}
+
+/// A key as prose: a string key bare (`x`), no key as `the register`, anything else as JSON.
+pub(crate) fn describe_key(key: &Value) -> String {
+    match key {
+        Value::Null => "the register".to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history_builder::*;
+    use crate::operation::pair;
+    use serde_json::json;
+
+    #[test]
+    fn summaries_read_naturally() {
+        let ops = pair(&history([
+            invoke(1190, 2, "read", json!(null)),
+            invoke(1195, 3, "cas", json!([1, 2])),
+            invoke(1196, 4, "write", json!("a")),
+            ok(1204, 2, "read", json!(3)),
+            info(2000, 4, "write", json!("a")),
+        ]))
+        .unwrap();
+        let s: Vec<String> = ops
+            .iter()
+            .map(|op| OpSummary::from(op).to_string())
+            .collect();
+        assert_eq!(
+            s,
+            [
+                "read 3 by process 2 (invoked 1.190 s, ok at 1.204 s)",
+                "cas 1 -> 2 by process 3 (invoked 1.195 s, no reply)",
+                r#"write "a" by process 4 (invoked 1.196 s, info at 2.000 s)"#,
+            ]
+        );
+        let json = serde_json::to_value(OpSummary::from(&ops[0])).unwrap();
+        assert_eq!(
+            json,
+            json!({"process": 2, "f": "read", "value": 3, "type": "ok", "invoke_index": 0,
+                   "complete_index": 3, "invoke_time": 1_190_000_000u64,
+                   "complete_time": 1_204_000_000u64})
+        );
+    }
+
+    #[test]
+    fn keys_and_times() {
+        assert_eq!(describe_key(&json!("x")), "x");
+        assert_eq!(describe_key(&json!(7)), "7");
+        assert_eq!(describe_key(&json!(null)), "the register");
+        assert_eq!(seconds(0), "0.000 s");
+        assert_eq!(seconds(61_020_999_999), "61.020 s");
+    }
+}

@@ -1,0 +1,122 @@
+//! Asking a node how it is: does it answer, what is its role, is its replication link up.
+//!
+//! Probes open a fresh connection each time: a paused or dead node must show as such, and a
+//! reused connection would hide a restart.
+
+use redis::aio::MultiplexedConnection;
+use redis::AsyncConnectionConfig;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Opens a connection to `127.0.0.1:port`, giving up after `timeout` (connect and each reply).
+pub async fn connect(port: u16, timeout: Duration) -> Result<MultiplexedConnection, String> {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        .map_err(|e| format!("bad address 127.0.0.1:{port}: {e}"))?;
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout));
+    // The outer timeout is the one that counts: the handshake may wait on a paused node.
+    match tokio::time::timeout(
+        timeout,
+        client.get_multiplexed_async_connection_with_config(&config),
+    )
+    .await
+    {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(e)) => Err(format!("cannot connect to 127.0.0.1:{port}: {e}")),
+        Err(_) => Err(format!(
+            "cannot connect to 127.0.0.1:{port}: no answer within {timeout:?}"
+        )),
+    }
+}
+
+/// A node's replication state as `INFO replication` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replication {
+    /// `master` or `slave`.
+    pub role: String,
+    /// For a replica: whether its link to the primary is up.
+    pub link_up: Option<bool>,
+    /// The node's replication offset, where reported.
+    pub offset: Option<i64>,
+}
+
+/// PINGs the node and reads `INFO replication`, within `timeout`.
+pub async fn replication(port: u16, timeout: Duration) -> Result<Replication, String> {
+    let mut conn = connect(port, timeout).await?;
+    let query = async {
+        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        redis::cmd("INFO")
+            .arg("replication")
+            .query_async::<String>(&mut conn)
+            .await
+    };
+    let text = match tokio::time::timeout(timeout, query).await {
+        Ok(Ok(text)) => text,
+        Ok(Err(e)) => return Err(format!("127.0.0.1:{port} answered with an error: {e}")),
+        Err(_) => {
+            return Err(format!(
+                "127.0.0.1:{port} did not answer within {timeout:?}"
+            ))
+        }
+    };
+    parse_replication(&text)
+        .ok_or_else(|| format!("127.0.0.1:{port}: INFO replication has no role"))
+}
+
+/// Parses the fields of an `INFO` reply (`name:value` lines; `#` headers skipped).
+pub fn parse_info(text: &str) -> BTreeMap<&str, &str> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.trim_end().split_once(':'))
+        .collect()
+}
+
+fn parse_replication(text: &str) -> Option<Replication> {
+    let fields = parse_info(text);
+    let role = fields.get("role")?.to_string();
+    let link_up = fields.get("master_link_status").map(|s| *s == "up");
+    let offset = fields
+        .get(if role == "master" {
+            "master_repl_offset"
+        } else {
+            "slave_repl_offset"
+        })
+        .and_then(|s| s.parse().ok());
+    Some(Replication {
+        role,
+        link_up,
+        offset,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_redis_replica_info() {
+        let text = "# Replication\r\nrole:slave\r\nmaster_host:127.0.0.1\r\nmaster_port:7001\r\n\
+                    master_link_status:up\r\nslave_repl_offset:42\r\n";
+        let r = parse_replication(text).unwrap();
+        assert_eq!(
+            r,
+            Replication {
+                role: "slave".into(),
+                link_up: Some(true),
+                offset: Some(42)
+            }
+        );
+    }
+
+    #[test]
+    fn parses_primary_info() {
+        let text = "# Replication\nrole:master\nconnected_slaves:2\nmaster_repl_offset:7\n";
+        let r = parse_replication(text).unwrap();
+        assert_eq!(
+            (r.role.as_str(), r.link_up, r.offset),
+            ("master", None, Some(7))
+        );
+        assert_eq!(parse_replication("# Replication\n"), None);
+    }
+}

@@ -1,0 +1,22 @@
+//! What cluster to start: target, size, and where its files go.
+
+use crate::target::TargetKind;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A validated description of the cluster a run starts.
+#[derive(Debug, Clone)]
+pub struct ClusterSpec {
+    /// The system under test.
+    pub target: TargetKind,
+    /// Number of nodes: the first is the primary, the rest replicate from it.
+    pub nodes: usize,
+    /// Directory under which each node gets `<name>/` for its log and data.
+    pub dir: PathBuf,
+    /// The faultline binary, started as `faultline node` for own nodes.
+    pub own_exe: PathBuf,
+    /// Own nodes only: how long the primary holds its replication stream back.
+    pub replication_delay: Duration,
+    /// How long the cluster may take to become ready before that is an error.
+    pub ready_timeout: Duration,
+}

@@ -1,0 +1,95 @@
+//! The command line as the user types it; [`crate::config`] turns it into a validated run config.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// faultline: a Jepsen-style test harness for distributed systems.
+#[derive(Parser, Debug)]
+#[command(name = "faultline", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// faultline's subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Start a cluster, run a workload under faults, check the history, write the run directory.
+    Test(TestArgs),
+    /// Check saved histories (faultline JSONL) for linearizability.
+    Check(CheckArgs),
+    /// Run one of faultline's own demo nodes (started by `test` for `--target own`).
+    Node(node::NodeArgs),
+}
+
+/// Options of `faultline test` as typed; validated by [`crate::config::TestConfig::resolve`].
+#[derive(Args, Debug, Clone)]
+pub struct TestArgs {
+    /// System under test: own (faultline's nodes) or redis (Debian's redis-server).
+    #[arg(long, default_value = "own")]
+    pub target: String,
+    /// Number of nodes: one primary, the rest replicas.
+    #[arg(long, default_value_t = 3)]
+    pub nodes: usize,
+    /// Number of concurrent clients.
+    #[arg(long, default_value_t = 5)]
+    pub concurrency: usize,
+    /// Target operations per second over all clients.
+    #[arg(long, default_value_t = 100.0)]
+    pub rate: f64,
+    /// How long clients issue operations (e.g. 10s, 1m).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+    pub time_limit: Duration,
+    /// Where reads go: primary, replica or any.
+    #[arg(long, default_value = "primary")]
+    pub read_from: String,
+    /// Faults to inject: none or pause.
+    #[arg(long, default_value = "pause")]
+    pub nemesis: String,
+    /// Length of each quiet and each fault window.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "2s")]
+    pub nemesis_interval: Duration,
+    /// Seed for the operation stream and the fault schedule (random when absent; printed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Number of keys the register workload uses.
+    #[arg(long, default_value_t = 3)]
+    pub keys: usize,
+    /// How long a client waits for a reply before the operation is indeterminate.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "1s")]
+    pub op_timeout: Duration,
+    /// Own nodes only: hold replication back this long, so replica reads go stale.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub replication_delay: Option<Duration>,
+    /// Directory of the run store.
+    #[arg(long, default_value = "store")]
+    pub store: PathBuf,
+    /// Name of the test (the store sub-directory); defaults to <target>-register.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Print results.json to stdout instead of the human summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `faultline check`.
+#[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    /// History files (faultline JSONL).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Model the history is checked against: register or cas-register.
+    #[arg(long, default_value = "cas-register")]
+    pub model: String,
+    /// The register's initial value, as JSON (default null).
+    #[arg(long, default_value = "null")]
+    pub initial: String,
+    /// Give up after this long and answer unknown (e.g. 30s).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Print the reports as JSON.
+    #[arg(long)]
+    pub json: bool,
+}

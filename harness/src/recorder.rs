@@ -1,0 +1,99 @@
+//! The run's recorder: the history log shared by every client and the nemesis, plus live counts.
+
+use checker::event::{EventType, Process};
+use nemesis::{Fault, FaultRecorder};
+use results::{HistoryLog, StoreError};
+use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Live counts of completions, for the progress bar.
+#[derive(Debug, Default)]
+pub struct Counts {
+    /// Operations completed ok.
+    pub ok: AtomicU64,
+    /// Operations that certainly failed.
+    pub fail: AtomicU64,
+    /// Indeterminate operations.
+    pub info: AtomicU64,
+}
+
+/// Records events into the history; the lock makes index order agree with real-time order.
+pub struct Recorder {
+    log: Mutex<HistoryLog>,
+    /// Completion counts so far.
+    pub counts: Counts,
+    fault: Mutex<Option<String>>,
+    failure: Mutex<Option<String>>,
+}
+
+impl Recorder {
+    /// A recorder writing to `log`.
+    pub fn new(log: HistoryLog) -> Recorder {
+        Recorder {
+            log: Mutex::new(log),
+            counts: Counts::default(),
+            fault: Mutex::new(None),
+            failure: Mutex::new(None),
+        }
+    }
+
+    /// Records one client event; a write failure (full disk) is returned and remembered.
+    pub fn record(
+        &self,
+        process: Process,
+        kind: EventType,
+        f: &str,
+        key: Option<Value>,
+        value: Value,
+        error: Option<String>,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .log
+            .lock()
+            .expect("history lock")
+            .record(process, kind, f, key, value, error);
+        match &result {
+            Ok(_) => match kind {
+                EventType::Ok => self.counts.ok.fetch_add(1, Ordering::Relaxed),
+                EventType::Fail => self.counts.fail.fetch_add(1, Ordering::Relaxed),
+                EventType::Info => self.counts.info.fetch_add(1, Ordering::Relaxed),
+                EventType::Invoke => 0,
+            },
+            Err(e) => {
+                self.failure
+                    .lock()
+                    .expect("failure lock")
+                    .get_or_insert_with(|| e.to_string());
+                0
+            }
+        };
+        result.map(|_| ())
+    }
+
+    /// The first history write error, if any: the run cannot be trusted past it.
+    pub fn failure(&self) -> Option<String> {
+        self.failure.lock().expect("failure lock").clone()
+    }
+
+    /// The fault in force now, as text.
+    pub fn current_fault(&self) -> Option<String> {
+        self.fault.lock().expect("fault lock").clone()
+    }
+}
+
+impl FaultRecorder for Recorder {
+    fn record(&self, f: &str, value: Value, error: Option<String>) {
+        let kind = if error.is_some() {
+            EventType::Fail
+        } else {
+            EventType::Info
+        };
+        // A failure here is remembered by `record` and ends the run; nothing more to do.
+        let _ = Recorder::record(self, Process::Nemesis, kind, f, None, value, error);
+    }
+
+    fn active(&self, fault: Option<&Fault>) {
+        *self.fault.lock().expect("fault lock") = fault.map(|f| f.to_string());
+    }
+}

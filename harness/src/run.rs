@@ -1,0 +1,145 @@
+//! The run interpreter of `faultline test`: cluster up, clients and nemesis, heal and recover,
+//! check, results.
+//!
+//! Phases, in order; whatever happens, dropping the [`Cluster`] tears it down (resuming every
+//! paused node first), so an error or an interrupt at any point leaves no process behind.
+
+use crate::config::TestConfig;
+use crate::output;
+use crate::progress::Progress;
+use crate::recorder::Recorder;
+use crate::worker::{self, Shared};
+use anyhow::{bail, Context, Result};
+use checker::{CheckOptions, ModelKind};
+use cluster::{Cluster, ClusterSpec, RespClient};
+use nemesis::{ClusterControl, FaultRecorder, Schedule};
+use results::{ExitCode, HistoryLog, RunDir, RunSummary};
+use serde_json::json;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use workloads::RegisterGenerator;
+
+/// How long the cluster may take to start, and to recover after the faults end.
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Runs one test and returns the exit code its verdict maps to.
+pub async fn run_test(cfg: TestConfig, own_exe: PathBuf) -> Result<ExitCode> {
+    let run_dir = RunDir::create(&cfg.store, &cfg.name)?;
+    output::note(&format!(
+        "run directory: {}  (seed {})",
+        run_dir.path().display(),
+        cfg.seed
+    ));
+    let spec = ClusterSpec {
+        target: cfg.target,
+        nodes: cfg.nodes,
+        dir: run_dir.path().join("nodes"),
+        own_exe,
+        replication_delay: cfg.replication_delay,
+        ready_timeout: READY_TIMEOUT,
+    };
+    let mut cluster = Cluster::start(spec).await.context("starting the cluster")?;
+    let recorder = Arc::new(Recorder::new(HistoryLog::create(&run_dir.history_path())?));
+
+    let started = Instant::now();
+    let faults = drive(&cfg, &cluster, &recorder).await;
+    let duration = started.elapsed();
+    if let Some(failure) = recorder.failure() {
+        bail!("the history could not be written, so the run cannot be judged: {failure}");
+    }
+
+    // Recovery: every node resumed (the nemesis healed), the cluster answering and replicating.
+    let recovered = nemesis::runner::wait_healthy(&cluster, READY_TIMEOUT).await;
+    FaultRecorder::record(
+        &*recorder,
+        "recovered",
+        json!({}),
+        recovered
+            .clone()
+            .err()
+            .map(|e| format!("cluster did not recover: {e}")),
+    );
+    cluster.teardown();
+
+    // The file, not memory, is the source of truth: what is checked is what a re-check would read.
+    let events = checker::jsonl::read_jsonl_file(&run_dir.history_path())?;
+    let options = CheckOptions {
+        model: ModelKind::CasRegister,
+        initial: json!(null),
+        timeout: None,
+    };
+    let report = checker::check_events(&events, &options).context("checking the history")?;
+    let exit = ExitCode::for_validity(report.validity);
+    let summary = RunSummary {
+        test: &cfg.name,
+        verdict: report.validity,
+        exit_code: exit.code(),
+        seed: cfg.seed,
+        options: serde_json::to_value(&cfg)?,
+        duration_secs: duration.as_secs_f64(),
+        faults: serde_json::to_value(&faults)?,
+        check: &report,
+    };
+    summary.write(&run_dir.results_path())?;
+    if cfg.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        output::print_run_summary(&report, &run_dir, recovered.err());
+    }
+    Ok(exit)
+}
+
+/// The workload phase: clients and nemesis until the time limit, then stop and heal.
+async fn drive(
+    cfg: &TestConfig,
+    cluster: &Cluster,
+    recorder: &Arc<Recorder>,
+) -> nemesis::NemesisReport {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        generator: Mutex::new(RegisterGenerator::new(cfg.seed, cfg.keys)),
+        recorder: recorder.clone(),
+        concurrency: cfg.concurrency,
+        mean_gap: Duration::from_secs_f64(cfg.concurrency as f64 / cfg.rate),
+        seed: cfg.seed,
+    });
+    let workers: Vec<_> = (0..cfg.concurrency)
+        .map(|id| {
+            let client = RespClient::new(
+                cfg.target,
+                cluster.primary_port(),
+                cluster.read_port(cfg.read_from, id),
+                cfg.op_timeout,
+            );
+            tokio::spawn(worker::run(id, client, shared.clone(), stop_rx.clone()))
+        })
+        .collect();
+    let schedule = Schedule::new(cfg.nemesis, cfg.nemesis_interval, cfg.seed);
+    let progress = Progress::new(cfg.time_limit);
+    let clock = async {
+        let start = tokio::time::Instant::now();
+        let end = start + cfg.time_limit;
+        while tokio::time::Instant::now() < end && recorder.failure().is_none() {
+            progress.update(start.elapsed(), recorder);
+            tokio::time::sleep(Duration::from_millis(100).min(end - tokio::time::Instant::now()))
+                .await;
+        }
+        progress.update(start.elapsed(), recorder);
+        let _ = stop_tx.send(true);
+    };
+    let (report, ()) = tokio::join!(
+        nemesis::run(cluster, schedule, &**recorder, stop_rx.clone()),
+        clock
+    );
+    for w in workers {
+        let _ = w.await;
+    }
+    progress.finish();
+    // Whatever the nemesis did, leave no node paused.
+    for name in cluster.node_names() {
+        let _ = cluster.resume(&name);
+    }
+    report
+}

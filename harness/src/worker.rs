@@ -1,0 +1,81 @@
+//! One client worker: draw an operation, record its invocation, run it, record its completion.
+
+use crate::recorder::Recorder;
+use checker::event::{EventType, Process};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use workloads::{register, RegisterClient, RegisterGenerator};
+
+/// What a worker shares with the others.
+pub struct Shared {
+    /// The one generator, so written values stay unique per key across workers.
+    pub generator: Mutex<RegisterGenerator>,
+    /// The history.
+    pub recorder: Arc<Recorder>,
+    /// Total clients, the step between a worker's successive process ids.
+    pub concurrency: usize,
+    /// Mean pause between one worker's operations.
+    pub mean_gap: Duration,
+    /// The run's seed.
+    pub seed: u64,
+}
+
+/// Runs worker `id` until `stop` turns true or the history cannot be written.
+pub async fn run<C: RegisterClient>(
+    id: usize,
+    mut client: C,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut process = id as u64;
+    let mut rng = StdRng::seed_from_u64(shared.seed.wrapping_add(id as u64 + 1));
+    // Start staggered so clients do not march in lockstep.
+    let mut gap = shared.mean_gap.mul_f64(rng.random_range(0.0..1.0));
+    loop {
+        if tokio::time::timeout(gap, stop.wait_for(|s| *s))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        let (key, op) = shared.generator.lock().expect("generator lock").next_op();
+        let key_value = Some(Value::from(key.as_str()));
+        let recorder = &shared.recorder;
+        let invoke = recorder.record(
+            Process::Client(process),
+            EventType::Invoke,
+            op.f(),
+            key_value.clone(),
+            op.invoke_value(),
+            None,
+        );
+        if invoke.is_err() {
+            return;
+        }
+        let done = register::invoke(&mut client, &key, &op).await;
+        let kind = done.kind;
+        if recorder
+            .record(
+                Process::Client(process),
+                kind,
+                op.f(),
+                key_value,
+                done.value,
+                done.error,
+            )
+            .is_err()
+        {
+            return;
+        }
+        if kind == EventType::Info {
+            // Jepsen's rule: a process with an indeterminate operation is never reused.
+            process += shared.concurrency as u64;
+        }
+        // Uniform in [0, 2 × mean]: the mean rate is kept without a fixed rhythm.
+        gap = shared.mean_gap.mul_f64(rng.random_range(0.0..2.0));
+    }
+}

@@ -1,0 +1,256 @@
+//! The nemesis loop: quiet window, health check, fault, fault window, heal, health check again.
+//!
+//! ```text
+//!  time ─────────────────────────────────────────────────────────────────────────►
+//!        quiet        │ fault (e.g. n2 paused) │   quiet      │ fault …   stop ─► heal
+//!   ──────────────────┼────────────────────────┼──────────────┼───────────
+//!          health? ───┘                 heal ──┘── health? ───┘
+//! ```
+//! Every action and every health check is recorded, and a fault that could not be applied is
+//! recorded as such rather than skipped in silence. When told to stop, it heals the active fault
+//! before returning, so the run's recovery phase starts from a healed cluster.
+
+use crate::control::{ClusterControl, FaultRecorder};
+use crate::fault::Fault;
+use crate::schedule::Schedule;
+use serde::Serialize;
+use serde_json::json;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// One fault the nemesis attempted.
+#[derive(Debug, Clone, Serialize)]
+pub struct FaultRecord {
+    /// The fault.
+    #[serde(flatten)]
+    pub fault: Fault,
+    /// Whether it was applied.
+    pub applied: bool,
+    /// Why it was not applied or not healed cleanly.
+    pub error: Option<String>,
+}
+
+/// What the nemesis did during a run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NemesisReport {
+    /// Every fault attempted, in order.
+    pub faults: Vec<FaultRecord>,
+    /// Health checks that failed (before a fault or after a heal).
+    pub unhealthy: Vec<String>,
+}
+
+/// How long the cluster gets to become healthy again after a heal before that is recorded.
+const RECOVERY_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Runs `schedule` against `control` until `stop` turns true, healing the last fault before it returns.
+pub async fn run<C: ClusterControl, R: FaultRecorder>(
+    control: &C,
+    mut schedule: Schedule,
+    recorder: &R,
+    mut stop: watch::Receiver<bool>,
+) -> NemesisReport {
+    let mut report = NemesisReport::default();
+    let interval = schedule.interval();
+    loop {
+        if wait_or_stop(interval, &mut stop).await {
+            break;
+        }
+        let Some(fault) = schedule.next_fault(&control.node_names()) else {
+            // A schedule with no faults just waits for the end.
+            let _ = stop.wait_for(|s| *s).await;
+            break;
+        };
+        if let Err(why) = control.health().await {
+            let error = format!("cluster unhealthy before fault: {why}");
+            recorder.record(fault.start_f(), json!(fault), Some(error.clone()));
+            report.unhealthy.push(error.clone());
+            report.faults.push(FaultRecord {
+                fault,
+                applied: false,
+                error: Some(error),
+            });
+            continue;
+        }
+        match apply(control, &fault) {
+            Err(error) => {
+                recorder.record(fault.start_f(), json!(fault), Some(error.clone()));
+                report.faults.push(FaultRecord {
+                    fault,
+                    applied: false,
+                    error: Some(error),
+                });
+                continue;
+            }
+            Ok(()) => {
+                recorder.record(fault.start_f(), json!(fault), None);
+                recorder.active(Some(&fault));
+            }
+        }
+        let stopping = wait_or_stop(interval, &mut stop).await;
+        let healed = heal(control, &fault);
+        recorder.record(fault.heal_f(), json!(fault), healed.clone().err());
+        recorder.active(None);
+        report.faults.push(FaultRecord {
+            fault,
+            applied: true,
+            error: healed.err(),
+        });
+        if stopping {
+            break;
+        }
+        if let Err(why) = wait_healthy(control, RECOVERY_DEADLINE).await {
+            let error = format!("cluster unhealthy after heal: {why}");
+            recorder.record("health", json!({}), Some(error.clone()));
+            report.unhealthy.push(error);
+        }
+    }
+    report
+}
+
+/// Polls `control.health()` until it passes or `deadline` elapses.
+pub async fn wait_healthy<C: ClusterControl>(
+    control: &C,
+    deadline: Duration,
+) -> Result<(), String> {
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        match control.health().await {
+            Ok(()) => return Ok(()),
+            Err(why) if tokio::time::Instant::now() >= until => return Err(why),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+fn apply<C: ClusterControl>(control: &C, fault: &Fault) -> Result<(), String> {
+    match fault {
+        Fault::Pause { node } => control.pause(node),
+    }
+}
+
+fn heal<C: ClusterControl>(control: &C, fault: &Fault) -> Result<(), String> {
+    match fault {
+        Fault::Pause { node } => control.resume(node),
+    }
+}
+
+/// Sleeps `d`, returning early with `true` if the run is stopping.
+async fn wait_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+    if *stop.borrow() {
+        return true;
+    }
+    // A dropped sender also means the run is over, hence `is_ok() == false` counts as stop.
+    match tokio::time::timeout(d, stop.wait_for(|s| *s)).await {
+        Ok(_) => true,
+        Err(_elapsed) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fault::NemesisKind;
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+
+    /// A cluster whose only state is which nodes are paused; health fails while any is.
+    #[derive(Default)]
+    struct PausedSet {
+        paused: Mutex<HashSet<String>>,
+        refuse: bool,
+    }
+
+    impl ClusterControl for PausedSet {
+        fn node_names(&self) -> Vec<String> {
+            vec!["n1".into(), "n2".into(), "n3".into()]
+        }
+        fn pause(&self, node: &str) -> Result<(), String> {
+            if self.refuse {
+                return Err(format!("cannot signal {node}"));
+            }
+            self.paused.lock().unwrap().insert(node.into());
+            Ok(())
+        }
+        fn resume(&self, node: &str) -> Result<(), String> {
+            self.paused.lock().unwrap().remove(node);
+            Ok(())
+        }
+        async fn health(&self) -> Result<(), String> {
+            match self.paused.lock().unwrap().iter().next() {
+                Some(n) => Err(format!("{n} paused")),
+                None => Ok(()),
+            }
+        }
+    }
+
+    #[derive(Default)]
+    struct Log(Mutex<Vec<(String, Option<String>)>>);
+
+    impl FaultRecorder for Log {
+        fn record(&self, f: &str, _: serde_json::Value, error: Option<String>) {
+            self.0.lock().unwrap().push((f.into(), error));
+        }
+    }
+
+    async fn run_for(cluster: &PausedSet, log: &Log, millis: u64) -> NemesisReport {
+        let (tx, rx) = watch::channel(false);
+        let schedule = Schedule::new(NemesisKind::Pause, Duration::from_millis(20), 9);
+        let stopper = async {
+            tokio::time::sleep(Duration::from_millis(millis)).await;
+            tx.send(true).unwrap();
+        };
+        let (report, ()) = tokio::join!(run(cluster, schedule, log, rx), stopper);
+        report
+    }
+
+    #[tokio::test]
+    async fn pauses_alternate_with_resumes_and_end_healed() {
+        let cluster = PausedSet::default();
+        let log = Log::default();
+        let report = tokio::time::timeout(Duration::from_secs(5), run_for(&cluster, &log, 230))
+            .await
+            .unwrap();
+        assert!(report.faults.len() >= 3, "{report:?}");
+        assert!(report.faults.iter().all(|f| f.applied));
+        assert!(
+            cluster.paused.lock().unwrap().is_empty(),
+            "stop heals the active fault"
+        );
+        let fs: Vec<_> = log
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(f, _)| f.clone())
+            .collect();
+        for pair in fs.chunks(2) {
+            assert_eq!(pair[0], "pause");
+            if pair.len() == 2 {
+                assert_eq!(pair[1], "resume");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_fault_that_cannot_be_applied_is_recorded() {
+        let cluster = PausedSet {
+            refuse: true,
+            ..Default::default()
+        };
+        let log = Log::default();
+        let report = tokio::time::timeout(Duration::from_secs(5), run_for(&cluster, &log, 100))
+            .await
+            .unwrap();
+        assert!(!report.faults.is_empty());
+        assert!(report
+            .faults
+            .iter()
+            .all(|f| !f.applied && f.error.is_some()));
+        assert!(log
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|(f, e)| f == "pause" && e.is_some()));
+    }
+}

@@ -1,0 +1,206 @@
+//! One client connection: read requests, execute them in order, write the replies.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tracing::debug;
+
+use crate::command::{Command, CommandError};
+use crate::info;
+use crate::replication;
+use crate::reply::{self, Reply};
+use crate::request;
+use crate::server::{Role, Server};
+
+/// What a connection remembers between requests.
+struct Session {
+    id: u64,
+    name: Option<Bytes>,
+    /// The port a replica announced with `REPLCONF listening-port`.
+    listening_port: Option<u16>,
+}
+
+/// What to do after a request.
+enum Next {
+    /// Send the reply and read on.
+    Reply(Reply),
+    /// Send the reply and close (QUIT).
+    Close(Reply),
+    /// The peer is a replica that asked for FLSYNC: the connection becomes a replication link.
+    Replicate,
+}
+
+/// Serves one connection until the peer leaves, sends a malformed request, or the node stops.
+pub async fn handle(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
+    // Replies are small and a harness measures latency: do not let Nagle hold them back.
+    let _ = stream.set_nodelay(true);
+    let mut session = Session {
+        id: server.next_client_id(),
+        name: None,
+        listening_port: None,
+    };
+    let mut inbox = BytesMut::with_capacity(4096);
+    let mut out = BytesMut::new();
+    loop {
+        // Answer every complete request already buffered (clients pipeline), then write once.
+        let mut close = false;
+        let mut replicate = false;
+        while !close && !replicate {
+            match request::parse(&mut inbox) {
+                Ok(None) => break,
+                Ok(Some(args)) if args.is_empty() => {}
+                Ok(Some(args)) => match execute(&server, &mut session, args) {
+                    Next::Reply(reply) => reply::encode(&reply, &mut out),
+                    Next::Close(reply) => {
+                        reply::encode(&reply, &mut out);
+                        close = true;
+                    }
+                    Next::Replicate => replicate = true,
+                },
+                Err(e) => {
+                    debug!(%peer, "closing connection after malformed request: {e}");
+                    reply::encode(&reply::error(format!("ERR Protocol error: {e}")), &mut out);
+                    close = true;
+                }
+            }
+        }
+        if !out.is_empty() {
+            if let Err(e) = stream.write_all(&out).await {
+                debug!(%peer, "connection lost while writing: {e}");
+                return;
+            }
+            out.clear();
+        }
+        if close {
+            return;
+        }
+        if replicate {
+            if let Role::Primary(registry) = &server.role {
+                let port = session.listening_port;
+                let store = &server.store;
+                replication::serve_link(stream, inbox, peer, port, store, registry, server.delay)
+                    .await;
+            }
+            return;
+        }
+        inbox.reserve(4096);
+        match stream.read_buf(&mut inbox).await {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) => {
+                debug!(%peer, "connection lost while reading: {e}");
+                return;
+            }
+        }
+    }
+}
+
+fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
+    let command = match Command::parse(args) {
+        Ok(command) => command,
+        Err(e) => return Next::Reply(reply::error(e)),
+    };
+    let primary = matches!(server.role, Role::Primary(_));
+    if command.is_write() && !primary {
+        return Next::Reply(reply::error(CommandError::ReadOnly));
+    }
+    let store = &server.store;
+    let reply = match command {
+        Command::Ping(None) => reply::simple("PONG"),
+        Command::Ping(Some(message)) | Command::Echo(message) => reply::bulk(message),
+        Command::Hello(version) => hello(server, session, version),
+        Command::Client(sub, args) => client(session, &sub, &args),
+        Command::Select(index) if index.as_ref() == b"0" => reply::ok(),
+        Command::Select(_) => reply::error("ERR DB index is out of range"),
+        Command::Introspect => Reply::Array(Vec::new()),
+        Command::Get(key) => store.get(&key).map_or(Reply::Null, reply::bulk),
+        Command::Set(key, value) => {
+            store.set(key, value);
+            reply::ok()
+        }
+        Command::Del(keys) => reply::count(store.del(keys)),
+        Command::DbSize => reply::count(store.len()),
+        Command::FlushAll => {
+            store.flush_all();
+            reply::ok()
+        }
+        Command::Cas { key, expected, new } => {
+            Reply::Integer(i64::from(store.cas(key, &expected, new)))
+        }
+        Command::Info(sections) => reply::bulk(info::info(server, &sections)),
+        Command::Role => info::role(server),
+        Command::Replconf(args) => replconf(session, &args),
+        Command::Flsync if primary => return Next::Replicate,
+        Command::Flsync => reply::error("ERR FLSYNC is served by primaries only"),
+        Command::Quit => return Next::Close(reply::ok()),
+    };
+    Next::Reply(reply)
+}
+
+/// HELLO: we speak RESP2 only, so protocol 3 is refused and the reply is a flat array of pairs.
+fn hello(server: &Server, session: &Session, version: Option<Bytes>) -> Reply {
+    match version.as_deref() {
+        None | Some(b"2") => info::hello(server, session.id),
+        Some(v) if std::str::from_utf8(v).is_ok_and(|v| v.parse::<u8>().is_ok()) => {
+            reply::error(CommandError::NoProto)
+        }
+        Some(_) => reply::error("ERR Protocol version is not an integer or out of range"),
+    }
+}
+
+/// CLIENT: enough for clients' connection setup (`redis` sends SETINFO on connect).
+fn client(session: &mut Session, sub: &[u8], args: &[Bytes]) -> Reply {
+    let name = String::from_utf8_lossy(sub).to_ascii_lowercase();
+    let arity_ok = match name.as_str() {
+        "setinfo" => args.len() == 2,
+        "setname" => args.len() == 1,
+        "getname" | "id" | "info" => args.is_empty(),
+        _ => true,
+    };
+    if !arity_ok {
+        return reply::error(CommandError::WrongArity(format!("client|{name}")));
+    }
+    match name.as_str() {
+        "setinfo" => reply::ok(),
+        "setname" => {
+            session.name = Some(args[0].clone()).filter(|n| !n.is_empty());
+            reply::ok()
+        }
+        "getname" => session.name.clone().map_or(Reply::Null, reply::bulk),
+        "id" => Reply::Integer(i64::try_from(session.id).unwrap_or(i64::MAX)),
+        "info" => {
+            let name = session.name.as_deref().unwrap_or_default();
+            reply::bulk(format!(
+                "id={} name={}\n",
+                session.id,
+                String::from_utf8_lossy(name)
+            ))
+        }
+        _ => reply::error(format!(
+            "ERR unknown subcommand '{}'. Try CLIENT HELP.",
+            String::from_utf8_lossy(sub)
+        )),
+    }
+}
+
+/// REPLCONF: a replica announcing its port (ACKs arrive on the link, not here).
+fn replconf(session: &mut Session, args: &[Bytes]) -> Reply {
+    let pairs = args.chunks_exact(2);
+    if !pairs.remainder().is_empty() {
+        return reply::error("ERR syntax error");
+    }
+    for pair in pairs {
+        let (option, value) = (&pair[0], &pair[1]);
+        if option.eq_ignore_ascii_case(b"listening-port") {
+            let port = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
+            let Some(port) = port else {
+                return reply::error("ERR value is not a valid port");
+            };
+            session.listening_port = Some(port);
+        }
+    }
+    reply::ok()
+}

@@ -1,0 +1,186 @@
+//! Asynchronous primary → replica replication, version 0: its wire protocol and its timings.
+//!
+//! # Offsets
+//! The replication offset counts *writes*, not bytes: every write a primary applies that changes (or
+//! may change) data gets the next offset — each SET, FLUSHALL, successful CAS and DEL that removed a
+//! key. A fresh primary is at offset 0 and its first write is offset 1. A replica's offset is the
+//! offset of the last write it applied, so "caught up" means equal offsets.
+//!
+//! # The link
+//! A replica connects to its primary's ordinary RESP port, so the link crosses the same network
+//! (and the same faults) as client traffic. Every message is a RESP2 array of bulk strings:
+//!
+//! ```text
+//!   replica                                   primary
+//!   REPLCONF listening-port <port>  ───────►
+//!                                   ◄───────  +OK
+//!   FLSYNC                          ───────►  (the connection is now a replication link)
+//!                                   ◄───────  SNAPSHOT <offset> <key count>
+//!                                   ◄───────  KV <key> <value>              (key count times)
+//!                                   ◄───────  WRITE <offset> SET <key> <value>
+//!                                   ◄───────  WRITE <offset> DEL <key> ...
+//!                                   ◄───────  WRITE <offset> FLUSHALL
+//!                                   ◄───────  PING                          (every second)
+//!   REPLCONF ACK <offset>           ───────►  (no reply; at most every 100 ms, at least every second)
+//! ```
+//!
+//! The snapshot replaces the replica's data wholesale; the writes follow it with consecutive offsets
+//! and a replica cuts the link on any gap. Writes travel as effects (see [`crate::write`]): a CAS
+//! that swapped is sent as the SET it amounted to.
+//!
+//! # Asynchrony and delay
+//! A primary acknowledges a write to its client as soon as it has applied it, and never waits for
+//! replicas. Each link sends a write no earlier than `--replication-delay` after its acknowledgement
+//! (the snapshot is not delayed), so reads on replicas return stale values for that long; PINGs are
+//! not held back, so a long delay does not look like a dead link.
+//!
+//! # Failures
+//! A replica that hears nothing for [`LINK_TIMEOUT`] (a paused or partitioned primary), or sees the
+//! connection close or misbehave, marks its link down, retries every 100–500 ms, and on reconnect
+//! does a full resync: there is no partial resync in version 0. A primary cuts a link whose replica
+//! falls more than the feed's capacity behind (see [`crate::store`]), which forces the same resync.
+
+mod primary;
+mod registry;
+mod replica;
+
+pub use primary::serve_link;
+pub use registry::Registry;
+pub use replica::{follow, Upstream};
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::reply::{self, Reply};
+use crate::write::Write;
+
+/// How often a primary sends PING on an idle link.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+/// Silence after which a replica gives up on its primary (several missed heartbeats).
+pub const LINK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One message from a primary to a replica.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// Start of a full resync: the data as of `offset`, in `keys` [`Message::Kv`] messages.
+    Snapshot {
+        /// Offset of the last write the snapshot includes.
+        offset: u64,
+        /// How many key-value messages follow.
+        keys: usize,
+    },
+    /// One key of a snapshot.
+    Kv(Bytes, Bytes),
+    /// A write at its offset.
+    Write(u64, Write),
+    /// Heartbeat.
+    Ping,
+}
+
+/// A message a replica cannot understand; the link is cut and retried.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// The primary answered with an error (it may not be a faultline primary at all).
+    #[error("primary refused: {0}")]
+    Refused(String),
+    /// Something that is not a message of this protocol.
+    #[error("malformed replication message: {0:?}")]
+    Malformed(Reply),
+}
+
+impl Message {
+    /// Appends the message to `out` as a RESP2 array of bulk strings.
+    pub fn encode(&self, out: &mut BytesMut) {
+        let words: Vec<Bytes> = match self {
+            Message::Snapshot { offset, keys } => vec![
+                Bytes::from_static(b"SNAPSHOT"),
+                offset.to_string().into(),
+                keys.to_string().into(),
+            ],
+            Message::Kv(key, value) => vec![Bytes::from_static(b"KV"), key.clone(), value.clone()],
+            Message::Write(offset, write) => {
+                [Bytes::from_static(b"WRITE"), offset.to_string().into()]
+                    .into_iter()
+                    .chain(write.to_args())
+                    .collect()
+            }
+            Message::Ping => vec![Bytes::from_static(b"PING")],
+        };
+        reply::encode(&reply::bulks(words), out);
+    }
+
+    /// Reads a message back from a decoded frame.
+    pub fn decode(frame: Reply) -> Result<Message, StreamError> {
+        let words = match &frame {
+            Reply::Error(e) => return Err(StreamError::Refused(e.to_string())),
+            Reply::Array(items) => items
+                .iter()
+                .map(|item| match item {
+                    Reply::BulkString(b) => Some(b.clone()),
+                    _ => None,
+                })
+                .collect::<Option<Vec<Bytes>>>(),
+            _ => None,
+        };
+        let message = words.and_then(|words| match words.as_slice() {
+            [kind, offset, keys] if kind.as_ref() == b"SNAPSHOT" => Some(Message::Snapshot {
+                offset: number(offset)?,
+                keys: number(keys)?,
+            }),
+            [kind, key, value] if kind.as_ref() == b"KV" => {
+                Some(Message::Kv(key.clone(), value.clone()))
+            }
+            [kind, offset, write @ ..] if kind.as_ref() == b"WRITE" => {
+                Some(Message::Write(number(offset)?, Write::from_args(write)?))
+            }
+            [kind] if kind.as_ref() == b"PING" => Some(Message::Ping),
+            _ => None,
+        });
+        message.ok_or(StreamError::Malformed(frame))
+    }
+}
+
+/// A decimal number sent as a bulk string.
+fn number<T: std::str::FromStr>(word: &[u8]) -> Option<T> {
+    std::str::from_utf8(word).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redis_protocol::resp2::decode::decode_bytes_mut;
+
+    fn round_trip(message: Message) -> Message {
+        let mut wire = BytesMut::new();
+        message.encode(&mut wire);
+        let (frame, _, _) = decode_bytes_mut(&mut wire).unwrap().unwrap();
+        assert!(wire.is_empty());
+        Message::decode(frame).unwrap()
+    }
+
+    #[test]
+    fn messages_round_trip() {
+        let messages = [
+            Message::Snapshot { offset: 7, keys: 2 },
+            Message::Kv(Bytes::from_static(b"k"), Bytes::from_static(b"\r\n")),
+            Message::Write(8, Write::Del(vec![Bytes::from_static(b"k")])),
+            Message::Ping,
+        ];
+        for m in messages {
+            assert_eq!(round_trip(m.clone()), m);
+        }
+    }
+
+    #[test]
+    fn foreign_frames_are_refused() {
+        assert!(matches!(
+            Message::decode(reply::error("ERR unknown command 'FLSYNC'")),
+            Err(StreamError::Refused(_))
+        ));
+        assert!(matches!(
+            Message::decode(reply::bulks(["WRITE", "x", "FLUSHALL"])),
+            Err(StreamError::Malformed(_))
+        ));
+    }
+}

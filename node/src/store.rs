@@ -1,0 +1,220 @@
+//! The key-value data, its replication offset and the feed of writes, behind one mutex.
+//!
+//! Applying a write, numbering it and publishing it to the feed happen under the same lock, so the
+//! stream every replica sees is exactly the order the primary applied writes in, and a snapshot
+//! taken together with a feed subscription misses nothing and repeats nothing.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use bytes::Bytes;
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+
+use crate::write::Write;
+
+/// Writes a replica link may fall behind the feed before it is cut (and the replica resyncs).
+const FEED_CAPACITY: usize = 16 * 1024;
+
+/// A write with its place in the replication stream.
+#[derive(Debug)]
+pub struct Entry {
+    /// The offset after this write: the first write of a fresh primary is offset 1.
+    pub offset: u64,
+    /// When the primary applied the write, which is when it acknowledged it to the client.
+    pub acked_at: Instant,
+    /// The change itself.
+    pub write: Write,
+}
+
+/// The whole data set at one offset.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Offset of the last write the snapshot includes.
+    pub offset: u64,
+    /// Every key and its value.
+    pub data: HashMap<Bytes, Bytes>,
+}
+
+/// A replicated write that did not follow the replica's offset: the stream lost or repeated something.
+#[derive(Debug, thiserror::Error)]
+#[error("replication stream out of order: at offset {have}, received write for offset {got}")]
+pub struct OffsetGap {
+    /// The replica's offset when the write arrived.
+    pub have: u64,
+    /// The offset the write carried.
+    pub got: u64,
+}
+
+/// The node's data; shared by every connection.
+pub struct Store {
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    snapshot: Snapshot,
+    feed: broadcast::Sender<Arc<Entry>>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Store {
+    /// An empty store at offset 0.
+    pub fn new() -> Self {
+        let (feed, _) = broadcast::channel(FEED_CAPACITY);
+        Store {
+            inner: Mutex::new(Inner {
+                snapshot: Snapshot::default(),
+                feed,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Nothing panics while holding the lock, and the data stays consistent if something did.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The value under `key`.
+    pub fn get(&self, key: &[u8]) -> Option<Bytes> {
+        self.lock().snapshot.data.get(key).cloned()
+    }
+
+    /// How many keys are stored.
+    pub fn len(&self) -> usize {
+        self.lock().snapshot.data.len()
+    }
+
+    /// The offset of the last write applied.
+    pub fn offset(&self) -> u64 {
+        self.lock().snapshot.offset
+    }
+
+    /// Stores `value` under `key`.
+    pub fn set(&self, key: Bytes, value: Bytes) {
+        self.lock().commit(Write::Set { key, value });
+    }
+
+    /// Removes `keys`; returns how many existed.
+    pub fn del(&self, keys: Vec<Bytes>) -> usize {
+        self.lock().commit(Write::Del(keys))
+    }
+
+    /// Removes every key.
+    pub fn flush_all(&self) {
+        self.lock().commit(Write::FlushAll);
+    }
+
+    /// Swaps `key` to `new` if its value is byte-equal to `expected`; a missing key never matches.
+    pub fn cas(&self, key: Bytes, expected: &[u8], new: Bytes) -> bool {
+        let mut inner = self.lock();
+        if inner.snapshot.data.get(&key).map(Bytes::as_ref) != Some(expected) {
+            return false;
+        }
+        inner.commit(Write::Set { key, value: new });
+        true
+    }
+
+    /// A copy of the data and a feed of every write after it, taken atomically.
+    pub fn subscribe(&self) -> (Snapshot, broadcast::Receiver<Arc<Entry>>) {
+        let inner = self.lock();
+        let snapshot = Snapshot {
+            offset: inner.snapshot.offset,
+            data: inner.snapshot.data.clone(),
+        };
+        (snapshot, inner.feed.subscribe())
+    }
+
+    /// Replaces all data and the offset with a primary's snapshot (a replica's full resync).
+    pub fn load(&self, snapshot: Snapshot) {
+        self.lock().snapshot = snapshot;
+    }
+
+    /// Applies a write from the primary's stream, which must be the next one after ours.
+    pub fn apply_replicated(&self, offset: u64, write: &Write) -> Result<(), OffsetGap> {
+        let mut inner = self.lock();
+        let have = inner.snapshot.offset;
+        if offset != have + 1 {
+            return Err(OffsetGap { have, got: offset });
+        }
+        write.apply(&mut inner.snapshot.data);
+        inner.snapshot.offset = offset;
+        Ok(())
+    }
+}
+
+impl Inner {
+    /// Applies a client's write and, if it changed anything, numbers it and publishes it.
+    /// Returns how many keys it removed.
+    fn commit(&mut self, write: Write) -> usize {
+        let removed = write.apply(&mut self.snapshot.data);
+        if matches!(write, Write::Del(_)) && removed == 0 {
+            return 0;
+        }
+        self.snapshot.offset += 1;
+        let entry = Entry {
+            offset: self.snapshot.offset,
+            acked_at: Instant::now(),
+            write,
+        };
+        // An error only means no replica is listening right now.
+        let _ = self.feed.send(Arc::new(entry));
+        removed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &'static str) -> Bytes {
+        Bytes::from_static(s.as_bytes())
+    }
+
+    #[test]
+    fn cas_swaps_only_on_byte_equal_value() {
+        let store = Store::new();
+        assert!(!store.cas(b("k"), b"", b("x")), "missing key never matches");
+        store.set(b("k"), b("1"));
+        assert!(!store.cas(b("k"), b"2", b("3")));
+        assert!(store.cas(b("k"), b"1", b("3")));
+        assert_eq!(store.get(b"k"), Some(b("3")));
+        assert_eq!(store.offset(), 2, "one set and one successful cas");
+    }
+
+    #[test]
+    fn subscription_sees_exactly_the_writes_after_the_snapshot() {
+        let store = Store::new();
+        store.set(b("a"), b("1"));
+        let (snapshot, mut feed) = store.subscribe();
+        assert_eq!(snapshot.offset, 1);
+        assert_eq!(store.del(vec![b("missing")]), 0);
+        store.set(b("a"), b("2"));
+        let entry = feed.try_recv().unwrap();
+        assert_eq!(entry.offset, 2);
+        assert_eq!(
+            entry.write,
+            Write::Set {
+                key: b("a"),
+                value: b("2")
+            }
+        );
+        assert!(feed.try_recv().is_err(), "the no-op DEL was not streamed");
+    }
+
+    #[test]
+    fn replicated_writes_must_follow_the_offset() {
+        let store = Store::new();
+        store.load(Snapshot {
+            offset: 5,
+            data: HashMap::from([(b("k"), b("v"))]),
+        });
+        assert!(store.apply_replicated(7, &Write::FlushAll).is_err());
+        store.apply_replicated(6, &Write::FlushAll).unwrap();
+        assert_eq!((store.offset(), store.len()), (6, 0));
+    }
+}

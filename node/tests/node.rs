@@ -1,0 +1,416 @@
+//! End-to-end tests of `faultline node`: real nodes on loopback ports, driven by the real `redis` client.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use node::NodeArgs;
+use redis::aio::MultiplexedConnection;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tokio::time::{sleep, timeout, Instant};
+
+/// Upper bound on any one test; a hang is a failure, not a stuck CI job.
+const TEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a condition polled with `eventually!` may take to become true.
+const SETTLE: Duration = Duration::from_secs(10);
+
+/// Polls `$cond` (an expression that may `.await`) until it holds, failing after [`SETTLE`].
+macro_rules! eventually {
+    ($what:expr, $cond:expr) => {{
+        let deadline = Instant::now() + SETTLE;
+        loop {
+            if $cond {
+                break;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {}", $what);
+            sleep(Duration::from_millis(20)).await;
+        }
+    }};
+}
+
+/// Runs a test body under [`TEST_TIMEOUT`].
+async fn bounded(body: impl std::future::Future<Output = ()>) {
+    timeout(TEST_TIMEOUT, body)
+        .await
+        .expect("test exceeded its time bound");
+}
+
+fn args(name: &str, replica_of: Option<SocketAddr>, delay: Duration) -> NodeArgs {
+    NodeArgs {
+        name: name.into(),
+        bind: "127.0.0.1".into(),
+        port: 0,
+        replica_of: replica_of.map(|a| a.to_string()),
+        replication_delay: delay,
+    }
+}
+
+/// A node serving on `listener`, stopped by aborting its task.
+fn spawn_on(args: NodeArgs, listener: TcpListener) -> JoinHandle<anyhow::Result<()>> {
+    tokio::spawn(node::serve(args, listener))
+}
+
+/// A node on a fresh loopback port.
+async fn start(args: NodeArgs) -> (SocketAddr, JoinHandle<anyhow::Result<()>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (addr, spawn_on(args, listener))
+}
+
+async fn connect(addr: SocketAddr) -> MultiplexedConnection {
+    redis::Client::open(format!("redis://{addr}/"))
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+async fn get(con: &mut MultiplexedConnection, key: &str) -> Option<String> {
+    redis::cmd("GET").arg(key).query_async(con).await.unwrap()
+}
+
+async fn set(con: &mut MultiplexedConnection, key: &str, value: &str) {
+    redis::cmd("SET")
+        .arg(key)
+        .arg(value)
+        .query_async::<()>(con)
+        .await
+        .unwrap();
+}
+
+async fn cas(con: &mut MultiplexedConnection, key: &str, expected: &str, new: &str) -> i64 {
+    redis::cmd("CAS")
+        .arg(key)
+        .arg(expected)
+        .arg(new)
+        .query_async(con)
+        .await
+        .unwrap()
+}
+
+async fn info(con: &mut MultiplexedConnection, section: &str) -> String {
+    redis::cmd("INFO")
+        .arg(section)
+        .query_async(con)
+        .await
+        .unwrap()
+}
+
+/// The value of `field:` in INFO text.
+fn field<'a>(info: &'a str, field: &str) -> Option<&'a str> {
+    info.lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+}
+
+#[tokio::test]
+async fn get_set_cas_and_del_behave_like_a_register() {
+    bounded(async {
+        let (addr, _node) = start(args("n1", None, Duration::ZERO)).await;
+        let mut con = connect(addr).await;
+
+        assert_eq!(get(&mut con, "k").await, None);
+        assert_eq!(
+            cas(&mut con, "k", "", "1").await,
+            0,
+            "a missing key never matches"
+        );
+        set(&mut con, "k", "1").await;
+        assert_eq!(get(&mut con, "k").await.as_deref(), Some("1"));
+        assert_eq!(cas(&mut con, "k", "2", "3").await, 0);
+        assert_eq!(get(&mut con, "k").await.as_deref(), Some("1"));
+        assert_eq!(cas(&mut con, "k", "1", "3").await, 1);
+        assert_eq!(get(&mut con, "k").await.as_deref(), Some("3"));
+
+        set(&mut con, "other", "x").await;
+        let size: i64 = redis::cmd("DBSIZE").query_async(&mut con).await.unwrap();
+        assert_eq!(size, 2);
+        let deleted: i64 = redis::cmd("DEL")
+            .arg(&["k", "other", "missing"])
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert_eq!(deleted, 2);
+        assert_eq!(get(&mut con, "k").await, None);
+
+        set(&mut con, "k", "1").await;
+        redis::cmd("FLUSHALL")
+            .query_async::<()>(&mut con)
+            .await
+            .unwrap();
+        assert_eq!(get(&mut con, "k").await, None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_commands_get_redis_errors_and_the_connection_lives_on() {
+    bounded(async {
+        let (addr, _node) = start(args("n1", None, Duration::ZERO)).await;
+        let mut con = connect(addr).await;
+
+        let err = redis::cmd("NOPE")
+            .arg("a")
+            .query_async::<()>(&mut con)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("ERR"));
+        assert!(
+            err.detail().unwrap().starts_with("unknown command 'NOPE'"),
+            "{err}"
+        );
+        let err = redis::cmd("CAS")
+            .arg("k")
+            .query_async::<()>(&mut con)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.detail(),
+            Some("wrong number of arguments for 'cas' command")
+        );
+        let err = redis::cmd("HELLO")
+            .arg(3)
+            .query_async::<()>(&mut con)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("NOPROTO"));
+
+        let hello: Vec<redis::Value> = redis::cmd("HELLO")
+            .arg(2)
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert_eq!(hello.len() % 2, 0, "pairs: {hello:?}");
+        let commands: Vec<String> = redis::cmd("COMMAND").query_async(&mut con).await.unwrap();
+        assert!(commands.is_empty());
+        redis::cmd("CLIENT")
+            .arg(&["SETNAME", "worker-1"])
+            .query_async::<()>(&mut con)
+            .await
+            .unwrap();
+        let name: String = redis::cmd("CLIENT")
+            .arg("GETNAME")
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert_eq!(name, "worker-1");
+        let pong: String = redis::cmd("PING").query_async(&mut con).await.unwrap();
+        assert_eq!(pong, "PONG");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_malformed_request_closes_only_its_own_connection() {
+    bounded(async {
+        let (addr, _node) = start(args("n1", None, Duration::ZERO)).await;
+        let mut con = connect(addr).await;
+
+        let mut raw = TcpStream::connect(addr).await.unwrap();
+        raw.write_all(b"PING inline\r\n*1\r\n:1\r\n").await.unwrap();
+        let mut answer = Vec::new();
+        raw.read_to_end(&mut answer).await.unwrap();
+        let answer = String::from_utf8(answer).unwrap();
+        assert!(
+            answer.starts_with("$6\r\ninline\r\n-ERR Protocol error: expected '$', got ':'"),
+            "{answer:?}"
+        );
+
+        set(&mut con, "k", "still here").await;
+        assert_eq!(get(&mut con, "k").await.as_deref(), Some("still here"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn writes_reach_both_replicas_and_the_links_are_reported() {
+    bounded(async {
+        let (primary, _p) = start(args("n1", None, Duration::ZERO)).await;
+        let mut p = connect(primary).await;
+        // Written before the replicas exist: it must travel in their snapshots.
+        set(&mut p, "before", "snapshot").await;
+        let (r1, _n2) = start(args("n2", Some(primary), Duration::ZERO)).await;
+        let (r2, _n3) = start(args("n3", Some(primary), Duration::ZERO)).await;
+        let mut replicas = [connect(r1).await, connect(r2).await];
+
+        for r in &mut replicas {
+            eventually!(
+                "the snapshot on a replica",
+                get(r, "before").await.as_deref() == Some("snapshot")
+            );
+        }
+        set(&mut p, "k", "v1").await;
+        assert_eq!(cas(&mut p, "k", "v1", "v2").await, 1);
+        for r in &mut replicas {
+            eventually!(
+                "a streamed write on a replica",
+                get(r, "k").await.as_deref() == Some("v2")
+            );
+            let text = info(r, "replication").await;
+            assert_eq!(field(&text, "role"), Some("slave"));
+            assert_eq!(field(&text, "master_link_status"), Some("up"));
+            assert_eq!(
+                field(&text, "master_port"),
+                Some(&*primary.port().to_string())
+            );
+            assert_eq!(field(&text, "slave_repl_offset"), Some("3"));
+        }
+
+        // Offsets in INFO come from the replicas' ACKs, so they catch up shortly after the data.
+        eventually!("both replicas acknowledged offset 3", {
+            let text = info(&mut p, "replication").await;
+            let online = text
+                .lines()
+                .filter(|l| l.starts_with("slave") && l.contains("state=online,offset=3,"))
+                .count();
+            field(&text, "connected_slaves") == Some("2") && online == 2
+        });
+        let text = info(&mut p, "replication").await;
+        assert_eq!(field(&text, "role"), Some("master"));
+        assert_eq!(field(&text, "master_repl_offset"), Some("3"));
+        for port in [r1.port(), r2.port()] {
+            assert!(
+                text.contains(&format!("ip=127.0.0.1,port={port},")),
+                "{text}"
+            );
+        }
+        let everything = info(&mut p, "all").await;
+        assert!(field(&everything, "faultline_version").is_some());
+        assert_eq!(
+            field(&everything, "process_id"),
+            Some(&*std::process::id().to_string())
+        );
+
+        let (role, offset, links): (String, i64, Vec<(String, String, String)>) =
+            redis::cmd("ROLE").query_async(&mut p).await.unwrap();
+        assert_eq!((role.as_str(), offset, links.len()), ("master", 3, 2));
+        assert!(links
+            .iter()
+            .all(|(ip, _, acked)| ip == "127.0.0.1" && acked == "3"));
+        for r in &mut replicas {
+            let (role, host, port, state, offset): (String, String, u16, String, i64) =
+                redis::cmd("ROLE").query_async(r).await.unwrap();
+            assert_eq!(
+                (role.as_str(), host.as_str(), port, state.as_str(), offset),
+                ("slave", "127.0.0.1", primary.port(), "connected", 3)
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn replicas_refuse_writes_as_redis_does() {
+    bounded(async {
+        let (primary, _p) = start(args("n1", None, Duration::ZERO)).await;
+        let (replica, _r) = start(args("n2", Some(primary), Duration::ZERO)).await;
+        let mut r = connect(replica).await;
+
+        let writes = [
+            redis::cmd("SET").arg(&["k", "v"]).clone(),
+            redis::cmd("DEL").arg("k").clone(),
+            redis::cmd("CAS").arg(&["k", "a", "b"]).clone(),
+            redis::cmd("FLUSHALL").clone(),
+        ];
+        for write in writes {
+            let err = write.query_async::<()>(&mut r).await.unwrap_err();
+            assert_eq!(err.code(), Some("READONLY"), "{err}");
+            assert_eq!(
+                err.detail(),
+                Some("You can't write against a read only replica.")
+            );
+        }
+        assert_eq!(get(&mut r, "k").await, None, "reads still work");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn replication_delay_makes_replica_reads_stale() {
+    bounded(async {
+        let delay = Duration::from_millis(300);
+        let (primary, _p) = start(args("n1", None, delay)).await;
+        let (replica, _r) = start(args("n2", Some(primary), Duration::ZERO)).await;
+        let (mut p, mut r) = (connect(primary).await, connect(replica).await);
+
+        set(&mut p, "k", "old").await;
+        eventually!(
+            "the first write on the replica",
+            get(&mut r, "k").await.as_deref() == Some("old")
+        );
+
+        set(&mut p, "k", "new").await;
+        let acked = Instant::now();
+        assert_eq!(
+            get(&mut r, "k").await.as_deref(),
+            Some("old"),
+            "read right after the write"
+        );
+        eventually!(
+            "the delayed write on the replica",
+            get(&mut r, "k").await.as_deref() == Some("new")
+        );
+        // The write left the primary no earlier than `delay` after it was applied, which preceded
+        // the client's acknowledgement by at most a loopback round trip.
+        let seen = acked.elapsed();
+        assert!(
+            seen >= delay - Duration::from_millis(50),
+            "new after {seen:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_replica_resyncs_from_a_new_primary_on_the_same_port() {
+    bounded(async {
+        let (primary, first) = start(args("n1", None, Duration::ZERO)).await;
+        let (replica, _r) = start(args("n2", Some(primary), Duration::ZERO)).await;
+        let mut r = connect(replica).await;
+        {
+            let mut p = connect(primary).await;
+            set(&mut p, "k", "first").await;
+            set(&mut p, "only-in-first", "x").await;
+        }
+        eventually!(
+            "the first primary's data on the replica",
+            get(&mut r, "only-in-first").await.is_some()
+        );
+
+        first.abort();
+        let _ = first.await;
+        eventually!(
+            "the replica to notice its primary is gone",
+            field(&info(&mut r, "replication").await, "master_link_status") == Some("down")
+        );
+        assert_eq!(
+            get(&mut r, "k").await.as_deref(),
+            Some("first"),
+            "a replica keeps serving its data while the link is down"
+        );
+
+        let listener = TcpListener::bind(primary).await.unwrap();
+        let _second = spawn_on(args("n1-again", None, Duration::ZERO), listener);
+        let mut p = connect(primary).await;
+        set(&mut p, "k", "second").await;
+        eventually!(
+            "the second primary's write on the replica",
+            get(&mut r, "k").await.as_deref() == Some("second")
+        );
+        // Only a full snapshot removes a key the new primary never touched.
+        assert_eq!(get(&mut r, "only-in-first").await, None);
+        let text = info(&mut r, "replication").await;
+        assert_eq!(field(&text, "master_link_status"), Some("up"));
+        assert_eq!(field(&text, "slave_repl_offset"), Some("1"));
+    })
+    .await;
+}
+
+#[test]
+fn main_reports_a_port_already_in_use() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut node = args("n1", None, Duration::ZERO);
+    node.port = taken.local_addr().unwrap().port();
+    let err = node::main(node).unwrap_err();
+    assert!(format!("{err:#}").contains("binding 127.0.0.1:"), "{err:#}");
+}

@@ -1,0 +1,141 @@
+//! The history as it is recorded: each event appended and flushed the moment it happens.
+
+use crate::StoreError;
+use checker::event::{Event, EventType, Process};
+use serde_json::Value;
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Appends history events to `history.jsonl`, numbering and timing them.
+///
+/// Every event is flushed before `record` returns, so a run that crashes leaves a history that
+/// can still be checked (its open invocations count as indeterminate).
+pub struct HistoryLog {
+    out: BufWriter<File>,
+    path: PathBuf,
+    start: Instant,
+    next_index: u64,
+    line: Vec<u8>,
+}
+
+impl HistoryLog {
+    /// Creates (or truncates) the history file; time 0 is now.
+    pub fn create(path: &Path) -> Result<HistoryLog, StoreError> {
+        let file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(path)
+            .map_err(|e| StoreError::io(path, e))?;
+        Ok(HistoryLog {
+            out: BufWriter::new(file),
+            path: path.to_path_buf(),
+            start: Instant::now(),
+            next_index: 0,
+            line: Vec::with_capacity(256),
+        })
+    }
+
+    /// The instant the run's clock counts from.
+    pub fn start(&self) -> Instant {
+        self.start
+    }
+
+    /// Records one event now and returns it as written.
+    pub fn record(
+        &mut self,
+        process: Process,
+        kind: EventType,
+        f: &str,
+        key: Option<Value>,
+        value: Value,
+        error: Option<String>,
+    ) -> Result<Event, StoreError> {
+        let event = Event {
+            index: self.next_index,
+            time: self.start.elapsed().as_nanos() as u64,
+            process,
+            kind,
+            f: f.to_string(),
+            key,
+            value,
+            error,
+        };
+        self.append(&event)?;
+        self.next_index += 1;
+        Ok(event)
+    }
+
+    fn append(&mut self, event: &Event) -> Result<(), StoreError> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, event).expect("an event always serialises");
+        self.line.push(b'\n');
+        self.out
+            .write_all(&self.line)
+            .and_then(|_| self.out.flush())
+            .map_err(|e| StoreError::io(&self.path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_event_is_on_disk_when_record_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.jsonl");
+        let mut log = HistoryLog::create(&path).unwrap();
+        log.record(
+            Process::Client(0),
+            EventType::Invoke,
+            "write",
+            Some("k".into()),
+            3.into(),
+            None,
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 1);
+        let back: Event = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(back.index, 0);
+        assert_eq!(back.f, "write");
+        assert_eq!(back.value, Value::from(3));
+        log.record(
+            Process::Client(0),
+            EventType::Ok,
+            "write",
+            Some("k".into()),
+            3.into(),
+            None,
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let second: Event = serde_json::from_str(text.lines().nth(1).unwrap()).unwrap();
+        assert_eq!(second.index, 1);
+        assert!(second.time >= back.time);
+    }
+
+    #[test]
+    fn full_disk_is_an_error_naming_the_file() {
+        // /dev/full accepts opens and fails every write with ENOSPC.
+        let mut log = HistoryLog::create(Path::new("/dev/full")).unwrap();
+        let err = log
+            .record(
+                Process::Nemesis,
+                EventType::Info,
+                "pause",
+                None,
+                Value::Null,
+                None,
+            )
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("/dev/full") && msg.contains("No space"),
+            "{msg}"
+        );
+    }
+}

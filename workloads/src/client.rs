@@ -1,0 +1,36 @@
+//! The operations the register workload needs from a client, and how a client reports failure.
+
+use std::future::Future;
+
+/// Why a client operation did not succeed, split by what it means for the history.
+///
+/// "Certainly did not happen" and "may have happened" are different types on purpose: the first
+/// becomes `fail` in the history, the second `info`, and confusing them makes the checker lie.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// The operation certainly did not take effect (refused before sending, or an error reply).
+    #[error("{0}")]
+    DidNotHappen(String),
+    /// The operation may or may not have taken effect (timeout, connection lost after sending).
+    #[error("{0}")]
+    MayHaveHappened(String),
+}
+
+/// A client of a key-value register store; values are integers, a missing key reads as `None`.
+pub trait RegisterClient: Send {
+    /// Reads the value of `key`.
+    fn read(&mut self, key: &str) -> impl Future<Output = Result<Option<i64>, ClientError>> + Send;
+    /// Writes `value` to `key`.
+    fn write(
+        &mut self,
+        key: &str,
+        value: i64,
+    ) -> impl Future<Output = Result<(), ClientError>> + Send;
+    /// Sets `key` to `new` if it holds `expected`; `Ok(false)` means the compare did not match.
+    fn cas(
+        &mut self,
+        key: &str,
+        expected: i64,
+        new: i64,
+    ) -> impl Future<Output = Result<bool, ClientError>> + Send;
+}
