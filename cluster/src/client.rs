@@ -61,7 +61,7 @@ impl RespClient {
         match tokio::time::timeout(self.timeout, cmd.query_async::<T>(conn)).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => {
-                let err = classify(e, port);
+                let err = classify(e, port, self.timeout);
                 if matches!(err, ClientError::MayHaveHappened(_)) {
                     *slot = None;
                 }
@@ -69,22 +69,28 @@ impl RespClient {
             }
             Err(_) => {
                 *slot = None;
-                Err(ClientError::MayHaveHappened(format!(
-                    "timeout: 127.0.0.1:{port} did not answer within {:?}",
-                    self.timeout
-                )))
+                Err(timed_out(port, self.timeout))
             }
         }
     }
 }
 
 /// An error reply means the server refused the command; anything else happened on the wire.
-fn classify(e: RedisError, port: u16) -> ClientError {
-    if e.code().is_some() {
+fn classify(e: RedisError, port: u16, timeout: Duration) -> ClientError {
+    if e.is_timeout() {
+        timed_out(port, timeout)
+    } else if e.code().is_some() {
         ClientError::DidNotHappen(format!("127.0.0.1:{port} replied {e}"))
     } else {
         ClientError::MayHaveHappened(format!("127.0.0.1:{port}: {e}"))
     }
+}
+
+/// The crate's response timeout and ours are the same event; say so in the same words.
+fn timed_out(port: u16, timeout: Duration) -> ClientError {
+    ClientError::MayHaveHappened(format!(
+        "timeout: 127.0.0.1:{port} did not answer within {timeout:?}"
+    ))
 }
 
 impl RegisterClient for RespClient {

@@ -5,6 +5,7 @@
 //! under the run directory. It implements the nemesis's [`nemesis::ClusterControl`] and hands out
 //! [`RespClient`]s implementing the workloads' [`workloads::RegisterClient`].
 
+pub mod capability;
 pub mod client;
 pub mod cluster;
 pub mod probe;

@@ -1,5 +1,6 @@
 //! The systems faultline can test, and how each one's node processes are launched.
 
+use crate::capability::find_in_path;
 use serde::Serialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -148,14 +149,6 @@ impl TargetKind {
             }
         }
     }
-}
-
-/// Finds `program` in `PATH` the way a shell would.
-fn find_in_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
 }
 
 #[cfg(test)]

@@ -68,21 +68,6 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn have_redis() -> bool {
-    let found = Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("FAULTLINE_REQUIRE_ALL").is_none_or(|v| v.is_empty()),
-            "redis-server is missing but FAULTLINE_REQUIRE_ALL is set: the install step failed"
-        );
-        eprintln!("SKIPPED: redis-server not installed (apt-get install redis-server)");
-    }
-    found
-}
-
 /// Pids of every node of the latest run, from the pid files the cluster writes.
 fn node_pids(run: &Path) -> Vec<u32> {
     let mut pids = Vec::new();
@@ -161,7 +146,7 @@ fn own_nodes_under_pauses_are_linearizable() {
 
 #[test]
 fn real_redis_primary_and_replicas_are_linearizable_from_the_primary() {
-    if !have_redis() {
+    if !cluster::capability::redis_for_test() {
         return;
     }
     let case = Case::new();
@@ -291,7 +276,7 @@ fn missing_redis_server_names_the_package() {
 
 #[test]
 fn a_node_that_fails_to_start_is_reported_and_the_rest_torn_down() {
-    if !have_redis() {
+    if !cluster::capability::redis_for_test() {
         return;
     }
     // A redis-server that works as a primary but dies as a replica: startup must fail on n2,

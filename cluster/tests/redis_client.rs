@@ -1,0 +1,74 @@
+//! The client's failure classification against a real redis-server: what certainly did not happen
+//! becomes `fail`, what may have happened becomes `info`.
+//!
+//! Skips when redis-server is missing, unless FAULTLINE_REQUIRE_ALL is set (CI), where it fails.
+
+use cluster::{Cluster, ClusterSpec, RespClient, TargetKind};
+use nemesis::ClusterControl;
+use std::time::Duration;
+use workloads::{ClientError, RegisterClient};
+
+async fn redis_cluster(dir: &std::path::Path, nodes: usize) -> Cluster {
+    let spec = ClusterSpec {
+        target: TargetKind::Redis,
+        nodes,
+        dir: dir.to_path_buf(),
+        own_exe: "/nonexistent/own-nodes-unused".into(),
+        replication_delay: Duration::ZERO,
+        ready_timeout: Duration::from_secs(10),
+    };
+    Cluster::start(spec).await.expect("a redis cluster starts")
+}
+
+#[tokio::test]
+async fn timeout_is_info_refusal_and_error_replies_are_fail() {
+    if !cluster::capability::redis_for_test() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = redis_cluster(dir.path(), 2).await;
+    let primary = cluster.primary_port();
+    let replica = cluster.nodes()[1].port;
+    let timeout = Duration::from_millis(300);
+    let mut client = RespClient::new(TargetKind::Redis, primary, primary, timeout);
+
+    client.write("k", 1).await.unwrap();
+    assert_eq!(client.read("k").await.unwrap(), Some(1));
+    assert!(
+        client.cas("k", 1, 2).await.unwrap(),
+        "the Lua cas swaps on a match"
+    );
+    assert!(
+        !client.cas("k", 1, 3).await.unwrap(),
+        "and reports a mismatch"
+    );
+    assert_eq!(client.read("k").await.unwrap(), Some(2));
+
+    // A paused primary: the command was sent on an open connection and no reply came.
+    cluster.pause("n1").unwrap();
+    let err = client.write("k", 4).await.unwrap_err();
+    assert!(
+        matches!(err, ClientError::MayHaveHappened(ref m) if m.contains("timeout")),
+        "{err:?}"
+    );
+    cluster.resume("n1").unwrap();
+    // The write may have happened, and it did: Redis applied it once resumed.
+    assert_eq!(client.read("k").await.unwrap(), Some(4));
+
+    // A replica refuses writes with an error reply: certainly not applied.
+    let mut to_replica = RespClient::new(TargetKind::Redis, replica, replica, timeout);
+    let err = to_replica.write("k", 5).await.unwrap_err();
+    assert!(
+        matches!(err, ClientError::DidNotHappen(ref m) if m.contains("read only replica")),
+        "{err:?}"
+    );
+
+    // A stopped node refuses connections: nothing was sent.
+    cluster.teardown();
+    let mut fresh = RespClient::new(TargetKind::Redis, primary, primary, timeout);
+    let err = fresh.write("k", 6).await.unwrap_err();
+    assert!(
+        matches!(err, ClientError::DidNotHappen(ref m) if m.contains("cannot connect")),
+        "{err:?}"
+    );
+}
