@@ -34,3 +34,29 @@ pub fn redis_for_test() -> bool {
         "redis-server (apt-get install redis-server)",
     )
 }
+
+/// Whether this process may create network namespaces and devices (CAP_NET_ADMIN, root has it).
+pub fn can_admin_network() -> bool {
+    // Bit 12 of the effective capability set is CAP_NET_ADMIN (linux/capability.h).
+    const CAP_NET_ADMIN: u32 = 12;
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let hex = s
+                .lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))?
+                .trim()
+                .to_string();
+            u64::from_str_radix(&hex, 16).ok()
+        })
+        .is_some_and(|caps| caps & (1 << CAP_NET_ADMIN) != 0)
+}
+
+/// For tests: whether namespaces can be made here, under [`available_for_test`]'s policy.
+pub fn netns_for_test() -> bool {
+    let tools = find_in_path("ip").is_some() && find_in_path("iptables-restore").is_some();
+    available_for_test(
+        can_admin_network() && tools,
+        "root (CAP_NET_ADMIN) with iproute2 and iptables (apt-get install iproute2 iptables)",
+    )
+}

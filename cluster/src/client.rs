@@ -10,6 +10,7 @@ use crate::probe;
 use crate::target::TargetKind;
 use redis::aio::MultiplexedConnection;
 use redis::{FromRedisValue, RedisError};
+use std::net::SocketAddr;
 use std::time::Duration;
 use workloads::{ClientError, RegisterClient};
 
@@ -21,16 +22,21 @@ const REDIS_CAS: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
 /// One worker's connections to a cluster.
 pub struct RespClient {
     target: TargetKind,
-    primary: u16,
-    reader: u16,
+    primary: SocketAddr,
+    reader: SocketAddr,
     timeout: Duration,
     write_conn: Option<MultiplexedConnection>,
     read_conn: Option<MultiplexedConnection>,
 }
 
 impl RespClient {
-    /// A client writing to port `primary` and reading from port `reader`; nothing is connected yet.
-    pub fn new(target: TargetKind, primary: u16, reader: u16, timeout: Duration) -> RespClient {
+    /// A client writing to `primary` and reading from `reader`; nothing is connected yet.
+    pub fn new(
+        target: TargetKind,
+        primary: SocketAddr,
+        reader: SocketAddr,
+        timeout: Duration,
+    ) -> RespClient {
         RespClient {
             target,
             primary,
@@ -46,13 +52,13 @@ impl RespClient {
         cmd: redis::Cmd,
         read: bool,
     ) -> Result<T, ClientError> {
-        let (port, slot) = if read && self.reader != self.primary {
+        let (addr, slot) = if read && self.reader != self.primary {
             (self.reader, &mut self.read_conn)
         } else {
             (self.primary, &mut self.write_conn)
         };
         if slot.is_none() {
-            let conn = probe::connect(port, self.timeout)
+            let conn = probe::connect(addr, self.timeout)
                 .await
                 .map_err(ClientError::DidNotHappen)?;
             *slot = Some(conn);
@@ -61,7 +67,7 @@ impl RespClient {
         match tokio::time::timeout(self.timeout, cmd.query_async::<T>(conn)).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => {
-                let err = classify(e, port, self.timeout);
+                let err = classify(e, addr, self.timeout);
                 if matches!(err, ClientError::MayHaveHappened(_)) {
                     *slot = None;
                 }
@@ -69,28 +75,26 @@ impl RespClient {
             }
             Err(_) => {
                 *slot = None;
-                Err(timed_out(port, self.timeout))
+                Err(timed_out(addr, self.timeout))
             }
         }
     }
 }
 
 /// An error reply means the server refused the command; anything else happened on the wire.
-fn classify(e: RedisError, port: u16, timeout: Duration) -> ClientError {
+fn classify(e: RedisError, addr: SocketAddr, timeout: Duration) -> ClientError {
     if e.is_timeout() {
-        timed_out(port, timeout)
+        timed_out(addr, timeout)
     } else if e.code().is_some() {
-        ClientError::DidNotHappen(format!("127.0.0.1:{port} replied {e}"))
+        ClientError::DidNotHappen(format!("{addr} replied {e}"))
     } else {
-        ClientError::MayHaveHappened(format!("127.0.0.1:{port}: {e}"))
+        ClientError::MayHaveHappened(format!("{addr}: {e}"))
     }
 }
 
 /// The crate's response timeout and ours are the same event; say so in the same words.
-fn timed_out(port: u16, timeout: Duration) -> ClientError {
-    ClientError::MayHaveHappened(format!(
-        "timeout: 127.0.0.1:{port} did not answer within {timeout:?}"
-    ))
+fn timed_out(addr: SocketAddr, timeout: Duration) -> ClientError {
+    ClientError::MayHaveHappened(format!("timeout: {addr} did not answer within {timeout:?}"))
 }
 
 impl RegisterClient for RespClient {

@@ -1,11 +1,16 @@
-//! A running cluster: its nodes' processes, readiness, health, and teardown.
+//! A running cluster: its network, its nodes' processes, readiness, health, faults and teardown.
 
+use crate::control::{Control, LocalControl};
+use crate::net::{NetMode, Network};
 use crate::probe;
 use crate::process::NodeProcess;
 use crate::spec::ClusterSpec;
-use crate::target::{NodePlan, ReadFrom};
+use crate::target::{Launch, NodePlan, ReadFrom};
+use nemesis::Grudge;
 use nix::sys::signal::Signal;
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// Why a cluster could not be started or used.
@@ -14,6 +19,9 @@ pub enum ClusterError {
     /// The target's server binary is not installed.
     #[error("{0}")]
     MissingBinary(String),
+    /// The hosts' network could not be created.
+    #[error("{0}")]
+    Network(String),
     /// A node directory or process could not be created.
     #[error("cannot start node {node}: {source}")]
     Start {
@@ -43,46 +51,98 @@ pub enum ClusterError {
 /// One node of a running cluster.
 #[derive(Debug)]
 pub struct Node {
-    /// Its name (n1, n2, …); n1 is the primary.
+    /// Its name (n1, n2, …); n1 starts as the primary.
     pub name: String,
-    /// Its loopback port.
-    pub port: u16,
-    /// Its directory (log, data).
+    /// Where clients reach it.
+    pub addr: SocketAddr,
+    /// Its directory (log, data, pid).
     pub dir: PathBuf,
-    process: NodeProcess,
+    control: LocalControl,
+    launch: Launch,
+    process: Mutex<NodeProcess>,
 }
 
 impl Node {
     /// Process id of the node's server.
     pub fn pid(&self) -> u32 {
-        self.process.pid()
+        self.lock().pid()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, NodeProcess> {
+        // A panic while holding the lock leaves the process handle itself intact.
+        self.process.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn log(&self) -> PathBuf {
+        self.dir.join("node.log")
+    }
+
+    /// Starts the node's process again (after a kill) and records its new pid.
+    fn respawn(&self, slot: &mut NodeProcess) -> Result<(), String> {
+        *slot = self
+            .control
+            .start(&self.launch, &self.log())
+            .map_err(|e| format!("{}: {e}", self.name))?;
+        self.write_pid_of(slot.pid())
+            .map_err(|e| format!("{}: writing pid file: {e}", self.name))
+    }
+
+    fn write_pid(&self) -> std::io::Result<()> {
+        self.write_pid_of(self.pid())
+    }
+
+    /// The pid file lets people and tests find (and check the end of) every node process.
+    fn write_pid_of(&self, pid: u32) -> std::io::Result<()> {
+        std::fs::write(self.dir.join("pid"), format!("{pid}\n"))
     }
 }
 
-/// A started cluster; dropping it stops every node.
+/// A started cluster; dropping it stops every node and removes its network.
 #[derive(Debug)]
 pub struct Cluster {
     spec: ClusterSpec,
     nodes: Vec<Node>,
+    network: Network,
 }
 
 /// How long a single health probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(1000);
 
+/// The port every node listens on in netns mode, where each node has an address of its own.
+const NETNS_PORT: u16 = 6379;
+
 impl Cluster {
-    /// Starts every node of `spec` and waits until the primary answers and every replica's link is up.
+    /// Lays out the network, starts every node and waits until the primary answers and every
+    /// replica's link is up.
     pub async fn start(spec: ClusterSpec) -> Result<Cluster, ClusterError> {
-        let ports = free_ports(spec.nodes).map_err(|source| ClusterError::Start {
-            node: "(ports)".into(),
-            source,
-        })?;
+        let names: Vec<String> = (1..=spec.nodes).map(|i| format!("n{i}")).collect();
+        let network =
+            Network::create(spec.net, &names, spec.subnet_base).map_err(ClusterError::Network)?;
+        let ports = match spec.net {
+            NetMode::Loopback => free_ports(spec.nodes).map_err(|source| ClusterError::Start {
+                node: "(ports)".into(),
+                source,
+            })?,
+            NetMode::Netns => vec![NETNS_PORT; spec.nodes],
+        };
+        let addrs: Vec<SocketAddr> = (0..spec.nodes)
+            .map(|i| SocketAddr::new(network.host(i).0, ports[i]))
+            .collect();
+        // From here on, dropping `cluster` cleans up whatever was started.
         let mut cluster = Cluster {
             spec,
             nodes: Vec::new(),
+            network,
         };
+        let layout = cluster.spec.dir.join("network.json");
+        std::fs::create_dir_all(&cluster.spec.dir)
+            .and_then(|()| std::fs::write(&layout, cluster.network.describe().to_string()))
+            .map_err(|source| ClusterError::Start {
+                node: "(network.json)".into(),
+                source,
+            })?;
         let delay_ms = cluster.spec.replication_delay.as_millis() as u64;
-        for (i, &port) in ports.iter().enumerate() {
-            let name = format!("n{}", i + 1);
+        for (i, name) in names.into_iter().enumerate() {
             let dir = cluster.spec.dir.join(&name);
             std::fs::create_dir_all(&dir).map_err(|source| ClusterError::Start {
                 node: name.clone(),
@@ -90,8 +150,8 @@ impl Cluster {
             })?;
             let plan = NodePlan {
                 name: &name,
-                port,
-                replica_of: (i > 0).then_some(ports[0]),
+                addr: addrs[i],
+                replica_of: (i > 0).then_some(addrs[0]),
                 dir: &dir,
             };
             let launch = cluster
@@ -99,25 +159,25 @@ impl Cluster {
                 .target
                 .launch(&plan, &cluster.spec.own_exe, delay_ms)
                 .map_err(ClusterError::MissingBinary)?;
-            let process = NodeProcess::start(&launch, &dir.join("node.log")).map_err(|source| {
-                ClusterError::Start {
-                    node: name.clone(),
-                    source,
-                }
+            let control = cluster.network.host(i).1;
+            let process = control.start(&launch, &dir.join("node.log"));
+            let process = process.map_err(|source| ClusterError::Start {
+                node: name.clone(),
+                source,
             })?;
-            // The pid file lets people and tests find (and check the end of) every node process.
-            std::fs::write(dir.join("pid"), format!("{}\n", process.pid())).map_err(|source| {
-                ClusterError::Start {
-                    node: name.clone(),
-                    source,
-                }
-            })?;
-            cluster.nodes.push(Node {
+            let node = Node {
                 name,
-                port,
+                addr: addrs[i],
                 dir,
-                process,
-            });
+                control,
+                launch,
+                process: Mutex::new(process),
+            };
+            node.write_pid().map_err(|source| ClusterError::Start {
+                node: node.name.clone(),
+                source,
+            })?;
+            cluster.nodes.push(node);
         }
         cluster.wait_ready(cluster.spec.ready_timeout).await?;
         Ok(cluster)
@@ -128,41 +188,45 @@ impl Cluster {
         &self.nodes
     }
 
-    /// The primary's port.
-    pub fn primary_port(&self) -> u16 {
-        self.nodes[0].port
+    /// The network the nodes live on.
+    pub fn network(&self) -> &Network {
+        &self.network
     }
 
-    /// The port client number `worker` reads from under `read_from`.
-    pub fn read_port(&self, read_from: ReadFrom, worker: usize) -> u16 {
+    /// The address writes go to.
+    pub fn primary_addr(&self) -> SocketAddr {
+        self.nodes[0].addr
+    }
+
+    /// The address client number `worker` reads from under `read_from`.
+    pub fn read_addr(&self, read_from: ReadFrom, worker: usize) -> SocketAddr {
         let n = self.nodes.len();
         match read_from {
-            ReadFrom::Replica if n > 1 => self.nodes[1 + worker % (n - 1)].port,
-            ReadFrom::Any => self.nodes[worker % n].port,
-            _ => self.primary_port(),
+            ReadFrom::Replica if n > 1 => self.nodes[1 + worker % (n - 1)].addr,
+            ReadFrom::Any => self.nodes[worker % n].addr,
+            _ => self.primary_addr(),
         }
     }
 
     /// Waits until every node is ready, or says which is not and shows the end of its log.
-    pub async fn wait_ready(&mut self, timeout: Duration) -> Result<(), ClusterError> {
+    pub async fn wait_ready(&self, timeout: Duration) -> Result<(), ClusterError> {
         let until = tokio::time::Instant::now() + timeout;
-        for i in 0..self.nodes.len() {
+        for (i, node) in self.nodes.iter().enumerate() {
             loop {
-                let why = match self.nodes[i].process.exited() {
+                let exited = node.lock().exited();
+                let why = match &exited {
                     Some(status) => Some(format!("process exited ({status})")),
-                    None => node_health(&self.nodes[i], i == 0).await.err(),
+                    None => node_health(node, i == 0).await.err(),
                 };
                 let Some(why) = why else { break };
-                let exited = why.starts_with("process exited");
-                if exited || tokio::time::Instant::now() >= until {
-                    let node = &self.nodes[i];
-                    let log = node.process.log().display().to_string();
+                if exited.is_some() || tokio::time::Instant::now() >= until {
+                    let log = node.log();
                     return Err(ClusterError::NotReady {
                         node: node.name.clone(),
                         timeout,
                         why,
-                        tail: log_tail(node.process.log(), 10),
-                        log,
+                        tail: log_tail(&log, 10),
+                        log: log.display().to_string(),
                     });
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -171,11 +235,12 @@ impl Cluster {
         Ok(())
     }
 
-    /// Stops every node (resuming paused ones first). Safe to call more than once.
+    /// Stops every node (resuming paused ones first), then removes the network. Idempotent.
     pub fn teardown(&mut self) {
-        for node in &mut self.nodes {
-            node.process.stop();
+        for node in &self.nodes {
+            node.lock().stop();
         }
+        self.network.teardown();
     }
 
     fn node(&self, name: &str) -> Result<&Node, String> {
@@ -194,7 +259,7 @@ impl Drop for Cluster {
 
 /// A node is healthy when it answers, and a replica also when its link to the primary is up.
 async fn node_health(node: &Node, primary: bool) -> Result<(), String> {
-    let r = probe::replication(node.port, PROBE_TIMEOUT)
+    let r = probe::replication(node.addr, PROBE_TIMEOUT)
         .await
         .map_err(|e| format!("{}: {e}", node.name))?;
     match (primary, r.role.as_str(), r.link_up) {
@@ -211,11 +276,46 @@ impl nemesis::ClusterControl for Cluster {
     }
 
     fn pause(&self, node: &str) -> Result<(), String> {
-        self.node(node)?.process.signal(Signal::SIGSTOP)
+        self.node(node)?.lock().signal(Signal::SIGSTOP)
     }
 
     fn resume(&self, node: &str) -> Result<(), String> {
-        self.node(node)?.process.signal(Signal::SIGCONT)
+        self.node(node)?.lock().signal(Signal::SIGCONT)
+    }
+
+    fn kill(&self, node: &str) -> Result<(), String> {
+        let node = self.node(node)?;
+        let mut process = node.lock();
+        process.signal(Signal::SIGKILL)?;
+        process.stop();
+        Ok(())
+    }
+
+    fn restart(&self, node: &str) -> Result<(), String> {
+        let node = self.node(node)?;
+        let mut process = node.lock();
+        if process.exited().is_none() {
+            return Ok(());
+        }
+        node.respawn(&mut process)
+    }
+
+    fn partition(&self, grudge: &Grudge) -> Result<(), String> {
+        self.network.partition(grudge)
+    }
+
+    fn heal_network(&self) -> Result<(), String> {
+        self.network.heal()
+    }
+
+    async fn primary(&self) -> Option<String> {
+        for node in &self.nodes {
+            let role = probe::replication(node.addr, PROBE_TIMEOUT / 2).await;
+            if role.is_ok_and(|r| r.role == "master") {
+                return Some(node.name.clone());
+            }
+        }
+        None
     }
 
     async fn health(&self) -> Result<(), String> {
@@ -241,7 +341,7 @@ fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
 }
 
 /// The last `lines` lines of a log file, or a note that it cannot be read.
-fn log_tail(path: &std::path::Path, lines: usize) -> String {
+fn log_tail(path: &Path, lines: usize) -> String {
     match std::fs::read_to_string(path) {
         Ok(text) => {
             let all: Vec<&str> = text.lines().collect();

@@ -8,6 +8,8 @@
 pub mod capability;
 pub mod client;
 pub mod cluster;
+pub mod control;
+pub mod net;
 pub mod probe;
 pub mod process;
 pub mod spec;
@@ -15,5 +17,6 @@ pub mod target;
 
 pub use client::RespClient;
 pub use cluster::{Cluster, ClusterError};
+pub use net::NetMode;
 pub use spec::ClusterSpec;
 pub use target::{ReadFrom, TargetKind};

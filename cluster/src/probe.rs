@@ -6,12 +6,13 @@
 use redis::aio::MultiplexedConnection;
 use redis::AsyncConnectionConfig;
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::time::Duration;
 
-/// Opens a connection to `127.0.0.1:port`, giving up after `timeout` (connect and each reply).
-pub async fn connect(port: u16, timeout: Duration) -> Result<MultiplexedConnection, String> {
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
-        .map_err(|e| format!("bad address 127.0.0.1:{port}: {e}"))?;
+/// Opens a connection to `addr`, giving up after `timeout` (connect and each reply).
+pub async fn connect(addr: SocketAddr, timeout: Duration) -> Result<MultiplexedConnection, String> {
+    let client = redis::Client::open(format!("redis://{addr}/"))
+        .map_err(|e| format!("bad address {addr}: {e}"))?;
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(timeout))
         .set_response_timeout(Some(timeout));
@@ -23,9 +24,9 @@ pub async fn connect(port: u16, timeout: Duration) -> Result<MultiplexedConnecti
     .await
     {
         Ok(Ok(conn)) => Ok(conn),
-        Ok(Err(e)) => Err(format!("cannot connect to 127.0.0.1:{port}: {e}")),
+        Ok(Err(e)) => Err(format!("cannot connect to {addr}: {e}")),
         Err(_) => Err(format!(
-            "cannot connect to 127.0.0.1:{port}: no answer within {timeout:?}"
+            "cannot connect to {addr}: no answer within {timeout:?}"
         )),
     }
 }
@@ -42,8 +43,8 @@ pub struct Replication {
 }
 
 /// PINGs the node and reads `INFO replication`, within `timeout`.
-pub async fn replication(port: u16, timeout: Duration) -> Result<Replication, String> {
-    let mut conn = connect(port, timeout).await?;
+pub async fn replication(addr: SocketAddr, timeout: Duration) -> Result<Replication, String> {
+    let mut conn = connect(addr, timeout).await?;
     let query = async {
         let _: String = redis::cmd("PING").query_async(&mut conn).await?;
         redis::cmd("INFO")
@@ -53,15 +54,10 @@ pub async fn replication(port: u16, timeout: Duration) -> Result<Replication, St
     };
     let text = match tokio::time::timeout(timeout, query).await {
         Ok(Ok(text)) => text,
-        Ok(Err(e)) => return Err(format!("127.0.0.1:{port} answered with an error: {e}")),
-        Err(_) => {
-            return Err(format!(
-                "127.0.0.1:{port} did not answer within {timeout:?}"
-            ))
-        }
+        Ok(Err(e)) => return Err(format!("{addr} answered with an error: {e}")),
+        Err(_) => return Err(format!("{addr} did not answer within {timeout:?}")),
     };
-    parse_replication(&text)
-        .ok_or_else(|| format!("127.0.0.1:{port}: INFO replication has no role"))
+    parse_replication(&text).ok_or_else(|| format!("{addr}: INFO replication has no role"))
 }
 
 /// Parses the fields of an `INFO` reply (`name:value` lines; `#` headers skipped).

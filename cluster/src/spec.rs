@@ -1,5 +1,6 @@
-//! What cluster to start: target, size, and where its files go.
+//! What cluster to start: target, size, network, and where its files go.
 
+use crate::net::NetMode;
 use crate::target::TargetKind;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,6 +12,10 @@ pub struct ClusterSpec {
     pub target: TargetKind,
     /// Number of nodes: the first is the primary, the rest replicate from it.
     pub nodes: usize,
+    /// How the nodes' hosts are laid out.
+    pub net: NetMode,
+    /// netns mode: the first two octets of the private range a /24 is taken from.
+    pub subnet_base: [u8; 2],
     /// Directory under which each node gets `<name>/` for its log and data.
     pub dir: PathBuf,
     /// The faultline binary, started as `faultline node` for own nodes.

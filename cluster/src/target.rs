@@ -3,6 +3,7 @@
 use crate::capability::find_in_path;
 use serde::Serialize;
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -75,10 +76,10 @@ pub struct Launch {
 pub struct NodePlan<'a> {
     /// The node's name (n1, n2, …).
     pub name: &'a str,
-    /// Its loopback port.
-    pub port: u16,
-    /// The primary's port, for a replica.
-    pub replica_of: Option<u16>,
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The primary's address, for a replica.
+    pub replica_of: Option<SocketAddr>,
     /// The node's own directory (data, log).
     pub dir: &'a Path,
 }
@@ -101,14 +102,14 @@ impl TargetKind {
                     "--name".into(),
                     node.name.into(),
                     "--bind".into(),
-                    "127.0.0.1".into(),
+                    node.addr.ip().to_string(),
                     "--port".into(),
-                    node.port.to_string(),
+                    node.addr.port().to_string(),
                     "--replication-delay".into(),
                     format!("{replication_delay_ms}ms"),
                 ];
-                if let Some(p) = node.replica_of {
-                    args.extend(["--replica-of".into(), format!("127.0.0.1:{p}")]);
+                if let Some(primary) = node.replica_of {
+                    args.extend(["--replica-of".into(), primary.to_string()]);
                 }
                 Ok(Launch {
                     program: own_exe.to_path_buf(),
@@ -124,9 +125,9 @@ impl TargetKind {
                 })?;
                 let mut args = vec![
                     "--port".to_string(),
-                    node.port.to_string(),
+                    node.addr.port().to_string(),
                     "--bind".into(),
-                    "127.0.0.1".into(),
+                    node.addr.ip().to_string(),
                     // Debian's 7.0 refuses non-loopback clients otherwise; harmless on loopback.
                     "--protected-mode".into(),
                     "no".into(),
@@ -142,8 +143,12 @@ impl TargetKind {
                     "--logfile".into(),
                     "".into(),
                 ];
-                if let Some(p) = node.replica_of {
-                    args.extend(["--replicaof".into(), "127.0.0.1".into(), p.to_string()]);
+                if let Some(primary) = node.replica_of {
+                    args.extend([
+                        "--replicaof".into(),
+                        primary.ip().to_string(),
+                        primary.port().to_string(),
+                    ]);
                 }
                 Ok(Launch { program, args })
             }
@@ -169,8 +174,8 @@ mod tests {
         let dir = Path::new("/tmp/x");
         let plan = NodePlan {
             name: "n2",
-            port: 7002,
-            replica_of: Some(7001),
+            addr: "127.0.0.1:7002".parse().unwrap(),
+            replica_of: Some("127.0.0.1:7001".parse().unwrap()),
             dir,
         };
         let l = TargetKind::Own

@@ -12,6 +12,8 @@ async fn redis_cluster(dir: &std::path::Path, nodes: usize) -> Cluster {
     let spec = ClusterSpec {
         target: TargetKind::Redis,
         nodes,
+        net: cluster::NetMode::Loopback,
+        subnet_base: [10, 77],
         dir: dir.to_path_buf(),
         own_exe: "/nonexistent/own-nodes-unused".into(),
         replication_delay: Duration::ZERO,
@@ -27,8 +29,8 @@ async fn timeout_is_info_refusal_and_error_replies_are_fail() {
     }
     let dir = tempfile::tempdir().unwrap();
     let mut cluster = redis_cluster(dir.path(), 2).await;
-    let primary = cluster.primary_port();
-    let replica = cluster.nodes()[1].port;
+    let primary = cluster.primary_addr();
+    let replica = cluster.nodes()[1].addr;
     let timeout = Duration::from_millis(300);
     let mut client = RespClient::new(TargetKind::Redis, primary, primary, timeout);
 

@@ -45,9 +45,21 @@ pub struct TestArgs {
     /// Where reads go: primary, replica or any.
     #[arg(long, default_value = "primary")]
     pub read_from: String,
-    /// Faults to inject: none or pause.
+    /// Faults to inject, comma-separated: none, pause, kill, partition (a random shape each time),
+    /// partition-one, partition-halves, partition-ring, partition-bridge, partition-primary,
+    /// partition-one-way.
     #[arg(long, default_value = "pause")]
     pub nemesis: String,
+    /// An explicit partition to inject, as components: "n1,n2|n3,n4,n5" (needs --net netns).
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// How the nodes' hosts are laid out: loopback (no root) or netns (a network namespace per
+    /// node on a private bridge; needs root).
+    #[arg(long, default_value = "loopback")]
+    pub net: String,
+    /// netns mode: the private /16 a run's /24 is taken from, as its first two octets.
+    #[arg(long, default_value = "10.77")]
+    pub subnet: String,
     /// Length of each quiet and each fault window.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "2s")]
     pub nemesis_interval: Duration,

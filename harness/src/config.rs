@@ -1,8 +1,8 @@
 //! The validated configuration of a test run: parsed once, used everywhere after.
 
 use crate::cli::TestArgs;
-use cluster::{ReadFrom, TargetKind};
-use nemesis::NemesisKind;
+use cluster::{NetMode, ReadFrom, TargetKind};
+use nemesis::{FaultKind, NemesisKinds, PartitionSpec};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -26,7 +26,11 @@ pub struct TestConfig {
     /// Where reads go.
     pub read_from: ReadFrom,
     /// Which faults.
-    pub nemesis: NemesisKind,
+    pub nemesis: NemesisKinds,
+    /// How the hosts are laid out.
+    pub net: NetMode,
+    /// netns mode: first two octets of the private range.
+    pub subnet_base: [u8; 2],
     /// Quiet and fault window length.
     #[serde(with = "secs")]
     pub nemesis_interval: Duration,
@@ -63,12 +67,31 @@ impl TestConfig {
             .read_from
             .parse()
             .map_err(|e| format!("--read-from: {e}"))?;
-        let nemesis: NemesisKind = args
+        let mut nemesis: NemesisKinds = args
             .nemesis
             .parse()
             .map_err(|e| format!("--nemesis: {e}"))?;
+        let net: NetMode = args.net.parse().map_err(|e| format!("--net: {e}"))?;
+        let subnet_base = parse_subnet(&args.subnet).map_err(|e| format!("--subnet: {e}"))?;
         if args.nodes == 0 || args.nodes > 9 {
             return Err(format!("--nodes: must be 1 to 9, got {}", args.nodes));
+        }
+        if let Some(text) = &args.partition {
+            let spec: PartitionSpec = text.parse().map_err(|e| format!("--partition: {e}"))?;
+            let names: Vec<String> = (1..=args.nodes).map(|i| format!("n{i}")).collect();
+            spec.grudge(&names)
+                .map_err(|e| format!("--partition: {e}"))?;
+            nemesis.0.push(FaultKind::Explicit(spec));
+        }
+        if nemesis.partitions() && net == NetMode::Loopback {
+            return Err(
+                "--nemesis: partitions need a network that can be cut: add --net netns".into(),
+            );
+        }
+        if net == NetMode::Netns && !cluster::capability::can_admin_network() {
+            return Err(
+                "--net netns: needs root or CAP_NET_ADMIN to create network namespaces".into(),
+            );
         }
         if read_from == ReadFrom::Replica && args.nodes < 2 {
             return Err("--read-from replica needs --nodes 2 or more".into());
@@ -110,6 +133,8 @@ impl TestConfig {
             time_limit: args.time_limit,
             read_from,
             nemesis,
+            net,
+            subnet_base,
             nemesis_interval: args.nemesis_interval,
             seed,
             keys: args.keys,
@@ -118,6 +143,24 @@ impl TestConfig {
             store: args.store,
             json: args.json,
         })
+    }
+}
+
+/// Parses `A.B`, the first two octets of a private /16.
+fn parse_subnet(text: &str) -> Result<[u8; 2], String> {
+    let octets: Vec<u8> = text
+        .split('.')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("'{text}' is not two octets like 10.77"))?;
+    match octets[..] {
+        [a, b] if a == 10 || (a == 172 && (16..32).contains(&b)) || (a == 192 && b == 168) => {
+            Ok([a, b])
+        }
+        [_, _] => Err(format!(
+            "'{text}' is not a private range (10.x, 172.16-31.x or 192.168)"
+        )),
+        _ => Err(format!("'{text}' is not two octets like 10.77")),
     }
 }
 
@@ -149,9 +192,10 @@ mod tests {
     fn defaults_are_own_nodes_with_pauses() {
         let c = resolve(&["--seed", "4"]).unwrap();
         assert_eq!(
-            (c.target, c.nodes, c.nemesis, c.seed),
-            (TargetKind::Own, 3, NemesisKind::Pause, 4)
+            (c.target, c.nodes, c.seed, c.net),
+            (TargetKind::Own, 3, 4, NetMode::Loopback)
         );
+        assert_eq!(c.nemesis.0, vec![FaultKind::Pause]);
         assert_eq!(c.name, "own-register");
     }
 
@@ -172,6 +216,28 @@ mod tests {
         assert!(resolve(&["--rate", "0"]).unwrap_err().starts_with("--rate"));
         let e = resolve(&["--target", "redis", "--replication-delay", "1s"]).unwrap_err();
         assert!(e.starts_with("--replication-delay"), "{e}");
+        let e = resolve(&["--nemesis", "pause,partition"]).unwrap_err();
+        assert!(e.contains("--net netns"), "{e}");
+        assert!(resolve(&["--partition", "n1|n9"])
+            .unwrap_err()
+            .contains("n9"));
+        assert!(resolve(&["--subnet", "8.8"])
+            .unwrap_err()
+            .starts_with("--subnet"));
+        assert!(resolve(&["--net", "wifi"])
+            .unwrap_err()
+            .starts_with("--net: unknown net 'wifi'"));
+        let e = resolve(&["--nemesis", "pause,partition"]).unwrap_err();
+        assert!(e.contains("--net netns"), "{e}");
+        assert!(resolve(&["--partition", "n1|n9"])
+            .unwrap_err()
+            .contains("n9"));
+        assert!(resolve(&["--subnet", "8.8"])
+            .unwrap_err()
+            .starts_with("--subnet"));
+        assert!(resolve(&["--net", "wifi"])
+            .unwrap_err()
+            .starts_with("--net: unknown net 'wifi'"));
         let e = resolve(&["--nodes", "1", "--read-from", "replica"]).unwrap_err();
         assert!(e.contains("--read-from replica"), "{e}");
     }

@@ -35,6 +35,8 @@ pub async fn run_test(cfg: TestConfig, own_exe: PathBuf) -> Result<ExitCode> {
     let spec = ClusterSpec {
         target: cfg.target,
         nodes: cfg.nodes,
+        net: cfg.net,
+        subnet_base: cfg.subnet_base,
         dir: run_dir.path().join("nodes"),
         own_exe,
         replication_delay: cfg.replication_delay,
@@ -109,14 +111,14 @@ async fn drive(
         .map(|id| {
             let client = RespClient::new(
                 cfg.target,
-                cluster.primary_port(),
-                cluster.read_port(cfg.read_from, id),
+                cluster.primary_addr(),
+                cluster.read_addr(cfg.read_from, id),
                 cfg.op_timeout,
             );
             tokio::spawn(worker::run(id, client, shared.clone(), stop_rx.clone()))
         })
         .collect();
-    let schedule = Schedule::new(cfg.nemesis, cfg.nemesis_interval, cfg.seed);
+    let schedule = Schedule::new(cfg.nemesis.clone(), cfg.nemesis_interval, cfg.seed);
     let progress = Progress::new(cfg.time_limit);
     let clock = async {
         let start = tokio::time::Instant::now();
@@ -137,9 +139,11 @@ async fn drive(
         let _ = w.await;
     }
     progress.finish();
-    // Whatever the nemesis did, leave no node paused.
+    // Whatever the nemesis did, leave no node paused or killed and no link cut.
     for name in cluster.node_names() {
         let _ = cluster.resume(&name);
+        let _ = cluster.restart(&name);
     }
+    let _ = cluster.heal_network();
     report
 }

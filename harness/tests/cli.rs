@@ -72,8 +72,11 @@ fn stderr(o: &Output) -> String {
 fn node_pids(run: &Path) -> Vec<u32> {
     let mut pids = Vec::new();
     for entry in std::fs::read_dir(run.join("nodes")).expect("nodes dir") {
-        let text = std::fs::read_to_string(entry.unwrap().path().join("pid")).expect("pid file");
-        pids.push(text.trim().parse().expect("a pid"));
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            let text = std::fs::read_to_string(path.join("pid")).expect("pid file");
+            pids.push(text.trim().parse().expect("a pid"));
+        }
     }
     pids
 }
@@ -379,4 +382,124 @@ fn wait_with_deadline(child: &mut std::process::Child, limit: Duration) -> Optio
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Namespaces and devices a run's network.json lists.
+fn network_made(run: &Path) -> (Vec<String>, Vec<String>) {
+    let text = std::fs::read_to_string(run.join("nodes/network.json")).expect("network.json");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let hosts = v["hosts"].as_array().expect("netns hosts");
+    let namespaces = hosts
+        .iter()
+        .map(|h| h["netns"].as_str().unwrap().to_string())
+        .collect();
+    let mut devices: Vec<String> = hosts
+        .iter()
+        .map(|h| h["veth"].as_str().unwrap().to_string())
+        .collect();
+    devices.push(v["bridge"].as_str().unwrap().to_string());
+    (namespaces, devices)
+}
+
+fn assert_network_gone(run: &Path) {
+    let (namespaces, devices) = network_made(run);
+    for ns in namespaces {
+        assert!(
+            !Path::new("/run/netns").join(&ns).exists(),
+            "namespace {ns} left behind"
+        );
+    }
+    for d in devices {
+        assert!(
+            !Path::new("/sys/class/net").join(&d).exists(),
+            "device {d} left behind"
+        );
+    }
+}
+
+#[test]
+fn netns_partitions_and_pauses_on_own_nodes_are_linearizable() {
+    if !cluster::capability::netns_for_test() {
+        return;
+    }
+    let case = Case::new();
+    let out = case.run(&[
+        "test",
+        "--net",
+        "netns",
+        "--nemesis",
+        "partition,pause",
+        "--time-limit",
+        "4s",
+        "--nemesis-interval",
+        "500ms",
+        "--seed",
+        "8",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "valid exits 0");
+    assert_run_dir_complete(&case, "valid");
+    let run = case.latest();
+    let history = history_lines(&run);
+    assert!(
+        history.iter().any(|e| e["f"] == "partition"),
+        "a partition was applied"
+    );
+    assert!(
+        history
+            .iter()
+            .all(|e| e["type"] != "fail" || e["process"] != "nemesis"),
+        "every fault applied"
+    );
+    assert_network_gone(&run);
+}
+
+#[test]
+fn sigint_mid_partition_heals_and_removes_the_network() {
+    if !cluster::capability::netns_for_test() {
+        return;
+    }
+    let case = Case::new();
+    let mut child = case
+        .cmd(&[
+            "test",
+            "--net",
+            "netns",
+            "--nemesis",
+            "partition",
+            "--time-limit",
+            "60s",
+            "--nemesis-interval",
+            "300ms",
+            "--seed",
+            "4",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let run = loop {
+        assert!(Instant::now() < deadline, "no partition within 20 s");
+        if let Ok(run) = std::fs::canonicalize(case.store.path().join("latest")) {
+            let events = history_lines(&run);
+            // Interrupt while the partition is in force: its last nemesis event is the cut.
+            let last = events.iter().rev().find(|e| e["process"] == "nemesis");
+            if last.is_some_and(|e| e["f"] == "partition") {
+                break run;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let pids = node_pids(&run);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    assert_eq!(
+        wait_with_deadline(&mut child, Duration::from_secs(20)),
+        Some(130)
+    );
+    assert_all_gone(&pids);
+    assert_network_gone(&run);
 }

@@ -1,6 +1,7 @@
 //! What the nemesis needs from a cluster, and where it reports what it did.
 
 use crate::fault::Fault;
+use crate::partition::Grudge;
 use serde_json::Value;
 use std::future::Future;
 
@@ -12,6 +13,16 @@ pub trait ClusterControl: Send + Sync {
     fn pause(&self, node: &str) -> Result<(), String>;
     /// Resumes `node`'s process (SIGCONT).
     fn resume(&self, node: &str) -> Result<(), String>;
+    /// Kills `node`'s process (SIGKILL); its data directory stays.
+    fn kill(&self, node: &str) -> Result<(), String>;
+    /// Starts `node` again after a kill, as it was configured.
+    fn restart(&self, node: &str) -> Result<(), String>;
+    /// Cuts node-to-node traffic as `grudge` says (replacing any earlier cut).
+    fn partition(&self, grudge: &Grudge) -> Result<(), String>;
+    /// Restores every node-to-node link.
+    fn heal_network(&self) -> Result<(), String>;
+    /// The node that currently reports itself primary, if one does.
+    fn primary(&self) -> impl Future<Output = Option<String>> + Send;
     /// Whether every node answers and the cluster is replicating; `Err` says what is unhealthy.
     fn health(&self) -> impl Future<Output = Result<(), String>> + Send;
 }
@@ -22,4 +33,32 @@ pub trait FaultRecorder: Send + Sync {
     fn record(&self, f: &str, value: Value, error: Option<String>);
     /// Says which fault is in force now (`None` once healed), for progress displays.
     fn active(&self, _fault: Option<&Fault>) {}
+}
+
+/// Applies `fault` to the cluster.
+pub fn apply<C: ClusterControl>(control: &C, fault: &Fault) -> Result<(), String> {
+    match fault {
+        Fault::Pause { nodes } => each(nodes, |n| control.pause(n)),
+        Fault::Kill { nodes } => each(nodes, |n| control.kill(n)),
+        Fault::Partition { grudge, .. } => control.partition(grudge),
+    }
+}
+
+/// Undoes `fault`.
+pub fn heal<C: ClusterControl>(control: &C, fault: &Fault) -> Result<(), String> {
+    match fault {
+        Fault::Pause { nodes } => each(nodes, |n| control.resume(n)),
+        Fault::Kill { nodes } => each(nodes, |n| control.restart(n)),
+        Fault::Partition { .. } => control.heal_network(),
+    }
+}
+
+/// Runs `action` on every node, even after one fails, and reports every failure.
+fn each(nodes: &[String], action: impl Fn(&str) -> Result<(), String>) -> Result<(), String> {
+    let errors: Vec<String> = nodes.iter().filter_map(|n| action(n).err()).collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
+    }
 }

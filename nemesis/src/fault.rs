@@ -1,47 +1,91 @@
-//! The faults the nemesis can inject.
+//! The faults the nemesis can inject: what `--nemesis` names, and one concrete fault.
 
+use crate::partition::{Grudge, PartitionSpec, Shape};
 use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
 
-/// Which faults a run injects (`--nemesis`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NemesisKind {
-    /// No faults.
-    None,
-    /// Pause and resume a random node (SIGSTOP / SIGCONT).
+/// One kind of fault a run may inject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// Pause processes (SIGSTOP), resume them at heal (SIGCONT).
     Pause,
+    /// Kill processes (SIGKILL), restart them at heal with their data directory kept.
+    Kill,
+    /// A network partition of the given shape, or a random shape when `None`.
+    Partition(Option<Shape>),
+    /// The one partition given with `--partition`.
+    Explicit(PartitionSpec),
 }
 
-impl FromStr for NemesisKind {
+/// The faults a run injects (`--nemesis pause,partition,kill`); empty means none.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct NemesisKinds(pub Vec<FaultKind>);
+
+/// The names `--nemesis` accepts, for error messages and help.
+pub const NEMESIS_NAMES: &str = "none, pause, kill, partition, partition-one, partition-halves, \
+     partition-ring, partition-bridge, partition-primary, partition-one-way";
+
+impl FromStr for NemesisKinds {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "none" => Ok(NemesisKind::None),
-            "pause" => Ok(NemesisKind::Pause),
-            other => Err(format!("unknown nemesis '{other}' (known: none, pause)")),
+        let mut kinds = Vec::new();
+        for name in s.split(',').map(str::trim) {
+            let kind = match name {
+                "none" => continue,
+                "pause" => FaultKind::Pause,
+                "kill" => FaultKind::Kill,
+                "partition" => FaultKind::Partition(None),
+                "partition-one" => FaultKind::Partition(Some(Shape::One)),
+                "partition-halves" => FaultKind::Partition(Some(Shape::Halves)),
+                "partition-ring" => FaultKind::Partition(Some(Shape::Ring)),
+                "partition-bridge" => FaultKind::Partition(Some(Shape::Bridge)),
+                "partition-primary" => FaultKind::Partition(Some(Shape::Primary)),
+                "partition-one-way" => FaultKind::Partition(Some(Shape::OneWay)),
+                other => {
+                    return Err(format!(
+                        "unknown nemesis '{other}' (known: {NEMESIS_NAMES})"
+                    ))
+                }
+            };
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
         }
+        Ok(NemesisKinds(kinds))
     }
 }
 
-impl fmt::Display for NemesisKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            NemesisKind::None => "none",
-            NemesisKind::Pause => "pause",
-        })
+impl NemesisKinds {
+    /// Whether any of these faults cuts the network (which needs a network that can be cut).
+    pub fn partitions(&self) -> bool {
+        self.0
+            .iter()
+            .any(|k| matches!(k, FaultKind::Partition(_) | FaultKind::Explicit(_)))
     }
 }
 
-/// One concrete fault, with the node(s) it hits.
+/// One concrete fault, with the nodes it hits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "fault", rename_all = "lowercase")]
 pub enum Fault {
-    /// `node` is paused.
+    /// These nodes are paused.
     Pause {
-        /// The paused node.
-        node: String,
+        /// The paused nodes.
+        nodes: Vec<String>,
+    },
+    /// These nodes are killed (restarted at heal).
+    Kill {
+        /// The killed nodes.
+        nodes: Vec<String>,
+    },
+    /// The network is cut as the grudge says.
+    Partition {
+        /// The shape's name (`explicit` for `--partition`).
+        shape: String,
+        /// For each node, whose traffic it drops.
+        grudge: Grudge,
     },
 }
 
@@ -50,6 +94,8 @@ impl Fault {
     pub fn start_f(&self) -> &'static str {
         match self {
             Fault::Pause { .. } => "pause",
+            Fault::Kill { .. } => "kill",
+            Fault::Partition { .. } => "partition",
         }
     }
 
@@ -57,6 +103,8 @@ impl Fault {
     pub fn heal_f(&self) -> &'static str {
         match self {
             Fault::Pause { .. } => "resume",
+            Fault::Kill { .. } => "restart",
+            Fault::Partition { .. } => "heal",
         }
     }
 }
@@ -64,7 +112,19 @@ impl Fault {
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Fault::Pause { node } => write!(f, "pause {node}"),
+            Fault::Pause { nodes } => write!(f, "pause {}", nodes.join(",")),
+            Fault::Kill { nodes } => write!(f, "kill {}", nodes.join(",")),
+            Fault::Partition { shape, grudge } => {
+                let cut: Vec<String> = grudge
+                    .0
+                    .iter()
+                    .filter(|(_, from)| !from.is_empty())
+                    .map(|(n, from)| {
+                        format!("{n}!{}", from.iter().cloned().collect::<Vec<_>>().join(","))
+                    })
+                    .collect();
+                write!(f, "partition {shape} ({})", cut.join(" "))
+            }
         }
     }
 }
@@ -74,19 +134,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_known_and_names_unknown() {
-        assert_eq!("pause".parse::<NemesisKind>(), Ok(NemesisKind::Pause));
-        assert_eq!("none".parse::<NemesisKind>(), Ok(NemesisKind::None));
-        let err = "partition-everything".parse::<NemesisKind>().unwrap_err();
+    fn parses_lists_and_names_unknown() {
+        let k: NemesisKinds = "pause,partition-ring,kill".parse().unwrap();
+        assert_eq!(
+            k.0,
+            vec![
+                FaultKind::Pause,
+                FaultKind::Partition(Some(Shape::Ring)),
+                FaultKind::Kill
+            ]
+        );
+        assert!(k.partitions());
+        assert_eq!("none".parse::<NemesisKinds>().unwrap().0, vec![]);
+        let err = "pause,flood".parse::<NemesisKinds>().unwrap_err();
         assert!(
-            err.contains("partition-everything") && err.contains("pause"),
+            err.contains("'flood'") && err.contains("partition-one-way"),
             "{err}"
         );
     }
 
     #[test]
-    fn fault_serialises_with_its_node() {
-        let v = serde_json::to_value(Fault::Pause { node: "n2".into() }).unwrap();
-        assert_eq!(v, serde_json::json!({"fault": "pause", "node": "n2"}));
+    fn fault_serialises_with_its_nodes() {
+        let v = serde_json::to_value(Fault::Pause {
+            nodes: vec!["n2".into()],
+        })
+        .unwrap();
+        assert_eq!(v, serde_json::json!({"fault": "pause", "nodes": ["n2"]}));
     }
 }

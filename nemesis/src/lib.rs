@@ -5,10 +5,12 @@
 
 pub mod control;
 pub mod fault;
+pub mod partition;
 pub mod runner;
 pub mod schedule;
 
 pub use control::{ClusterControl, FaultRecorder};
-pub use fault::{Fault, NemesisKind};
+pub use fault::{Fault, FaultKind, NemesisKinds, NEMESIS_NAMES};
+pub use partition::{Grudge, PartitionSpec, Shape};
 pub use runner::{run, FaultRecord, NemesisReport};
 pub use schedule::Schedule;

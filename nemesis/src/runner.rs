@@ -10,7 +10,7 @@
 //! recorded as such rather than skipped in silence. When told to stop, it heals the active fault
 //! before returning, so the run's recovery phase starts from a healed cluster.
 
-use crate::control::{ClusterControl, FaultRecorder};
+use crate::control::{apply, heal, ClusterControl, FaultRecorder};
 use crate::fault::Fault;
 use crate::schedule::Schedule;
 use serde::Serialize;
@@ -55,7 +55,8 @@ pub async fn run<C: ClusterControl, R: FaultRecorder>(
         if wait_or_stop(interval, &mut stop).await {
             break;
         }
-        let Some(fault) = schedule.next_fault(&control.node_names()) else {
+        let primary = control.primary().await;
+        let Some(fault) = schedule.next_fault(&control.node_names(), primary.as_deref()) else {
             // A schedule with no faults just waits for the end.
             let _ = stop.wait_for(|s| *s).await;
             break;
@@ -122,18 +123,6 @@ pub async fn wait_healthy<C: ClusterControl>(
     }
 }
 
-fn apply<C: ClusterControl>(control: &C, fault: &Fault) -> Result<(), String> {
-    match fault {
-        Fault::Pause { node } => control.pause(node),
-    }
-}
-
-fn heal<C: ClusterControl>(control: &C, fault: &Fault) -> Result<(), String> {
-    match fault {
-        Fault::Pause { node } => control.resume(node),
-    }
-}
-
 /// Sleeps `d`, returning early with `true` if the run is stopping.
 async fn wait_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) -> bool {
     if *stop.borrow() {
@@ -149,7 +138,7 @@ async fn wait_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fault::NemesisKind;
+    use crate::partition::Grudge;
     use std::collections::HashSet;
     use std::sync::Mutex;
 
@@ -175,6 +164,21 @@ mod tests {
             self.paused.lock().unwrap().remove(node);
             Ok(())
         }
+        fn kill(&self, node: &str) -> Result<(), String> {
+            Err(format!("{node}: kill is not scheduled in these tests"))
+        }
+        fn restart(&self, node: &str) -> Result<(), String> {
+            Err(format!("{node}: restart is not scheduled in these tests"))
+        }
+        fn partition(&self, _: &Grudge) -> Result<(), String> {
+            Err("partition is not scheduled in these tests".into())
+        }
+        fn heal_network(&self) -> Result<(), String> {
+            Ok(())
+        }
+        async fn primary(&self) -> Option<String> {
+            Some("n1".into())
+        }
         async fn health(&self) -> Result<(), String> {
             match self.paused.lock().unwrap().iter().next() {
                 Some(n) => Err(format!("{n} paused")),
@@ -194,7 +198,7 @@ mod tests {
 
     async fn run_for(cluster: &PausedSet, log: &Log, millis: u64) -> NemesisReport {
         let (tx, rx) = watch::channel(false);
-        let schedule = Schedule::new(NemesisKind::Pause, Duration::from_millis(20), 9);
+        let schedule = Schedule::new("pause".parse().unwrap(), Duration::from_millis(20), 9);
         let stopper = async {
             tokio::time::sleep(Duration::from_millis(millis)).await;
             tx.send(true).unwrap();

@@ -1,24 +1,26 @@
 //! When faults happen and which: a seeded, pure schedule (same seed, same faults).
 
-use crate::fault::{Fault, NemesisKind};
+use crate::fault::{Fault, FaultKind, NemesisKinds};
+use crate::partition::SHAPES;
 use rand::rngs::StdRng;
+use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 use std::time::Duration;
 
 /// Alternating quiet and fault windows of `interval` each, with seeded fault choices.
 pub struct Schedule {
-    kind: NemesisKind,
+    kinds: NemesisKinds,
     interval: Duration,
     rng: StdRng,
 }
 
 impl Schedule {
-    /// A schedule of `kind` faults, each window lasting `interval`.
-    pub fn new(kind: NemesisKind, interval: Duration, seed: u64) -> Schedule {
+    /// A schedule of `kinds` faults, each window lasting `interval`.
+    pub fn new(kinds: NemesisKinds, interval: Duration, seed: u64) -> Schedule {
         // Decorrelate from the workload's stream, which uses the same seed.
         let rng = StdRng::seed_from_u64(seed ^ 0x6e65_6d65_7369_7300);
         Schedule {
-            kind,
+            kinds,
             interval,
             rng,
         }
@@ -29,17 +31,47 @@ impl Schedule {
         self.interval
     }
 
-    /// The next fault to inject among `nodes`, or `None` if this schedule injects none.
-    pub fn next_fault(&mut self, nodes: &[String]) -> Option<Fault> {
+    /// The next fault among `nodes` (`primary` as the cluster reports it), or `None` if this
+    /// schedule injects none.
+    pub fn next_fault(&mut self, nodes: &[String], primary: Option<&str>) -> Option<Fault> {
         if nodes.is_empty() {
             return None;
         }
-        match self.kind {
-            NemesisKind::None => None,
-            NemesisKind::Pause => {
-                let node = nodes[self.rng.random_range(0..nodes.len())].clone();
-                Some(Fault::Pause { node })
+        let kind = self.kinds.0.choose(&mut self.rng)?.clone();
+        Some(match kind {
+            FaultKind::Pause => Fault::Pause {
+                nodes: self.targets(nodes, primary),
+            },
+            FaultKind::Kill => Fault::Kill {
+                nodes: self.targets(nodes, primary),
+            },
+            FaultKind::Partition(shape) => {
+                let shape = shape.unwrap_or_else(|| *SHAPES.choose(&mut self.rng).expect("shapes"));
+                Fault::Partition {
+                    shape: shape.to_string(),
+                    grudge: shape.grudge(nodes, primary, &mut self.rng),
+                }
             }
+            FaultKind::Explicit(spec) => Fault::Partition {
+                shape: "explicit".into(),
+                // The spec was checked against the node names when the run was configured.
+                grudge: spec.grudge(nodes).unwrap_or_default(),
+            },
+        })
+    }
+
+    /// Jepsen's process-fault targets: one node, the primary, a minority, or all.
+    fn targets(&mut self, nodes: &[String], primary: Option<&str>) -> Vec<String> {
+        let mut shuffled = nodes.to_vec();
+        shuffled.shuffle(&mut self.rng);
+        match self.rng.random_range(0..4) {
+            0 => shuffled[..1].to_vec(),
+            1 => vec![primary
+                .map(str::to_string)
+                .unwrap_or_else(|| nodes[0].clone())],
+            // A minority: fewer than half, but at least one.
+            2 => shuffled[..((nodes.len() - 1) / 2).max(1)].to_vec(),
+            _ => nodes.to_vec(),
         }
     }
 }
@@ -52,23 +84,41 @@ mod tests {
         (1..=5).map(|i| format!("n{i}")).collect()
     }
 
+    fn kinds(s: &str) -> NemesisKinds {
+        s.parse().unwrap()
+    }
+
     #[test]
     fn same_seed_same_faults() {
         let run = |seed| {
-            let mut s = Schedule::new(NemesisKind::Pause, Duration::from_secs(1), seed);
+            let mut s = Schedule::new(kinds("pause,kill,partition"), Duration::from_secs(1), seed);
             (0..50)
-                .map(|_| s.next_fault(&nodes()).unwrap())
+                .map(|_| s.next_fault(&nodes(), Some("n1")).unwrap())
                 .collect::<Vec<_>>()
         };
         assert_eq!(run(3), run(3));
         assert_ne!(run(3), run(4));
-        let hit: std::collections::HashSet<_> = run(3).into_iter().collect();
-        assert!(hit.len() > 1, "the schedule spreads faults over nodes");
+        let fs: std::collections::HashSet<_> = run(3).iter().map(|f| f.start_f()).collect();
+        assert_eq!(fs.len(), 3, "every kind is chosen");
+    }
+
+    #[test]
+    fn process_targets_are_one_primary_minority_or_all() {
+        let mut s = Schedule::new(kinds("pause"), Duration::from_secs(1), 1);
+        let mut sizes = std::collections::BTreeSet::new();
+        for _ in 0..200 {
+            let Some(Fault::Pause { nodes: hit }) = s.next_fault(&nodes(), Some("n4")) else {
+                panic!("pause schedules pauses")
+            };
+            assert!(matches!(hit.len(), 1 | 2 | 5), "{hit:?}");
+            sizes.insert(hit.len());
+        }
+        assert_eq!(sizes.into_iter().collect::<Vec<_>>(), vec![1, 2, 5]);
     }
 
     #[test]
     fn none_injects_nothing() {
-        let mut s = Schedule::new(NemesisKind::None, Duration::from_secs(1), 1);
-        assert_eq!(s.next_fault(&nodes()), None);
+        let mut s = Schedule::new(kinds("none"), Duration::from_secs(1), 1);
+        assert_eq!(s.next_fault(&nodes(), None), None);
     }
 }
