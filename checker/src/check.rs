@@ -13,6 +13,7 @@
 use crate::cas_register::{CasRegister, RegisterOp};
 use crate::event::Event;
 use crate::history_error::HistoryError;
+use crate::multi_register;
 use crate::op_summary::{describe_key, OpSummary};
 use crate::operation::{pair, Operation, Outcome};
 use crate::partition;
@@ -34,17 +35,24 @@ pub enum ModelKind {
     /// A register with compare-and-set.
     #[default]
     CasRegister,
+    /// Knossos's multi-register: named registers read and written together (`txn`).
+    MultiRegister,
 }
 
 impl ModelKind {
     /// Every model, in the order help text lists them.
-    pub const ALL: [ModelKind; 2] = [ModelKind::Register, ModelKind::CasRegister];
+    pub const ALL: [ModelKind; 3] = [
+        ModelKind::Register,
+        ModelKind::CasRegister,
+        ModelKind::MultiRegister,
+    ];
 
     /// The name used on the command line and in suite files.
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::Register => "register",
             ModelKind::CasRegister => "cas-register",
+            ModelKind::MultiRegister => "multi-register",
         }
     }
 
@@ -53,6 +61,7 @@ impl ModelKind {
         match self {
             ModelKind::Register => &["read", "write"],
             ModelKind::CasRegister => &["read", "write", "cas"],
+            ModelKind::MultiRegister => &["txn", "read", "write"],
         }
     }
 }
@@ -65,7 +74,7 @@ impl fmt::Display for ModelKind {
 
 /// A model name that is not one of [`ModelKind::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown model {name:?} (known models: register, cas-register)")]
+#[error("unknown model {name:?} (known models: register, cas-register, multi-register)")]
 pub struct UnknownModel {
     /// The name given.
     pub name: String,
@@ -89,7 +98,8 @@ impl FromStr for ModelKind {
 pub struct CheckOptions {
     /// The model to check against (default: cas-register).
     pub model: ModelKind,
-    /// Every key's value before any write (default: null, as in Jepsen).
+    /// Every key's value before any write (default: null, as in Jepsen); for the
+    /// multi-register, a map of register to value.
     pub initial: Value,
     /// Give up (answer unknown) after this long, across all keys; `None` searches to the end.
     pub timeout: Option<Duration>,
@@ -176,11 +186,15 @@ pub fn check_operations(
         }
     }
 
-    let keys = partition::by_key(ops)
-        .into_iter()
-        .map(|(key, ops)| KeyCheck::new(key, ops, &opts.initial))
-        .collect::<Result<Vec<_>, _>>()?;
-    let keys: Vec<KeyReport> = keys.into_iter().map(|k| k.run(opts, deadline)).collect();
+    let keys: Vec<KeyReport> = if opts.model == ModelKind::MultiRegister {
+        multi_register::check_keys(ops, opts, deadline)?
+    } else {
+        let keys = partition::by_key(ops)
+            .into_iter()
+            .map(|(key, ops)| KeyCheck::new(key, ops, &opts.initial))
+            .collect::<Result<Vec<_>, _>>()?;
+        keys.into_iter().map(|k| k.run(opts, deadline)).collect()
+    };
     Ok(CheckReport {
         validity: Validity::merge_all(keys.iter().map(|k| k.validity)),
         keys,
@@ -762,7 +776,7 @@ mod tests {
         let err = "queue".parse::<ModelKind>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            r#"unknown model "queue" (known models: register, cas-register)"#
+            r#"unknown model "queue" (known models: register, cas-register, multi-register)"#
         );
         for m in ModelKind::ALL {
             assert_eq!(m.to_string().parse::<ModelKind>(), Ok(m));

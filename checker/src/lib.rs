@@ -1,21 +1,29 @@
 //! faultline's checker: the history model and the verdicts drawn from it.
 //!
 //! ```text
-//!   JSONL ──jsonl──► events ──operation::pair──► operations ──check──► CheckReport
-//!                                                                 │
-//!                                     partition (per key) ─► cas_register model ─► wgl search
-//!                                                                 └─► stale reads (explanations)
+//!   JSONL ──────jsonl──────┐
+//!   Jepsen EDN ──edn───────┼─► events ──operation::pair──► operations ──check──► CheckReport
+//!   Jepsen log ──jepsen_log┘                                            │
+//!   per key (partition): cas_register or multi_register ─► wgl search ◄─┤
+//!                                          stale reads (explanations) ◄─┘
 //! ```
 //!
-//! Most callers want [`read_jsonl_file`] and [`check_events`].
+//! Most callers want [`read_history_file`] (any format; [`history_file`] says how it is chosen)
+//! and [`check_events`].
 
 pub mod cas_register;
 pub mod check;
+pub mod edn;
 pub mod event;
 pub mod history_error;
+pub mod history_file;
+pub mod independent;
 pub mod interner;
+pub mod jepsen_log;
 pub mod jsonl;
 pub mod model;
+pub mod multi_register;
+pub mod nil_reads;
 pub mod op_summary;
 pub mod operation;
 pub mod partition;
@@ -37,8 +45,15 @@ pub use check::{
 };
 pub use event::{Event, EventType, Process};
 pub use history_error::HistoryError;
+pub use history_file::{
+    history_files_in, read_history_file, read_history_file_with, Format, HistoryFile, ReadOptions,
+    UnknownFormat,
+};
+pub use independent::Independent;
 pub use jsonl::{read_jsonl, read_jsonl_file, ParseError};
 pub use model::Model;
+pub use multi_register::{MicroOp, MultiRegister};
+pub use nil_reads::nil_reads_unknown;
 pub use op_summary::OpSummary;
 pub use operation::{pair, Operation, Outcome};
 pub use stale::StaleRead;

@@ -1,10 +1,46 @@
-//! `faultline check`: re-check saved histories, one verdict per file and one exit code.
+//! `faultline check`: re-check saved histories (faultline's JSONL, Jepsen's EDN or a Jepsen log),
+//! one verdict per file and one exit code.
 
 use crate::cli::CheckArgs;
 use crate::output;
-use checker::{CheckOptions, ModelKind, Validity};
+use checker::{
+    history_files_in, nil_reads_unknown, read_history_file_with, CheckOptions, Format, Independent,
+    ModelKind, ReadOptions, Validity,
+};
 use results::ExitCode;
-use serde_json::json;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+/// What an ok read of nil saw (`--nil-reads`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NilReads {
+    /// Knossos's reading for Jepsen's formats, the value null for faultline's own.
+    Auto,
+    /// The value null.
+    Value,
+    /// Nothing: the read constrains no state.
+    Unknown,
+}
+
+impl NilReads {
+    fn parse(s: &str) -> Option<NilReads> {
+        match s {
+            "auto" => Some(NilReads::Auto),
+            "value" => Some(NilReads::Value),
+            "unknown" => Some(NilReads::Unknown),
+            _ => None,
+        }
+    }
+
+    /// Whether a file read as `format` gets Knossos's reading.
+    fn unknown_for(self, format: Format) -> bool {
+        match self {
+            NilReads::Auto => matches!(format, Format::Edn | Format::JepsenLog),
+            NilReads::Value => false,
+            NilReads::Unknown => true,
+        }
+    }
+}
 
 /// Checks every file; exit 1 if any is invalid, else 3 if any is unknown, else 0; 2 for bad input.
 pub fn run(args: CheckArgs) -> i32 {
@@ -12,46 +48,65 @@ pub fn run(args: CheckArgs) -> i32 {
         Ok(m) => m,
         Err(e) => return usage(&format!("--model: {e}")),
     };
-    let initial = match serde_json::from_str(&args.initial) {
+    let format: Format = match args.format.parse() {
+        Ok(f) => f,
+        Err(e) => return usage(&format!("--format: {e}")),
+    };
+    let Some(nil_reads) = NilReads::parse(&args.nil_reads) else {
+        return usage(&format!(
+            "--nil-reads: unknown choice {:?} (known: auto, value, unknown)",
+            args.nil_reads
+        ));
+    };
+    let initial = match parse_initial(&args.initial) {
         Ok(v) => v,
-        Err(e) => {
-            return usage(&format!(
-                "--initial: not a JSON value ({e}): {}",
-                args.initial
-            ))
-        }
+        Err(e) => return usage(&format!("--initial: {e}")),
     };
     let options = CheckOptions {
         model,
         initial,
         timeout: args.timeout,
     };
+    let read = ReadOptions {
+        format,
+        independent: if args.independent {
+            Independent::Always
+        } else {
+            Independent::Detect
+        },
+    };
+
     let mut overall = Validity::Valid;
     let mut bad_input = false;
     let mut reports = Vec::new();
-    for file in &args.files {
-        let checked = checker::jsonl::read_jsonl_file(file)
+    let mut fail = |reports: &mut Vec<Value>, file: &Path, e: String| {
+        bad_input = true;
+        eprintln!("error: {e}");
+        reports.push(json!({"file": file, "error": e}));
+    };
+    for file in expand(&args.files, &mut |file, e| fail(&mut reports, file, e)) {
+        let checked = read_history_file_with(&file, &read)
             .map_err(|e| e.to_string())
-            .and_then(|events| {
-                checker::check_events(&events, &options)
+            .and_then(|mut history| {
+                if nil_reads.unknown_for(history.format) {
+                    nil_reads_unknown(&mut history.events);
+                }
+                checker::check_events(&history.events, &options)
+                    .map(|report| (history.format, report))
                     .map_err(|e| format!("{}: {e}", file.display()))
             });
         match checked {
-            Ok(report) => {
+            Ok((format, report)) => {
                 overall = overall.merge(report.validity);
                 if args.json {
-                    reports.push(json!({"file": file, "report": report}));
+                    reports.push(json!({"file": file, "format": format.name(), "report": report}));
                 } else {
-                    println!("== {}", file.display());
+                    println!("== {} ({format})", file.display());
                     print!("{report}");
                     println!("verdict: {}", output::verdict(report.validity));
                 }
             }
-            Err(e) => {
-                bad_input = true;
-                eprintln!("error: {e}");
-                reports.push(json!({"file": file, "error": e}));
-            }
+            Err(e) => fail(&mut reports, &file, e),
         }
     }
     if args.json {
@@ -67,7 +122,72 @@ pub fn run(args: CheckArgs) -> i32 {
     }
 }
 
+/// The files to check: each path given, a directory replaced by its history files. A directory
+/// that cannot be listed or holds no history is reported through `bad` (it is bad input).
+fn expand(paths: &[PathBuf], bad: &mut dyn FnMut(&Path, String)) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        match history_files_in(path) {
+            Ok(found) if found.is_empty() => bad(
+                path,
+                format!(
+                    "{}: no history files (.jsonl, .json, .edn, .log, .txt) in the directory",
+                    path.display()
+                ),
+            ),
+            Ok(found) => files.extend(found),
+            Err(e) => bad(path, format!("cannot list {}: {e}", path.display())),
+        }
+    }
+    files
+}
+
+/// `--initial` as JSON (`0`, `"a"`, `{"x": 0}`) or, failing that, EDN (`nil`, `{:x 0 :y 0}`).
+fn parse_initial(text: &str) -> Result<Value, String> {
+    if let Ok(v) = serde_json::from_str(text) {
+        return Ok(v);
+    }
+    checker::edn::parse_value(text).map_err(|e| format!("not a JSON or EDN value ({e}): {text}"))
+}
+
 fn usage(msg: &str) -> i32 {
     eprintln!("error: {msg}");
     ExitCode::BadInput.code()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initial_values_read_as_json_or_edn() {
+        assert_eq!(parse_initial("0"), Ok(json!(0)));
+        assert_eq!(parse_initial("null"), Ok(Value::Null));
+        assert_eq!(parse_initial("nil"), Ok(Value::Null));
+        assert_eq!(parse_initial(r#"{"x": 0}"#), Ok(json!({"x": 0})));
+        assert_eq!(parse_initial("{:x 0 :y 0}"), Ok(json!({"x": 0, "y": 0})));
+        assert_eq!(parse_initial(":a"), Ok(json!("a")));
+        assert_eq!(
+            parse_initial("{:x"),
+            Err(
+                "not a JSON or EDN value (line 1, column 4: unexpected end of input \
+                 (an unclosed bracket or string?)): {:x"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn nil_reads_follow_the_format_unless_told() {
+        assert!(NilReads::Auto.unknown_for(Format::Edn));
+        assert!(NilReads::Auto.unknown_for(Format::JepsenLog));
+        assert!(!NilReads::Auto.unknown_for(Format::Jsonl));
+        assert!(!NilReads::Value.unknown_for(Format::Edn));
+        assert!(NilReads::Unknown.unknown_for(Format::Jsonl));
+        assert_eq!(NilReads::parse("knossos"), None);
+    }
 }

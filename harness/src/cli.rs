@@ -18,7 +18,7 @@ pub struct Cli {
 pub enum Command {
     /// Start a cluster, run a workload under faults, check the history, write the run directory.
     Test(TestArgs),
-    /// Check saved histories (faultline JSONL) for linearizability.
+    /// Check saved histories (faultline JSONL, Jepsen EDN, Jepsen logs) for linearizability.
     Check(CheckArgs),
     /// Run one of faultline's own demo nodes (started by `test` for `--target own`).
     Node(node::NodeArgs),
@@ -89,15 +89,27 @@ pub struct TestArgs {
 /// Options of `faultline check`.
 #[derive(Args, Debug, Clone)]
 pub struct CheckArgs {
-    /// History files (faultline JSONL).
+    /// History files (faultline JSONL, Jepsen EDN or a Jepsen log), or directories: a
+    /// directory's history files (.jsonl, .json, .edn, .log, .txt) are checked in name order.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Model the history is checked against: register or cas-register.
+    /// Format of the files: auto (by extension, else by content), jsonl, edn or jepsen-log.
+    #[arg(long, default_value = "auto")]
+    pub format: String,
+    /// Model the history is checked against: register, cas-register or multi-register.
     #[arg(long, default_value = "cas-register")]
     pub model: String,
-    /// The register's initial value, as JSON (default null).
+    /// The initial value, as JSON or EDN (e.g. 0, nil, {:x 0 :y 0} for multi-register).
     #[arg(long, default_value = "null")]
     pub initial: String,
+    /// Every operation's value is a Jepsen `independent` [key value] tuple (without this flag
+    /// tuples are split only when unmistakable: reads invoked with a tuple, or [k [old new]]).
+    #[arg(long)]
+    pub independent: bool,
+    /// What an ok read of nil saw: value (the value nil), unknown (nothing, as Knossos reads
+    /// it) or auto (unknown for EDN and Jepsen logs, value for JSONL).
+    #[arg(long, default_value = "auto")]
+    pub nil_reads: String,
     /// Give up after this long and answer unknown (e.g. 30s).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub timeout: Option<Duration>,
