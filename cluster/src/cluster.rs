@@ -1,9 +1,10 @@
 //! A running cluster: its network, its nodes' processes, readiness, health, faults and teardown.
 
 use crate::control::{Control, LocalControl};
-use crate::net::{NetMode, Network};
+use crate::live::{LiveNode, LiveRecord};
+use crate::net::{NetMode, Network, NetworkLayout};
 use crate::probe;
-use crate::process::NodeProcess;
+use crate::process::{Lifetime, NodeProcess};
 use crate::spec::ClusterSpec;
 use crate::target::{Launch, NodePlan, ReadFrom};
 use nemesis::Grudge;
@@ -78,10 +79,10 @@ impl Node {
     }
 
     /// Starts the node's process again (after a kill) and records its new pid.
-    fn respawn(&self, slot: &mut NodeProcess) -> Result<(), String> {
+    fn respawn(&self, slot: &mut NodeProcess, lifetime: Lifetime) -> Result<(), String> {
         *slot = self
             .control
-            .start(&self.launch, &self.log())
+            .start(&self.launch, &self.log(), lifetime)
             .map_err(|e| format!("{}: {e}", self.name))?;
         self.write_pid_of(slot.pid())
             .map_err(|e| format!("{}: writing pid file: {e}", self.name))
@@ -103,6 +104,8 @@ pub struct Cluster {
     spec: ClusterSpec,
     nodes: Vec<Node>,
     network: Network,
+    /// Set by [`Cluster::detach`]: dropping the handle then leaves everything running.
+    detached: bool,
 }
 
 /// How long a single health probe may take.
@@ -133,10 +136,16 @@ impl Cluster {
             spec,
             nodes: Vec::new(),
             network,
+            detached: false,
         };
         let layout = cluster.spec.dir.join("network.json");
         std::fs::create_dir_all(&cluster.spec.dir)
-            .and_then(|()| std::fs::write(&layout, cluster.network.describe().to_string()))
+            .and_then(|()| {
+                std::fs::write(
+                    &layout,
+                    serde_json::to_vec_pretty(&cluster.network.layout())?,
+                )
+            })
             .map_err(|source| ClusterError::Start {
                 node: "(network.json)".into(),
                 source,
@@ -160,7 +169,7 @@ impl Cluster {
                 .launch(&plan, &cluster.spec.own_exe, delay_ms)
                 .map_err(ClusterError::MissingBinary)?;
             let control = cluster.network.host(i).1;
-            let process = control.start(&launch, &dir.join("node.log"));
+            let process = control.start(&launch, &dir.join("node.log"), cluster.spec.lifetime);
             let process = process.map_err(|source| ClusterError::Start {
                 node: name.clone(),
                 source,
@@ -179,6 +188,10 @@ impl Cluster {
             })?;
             cluster.nodes.push(node);
         }
+        // Recorded before waiting, so that even a faultline killed during startup can be cleaned up.
+        cluster
+            .save_record()
+            .map_err(|e| ClusterError::Network(format!("live record: {e}")))?;
         cluster.wait_ready(cluster.spec.ready_timeout).await?;
         Ok(cluster)
     }
@@ -241,6 +254,102 @@ impl Cluster {
             node.lock().stop();
         }
         self.network.teardown();
+        if let Some(record) = &self.spec.record {
+            let _ = std::fs::remove_file(record);
+        }
+    }
+
+    /// Leaves the cluster running after this handle is gone (`faultline cluster up`), with its live
+    /// record up to date.
+    pub fn detach(mut self) -> Result<(), String> {
+        self.save_record()?;
+        for node in &self.nodes {
+            node.lock().release();
+        }
+        self.network.detach();
+        self.detached = true;
+        Ok(())
+    }
+
+    /// Takes over the cluster a live record describes (started by an earlier faultline).
+    pub fn attach(record: LiveRecord, path: &Path) -> Cluster {
+        let network = Network::adopt(record.network.clone());
+        let net = match record.network {
+            NetworkLayout::Loopback => NetMode::Loopback,
+            NetworkLayout::Netns { .. } => NetMode::Netns,
+        };
+        let nodes = record
+            .nodes
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let marker = n.addr.port().to_string();
+                let process =
+                    NodeProcess::adopt(n.pid, &n.launch.program, &marker, &n.dir.join("node.log"));
+                Node {
+                    name: n.name,
+                    addr: n.addr,
+                    dir: n.dir,
+                    control: network.host(i).1,
+                    launch: n.launch,
+                    process: Mutex::new(process),
+                }
+            })
+            .collect::<Vec<_>>();
+        let spec = ClusterSpec {
+            target: record.target,
+            nodes: nodes.len(),
+            net,
+            subnet_base: [0, 0],
+            dir: record.dir,
+            own_exe: PathBuf::new(),
+            replication_delay: Duration::ZERO,
+            ready_timeout: Duration::from_secs(20),
+            lifetime: Lifetime::Detached,
+            record: Some(path.to_path_buf()),
+        };
+        Cluster {
+            spec,
+            nodes,
+            network,
+            detached: false,
+        }
+    }
+
+    /// Whether node `name` is paused (SIGSTOP), for status displays.
+    pub fn is_paused(&self, name: &str) -> bool {
+        self.node(name).is_ok_and(|n| n.lock().paused())
+    }
+
+    /// Whether node `name`'s process runs.
+    pub fn is_running(&self, name: &str) -> bool {
+        self.node(name).is_ok_and(|n| n.lock().exited().is_none())
+    }
+
+    /// Writes the live record, if this cluster keeps one.
+    fn save_record(&self) -> Result<(), String> {
+        let Some(path) = &self.spec.record else {
+            return Ok(());
+        };
+        let record = LiveRecord {
+            target: self.spec.target,
+            dir: self.spec.dir.clone(),
+            network: self.network.layout(),
+            nodes: self
+                .nodes
+                .iter()
+                .map(|n| LiveNode {
+                    name: n.name.clone(),
+                    addr: n.addr,
+                    dir: n.dir.clone(),
+                    launch: n.launch.clone(),
+                    pid: n.pid(),
+                })
+                .collect(),
+        };
+        record
+            .write(path)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
 
     fn node(&self, name: &str) -> Result<&Node, String> {
@@ -253,7 +362,9 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        self.teardown();
+        if !self.detached {
+            self.teardown();
+        }
     }
 }
 
@@ -297,7 +408,9 @@ impl nemesis::ClusterControl for Cluster {
         if process.exited().is_none() {
             return Ok(());
         }
-        node.respawn(&mut process)
+        node.respawn(&mut process, self.spec.lifetime)?;
+        drop(process);
+        self.save_record()
     }
 
     fn partition(&self, grudge: &Grudge) -> Result<(), String> {

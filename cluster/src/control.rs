@@ -4,7 +4,7 @@
 //! a plain exec, or an exec inside the node's network namespace; a later SSH implementation gives
 //! remote machines the same interface.
 
-use crate::process::NodeProcess;
+use crate::process::{Lifetime, NodeProcess};
 use crate::target::Launch;
 use std::fmt;
 use std::io::Write;
@@ -16,7 +16,12 @@ pub trait Control: Send + Sync + fmt::Debug {
     /// Runs `program args` to completion, feeding `stdin`; the error carries the command and stderr.
     fn run(&self, program: &str, args: &[&str], stdin: Option<&str>) -> Result<String, String>;
     /// Starts a daemon with its output appended to `log`.
-    fn start(&self, launch: &Launch, log: &Path) -> std::io::Result<NodeProcess>;
+    fn start(
+        &self,
+        launch: &Launch,
+        log: &Path,
+        lifetime: Lifetime,
+    ) -> std::io::Result<NodeProcess>;
 }
 
 /// This machine, optionally inside a named network namespace.
@@ -92,8 +97,13 @@ impl Control for LocalControl {
         }
     }
 
-    fn start(&self, launch: &Launch, log: &Path) -> std::io::Result<NodeProcess> {
-        NodeProcess::start(&self.wrap(launch), log)
+    fn start(
+        &self,
+        launch: &Launch,
+        log: &Path,
+        lifetime: Lifetime,
+    ) -> std::io::Result<NodeProcess> {
+        NodeProcess::start(&self.wrap(launch), log, lifetime)
     }
 }
 

@@ -9,6 +9,7 @@ pub mod capability;
 pub mod client;
 pub mod cluster;
 pub mod control;
+pub mod live;
 pub mod net;
 pub mod probe;
 pub mod process;
@@ -17,6 +18,8 @@ pub mod target;
 
 pub use client::RespClient;
 pub use cluster::{Cluster, ClusterError};
+pub use live::{live_dir, LiveRecord};
 pub use net::NetMode;
+pub use process::Lifetime;
 pub use spec::ClusterSpec;
 pub use target::{ReadFrom, TargetKind};

@@ -1,6 +1,7 @@
 //! What cluster to start: target, size, network, and where its files go.
 
 use crate::net::NetMode;
+use crate::process::Lifetime;
 use crate::target::TargetKind;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -24,4 +25,8 @@ pub struct ClusterSpec {
     pub replication_delay: Duration,
     /// How long the cluster may take to become ready before that is an error.
     pub ready_timeout: Duration,
+    /// Whether the nodes die with this faultline or outlive it.
+    pub lifetime: Lifetime,
+    /// Where the live record is kept while the cluster runs (`<store>/live/<id>.json`).
+    pub record: Option<PathBuf>,
 }

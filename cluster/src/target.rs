@@ -1,14 +1,14 @@
 //! The systems faultline can test, and how each one's node processes are launched.
 
 use crate::capability::find_in_path;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 /// Which system a cluster runs (`--target`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetKind {
     /// faultline's own node (`faultline node`).
@@ -64,7 +64,7 @@ impl FromStr for ReadFrom {
 }
 
 /// How one node process is started: program and arguments.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Launch {
     /// The program to run.
     pub program: PathBuf,

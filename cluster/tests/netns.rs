@@ -24,6 +24,8 @@ async fn redis_cluster(dir: &Path, nodes: usize) -> Cluster {
         own_exe: "/nonexistent/own-nodes-unused".into(),
         replication_delay: Duration::ZERO,
         ready_timeout: Duration::from_secs(15),
+        lifetime: cluster::Lifetime::WithFaultline,
+        record: None,
     };
     Cluster::start(spec)
         .await

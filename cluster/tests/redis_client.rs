@@ -18,6 +18,8 @@ async fn redis_cluster(dir: &std::path::Path, nodes: usize) -> Cluster {
         own_exe: "/nonexistent/own-nodes-unused".into(),
         replication_delay: Duration::ZERO,
         ready_timeout: Duration::from_secs(10),
+        lifetime: cluster::Lifetime::WithFaultline,
+        record: None,
     };
     Cluster::start(spec).await.expect("a redis cluster starts")
 }

@@ -20,6 +20,9 @@ pub enum Command {
     Test(TestArgs),
     /// Check saved histories (faultline JSONL, Jepsen EDN, Jepsen logs) for linearizability.
     Check(CheckArgs),
+    /// A cluster to experiment with by hand: up, status, partition, heal, pause, resume, kill,
+    /// restart, down.
+    Cluster(ClusterArgs),
     /// Run one of faultline's own demo nodes (started by `test` for `--target own`).
     Node(node::NodeArgs),
 }
@@ -27,12 +30,9 @@ pub enum Command {
 /// Options of `faultline test` as typed; validated by [`crate::config::TestConfig::resolve`].
 #[derive(Args, Debug, Clone)]
 pub struct TestArgs {
-    /// System under test: own (faultline's nodes) or redis (Debian's redis-server).
-    #[arg(long, default_value = "own")]
-    pub target: String,
-    /// Number of nodes: one primary, the rest replicas.
-    #[arg(long, default_value_t = 3)]
-    pub nodes: usize,
+    /// The cluster to start.
+    #[command(flatten)]
+    pub cluster: ClusterOpts,
     /// Number of concurrent clients.
     #[arg(long, default_value_t = 5)]
     pub concurrency: usize,
@@ -53,13 +53,6 @@ pub struct TestArgs {
     /// An explicit partition to inject, as components: "n1,n2|n3,n4,n5" (needs --net netns).
     #[arg(long)]
     pub partition: Option<String>,
-    /// How the nodes' hosts are laid out: loopback (no root) or netns (a network namespace per
-    /// node on a private bridge; needs root).
-    #[arg(long, default_value = "loopback")]
-    pub net: String,
-    /// netns mode: the private /16 a run's /24 is taken from, as its first two octets.
-    #[arg(long, default_value = "10.77")]
-    pub subnet: String,
     /// Length of each quiet and each fault window.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "2s")]
     pub nemesis_interval: Duration,
@@ -72,9 +65,6 @@ pub struct TestArgs {
     /// How long a client waits for a reply before the operation is indeterminate.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "1s")]
     pub op_timeout: Duration,
-    /// Own nodes only: hold replication back this long, so replica reads go stale.
-    #[arg(long, value_parser = humantime::parse_duration)]
-    pub replication_delay: Option<Duration>,
     /// Directory of the run store.
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
@@ -84,6 +74,27 @@ pub struct TestArgs {
     /// Print results.json to stdout instead of the human summary.
     #[arg(long)]
     pub json: bool,
+}
+
+/// What cluster to start: shared by `faultline test` and `faultline cluster up`.
+#[derive(Args, Debug, Clone)]
+pub struct ClusterOpts {
+    /// System under test: own (faultline's nodes) or redis (Debian's redis-server).
+    #[arg(long, default_value = "own")]
+    pub target: String,
+    /// Number of nodes: one primary, the rest replicas.
+    #[arg(long, default_value_t = 3)]
+    pub nodes: usize,
+    /// How the nodes' hosts are laid out: loopback (no root) or netns (a network namespace per
+    /// node on a private bridge; needs root).
+    #[arg(long, default_value = "loopback")]
+    pub net: String,
+    /// netns mode: the private /16 a run's /24 is taken from, as its first two octets.
+    #[arg(long, default_value = "10.77")]
+    pub subnet: String,
+    /// Own nodes only: hold replication back this long, so replica reads go stale.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub replication_delay: Option<Duration>,
 }
 
 /// Options of `faultline check`.
@@ -116,4 +127,57 @@ pub struct CheckArgs {
     /// Print the reports as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `faultline cluster …`: the hands-on lab.
+#[derive(Args, Debug, Clone)]
+pub struct ClusterArgs {
+    /// Directory of the run store (the cluster's record and files live under it).
+    #[arg(long, default_value = "store", global = true)]
+    pub store: PathBuf,
+    /// Print machine-readable JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: ClusterAction,
+}
+
+/// The lab's actions.
+#[derive(Subcommand, Debug, Clone)]
+pub enum ClusterAction {
+    /// Start a cluster that keeps running until `cluster down`.
+    Up(ClusterOpts),
+    /// Each node's process, role, replication link and offset.
+    Status,
+    /// Cut the network: "n1,n2|n3,n4,n5" (needs a netns cluster).
+    Partition {
+        /// The components, separated by `|`.
+        spec: String,
+    },
+    /// Restore every link.
+    Heal,
+    /// Pause a node (SIGSTOP).
+    Pause {
+        /// The node, e.g. n2.
+        node: String,
+    },
+    /// Resume a paused node (SIGCONT).
+    Resume {
+        /// The node.
+        node: String,
+    },
+    /// Kill a node (SIGKILL); its data directory stays.
+    Kill {
+        /// The node.
+        node: String,
+    },
+    /// Start a killed node again.
+    Restart {
+        /// The node.
+        node: String,
+    },
+    /// Stop every node and remove every network faultline made under this store: the lab
+    /// cluster, and what crashed or killed test runs left behind.
+    Down,
 }

@@ -1,6 +1,6 @@
 //! The validated configuration of a test run: parsed once, used everywhere after.
 
-use crate::cli::TestArgs;
+use crate::cli::{ClusterOpts, TestArgs};
 use cluster::{NetMode, ReadFrom, TargetKind};
 use nemesis::{FaultKind, NemesisKinds, PartitionSpec};
 use serde::Serialize;
@@ -12,10 +12,9 @@ use std::time::Duration;
 pub struct TestConfig {
     /// The test's name (store sub-directory).
     pub name: String,
-    /// System under test.
-    pub target: TargetKind,
-    /// Number of nodes.
-    pub nodes: usize,
+    /// The cluster.
+    #[serde(flatten)]
+    pub cluster: ClusterChoice,
     /// Number of concurrent clients.
     pub concurrency: usize,
     /// Operations per second over all clients.
@@ -27,10 +26,6 @@ pub struct TestConfig {
     pub read_from: ReadFrom,
     /// Which faults.
     pub nemesis: NemesisKinds,
-    /// How the hosts are laid out.
-    pub net: NetMode,
-    /// netns mode: first two octets of the private range.
-    pub subnet_base: [u8; 2],
     /// Quiet and fault window length.
     #[serde(with = "secs")]
     pub nemesis_interval: Duration,
@@ -41,13 +36,58 @@ pub struct TestConfig {
     /// Client operation timeout.
     #[serde(with = "secs")]
     pub op_timeout: Duration,
-    /// Own nodes' replication delay.
-    #[serde(with = "secs")]
-    pub replication_delay: Duration,
     /// The run store.
     pub store: PathBuf,
     /// JSON output.
     pub json: bool,
+}
+
+/// A validated choice of cluster: target, size, network.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterChoice {
+    /// System under test.
+    pub target: TargetKind,
+    /// Number of nodes.
+    pub nodes: usize,
+    /// How the hosts are laid out.
+    pub net: NetMode,
+    /// netns mode: first two octets of the private range.
+    pub subnet_base: [u8; 2],
+    /// Own nodes' replication delay.
+    #[serde(with = "secs")]
+    pub replication_delay: Duration,
+}
+
+impl ClusterChoice {
+    /// Validates the cluster options; every error names the option at fault.
+    pub fn resolve(opts: &ClusterOpts) -> Result<ClusterChoice, String> {
+        let target: TargetKind = opts.target.parse().map_err(|e| format!("--target: {e}"))?;
+        let net: NetMode = opts.net.parse().map_err(|e| format!("--net: {e}"))?;
+        let subnet_base = parse_subnet(&opts.subnet).map_err(|e| format!("--subnet: {e}"))?;
+        if opts.nodes == 0 || opts.nodes > 9 {
+            return Err(format!("--nodes: must be 1 to 9, got {}", opts.nodes));
+        }
+        if opts.replication_delay.is_some() && target != TargetKind::Own {
+            return Err("--replication-delay: applies to --target own only".into());
+        }
+        if net == NetMode::Netns && !cluster::capability::can_admin_network() {
+            return Err(
+                "--net netns: needs root or CAP_NET_ADMIN to create network namespaces".into(),
+            );
+        }
+        Ok(ClusterChoice {
+            target,
+            nodes: opts.nodes,
+            net,
+            subnet_base,
+            replication_delay: opts.replication_delay.unwrap_or_default(),
+        })
+    }
+
+    /// The node names n1, n2, … of this choice.
+    pub fn node_names(&self) -> Vec<String> {
+        (1..=self.nodes).map(|i| format!("n{i}")).collect()
+    }
 }
 
 /// Durations in results.json are seconds as floats.
@@ -62,7 +102,7 @@ mod secs {
 impl TestConfig {
     /// Validates `args`; every error names the option at fault.
     pub fn resolve(args: TestArgs) -> Result<TestConfig, String> {
-        let target: TargetKind = args.target.parse().map_err(|e| format!("--target: {e}"))?;
+        let cluster = ClusterChoice::resolve(&args.cluster)?;
         let read_from: ReadFrom = args
             .read_from
             .parse()
@@ -71,29 +111,18 @@ impl TestConfig {
             .nemesis
             .parse()
             .map_err(|e| format!("--nemesis: {e}"))?;
-        let net: NetMode = args.net.parse().map_err(|e| format!("--net: {e}"))?;
-        let subnet_base = parse_subnet(&args.subnet).map_err(|e| format!("--subnet: {e}"))?;
-        if args.nodes == 0 || args.nodes > 9 {
-            return Err(format!("--nodes: must be 1 to 9, got {}", args.nodes));
-        }
         if let Some(text) = &args.partition {
             let spec: PartitionSpec = text.parse().map_err(|e| format!("--partition: {e}"))?;
-            let names: Vec<String> = (1..=args.nodes).map(|i| format!("n{i}")).collect();
-            spec.grudge(&names)
+            spec.grudge(&cluster.node_names())
                 .map_err(|e| format!("--partition: {e}"))?;
             nemesis.0.push(FaultKind::Explicit(spec));
         }
-        if nemesis.partitions() && net == NetMode::Loopback {
+        if nemesis.partitions() && cluster.net == NetMode::Loopback {
             return Err(
                 "--nemesis: partitions need a network that can be cut: add --net netns".into(),
             );
         }
-        if net == NetMode::Netns && !cluster::capability::can_admin_network() {
-            return Err(
-                "--net netns: needs root or CAP_NET_ADMIN to create network namespaces".into(),
-            );
-        }
-        if read_from == ReadFrom::Replica && args.nodes < 2 {
+        if read_from == ReadFrom::Replica && cluster.nodes < 2 {
             return Err("--read-from replica needs --nodes 2 or more".into());
         }
         if args.concurrency == 0 || args.concurrency > 1000 {
@@ -120,26 +149,21 @@ impl TestConfig {
         if args.op_timeout.is_zero() {
             return Err("--op-timeout: must be longer than 0s".into());
         }
-        if args.replication_delay.is_some() && target != TargetKind::Own {
-            return Err("--replication-delay: applies to --target own only".into());
-        }
         let seed = args.seed.unwrap_or_else(fresh_seed);
         Ok(TestConfig {
-            name: args.name.unwrap_or_else(|| format!("{target}-register")),
-            target,
-            nodes: args.nodes,
+            name: args
+                .name
+                .unwrap_or_else(|| format!("{}-register", cluster.target)),
+            cluster,
             concurrency: args.concurrency,
             rate: args.rate,
             time_limit: args.time_limit,
             read_from,
             nemesis,
-            net,
-            subnet_base,
             nemesis_interval: args.nemesis_interval,
             seed,
             keys: args.keys,
             op_timeout: args.op_timeout,
-            replication_delay: args.replication_delay.unwrap_or_default(),
             store: args.store,
             json: args.json,
         })
@@ -192,7 +216,7 @@ mod tests {
     fn defaults_are_own_nodes_with_pauses() {
         let c = resolve(&["--seed", "4"]).unwrap();
         assert_eq!(
-            (c.target, c.nodes, c.seed, c.net),
+            (c.cluster.target, c.cluster.nodes, c.seed, c.cluster.net),
             (TargetKind::Own, 3, 4, NetMode::Loopback)
         );
         assert_eq!(c.nemesis.0, vec![FaultKind::Pause]);

@@ -2,6 +2,7 @@
 
 mod check_cmd;
 mod cli;
+mod cluster_cmd;
 mod config;
 mod output;
 mod progress;
@@ -36,6 +37,10 @@ fn main() -> std::process::ExitCode {
                     ExitCode::BadInput.code()
                 }
             }
+        }
+        Command::Cluster(args) => {
+            init_tracing("warn");
+            cluster_cmd::run(args)
         }
         Command::Check(args) => {
             init_tracing("warn");

@@ -4,14 +4,14 @@
 //! Phases, in order; whatever happens, dropping the [`Cluster`] tears it down (resuming every
 //! paused node first), so an error or an interrupt at any point leaves no process behind.
 
-use crate::config::TestConfig;
+use crate::config::{ClusterChoice, TestConfig};
 use crate::output;
 use crate::progress::Progress;
 use crate::recorder::Recorder;
 use crate::worker::{self, Shared};
 use anyhow::{bail, Context, Result};
 use checker::{CheckOptions, ModelKind};
-use cluster::{Cluster, ClusterSpec, RespClient};
+use cluster::{Cluster, ClusterSpec, Lifetime, RespClient};
 use nemesis::{ClusterControl, FaultRecorder, Schedule};
 use results::{ExitCode, HistoryLog, RunDir, RunSummary};
 use serde_json::json;
@@ -32,16 +32,19 @@ pub async fn run_test(cfg: TestConfig, own_exe: PathBuf) -> Result<ExitCode> {
         run_dir.path().display(),
         cfg.seed
     ));
-    let spec = ClusterSpec {
-        target: cfg.target,
-        nodes: cfg.nodes,
-        net: cfg.net,
-        subnet_base: cfg.subnet_base,
-        dir: run_dir.path().join("nodes"),
+    let id = run_dir
+        .path()
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let record = cluster::live_dir(&cfg.store).join(format!("{}-{id}.json", cfg.name));
+    let spec = cluster_spec(
+        &cfg.cluster,
+        run_dir.path().join("nodes"),
         own_exe,
-        replication_delay: cfg.replication_delay,
-        ready_timeout: READY_TIMEOUT,
-    };
+        Lifetime::WithFaultline,
+        record,
+    );
     let mut cluster = Cluster::start(spec).await.context("starting the cluster")?;
     let recorder = Arc::new(Recorder::new(HistoryLog::create(&run_dir.history_path())?));
 
@@ -93,6 +96,28 @@ pub async fn run_test(cfg: TestConfig, own_exe: PathBuf) -> Result<ExitCode> {
     Ok(exit)
 }
 
+/// The cluster spec for `choice`, with its files under `dir` and its live record at `record`.
+pub fn cluster_spec(
+    choice: &ClusterChoice,
+    dir: PathBuf,
+    own_exe: PathBuf,
+    lifetime: Lifetime,
+    record: PathBuf,
+) -> ClusterSpec {
+    ClusterSpec {
+        target: choice.target,
+        nodes: choice.nodes,
+        net: choice.net,
+        subnet_base: choice.subnet_base,
+        dir,
+        own_exe,
+        replication_delay: choice.replication_delay,
+        ready_timeout: READY_TIMEOUT,
+        lifetime,
+        record: Some(record),
+    }
+}
+
 /// The workload phase: clients and nemesis until the time limit, then stop and heal.
 async fn drive(
     cfg: &TestConfig,
@@ -110,7 +135,7 @@ async fn drive(
     let workers: Vec<_> = (0..cfg.concurrency)
         .map(|id| {
             let client = RespClient::new(
-                cfg.target,
+                cfg.cluster.target,
                 cluster.primary_addr(),
                 cluster.read_addr(cfg.read_from, id),
                 cfg.op_timeout,

@@ -503,3 +503,128 @@ fn sigint_mid_partition_heals_and_removes_the_network() {
     assert_all_gone(&pids);
     assert_network_gone(&run);
 }
+
+#[test]
+fn cluster_down_cleans_up_after_a_sigkilled_run_mid_partition() {
+    if !cluster::capability::netns_for_test() {
+        return;
+    }
+    let case = Case::new();
+    let mut child = case
+        .cmd(&[
+            "test",
+            "--net",
+            "netns",
+            "--nemesis",
+            "partition",
+            "--time-limit",
+            "60s",
+            "--nemesis-interval",
+            "300ms",
+            "--seed",
+            "6",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let run = loop {
+        assert!(Instant::now() < deadline, "no partition within 20 s");
+        if let Ok(run) = std::fs::canonicalize(case.store.path().join("latest")) {
+            let events = history_lines(&run);
+            let last = events.iter().rev().find(|e| e["process"] == "nemesis");
+            if last.is_some_and(|e| e["f"] == "partition") {
+                break run;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let pids = node_pids(&run);
+    child.kill().unwrap(); // SIGKILL: no handler runs, no teardown happens
+    child.wait().unwrap();
+    assert_all_gone(&pids); // PDEATHSIG takes the nodes down with faultline
+    let (namespaces, _) = network_made(&run);
+    assert!(
+        namespaces
+            .iter()
+            .all(|ns| Path::new("/run/netns").join(ns).exists()),
+        "a SIGKILLed run leaves its namespaces behind, which is what cluster down is for"
+    );
+    let store = case.store.path().display().to_string();
+    let out = case.run(&["cluster", "--store", &store, "down"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("took down"), "names what it removed");
+    assert_network_gone(&run);
+    let live = case.store.path().join("live");
+    assert_eq!(
+        std::fs::read_dir(&live).unwrap().count(),
+        0,
+        "no live record is left"
+    );
+    let again = case.run(&["cluster", "--store", &store, "down"]);
+    assert!(stdout(&again).contains("nothing to take down"));
+}
+
+#[test]
+fn lab_cluster_outlives_commands_until_down() {
+    let case = Case::new();
+    let store = case.store.path().display().to_string();
+    let lab = |args: &[&str]| {
+        let mut all = vec!["cluster", "--store", store.as_str()];
+        all.extend_from_slice(args);
+        let out = case.run(&all);
+        assert_eq!(out.status.code(), Some(0), "cluster {args:?}");
+        out
+    };
+    let status = |case: &Case| -> Value {
+        let out = case.run(&["cluster", "--store", &store, "status", "--json"]);
+        serde_json::from_slice(&out.stdout).expect("status --json")
+    };
+    lab(&["up", "--nodes", "3"]);
+    let s = status(&case);
+    assert_eq!(s[0]["role"], "master");
+    assert_eq!(
+        (s[1]["role"].as_str(), s[1]["link"].as_str()),
+        (Some("slave"), Some("up"))
+    );
+    let pids: Vec<u32> = (0..3)
+        .map(|i| s[i]["pid"].as_u64().unwrap() as u32)
+        .collect();
+
+    lab(&["pause", "n2"]);
+    let s = status(&case);
+    assert_eq!(
+        (s[1]["process"].as_str(), s[1]["role"].as_str()),
+        (Some("paused"), Some("unreachable"))
+    );
+    lab(&["resume", "n2"]);
+    assert_eq!(status(&case)[1]["process"], "running");
+
+    lab(&["kill", "n3"]);
+    assert_eq!(status(&case)[2]["process"], "stopped");
+    assert_all_gone(&pids[2..]);
+    lab(&["restart", "n3"]);
+    let s = status(&case);
+    assert_eq!(
+        (s[2]["process"].as_str(), s[2]["link"].as_str()),
+        (Some("running"), Some("up"))
+    );
+    let restarted = s[2]["pid"].as_u64().unwrap() as u32;
+
+    let err = case.run(&["cluster", "--store", &store, "partition", "n1|n2"]);
+    assert_eq!(
+        err.status.code(),
+        Some(2),
+        "loopback clusters cannot be cut"
+    );
+    assert!(stderr(&err).contains("--net netns"));
+    let err = case.run(&["cluster", "--store", &store, "pause", "n7"]);
+    assert!(stderr(&err).contains("no node named n7"));
+
+    lab(&["down"]);
+    assert_all_gone(&[pids[0], pids[1], restarted]);
+    let after = case.run(&["cluster", "--store", &store, "status"]);
+    assert_eq!(after.status.code(), Some(2));
+    assert!(stderr(&after).contains("no lab cluster is up"));
+}

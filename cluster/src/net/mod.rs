@@ -10,13 +10,14 @@ pub mod subnet;
 
 use crate::control::LocalControl;
 use nemesis::Grudge;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
 use std::str::FromStr;
 
 /// How a local cluster's hosts are laid out (`--net`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NetMode {
     /// Loopback ports on this machine's own network; no partitions.
@@ -94,15 +95,28 @@ impl Network {
         }
     }
 
-    /// The layout as JSON (`{"mode": …, …}`), written to the cluster directory as `network.json`.
-    pub fn describe(&self) -> serde_json::Value {
+    /// What was created, as written to `network.json` and the live record.
+    pub fn layout(&self) -> NetworkLayout {
         match self {
-            Network::Loopback => serde_json::json!({ "mode": "loopback" }),
-            Network::Netns(n) => {
-                let mut v = n.describe();
-                v["mode"] = "netns".into();
-                v
+            Network::Loopback => NetworkLayout::Loopback,
+            Network::Netns(n) => n.layout(),
+        }
+    }
+
+    /// Takes over a network an earlier faultline created and recorded.
+    pub fn adopt(layout: NetworkLayout) -> Network {
+        match layout {
+            NetworkLayout::Loopback => Network::Loopback,
+            netns @ NetworkLayout::Netns { .. } => {
+                Network::Netns(netns::NetnsNetwork::adopt(netns))
             }
+        }
+    }
+
+    /// Leaves everything in place when this handle is dropped (a lab cluster between commands).
+    pub fn detach(&mut self) {
+        if let Network::Netns(n) = self {
+            n.detach();
         }
     }
 
@@ -112,4 +126,21 @@ impl Network {
             n.teardown();
         }
     }
+}
+
+/// A network's layout, enough for a later faultline to find and remove all of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "lowercase")]
+pub enum NetworkLayout {
+    /// Nothing was created.
+    Loopback,
+    /// A bridge, and a namespace with a veth pair per node.
+    Netns {
+        /// The bridge's device name.
+        bridge: String,
+        /// One entry per node.
+        hosts: Vec<netns::NsHost>,
+        /// The subnet claim file.
+        claim: PathBuf,
+    },
 }

@@ -11,13 +11,14 @@
 //! traffic crosses its FORWARD chain, which is why every rule lives inside the namespaces.
 
 use super::subnet::SubnetClaim;
+use super::NetworkLayout;
 use crate::control::{Control, LocalControl};
 use nemesis::Grudge;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr};
 
 /// One node's namespace.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NsHost {
     /// The node it hosts.
     pub node: String,
@@ -35,6 +36,8 @@ pub struct NetnsNetwork {
     bridge: String,
     hosts: Vec<NsHost>,
     claim: Option<SubnetClaim>,
+    /// Set when the network must outlive this handle (a detached lab cluster).
+    detached: bool,
 }
 
 impl NetnsNetwork {
@@ -55,6 +58,7 @@ impl NetnsNetwork {
             })
             .collect();
         let mut net = NetnsNetwork {
+            detached: false,
             bridge,
             hosts,
             claim: Some(claim),
@@ -96,9 +100,40 @@ impl NetnsNetwork {
         (IpAddr::V4(h.ip), LocalControl::netns(&h.netns))
     }
 
-    /// The layout as JSON: bridge and hosts, so a later process can find and remove them.
-    pub fn describe(&self) -> serde_json::Value {
-        serde_json::json!({ "bridge": self.bridge, "hosts": self.hosts })
+    /// What this network is made of.
+    pub fn layout(&self) -> NetworkLayout {
+        NetworkLayout::Netns {
+            bridge: self.bridge.clone(),
+            hosts: self.hosts.clone(),
+            claim: self
+                .claim
+                .as_ref()
+                .map(|c| c.path().to_path_buf())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Takes over a recorded network (to act on it, or to remove it).
+    pub fn adopt(layout: NetworkLayout) -> NetnsNetwork {
+        let NetworkLayout::Netns {
+            bridge,
+            hosts,
+            claim,
+        } = layout
+        else {
+            unreachable!("Network::adopt hands over netns layouts only")
+        };
+        NetnsNetwork {
+            bridge,
+            hosts,
+            claim: Some(SubnetClaim::adopt(claim)),
+            detached: false,
+        }
+    }
+
+    /// Leaves the network in place when this handle is dropped.
+    pub fn detach(&mut self) {
+        self.detached = true;
     }
 
     /// The bridge's device name.
@@ -170,7 +205,13 @@ impl NetnsNetwork {
 
 impl Drop for NetnsNetwork {
     fn drop(&mut self) {
-        self.teardown();
+        if self.detached {
+            if let Some(claim) = self.claim.take() {
+                claim.keep();
+            }
+        } else {
+            self.teardown();
+        }
     }
 }
 

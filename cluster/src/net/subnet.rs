@@ -39,6 +39,26 @@ impl SubnetClaim {
     }
 }
 
+impl SubnetClaim {
+    /// Takes over a claim an earlier faultline made (its prefix is only needed while claiming).
+    pub fn adopt(path: PathBuf) -> SubnetClaim {
+        SubnetClaim {
+            prefix: [0; 3],
+            path,
+        }
+    }
+
+    /// The claim file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Leaves the claim in place: the network it guards outlives this process.
+    pub fn keep(self) {
+        std::mem::forget(self);
+    }
+}
+
 impl Drop for SubnetClaim {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);

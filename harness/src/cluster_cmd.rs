@@ -1,0 +1,182 @@
+//! `faultline cluster …`: a cluster to experiment with by hand, across invocations.
+//!
+//! `up` starts a cluster whose nodes outlive faultline and records it in `<store>/live/lab.json`;
+//! every other action attaches to that record, acts, and detaches again. `down` removes every
+//! recorded cluster under the store: the lab, and whatever a crashed or SIGKILLed test run left.
+
+use crate::cli::{ClusterAction, ClusterArgs};
+use crate::config::ClusterChoice;
+use crate::run::cluster_spec;
+use anyhow::{bail, Context, Result};
+use cluster::{live_dir, Cluster, Lifetime, LiveRecord};
+use nemesis::{ClusterControl, PartitionSpec};
+use results::{ExitCode, RunDir};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Runs one lab action; errors exit 2 with their message.
+pub fn run(args: ClusterArgs) -> i32 {
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    match runtime.block_on(act(&args)) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::BadInput.code()
+        }
+    }
+}
+
+fn lab_record(store: &Path) -> PathBuf {
+    live_dir(store).join("lab.json")
+}
+
+async fn act(args: &ClusterArgs) -> Result<()> {
+    let store = &args.store;
+    if let ClusterAction::Up(opts) = &args.action {
+        return up(store, opts, args.json).await;
+    }
+    if matches!(args.action, ClusterAction::Down) {
+        return down(store, args.json);
+    }
+    let path = lab_record(store);
+    if !path.exists() {
+        bail!(
+            "no lab cluster is up under {}: start one with `faultline cluster up`",
+            store.display()
+        );
+    }
+    let record = LiveRecord::read(&path).map_err(anyhow::Error::msg)?;
+    let lab = Cluster::attach(record, &path);
+    let outcome = match &args.action {
+        ClusterAction::Status => status(&lab, args.json).await,
+        ClusterAction::Partition { spec } => {
+            let spec: PartitionSpec = spec.parse().map_err(anyhow::Error::msg)?;
+            let grudge = spec.grudge(&lab.node_names()).map_err(anyhow::Error::msg)?;
+            lab.partition(&grudge).map_err(anyhow::Error::msg)
+        }
+        ClusterAction::Heal => lab.heal_network().map_err(anyhow::Error::msg),
+        ClusterAction::Pause { node } => lab.pause(node).map_err(anyhow::Error::msg),
+        ClusterAction::Resume { node } => lab.resume(node).map_err(anyhow::Error::msg),
+        ClusterAction::Kill { node } => lab.kill(node).map_err(anyhow::Error::msg),
+        ClusterAction::Restart { node } => {
+            lab.restart(node).map_err(anyhow::Error::msg)?;
+            lab.wait_ready(Duration::from_secs(20))
+                .await
+                .map_err(anyhow::Error::from)
+        }
+        ClusterAction::Up(_) | ClusterAction::Down => unreachable!("handled above"),
+    };
+    // Whatever happened, the lab keeps running and its record stays current.
+    lab.detach().map_err(anyhow::Error::msg)?;
+    outcome
+}
+
+async fn up(store: &Path, opts: &crate::cli::ClusterOpts, as_json: bool) -> Result<()> {
+    let choice = ClusterChoice::resolve(opts).map_err(anyhow::Error::msg)?;
+    let record = lab_record(store);
+    if record.exists() {
+        bail!(
+            "a lab cluster is already up under {} ({}): take it down with `faultline cluster down`",
+            store.display(),
+            record.display()
+        );
+    }
+    let run_dir = RunDir::create(store, "lab")?;
+    let exe = std::env::current_exe().context("locating the faultline binary")?;
+    let spec = cluster_spec(
+        &choice,
+        run_dir.path().join("nodes"),
+        exe,
+        Lifetime::Detached,
+        record,
+    );
+    let lab = Cluster::start(spec)
+        .await
+        .context("starting the lab cluster")?;
+    status(&lab, as_json).await?;
+    lab.detach().map_err(anyhow::Error::msg)
+}
+
+/// Prints each node's process state, role, replication link and offset.
+async fn status(lab: &Cluster, as_json: bool) -> Result<()> {
+    let mut rows = Vec::new();
+    for node in lab.nodes() {
+        let process = if !lab.is_running(&node.name) {
+            "stopped"
+        } else if lab.is_paused(&node.name) {
+            "paused"
+        } else {
+            "running"
+        };
+        let repl = cluster::probe::replication(node.addr, Duration::from_millis(500)).await;
+        let (role, link, offset) = match &repl {
+            Ok(r) => (
+                r.role.clone(),
+                r.link_up
+                    .map(|up| if up { "up" } else { "down" })
+                    .unwrap_or("-")
+                    .to_string(),
+                r.offset
+                    .map(|o| o.to_string())
+                    .unwrap_or_else(|| "-".into()),
+            ),
+            Err(_) => ("unreachable".into(), "-".into(), "-".into()),
+        };
+        rows.push(json!({
+            "node": node.name, "addr": node.addr.to_string(), "pid": node.pid(),
+            "process": process, "role": role, "link": link, "offset": offset,
+        }));
+    }
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    print_row([
+        "node", "address", "pid", "process", "role", "link", "offset",
+    ]);
+    for r in &rows {
+        let cell = |k: &str| {
+            r[k].as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| r[k].to_string())
+        };
+        let cells = ["node", "addr", "pid", "process", "role", "link", "offset"].map(cell);
+        print_row(cells.each_ref().map(String::as_str));
+    }
+    Ok(())
+}
+
+/// One line of the status table; the header and the rows share the layout.
+fn print_row(c: [&str; 7]) {
+    println!(
+        "{:<5} {:<21} {:>8}  {:<8} {:<12} {:<5} {}",
+        c[0], c[1], c[2], c[3], c[4], c[5], c[6]
+    );
+}
+
+/// Tears down every recorded cluster under the store.
+fn down(store: &Path, as_json: bool) -> Result<()> {
+    let mut removed = Vec::new();
+    for path in LiveRecord::files(&live_dir(store)) {
+        let record = LiveRecord::read(&path).map_err(anyhow::Error::msg)?;
+        let nodes = record.nodes.len();
+        let mut cluster = Cluster::attach(record, &path);
+        cluster.teardown();
+        removed.push(json!({ "record": path, "nodes": nodes }));
+    }
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&removed)?);
+    } else if removed.is_empty() {
+        println!("nothing to take down under {}", store.display());
+    } else {
+        for r in &removed {
+            println!(
+                "took down {} ({} nodes)",
+                r["record"].as_str().unwrap_or("?"),
+                r["nodes"]
+            );
+        }
+    }
+    Ok(())
+}
