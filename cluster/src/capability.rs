@@ -52,11 +52,30 @@ pub fn can_admin_network() -> bool {
         .is_some_and(|caps| caps & (1 << CAP_NET_ADMIN) != 0)
 }
 
+/// Whether the tools netns mode runs are installed (iproute2's ip and tc, iptables).
+pub fn netns_tools() -> bool {
+    ["ip", "tc", "iptables-restore"]
+        .iter()
+        .all(|t| find_in_path(t).is_some())
+}
+
 /// For tests: whether namespaces can be made here, under [`available_for_test`]'s policy.
 pub fn netns_for_test() -> bool {
-    let tools = find_in_path("ip").is_some() && find_in_path("iptables-restore").is_some();
     available_for_test(
-        can_admin_network() && tools,
+        can_admin_network() && netns_tools(),
         "root (CAP_NET_ADMIN) with iproute2 and iptables (apt-get install iproute2 iptables)",
     )
+}
+
+/// Whether the kernel has `sch_netem` (latency in netns mode), probed in a throwaway namespace.
+pub fn netem_available() -> bool {
+    // `unshare --net` gives the probe its own namespace, which vanishes with it: nothing to clean.
+    std::process::Command::new("unshare")
+        .args([
+            "--net", "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }

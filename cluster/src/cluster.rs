@@ -119,15 +119,18 @@ impl Cluster {
     /// replica's link is up.
     pub async fn start(spec: ClusterSpec) -> Result<Cluster, ClusterError> {
         let names: Vec<String> = (1..=spec.nodes).map(|i| format!("n{i}")).collect();
-        let network =
-            Network::create(spec.net, &names, spec.subnet_base).map_err(ClusterError::Network)?;
         let ports = match spec.net {
-            NetMode::Loopback => free_ports(spec.nodes).map_err(|source| ClusterError::Start {
-                node: "(ports)".into(),
-                source,
-            })?,
+            NetMode::Loopback | NetMode::Proxy => {
+                free_ports(spec.nodes).map_err(|source| ClusterError::Start {
+                    node: "(ports)".into(),
+                    source,
+                })?
+            }
             NetMode::Netns => vec![NETNS_PORT; spec.nodes],
         };
+        let network = Network::create(spec.net, &names, spec.subnet_base, &ports, spec.seed)
+            .await
+            .map_err(ClusterError::Network)?;
         let addrs: Vec<SocketAddr> = (0..spec.nodes)
             .map(|i| SocketAddr::new(network.host(i).0, ports[i]))
             .collect();
@@ -151,7 +154,7 @@ impl Cluster {
                 source,
             })?;
         let delay_ms = cluster.spec.replication_delay.as_millis() as u64;
-        for (i, name) in names.into_iter().enumerate() {
+        for (i, name) in names.iter().cloned().enumerate() {
             let dir = cluster.spec.dir.join(&name);
             std::fs::create_dir_all(&dir).map_err(|source| ClusterError::Start {
                 node: name.clone(),
@@ -160,7 +163,7 @@ impl Cluster {
             let plan = NodePlan {
                 name: &name,
                 addr: addrs[i],
-                replica_of: (i > 0).then_some(addrs[0]),
+                replica_of: (i > 0).then(|| cluster.network.route(&name, &names[0], addrs[0])),
                 dir: &dir,
             };
             let launch = cluster
@@ -275,7 +278,7 @@ impl Cluster {
     pub fn attach(record: LiveRecord, path: &Path) -> Cluster {
         let network = Network::adopt(record.network.clone());
         let net = match record.network {
-            NetworkLayout::Loopback => NetMode::Loopback,
+            NetworkLayout::Loopback | NetworkLayout::Proxy { .. } => NetMode::Loopback,
             NetworkLayout::Netns { .. } => NetMode::Netns,
         };
         let nodes = record
@@ -307,6 +310,7 @@ impl Cluster {
             ready_timeout: Duration::from_secs(20),
             lifetime: Lifetime::Detached,
             record: Some(path.to_path_buf()),
+            seed: 0,
         };
         Cluster {
             spec,
@@ -415,6 +419,10 @@ impl nemesis::ClusterControl for Cluster {
 
     fn partition(&self, grudge: &Grudge) -> Result<(), String> {
         self.network.partition(grudge)
+    }
+
+    fn degrade(&self, nodes: &[String], fault: &nemesis::LinkFault) -> Result<(), String> {
+        self.network.degrade(nodes, fault)
     }
 
     fn heal_network(&self) -> Result<(), String> {

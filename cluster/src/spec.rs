@@ -29,4 +29,6 @@ pub struct ClusterSpec {
     pub lifetime: Lifetime,
     /// Where the live record is kept while the cluster runs (`<store>/live/<id>.json`).
     pub record: Option<PathBuf>,
+    /// The run's seed (the proxy's jitter and loss follow it).
+    pub seed: u64,
 }

@@ -26,6 +26,7 @@ async fn redis_cluster(dir: &Path, nodes: usize) -> Cluster {
         ready_timeout: Duration::from_secs(15),
         lifetime: cluster::Lifetime::WithFaultline,
         record: None,
+        seed: 1,
     };
     Cluster::start(spec)
         .await
@@ -130,4 +131,79 @@ async fn partition_pause_and_kill_are_observable_and_heal() {
             "device {d} removed"
         );
     }
+}
+
+/// Seconds to fetch a value of `len` bytes from `addr` (the reply is what the node sends).
+async fn fetch_secs(addr: SocketAddr, key: &str) -> f64 {
+    let mut conn = cluster::probe::connect(addr, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let start = std::time::Instant::now();
+    let v: Vec<u8> = redis::cmd("GET")
+        .arg(key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(!v.is_empty());
+    start.elapsed().as_secs_f64()
+}
+
+#[tokio::test]
+async fn loss_and_bandwidth_are_observable_and_heal() {
+    if !netns_and_redis() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = redis_cluster(dir.path(), 2).await;
+    let n1 = cluster.nodes()[0].addr;
+    let host = |i: usize| cluster.network().host(i).1;
+
+    // Total loss into n1 from the other nodes: n2 cannot connect; the harness still can.
+    let lossy = nemesis::LinkFault {
+        loss: 1.0,
+        ..Default::default()
+    };
+    cluster.degrade(&["n1".into()], &lossy).unwrap();
+    assert!(
+        !connects(&host(1), n1),
+        "every packet n2 sends to n1 is lost"
+    );
+    assert!(answers(n1).await, "the control side is not degraded");
+    cluster.heal_network().unwrap();
+    assert!(connects(&host(1), n1));
+
+    // 64 KiB/s out of n1: a 160 KiB reply takes over two seconds; healed, a blink.
+    let mut conn = cluster::probe::connect(n1, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("big")
+        .arg(vec![b'x'; 160 * 1024])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let slow = nemesis::LinkFault {
+        bandwidth: Some(64 * 1024),
+        ..Default::default()
+    };
+    cluster.degrade(&["n1".into()], &slow).unwrap();
+    let shaped = fetch_secs(n1, "big").await;
+    assert!(shaped > 2.0, "shaped fetch took {shaped:.2} s");
+    cluster.heal_network().unwrap();
+    let free = fetch_secs(n1, "big").await;
+    assert!(free < 0.5, "healed fetch took {free:.2} s");
+
+    // Latency needs sch_netem; without it the error says what to use instead.
+    let late = nemesis::LinkFault::named("latency").unwrap();
+    match (
+        cluster.degrade(&["n1".into()], &late),
+        cluster::capability::netem_available(),
+    ) {
+        (Ok(()), true) => cluster.heal_network().unwrap(),
+        (Err(e), false) => assert!(e.contains("sch_netem") && e.contains("--net proxy"), "{e}"),
+        (r, netem) => panic!("latency gave {r:?} with netem available = {netem}"),
+    }
+    let half = nemesis::LinkFault::named("half-open").unwrap();
+    let e = cluster.degrade(&["n1".into()], &half).unwrap_err();
+    assert!(e.contains("half-open needs --net proxy"), "{e}");
 }

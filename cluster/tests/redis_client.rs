@@ -20,6 +20,7 @@ async fn redis_cluster(dir: &std::path::Path, nodes: usize) -> Cluster {
         ready_timeout: Duration::from_secs(10),
         lifetime: cluster::Lifetime::WithFaultline,
         record: None,
+        seed: 1,
     };
     Cluster::start(spec).await.expect("a redis cluster starts")
 }

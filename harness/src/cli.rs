@@ -85,9 +85,11 @@ pub struct ClusterOpts {
     /// Number of nodes: one primary, the rest replicas.
     #[arg(long, default_value_t = 3)]
     pub nodes: usize,
-    /// How the nodes' hosts are laid out: loopback (no root) or netns (a network namespace per
-    /// node on a private bridge; needs root).
-    #[arg(long, default_value = "loopback")]
+    /// How the nodes' hosts are laid out: netns (a network namespace per node on a private
+    /// bridge; needs root), proxy (loopback ports, node-to-node links through faultline's fault
+    /// proxy; no root), loopback (plain loopback ports; no network faults), or auto (netns where
+    /// permitted, else proxy).
+    #[arg(long, default_value = "auto")]
     pub net: String,
     /// netns mode: the private /16 a run's /24 is taken from, as its first two octets.
     #[arg(long, default_value = "10.77")]

@@ -74,6 +74,12 @@ async fn act(args: &ClusterArgs) -> Result<()> {
 
 async fn up(store: &Path, opts: &crate::cli::ClusterOpts, as_json: bool) -> Result<()> {
     let choice = ClusterChoice::resolve(opts).map_err(anyhow::Error::msg)?;
+    if choice.net == cluster::NetMode::Proxy {
+        bail!(
+            "--net: a lab cluster cannot use the proxy, whose links live inside a running faultline; \
+             use --net netns (as root) or --net loopback"
+        );
+    }
     let record = lab_record(store);
     if record.exists() {
         bail!(
@@ -90,6 +96,7 @@ async fn up(store: &Path, opts: &crate::cli::ClusterOpts, as_json: bool) -> Resu
         exe,
         Lifetime::Detached,
         record,
+        0,
     );
     let lab = Cluster::start(spec)
         .await

@@ -119,8 +119,28 @@ impl TestConfig {
         }
         if nemesis.partitions() && cluster.net == NetMode::Loopback {
             return Err(
-                "--nemesis: partitions need a network that can be cut: add --net netns".into(),
+                "--nemesis: partitions need a network that can be cut: use --net netns or proxy"
+                    .into(),
             );
+        }
+        for (name, fault) in nemesis.link_faults() {
+            if cluster.net == NetMode::Loopback {
+                return Err(format!(
+                    "--nemesis {name}: link faults need --net proxy or netns"
+                ));
+            }
+            if cluster.net == NetMode::Netns && !fault.proxy_only_parts().is_empty() {
+                return Err(format!("--nemesis {name}: only --net proxy can do this"));
+            }
+            if cluster.net == NetMode::Netns
+                && !fault.latency.is_zero()
+                && !cluster::capability::netem_available()
+            {
+                return Err(format!(
+                    "--nemesis {name}: this kernel has no sch_netem, so a namespace network \
+                     cannot add latency: use --net proxy"
+                ));
+            }
         }
         if read_from == ReadFrom::Replica && cluster.nodes < 2 {
             return Err("--read-from replica needs --nodes 2 or more".into());
@@ -214,7 +234,7 @@ mod tests {
 
     #[test]
     fn defaults_are_own_nodes_with_pauses() {
-        let c = resolve(&["--seed", "4"]).unwrap();
+        let c = resolve(&["--seed", "4", "--net", "loopback"]).unwrap();
         assert_eq!(
             (c.cluster.target, c.cluster.nodes, c.seed, c.cluster.net),
             (TargetKind::Own, 3, 4, NetMode::Loopback)
@@ -225,44 +245,26 @@ mod tests {
 
     #[test]
     fn errors_name_the_option() {
-        assert!(resolve(&["--target", "mongo"])
-            .unwrap_err()
-            .starts_with("--target: unknown target 'mongo'"));
-        assert!(resolve(&["--read-from", "x"])
-            .unwrap_err()
-            .starts_with("--read-from"));
-        assert!(resolve(&["--nemesis", "x"])
-            .unwrap_err()
-            .starts_with("--nemesis"));
-        assert!(resolve(&["--nodes", "0"])
-            .unwrap_err()
-            .starts_with("--nodes"));
-        assert!(resolve(&["--rate", "0"]).unwrap_err().starts_with("--rate"));
-        let e = resolve(&["--target", "redis", "--replication-delay", "1s"]).unwrap_err();
+        let err = |args: &[&str]| resolve(args).unwrap_err();
+        assert!(err(&["--target", "mongo"]).starts_with("--target: unknown target 'mongo'"));
+        assert!(err(&["--read-from", "x"]).starts_with("--read-from"));
+        assert!(err(&["--nemesis", "x"]).starts_with("--nemesis"));
+        assert!(err(&["--nodes", "0"]).starts_with("--nodes"));
+        assert!(err(&["--rate", "0"]).starts_with("--rate"));
+        let e = err(&["--target", "redis", "--replication-delay", "1s"]);
         assert!(e.starts_with("--replication-delay"), "{e}");
-        let e = resolve(&["--nemesis", "pause,partition"]).unwrap_err();
-        assert!(e.contains("--net netns"), "{e}");
-        assert!(resolve(&["--partition", "n1|n9"])
-            .unwrap_err()
-            .contains("n9"));
-        assert!(resolve(&["--subnet", "8.8"])
-            .unwrap_err()
-            .starts_with("--subnet"));
-        assert!(resolve(&["--net", "wifi"])
-            .unwrap_err()
-            .starts_with("--net: unknown net 'wifi'"));
-        let e = resolve(&["--nemesis", "pause,partition"]).unwrap_err();
-        assert!(e.contains("--net netns"), "{e}");
-        assert!(resolve(&["--partition", "n1|n9"])
-            .unwrap_err()
-            .contains("n9"));
-        assert!(resolve(&["--subnet", "8.8"])
-            .unwrap_err()
-            .starts_with("--subnet"));
-        assert!(resolve(&["--net", "wifi"])
-            .unwrap_err()
-            .starts_with("--net: unknown net 'wifi'"));
-        let e = resolve(&["--nodes", "1", "--read-from", "replica"]).unwrap_err();
+        let e = err(&["--nemesis", "loss", "--net", "loopback"]);
+        assert!(
+            e.starts_with("--nemesis loss: link faults need --net proxy"),
+            "{e}"
+        );
+        let e = err(&["--nemesis", "pause,partition", "--net", "loopback"]);
+        assert!(e.contains("--net netns or proxy"), "{e}");
+        assert!(resolve(&["--nemesis", "half-open,partition", "--net", "proxy"]).is_ok());
+        assert!(err(&["--partition", "n1|n9", "--net", "proxy"]).contains("n9"));
+        assert!(err(&["--subnet", "8.8"]).starts_with("--subnet"));
+        assert!(err(&["--net", "wifi"]).starts_with("--net: unknown net 'wifi'"));
+        let e = err(&["--nodes", "1", "--read-from", "replica"]);
         assert!(e.contains("--read-from replica"), "{e}");
     }
 }

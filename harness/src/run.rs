@@ -44,6 +44,7 @@ pub async fn run_test(cfg: TestConfig, own_exe: PathBuf) -> Result<ExitCode> {
         own_exe,
         Lifetime::WithFaultline,
         record,
+        cfg.seed,
     );
     let mut cluster = Cluster::start(spec).await.context("starting the cluster")?;
     let recorder = Arc::new(Recorder::new(HistoryLog::create(&run_dir.history_path())?));
@@ -73,7 +74,7 @@ pub async fn run_test(cfg: TestConfig, own_exe: PathBuf) -> Result<ExitCode> {
     let options = CheckOptions {
         model: ModelKind::CasRegister,
         initial: json!(null),
-        timeout: None,
+        ..CheckOptions::default()
     };
     let report = checker::check_events(&events, &options).context("checking the history")?;
     let exit = ExitCode::for_validity(report.validity);
@@ -103,6 +104,7 @@ pub fn cluster_spec(
     own_exe: PathBuf,
     lifetime: Lifetime,
     record: PathBuf,
+    seed: u64,
 ) -> ClusterSpec {
     ClusterSpec {
         target: choice.target,
@@ -115,6 +117,7 @@ pub fn cluster_spec(
         ready_timeout: READY_TIMEOUT,
         lifetime,
         record: Some(record),
+        seed,
     }
 }
 

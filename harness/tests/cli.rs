@@ -52,6 +52,21 @@ impl Case {
     }
 }
 
+/// Whatever a test leaves running — a lab it did not take down because an assertion failed, a
+/// run it killed — is taken down with its store, so a failing test leaves no namespace behind.
+impl Drop for Case {
+    fn drop(&mut self) {
+        let live = self.store.path().join("live");
+        if std::fs::read_dir(&live).is_ok_and(|mut d| d.next().is_some()) {
+            let _ = Command::new(env!("CARGO_BIN_EXE_faultline"))
+                .args(["cluster", "--store"])
+                .arg(self.store.path())
+                .arg("down")
+                .output();
+        }
+    }
+}
+
 fn fixture(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -581,7 +596,8 @@ fn lab_cluster_outlives_commands_until_down() {
         let out = case.run(&["cluster", "--store", &store, "status", "--json"]);
         serde_json::from_slice(&out.stdout).expect("status --json")
     };
-    lab(&["up", "--nodes", "3"]);
+    // Loopback: the lab's mechanics need no root (and a loopback cluster refuses partitions).
+    lab(&["up", "--nodes", "3", "--net", "loopback"]);
     let s = status(&case);
     assert_eq!(s[0]["role"], "master");
     assert_eq!(

@@ -1,6 +1,7 @@
 //! What the nemesis needs from a cluster, and where it reports what it did.
 
 use crate::fault::Fault;
+use crate::link::LinkFault;
 use crate::partition::Grudge;
 use serde_json::Value;
 use std::future::Future;
@@ -19,7 +20,9 @@ pub trait ClusterControl: Send + Sync {
     fn restart(&self, node: &str) -> Result<(), String>;
     /// Cuts node-to-node traffic as `grudge` says (replacing any earlier cut).
     fn partition(&self, grudge: &Grudge) -> Result<(), String>;
-    /// Restores every node-to-node link.
+    /// Degrades the links into `nodes` from the other nodes (replacing any earlier degradation).
+    fn degrade(&self, nodes: &[String], fault: &LinkFault) -> Result<(), String>;
+    /// Restores every node-to-node link: no cut, no degradation.
     fn heal_network(&self) -> Result<(), String>;
     /// The node that currently reports itself primary, if one does.
     fn primary(&self) -> impl Future<Output = Option<String>> + Send;
@@ -41,6 +44,7 @@ pub fn apply<C: ClusterControl>(control: &C, fault: &Fault) -> Result<(), String
         Fault::Pause { nodes } => each(nodes, |n| control.pause(n)),
         Fault::Kill { nodes } => each(nodes, |n| control.kill(n)),
         Fault::Partition { grudge, .. } => control.partition(grudge),
+        Fault::Link { nodes, link, .. } => control.degrade(nodes, link),
     }
 }
 
@@ -49,7 +53,7 @@ pub fn heal<C: ClusterControl>(control: &C, fault: &Fault) -> Result<(), String>
     match fault {
         Fault::Pause { nodes } => each(nodes, |n| control.resume(n)),
         Fault::Kill { nodes } => each(nodes, |n| control.restart(n)),
-        Fault::Partition { .. } => control.heal_network(),
+        Fault::Partition { .. } | Fault::Link { .. } => control.heal_network(),
     }
 }
 

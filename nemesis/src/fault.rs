@@ -1,5 +1,6 @@
 //! The faults the nemesis can inject: what `--nemesis` names, and one concrete fault.
 
+use crate::link::LinkFault;
 use crate::partition::{Grudge, PartitionSpec, Shape};
 use serde::Serialize;
 use std::fmt;
@@ -17,6 +18,8 @@ pub enum FaultKind {
     Partition(Option<Shape>),
     /// The one partition given with `--partition`.
     Explicit(PartitionSpec),
+    /// Degraded links into some nodes (latency, loss, bandwidth, blackhole, …), by name.
+    Link(String),
 }
 
 /// The faults a run injects (`--nemesis pause,partition,kill`); empty means none.
@@ -25,7 +28,8 @@ pub struct NemesisKinds(pub Vec<FaultKind>);
 
 /// The names `--nemesis` accepts, for error messages and help.
 pub const NEMESIS_NAMES: &str = "none, pause, kill, partition, partition-one, partition-halves, \
-     partition-ring, partition-bridge, partition-primary, partition-one-way";
+     partition-ring, partition-bridge, partition-primary, partition-one-way, latency, loss, \
+     bandwidth, blackhole, reset, slow-close, half-open";
 
 impl FromStr for NemesisKinds {
     type Err = String;
@@ -43,6 +47,7 @@ impl FromStr for NemesisKinds {
                 "partition-bridge" => FaultKind::Partition(Some(Shape::Bridge)),
                 "partition-primary" => FaultKind::Partition(Some(Shape::Primary)),
                 "partition-one-way" => FaultKind::Partition(Some(Shape::OneWay)),
+                link if LinkFault::named(link).is_some() => FaultKind::Link(link.to_string()),
                 other => {
                     return Err(format!(
                         "unknown nemesis '{other}' (known: {NEMESIS_NAMES})"
@@ -64,10 +69,21 @@ impl NemesisKinds {
             .iter()
             .any(|k| matches!(k, FaultKind::Partition(_) | FaultKind::Explicit(_)))
     }
+
+    /// The link faults among these, with their names.
+    pub fn link_faults(&self) -> Vec<(&str, LinkFault)> {
+        self.0
+            .iter()
+            .filter_map(|k| match k {
+                FaultKind::Link(name) => LinkFault::named(name).map(|f| (name.as_str(), f)),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 /// One concrete fault, with the nodes it hits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "fault", rename_all = "lowercase")]
 pub enum Fault {
     /// These nodes are paused.
@@ -79,6 +95,15 @@ pub enum Fault {
     Kill {
         /// The killed nodes.
         nodes: Vec<String>,
+    },
+    /// The links into these nodes are degraded.
+    Link {
+        /// The fault's name (`latency`, `loss`, …).
+        name: String,
+        /// The nodes whose incoming links suffer it.
+        nodes: Vec<String>,
+        /// What the links suffer.
+        link: LinkFault,
     },
     /// The network is cut as the grudge says.
     Partition {
@@ -96,6 +121,7 @@ impl Fault {
             Fault::Pause { .. } => "pause",
             Fault::Kill { .. } => "kill",
             Fault::Partition { .. } => "partition",
+            Fault::Link { .. } => "degrade",
         }
     }
 
@@ -104,7 +130,7 @@ impl Fault {
         match self {
             Fault::Pause { .. } => "resume",
             Fault::Kill { .. } => "restart",
-            Fault::Partition { .. } => "heal",
+            Fault::Partition { .. } | Fault::Link { .. } => "heal",
         }
     }
 }
@@ -114,6 +140,7 @@ impl fmt::Display for Fault {
         match self {
             Fault::Pause { nodes } => write!(f, "pause {}", nodes.join(",")),
             Fault::Kill { nodes } => write!(f, "kill {}", nodes.join(",")),
+            Fault::Link { name, nodes, .. } => write!(f, "{name} into {}", nodes.join(",")),
             Fault::Partition { shape, grudge } => {
                 let cut: Vec<String> = grudge
                     .0
@@ -145,6 +172,16 @@ mod tests {
             ]
         );
         assert!(k.partitions());
+        let links: NemesisKinds = "latency,half-open".parse().unwrap();
+        assert_eq!(
+            links
+                .link_faults()
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>(),
+            ["latency", "half-open"]
+        );
+        assert!(!links.partitions());
         assert_eq!("none".parse::<NemesisKinds>().unwrap().0, vec![]);
         let err = "pause,flood".parse::<NemesisKinds>().unwrap_err();
         assert!(

@@ -5,12 +5,14 @@
 
 pub mod control;
 pub mod fault;
+pub mod link;
 pub mod partition;
 pub mod runner;
 pub mod schedule;
 
 pub use control::{ClusterControl, FaultRecorder};
 pub use fault::{Fault, FaultKind, NemesisKinds, NEMESIS_NAMES};
+pub use link::LinkFault;
 pub use partition::{Grudge, PartitionSpec, Shape};
 pub use runner::{run, FaultRecord, NemesisReport};
 pub use schedule::Schedule;

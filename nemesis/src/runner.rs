@@ -173,6 +173,9 @@ mod tests {
         fn partition(&self, _: &Grudge) -> Result<(), String> {
             Err("partition is not scheduled in these tests".into())
         }
+        fn degrade(&self, _: &[String], _: &crate::link::LinkFault) -> Result<(), String> {
+            Err("degrade is not scheduled in these tests".into())
+        }
         fn heal_network(&self) -> Result<(), String> {
             Ok(())
         }

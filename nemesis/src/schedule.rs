@@ -52,6 +52,11 @@ impl Schedule {
                     grudge: shape.grudge(nodes, primary, &mut self.rng),
                 }
             }
+            FaultKind::Link(name) => Fault::Link {
+                link: crate::link::LinkFault::named(&name).unwrap_or_default(),
+                nodes: self.targets(nodes, primary),
+                name,
+            },
             FaultKind::Explicit(spec) => Fault::Partition {
                 shape: "explicit".into(),
                 // The spec was checked against the node names when the run was configured.

@@ -4,15 +4,18 @@
 //! `netns`: every node in its own network namespace, joined by veth pairs to a bridge in a private
 //! /24 that exists only inside faultline's namespaces and on that bridge; partitions are DROP rules
 //! inside the namespaces (the root namespace's own rules are never touched).
+//! `proxy`: every node on a loopback port, every node-to-node link through a TCP proxy inside
+//! faultline (one per directed pair); partitions and link faults are the proxy's (no root).
 
 pub mod netns;
+pub mod proxy;
 pub mod subnet;
 
 use crate::control::LocalControl;
-use nemesis::Grudge;
+use nemesis::{Grudge, LinkFault};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -24,6 +27,19 @@ pub enum NetMode {
     Loopback,
     /// A network namespace per node on a private bridge (needs root or CAP_NET_ADMIN).
     Netns,
+    /// Loopback ports with every node-to-node link through faultline's fault proxy (no root).
+    Proxy,
+}
+
+impl NetMode {
+    /// `--net auto`: the realistic namespaces where this process may make them, else the proxy.
+    pub fn auto() -> NetMode {
+        if crate::capability::can_admin_network() && crate::capability::netns_tools() {
+            NetMode::Netns
+        } else {
+            NetMode::Proxy
+        }
+    }
 }
 
 impl FromStr for NetMode {
@@ -32,7 +48,11 @@ impl FromStr for NetMode {
         match s {
             "loopback" => Ok(NetMode::Loopback),
             "netns" => Ok(NetMode::Netns),
-            other => Err(format!("unknown net '{other}' (known: loopback, netns)")),
+            "proxy" => Ok(NetMode::Proxy),
+            "auto" => Ok(NetMode::auto()),
+            other => Err(format!(
+                "unknown net '{other}' (known: auto, netns, proxy, loopback)"
+            )),
         }
     }
 }
@@ -42,6 +62,7 @@ impl fmt::Display for NetMode {
         f.write_str(match self {
             NetMode::Loopback => "loopback",
             NetMode::Netns => "netns",
+            NetMode::Proxy => "proxy",
         })
     }
 }
@@ -53,26 +74,56 @@ pub enum Network {
     Loopback,
     /// One namespace per node.
     Netns(netns::NetnsNetwork),
+    /// Loopback, with a proxy on every node-to-node link.
+    Proxy(proxy::ProxyMesh),
 }
 
 impl Network {
-    /// Lays out hosts for `nodes` in `mode`; `subnet_base` is the first two octets of the private
-    /// range netns mode takes a /24 from.
-    pub fn create(
+    /// Lays out hosts for `nodes` in `mode`. `subnet_base` is the first two octets of the private
+    /// range netns mode takes a /24 from; `ports` are the nodes' loopback ports (loopback and
+    /// proxy modes); `seed` makes the proxy's jitter and loss repeatable.
+    pub async fn create(
         mode: NetMode,
         nodes: &[String],
         subnet_base: [u8; 2],
+        ports: &[u16],
+        seed: u64,
     ) -> Result<Network, String> {
         match mode {
             NetMode::Loopback => Ok(Network::Loopback),
             NetMode::Netns => netns::NetnsNetwork::create(nodes, subnet_base).map(Network::Netns),
+            NetMode::Proxy => {
+                let mut links = Vec::new();
+                for from in nodes {
+                    for (to, port) in nodes.iter().zip(ports) {
+                        if from != to {
+                            let target = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), *port);
+                            links.push((from.clone(), to.clone(), target));
+                        }
+                    }
+                }
+                let mesh = proxy::ProxyMesh::start(&links, seed).await;
+                mesh.map(Network::Proxy)
+                    .map_err(|e| format!("cannot start the fault proxies: {e}"))
+            }
+        }
+    }
+
+    /// Where node `from` must connect to reach node `to` (at `direct`): through its proxy link in
+    /// proxy mode, directly otherwise.
+    pub fn route(&self, from: &str, to: &str, direct: SocketAddr) -> SocketAddr {
+        match self {
+            Network::Proxy(mesh) => mesh.addr(from, to).unwrap_or(direct),
+            _ => direct,
         }
     }
 
     /// Node `i`'s address and the control that runs things on its host.
     pub fn host(&self, i: usize) -> (IpAddr, LocalControl) {
         match self {
-            Network::Loopback => (IpAddr::V4(Ipv4Addr::LOCALHOST), LocalControl::root()),
+            Network::Loopback | Network::Proxy(_) => {
+                (IpAddr::V4(Ipv4Addr::LOCALHOST), LocalControl::root())
+            }
             Network::Netns(n) => n.host(i),
         }
     }
@@ -83,7 +134,30 @@ impl Network {
             Network::Loopback => {
                 Err("partitions need a network that can be cut: use --net netns".to_string())
             }
-            Network::Netns(n) => n.apply(grudge),
+            Network::Netns(n) => n.partition(grudge),
+            Network::Proxy(mesh) => {
+                mesh.partition(grudge);
+                Ok(())
+            }
+        }
+    }
+
+    /// Degrades the links into `nodes` as `fault` says.
+    pub fn degrade(&self, nodes: &[String], fault: &LinkFault) -> Result<(), String> {
+        match self {
+            Network::Loopback => Err("link faults need --net netns or --net proxy".to_string()),
+            Network::Netns(n) => n.degrade(nodes, fault),
+            Network::Proxy(mesh) => {
+                // The links *into* each node, keeping whatever cut a partition made.
+                for link in mesh.links().filter(|l| nodes.iter().any(|n| n == l.to())) {
+                    let faults = proxy::LinkFaults {
+                        cut: link.faults().cut,
+                        link: fault.clone(),
+                    };
+                    link.set(faults).map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -91,7 +165,11 @@ impl Network {
     pub fn heal(&self) -> Result<(), String> {
         match self {
             Network::Loopback => Ok(()),
-            Network::Netns(n) => n.apply(&Grudge::default()),
+            Network::Netns(n) => n.heal(),
+            Network::Proxy(mesh) => {
+                mesh.heal();
+                Ok(())
+            }
         }
     }
 
@@ -100,13 +178,20 @@ impl Network {
         match self {
             Network::Loopback => NetworkLayout::Loopback,
             Network::Netns(n) => n.layout(),
+            Network::Proxy(mesh) => NetworkLayout::Proxy {
+                links: mesh
+                    .links()
+                    .map(|l| (l.from().to_string(), l.to().to_string(), l.addr()))
+                    .collect(),
+            },
         }
     }
 
     /// Takes over a network an earlier faultline created and recorded.
     pub fn adopt(layout: NetworkLayout) -> Network {
         match layout {
-            NetworkLayout::Loopback => Network::Loopback,
+            // The proxies lived inside the faultline that made them and died with it.
+            NetworkLayout::Loopback | NetworkLayout::Proxy { .. } => Network::Loopback,
             netns @ NetworkLayout::Netns { .. } => {
                 Network::Netns(netns::NetnsNetwork::adopt(netns))
             }
@@ -134,6 +219,11 @@ impl Network {
 pub enum NetworkLayout {
     /// Nothing was created.
     Loopback,
+    /// Proxies inside faultline: (from, to, the proxy's address) per link.
+    Proxy {
+        /// The links.
+        links: Vec<(String, String, SocketAddr)>,
+    },
     /// A bridge, and a namespace with a veth pair per node.
     Netns {
         /// The bridge's device name.

@@ -13,9 +13,11 @@
 use super::subnet::SubnetClaim;
 use super::NetworkLayout;
 use crate::control::{Control, LocalControl};
-use nemesis::Grudge;
+use nemesis::{Grudge, LinkFault};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Mutex;
 
 /// One node's namespace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +40,69 @@ pub struct NetnsNetwork {
     claim: Option<SubnetClaim>,
     /// Set when the network must outlive this handle (a detached lab cluster).
     detached: bool,
+    /// The cuts and degradations in force.
+    faults: Mutex<NetFaults>,
+}
+
+/// The network faults in force, rendered together because they share each namespace's firewall.
+#[derive(Debug, Default)]
+struct NetFaults {
+    grudge: Grudge,
+    degraded: BTreeMap<String, LinkFault>,
+}
+
+/// Puts `fault`'s bandwidth and latency on the namespace's interface, or removes any shaping.
+fn shape(ns: &LocalControl, fault: Option<&LinkFault>) -> Result<(), String> {
+    let fault = fault.filter(|f| !f.latency.is_zero() || f.bandwidth.is_some());
+    let Some(fault) = fault else {
+        // Nothing to shape: remove a qdisc if one is there (deleting the default one fails).
+        let current = ns.run("tc", &["qdisc", "show", "dev", "eth0", "root"], None)?;
+        if current.contains("tbf") || current.contains("netem") {
+            ns.run("tc", &["qdisc", "del", "dev", "eth0", "root"], None)?;
+        }
+        return Ok(());
+    };
+    let mut args: Vec<String> = ["qdisc", "replace", "dev", "eth0", "root"]
+        .map(String::from)
+        .to_vec();
+    if fault.latency.is_zero() {
+        let rate = fault.bandwidth.unwrap_or(u64::MAX / 16) * 8;
+        args.extend(
+            [
+                "tbf",
+                "rate",
+                &format!("{rate}bit"),
+                "burst",
+                "32kbit",
+                "latency",
+                "400ms",
+            ]
+            .map(String::from),
+        );
+    } else {
+        args.extend(
+            [
+                "netem",
+                "delay",
+                &format!("{}ms", fault.latency.as_millis()),
+                &format!("{}ms", fault.jitter.as_millis()),
+            ]
+            .map(String::from),
+        );
+        if let Some(b) = fault.bandwidth {
+            args.extend(["rate".to_string(), format!("{}bit", b * 8)]);
+        }
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ns.run("tc", &args, None).map(|_| ()).map_err(|e| {
+        if e.contains("qdisc kind is unknown") {
+            format!(
+                "latency needs sch_netem, which this kernel does not have: use --net proxy ({e})"
+            )
+        } else {
+            e
+        }
+    })
 }
 
 impl NetnsNetwork {
@@ -59,6 +124,7 @@ impl NetnsNetwork {
             .collect();
         let mut net = NetnsNetwork {
             detached: false,
+            faults: Mutex::default(),
             bridge,
             hosts,
             claim: Some(claim),
@@ -128,6 +194,7 @@ impl NetnsNetwork {
             hosts,
             claim: Some(SubnetClaim::adopt(claim)),
             detached: false,
+            faults: Mutex::default(),
         }
     }
 
@@ -146,24 +213,55 @@ impl NetnsNetwork {
         &self.hosts
     }
 
-    /// Makes each namespace drop exactly what `grudge` says it drops, and nothing else.
-    pub fn apply(&self, grudge: &Grudge) -> Result<(), String> {
+    /// Cuts links as `grudge` says (keeping any degradation).
+    pub fn partition(&self, grudge: &Grudge) -> Result<(), String> {
+        let mut faults = self.lock_faults();
+        faults.grudge = grudge.clone();
+        self.render(&faults)
+    }
+
+    /// Degrades the links into `nodes` (keeping any cut).
+    ///
+    /// Loss applies to traffic from the other nodes into these nodes (iptables' random
+    /// `statistic` match). Bandwidth and latency are qdiscs, which shape what an interface
+    /// *sends*: they apply to everything these nodes send. Latency needs `sch_netem`, which this
+    /// machine kind's kernel lacks; then the error says to use `--net proxy`.
+    pub fn degrade(&self, nodes: &[String], fault: &LinkFault) -> Result<(), String> {
+        let proxy_only = fault.proxy_only_parts();
+        if !proxy_only.is_empty() {
+            return Err(format!(
+                "{} needs --net proxy (a namespace network cannot fake it)",
+                proxy_only.join(", ")
+            ));
+        }
+        let mut faults = self.lock_faults();
+        for node in nodes {
+            faults.degraded.insert(node.clone(), fault.clone());
+        }
+        self.render(&faults)
+    }
+
+    /// Removes every cut and every degradation.
+    pub fn heal(&self) -> Result<(), String> {
+        let mut faults = self.lock_faults();
+        *faults = NetFaults::default();
+        self.render(&faults)
+    }
+
+    fn lock_faults(&self) -> std::sync::MutexGuard<'_, NetFaults> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Makes every namespace's firewall and qdisc say exactly what `faults` says.
+    fn render(&self, faults: &NetFaults) -> Result<(), String> {
         let mut errors = Vec::new();
         for h in &self.hosts {
-            let mut rules = String::from(
-                "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n",
-            );
-            for from in grudge.0.get(&h.node).into_iter().flatten() {
-                let Some(src) = self.hosts.iter().find(|o| o.node == *from) else {
-                    errors.push(format!("grudge names {from}, which is not a node"));
-                    continue;
-                };
-                rules.push_str(&format!("-A INPUT -s {}/32 -j DROP\n", src.ip));
+            let ns = LocalControl::netns(&h.netns);
+            // iptables-restore replaces the whole filter table at once: no half-applied state.
+            if let Err(e) = ns.run("iptables-restore", &[], Some(&self.rules(h, faults))) {
+                errors.push(format!("{}: {e}", h.node));
             }
-            rules.push_str("COMMIT\n");
-            // Every namespace is attempted, so a heal after a partial failure still heals the rest.
-            if let Err(e) = LocalControl::netns(&h.netns).run("iptables-restore", &[], Some(&rules))
-            {
+            if let Err(e) = shape(&ns, faults.degraded.get(&h.node)) {
                 errors.push(format!("{}: {e}", h.node));
             }
         }
@@ -172,6 +270,37 @@ impl NetnsNetwork {
         } else {
             Err(errors.join("; "))
         }
+    }
+
+    /// The filter table of `h`'s namespace: drops for its grudge, random drops for its loss.
+    fn rules(&self, h: &NsHost, faults: &NetFaults) -> String {
+        let mut rules = String::from(
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n",
+        );
+        for src in self.hosts.iter().filter(|o| {
+            faults
+                .grudge
+                .0
+                .get(&h.node)
+                .is_some_and(|g| g.contains(&o.node))
+        }) {
+            rules.push_str(&format!("-A INPUT -s {}/32 -j DROP\n", src.ip));
+        }
+        if let Some(loss) = faults
+            .degraded
+            .get(&h.node)
+            .map(|f| f.loss)
+            .filter(|l| *l > 0.0)
+        {
+            for src in self.hosts.iter().filter(|o| o.node != h.node) {
+                rules.push_str(&format!(
+                    "-A INPUT -s {}/32 -m statistic --mode random --probability {loss:.4} -j DROP\n",
+                    src.ip
+                ));
+            }
+        }
+        rules.push_str("COMMIT\n");
+        rules
     }
 
     /// Deletes the veth pairs, the namespaces, the bridge and the subnet claim.

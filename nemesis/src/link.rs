@@ -1,0 +1,136 @@
+//! Link faults: a degraded network rather than a cut one.
+//!
+//! A [`LinkFault`] describes what the links *into* a node suffer (traffic from the other nodes to
+//! it); the control side's own traffic is not degraded, as partitions do not cut it either. Which
+//! parts a network can apply depends on how it is built: `--net proxy` does all of them in its TCP
+//! proxy; `--net netns` does loss (iptables' random `statistic` match) and bandwidth (the `tbf`
+//! qdisc), and latency only where the kernel has `sch_netem`.
+
+use serde::Serialize;
+use std::time::Duration;
+
+/// What a degraded link suffers; the default is a healthy link.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LinkFault {
+    /// Added one-way delay.
+    #[serde(with = "millis")]
+    pub latency: Duration,
+    /// Random extra delay, uniform in [0, jitter].
+    #[serde(with = "millis")]
+    pub jitter: Duration,
+    /// Probability that a packet (or, in the proxy, a chunk) is lost.
+    pub loss: f64,
+    /// Bytes per second, at most.
+    pub bandwidth: Option<u64>,
+    /// Connections are accepted and then nothing is ever answered (proxy only).
+    pub blackhole: bool,
+    /// Connections are reset (proxy only).
+    pub reset: bool,
+    /// A close takes this long to reach the other side (proxy only).
+    #[serde(with = "opt_millis")]
+    pub slow_close: Option<Duration>,
+    /// One direction is silent: requests arrive, replies never do (proxy only).
+    pub half_open: bool,
+}
+
+impl LinkFault {
+    /// The parts only a proxy can apply, by name, for error messages.
+    pub fn proxy_only_parts(&self) -> Vec<&'static str> {
+        let mut parts = Vec::new();
+        if self.blackhole {
+            parts.push("blackhole");
+        }
+        if self.reset {
+            parts.push("reset");
+        }
+        if self.slow_close.is_some() {
+            parts.push("slow-close");
+        }
+        if self.half_open {
+            parts.push("half-open");
+        }
+        parts
+    }
+
+    /// The fault `--nemesis NAME` injects, for the link-fault names.
+    pub fn named(name: &str) -> Option<LinkFault> {
+        let base = LinkFault::default();
+        Some(match name {
+            "latency" => LinkFault {
+                latency: Duration::from_millis(100),
+                jitter: Duration::from_millis(50),
+                ..base
+            },
+            "loss" => LinkFault { loss: 0.2, ..base },
+            "bandwidth" => LinkFault {
+                bandwidth: Some(64 * 1024),
+                ..base
+            },
+            "blackhole" => LinkFault {
+                blackhole: true,
+                ..base
+            },
+            "reset" => LinkFault {
+                reset: true,
+                ..base
+            },
+            "slow-close" => LinkFault {
+                slow_close: Some(Duration::from_secs(2)),
+                ..base
+            },
+            "half-open" => LinkFault {
+                half_open: true,
+                ..base
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// Durations in nemesis events are milliseconds.
+mod millis {
+    use serde::Serializer;
+    use std::time::Duration;
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+}
+
+mod opt_millis {
+    use serde::Serializer;
+    use std::time::Duration;
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_u64(d.as_millis() as u64),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn named_faults() {
+        assert_eq!(LinkFault::named("loss").unwrap().loss, 0.2);
+        assert_eq!(
+            LinkFault::named("latency").unwrap().latency,
+            Duration::from_millis(100)
+        );
+        assert_eq!(
+            LinkFault::named("half-open").unwrap().proxy_only_parts(),
+            ["half-open"]
+        );
+        assert!(LinkFault::named("loss")
+            .unwrap()
+            .proxy_only_parts()
+            .is_empty());
+        assert_eq!(LinkFault::named("flood"), None);
+        let v = serde_json::to_value(LinkFault::named("latency").unwrap()).unwrap();
+        assert_eq!(
+            (v["latency"].as_u64(), v["jitter"].as_u64()),
+            (Some(100), Some(50))
+        );
+    }
+}
