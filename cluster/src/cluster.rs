@@ -422,6 +422,9 @@ impl nemesis::ClusterControl for Cluster {
     }
 
     fn degrade(&self, nodes: &[String], fault: &nemesis::LinkFault) -> Result<(), String> {
+        for name in nodes {
+            self.node(name)?;
+        }
         self.network.degrade(nodes, fault)
     }
 

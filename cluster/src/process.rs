@@ -223,12 +223,10 @@ mod tests {
         let mut started = sleeper(&log, Lifetime::Detached);
         let pid = started.pid();
         let sleep = crate::capability::find_in_path("sleep").unwrap();
-        // Between fork and exec /proc still shows the parent's executable: wait for the exec.
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while std::fs::read_link(format!("/proc/{pid}/exe")).ok()
-            != std::fs::canonicalize(&sleep).ok()
-            && Instant::now() < deadline
-        {
+        // spawn returns once exec has begun (its CLOEXEC pipe closed), but the kernel sets up the
+        // new program's arguments a moment later: until then /proc shows an empty command line.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while cmdline(pid).is_none_or(|args| args.is_empty()) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(2));
         }
         let wrong = NodeProcess::adopt(pid, &sleep, "31", &log);
@@ -237,7 +235,14 @@ mod tests {
         let other = NodeProcess::adopt(pid, Path::new("/bin/sh"), "30", &log);
         assert_eq!(other.pid(), 0, "nor is one running another program");
         let adopted = NodeProcess::adopt(pid, &sleep, "30", &log);
-        assert_eq!(adopted.pid(), pid);
+        assert_eq!(
+            adopted.pid(),
+            pid,
+            "exe {:?} vs {:?}, cmdline {:?}",
+            std::fs::read_link(format!("/proc/{pid}/exe")),
+            std::fs::canonicalize(&sleep),
+            cmdline(pid)
+        );
         adopted.signal(Signal::SIGSTOP).unwrap();
         wait_state(pid, Some('T'));
         drop(adopted);

@@ -179,6 +179,20 @@ pub enum ClusterAction {
         /// The node.
         node: String,
     },
+    /// Degrade the links into a node: latency (needs sch_netem in netns mode), loss, bandwidth.
+    Slow {
+        /// The node, e.g. n2.
+        node: String,
+        /// Added delay, e.g. 100ms.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        latency: Option<std::time::Duration>,
+        /// Probability a packet from another node is lost, 0 to 1.
+        #[arg(long)]
+        loss: Option<f64>,
+        /// Bytes per second the node may send.
+        #[arg(long)]
+        bandwidth: Option<u64>,
+    },
     /// Stop every node and remove every network faultline made under this store: the lab
     /// cluster, and what crashed or killed test runs left behind.
     Down,

@@ -56,6 +56,27 @@ async fn act(args: &ClusterArgs) -> Result<()> {
             lab.partition(&grudge).map_err(anyhow::Error::msg)
         }
         ClusterAction::Heal => lab.heal_network().map_err(anyhow::Error::msg),
+        ClusterAction::Slow {
+            node,
+            latency,
+            loss,
+            bandwidth,
+        } => {
+            if loss.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
+                bail!("--loss: a probability from 0 to 1");
+            }
+            let fault = nemesis::LinkFault {
+                latency: latency.unwrap_or_default(),
+                loss: loss.unwrap_or_default(),
+                bandwidth: *bandwidth,
+                ..Default::default()
+            };
+            if fault == nemesis::LinkFault::default() {
+                bail!("slow: give --latency, --loss or --bandwidth");
+            }
+            lab.degrade(std::slice::from_ref(node), &fault)
+                .map_err(anyhow::Error::msg)
+        }
         ClusterAction::Pause { node } => lab.pause(node).map_err(anyhow::Error::msg),
         ClusterAction::Resume { node } => lab.resume(node).map_err(anyhow::Error::msg),
         ClusterAction::Kill { node } => lab.kill(node).map_err(anyhow::Error::msg),

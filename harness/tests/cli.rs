@@ -644,3 +644,54 @@ fn lab_cluster_outlives_commands_until_down() {
     assert_eq!(after.status.code(), Some(2));
     assert!(stderr(&after).contains("no lab cluster is up"));
 }
+
+#[test]
+fn netns_lab_cuts_and_degrades_by_hand() {
+    if !cluster::capability::netns_for_test() {
+        return;
+    }
+    let case = Case::new();
+    let store = case.store.path().display().to_string();
+    let lab = |args: &[&str]| {
+        let mut all = vec!["cluster", "--store", store.as_str()];
+        all.extend_from_slice(args);
+        case.run(&all)
+    };
+    assert_eq!(
+        lab(&["up", "--net", "netns", "--nodes", "3"]).status.code(),
+        Some(0)
+    );
+    let run = std::fs::canonicalize(case.store.path().join("latest")).unwrap();
+    let (namespaces, _) = network_made(&run);
+    let rules = |ns: &str| {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns, "iptables", "-S", "INPUT"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(lab(&["partition", "n1|n2,n3"]).status.code(), Some(0));
+    assert!(
+        rules(&namespaces[1]).contains("-j DROP"),
+        "n2 drops n1: {}",
+        rules(&namespaces[1])
+    );
+    assert_eq!(lab(&["heal"]).status.code(), Some(0));
+    assert!(!rules(&namespaces[1]).contains("DROP"));
+    assert_eq!(lab(&["slow", "n2", "--loss", "0.3"]).status.code(), Some(0));
+    assert!(
+        rules(&namespaces[1]).contains("statistic"),
+        "{}",
+        rules(&namespaces[1])
+    );
+    let bad = lab(&["slow", "n7", "--loss", "0.3"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("no node named n7"));
+    if !cluster::capability::netem_available() {
+        let late = lab(&["slow", "n2", "--latency", "100ms"]);
+        assert_eq!(late.status.code(), Some(2));
+        assert!(stderr(&late).contains("sch_netem"), "{}", stderr(&late));
+    }
+    assert_eq!(lab(&["down"]).status.code(), Some(0));
+    assert_network_gone(&run);
+}
