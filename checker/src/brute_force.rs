@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use std::time::Instant;
 
 /// Whether some order of `ops` (one key's operations) is legal for a register holding `initial`.
-fn linearizable(ops: &[&Operation], initial: &Value) -> bool {
+pub(crate) fn linearizable(ops: &[&Operation], initial: &Value) -> bool {
     let required: Vec<&Operation> = ops
         .iter()
         .copied()
@@ -330,7 +330,7 @@ fn wgl_agrees_with_brute_force_on_random_histories() {
                 ModelKind::Register
             },
             initial: initial.clone(),
-            timeout: None,
+            ..CheckOptions::default()
         };
         let report = check_events(&events, &opts).expect("generated histories are well-formed");
         let got: Vec<Option<usize>> = report

@@ -1,7 +1,8 @@
 //! The checker's entry point: is a register history linearizable, key by key?
 //!
 //! ```text
-//!   events ──pair──► operations ──by key──► per key: model ops ──wgl──► valid / invalid / unknown
+//!   events ──pair──► operations ──by key, in parallel──► per key: model ops
+//!        ──unique values? fast path : wgl (within the shared budget)──► valid / invalid / unknown
 //!                                                                          │ invalid
 //!                                                                          ▼
 //!                                                        stale reads, stuck operations, message
@@ -10,16 +11,26 @@
 //! All validation (pairing, supported functions, argument shapes) happens before any search, so
 //! a malformed history fails fast with a [`HistoryError`] instead of after minutes of searching.
 
+use crate::budget::{Budget, Stop};
 use crate::cas_register::{CasRegister, RegisterOp};
+use crate::counter::Counter;
 use crate::event::Event;
 use crate::history_error::HistoryError;
+use crate::kv::Kv;
+use crate::model::Model;
+use crate::model_check;
 use crate::multi_register;
 use crate::op_summary::{describe_key, OpSummary};
 use crate::operation::{pair, Operation, Outcome};
 use crate::partition;
+use crate::queue::Queue;
+use crate::set::Set;
 use crate::stale::{stale_reads, StaleRead};
+use crate::unique::{self, Decision, Violation};
 use crate::validity::Validity;
+use crate::weak::{check_weak, WeakReport};
 use crate::wgl::{self, Interval, Linearization};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
@@ -37,14 +48,35 @@ pub enum ModelKind {
     CasRegister,
     /// Knossos's multi-register: named registers read and written together (`txn`).
     MultiRegister,
+    /// A key-value map of strings with get, put and append, checked key by key.
+    Kv,
+    /// A set with add and whole-set reads.
+    Set,
+    /// An integer counter with add and read.
+    Counter,
+    /// A FIFO queue with enqueue and dequeue.
+    Queue,
+    /// Not linearizability: Jepsen's set-full (acknowledged adds survive into final reads).
+    SetFull,
+    /// Not linearizability: every counter read within the adds' bounds.
+    CounterBounds,
+    /// Not linearizability: replicas' final reads agree and keep acknowledged writes.
+    Convergence,
 }
 
 impl ModelKind {
     /// Every model, in the order help text lists them.
-    pub const ALL: [ModelKind; 3] = [
+    pub const ALL: [ModelKind; 10] = [
         ModelKind::Register,
         ModelKind::CasRegister,
         ModelKind::MultiRegister,
+        ModelKind::Kv,
+        ModelKind::Set,
+        ModelKind::Counter,
+        ModelKind::Queue,
+        ModelKind::SetFull,
+        ModelKind::CounterBounds,
+        ModelKind::Convergence,
     ];
 
     /// The name used on the command line and in suite files.
@@ -53,6 +85,13 @@ impl ModelKind {
             ModelKind::Register => "register",
             ModelKind::CasRegister => "cas-register",
             ModelKind::MultiRegister => "multi-register",
+            ModelKind::Kv => "kv",
+            ModelKind::Set => "set",
+            ModelKind::Counter => "counter",
+            ModelKind::Queue => "queue",
+            ModelKind::SetFull => "set-full",
+            ModelKind::CounterBounds => "counter-bounds",
+            ModelKind::Convergence => "convergence",
         }
     }
 
@@ -62,6 +101,11 @@ impl ModelKind {
             ModelKind::Register => &["read", "write"],
             ModelKind::CasRegister => &["read", "write", "cas"],
             ModelKind::MultiRegister => &["txn", "read", "write"],
+            ModelKind::Kv => &["get", "put", "append"],
+            ModelKind::Set | ModelKind::Counter => &["add", "read"],
+            ModelKind::Queue => &["enqueue", "dequeue"],
+            ModelKind::SetFull | ModelKind::CounterBounds => &["add", "read"],
+            ModelKind::Convergence => &["write", "read", "final-read"],
         }
     }
 }
@@ -74,7 +118,10 @@ impl fmt::Display for ModelKind {
 
 /// A model name that is not one of [`ModelKind::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown model {name:?} (known models: register, cas-register, multi-register)")]
+#[error(
+    "unknown model {name:?} (known models: register, cas-register, multi-register, kv, set, \
+     counter, queue, set-full, counter-bounds, convergence)"
+)]
 pub struct UnknownModel {
     /// The name given.
     pub name: String,
@@ -103,6 +150,9 @@ pub struct CheckOptions {
     pub initial: Value,
     /// Give up (answer unknown) after this long, across all keys; `None` searches to the end.
     pub timeout: Option<Duration>,
+    /// Give up (answer unknown) rather than let the searches' caches grow past this many bytes,
+    /// across all keys (approximately: the caches and stacks are counted, not the history).
+    pub memory_limit: Option<u64>,
 }
 
 /// The verdict on a whole history.
@@ -114,6 +164,10 @@ pub struct CheckReport {
     pub keys: Vec<KeyReport>,
     /// How the client operations ended.
     pub counts: Counts,
+    /// The verdict of a weaker-guarantee checker (set-full, counter-bounds, convergence), which
+    /// has no per-key reports; `None` (and absent from JSON) for the linearizability models.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weak: Option<WeakReport>,
 }
 
 /// How many client operations ended each way.
@@ -148,7 +202,9 @@ pub struct Anomaly {
     /// The operations that could have come next after the longest consistent order, none of
     /// which can.
     pub unlinearizable: Vec<OpSummary>,
-    /// How many operations the longest consistent order covers.
+    /// How many operations the longest consistent order covers; 0, with `unlinearizable` empty,
+    /// when the unique-value fast path proved the key invalid and the search could not name
+    /// that order in time (the message then says why).
     pub longest_prefix: usize,
     /// Reads that returned an overwritten value (unique-value keys only).
     pub stale_reads: Vec<StaleRead>,
@@ -186,19 +242,57 @@ pub fn check_operations(
         }
     }
 
+    if let Some(weak) = check_weak(ops, opts) {
+        let weak = weak?;
+        return Ok(CheckReport {
+            validity: weak.validity(),
+            keys: Vec::new(),
+            counts,
+            weak: Some(weak),
+        });
+    }
     let keys: Vec<KeyReport> = if opts.model == ModelKind::MultiRegister {
         multi_register::check_keys(ops, opts, deadline)?
+    } else if let Some(keys) = check_model_keys(ops, opts, deadline) {
+        keys?
     } else {
-        let keys = partition::by_key(ops)
-            .into_iter()
+        // Keys are independent (P-compositionality): prepare and check them in parallel. An
+        // indexed collect keeps the key order, and the first error in key order is reported,
+        // whichever thread met it first.
+        let budget = Budget::new(deadline, opts.memory_limit);
+        let prepared: Vec<Result<KeyCheck, HistoryError>> = partition::by_key(ops)
+            .into_par_iter()
             .map(|(key, ops)| KeyCheck::new(key, ops, &opts.initial))
-            .collect::<Result<Vec<_>, _>>()?;
-        keys.into_iter().map(|k| k.run(opts, deadline)).collect()
+            .collect();
+        let keys = prepared.into_iter().collect::<Result<Vec<_>, _>>()?;
+        keys.into_par_iter().map(|k| k.run(opts, &budget)).collect()
     };
     Ok(CheckReport {
         validity: Validity::merge_all(keys.iter().map(|k| k.validity)),
         keys,
         counts,
+        weak: None,
+    })
+}
+
+/// Checks a model that reads its own operations ([`model_check`]) key by key; `None` for the
+/// register models and the weaker-guarantee checkers.
+fn check_model_keys(
+    ops: &[Operation],
+    opts: &CheckOptions,
+    deadline: Option<Instant>,
+) -> Option<Result<Vec<KeyReport>, HistoryError>> {
+    Some(match opts.model {
+        ModelKind::Kv => model_check::check_keys::<Kv>(ops, opts, deadline),
+        ModelKind::Set => model_check::check_keys::<Set>(ops, opts, deadline),
+        ModelKind::Counter => model_check::check_keys::<Counter>(ops, opts, deadline),
+        ModelKind::Queue => model_check::check_keys::<Queue>(ops, opts, deadline),
+        ModelKind::Register
+        | ModelKind::CasRegister
+        | ModelKind::MultiRegister
+        | ModelKind::SetFull
+        | ModelKind::CounterBounds
+        | ModelKind::Convergence => return None,
     })
 }
 
@@ -247,7 +341,8 @@ impl<'a> KeyCheck<'a> {
         })
     }
 
-    fn run(self, opts: &CheckOptions, deadline: Option<Instant>) -> KeyReport {
+    /// Decides the key: by the unique-value fast path where it applies, else by the search.
+    fn run(self, opts: &CheckOptions, budget: &Budget) -> KeyReport {
         let mut report = KeyReport {
             key: self.key.clone(),
             validity: Validity::Valid,
@@ -255,14 +350,53 @@ impl<'a> KeyCheck<'a> {
             reason: None,
             anomaly: None,
         };
-        match wgl::check(&self.model, &self.intervals, deadline) {
+        if let Err(stop) = budget.check_clock() {
+            return self.unknown(report, opts, stop);
+        }
+        let searched = match unique::decide(self.model.init(), &self.intervals) {
+            Some(Decision::Linearizable) => return report,
+            Some(Decision::NotLinearizable(violation)) => {
+                // Proven; the search, if it ends soon, explains it the usual way.
+                match wgl::check_within(&self.model, &self.intervals, budget, Some(DETAIL_STEPS)) {
+                    Ok(found @ Linearization::NotLinearizable { .. }) => found,
+                    Ok(_) => {
+                        report.validity = Validity::Unknown;
+                        report.reason = Some(format!(
+                            "internal error: the unique-value check and the search disagree \
+                             (please report this history): {}",
+                            violation.describe(&|i| OpSummary::from(self.sources[i]).to_string())
+                        ));
+                        return report;
+                    }
+                    Err(_) => {
+                        report.validity = Validity::Invalid;
+                        report.anomaly = Some(self.violation_anomaly(opts, &violation));
+                        return report;
+                    }
+                }
+            }
+            None => match wgl::decide_within(&self.model, &self.intervals, budget, None) {
+                // The verdict search may leave pruned operations out of its longest prefix;
+                // the exact search, if it ends soon, names the true one.
+                Ok(found @ Linearization::NotLinearizable { .. }) => {
+                    match wgl::check_within(
+                        &self.model,
+                        &self.intervals,
+                        budget,
+                        Some(DETAIL_STEPS),
+                    ) {
+                        Ok(exact @ Linearization::NotLinearizable { .. }) => exact,
+                        _ => found,
+                    }
+                }
+                Ok(found) => found,
+                Err(stop) => return self.unknown(report, opts, stop),
+            },
+        };
+        match searched {
             Linearization::Linearizable { .. } => {}
             Linearization::Unknown => {
-                report.validity = Validity::Unknown;
-                report.reason = Some(match opts.timeout {
-                    Some(t) => format!("the search did not finish within the {t:?} timeout"),
-                    None => "the search did not finish".to_string(),
-                });
+                return self.unknown(report, opts, Stop::Deadline);
             }
             Linearization::NotLinearizable {
                 longest_prefix,
@@ -301,7 +435,41 @@ impl<'a> KeyCheck<'a> {
         }
         report
     }
+
+    /// The report of a key whose check stopped early.
+    fn unknown(&self, mut report: KeyReport, opts: &CheckOptions, stop: Stop) -> KeyReport {
+        report.validity = Validity::Unknown;
+        report.reason = Some(match (stop, opts.timeout) {
+            (Stop::Deadline, Some(t)) => {
+                format!("the search did not finish within the {t:?} timeout")
+            }
+            (Stop::Deadline | Stop::Steps, _) => "the search did not finish".to_string(),
+            (Stop::Memory(_), _) => stop.to_string(),
+        });
+        report
+    }
+
+    /// The anomaly of a key the fast path proved invalid and the search could not explain in
+    /// time: the fast path's own reason. It names no longest order (`longest_prefix` 0,
+    /// `unlinearizable` empty); the operations are named in the message.
+    fn violation_anomaly(&self, opts: &CheckOptions, violation: &Violation) -> Anomaly {
+        let name = |i: usize| OpSummary::from(self.sources[i]).to_string();
+        Anomaly {
+            unlinearizable: Vec::new(),
+            longest_prefix: 0,
+            stale_reads: stale_reads(&self.key, &self.ops, &opts.initial),
+            message: format!(
+                "no linearization of {}: {}",
+                describe_key(&self.key),
+                violation.describe(&name)
+            ),
+        }
+    }
 }
+
+/// How many steps the search may take to explain a verdict the fast path already proved: the
+/// explanation is worth a few tens of milliseconds, not the exponential worst case.
+const DETAIL_STEPS: u64 = 50_000;
 
 /// `1 key`, `2 keys`.
 fn counted(n: usize, noun: &str) -> String {
@@ -318,6 +486,9 @@ const SHOWN_PER_KEY: usize = 5;
 impl fmt::Display for CheckReport {
     /// A few lines: the verdict with counts, then each key that is not valid and why.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(weak) = &self.weak {
+            return weak.fmt(f);
+        }
         let count = |v| self.keys.iter().filter(|k| k.validity == v).count();
         writeln!(
             f,
@@ -341,7 +512,10 @@ impl fmt::Display for CheckReport {
             let Some(anomaly) = &key.anomaly else {
                 continue;
             };
-            if anomaly.stale_reads.is_empty() {
+            if anomaly.stale_reads.is_empty() && anomaly.unlinearizable.is_empty() {
+                // Proven by the unique-value fast path, which names no longest order.
+                writeln!(f, "  {}", anomaly.message)?;
+            } else if anomaly.stale_reads.is_empty() {
                 writeln!(
                     f,
                     "  consistent for {} operations; then none of these can take effect:",
@@ -425,6 +599,7 @@ mod tests {
                     fail: 0,
                     info: 0
                 },
+                weak: None,
             }
         );
     }
@@ -734,6 +909,124 @@ mod tests {
         ));
     }
 
+    /// 24 concurrent writes of 12 values (each twice, so the unique-value path cannot help)
+    /// and a read of a value none wrote: the search must try every subset of the writes.
+    fn hard_history() -> Vec<Event> {
+        let mut events = Vec::new();
+        for p in 0..24 {
+            events.push(invoke(p, p, "write", json!(p % 12)));
+        }
+        events.push(invoke(24, 100, "read", json!(null)));
+        events.push(ok(25, 100, "read", json!(999)));
+        for p in 0..24 {
+            events.push(ok(26 + p, p, "write", json!(p % 12)));
+        }
+        history(events)
+    }
+
+    #[test]
+    fn a_tiny_memory_limit_is_unknown_with_the_reason() {
+        let opts = CheckOptions {
+            memory_limit: Some(1 << 20),
+            ..CheckOptions::default()
+        };
+        let report = check_events(&hard_history(), &opts).unwrap();
+        assert_eq!(report.validity, Validity::Unknown);
+        assert_eq!(
+            report.keys[0].reason.as_deref(),
+            Some("memory limit of 1 MiB reached")
+        );
+        assert_eq!(
+            report.to_string(),
+            "unknown: 1 key checked, 0 invalid, 1 unknown (25 ok, 0 fail, 0 info operations)\n\
+             the register: unknown (25 operations): memory limit of 1 MiB reached\n"
+        );
+    }
+
+    #[test]
+    fn a_deadline_is_honoured_mid_search() {
+        let timeout = Duration::from_millis(100);
+        let opts = CheckOptions {
+            timeout: Some(timeout),
+            ..CheckOptions::default()
+        };
+        let started = Instant::now();
+        let report = check_events(&hard_history(), &opts).unwrap();
+        let took = started.elapsed();
+        assert_eq!(report.validity, Validity::Unknown);
+        assert_eq!(
+            report.keys[0].reason.as_deref(),
+            Some("the search did not finish within the 100ms timeout")
+        );
+        // 100 ms of slack for a loaded test machine; the search itself reads the clock every
+        // few hundred steps (well under a millisecond).
+        assert!(took < timeout * 2, "took {took:?}");
+    }
+
+    #[test]
+    fn unique_values_are_decided_without_the_search() {
+        // 20,000 operations by 10 clients, 10% indeterminate: the search alone takes seconds
+        // (Porcupine: 15 s); the fast path, milliseconds.
+        let sim = crate::simulation::Simulation {
+            ops: 20_000,
+            clients: 10,
+            values: crate::simulation::Values::Unique,
+            info_rate: 0.1,
+            seed: 5,
+            ..Default::default()
+        };
+        let opts = CheckOptions {
+            timeout: Some(Duration::from_secs(10)),
+            ..CheckOptions::default()
+        };
+        let started = Instant::now();
+        let report = check_events(&sim.events(), &opts).unwrap();
+        assert_eq!(report.validity, Validity::Valid);
+        let stale = crate::simulation::Simulation {
+            stale_read: true,
+            ..sim
+        };
+        let report = check_events(&stale.events(), &opts).unwrap();
+        assert_eq!(report.validity, Validity::Invalid);
+        let anomaly = report.keys[0].anomaly.as_ref().unwrap();
+        assert_eq!(anomaly.stale_reads.len(), 1);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_proof_without_a_longest_order_is_shown_as_the_fast_path_gives_it() {
+        let report = CheckReport {
+            validity: Validity::Invalid,
+            keys: vec![KeyReport {
+                key: json!("x"),
+                validity: Validity::Invalid,
+                operations: 3,
+                reason: None,
+                anomaly: Some(Anomaly {
+                    unlinearizable: Vec::new(),
+                    longest_prefix: 0,
+                    stale_reads: Vec::new(),
+                    message: "no linearization of x: because".into(),
+                }),
+            }],
+            counts: Counts {
+                ok: 3,
+                fail: 0,
+                info: 0,
+            },
+            weak: None,
+        };
+        assert_eq!(
+            report.to_string(),
+            "invalid: 1 key checked, 1 invalid, 0 unknown (3 ok, 0 fail, 0 info operations)\n\
+             x: invalid (3 operations)\n  no linearization of x: because\n"
+        );
+    }
+
     #[test]
     fn past_deadline_is_unknown_never_a_verdict() {
         let valid = vec![
@@ -773,10 +1066,12 @@ mod tests {
             "cas-register".parse::<ModelKind>(),
             Ok(ModelKind::CasRegister)
         );
-        let err = "queue".parse::<ModelKind>().unwrap_err();
+        assert_eq!("set-full".parse::<ModelKind>(), Ok(ModelKind::SetFull));
+        let err = "stack".parse::<ModelKind>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            r#"unknown model "queue" (known models: register, cas-register, multi-register)"#
+            "unknown model \"stack\" (known models: register, cas-register, multi-register, kv, \
+             set, counter, queue, set-full, counter-bounds, convergence)"
         );
         for m in ModelKind::ALL {
             assert_eq!(m.to_string().parse::<ModelKind>(), Ok(m));

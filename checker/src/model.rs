@@ -15,8 +15,10 @@ pub trait Model {
     /// The object's state. Hashed and compared once per explored configuration: keep it cheap.
     type State: Clone + Eq + Hash + Debug;
     /// An operation together with what it observed (a read's result), so that `step` can
-    /// reject an operation whose observation this state could not produce.
-    type Op: Debug;
+    /// reject an operation whose observation this state could not produce. Comparable, so the
+    /// search can tell identical indeterminate operations apart from the rest (it tries only
+    /// one of each kind at a time).
+    type Op: Debug + PartialEq;
 
     /// The state before any operation.
     fn init(&self) -> Self::State;

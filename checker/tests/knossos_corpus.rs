@@ -123,6 +123,7 @@ fn every_knossos_history_gets_its_expected_verdict() {
             model: row.model,
             initial: row.initial.clone(),
             timeout: Some(PER_FILE_TIMEOUT),
+            ..CheckOptions::default()
         };
         let verdict = match check_events(&events, &options) {
             Ok(report) => report.validity,

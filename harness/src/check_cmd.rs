@@ -66,6 +66,7 @@ pub fn run(args: CheckArgs) -> i32 {
         model,
         initial,
         timeout: args.timeout,
+        memory_limit: args.memory_limit,
     };
     let read = ReadOptions {
         format,

@@ -25,6 +25,8 @@ pub enum Command {
     Cluster(ClusterArgs),
     /// Run one of faultline's own demo nodes (started by `test` for `--target own`).
     Node(node::NodeArgs),
+    /// Measure faultline itself: `bench check` times the checker on simulated workloads.
+    Bench(crate::bench_cmd::BenchArgs),
 }
 
 /// Options of `faultline test` as typed; validated by [`crate::config::TestConfig::resolve`].
@@ -109,7 +111,8 @@ pub struct CheckArgs {
     /// Format of the files: auto (by extension, else by content), jsonl, edn or jepsen-log.
     #[arg(long, default_value = "auto")]
     pub format: String,
-    /// Model the history is checked against: register, cas-register or multi-register.
+    /// Model or checker: register, cas-register, multi-register, kv, set, counter, queue
+    /// (linearizability), set-full, counter-bounds, convergence (weaker guarantees).
     #[arg(long, default_value = "cas-register")]
     pub model: String,
     /// The initial value, as JSON or EDN (e.g. 0, nil, {:x 0 :y 0} for multi-register).
@@ -126,6 +129,9 @@ pub struct CheckArgs {
     /// Give up after this long and answer unknown (e.g. 30s).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub timeout: Option<Duration>,
+    /// Answer unknown rather than let the search's memory grow past SIZE (e.g. 512M, 2G).
+    #[arg(long, value_name = "SIZE", value_parser = checker::parse_size)]
+    pub memory_limit: Option<u64>,
     /// Print the reports as JSON.
     #[arg(long)]
     pub json: bool,

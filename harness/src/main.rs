@@ -1,5 +1,7 @@
 //! The `faultline` binary: parses the command line and hands each subcommand to its module.
 
+mod bench_cmd;
+mod bench_faults;
 mod check_cmd;
 mod cli;
 mod cluster_cmd;
@@ -41,6 +43,10 @@ fn main() -> std::process::ExitCode {
         Command::Cluster(args) => {
             init_tracing("warn");
             cluster_cmd::run(args)
+        }
+        Command::Bench(args) => {
+            init_tracing("warn");
+            bench_cmd::run(args)
         }
         Command::Check(args) => {
             init_tracing("warn");

@@ -270,7 +270,7 @@ fn bad_input_is_named_and_exits_2() {
         "{err}"
     );
 
-    let out = case.run(&["check", "--model", "queue", &fixture("linearizable.jsonl")]);
+    let out = case.run(&["check", "--model", "stack", &fixture("linearizable.jsonl")]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--model"));
 }

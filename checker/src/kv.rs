@@ -1,0 +1,332 @@
+//! The key-value model, in the shape of Porcupine's kv tests: each key holds a string that `get`
+//! returns, `put` replaces and `append` extends.
+//!
+//! ```text
+//!   put x "a"       |--|                 x = "a"
+//!   append x "b"        |------|         x = "ab"
+//!   get x → "a"           |--|           ok: took effect before the append
+//!   get x → "ab"                 |--|    ok: must see the append, which completed before
+//! ```
+//!
+//! Keys are independent objects, so the history is checked key by key (P-compositionality):
+//! each key is a register whose writes may also append. In faultline's JSONL a get is
+//! `{"f":"get","key":K,"value":null}` completed `ok` with the string read; a put or append
+//! carries its string as the value. A get that returned null found the key missing, which
+//! reads as the empty string (Porcupine's and Redis's convention). Every key starts as the
+//! initial value: the empty string unless `--initial` gives another string.
+//!
+//! Which operations reach the search: `ok` ones, and `info` puts and appends (which may take
+//! effect at any time after their invocation, or never). Failed operations and indeterminate
+//! gets change nothing and are dropped.
+
+use crate::history_error::HistoryError;
+use crate::model::Model;
+use crate::model_check::{BadInitial, HistoryModel};
+use crate::operation::{Operation, Outcome};
+use serde_json::Value;
+
+/// One key-value operation on a single key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KvOp {
+    /// A get that returned this string.
+    Get(String),
+    /// A put of this string.
+    Put(String),
+    /// An append of this string.
+    Append(String),
+}
+
+/// One key of a key-value store, holding a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kv {
+    initial: String,
+}
+
+impl Kv {
+    /// A key that holds `initial` before any put.
+    pub fn new(initial: &str) -> Self {
+        Kv {
+            initial: initial.to_string(),
+        }
+    }
+}
+
+impl HistoryModel for Kv {
+    const NAME: &'static str = "kv";
+    const NOUN: &'static str = "value";
+    const OBSERVING: &'static [&'static str] = &["get"];
+
+    fn from_initial(initial: &Value) -> Result<Self, BadInitial> {
+        match initial {
+            Value::Null => Ok(Kv::new("")),
+            Value::String(s) => Ok(Kv::new(s)),
+            other => Err(BadInitial {
+                model: Self::NAME,
+                value: other.clone(),
+                expected: "a string",
+            }),
+        }
+    }
+
+    fn op(&mut self, op: &Operation) -> Result<Option<KvOp>, HistoryError> {
+        let info = match op.outcome {
+            Outcome::Fail { .. } => return Ok(None),
+            Outcome::Info => true,
+            Outcome::Ok => false,
+        };
+        let string = |value: &Value, reason: &str| match value {
+            Value::String(s) => Ok(s.clone()),
+            _ => Err(HistoryError::MalformedValue {
+                index: op.invoke_index,
+                f: op.f.clone(),
+                value: value.clone(),
+                reason: reason.into(),
+            }),
+        };
+        Ok(Some(match op.f.as_str() {
+            "get" if info => return Ok(None),
+            "get" if op.output.is_null() => KvOp::Get(String::new()),
+            "get" => KvOp::Get(string(
+                &op.output,
+                "a get must return a string (or null for a missing key)",
+            )?),
+            "put" => KvOp::Put(string(&op.value, "a put value must be a string")?),
+            "append" => KvOp::Append(string(&op.value, "an append value must be a string")?),
+            _ => {
+                return Err(HistoryError::UnsupportedFunction {
+                    index: op.invoke_index,
+                    f: op.f.clone(),
+                    model: Self::NAME.into(),
+                    supported: "get, put, append".into(),
+                })
+            }
+        }))
+    }
+}
+
+impl Model for Kv {
+    type State = String;
+    type Op = KvOp;
+
+    fn init(&self) -> String {
+        self.initial.clone()
+    }
+
+    fn step(&self, state: &String, op: &KvOp) -> Option<String> {
+        match op {
+            KvOp::Get(v) => (v == state).then(|| state.clone()),
+            KvOp::Put(v) => Some(v.clone()),
+            KvOp::Append(v) => Some(format!("{state}{v}")),
+        }
+    }
+
+    fn describe(&self, op: &KvOp) -> String {
+        let (f, v) = match op {
+            KvOp::Get(v) => ("get", v),
+            KvOp::Put(v) => ("put", v),
+            KvOp::Append(v) => ("append", v),
+        };
+        format!("{f} {}", Value::String(v.clone()))
+    }
+
+    fn describe_state(&self, state: &String) -> String {
+        Value::String(state.clone()).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{check_events, CheckOptions, ModelKind};
+    use crate::event::Event;
+    use crate::history_builder::*;
+    use crate::operation::pair;
+    use crate::validity::Validity;
+    use serde_json::json;
+
+    fn kv(initial: Value) -> CheckOptions {
+        CheckOptions {
+            model: ModelKind::Kv,
+            initial,
+            ..CheckOptions::default()
+        }
+    }
+
+    fn validity(events: Vec<Event>) -> Validity {
+        check_events(&history(events), &kv(Value::Null))
+            .unwrap()
+            .validity
+    }
+
+    /// `f` on key `k` by process `p`, invoked at `ms` and completed ok 10 ms later with `out`.
+    fn op(ms: u64, p: u64, k: &str, f: &str, arg: Value, out: Value) -> Vec<Event> {
+        vec![
+            on(json!(k), invoke(ms, p, f, arg)),
+            on(json!(k), ok(ms + 10, p, f, out)),
+        ]
+    }
+
+    fn get(ms: u64, p: u64, k: &str, out: &str) -> Vec<Event> {
+        op(ms, p, k, "get", Value::Null, json!(out))
+    }
+
+    fn put(ms: u64, p: u64, k: &str, v: &str) -> Vec<Event> {
+        op(ms, p, k, "put", json!(v), json!(v))
+    }
+
+    fn append(ms: u64, p: u64, k: &str, v: &str) -> Vec<Event> {
+        op(ms, p, k, "append", json!(v), json!(v))
+    }
+
+    #[test]
+    fn steps_follow_kv_semantics() {
+        let m = Kv::new("");
+        let s = m.init();
+        assert_eq!(m.step(&s, &KvOp::Get("".into())), Some("".into()));
+        assert_eq!(m.step(&s, &KvOp::Get("a".into())), None);
+        let s = m.step(&s, &KvOp::Put("a".into())).unwrap();
+        let s = m.step(&s, &KvOp::Append("bc".into())).unwrap();
+        assert_eq!(m.describe_state(&s), r#""abc""#);
+        assert_eq!(m.describe(&KvOp::Append("bc".into())), r#"append "bc""#);
+    }
+
+    #[test]
+    fn sequential_puts_appends_and_gets_are_valid() {
+        let h = [
+            get(0, 1, "x", ""),
+            put(20, 1, "x", "a"),
+            append(40, 1, "x", "b"),
+            get(60, 2, "x", "ab"),
+            append(80, 2, "y", "z"),
+            get(100, 1, "y", "z"),
+        ]
+        .concat();
+        assert_eq!(validity(h), Validity::Valid);
+    }
+
+    #[test]
+    fn a_get_concurrent_with_an_append_may_see_it_or_not() {
+        //   p1 append x "b"   |----------|
+        //   p2 get x → ?         |--|
+        let history = |seen: &str| {
+            let mut h = put(0, 1, "x", "a");
+            h.extend([on(json!("x"), invoke(20, 1, "append", json!("b")))]);
+            h.extend(get(25, 2, "x", seen));
+            h.push(on(json!("x"), ok(50, 1, "append", json!("b"))));
+            h
+        };
+        assert_eq!(validity(history("a")), Validity::Valid);
+        assert_eq!(validity(history("ab")), Validity::Valid);
+        assert_eq!(validity(history("b")), Validity::Invalid);
+    }
+
+    #[test]
+    fn a_get_missing_a_completed_append_is_invalid() {
+        let h = [
+            put(0, 1, "x", "a"),
+            append(20, 1, "x", "b"),
+            get(40, 2, "x", "a"),
+        ]
+        .concat();
+        let report = check_events(&history(h), &kv(Value::Null)).unwrap();
+        assert_eq!(report.validity, Validity::Invalid);
+        assert_eq!(
+            report.keys[0].anomaly.as_ref().unwrap().message,
+            "no linearization of x: the longest consistent order covers 2 of 3 operations, \
+             after which the value is \"ab\"; none of these can take effect next: get \"a\" by \
+             process 2 (invoked 0.040 s, ok at 0.050 s)"
+        );
+    }
+
+    #[test]
+    fn keys_are_independent() {
+        // x's append is invisible to y.
+        let h = [append(0, 1, "x", "a"), get(20, 2, "y", "")].concat();
+        assert_eq!(validity(h), Validity::Valid);
+        let h = [append(0, 1, "x", "a"), get(20, 2, "y", "a")].concat();
+        let report = check_events(&history(h), &kv(Value::Null)).unwrap();
+        let keys: Vec<(Value, Validity)> = report
+            .keys
+            .iter()
+            .map(|k| (k.key.clone(), k.validity))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (json!("x"), Validity::Valid),
+                (json!("y"), Validity::Invalid)
+            ]
+        );
+    }
+
+    #[test]
+    fn indeterminate_appends_are_optional_and_failed_ones_never_happened() {
+        let info_append = vec![
+            on(json!("x"), invoke(0, 1, "append", json!("a"))),
+            on(json!("x"), info(10, 1, "append", json!("a"))),
+        ];
+        let failed_append = vec![
+            on(json!("x"), invoke(0, 1, "append", json!("a"))),
+            on(json!("x"), fail(10, 1, "append", json!("a"))),
+        ];
+        for seen in ["", "a"] {
+            let h = [info_append.clone(), get(20, 2, "x", seen)].concat();
+            assert_eq!(validity(h), Validity::Valid, "info append, get {seen:?}");
+        }
+        // Applied twice is not once.
+        let h = [info_append.clone(), get(20, 2, "x", "aa")].concat();
+        assert_eq!(validity(h), Validity::Invalid);
+        let h = [failed_append, get(20, 2, "x", "a")].concat();
+        assert_eq!(validity(h), Validity::Invalid);
+    }
+
+    #[test]
+    fn a_null_get_is_the_empty_string_and_initial_values_are_strings() {
+        let h = history(op(0, 1, "x", "get", Value::Null, Value::Null));
+        assert_eq!(
+            check_events(&h, &kv(Value::Null)).unwrap().validity,
+            Validity::Valid
+        );
+        let h = history(get(0, 1, "x", "start"));
+        assert_eq!(
+            check_events(&h, &kv(json!("start"))).unwrap().validity,
+            Validity::Valid
+        );
+        assert_eq!(
+            Kv::from_initial(&json!(0)).unwrap_err().to_string(),
+            "the kv model cannot start from 0: the initial value must be a string"
+        );
+    }
+
+    #[test]
+    fn malformed_values_and_unknown_functions_are_errors() {
+        let mut m = Kv::new("");
+        let ops = pair(&history([
+            invoke(0, 1, "put", json!(3)),
+            invoke(1, 2, "get", json!(null)),
+            ok(2, 2, "get", json!(["a"])),
+            invoke(3, 3, "read", json!(null)),
+        ]))
+        .unwrap();
+        assert_eq!(
+            m.op(&ops[0]).unwrap_err().to_string(),
+            "operation invoked at event 0: put value 3 is malformed: a put value must be a string"
+        );
+        assert_eq!(
+            m.op(&ops[1]).unwrap_err().to_string(),
+            "operation invoked at event 1: get value [\"a\"] is malformed: a get must return a \
+             string (or null for a missing key)"
+        );
+        assert_eq!(
+            check_events(
+                &history([invoke(0, 1, "read", json!(null))]),
+                &kv(Value::Null)
+            )
+            .unwrap_err()
+            .to_string(),
+            "operation invoked at event 0: f \"read\" is not supported by the kv model (it \
+             supports get, put, append)"
+        );
+        assert!(m.op(&ops[2]).is_err());
+    }
+}

@@ -1,0 +1,581 @@
+//! `faultline bench check`: how fast the checker decides, on workloads simulated in-process
+//! (seeded, so every run checks the same histories) and on the Knossos corpus.
+//!
+//! Each workload runs in a child process (this binary, with a hidden `--child` flag), so that
+//! its peak memory (`VmHWM`) is its own and a workload that crashes fails one row, not the table.
+//! A child generates its histories once, then times `check_events` on them `runs` times; the
+//! table shows the median run, and for a workload of many histories also the hardest one (the
+//! largest per-history median).
+//!
+//! ```text
+//!   parent ──spawn──► child "etcd"   ─► generate, check ×runs ─► one JSON row + VmHWM
+//!          ──spawn──► child "unique-10" …
+//!          ◄── rows ─► table
+//! ```
+
+use anyhow::{anyhow, bail, Context, Result};
+use checker::{
+    check_events, nil_reads_unknown, read_history_file, CheckOptions, Event, EventType, Format,
+    ModelKind, Object, Simulation, Validity, Values,
+};
+use clap::{Args, Subcommand};
+use results::ExitCode;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// `faultline bench …`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// What to measure.
+    #[command(subcommand)]
+    pub what: BenchWhat,
+}
+
+/// The benchmarks.
+#[derive(Subcommand, Debug, Clone)]
+pub enum BenchWhat {
+    /// Time the linearizability checker on simulated workloads and the Knossos corpus.
+    Check(BenchCheckArgs),
+    /// Time applying and healing each fault, in each network mode this machine allows.
+    Faults(crate::bench_faults::BenchFaultsArgs),
+}
+
+/// Options of `faultline bench check`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchCheckArgs {
+    /// Smaller large workloads and fewer runs: about half a minute in all.
+    #[arg(long)]
+    pub quick: bool,
+    /// Runs per workload; the median is shown (default 5, 3 with --quick).
+    #[arg(long)]
+    pub runs: Option<usize>,
+    /// Only these workloads, comma-separated (see the table for names).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// The Knossos corpus directory (default: $FAULTLINE_CORPUS, else shared/corpus/knossos
+    /// beside the workspace).
+    #[arg(long)]
+    pub corpus: Option<PathBuf>,
+    /// Print the rows as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Run one workload in this process and print its row as JSON (how the parent runs each).
+    #[arg(long, hide = true)]
+    pub child: Option<String>,
+}
+
+/// One workload: a name, what it is, and how to make its histories.
+struct Workload {
+    name: &'static str,
+    about: &'static str,
+    /// Runs only when named with `--only`: it takes minutes, or is a comparison, not a target.
+    extra: bool,
+    cases: fn(&BenchCheckArgs) -> Result<Cases>,
+}
+
+/// A workload's histories, each with the options it is checked with and the verdict it must
+/// get (`None`: whatever the checker says).
+struct Cases {
+    histories: Vec<(Vec<Event>, CheckOptions, Option<Validity>)>,
+    clients: Option<usize>,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Row {
+    workload: String,
+    histories: usize,
+    ops: usize,
+    keys: usize,
+    clients: Option<usize>,
+    runs: usize,
+    /// The median over runs of the time to check every history.
+    median: f64,
+    /// The largest per-history median, for workloads of several histories.
+    hardest: Option<f64>,
+    /// The child's peak resident memory, in bytes.
+    peak: Option<u64>,
+    verdict: String,
+}
+
+const WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "etcd",
+        about: "102 etcd-like histories: 73-90 ops, cas-register, values 0..4, 5 clients, 15% \
+                info in bursts",
+        extra: false,
+        cases: etcd,
+    },
+    Workload {
+        name: "unique-10",
+        about: "unique values, 20,000 ops, 1 key, 10 clients, 10% info",
+        extra: false,
+        cases: |a| unique(a, 10, false),
+    },
+    Workload {
+        name: "unique-10-stale",
+        about: "the same with one stale read (invalid)",
+        extra: false,
+        cases: |a| unique(a, 10, true),
+    },
+    Workload {
+        name: "unique-20",
+        about: "unique values, 20,000 ops, 1 key, 20 clients, 10% info",
+        extra: false,
+        cases: |a| unique(a, 20, false),
+    },
+    Workload {
+        name: "large",
+        about: "unique values, 1,000,000 ops, 1,000 keys, 50 clients, 10% info (--quick: 200,000 \
+                ops, 200 keys)",
+        extra: false,
+        cases: |a| large(a, Values::Unique),
+    },
+    Workload {
+        name: "large-search",
+        about: "the same with values 0..4, so every key goes to the search",
+        extra: true,
+        cases: |a| large(a, Values::Range(5)),
+    },
+    Workload {
+        name: "kv",
+        about: "kv get/put/append, 10,000 ops (--quick: 2,000), 10 keys, 50 clients, 5% info",
+        extra: false,
+        cases: kv,
+    },
+    Workload {
+        name: "register-10",
+        about: "the register equivalent of kv: values 0..4, 10,000 ops (--quick: 2,000), 10 keys, \
+                50 clients, 5% info",
+        extra: false,
+        cases: register_like_kv,
+    },
+    Workload {
+        name: "knossos",
+        about: "the Knossos corpus (../shared/corpus/knossos), each file's verdict as Knossos's",
+        extra: false,
+        cases: knossos,
+    },
+];
+
+/// Runs the benchmark; the exit code is 0 when every workload got its expected verdicts.
+pub fn run(args: BenchArgs) -> i32 {
+    let args = match args.what {
+        BenchWhat::Check(args) => args,
+        BenchWhat::Faults(args) => return crate::bench_faults::main(&args),
+    };
+    let result = match &args.child {
+        Some(name) => child(&args, name),
+        None => parent(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: faultline bench check: {e:#}");
+            ExitCode::BadInput.code()
+        }
+    }
+}
+
+fn runs(args: &BenchCheckArgs) -> usize {
+    args.runs.unwrap_or(if args.quick { 3 } else { 5 }).max(1)
+}
+
+fn parent(args: &BenchCheckArgs) -> Result<i32> {
+    for name in &args.only {
+        if !WORKLOADS.iter().any(|w| w.name == name) {
+            let names: Vec<&str> = WORKLOADS.iter().map(|w| w.name).collect();
+            bail!("--only: no workload {name:?} (known: {})", names.join(", "));
+        }
+    }
+    let exe = std::env::current_exe().context("locating the faultline binary")?;
+    let chosen: Vec<&Workload> = WORKLOADS
+        .iter()
+        .filter(|w| {
+            if args.only.is_empty() {
+                !w.extra
+            } else {
+                args.only.iter().any(|n| n == w.name)
+            }
+        })
+        .collect();
+    if !args.json {
+        println!(
+            "faultline bench check: median of {} runs{}, each workload in its own process",
+            runs(args),
+            if args.quick { " (--quick)" } else { "" }
+        );
+        for w in &chosen {
+            println!("  {:<16} {}", w.name, w.about);
+        }
+        println!();
+        println!("{}", header());
+    }
+    let mut rows = Vec::new();
+    let mut ok = true;
+    for w in chosen {
+        let mut cmd = Command::new(&exe);
+        cmd.args(["bench", "check", "--child", w.name, "--runs"])
+            .arg(runs(args).to_string());
+        if args.quick {
+            cmd.arg("--quick");
+        }
+        if let Some(dir) = &args.corpus {
+            cmd.arg("--corpus").arg(dir);
+        }
+        let out = cmd
+            .output()
+            .with_context(|| format!("running workload {}", w.name))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let row: Option<Row> = stdout
+            .lines()
+            .last()
+            .and_then(|l| serde_json::from_str(l).ok());
+        match row {
+            Some(row) => {
+                if !args.json {
+                    print_row(&row);
+                }
+                ok &= !row.verdict.contains("unexpected");
+                rows.push(row);
+            }
+            None => {
+                ok = false;
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                let why = stderr.lines().last().unwrap_or("no output").to_string();
+                if !args.json {
+                    println!("{:<16} failed ({}): {why}", w.name, out.status);
+                }
+            }
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    }
+    Ok(if ok { 0 } else { ExitCode::Invalid.code() })
+}
+
+fn header() -> String {
+    format!(
+        "{:<22} {:>9} {:>10} {:>5} {:>7} {:>11} {:>12} {:>9}  verdict",
+        "workload", "histories", "ops", "keys", "clients", "median", "ops/s", "peak mem"
+    )
+}
+
+fn print_row(row: &Row) {
+    let clients = row.clients.map_or("-".to_string(), |c| c.to_string());
+    let peak = row
+        .peak
+        .map_or("-".to_string(), |b| format!("{} MiB", b >> 20));
+    println!(
+        "{:<22} {:>9} {:>10} {:>5} {:>7} {:>11} {:>12.0} {:>9}  {}",
+        row.workload,
+        row.histories,
+        row.ops,
+        row.keys,
+        clients,
+        duration(row.median),
+        row.ops as f64 / row.median.max(1e-9),
+        peak,
+        row.verdict
+    );
+    if let Some(hardest) = row.hardest {
+        println!("{:<22} {:>47}", "  hardest history", duration(hardest));
+    }
+}
+
+/// `12.3 ms`, `1.234 s`.
+fn duration(seconds: f64) -> String {
+    if seconds < 1.0 {
+        format!("{:.2} ms", seconds * 1e3)
+    } else {
+        format!("{seconds:.3} s")
+    }
+}
+
+fn child(args: &BenchCheckArgs, name: &str) -> Result<i32> {
+    let w = WORKLOADS
+        .iter()
+        .find(|w| w.name == name)
+        .ok_or_else(|| anyhow!("no workload {name:?}"))?;
+    let cases = (w.cases)(args)?;
+    let runs = runs(args);
+    let n = cases.histories.len();
+    let mut per_history = vec![Vec::with_capacity(runs); n];
+    let mut totals = Vec::with_capacity(runs);
+    let mut verdicts = vec![Validity::Valid; n];
+    for _ in 0..runs {
+        let mut total = Duration::ZERO;
+        for (i, (events, options, _)) in cases.histories.iter().enumerate() {
+            let started = Instant::now();
+            let report = check_events(events, options)
+                .with_context(|| format!("{name}: history {i} is malformed"))?;
+            let took = started.elapsed();
+            total += took;
+            per_history[i].push(took.as_secs_f64());
+            verdicts[i] = report.validity;
+        }
+        totals.push(total.as_secs_f64());
+    }
+    let unexpected = cases
+        .histories
+        .iter()
+        .zip(&verdicts)
+        .filter(|((_, _, expected), got)| expected.is_some_and(|e| e != **got))
+        .count();
+    let merged = Validity::merge_all(verdicts.iter().copied());
+    let verdict = if n > 1 {
+        let count = |v| verdicts.iter().filter(|&&x| x == v).count();
+        let mut parts = vec![format!(
+            "{} valid, {} invalid, {} unknown",
+            count(Validity::Valid),
+            count(Validity::Invalid),
+            count(Validity::Unknown)
+        )];
+        if cases.histories.iter().any(|(_, _, e)| e.is_some()) {
+            parts.push(match unexpected {
+                0 => "all as expected".to_string(),
+                u => format!("{u} unexpected"),
+            });
+        }
+        parts.join("; ")
+    } else if unexpected > 0 {
+        format!("{merged} (unexpected)")
+    } else {
+        merged.to_string()
+    };
+    let all_events = cases.histories.iter().flat_map(|(e, _, _)| e);
+    let ops = all_events
+        .clone()
+        .filter(|e| e.kind == EventType::Invoke && e.process != checker::Process::Nemesis)
+        .count();
+    let keys = cases
+        .histories
+        .iter()
+        .map(|(events, _, _)| {
+            let keys: HashSet<String> = events
+                .iter()
+                .map(|e| e.key.as_ref().map_or("null".into(), |k| k.to_string()))
+                .collect();
+            keys.len()
+        })
+        .max()
+        .unwrap_or(0);
+    let row = Row {
+        workload: name.to_string(),
+        histories: n,
+        ops,
+        keys,
+        clients: cases.clients,
+        runs,
+        median: median(&mut totals),
+        hardest: (n > 1).then(|| {
+            per_history
+                .iter_mut()
+                .map(|t| median(t))
+                .fold(0.0, f64::max)
+        }),
+        peak: peak_memory(),
+        verdict,
+    };
+    println!("{}", serde_json::to_string(&row)?);
+    Ok(0)
+}
+
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs.get(xs.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// This process's peak resident memory (`VmHWM` in /proc/self/status), in bytes.
+fn peak_memory() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn cas_register() -> CheckOptions {
+    CheckOptions::default()
+}
+
+/// Jepsen's etcd test as Porcupine's benchmark has it: many short histories of a cas register
+/// with values 0..4, 5 clients renewed after each info.
+fn etcd(_: &BenchCheckArgs) -> Result<Cases> {
+    let histories = (0..102u64)
+        .map(|i| {
+            let sim = Simulation {
+                ops: 73 + (i as usize * 7) % 18,
+                clients: 5,
+                values: Values::Range(5),
+                cas: true,
+                info_rate: 0.15,
+                bursty: true,
+                // Jepsen found etcd serving stale reads: most of these histories are invalid,
+                // and an invalid history is the search's worst case (it must exhaust every
+                // order). With values 0..4 a stale read may still be explainable, so the verdict
+                // is not fixed in advance.
+                stale_read: i % 5 != 0,
+                seed: 1000 + i,
+                ..Simulation::default()
+            };
+            let expected = (i % 5 == 0).then_some(Validity::Valid);
+            (sim.events(), cas_register(), expected)
+        })
+        .collect();
+    Ok(Cases {
+        histories,
+        clients: Some(5),
+    })
+}
+
+fn unique(_: &BenchCheckArgs, clients: usize, stale_read: bool) -> Result<Cases> {
+    let sim = Simulation {
+        ops: 20_000,
+        clients,
+        values: Values::Unique,
+        info_rate: 0.1,
+        stale_read,
+        seed: 20_000 + clients as u64,
+        ..Simulation::default()
+    };
+    let expected = if stale_read {
+        Validity::Invalid
+    } else {
+        Validity::Valid
+    };
+    Ok(Cases {
+        histories: vec![(sim.events(), cas_register(), Some(expected))],
+        clients: Some(clients),
+    })
+}
+
+fn large(args: &BenchCheckArgs, values: Values) -> Result<Cases> {
+    let (ops, keys) = if args.quick {
+        (200_000, 200)
+    } else {
+        (1_000_000, 1_000)
+    };
+    let sim = Simulation {
+        ops,
+        keys,
+        clients: 50,
+        values,
+        info_rate: 0.1,
+        seed: 1_000_000,
+        ..Simulation::default()
+    };
+    Ok(Cases {
+        histories: vec![(sim.events(), cas_register(), Some(Validity::Valid))],
+        clients: Some(50),
+    })
+}
+
+fn kv_sized(args: &BenchCheckArgs, object: Object) -> Cases {
+    let sim = Simulation {
+        object,
+        ops: if args.quick { 2_000 } else { 10_000 },
+        keys: 10,
+        clients: 50,
+        values: Values::Range(5),
+        info_rate: 0.05,
+        seed: 50,
+        ..Simulation::default()
+    };
+    let options = CheckOptions {
+        model: match object {
+            Object::Kv => ModelKind::Kv,
+            Object::Register => ModelKind::CasRegister,
+        },
+        // A runaway search answers unknown rather than holding up the table.
+        timeout: Some(Duration::from_secs(60)),
+        ..CheckOptions::default()
+    };
+    Cases {
+        histories: vec![(sim.events(), options, Some(Validity::Valid))],
+        clients: Some(50),
+    }
+}
+
+fn kv(args: &BenchCheckArgs) -> Result<Cases> {
+    Ok(kv_sized(args, Object::Kv))
+}
+
+fn register_like_kv(args: &BenchCheckArgs) -> Result<Cases> {
+    Ok(kv_sized(args, Object::Register))
+}
+
+/// The corpus directory: `--corpus`, `$FAULTLINE_CORPUS` (the directory or its parent), or
+/// `shared/corpus/knossos` beside the workspace.
+fn corpus_dir(args: &BenchCheckArgs) -> Option<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Some(dir) = &args.corpus {
+        candidates.push(dir.clone());
+    }
+    if let Some(dir) = std::env::var_os("FAULTLINE_CORPUS") {
+        let dir = PathBuf::from(dir);
+        candidates.push(dir.join("knossos"));
+        candidates.push(dir);
+    }
+    candidates.push(PathBuf::from("../shared/corpus/knossos"));
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/knossos"));
+    candidates
+        .into_iter()
+        .find(|d| d.join("EXPECTED.tsv").is_file())
+}
+
+/// Every history of the Knossos corpus, read as `faultline check` reads EDN (nil reads observe
+/// nothing), with the model, initial value and verdict `EXPECTED.tsv` gives.
+fn knossos(args: &BenchCheckArgs) -> Result<Cases> {
+    let dir = corpus_dir(args).ok_or_else(|| {
+        anyhow!("skipped: the Knossos corpus is missing (give --corpus or FAULTLINE_CORPUS)")
+    })?;
+    let table = std::fs::read_to_string(dir.join("EXPECTED.tsv"))?;
+    let mut histories = Vec::new();
+    for line in table.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let [path, model, initial, expected] = cols[..] else {
+            bail!("EXPECTED.tsv: not four columns: {line:?}");
+        };
+        let mut events = read_history_file(&dir.join(path), Format::Auto)?;
+        nil_reads_unknown(&mut events);
+        let options = CheckOptions {
+            model: model.parse()?,
+            initial: checker::edn::parse_value(initial)?,
+            ..CheckOptions::default()
+        };
+        let expected: Validity = serde_json::from_value(serde_json::json!(expected))?;
+        histories.push((events, options, Some(expected)));
+    }
+    Ok(Cases {
+        histories,
+        clients: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_and_durations() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0]), 4.0);
+        assert_eq!(duration(0.01234), "12.34 ms");
+        assert_eq!(duration(1.5), "1.500 s");
+    }
+
+    #[test]
+    fn workload_names_are_unique() {
+        let names: HashSet<&str> = WORKLOADS.iter().map(|w| w.name).collect();
+        assert_eq!(names.len(), WORKLOADS.len());
+    }
+
+    #[test]
+    fn peak_memory_is_read() {
+        assert!(peak_memory().is_some_and(|b| b > 0));
+    }
+}
