@@ -468,12 +468,11 @@ fn netns_partitions_and_pauses_on_own_nodes_are_linearizable() {
     assert_network_gone(&run);
 }
 
-#[test]
-fn sigint_mid_partition_heals_and_removes_the_network() {
-    if !cluster::capability::netns_for_test() {
-        return;
-    }
-    let case = Case::new();
+/// Starts a long netns run with a partition nemesis and returns it once a partition is in force
+/// (its last nemesis event is the cut), with the run's directory.
+// The child is returned to the caller, which signals and reaps it; clippy cannot see that far.
+#[allow(clippy::zombie_processes)]
+fn run_until_partitioned(case: &Case, seed: &str) -> (std::process::Child, PathBuf) {
     let mut child = case
         .cmd(&[
             "test",
@@ -486,25 +485,37 @@ fn sigint_mid_partition_heals_and_removes_the_network() {
             "--nemesis-interval",
             "300ms",
             "--seed",
-            "4",
+            seed,
         ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
-    let run = loop {
-        assert!(Instant::now() < deadline, "no partition within 20 s");
+    loop {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no partition within 20 s");
+        }
         if let Ok(run) = std::fs::canonicalize(case.store.path().join("latest")) {
             let events = history_lines(&run);
-            // Interrupt while the partition is in force: its last nemesis event is the cut.
             let last = events.iter().rev().find(|e| e["process"] == "nemesis");
             if last.is_some_and(|e| e["f"] == "partition") {
-                break run;
+                return (child, run);
             }
         }
         std::thread::sleep(Duration::from_millis(20));
-    };
+    }
+}
+
+#[test]
+fn sigint_mid_partition_heals_and_removes_the_network() {
+    if !cluster::capability::netns_for_test() {
+        return;
+    }
+    let case = Case::new();
+    let (mut child, run) = run_until_partitioned(&case, "4");
     let pids = node_pids(&run);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
@@ -525,36 +536,7 @@ fn cluster_down_cleans_up_after_a_sigkilled_run_mid_partition() {
         return;
     }
     let case = Case::new();
-    let mut child = case
-        .cmd(&[
-            "test",
-            "--net",
-            "netns",
-            "--nemesis",
-            "partition",
-            "--time-limit",
-            "60s",
-            "--nemesis-interval",
-            "300ms",
-            "--seed",
-            "6",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let run = loop {
-        assert!(Instant::now() < deadline, "no partition within 20 s");
-        if let Ok(run) = std::fs::canonicalize(case.store.path().join("latest")) {
-            let events = history_lines(&run);
-            let last = events.iter().rev().find(|e| e["process"] == "nemesis");
-            if last.is_some_and(|e| e["f"] == "partition") {
-                break run;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let (mut child, run) = run_until_partitioned(&case, "6");
     let pids = node_pids(&run);
     child.kill().unwrap(); // SIGKILL: no handler runs, no teardown happens
     child.wait().unwrap();
