@@ -19,7 +19,7 @@ use crate::history_error::HistoryError;
 use crate::kv::Kv;
 use crate::model::Model;
 use crate::model_check;
-use crate::multi_register;
+use crate::multi_register::MultiRegister;
 use crate::op_summary::{describe_key, OpSummary};
 use crate::operation::{pair, Operation, Outcome};
 use crate::partition;
@@ -251,9 +251,7 @@ pub fn check_operations(
             weak: Some(weak),
         });
     }
-    let keys: Vec<KeyReport> = if opts.model == ModelKind::MultiRegister {
-        multi_register::check_keys(ops, opts, deadline)?
-    } else if let Some(keys) = check_model_keys(ops, opts, deadline) {
+    let keys: Vec<KeyReport> = if let Some(keys) = check_model_keys(ops, opts, deadline) {
         keys?
     } else {
         // Keys are independent (P-compositionality): prepare and check them in parallel. An
@@ -287,9 +285,9 @@ fn check_model_keys(
         ModelKind::Set => model_check::check_keys::<Set>(ops, opts, deadline),
         ModelKind::Counter => model_check::check_keys::<Counter>(ops, opts, deadline),
         ModelKind::Queue => model_check::check_keys::<Queue>(ops, opts, deadline),
+        ModelKind::MultiRegister => model_check::check_keys::<MultiRegister>(ops, opts, deadline),
         ModelKind::Register
         | ModelKind::CasRegister
-        | ModelKind::MultiRegister
         | ModelKind::SetFull
         | ModelKind::CounterBounds
         | ModelKind::Convergence => return None,
@@ -315,23 +313,7 @@ impl<'a> KeyCheck<'a> {
         initial: &Value,
     ) -> Result<Self, HistoryError> {
         let mut model = CasRegister::new(initial);
-        let mut intervals = Vec::new();
-        let mut sources = Vec::new();
-        for &op in &ops {
-            let Some(rop) = model.op(op)? else {
-                continue;
-            };
-            let ret = match op.outcome {
-                Outcome::Ok => op.complete_index,
-                Outcome::Fail { .. } | Outcome::Info => None,
-            };
-            intervals.push(Interval {
-                op: rop,
-                call: op.invoke_index,
-                ret,
-            });
-            sources.push(op);
-        }
+        let (intervals, sources) = crate::wgl::intervals_of(&ops, |op| model.op(op))?;
         Ok(KeyCheck {
             key,
             ops,

@@ -115,23 +115,7 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
         ops: Vec<&'a Operation>,
         mut model: M,
     ) -> Result<Self, HistoryError> {
-        let mut intervals = Vec::new();
-        let mut sources = Vec::new();
-        for &op in &ops {
-            let Some(mop) = model.op(op)? else {
-                continue;
-            };
-            let ret = match op.outcome {
-                Outcome::Ok => op.complete_index,
-                Outcome::Fail { .. } | Outcome::Info => None,
-            };
-            intervals.push(Interval {
-                op: mop,
-                call: op.invoke_index,
-                ret,
-            });
-            sources.push(op);
-        }
+        let (intervals, sources) = crate::wgl::intervals_of(&ops, |op| model.op(op))?;
         Ok(KeyCheck {
             key,
             operations: ops.len(),

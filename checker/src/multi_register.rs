@@ -19,18 +19,14 @@
 //! failed ones never happened. The initial value is a map of register to value (`{:x 0 :y 0}`);
 //! a register it lacks, or every register when it is not a map, starts at that value (or null).
 
-use crate::check::{Anomaly, CheckOptions, KeyReport};
 use crate::history_error::HistoryError;
 use crate::interner::{Interner, ValueId};
 use crate::model::Model;
-use crate::op_summary::{describe_key, OpSummary};
+use crate::model_check::{BadInitial, HistoryModel};
+
 use crate::operation::{Operation, Outcome};
-use crate::partition;
-use crate::validity::Validity;
-use crate::wgl::{self, Interval, Linearization};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-use std::time::Instant;
 
 /// One step of a multi-register operation, with registers and values interned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,127 +251,31 @@ impl Model for MultiRegister {
     }
 }
 
-/// Checks each key's operations against its own multi-register, all keys validated before any
-/// search (as [`crate::check`] does for registers).
-pub(crate) fn check_keys(
-    ops: &[Operation],
-    opts: &CheckOptions,
-    deadline: Option<Instant>,
-) -> Result<Vec<KeyReport>, HistoryError> {
-    let keys = partition::by_key(ops)
-        .into_iter()
-        .map(|(key, ops)| KeyCheck::new(key, ops, opts))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(keys.into_iter().map(|k| k.run(opts, deadline)).collect())
-}
+/// Checked key by key by the shared runner (`model_check`), under the run's budget like every
+/// other model.
+impl HistoryModel for MultiRegister {
+    const NAME: &'static str = "multi-register";
+    const NOUN: &'static str = "register set";
+    // An ok transaction is shown by its completion, which holds the values its reads saw.
+    const OBSERVING: &'static [&'static str] = &["txn", "read"];
 
-/// One key, validated and ready to search.
-struct KeyCheck<'a> {
-    key: Value,
-    /// How many client operations addressed the key, whatever their outcome.
-    operations: usize,
-    model: MultiRegister,
-    /// The operations the search considers.
-    intervals: Vec<Interval<Vec<MicroOp>>>,
-    /// The operation behind each interval.
-    sources: Vec<&'a Operation>,
-}
-
-impl<'a> KeyCheck<'a> {
-    fn new(key: Value, ops: Vec<&'a Operation>, opts: &CheckOptions) -> Result<Self, HistoryError> {
-        let mut model = MultiRegister::new(&opts.initial);
-        let mut intervals = Vec::new();
-        let mut sources = Vec::new();
-        for &op in &ops {
-            let Some(micro) = model.op(op)? else {
-                continue;
-            };
-            let ret = match op.outcome {
-                Outcome::Ok => op.complete_index,
-                Outcome::Fail { .. } | Outcome::Info => None,
-            };
-            intervals.push(Interval {
-                op: micro,
-                call: op.invoke_index,
-                ret,
-            });
-            sources.push(op);
-        }
-        Ok(KeyCheck {
-            key,
-            operations: ops.len(),
-            model,
-            intervals,
-            sources,
-        })
+    fn from_initial(initial: &Value) -> Result<Self, BadInitial> {
+        Ok(MultiRegister::new(initial))
     }
 
-    fn run(self, opts: &CheckOptions, deadline: Option<Instant>) -> KeyReport {
-        let mut report = KeyReport {
-            key: self.key.clone(),
-            validity: Validity::Valid,
-            operations: self.operations,
-            reason: None,
-            anomaly: None,
-        };
-        match wgl::check(&self.model, &self.intervals, deadline) {
-            Linearization::Linearizable { .. } => {}
-            Linearization::Unknown => {
-                report.validity = Validity::Unknown;
-                report.reason = Some(match opts.timeout {
-                    Some(t) => format!("the search did not finish within the {t:?} timeout"),
-                    None => "the search did not finish".to_string(),
-                });
-            }
-            Linearization::NotLinearizable {
-                longest_prefix,
-                stuck,
-                state,
-            } => {
-                report.validity = Validity::Invalid;
-                let unlinearizable: Vec<OpSummary> =
-                    stuck.iter().map(|&i| summary(self.sources[i])).collect();
-                let next: Vec<String> = unlinearizable.iter().map(|o| o.to_string()).collect();
-                let message = format!(
-                    "no linearization of {}: the longest consistent order covers {} of {} \
-                     operations and leaves them {}; none of these can take effect next: {}",
-                    match &self.key {
-                        Value::Null => "the registers".to_string(),
-                        key => format!("the registers of {}", describe_key(key)),
-                    },
-                    longest_prefix.len(),
-                    self.intervals.len(),
-                    self.model.describe_state(&state),
-                    next.join("; ")
-                );
-                report.anomaly = Some(Anomaly {
-                    unlinearizable,
-                    longest_prefix: longest_prefix.len(),
-                    stale_reads: Vec::new(),
-                    message,
-                });
-            }
-        }
-        report
+    fn op(&mut self, op: &Operation) -> Result<Option<Vec<MicroOp>>, HistoryError> {
+        MultiRegister::op(self, op)
     }
-}
-
-/// An operation as a report shows it: an ok transaction by what it did (its completion, which
-/// holds the values its reads saw), not by what it was asked to do.
-fn summary(op: &Operation) -> OpSummary {
-    let mut summary = OpSummary::from(op);
-    if op.f == "txn" && op.outcome == Outcome::Ok {
-        summary.value = op.output.clone();
-    }
-    summary
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::CheckOptions;
     use crate::check::{check_events, ModelKind};
     use crate::history_builder::*;
     use crate::operation::pair;
+    use crate::validity::Validity;
     use serde_json::json;
 
     fn xy0() -> Value {
@@ -542,7 +442,30 @@ mod tests {
         assert_eq!(anomaly.longest_prefix, 1);
         assert_eq!(
             anomaly.message,
-            r#"no linearization of the registers: the longest consistent order covers 1 of 2 operations and leaves them {"x":1,"y":1}; none of these can take effect next: txn [["read","x",1],["read","y",0]] by process 2 (invoked 0.010 s, ok at 0.020 s)"#
+            r#"no linearization of the register set: the longest consistent order covers 1 of 2 operations, after which the register set is {"x":1,"y":1}; none of these can take effect next: txn [["read","x",1],["read","y",0]] by process 2 (invoked 0.010 s, ok at 0.020 s)"#
+        );
+    }
+
+    #[test]
+    fn memory_limit_applies_as_to_every_model() {
+        // A multi-register used to run its own search without the budget, ignoring the limit.
+        let events = history([
+            invoke(0, 1, "txn", json!([["write", "x", 1]])),
+            invoke(1, 2, "txn", json!([["read", "x", null]])),
+            ok(2, 1, "txn", json!([["write", "x", 1]])),
+            ok(3, 2, "txn", json!([["read", "x", 1]])),
+        ]);
+        let capped = CheckOptions {
+            memory_limit: Some(1),
+            ..opts(xy0())
+        };
+        let report = check_events(&events, &capped).unwrap();
+        assert_eq!(report.validity, Validity::Unknown);
+        let reason = report.keys[0].reason.as_deref().unwrap_or_default();
+        assert!(reason.starts_with("memory limit of"), "{reason}");
+        assert_eq!(
+            check_events(&events, &opts(xy0())).unwrap().validity,
+            Validity::Valid
         );
     }
 

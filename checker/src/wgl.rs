@@ -40,8 +40,10 @@
 
 use crate::budget::{Budget, Reservation, Stop};
 use crate::explored::Explored;
+use crate::history_error::HistoryError;
 use crate::linearized::Linearized;
 use crate::model::Model;
+use crate::operation::{Operation, Outcome};
 use std::time::Instant;
 
 /// How often (in search steps) the deadline is checked. A step costs well under a microsecond
@@ -58,6 +60,31 @@ pub struct Interval<O> {
     pub call: u64,
     /// The event index of its `ok` completion; `None` if indeterminate (+infinity, optional).
     pub ret: Option<u64>,
+}
+
+/// The search's input for one key: each operation the model keeps, as an interval, beside the
+/// history operation it came from (so results can name it).
+pub(crate) fn intervals_of<'a, O>(
+    ops: &[&'a Operation],
+    mut to_op: impl FnMut(&Operation) -> Result<Option<O>, HistoryError>,
+) -> Result<(Vec<Interval<O>>, Vec<&'a Operation>), HistoryError> {
+    let mut intervals = Vec::new();
+    let mut sources = Vec::new();
+    for &op in ops {
+        let Some(model_op) = to_op(op)? else { continue };
+        // Only an ok completion bounds the interval; anything else may take effect at any later time.
+        let ret = match op.outcome {
+            Outcome::Ok => op.complete_index,
+            Outcome::Fail { .. } | Outcome::Info => None,
+        };
+        intervals.push(Interval {
+            op: model_op,
+            call: op.invoke_index,
+            ret,
+        });
+        sources.push(op);
+    }
+    Ok((intervals, sources))
 }
 
 /// The search's answer. Operations are named by their position in the input slice.
