@@ -34,3 +34,16 @@ pub trait RegisterClient: Send {
         new: i64,
     ) -> impl Future<Output = Result<bool, ClientError>> + Send;
 }
+
+/// A client of a grow-only set of integers under one key: the set workload's operations.
+pub trait SetClient: Send {
+    /// Adds `element` to the set `key`.
+    fn add(
+        &mut self,
+        key: &str,
+        element: i64,
+    ) -> impl Future<Output = Result<(), ClientError>> + Send;
+    /// Reads every element of the set `key`, from the node this client reads from.
+    fn read_set(&mut self, key: &str)
+        -> impl Future<Output = Result<Vec<i64>, ClientError>> + Send;
+}

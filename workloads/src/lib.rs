@@ -7,5 +7,5 @@
 pub mod client;
 pub mod register;
 
-pub use client::{ClientError, RegisterClient};
+pub use client::{ClientError, RegisterClient, SetClient};
 pub use register::{Completion, RegisterGenerator, RegisterOp};
