@@ -9,6 +9,7 @@ pub mod capability;
 pub mod client;
 pub mod cluster;
 pub mod control;
+pub mod etcd;
 pub mod live;
 pub mod net;
 pub mod probe;

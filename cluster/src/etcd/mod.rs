@@ -1,0 +1,14 @@
+//! etcd as a target: launching members, talking to them as a workload client, and asking them
+//! about their Raft state.
+//!
+//! - [`launch`]: the `etcd` binary ([`find_etcd`], whose error names Debian's `etcd-server`) and
+//!   the flags of one member of a statically bootstrapped cluster ([`etcd_args`]). Members are
+//!   described by [`EtcdMember`] with separate client and peer addresses, so the same code serves
+//!   loopback ports and one IP per network namespace.
+
+pub mod launch;
+
+pub use launch::{
+    etcd_args, find_etcd, unique_token, EtcdMember, EtcdTiming, DEFAULT_CLIENT_PORT,
+    DEFAULT_PEER_PORT, ETCD_PACKAGE,
+};
