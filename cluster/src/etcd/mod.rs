@@ -5,9 +5,13 @@
 //!   the flags of one member of a statically bootstrapped cluster ([`etcd_args`]). Members are
 //!   described by [`EtcdMember`] with separate client and peer addresses, so the same code serves
 //!   loopback ports and one IP per network namespace.
+//! - [`client`]: [`EtcdClient`], the workloads' register and set client, with the failure
+//!   classification the checker depends on, and [`ReadConsistency`].
 
+pub mod client;
 pub mod launch;
 
+pub use client::{EtcdClient, ReadConsistency};
 pub use launch::{
     etcd_args, find_etcd, unique_token, EtcdMember, EtcdTiming, DEFAULT_CLIENT_PORT,
     DEFAULT_PEER_PORT, ETCD_PACKAGE,
