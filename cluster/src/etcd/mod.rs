@@ -7,12 +7,16 @@
 //!   loopback ports and one IP per network namespace.
 //! - [`client`]: [`EtcdClient`], the workloads' register and set client, with the failure
 //!   classification the checker depends on, and [`ReadConsistency`].
+//! - [`status`]: one member's own view — [`member_status`] (id, leader, Raft index and term),
+//!   [`member_names`] (ids to launch names) and [`health`] — for readiness, roles and the nemesis.
 
 pub mod client;
 pub mod launch;
+pub mod status;
 
 pub use client::{EtcdClient, ReadConsistency};
 pub use launch::{
     etcd_args, find_etcd, unique_token, EtcdMember, EtcdTiming, DEFAULT_CLIENT_PORT,
     DEFAULT_PEER_PORT, ETCD_PACKAGE,
 };
+pub use status::{health, member_names, member_status, MemberStatus};
