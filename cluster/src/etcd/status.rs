@@ -22,7 +22,8 @@ pub struct MemberStatus {
     pub is_leader: bool,
     /// The member's Raft log index: its replication position.
     pub raft_index: u64,
-    /// The member's Raft term; a change means an election happened.
+    /// The member's Raft term as etcd 3.4 reports it: the term of the last entry it applied, so it
+    /// moves past an election only once the new leader's first entry is applied.
     pub raft_term: u64,
     /// The etcd server version the member runs.
     pub version: String,
