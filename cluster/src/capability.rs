@@ -35,6 +35,22 @@ pub fn redis_for_test() -> bool {
     )
 }
 
+/// For tests: whether Debian's redis-sentinel is installed, under [`available_for_test`]'s policy.
+pub fn sentinel_for_test() -> bool {
+    available_for_test(
+        find_in_path("redis-sentinel").is_some() && find_in_path("redis-server").is_some(),
+        "redis-sentinel (apt-get install redis-server redis-sentinel)",
+    )
+}
+
+/// For tests: whether Debian's etcd is installed, under [`available_for_test`]'s policy.
+pub fn etcd_for_test() -> bool {
+    available_for_test(
+        find_in_path("etcd").is_some(),
+        "etcd (apt-get install etcd-server)",
+    )
+}
+
 /// Whether this process may create network namespaces and devices (CAP_NET_ADMIN, root has it).
 pub fn can_admin_network() -> bool {
     // Bit 12 of the effective capability set is CAP_NET_ADMIN (linux/capability.h).

@@ -1,33 +1,56 @@
-//! A RESP client of one cluster, implementing the workloads' register operations.
+//! A RESP client of one cluster (own nodes or Redis), implementing the workloads' register and set
+//! operations.
 //!
-//! Writes and cas go to the primary; reads to the node chosen by `--read-from`. Failures are
-//! sorted by what they mean for the history: a connection that could not be made, or an error
-//! reply, means the command certainly did not run (`fail`); a timeout or a connection lost after
-//! sending means it may have (`info`), and that connection is dropped so no late reply is
-//! mistaken for the next command's.
+//! Writes go to the primary: a fixed node, or with Sentinel the node the sentinels name (asked
+//! in this client's order on every new connection, as Redis clients with sentinel support do).
+//! Reads go to the primary or to a fixed node chosen by `--read-from`.
+//!
+//! Failures are sorted by what they mean for the history: a connection that could not be made,
+//! or an error reply, means the command certainly did not run (`fail`); a timeout or a connection
+//! lost after sending means it may have (`info`), and that connection is dropped so no late reply
+//! is mistaken for the next command's. A `READONLY` reply (a demoted primary) is a `fail` that
+//! also drops the connection, so the next command asks the sentinels again.
 
 use crate::probe;
-use crate::target::TargetKind;
+use crate::target::{sentinel, TargetKind};
 use redis::aio::MultiplexedConnection;
 use redis::{FromRedisValue, RedisError};
 use std::net::SocketAddr;
-use std::time::Duration;
-use workloads::{ClientError, RegisterClient};
+use std::time::{Duration, Instant};
+use workloads::{ClientError, RegisterClient, SetClient};
 
 /// Compare-and-set on real Redis: a Lua script runs atomically, so the compare and the set cannot
 /// interleave with another client's write.
 const REDIS_CAS: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
                          redis.call('SET', KEYS[1], ARGV[2]) return 1 else return 0 end";
 
+/// Where a client finds the primary.
+#[derive(Debug, Clone)]
+enum Primary {
+    /// Always this node.
+    Fixed(SocketAddr),
+    /// Whichever node the first sentinel to answer names, asked in this order.
+    Sentinels(Vec<SocketAddr>),
+}
+
 /// One worker's connections to a cluster.
 pub struct RespClient {
     target: TargetKind,
-    primary: SocketAddr,
-    reader: SocketAddr,
+    primary: Primary,
+    /// A fixed node for reads, or `None` to read from the primary.
+    reader: Option<SocketAddr>,
     timeout: Duration,
-    write_conn: Option<MultiplexedConnection>,
-    read_conn: Option<MultiplexedConnection>,
+    /// `WAIT` for this many replicas after each write.
+    wait_replicas: Option<u32>,
+    write_conn: Option<(SocketAddr, MultiplexedConnection)>,
+    read_conn: Option<(SocketAddr, MultiplexedConnection)>,
+    /// With Sentinel: when the sentinels were last asked.
+    located: Option<Instant>,
 }
+
+/// With Sentinel, how often a connected client asks its sentinels again whether the primary
+/// moved, as clients that follow Sentinel's `+switch-master` announcements learn of a failover.
+const RELOCATE_EVERY: Duration = Duration::from_millis(250);
 
 impl RespClient {
     /// A client writing to `primary` and reading from `reader`; nothing is connected yet.
@@ -39,11 +62,100 @@ impl RespClient {
     ) -> RespClient {
         RespClient {
             target,
-            primary,
-            reader,
+            primary: Primary::Fixed(primary),
+            reader: (reader != primary).then_some(reader),
             timeout,
+            wait_replicas: None,
             write_conn: None,
             read_conn: None,
+            located: None,
+        }
+    }
+
+    /// Finds the primary through these sentinels, asked in this order, instead of a fixed node.
+    pub fn with_sentinels(mut self, order: Vec<SocketAddr>) -> RespClient {
+        self.primary = Primary::Sentinels(order);
+        self
+    }
+
+    /// After every write, `WAIT` until `replicas` replicas acknowledged it (`--wait-replicas`);
+    /// fewer within the timeout leaves the write indeterminate.
+    pub fn with_wait(mut self, replicas: Option<u32>) -> RespClient {
+        self.wait_replicas = replicas.filter(|&n| n > 0);
+        self
+    }
+
+    async fn primary_addr(&self) -> Result<SocketAddr, ClientError> {
+        match &self.primary {
+            Primary::Fixed(addr) => Ok(*addr),
+            Primary::Sentinels(order) => sentinel::locate_primary(order, self.timeout)
+                .await
+                .map_err(ClientError::DidNotHappen),
+        }
+    }
+
+    /// With Sentinel: drops the primary connection when the sentinels now name another node.
+    async fn follow_failover(&mut self) {
+        let Primary::Sentinels(order) = &self.primary else {
+            return;
+        };
+        if self.write_conn.is_none() || self.located.is_some_and(|t| t.elapsed() < RELOCATE_EVERY) {
+            return;
+        }
+        self.located = Some(Instant::now());
+        // A sentinel that cannot answer says nothing new: keep the connection.
+        if let Ok(now) = sentinel::locate_primary(order, self.timeout).await {
+            if self.write_conn.as_ref().is_some_and(|(at, _)| *at != now) {
+                self.write_conn = None;
+            }
+        }
+    }
+
+    /// The connection for reads or writes, made (and the primary located) if there is none.
+    async fn conn(
+        &mut self,
+        read: bool,
+    ) -> Result<&mut (SocketAddr, MultiplexedConnection), ClientError> {
+        let fixed_reader = if read { self.reader } else { None };
+        if fixed_reader.is_none() {
+            self.follow_failover().await;
+        }
+        let missing = if fixed_reader.is_some() {
+            self.read_conn.is_none()
+        } else {
+            self.write_conn.is_none()
+        };
+        if missing {
+            let addr = match fixed_reader {
+                Some(addr) => addr,
+                None => {
+                    self.located = Some(Instant::now());
+                    self.primary_addr().await?
+                }
+            };
+            let conn = probe::connect(addr, self.timeout)
+                .await
+                .map_err(ClientError::DidNotHappen)?;
+            let slot = if fixed_reader.is_some() {
+                &mut self.read_conn
+            } else {
+                &mut self.write_conn
+            };
+            *slot = Some((addr, conn));
+        }
+        let slot = if fixed_reader.is_some() {
+            &mut self.read_conn
+        } else {
+            &mut self.write_conn
+        };
+        Ok(slot.as_mut().expect("connected above"))
+    }
+
+    fn forget(&mut self, read: bool) {
+        if read && self.reader.is_some() {
+            self.read_conn = None;
+        } else {
+            self.write_conn = None;
         }
     }
 
@@ -52,32 +164,38 @@ impl RespClient {
         cmd: redis::Cmd,
         read: bool,
     ) -> Result<T, ClientError> {
-        let (addr, slot) = if read && self.reader != self.primary {
-            (self.reader, &mut self.read_conn)
-        } else {
-            (self.primary, &mut self.write_conn)
+        let timeout = self.timeout;
+        let (addr, conn) = self.conn(read).await?;
+        let addr = *addr;
+        let outcome = tokio::time::timeout(timeout, cmd.query_async::<T>(conn)).await;
+        let err = match outcome {
+            Ok(Ok(v)) => return Ok(v),
+            Ok(Err(e)) => classify(e, addr, timeout),
+            Err(_) => timed_out(addr, timeout),
         };
-        if slot.is_none() {
-            let conn = probe::connect(addr, self.timeout)
-                .await
-                .map_err(ClientError::DidNotHappen)?;
-            *slot = Some(conn);
+        if !matches!(err, ClientError::DidNotHappen(ref m) if !m.contains("READONLY")) {
+            self.forget(read);
         }
-        let conn = slot.as_mut().expect("connected above");
-        match tokio::time::timeout(self.timeout, cmd.query_async::<T>(conn)).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => {
-                let err = classify(e, addr, self.timeout);
-                if matches!(err, ClientError::MayHaveHappened(_)) {
-                    *slot = None;
-                }
-                Err(err)
-            }
-            Err(_) => {
-                *slot = None;
-                Err(timed_out(addr, self.timeout))
+        Err(err)
+    }
+
+    /// Runs a write, then `WAIT`s for replicas if asked to.
+    async fn write_cmd<T: FromRedisValue>(&mut self, cmd: redis::Cmd) -> Result<T, ClientError> {
+        let value = self.run(cmd, false).await?;
+        if let Some(want) = self.wait_replicas {
+            let wait_ms = self.timeout.as_millis().max(1) as u64;
+            let cmd = redis::cmd("WAIT").arg(want).arg(wait_ms).clone();
+            let acked: i64 = self.run(cmd, false).await.map_err(|e| {
+                // The write itself was acknowledged: whatever WAIT says, it may stand.
+                ClientError::MayHaveHappened(format!("write done, then WAIT failed: {e}"))
+            })?;
+            if acked < i64::from(want) {
+                return Err(ClientError::MayHaveHappened(format!(
+                    "WAIT {want}: only {acked} replicas acknowledged within {wait_ms} ms"
+                )));
             }
         }
+        Ok(value)
     }
 }
 
@@ -104,14 +222,13 @@ impl RegisterClient for RespClient {
 
     async fn write(&mut self, key: &str, value: i64) -> Result<(), ClientError> {
         let _: String = self
-            .run(redis::cmd("SET").arg(key).arg(value).clone(), false)
+            .write_cmd(redis::cmd("SET").arg(key).arg(value).clone())
             .await?;
         Ok(())
     }
 
     async fn cas(&mut self, key: &str, expected: i64, new: i64) -> Result<bool, ClientError> {
         let cmd = match self.target {
-            TargetKind::Own => redis::cmd("CAS").arg(key).arg(expected).arg(new).clone(),
             TargetKind::Redis => redis::cmd("EVAL")
                 .arg(REDIS_CAS)
                 .arg(1)
@@ -119,8 +236,26 @@ impl RegisterClient for RespClient {
                 .arg(expected)
                 .arg(new)
                 .clone(),
+            _ => redis::cmd("CAS").arg(key).arg(expected).arg(new).clone(),
         };
-        let swapped: i64 = self.run(cmd, false).await?;
+        let swapped: i64 = self.write_cmd(cmd).await?;
         Ok(swapped == 1)
+    }
+}
+
+impl SetClient for RespClient {
+    async fn add(&mut self, key: &str, element: i64) -> Result<(), ClientError> {
+        let _: i64 = self
+            .write_cmd(redis::cmd("SADD").arg(key).arg(element).clone())
+            .await?;
+        Ok(())
+    }
+
+    async fn read_set(&mut self, key: &str) -> Result<Vec<i64>, ClientError> {
+        let mut elements: Vec<i64> = self
+            .run(redis::cmd("SMEMBERS").arg(key).clone(), true)
+            .await?;
+        elements.sort_unstable();
+        Ok(elements)
     }
 }

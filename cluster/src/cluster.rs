@@ -1,12 +1,14 @@
 //! A running cluster: its network, its nodes' processes, readiness, health, faults and teardown.
 
 use crate::control::{Control, LocalControl};
-use crate::live::{LiveNode, LiveRecord};
+use crate::live::{LiveDaemon, LiveNode, LiveRecord};
 use crate::net::{NetMode, Network, NetworkLayout};
-use crate::probe;
 use crate::process::{Lifetime, NodeProcess};
 use crate::spec::ClusterSpec;
-use crate::target::{Launch, NodePlan, ReadFrom};
+use crate::target::{
+    self, DaemonSpec, Failover, Launch, NodeAddrs, NodePlan, NodeStatus, ReadFrom, Role, Target,
+    TargetKind,
+};
 use nemesis::Grudge;
 use nix::sys::signal::Signal;
 use std::net::SocketAddr;
@@ -49,6 +51,29 @@ pub enum ClusterError {
     },
 }
 
+/// One daemon of a node: the system's server, or a helper beside it (a sentinel).
+#[derive(Debug)]
+pub struct Daemon {
+    /// `server`, or the helper's role.
+    pub role: String,
+    launch: Launch,
+    marker: String,
+    log: PathBuf,
+    process: Mutex<NodeProcess>,
+}
+
+impl Daemon {
+    fn lock(&self) -> std::sync::MutexGuard<'_, NodeProcess> {
+        // A panic while holding the lock leaves the process handle itself intact.
+        self.process.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.lock().pid()
+    }
+}
+
 /// One node of a running cluster.
 #[derive(Debug)]
 pub struct Node {
@@ -56,45 +81,68 @@ pub struct Node {
     pub name: String,
     /// Where clients reach it.
     pub addr: SocketAddr,
+    /// Every address it listens on.
+    pub addrs: NodeAddrs,
     /// Its directory (log, data, pid).
     pub dir: PathBuf,
     control: LocalControl,
-    launch: Launch,
-    process: Mutex<NodeProcess>,
+    /// Its daemons, the server first.
+    daemons: Vec<Daemon>,
 }
 
 impl Node {
     /// Process id of the node's server.
     pub fn pid(&self) -> u32 {
-        self.lock().pid()
+        self.server().pid()
+    }
+
+    /// The node's server daemon: the one faults act on.
+    fn server(&self) -> &Daemon {
+        &self.daemons[0]
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, NodeProcess> {
-        // A panic while holding the lock leaves the process handle itself intact.
-        self.process.lock().unwrap_or_else(|e| e.into_inner())
+        self.server().lock()
+    }
+
+    /// The node's daemons, the server first.
+    pub fn daemons(&self) -> &[Daemon] {
+        &self.daemons
     }
 
     fn log(&self) -> PathBuf {
-        self.dir.join("node.log")
+        self.server().log.clone()
     }
 
-    /// Starts the node's process again (after a kill) and records its new pid.
+    /// Starts the server again (after a kill) and records its new pid.
     fn respawn(&self, slot: &mut NodeProcess, lifetime: Lifetime) -> Result<(), String> {
+        let server = self.server();
         *slot = self
             .control
-            .start(&self.launch, &self.log(), lifetime)
+            .start(&server.launch, &server.log, lifetime)
             .map_err(|e| format!("{}: {e}", self.name))?;
-        self.write_pid_of(slot.pid())
+        write_pid(&self.dir, &server.role, slot.pid())
             .map_err(|e| format!("{}: writing pid file: {e}", self.name))
     }
+}
 
-    fn write_pid(&self) -> std::io::Result<()> {
-        self.write_pid_of(self.pid())
-    }
+/// The pid file lets people and tests find (and check the end of) every daemon: `pid` for the
+/// server, `<role>.pid` for a helper.
+fn write_pid(dir: &Path, role: &str, pid: u32) -> std::io::Result<()> {
+    let name = if role == "server" {
+        "pid".to_string()
+    } else {
+        format!("{role}.pid")
+    };
+    std::fs::write(dir.join(name), format!("{pid}\n"))
+}
 
-    /// The pid file lets people and tests find (and check the end of) every node process.
-    fn write_pid_of(&self, pid: u32) -> std::io::Result<()> {
-        std::fs::write(self.dir.join("pid"), format!("{pid}\n"))
+/// The log file of a daemon: `node.log` for the server, `<role>.log` for a helper.
+fn log_path(dir: &Path, role: &str) -> PathBuf {
+    if role == "server" {
+        dir.join("node.log")
+    } else {
+        dir.join(format!("{role}.log"))
     }
 }
 
@@ -102,6 +150,7 @@ impl Node {
 #[derive(Debug)]
 pub struct Cluster {
     spec: ClusterSpec,
+    target: Box<dyn Target>,
     nodes: Vec<Node>,
     network: Network,
     /// Set by [`Cluster::detach`]: dropping the handle then leaves everything running.
@@ -111,32 +160,60 @@ pub struct Cluster {
 /// How long a single health probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(1000);
 
-/// The port every node listens on in netns mode, where each node has an address of its own.
-const NETNS_PORT: u16 = 6379;
+/// The port a sentinel listens on in netns mode (Redis's usual one).
+const NETNS_SENTINEL_PORT: u16 = 26379;
 
 impl Cluster {
     /// Lays out the network, starts every node and waits until the primary answers and every
     /// replica's link is up.
     pub async fn start(spec: ClusterSpec) -> Result<Cluster, ClusterError> {
         let names: Vec<String> = (1..=spec.nodes).map(|i| format!("n{i}")).collect();
-        let ports = match spec.net {
-            NetMode::Loopback | NetMode::Proxy => {
-                free_ports(spec.nodes).map_err(|source| ClusterError::Start {
+        let sentinels =
+            spec.target == TargetKind::Redis && spec.options.failover == Failover::Sentinel;
+        // Per node: client port, peer port (etcd), sentinel port.
+        let ports: Vec<[u16; 3]> = match spec.net {
+            NetMode::Loopback | NetMode::Proxy => free_ports(spec.nodes * 3)
+                .map_err(|source| ClusterError::Start {
                     node: "(ports)".into(),
                     source,
                 })?
+                .chunks(3)
+                .map(|c| [c[0], c[1], c[2]])
+                .collect(),
+            NetMode::Netns => {
+                let (client, peer) = target::netns_ports(spec.target);
+                vec![[client, peer, NETNS_SENTINEL_PORT]; spec.nodes]
             }
-            NetMode::Netns => vec![NETNS_PORT; spec.nodes],
         };
-        let network = Network::create(spec.net, &names, spec.subnet_base, &ports, spec.seed)
+        let peer_is_client = spec.target != TargetKind::Etcd;
+        // The proxies stand on the links nodes use to reach each other: the peer port.
+        let link_ports: Vec<u16> = ports
+            .iter()
+            .map(|p| if peer_is_client { p[0] } else { p[1] })
+            .collect();
+        let network = Network::create(spec.net, &names, spec.subnet_base, &link_ports, spec.seed)
             .await
             .map_err(ClusterError::Network)?;
-        let addrs: Vec<SocketAddr> = (0..spec.nodes)
-            .map(|i| SocketAddr::new(network.host(i).0, ports[i]))
+        let addrs: Vec<NodeAddrs> = (0..spec.nodes)
+            .map(|i| {
+                let ip = network.host(i).0;
+                let client = SocketAddr::new(ip, ports[i][0]);
+                NodeAddrs {
+                    client,
+                    peer: if peer_is_client {
+                        client
+                    } else {
+                        SocketAddr::new(ip, ports[i][1])
+                    },
+                    sentinel: sentinels.then(|| SocketAddr::new(ip, ports[i][2])),
+                }
+            })
             .collect();
+        let target = target::build(spec.target, &spec.options);
         // From here on, dropping `cluster` cleans up whatever was started.
         let mut cluster = Cluster {
             spec,
+            target,
             nodes: Vec::new(),
             network,
             detached: false,
@@ -153,42 +230,61 @@ impl Cluster {
                 node: "(network.json)".into(),
                 source,
             })?;
-        let delay_ms = cluster.spec.replication_delay.as_millis() as u64;
+        // etcd refuses to join members of another cluster with the same token: make it unique.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let token = format!("faultline-{}-{nanos}", std::process::id());
         for (i, name) in names.iter().cloned().enumerate() {
             let dir = cluster.spec.dir.join(&name);
             std::fs::create_dir_all(&dir).map_err(|source| ClusterError::Start {
                 node: name.clone(),
                 source,
             })?;
+            let peers = names
+                .iter()
+                .zip(&addrs)
+                .map(|(to, a)| {
+                    let mut seen = *a;
+                    seen.peer = cluster.network.route(&name, to, a.peer);
+                    if peer_is_client {
+                        seen.client = seen.peer;
+                    }
+                    (to.clone(), seen)
+                })
+                .collect();
             let plan = NodePlan {
                 name: &name,
-                addr: addrs[i],
-                replica_of: (i > 0).then(|| cluster.network.route(&name, &names[0], addrs[0])),
+                index: i,
+                addrs: addrs[i],
+                peers,
                 dir: &dir,
+                token: &token,
             };
-            let launch = cluster
-                .spec
+            let specs = cluster
                 .target
-                .launch(&plan, &cluster.spec.own_exe, delay_ms)
+                .daemons(&plan)
                 .map_err(ClusterError::MissingBinary)?;
             let control = cluster.network.host(i).1;
-            let process = control.start(&launch, &dir.join("node.log"), cluster.spec.lifetime);
-            let process = process.map_err(|source| ClusterError::Start {
-                node: name.clone(),
-                source,
-            })?;
-            let node = Node {
-                name,
-                addr: addrs[i],
-                dir,
+            let mut node = Node {
+                name: name.clone(),
+                addr: addrs[i].client,
+                addrs: addrs[i],
+                dir: dir.clone(),
                 control,
-                launch,
-                process: Mutex::new(process),
+                daemons: Vec::new(),
             };
-            node.write_pid().map_err(|source| ClusterError::Start {
-                node: node.name.clone(),
-                source,
-            })?;
+            for spec in specs {
+                let daemon =
+                    start_daemon(&node, spec, cluster.spec.lifetime).map_err(|source| {
+                        ClusterError::Start {
+                            node: name.clone(),
+                            source,
+                        }
+                    })?;
+                node.daemons.push(daemon);
+            }
             cluster.nodes.push(node);
         }
         // Recorded before waiting, so that even a faultline killed during startup can be cleaned up.
@@ -214,6 +310,27 @@ impl Cluster {
         self.nodes[0].addr
     }
 
+    /// The sentinels' addresses, with `--failover sentinel`.
+    pub fn sentinels(&self) -> Option<Vec<SocketAddr>> {
+        self.nodes.iter().map(|n| n.addrs.sentinel).collect()
+    }
+
+    /// The target the cluster runs.
+    pub fn target(&self) -> &dyn Target {
+        &*self.target
+    }
+
+    /// Every node's status, in node order (an error for a node that did not answer).
+    pub async fn statuses(&self, timeout: Duration) -> Vec<Result<NodeStatus, String>> {
+        let asks = self.nodes.iter().map(|n| async move {
+            self.target
+                .status(&n.addrs, timeout)
+                .await
+                .map_err(|e| format!("{}: {e}", n.name))
+        });
+        futures_util::future::join_all(asks).await
+    }
+
     /// The address client number `worker` reads from under `read_from`.
     pub fn read_addr(&self, read_from: ReadFrom, worker: usize) -> SocketAddr {
         let n = self.nodes.len();
@@ -224,37 +341,61 @@ impl Cluster {
         }
     }
 
-    /// Waits until every node is ready, or says which is not and shows the end of its log.
+    /// Waits until every daemon runs and the cluster is healthy, or says what is not and shows
+    /// the end of the log of the node at fault.
     pub async fn wait_ready(&self, timeout: Duration) -> Result<(), ClusterError> {
         let until = tokio::time::Instant::now() + timeout;
-        for (i, node) in self.nodes.iter().enumerate() {
-            loop {
-                let exited = node.lock().exited();
-                let why = match &exited {
-                    Some(status) => Some(format!("process exited ({status})")),
-                    None => node_health(node, i == 0).await.err(),
-                };
-                let Some(why) = why else { break };
-                if exited.is_some() || tokio::time::Instant::now() >= until {
-                    let log = node.log();
-                    return Err(ClusterError::NotReady {
-                        node: node.name.clone(),
-                        timeout,
-                        why,
-                        tail: log_tail(&log, 10),
-                        log: log.display().to_string(),
-                    });
+        loop {
+            for node in &self.nodes {
+                for daemon in &node.daemons {
+                    if let Some(status) = daemon.lock().exited() {
+                        return Err(not_ready(
+                            node,
+                            &daemon.log,
+                            timeout,
+                            format!("{} process exited ({status})", daemon.role),
+                        ));
+                    }
                 }
-                tokio::time::sleep(Duration::from_millis(50)).await;
             }
+            let Err((at, why)) = self.check_health().await else {
+                return Ok(());
+            };
+            if tokio::time::Instant::now() >= until {
+                let node = &self.nodes[at.unwrap_or(0)];
+                return Err(not_ready(node, &node.log(), timeout, why));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Ok(())
+    }
+
+    /// Health, with the index of the node at fault where one is.
+    async fn check_health(&self) -> Result<(), (Option<usize>, String)> {
+        let mut answered = Vec::new();
+        for (i, (node, status)) in self
+            .nodes
+            .iter()
+            .zip(self.statuses(PROBE_TIMEOUT).await)
+            .enumerate()
+        {
+            answered.push((
+                node.name.clone(),
+                node.addrs,
+                status.map_err(|e| (Some(i), e))?,
+            ));
+        }
+        self.target.judge(&answered).map_err(|e| {
+            let at = self.nodes.iter().position(|n| e.starts_with(&n.name));
+            (at, e)
+        })
     }
 
     /// Stops every node (resuming paused ones first), then removes the network. Idempotent.
     pub fn teardown(&mut self) {
         for node in &self.nodes {
-            node.lock().stop();
+            for daemon in node.daemons.iter().rev() {
+                daemon.lock().stop();
+            }
         }
         self.network.teardown();
         if let Some(record) = &self.spec.record {
@@ -267,7 +408,9 @@ impl Cluster {
     pub fn detach(mut self) -> Result<(), String> {
         self.save_record()?;
         for node in &self.nodes {
-            node.lock().release();
+            for daemon in &node.daemons {
+                daemon.lock().release();
+            }
         }
         self.network.detach();
         self.detached = true;
@@ -285,34 +428,44 @@ impl Cluster {
             .nodes
             .into_iter()
             .enumerate()
-            .map(|(i, n)| {
-                let marker = n.addr.port().to_string();
-                let process =
-                    NodeProcess::adopt(n.pid, &n.launch.program, &marker, &n.dir.join("node.log"));
-                Node {
-                    name: n.name,
-                    addr: n.addr,
-                    dir: n.dir,
-                    control: network.host(i).1,
-                    launch: n.launch,
-                    process: Mutex::new(process),
-                }
+            .map(|(i, n)| Node {
+                name: n.name,
+                addr: n.addrs.client,
+                addrs: n.addrs,
+                dir: n.dir,
+                control: network.host(i).1,
+                daemons: n
+                    .daemons
+                    .into_iter()
+                    .map(|d| Daemon {
+                        process: Mutex::new(NodeProcess::adopt(
+                            d.pid,
+                            &d.launch.program,
+                            &d.marker,
+                            &d.log,
+                        )),
+                        role: d.role,
+                        launch: d.launch,
+                        marker: d.marker,
+                        log: d.log,
+                    })
+                    .collect(),
             })
             .collect::<Vec<_>>();
         let spec = ClusterSpec {
             target: record.target,
+            options: record.options,
             nodes: nodes.len(),
             net,
             subnet_base: [0, 0],
             dir: record.dir,
-            own_exe: PathBuf::new(),
-            replication_delay: Duration::ZERO,
             ready_timeout: Duration::from_secs(20),
             lifetime: Lifetime::Detached,
             record: Some(path.to_path_buf()),
             seed: 0,
         };
         Cluster {
+            target: target::build(spec.target, &spec.options),
             spec,
             nodes,
             network,
@@ -337,6 +490,7 @@ impl Cluster {
         };
         let record = LiveRecord {
             target: self.spec.target,
+            options: self.spec.options.clone(),
             dir: self.spec.dir.clone(),
             network: self.network.layout(),
             nodes: self
@@ -344,10 +498,19 @@ impl Cluster {
                 .iter()
                 .map(|n| LiveNode {
                     name: n.name.clone(),
-                    addr: n.addr,
+                    addrs: n.addrs,
                     dir: n.dir.clone(),
-                    launch: n.launch.clone(),
-                    pid: n.pid(),
+                    daemons: n
+                        .daemons
+                        .iter()
+                        .map(|d| LiveDaemon {
+                            role: d.role.clone(),
+                            launch: d.launch.clone(),
+                            marker: d.marker.clone(),
+                            log: d.log.clone(),
+                            pid: d.pid(),
+                        })
+                        .collect(),
                 })
                 .collect(),
         };
@@ -372,16 +535,33 @@ impl Drop for Cluster {
     }
 }
 
-/// A node is healthy when it answers, and a replica also when its link to the primary is up.
-async fn node_health(node: &Node, primary: bool) -> Result<(), String> {
-    let r = probe::replication(node.addr, PROBE_TIMEOUT)
-        .await
-        .map_err(|e| format!("{}: {e}", node.name))?;
-    match (primary, r.role.as_str(), r.link_up) {
-        (true, "master", _) => Ok(()),
-        (false, "slave", Some(true)) => Ok(()),
-        (false, "slave", _) => Err(format!("{}: replication link down", node.name)),
-        (_, role, _) => Err(format!("{}: unexpected role {role}", node.name)),
+/// Starts one daemon of `node`: its files first, then the process, then its pid file.
+fn start_daemon(node: &Node, spec: DaemonSpec, lifetime: Lifetime) -> std::io::Result<Daemon> {
+    for (path, contents) in &spec.files {
+        node.control
+            .write_file(path, contents.as_bytes())
+            .map_err(std::io::Error::other)?;
+    }
+    let log = log_path(&node.dir, spec.role);
+    let process = node.control.start(&spec.launch, &log, lifetime)?;
+    write_pid(&node.dir, spec.role, process.pid())?;
+    Ok(Daemon {
+        role: spec.role.to_string(),
+        launch: spec.launch,
+        marker: spec.marker,
+        log,
+        process: Mutex::new(process),
+    })
+}
+
+/// The readiness error for `node`, with the end of `log`.
+fn not_ready(node: &Node, log: &Path, timeout: Duration, why: String) -> ClusterError {
+    ClusterError::NotReady {
+        node: node.name.clone(),
+        timeout,
+        why,
+        tail: log_tail(log, 10),
+        log: log.display().to_string(),
     }
 }
 
@@ -433,20 +613,16 @@ impl nemesis::ClusterControl for Cluster {
     }
 
     async fn primary(&self) -> Option<String> {
-        for node in &self.nodes {
-            let role = probe::replication(node.addr, PROBE_TIMEOUT / 2).await;
-            if role.is_ok_and(|r| r.role == "master") {
-                return Some(node.name.clone());
-            }
-        }
-        None
+        let statuses = self.statuses(PROBE_TIMEOUT / 2).await;
+        self.nodes
+            .iter()
+            .zip(statuses)
+            .find(|(_, s)| s.as_ref().is_ok_and(|s| s.role == Role::Primary))
+            .map(|(n, _)| n.name.clone())
     }
 
     async fn health(&self) -> Result<(), String> {
-        for (i, node) in self.nodes.iter().enumerate() {
-            node_health(node, i == 0).await?;
-        }
-        Ok(())
+        self.check_health().await.map_err(|(_, e)| e)
     }
 }
 

@@ -15,6 +15,10 @@ use std::process::{Command, Stdio};
 pub trait Control: Send + Sync + fmt::Debug {
     /// Runs `program args` to completion, feeding `stdin`; the error carries the command and stderr.
     fn run(&self, program: &str, args: &[&str], stdin: Option<&str>) -> Result<String, String>;
+    /// Writes `contents` to the file `path` on the host (a configuration file, say).
+    fn write_file(&self, path: &Path, contents: &[u8]) -> Result<(), String>;
+    /// Reads the file `path` on the host.
+    fn read_file(&self, path: &Path) -> Result<Vec<u8>, String>;
     /// Starts a daemon with its output appended to `log`.
     fn start(
         &self,
@@ -97,6 +101,15 @@ impl Control for LocalControl {
         }
     }
 
+    // A network namespace shares this machine's files: plain file calls reach the host's files.
+    fn write_file(&self, path: &Path, contents: &[u8]) -> Result<(), String> {
+        std::fs::write(path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+
+    fn read_file(&self, path: &Path) -> Result<Vec<u8>, String> {
+        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    }
+
     fn start(
         &self,
         launch: &Launch,
@@ -124,6 +137,18 @@ mod tests {
         );
         let err = c.run("/nonexistent/tool", &[], None).unwrap_err();
         assert!(err.contains("/nonexistent/tool"), "{err}");
+    }
+
+    #[test]
+    fn files_round_trip_and_errors_name_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = LocalControl::netns("unused-for-files");
+        let path = dir.path().join("sentinel.conf");
+        c.write_file(&path, b"port 1\n").unwrap();
+        assert_eq!(c.read_file(&path).unwrap(), b"port 1\n");
+        let missing = dir.path().join("nope/x");
+        assert!(c.read_file(&missing).unwrap_err().contains("nope/x"));
+        assert!(c.write_file(&missing, b"").unwrap_err().contains("nope/x"));
     }
 
     #[test]

@@ -6,24 +6,36 @@
 //! one per `faultline test` run while it runs. A clean teardown removes its record.
 
 use crate::net::NetworkLayout;
-use crate::target::{Launch, TargetKind};
+use crate::target::{Launch, NodeAddrs, TargetKind, TargetOptions};
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+
+/// One daemon of a node as recorded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LiveDaemon {
+    /// `server`, or a helper's role (`sentinel`).
+    pub role: String,
+    /// How it is started (the unwrapped command: what its /proc cmdline shows).
+    pub launch: Launch,
+    /// A string its command line contains, checked before it is ever signalled.
+    pub marker: String,
+    /// Its log file.
+    pub log: PathBuf,
+    /// Its current process id.
+    pub pid: u32,
+}
 
 /// One node as recorded.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LiveNode {
     /// Its name.
     pub name: String,
-    /// Where clients reach it.
-    pub addr: SocketAddr,
+    /// Where it listens.
+    pub addrs: NodeAddrs,
     /// Its directory (log, data).
     pub dir: PathBuf,
-    /// How it is started (the unwrapped command: what its /proc cmdline shows).
-    pub launch: Launch,
-    /// Its current process id.
-    pub pid: u32,
+    /// Its daemons, the server first.
+    pub daemons: Vec<LiveDaemon>,
 }
 
 /// A running cluster as recorded.
@@ -31,6 +43,9 @@ pub struct LiveNode {
 pub struct LiveRecord {
     /// The system it runs.
     pub target: TargetKind,
+    /// The options that shaped it.
+    #[serde(default)]
+    pub options: TargetOptions,
     /// The cluster's directory.
     pub dir: PathBuf,
     /// Its network.

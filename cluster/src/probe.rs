@@ -40,6 +40,8 @@ pub struct Replication {
     pub link_up: Option<bool>,
     /// The node's replication offset, where reported.
     pub offset: Option<i64>,
+    /// For a replica: its primary's address, as configured.
+    pub master: Option<String>,
 }
 
 /// PINGs the node and reads `INFO replication`, within `timeout`.
@@ -58,6 +60,27 @@ pub async fn replication(addr: SocketAddr, timeout: Duration) -> Result<Replicat
         Err(_) => return Err(format!("{addr} did not answer within {timeout:?}")),
     };
     parse_replication(&text).ok_or_else(|| format!("{addr}: INFO replication has no role"))
+}
+
+/// A RESP node's role and replication position, as the target interface reports it.
+pub async fn resp_status(
+    addr: SocketAddr,
+    timeout: Duration,
+) -> Result<crate::target::NodeStatus, String> {
+    use crate::target::{NodeStatus, Role};
+    let r = replication(addr, timeout).await?;
+    let role = match r.role.as_str() {
+        "master" => Role::Primary,
+        "slave" => Role::Replica,
+        other => return Err(format!("{addr}: unexpected role {other}")),
+    };
+    Ok(NodeStatus {
+        role,
+        link_up: r.link_up,
+        position: r.offset,
+        leader: r.master,
+        sentinel: None,
+    })
 }
 
 /// Parses the fields of an `INFO` reply (`name:value` lines; `#` headers skipped).
@@ -79,10 +102,15 @@ fn parse_replication(text: &str) -> Option<Replication> {
             "slave_repl_offset"
         })
         .and_then(|s| s.parse().ok());
+    let master = match (fields.get("master_host"), fields.get("master_port")) {
+        (Some(h), Some(p)) => Some(format!("{h}:{p}")),
+        _ => None,
+    };
     Some(Replication {
         role,
         link_up,
         offset,
+        master,
     })
 }
 
@@ -100,7 +128,8 @@ mod tests {
             Replication {
                 role: "slave".into(),
                 link_up: Some(true),
-                offset: Some(42)
+                offset: Some(42),
+                master: Some("127.0.0.1:7001".into()),
             }
         );
     }

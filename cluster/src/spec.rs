@@ -2,7 +2,7 @@
 
 use crate::net::NetMode;
 use crate::process::Lifetime;
-use crate::target::TargetKind;
+use crate::target::{TargetKind, TargetOptions};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -11,6 +11,8 @@ use std::time::Duration;
 pub struct ClusterSpec {
     /// The system under test.
     pub target: TargetKind,
+    /// What shapes it beyond its kind (failover, persistence, own nodes' binary and delay).
+    pub options: TargetOptions,
     /// Number of nodes: the first is the primary, the rest replicate from it.
     pub nodes: usize,
     /// How the nodes' hosts are laid out.
@@ -19,10 +21,6 @@ pub struct ClusterSpec {
     pub subnet_base: [u8; 2],
     /// Directory under which each node gets `<name>/` for its log and data.
     pub dir: PathBuf,
-    /// The faultline binary, started as `faultline node` for own nodes.
-    pub own_exe: PathBuf,
-    /// Own nodes only: how long the primary holds its replication stream back.
-    pub replication_delay: Duration,
     /// How long the cluster may take to become ready before that is an error.
     pub ready_timeout: Duration,
     /// Whether the nodes die with this faultline or outlive it.

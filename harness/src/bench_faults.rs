@@ -83,6 +83,9 @@ async fn bench_mode(net: NetMode, args: &BenchFaultsArgs) -> Result<Vec<Row>> {
         net,
         subnet_base: [10, 77],
         replication_delay: Duration::ZERO,
+        failover: Default::default(),
+        persistence: Default::default(),
+        ready_timeout: Duration::from_secs(20),
     };
     let exe = std::env::current_exe().context("locating the faultline binary")?;
     let record = dir.join("live.json");

@@ -15,6 +15,8 @@ pub struct Cli {
 
 /// faultline's subcommands.
 #[derive(Subcommand, Debug)]
+// Parsed once per process: boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Start a cluster, run a workload under faults, check the history, write the run directory.
     Test(TestArgs),
@@ -47,6 +49,18 @@ pub struct TestArgs {
     /// Where reads go: primary, replica or any.
     #[arg(long, default_value = "primary")]
     pub read_from: String,
+    /// What clients do: register (read, write, cas on a few keys; checked for linearizability)
+    /// or set (add unique integers; every node's set read at the end; checked for lost adds).
+    #[arg(long, default_value = "register")]
+    pub workload: String,
+    /// Redis: after every write, WAIT until this many replicas acknowledged it (fewer within
+    /// --op-timeout leaves the write indeterminate).
+    #[arg(long)]
+    pub wait_replicas: Option<u32>,
+    /// etcd: linearizable reads (through the leader's read index) or serializable (any member's
+    /// local state, possibly stale).
+    #[arg(long, default_value = "linearizable")]
+    pub read_consistency: String,
     /// Faults to inject, comma-separated: none, pause, kill, partition (a random shape each time),
     /// partition-one, partition-halves, partition-ring, partition-bridge, partition-primary,
     /// partition-one-way.
@@ -81,9 +95,18 @@ pub struct TestArgs {
 /// What cluster to start: shared by `faultline test` and `faultline cluster up`.
 #[derive(Args, Debug, Clone)]
 pub struct ClusterOpts {
-    /// System under test: own (faultline's nodes) or redis (Debian's redis-server).
+    /// System under test: own (faultline's nodes), redis (Debian's redis-server) or etcd
+    /// (Debian's etcd-server).
     #[arg(long, default_value = "own")]
     pub target: String,
+    /// Redis: none (the first node stays the primary) or sentinel (a redis-sentinel beside each
+    /// node promotes a replica when a majority cannot reach the primary).
+    #[arg(long, default_value = "none")]
+    pub failover: String,
+    /// Redis: none, or the append-only file with its fsync policy: aof-always, aof-everysec,
+    /// aof-no.
+    #[arg(long, default_value = "none")]
+    pub persistence: String,
     /// Number of nodes: one primary, the rest replicas.
     #[arg(long, default_value_t = 3)]
     pub nodes: usize,
@@ -96,6 +119,10 @@ pub struct ClusterOpts {
     /// netns mode: the private /16 a run's /24 is taken from, as its first two octets.
     #[arg(long, default_value = "10.77")]
     pub subnet: String,
+    /// How long the cluster may take to become ready (and to recover after the faults) before
+    /// that is an error.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "20s")]
+    pub ready_timeout: Duration,
     /// Own nodes only: hold replication back this long, so replica reads go stale.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub replication_delay: Option<Duration>,

@@ -129,7 +129,8 @@ async fn up(store: &Path, opts: &crate::cli::ClusterOpts, as_json: bool) -> Resu
 /// Prints each node's process state, role, replication link and offset.
 async fn status(lab: &Cluster, as_json: bool) -> Result<()> {
     let mut rows = Vec::new();
-    for node in lab.nodes() {
+    let statuses = lab.statuses(Duration::from_millis(500)).await;
+    for (node, status) in lab.nodes().iter().zip(statuses) {
         let process = if !lab.is_running(&node.name) {
             "stopped"
         } else if lab.is_paused(&node.name) {
@@ -137,23 +138,34 @@ async fn status(lab: &Cluster, as_json: bool) -> Result<()> {
         } else {
             "running"
         };
-        let repl = cluster::probe::replication(node.addr, Duration::from_millis(500)).await;
-        let (role, link, offset) = match &repl {
-            Ok(r) => (
-                r.role.clone(),
-                r.link_up
+        let (role, link, offset) = match &status {
+            Ok(s) => (
+                serde_json::to_value(s.role)?
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_string(),
+                s.link_up
                     .map(|up| if up { "up" } else { "down" })
                     .unwrap_or("-")
                     .to_string(),
-                r.offset
+                s.position
                     .map(|o| o.to_string())
                     .unwrap_or_else(|| "-".into()),
             ),
             Err(_) => ("unreachable".into(), "-".into(), "-".into()),
         };
+        let sentinel = status
+            .as_ref()
+            .ok()
+            .and_then(|s| s.sentinel.as_ref())
+            .map(|v| {
+                json!({"primary": v.primary.to_string(), "flags": v.flags,
+                            "other_sentinels": v.other_sentinels})
+            });
         rows.push(json!({
             "node": node.name, "addr": node.addr.to_string(), "pid": node.pid(),
             "process": process, "role": role, "link": link, "offset": offset,
+            "sentinel": sentinel,
         }));
     }
     if as_json {

@@ -1,11 +1,13 @@
 //! The validated configuration of a test run: parsed once, used everywhere after.
 
 use crate::cli::{ClusterOpts, TestArgs};
+use cluster::target::{Failover, Persistence};
 use cluster::{NetMode, ReadFrom, TargetKind};
 use nemesis::{FaultKind, NemesisKinds, PartitionSpec};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Duration;
+use workloads::WorkloadKind;
 
 /// Everything a run needs, checked for consistency.
 #[derive(Debug, Clone, Serialize)]
@@ -24,6 +26,12 @@ pub struct TestConfig {
     pub time_limit: Duration,
     /// Where reads go.
     pub read_from: ReadFrom,
+    /// What clients do.
+    pub workload: WorkloadKind,
+    /// Redis: replicas to WAIT for after each write.
+    pub wait_replicas: Option<u32>,
+    /// etcd: serializable reads instead of linearizable ones.
+    pub serializable_reads: bool,
     /// Which faults.
     pub nemesis: NemesisKinds,
     /// Quiet and fault window length.
@@ -56,6 +64,13 @@ pub struct ClusterChoice {
     /// Own nodes' replication delay.
     #[serde(with = "secs")]
     pub replication_delay: Duration,
+    /// Redis: how failover happens.
+    pub failover: Failover,
+    /// Redis: persistence.
+    pub persistence: Persistence,
+    /// How long startup and recovery may take.
+    #[serde(with = "secs")]
+    pub ready_timeout: Duration,
 }
 
 impl ClusterChoice {
@@ -67,8 +82,48 @@ impl ClusterChoice {
         if opts.nodes == 0 || opts.nodes > 9 {
             return Err(format!("--nodes: must be 1 to 9, got {}", opts.nodes));
         }
+        if opts.ready_timeout.is_zero() {
+            return Err("--ready-timeout: must be longer than 0s".into());
+        }
         if opts.replication_delay.is_some() && target != TargetKind::Own {
             return Err("--replication-delay: applies to --target own only".into());
+        }
+        let failover: Failover = opts
+            .failover
+            .parse()
+            .map_err(|e| format!("--failover: {e}"))?;
+        let persistence: Persistence = opts
+            .persistence
+            .parse()
+            .map_err(|e| format!("--persistence: {e}"))?;
+        if failover != Failover::None && target != TargetKind::Redis {
+            return Err("--failover: sentinel applies to --target redis only".into());
+        }
+        if persistence != Persistence::None && target != TargetKind::Redis {
+            return Err("--persistence: applies to --target redis only".into());
+        }
+        if failover == Failover::Sentinel && opts.nodes < 3 {
+            return Err(
+                "--failover sentinel: needs --nodes 3 or more, so a majority of \
+                        sentinels can outvote a lost primary"
+                    .into(),
+            );
+        }
+        if failover == Failover::Sentinel && net == NetMode::Proxy {
+            return Err(
+                "--failover sentinel: not through the fault proxy yet (sentinels hand \
+                        out the addresses replicas report, which bypass it): use --net netns \
+                        or loopback"
+                    .into(),
+            );
+        }
+        if target == TargetKind::Etcd && net == NetMode::Proxy {
+            return Err(
+                "--target etcd: not through the fault proxy yet (every member must \
+                        advertise one peer address to all others, so links cannot be told \
+                        apart): use --net netns or loopback"
+                    .into(),
+            );
         }
         if net == NetMode::Netns && !cluster::capability::can_admin_network() {
             return Err(
@@ -81,6 +136,9 @@ impl ClusterChoice {
             net,
             subnet_base,
             replication_delay: opts.replication_delay.unwrap_or_default(),
+            failover,
+            persistence,
+            ready_timeout: opts.ready_timeout,
         })
     }
 
@@ -142,6 +200,47 @@ impl TestConfig {
                 ));
             }
         }
+        let workload: WorkloadKind = args
+            .workload
+            .parse()
+            .map_err(|e| format!("--workload: {e}"))?;
+        if workload == WorkloadKind::Set && cluster.target == TargetKind::Own {
+            return Err(
+                "--workload set: own nodes keep registers only; use --target redis or etcd".into(),
+            );
+        }
+        if args.wait_replicas.is_some() && cluster.target != TargetKind::Redis {
+            return Err("--wait-replicas: applies to --target redis only".into());
+        }
+        if args
+            .wait_replicas
+            .is_some_and(|n| n as usize >= cluster.nodes)
+        {
+            return Err(format!(
+                "--wait-replicas: {} nodes have at most {} replicas",
+                cluster.nodes,
+                cluster.nodes - 1
+            ));
+        }
+        let serializable_reads = match args.read_consistency.as_str() {
+            "linearizable" => false,
+            "serializable" => true,
+            other => {
+                return Err(format!(
+                    "--read-consistency: unknown '{other}' (known: linearizable, serializable)"
+                ))
+            }
+        };
+        if read_from != ReadFrom::Primary && cluster.target == TargetKind::Etcd {
+            return Err(
+                "--read-from: etcd clients are spread over every member and read from \
+                        their own; choose what a read may see with --read-consistency"
+                    .into(),
+            );
+        }
+        if serializable_reads && cluster.target != TargetKind::Etcd {
+            return Err("--read-consistency: applies to --target etcd only".into());
+        }
         if read_from == ReadFrom::Replica && cluster.nodes < 2 {
             return Err("--read-from replica needs --nodes 2 or more".into());
         }
@@ -173,12 +272,15 @@ impl TestConfig {
         Ok(TestConfig {
             name: args
                 .name
-                .unwrap_or_else(|| format!("{}-register", cluster.target)),
+                .unwrap_or_else(|| format!("{}-{workload}", cluster.target)),
             cluster,
             concurrency: args.concurrency,
             rate: args.rate,
             time_limit: args.time_limit,
             read_from,
+            workload,
+            wait_replicas: args.wait_replicas,
+            serializable_reads,
             nemesis,
             nemesis_interval: args.nemesis_interval,
             seed,
@@ -266,5 +368,35 @@ mod tests {
         assert!(err(&["--net", "wifi"]).starts_with("--net: unknown net 'wifi'"));
         let e = err(&["--nodes", "1", "--read-from", "replica"]);
         assert!(e.contains("--read-from replica"), "{e}");
+        assert!(err(&["--failover", "sentinel"]).starts_with("--failover: sentinel applies"));
+        let e = err(&[
+            "--target",
+            "redis",
+            "--failover",
+            "sentinel",
+            "--net",
+            "proxy",
+        ]);
+        assert!(e.contains("--net netns"), "{e}");
+        let e = err(&[
+            "--target",
+            "redis",
+            "--failover",
+            "sentinel",
+            "--nodes",
+            "2",
+        ]);
+        assert!(e.contains("--nodes 3"), "{e}");
+        assert!(err(&["--workload", "set"]).starts_with("--workload set"));
+        assert!(err(&["--workload", "bank"]).starts_with("--workload: unknown"));
+        assert!(err(&["--wait-replicas", "1"]).starts_with("--wait-replicas"));
+        let e = err(&["--target", "redis", "--wait-replicas", "3"]);
+        assert!(e.contains("at most 2 replicas"), "{e}");
+        let e = err(&["--target", "etcd", "--read-consistency", "eventual"]);
+        assert!(
+            e.starts_with("--read-consistency: unknown 'eventual'"),
+            "{e}"
+        );
+        assert!(err(&["--persistence", "aof-always"]).starts_with("--persistence"));
     }
 }

@@ -9,7 +9,9 @@ mod config;
 mod output;
 mod progress;
 mod recorder;
+mod replication;
 mod run;
+mod target_client;
 mod worker;
 
 use clap::Parser;

@@ -8,10 +8,14 @@ use crate::config::{ClusterChoice, TestConfig};
 use crate::output;
 use crate::progress::Progress;
 use crate::recorder::Recorder;
+use crate::replication::{self, ReplicationSummary};
+use crate::target_client::{ClientOptions, TargetClient};
 use crate::worker::{self, Shared};
 use anyhow::{bail, Context, Result};
+use checker::event::{EventType, Process};
 use checker::{CheckOptions, ModelKind};
-use cluster::{Cluster, ClusterSpec, Lifetime, RespClient};
+use cluster::target::TargetOptions;
+use cluster::{Cluster, ClusterSpec, Lifetime};
 use nemesis::{ClusterControl, FaultRecorder, Schedule};
 use results::{ExitCode, HistoryLog, RunDir, RunSummary};
 use serde_json::json;
@@ -19,10 +23,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-use workloads::RegisterGenerator;
-
-/// How long the cluster may take to start, and to recover after the faults end.
-const READY_TIMEOUT: Duration = Duration::from_secs(20);
+use workloads::{Workload, WorkloadKind};
 
 /// Runs one test and returns the exit code its verdict maps to.
 pub async fn run_test(cfg: TestConfig, own_exe: PathBuf) -> Result<ExitCode> {
@@ -50,14 +51,15 @@ pub async fn run_test(cfg: TestConfig, own_exe: PathBuf) -> Result<ExitCode> {
     let recorder = Arc::new(Recorder::new(HistoryLog::create(&run_dir.history_path())?));
 
     let started = Instant::now();
-    let faults = drive(&cfg, &cluster, &recorder).await;
+    let replication_path = run_dir.path().join("replication.jsonl");
+    let (faults, replication) = drive(&cfg, &cluster, &recorder, &replication_path).await;
     let duration = started.elapsed();
     if let Some(failure) = recorder.failure() {
         bail!("the history could not be written, so the run cannot be judged: {failure}");
     }
 
     // Recovery: every node resumed (the nemesis healed), the cluster answering and replicating.
-    let recovered = nemesis::runner::wait_healthy(&cluster, READY_TIMEOUT).await;
+    let recovered = nemesis::runner::wait_healthy(&cluster, cfg.cluster.ready_timeout).await;
     FaultRecorder::record(
         &*recorder,
         "recovered",
@@ -67,12 +69,21 @@ pub async fn run_test(cfg: TestConfig, own_exe: PathBuf) -> Result<ExitCode> {
             .err()
             .map(|e| format!("cluster did not recover: {e}")),
     );
+    if cfg.workload == WorkloadKind::Set {
+        final_reads(&cfg, &cluster, &recorder).await;
+        if let Some(failure) = recorder.failure() {
+            bail!("the history could not be written, so the run cannot be judged: {failure}");
+        }
+    }
     cluster.teardown();
 
     // The file, not memory, is the source of truth: what is checked is what a re-check would read.
     let events = checker::jsonl::read_jsonl_file(&run_dir.history_path())?;
     let options = CheckOptions {
-        model: ModelKind::CasRegister,
+        model: match cfg.workload {
+            WorkloadKind::Register => ModelKind::CasRegister,
+            WorkloadKind::Set => ModelKind::SetFull,
+        },
         initial: json!(null),
         ..CheckOptions::default()
     };
@@ -86,6 +97,7 @@ pub async fn run_test(cfg: TestConfig, own_exe: PathBuf) -> Result<ExitCode> {
         options: serde_json::to_value(&cfg)?,
         duration_secs: duration.as_secs_f64(),
         faults: serde_json::to_value(&faults)?,
+        replication: serde_json::to_value(&replication)?,
         check: &report,
     };
     summary.write(&run_dir.results_path())?;
@@ -108,13 +120,17 @@ pub fn cluster_spec(
 ) -> ClusterSpec {
     ClusterSpec {
         target: choice.target,
+        options: TargetOptions {
+            failover: choice.failover,
+            persistence: choice.persistence,
+            replication_delay_ms: choice.replication_delay.as_millis() as u64,
+            own_exe,
+        },
         nodes: choice.nodes,
         net: choice.net,
         subnet_base: choice.subnet_base,
         dir,
-        own_exe,
-        replication_delay: choice.replication_delay,
-        ready_timeout: READY_TIMEOUT,
+        ready_timeout: choice.ready_timeout,
         lifetime,
         record: Some(record),
         seed,
@@ -126,10 +142,11 @@ async fn drive(
     cfg: &TestConfig,
     cluster: &Cluster,
     recorder: &Arc<Recorder>,
-) -> nemesis::NemesisReport {
+    replication_path: &std::path::Path,
+) -> (nemesis::NemesisReport, ReplicationSummary) {
     let (stop_tx, stop_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
-        generator: Mutex::new(RegisterGenerator::new(cfg.seed, cfg.keys)),
+        generator: Mutex::new(Workload::new(cfg.workload, cfg.seed, cfg.keys)),
         recorder: recorder.clone(),
         concurrency: cfg.concurrency,
         mean_gap: Duration::from_secs_f64(cfg.concurrency as f64 / cfg.rate),
@@ -137,12 +154,7 @@ async fn drive(
     });
     let workers: Vec<_> = (0..cfg.concurrency)
         .map(|id| {
-            let client = RespClient::new(
-                cfg.cluster.target,
-                cluster.primary_addr(),
-                cluster.read_addr(cfg.read_from, id),
-                cfg.op_timeout,
-            );
+            let client = TargetClient::for_worker(cluster, id, &client_options(cfg));
             tokio::spawn(worker::run(id, client, shared.clone(), stop_rx.clone()))
         })
         .collect();
@@ -159,9 +171,10 @@ async fn drive(
         progress.update(start.elapsed(), recorder);
         let _ = stop_tx.send(true);
     };
-    let (report, ()) = tokio::join!(
+    let (report, (), replication) = tokio::join!(
         nemesis::run(cluster, schedule, &**recorder, stop_rx.clone()),
-        clock
+        clock,
+        replication::sample(cluster, replication_path, SAMPLE_EVERY, stop_rx.clone())
     );
     for w in workers {
         let _ = w.await;
@@ -173,5 +186,50 @@ async fn drive(
         let _ = cluster.restart(&name);
     }
     let _ = cluster.heal_network();
-    report
+    (report, replication)
+}
+
+/// How often replication positions are sampled.
+const SAMPLE_EVERY: Duration = Duration::from_millis(500);
+
+/// The options every client of the run shares.
+fn client_options(cfg: &TestConfig) -> ClientOptions {
+    ClientOptions {
+        read_from: cfg.read_from,
+        timeout: cfg.op_timeout,
+        wait_replicas: cfg.wait_replicas,
+        serializable_reads: cfg.serializable_reads,
+    }
+}
+
+/// The set workload's end: every node's copy of the set, read from that node, recorded as reads
+/// by processes numbered after every worker's.
+async fn final_reads(cfg: &TestConfig, cluster: &Cluster, recorder: &Recorder) {
+    let base = 1_000_000_u64;
+    for (i, node) in cluster.nodes().iter().enumerate() {
+        let mut client = TargetClient::reading_from(cluster, i, &client_options(cfg));
+        let process = Process::Client(base + i as u64);
+        let key = Some(serde_json::Value::from(workloads::SET_KEY));
+        let invoked = recorder.record(
+            process,
+            EventType::Invoke,
+            "read",
+            key.clone(),
+            json!(null),
+            None,
+        );
+        if invoked.is_err() {
+            return;
+        }
+        let done = workloads::set::final_read(&mut client).await;
+        let error = done
+            .error
+            .map(|e| format!("final read of {}: {e}", node.name));
+        if recorder
+            .record(process, done.kind, "read", key, done.value, error)
+            .is_err()
+        {
+            return;
+        }
+    }
 }

@@ -8,12 +8,12 @@ use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
-use workloads::{register, RegisterClient, RegisterGenerator};
+use workloads::{RegisterClient, SetClient, Workload};
 
 /// What a worker shares with the others.
 pub struct Shared {
-    /// The one generator, so written values stay unique per key across workers.
-    pub generator: Mutex<RegisterGenerator>,
+    /// The one generator, so written values (and added elements) stay unique across workers.
+    pub generator: Mutex<Workload>,
     /// The history.
     pub recorder: Arc<Recorder>,
     /// Total clients, the step between a worker's successive process ids.
@@ -25,7 +25,7 @@ pub struct Shared {
 }
 
 /// Runs worker `id` until `stop` turns true or the history cannot be written.
-pub async fn run<C: RegisterClient>(
+pub async fn run<C: RegisterClient + SetClient>(
     id: usize,
     mut client: C,
     shared: Arc<Shared>,
@@ -42,8 +42,8 @@ pub async fn run<C: RegisterClient>(
         {
             return;
         }
-        let (key, op) = shared.generator.lock().expect("generator lock").next_op();
-        let key_value = Some(Value::from(key.as_str()));
+        let op = shared.generator.lock().expect("generator lock").next_op();
+        let key_value = Some(Value::from(op.key()));
         let recorder = &shared.recorder;
         let invoke = recorder.record(
             Process::Client(process),
@@ -56,7 +56,7 @@ pub async fn run<C: RegisterClient>(
         if invoke.is_err() {
             return;
         }
-        let done = register::invoke(&mut client, &key, &op).await;
+        let done = op.invoke(&mut client).await;
         let kind = done.kind;
         if recorder
             .record(

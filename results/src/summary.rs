@@ -53,6 +53,8 @@ pub struct RunSummary<'a> {
     pub duration_secs: f64,
     /// Faults the nemesis applied, and those it could not.
     pub faults: Value,
+    /// Replication positions sampled during the run: samples taken, largest lag per node.
+    pub replication: Value,
     /// The checker's report: counts, per-key verdicts and anomalies.
     pub check: &'a CheckReport,
 }

@@ -6,6 +6,10 @@
 
 pub mod client;
 pub mod register;
+pub mod set;
+pub mod workload;
 
 pub use client::{ClientError, RegisterClient, SetClient};
 pub use register::{Completion, RegisterGenerator, RegisterOp};
+pub use set::{SetGenerator, SET_KEY};
+pub use workload::{Op, Workload, WorkloadKind};

@@ -1,0 +1,377 @@
+//! The systems faultline can test: each is one implementation of [`Target`], a small interface
+//! saying how a node's daemons start, how to ask a node its role and replication position, and
+//! when the cluster as a whole is healthy.
+//!
+//! `own` ([`own`]): faultline's own node. `redis` ([`redis`]): Debian's `redis-server`, one
+//! primary and replicas, optionally with a `redis-sentinel` beside each node ([`sentinel`]).
+//! `etcd` ([`etcd`]): a static etcd 3.4 cluster, one member per node.
+
+pub mod etcd;
+pub mod own;
+pub mod redis;
+pub mod sentinel;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Which system a cluster runs (`--target`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    /// faultline's own node (`faultline node`).
+    Own,
+    /// Debian's `redis-server`, one primary and replicas via `replicaof`.
+    Redis,
+    /// Debian's `etcd` 3.4, one member per node.
+    Etcd,
+}
+
+impl FromStr for TargetKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "own" => Ok(TargetKind::Own),
+            "redis" => Ok(TargetKind::Redis),
+            "etcd" => Ok(TargetKind::Etcd),
+            other => Err(format!(
+                "unknown target '{other}' (known: own, redis, etcd)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TargetKind::Own => "own",
+            TargetKind::Redis => "redis",
+            TargetKind::Etcd => "etcd",
+        })
+    }
+}
+
+/// Which node a client's reads go to (`--read-from`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReadFrom {
+    /// The primary, like writes.
+    Primary,
+    /// A replica (clients are spread over the replicas).
+    Replica,
+    /// Any node (clients are spread over all nodes).
+    Any,
+}
+
+impl FromStr for ReadFrom {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "primary" => Ok(ReadFrom::Primary),
+            "replica" => Ok(ReadFrom::Replica),
+            "any" => Ok(ReadFrom::Any),
+            other => Err(format!(
+                "unknown read-from '{other}' (known: primary, replica, any)"
+            )),
+        }
+    }
+}
+
+/// How the system fails over when its primary is lost (`--failover`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Failover {
+    /// Nothing promotes a replica: the first node stays the primary.
+    #[default]
+    None,
+    /// A Redis Sentinel beside each node promotes a replica when a majority of them agree.
+    Sentinel,
+}
+
+impl FromStr for Failover {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "none" => Ok(Failover::None),
+            "sentinel" => Ok(Failover::Sentinel),
+            other => Err(format!(
+                "unknown failover '{other}' (known: none, sentinel)"
+            )),
+        }
+    }
+}
+
+/// Redis persistence (`--persistence`): none, or the append-only file with its fsync policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Persistence {
+    /// No RDB snapshots, no AOF: a killed node comes back empty and resyncs.
+    #[default]
+    None,
+    /// AOF, fsync after every write.
+    AofAlways,
+    /// AOF, fsync once a second.
+    AofEverysec,
+    /// AOF, fsync left to the kernel.
+    AofNo,
+}
+
+impl FromStr for Persistence {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "none" => Ok(Persistence::None),
+            "aof-always" => Ok(Persistence::AofAlways),
+            "aof-everysec" => Ok(Persistence::AofEverysec),
+            "aof-no" => Ok(Persistence::AofNo),
+            other => Err(format!(
+                "unknown persistence '{other}' (known: none, aof-always, aof-everysec, aof-no)"
+            )),
+        }
+    }
+}
+
+/// How one daemon is started: program and arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Launch {
+    /// The program to run.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+}
+
+/// One daemon of a node: what it is, how it starts, and the files it needs first.
+#[derive(Debug, Clone)]
+pub struct DaemonSpec {
+    /// Its role on the node: `server` for the system itself, else a helper such as `sentinel`.
+    pub role: &'static str,
+    /// How it starts.
+    pub launch: Launch,
+    /// A string its command line always contains (its port), so a later faultline adopting it
+    /// by pid can tell it is still the same process.
+    pub marker: String,
+    /// Files written (through the node's control) before it starts: path and contents.
+    pub files: Vec<(PathBuf, String)>,
+}
+
+/// Where one node listens, as the cluster laid it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeAddrs {
+    /// Where clients reach it.
+    pub client: SocketAddr,
+    /// Where its peers reach it (etcd's peer port; the client address for the others).
+    pub peer: SocketAddr,
+    /// Its sentinel, with `--failover sentinel`.
+    pub sentinel: Option<SocketAddr>,
+}
+
+/// Everything a target needs to lay out one node's daemons.
+pub struct NodePlan<'a> {
+    /// The node's name (n1, n2, …).
+    pub name: &'a str,
+    /// Its position: 0 is the first node, the initial primary.
+    pub index: usize,
+    /// Where it listens.
+    pub addrs: NodeAddrs,
+    /// Every node's name and addresses, as *this* node reaches them (through the fault proxy in
+    /// proxy mode), its own included.
+    pub peers: Vec<(String, NodeAddrs)>,
+    /// The node's own directory (data, logs, configuration).
+    pub dir: &'a Path,
+    /// A token unique to this cluster (etcd's cluster token).
+    pub token: &'a str,
+}
+
+impl NodePlan<'_> {
+    /// The first node (the initial primary) as this node reaches it.
+    pub fn first(&self) -> &NodeAddrs {
+        &self.peers[0].1
+    }
+}
+
+/// A node's role as it reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Takes writes (Redis master, etcd leader).
+    Primary,
+    /// Follows a primary (Redis replica, etcd follower).
+    Replica,
+}
+
+/// What a node says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodeStatus {
+    /// Primary or replica.
+    pub role: Role,
+    /// For a replica: whether its link to the primary is up, where the system says.
+    pub link_up: Option<bool>,
+    /// Its replication position: Redis's replication offset, etcd's raft index.
+    pub position: Option<i64>,
+    /// Whom it follows, as the system names it (a Redis master's address, an etcd leader id).
+    pub leader: Option<String>,
+    /// With Sentinel: what this node's sentinel believes.
+    pub sentinel: Option<SentinelView>,
+}
+
+/// One sentinel's view of the monitored primary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SentinelView {
+    /// The primary's address as the sentinel has it.
+    pub primary: SocketAddr,
+    /// How many other sentinels it knows.
+    pub other_sentinels: usize,
+    /// Its flags for the primary (`master`, `s_down`, `o_down`, …).
+    pub flags: String,
+}
+
+/// A boxed future, so that [`Target`] can be used as a trait object.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One system faultline can test.
+pub trait Target: Send + Sync + fmt::Debug {
+    /// Its `--target` name.
+    fn kind(&self) -> TargetKind;
+    /// The daemons of one node, its server first. Errors name a missing binary's Debian package.
+    fn daemons(&self, node: &NodePlan<'_>) -> Result<Vec<DaemonSpec>, String>;
+    /// Asks one node its role and replication position, within `timeout`.
+    fn status<'a>(
+        &'a self,
+        addrs: &'a NodeAddrs,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<NodeStatus, String>>;
+    /// Whether the cluster is healthy, given every node's status (each node answered).
+    fn judge(&self, nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), String>;
+}
+
+/// Options that shape a target beyond its kind.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TargetOptions {
+    /// Redis: how failover happens.
+    #[serde(default)]
+    pub failover: Failover,
+    /// Redis: persistence.
+    #[serde(default)]
+    pub persistence: Persistence,
+    /// Own nodes: how long replication is held back, in milliseconds.
+    #[serde(default)]
+    pub replication_delay_ms: u64,
+    /// The faultline binary, started as `faultline node` for own nodes.
+    #[serde(default)]
+    pub own_exe: PathBuf,
+}
+
+/// The target `kind` shaped by `options`.
+pub fn build(kind: TargetKind, options: &TargetOptions) -> Box<dyn Target> {
+    match kind {
+        TargetKind::Own => Box::new(own::OwnTarget {
+            exe: options.own_exe.clone(),
+            replication_delay_ms: options.replication_delay_ms,
+        }),
+        TargetKind::Redis => Box::new(redis::RedisTarget {
+            failover: options.failover,
+            persistence: options.persistence,
+        }),
+        TargetKind::Etcd => Box::new(etcd::EtcdTarget),
+    }
+}
+
+/// The usual ports of a node in netns mode, where each node has an address of its own.
+pub fn netns_ports(kind: TargetKind) -> (u16, u16) {
+    match kind {
+        TargetKind::Etcd => (2379, 2380),
+        TargetKind::Own | TargetKind::Redis => (6379, 6379),
+    }
+}
+
+/// The health rule of a primary/replica system: exactly one primary, every replica linked.
+pub fn judge_primary_replica(nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), String> {
+    let primaries: Vec<&str> = nodes
+        .iter()
+        .filter(|(_, _, s)| s.role == Role::Primary)
+        .map(|(n, _, _)| n.as_str())
+        .collect();
+    match primaries[..] {
+        [_] => {}
+        [] => return Err("no node is the primary".into()),
+        _ => {
+            return Err(format!(
+                "several nodes are primaries: {}",
+                primaries.join(", ")
+            ))
+        }
+    }
+    for (name, _, status) in nodes {
+        if status.role == Role::Replica && status.link_up != Some(true) {
+            return Err(format!("{name}: replication link down"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_values_are_named() {
+        assert!("mongo"
+            .parse::<TargetKind>()
+            .unwrap_err()
+            .contains("'mongo'"));
+        assert!("leader"
+            .parse::<ReadFrom>()
+            .unwrap_err()
+            .contains("primary, replica, any"));
+        assert!("raft".parse::<Failover>().unwrap_err().contains("sentinel"));
+        assert!("fsync"
+            .parse::<Persistence>()
+            .unwrap_err()
+            .contains("aof-everysec"));
+        assert_eq!("etcd".parse::<TargetKind>(), Ok(TargetKind::Etcd));
+    }
+
+    fn status(role: Role, link_up: Option<bool>) -> NodeStatus {
+        NodeStatus {
+            role,
+            link_up,
+            position: None,
+            leader: None,
+            sentinel: None,
+        }
+    }
+
+    #[test]
+    fn primary_replica_health_wants_one_primary_and_linked_replicas() {
+        let a: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let addrs = NodeAddrs {
+            client: a,
+            peer: a,
+            sentinel: None,
+        };
+        let n = |name: &str, s| (name.to_string(), addrs, s);
+        let ok = [
+            n("n1", status(Role::Primary, None)),
+            n("n2", status(Role::Replica, Some(true))),
+        ];
+        assert!(judge_primary_replica(&ok).is_ok());
+        let two = [
+            n("n1", status(Role::Primary, None)),
+            n("n2", status(Role::Primary, None)),
+        ];
+        assert!(judge_primary_replica(&two).unwrap_err().contains("n1, n2"));
+        let down = [
+            n("n1", status(Role::Primary, None)),
+            n("n2", status(Role::Replica, Some(false))),
+        ];
+        assert!(judge_primary_replica(&down).unwrap_err().contains("n2"));
+        assert!(judge_primary_replica(&down[1..])
+            .unwrap_err()
+            .contains("no node"));
+    }
+}

@@ -1,0 +1,97 @@
+//! faultline's own node (`faultline node`): one primary and replicas it streams writes to.
+
+use super::{BoxFuture, DaemonSpec, Launch, NodeAddrs, NodePlan, NodeStatus, Target, TargetKind};
+use crate::probe;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// faultline's own node, started from the faultline binary itself.
+#[derive(Debug, Clone)]
+pub struct OwnTarget {
+    /// The faultline binary.
+    pub exe: PathBuf,
+    /// How long replicas hold replication back (milliseconds), so replica reads go stale.
+    pub replication_delay_ms: u64,
+}
+
+impl Target for OwnTarget {
+    fn kind(&self) -> TargetKind {
+        TargetKind::Own
+    }
+
+    fn daemons(&self, node: &NodePlan<'_>) -> Result<Vec<DaemonSpec>, String> {
+        let addr = node.addrs.client;
+        let mut args = vec![
+            "node".to_string(),
+            "--name".into(),
+            node.name.into(),
+            "--bind".into(),
+            addr.ip().to_string(),
+            "--port".into(),
+            addr.port().to_string(),
+            "--replication-delay".into(),
+            format!("{}ms", self.replication_delay_ms),
+        ];
+        if node.index > 0 {
+            args.extend(["--replica-of".into(), node.first().peer.to_string()]);
+        }
+        Ok(vec![DaemonSpec {
+            role: "server",
+            launch: Launch {
+                program: self.exe.clone(),
+                args,
+            },
+            marker: addr.port().to_string(),
+            files: Vec::new(),
+        }])
+    }
+
+    fn status<'a>(
+        &'a self,
+        addrs: &'a NodeAddrs,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<NodeStatus, String>> {
+        Box::pin(probe::resp_status(addrs.client, timeout))
+    }
+
+    fn judge(&self, nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), String> {
+        super::judge_primary_replica(nodes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn replica_points_at_the_first_node_as_it_reaches_it() {
+        let addrs = |port: u16| NodeAddrs {
+            client: format!("127.0.0.1:{port}").parse().unwrap(),
+            peer: format!("127.0.0.1:{port}").parse().unwrap(),
+            sentinel: None,
+        };
+        let plan = NodePlan {
+            name: "n2",
+            index: 1,
+            addrs: addrs(7002),
+            peers: vec![("n1".into(), addrs(9001)), ("n2".into(), addrs(7002))],
+            dir: Path::new("/tmp/x"),
+            token: "t",
+        };
+        let target = OwnTarget {
+            exe: "/bin/faultline".into(),
+            replication_delay_ms: 250,
+        };
+        let d = target.daemons(&plan).unwrap();
+        let args = &d[0].launch.args;
+        assert_eq!(args[0], "node");
+        assert!(args
+            .windows(2)
+            .any(|w| w == ["--replica-of", "127.0.0.1:9001"]));
+        assert!(args
+            .windows(2)
+            .any(|w| w == ["--replication-delay", "250ms"]));
+        assert_eq!(d[0].marker, "7002");
+    }
+}

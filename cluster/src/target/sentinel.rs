@@ -1,0 +1,194 @@
+//! Redis Sentinel beside each Redis node: a majority of sentinels that cannot reach the primary
+//! for `down-after-milliseconds` elect one of themselves to promote a replica, and later
+//! reconfigure the old primary as a replica of the new one. Clients ask the sentinels where the
+//! primary is, as real Redis clients do.
+
+use super::redis::find_program;
+use super::{DaemonSpec, Launch, NodeAddrs, NodePlan, NodeStatus, Role, SentinelView};
+use crate::probe;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The Debian package that provides `redis-sentinel`.
+pub const SENTINEL_PACKAGE: &str = "redis-sentinel";
+
+/// The name every sentinel monitors the primary under.
+pub const MASTER_NAME: &str = "faultline";
+
+/// How long a sentinel waits before it believes the primary is down. Short, so that a test's
+/// partition of a few seconds sees a failover, as Jepsen's did.
+pub const DOWN_AFTER_MS: u64 = 1000;
+
+/// How long one failover attempt may take before another sentinel may try.
+pub const FAILOVER_TIMEOUT_MS: u64 = 3000;
+
+/// The configuration file of node `node`'s sentinel, monitoring the first node.
+pub fn config(node: &NodePlan<'_>, listen: SocketAddr) -> String {
+    let primary = node.first().client;
+    let quorum = node.peers.len() / 2 + 1;
+    format!(
+        "port {port}\nbind {ip}\nprotected-mode no\ndaemonize no\ndir {dir}\nlogfile \"\"\n\
+         sentinel monitor {MASTER_NAME} {pip} {pport} {quorum}\n\
+         sentinel down-after-milliseconds {MASTER_NAME} {DOWN_AFTER_MS}\n\
+         sentinel failover-timeout {MASTER_NAME} {FAILOVER_TIMEOUT_MS}\n\
+         sentinel parallel-syncs {MASTER_NAME} 1\n",
+        port = listen.port(),
+        ip = listen.ip(),
+        dir = node.dir.display(),
+        pip = primary.ip(),
+        pport = primary.port(),
+    )
+}
+
+/// The sentinel daemon of `node`: its configuration file is written first (Sentinel rewrites it
+/// as it learns about replicas and other sentinels, so it must be a file of its own).
+pub fn daemon(node: &NodePlan<'_>) -> Result<DaemonSpec, String> {
+    let program = find_program("redis-sentinel", SENTINEL_PACKAGE)?;
+    let listen = node
+        .addrs
+        .sentinel
+        .ok_or_else(|| format!("{}: no sentinel address was laid out", node.name))?;
+    let path = node.dir.join("sentinel.conf");
+    Ok(DaemonSpec {
+        role: "sentinel",
+        launch: Launch {
+            program,
+            args: vec![path.display().to_string()],
+        },
+        marker: path.display().to_string(),
+        files: vec![(path, config(node, listen))],
+    })
+}
+
+/// Asks the sentinel at `addr` what it believes about the primary.
+pub async fn view(addr: SocketAddr, timeout: Duration) -> Result<SentinelView, String> {
+    let mut conn = probe::connect(addr, timeout).await?;
+    let cmd = redis::cmd("SENTINEL")
+        .arg("master")
+        .arg(MASTER_NAME)
+        .clone();
+    let query = cmd.query_async::<HashMap<String, String>>(&mut conn);
+    let fields = match tokio::time::timeout(timeout, query).await {
+        Ok(Ok(f)) => f,
+        Ok(Err(e)) => return Err(format!("sentinel {addr}: {e}")),
+        Err(_) => return Err(format!("sentinel {addr} did not answer within {timeout:?}")),
+    };
+    let field = |name: &str| {
+        fields
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("sentinel {addr}: SENTINEL master has no '{name}'"))
+    };
+    let primary = format!("{}:{}", field("ip")?, field("port")?)
+        .parse()
+        .map_err(|e| format!("sentinel {addr}: bad primary address: {e}"))?;
+    Ok(SentinelView {
+        primary,
+        other_sentinels: field("num-other-sentinels")?.parse().unwrap_or(0),
+        flags: field("flags")?,
+    })
+}
+
+/// Asks the sentinels in `order` where the primary is; the first that answers wins, as a Redis
+/// client's sentinel support does.
+pub async fn locate_primary(order: &[SocketAddr], timeout: Duration) -> Result<SocketAddr, String> {
+    let mut errors = Vec::new();
+    for &at in order {
+        let Ok(mut conn) = probe::connect(at, timeout).await else {
+            errors.push(format!("{at}: no connection"));
+            continue;
+        };
+        let cmd = redis::cmd("SENTINEL")
+            .arg("get-master-addr-by-name")
+            .arg(MASTER_NAME)
+            .clone();
+        let query = cmd.query_async::<Option<(String, u16)>>(&mut conn);
+        match tokio::time::timeout(timeout, query).await {
+            Ok(Ok(Some((ip, port)))) => {
+                if let Ok(ip) = ip.parse() {
+                    return Ok(SocketAddr::new(ip, port));
+                }
+                errors.push(format!("{at}: bad address {ip}"));
+            }
+            Ok(Ok(None)) => errors.push(format!("{at}: does not know the primary")),
+            Ok(Err(e)) => errors.push(format!("{at}: {e}")),
+            Err(_) => errors.push(format!("{at}: no answer within {timeout:?}")),
+        }
+    }
+    Err(format!(
+        "no sentinel named the primary ({})",
+        errors.join("; ")
+    ))
+}
+
+/// Sentinel health: every sentinel knows all the others, sees the primary up, and names the node
+/// that really is the primary.
+pub fn judge(nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), String> {
+    let primary = nodes
+        .iter()
+        .find(|(_, _, s)| s.role == Role::Primary)
+        .map(|(_, a, _)| a.client)
+        .ok_or("no node is the primary")?;
+    for (name, _, status) in nodes {
+        let Some(view) = &status.sentinel else {
+            return Err(format!("{name}: no sentinel view"));
+        };
+        if view.primary != primary {
+            return Err(format!(
+                "{name}'s sentinel names {} as the primary, not {primary}",
+                view.primary
+            ));
+        }
+        if view.other_sentinels + 1 < nodes.len() {
+            return Err(format!(
+                "{name}'s sentinel knows {} of the {} other sentinels",
+                view.other_sentinels,
+                nodes.len() - 1
+            ));
+        }
+        if view.flags != "master" {
+            return Err(format!(
+                "{name}'s sentinel flags the primary {}",
+                view.flags
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn config_monitors_the_first_node_with_a_majority_quorum() {
+        let addrs = |ip: &str| NodeAddrs {
+            client: format!("{ip}:6379").parse().unwrap(),
+            peer: format!("{ip}:6379").parse().unwrap(),
+            sentinel: Some(format!("{ip}:26379").parse().unwrap()),
+        };
+        let peers: Vec<_> = (1..=5)
+            .map(|i| (format!("n{i}"), addrs(&format!("10.77.3.{}", 10 + i))))
+            .collect();
+        let plan = NodePlan {
+            name: "n3",
+            index: 2,
+            addrs: peers[2].1,
+            peers: peers.clone(),
+            dir: Path::new("/run/x/n3"),
+            token: "t",
+        };
+        let text = config(&plan, plan.addrs.sentinel.unwrap());
+        assert!(text.contains("port 26379\nbind 10.77.3.13\n"), "{text}");
+        assert!(
+            text.contains("sentinel monitor faultline 10.77.3.11 6379 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("down-after-milliseconds faultline 1000"),
+            "{text}"
+        );
+    }
+}

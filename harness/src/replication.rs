@@ -1,0 +1,88 @@
+//! Replication positions sampled during a run (`replication.jsonl` in the run directory), so lag
+//! over time can be shown: every interval, each node's role and position (Redis's replication
+//! offset, etcd's raft index), and a summary of the largest lag behind the primary per node.
+
+use cluster::target::Role;
+use cluster::Cluster;
+use nemesis::ClusterControl;
+use serde::Serialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// What the samples showed, for results.json.
+#[derive(Debug, Default, Serialize)]
+pub struct ReplicationSummary {
+    /// How many rounds were sampled.
+    pub samples: usize,
+    /// Per node: the largest distance behind the primary's position seen in one round.
+    pub max_lag: BTreeMap<String, i64>,
+    /// Per node: how many rounds it did not answer.
+    pub unanswered: BTreeMap<String, usize>,
+    /// Why sampling stopped early, if it did (the file could not be written).
+    pub error: Option<String>,
+}
+
+/// Samples `cluster` every `every` until `stop` turns true, appending to `path`.
+pub async fn sample(
+    cluster: &Cluster,
+    path: &Path,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> ReplicationSummary {
+    let mut summary = ReplicationSummary::default();
+    let mut file = match File::create(path) {
+        Ok(f) => f,
+        Err(e) => {
+            summary.error = Some(format!("cannot create {}: {e}", path.display()));
+            return summary;
+        }
+    };
+    let names = cluster.node_names();
+    let start = tokio::time::Instant::now();
+    loop {
+        let statuses = cluster
+            .statuses(every.min(Duration::from_millis(500)))
+            .await;
+        let time = start.elapsed().as_secs_f64();
+        let primary = statuses
+            .iter()
+            .flatten()
+            .find(|s| s.role == Role::Primary)
+            .and_then(|s| s.position);
+        let mut lines = String::new();
+        for (name, status) in names.iter().zip(&statuses) {
+            let line = match status {
+                Ok(s) => {
+                    if let (Some(p), Some(mine), Role::Replica) = (primary, s.position, s.role) {
+                        let lag = summary.max_lag.entry(name.clone()).or_default();
+                        *lag = (*lag).max(p - mine);
+                    }
+                    json!({"time": time, "node": name, "role": s.role, "position": s.position,
+                           "link_up": s.link_up, "leader": s.leader})
+                }
+                Err(e) => {
+                    *summary.unanswered.entry(name.clone()).or_default() += 1;
+                    json!({"time": time, "node": name, "error": e})
+                }
+            };
+            lines.push_str(&line.to_string());
+            lines.push('\n');
+        }
+        summary.samples += 1;
+        if let Err(e) = file.write_all(lines.as_bytes()).and_then(|()| file.flush()) {
+            summary.error = Some(format!("cannot write {}: {e}", path.display()));
+            return summary;
+        }
+        if tokio::time::timeout(every, stop.wait_for(|s| *s))
+            .await
+            .is_ok()
+        {
+            return summary;
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! What the end-to-end test files share: a prepared command per test with its own store, and
+//! checks that a run left its directory complete and nothing running.
+
+#![allow(dead_code)] // Each test file uses its own subset.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// One test's faultline: its own store, taken down on drop.
+pub struct Case {
+    pub store: tempfile::TempDir,
+}
+
+impl Case {
+    pub fn new() -> Case {
+        Case {
+            store: tempfile::tempdir().expect("a temporary store"),
+        }
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_faultline"));
+        cmd.args(args);
+        if args.first() == Some(&"test") {
+            cmd.arg("--store").arg(self.store.path());
+        }
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        let out = self.cmd(args).output().expect("faultline runs");
+        eprintln!(
+            "faultline {args:?} -> {:?}\n--- stdout\n{}--- stderr\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    pub fn latest(&self) -> PathBuf {
+        std::fs::canonicalize(self.store.path().join("latest")).expect("store/latest exists")
+    }
+
+    pub fn results(&self) -> Value {
+        let text =
+            std::fs::read_to_string(self.latest().join("results.json")).expect("results.json");
+        serde_json::from_str(&text).expect("results.json is JSON")
+    }
+}
+
+/// Whatever a test leaves running — a lab it did not take down because an assertion failed, a
+/// run it killed — is taken down with its store, so a failing test leaves no namespace behind.
+impl Drop for Case {
+    fn drop(&mut self) {
+        let live = self.store.path().join("live");
+        if std::fs::read_dir(&live).is_ok_and(|mut d| d.next().is_some()) {
+            let _ = Command::new(env!("CARGO_BIN_EXE_faultline"))
+                .args(["cluster", "--store"])
+                .arg(self.store.path())
+                .arg("down")
+                .output();
+        }
+    }
+}
+
+pub fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Pids of every node of the latest run, from the pid files the cluster writes.
+pub fn node_pids(run: &Path) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir(run.join("nodes")).expect("nodes dir") {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            let text = std::fs::read_to_string(path.join("pid")).expect("pid file");
+            pids.push(text.trim().parse().expect("a pid"));
+        }
+    }
+    pids
+}
+
+/// A pid is gone when /proc has no such process (or only an unrelated reuse, which we rule out by
+/// requiring it not to be ours: its parent would not be a faultline test).
+pub fn assert_all_gone(pids: &[u32]) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for pid in pids {
+        while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        assert!(stat.is_empty(), "node process {pid} is still there: {stat}");
+    }
+}
+
+pub fn history_lines(run: &Path) -> Vec<Value> {
+    std::fs::read_to_string(run.join("history.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("history lines are JSON"))
+        .collect()
+}
+
+pub fn assert_run_dir_complete(case: &Case, verdict: &str) {
+    let run = case.latest();
+    let results = case.results();
+    assert_eq!(results["verdict"], verdict, "{results:#}");
+    let history = history_lines(&run);
+    assert!(
+        history.len() > 20,
+        "the history has operations ({} lines)",
+        history.len()
+    );
+    let ok = results["check"]["counts"]["ok"].as_u64().unwrap();
+    assert!(ok > 10, "operations succeeded: {ok}");
+    assert!(results["seed"].is_u64());
+    assert!(
+        run.join("nodes/n1/node.log").is_file(),
+        "node logs are kept"
+    );
+    assert_all_gone(&node_pids(&run));
+}
+
+/// Namespaces and devices a run's network.json lists.
+pub fn network_made(run: &Path) -> (Vec<String>, Vec<String>) {
+    let text = std::fs::read_to_string(run.join("nodes/network.json")).expect("network.json");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let hosts = v["hosts"].as_array().expect("netns hosts");
+    let namespaces = hosts
+        .iter()
+        .map(|h| h["netns"].as_str().unwrap().to_string())
+        .collect();
+    let mut devices: Vec<String> = hosts
+        .iter()
+        .map(|h| h["veth"].as_str().unwrap().to_string())
+        .collect();
+    devices.push(v["bridge"].as_str().unwrap().to_string());
+    (namespaces, devices)
+}
+
+pub fn assert_network_gone(run: &Path) {
+    let (namespaces, devices) = network_made(run);
+    for ns in namespaces {
+        assert!(
+            !Path::new("/run/netns").join(&ns).exists(),
+            "namespace {ns} left behind"
+        );
+    }
+    for d in devices {
+        assert!(
+            !Path::new("/sys/class/net").join(&d).exists(),
+            "device {d} left behind"
+        );
+    }
+}

@@ -1,0 +1,188 @@
+//! Jepsen's "Call me maybe: Redis" (2013), reproduced: five nodes, each with Redis and a
+//! Sentinel, clients that find the primary through the sentinels, and a partition
+//! {n1,n2} | {n3,n4,n5} that isolates the primary with a minority. The majority promotes a new
+//! primary while the old one keeps acknowledging writes; on heal the old primary is demoted and
+//! its writes are gone. faultline must find those lost writes, with and without `WAIT`, and a
+//! non-linearizable register history under the same fault; without faults the run is valid.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+/// The published fault: the primary and one replica cut off from the other three, long enough
+/// for the sentinels (down-after 1 s) to fail over, then healed with time left to recover.
+const JEPSEN_PARTITION: [&str; 16] = [
+    "test",
+    "--target",
+    "redis",
+    "--failover",
+    "sentinel",
+    "--nodes",
+    "5",
+    "--net",
+    "netns",
+    "--nemesis",
+    "none",
+    "--partition",
+    "n1,n2|n3,n4,n5",
+    "--nemesis-interval",
+    "5s",
+    "--json",
+];
+
+fn run_partitioned(case: &Case, extra: &[&str]) -> Value {
+    let mut args = JEPSEN_PARTITION.to_vec();
+    args.extend_from_slice(&["--time-limit", "12s", "--seed", "11"]);
+    args.extend_from_slice(extra);
+    let out = case.run(&args);
+    assert_eq!(out.status.code(), Some(1), "an anomaly exits 1");
+    let results = case.results();
+    assert_eq!(results["verdict"], "invalid", "{results:#}");
+    assert_failover_happened(&case.latest());
+    assert_all_gone(&all_daemon_pids(&case.latest()));
+    assert_network_gone(&case.latest());
+    results
+}
+
+/// During the partition some node other than n1 reported itself the primary.
+fn assert_failover_happened(run: &std::path::Path) {
+    let samples = std::fs::read_to_string(run.join("replication.jsonl")).expect("samples");
+    let promoted = samples
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .any(|s| s["role"] == "primary" && s["node"] != "n1");
+    assert!(promoted, "the sentinels promoted a replica:\n{samples}");
+}
+
+/// Every daemon's pid: each node's server and its sentinel.
+fn all_daemon_pids(run: &std::path::Path) -> Vec<u32> {
+    let mut pids = node_pids(run);
+    for i in 1..=5 {
+        let file = run.join(format!("nodes/n{i}/sentinel.pid"));
+        let text = std::fs::read_to_string(&file).expect("sentinel pid file");
+        pids.push(text.trim().parse().unwrap());
+    }
+    pids
+}
+
+fn lost(results: &Value) -> Vec<i64> {
+    let weak = &results["check"]["weak"];
+    assert_eq!(weak["checker"], "set-full", "{weak:#}");
+    weak["lost"]["elements"]
+        .as_array()
+        .unwrap_or_else(|| panic!("lost elements are listed: {weak:#}"))
+        .iter()
+        .map(|e| e.as_i64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_partitioned_primary_loses_acknowledged_adds() {
+    if !(cluster::capability::sentinel_for_test() && cluster::capability::netns_for_test()) {
+        return;
+    }
+    let case = Case::new();
+    let results = run_partitioned(&case, &["--workload", "set"]);
+    let lost = lost(&results);
+    assert!(!lost.is_empty(), "acknowledged adds were lost");
+    // Each lost element was acknowledged: an ok add is in the history for it.
+    let history = history_lines(&case.latest());
+    for e in lost.iter().take(20) {
+        assert!(
+            history
+                .iter()
+                .any(|h| h["f"] == "add" && h["type"] == "ok" && h["value"] == *e),
+            "lost element {e} was acknowledged"
+        );
+    }
+}
+
+#[test]
+fn wait_for_a_replica_does_not_save_the_writes() {
+    if !(cluster::capability::sentinel_for_test() && cluster::capability::netns_for_test()) {
+        return;
+    }
+    let case = Case::new();
+    let results = run_partitioned(&case, &["--workload", "set", "--wait-replicas", "1"]);
+    assert!(
+        !lost(&results).is_empty(),
+        "n2 acknowledges the WAIT on the minority side, so the writes are still lost"
+    );
+    assert_eq!(results["options"]["wait_replicas"], 1);
+}
+
+#[test]
+fn registers_under_the_same_partition_are_not_linearizable() {
+    if !(cluster::capability::sentinel_for_test() && cluster::capability::netns_for_test()) {
+        return;
+    }
+    let case = Case::new();
+    let results = run_partitioned(&case, &["--workload", "register"]);
+    let invalid = results["check"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["validity"] == "invalid")
+        .count();
+    assert!(invalid >= 1, "some key is not linearizable: {results:#}");
+}
+
+#[test]
+fn without_faults_primary_only_access_is_valid() {
+    if !(cluster::capability::sentinel_for_test() && cluster::capability::netns_for_test()) {
+        return;
+    }
+    let case = Case::new();
+    let out = case.run(&[
+        "test",
+        "--target",
+        "redis",
+        "--failover",
+        "sentinel",
+        "--nodes",
+        "3",
+        "--net",
+        "netns",
+        "--nemesis",
+        "none",
+        "--time-limit",
+        "3s",
+        "--seed",
+        "12",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "valid exits 0");
+    assert_run_dir_complete(&case, "valid");
+    let log = std::fs::read_to_string(case.latest().join("nodes/n2/sentinel.log")).unwrap();
+    assert!(log.contains("+monitor master faultline"), "{log}");
+}
+
+#[test]
+fn a_missing_sentinel_binary_names_the_package() {
+    if !cluster::capability::redis_for_test() {
+        return;
+    }
+    // A PATH with redis-server but no redis-sentinel.
+    let bin = tempfile::tempdir().unwrap();
+    let server = cluster::capability::find_in_path("redis-server").unwrap();
+    std::os::unix::fs::symlink(server, bin.path().join("redis-server")).unwrap();
+    let case = Case::new();
+    let out = case
+        .cmd(&[
+            "test",
+            "--target",
+            "redis",
+            "--failover",
+            "sentinel",
+            "--net",
+            "loopback",
+            "--time-limit",
+            "1s",
+        ])
+        .env("PATH", bin.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("apt-get install redis-sentinel"), "{err}");
+}

@@ -1,0 +1,115 @@
+//! The set workload: clients add unique integers to one set during the run; after the faults
+//! heal and the cluster recovers, every node's copy of the set is read ([`final_read`]), and the
+//! checker's set-full rules judge them (lost, unexpected and never-read elements).
+
+use crate::client::{ClientError, SetClient};
+use crate::register::Completion;
+use checker::event::EventType;
+use serde_json::{json, Value};
+
+/// The key of the one set the workload adds to.
+pub const SET_KEY: &str = "faultline-set";
+
+/// Hands out the elements to add: 0, 1, 2, … so that every element names exactly one add.
+#[derive(Debug, Default)]
+pub struct SetGenerator {
+    next: i64,
+}
+
+impl SetGenerator {
+    /// A generator starting at 0.
+    pub fn new() -> SetGenerator {
+        SetGenerator::default()
+    }
+
+    /// The next element to add.
+    pub fn next_element(&mut self) -> i64 {
+        let e = self.next;
+        self.next += 1;
+        e
+    }
+}
+
+/// Adds `element` to the set through `client` and says how it completed.
+pub async fn add<C: SetClient>(client: &mut C, element: i64) -> Completion {
+    completion(
+        client.add(SET_KEY, element).await.map(|()| json!(element)),
+        json!(element),
+    )
+}
+
+/// Reads the whole set through `client` (from the node it reads from).
+pub async fn final_read<C: SetClient>(client: &mut C) -> Completion {
+    completion(
+        client.read_set(SET_KEY).await.map(|v| json!(v)),
+        Value::Null,
+    )
+}
+
+fn completion(result: Result<Value, ClientError>, invoked: Value) -> Completion {
+    match result {
+        Ok(value) => Completion {
+            kind: EventType::Ok,
+            value,
+            error: None,
+        },
+        Err(ClientError::DidNotHappen(e)) => Completion {
+            kind: EventType::Fail,
+            value: invoked,
+            error: Some(e),
+        },
+        Err(ClientError::MayHaveHappened(e)) => Completion {
+            kind: EventType::Info,
+            value: invoked,
+            error: Some(e),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+
+    struct Scripted(Result<Vec<i64>, ClientError>);
+
+    impl SetClient for Scripted {
+        async fn add(&mut self, _: &str, _: i64) -> Result<(), ClientError> {
+            self.0.clone().map(|_| ())
+        }
+        async fn read_set(&mut self, _: &str) -> Result<Vec<i64>, ClientError> {
+            self.0.clone()
+        }
+    }
+
+    fn now<F: Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let waker = std::task::Waker::noop();
+        match f.as_mut().poll(&mut std::task::Context::from_waker(waker)) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("scripted client never pends"),
+        }
+    }
+
+    #[test]
+    fn elements_are_unique_and_completions_map_to_history_types() {
+        let mut g = SetGenerator::new();
+        assert_eq!((g.next_element(), g.next_element()), (0, 1));
+        let ok = now(add(&mut Scripted(Ok(vec![])), 7));
+        assert_eq!((ok.kind, ok.value), (EventType::Ok, json!(7)));
+        let lost = now(add(
+            &mut Scripted(Err(ClientError::MayHaveHappened("timeout".into()))),
+            8,
+        ));
+        assert_eq!((lost.kind, lost.value), (EventType::Info, json!(8)));
+        let read = now(final_read(&mut Scripted(Ok(vec![1, 2]))));
+        assert_eq!((read.kind, read.value), (EventType::Ok, json!([1, 2])));
+        let refused = now(final_read(&mut Scripted(Err(ClientError::DidNotHappen(
+            "down".into(),
+        )))));
+        assert_eq!(
+            (refused.kind, refused.value),
+            (EventType::Fail, Value::Null)
+        );
+    }
+}
