@@ -183,6 +183,9 @@ pub struct ClusterArgs {
 pub enum ClusterAction {
     /// Start a cluster that keeps running until `cluster down`.
     Up(ClusterOpts),
+    /// The daemon a proxy-mode lab runs in (started by `up`; not for direct use).
+    #[command(hide = true)]
+    Serve(ClusterOpts),
     /// Each node's process, role, replication link and offset.
     Status,
     /// Cut the network: "n1,n2|n3,n4,n5" (needs a netns cluster).
@@ -212,7 +215,8 @@ pub enum ClusterAction {
         /// The node.
         node: String,
     },
-    /// Degrade the links into a node: latency (needs sch_netem in netns mode), loss, bandwidth.
+    /// Degrade the links into a node: latency (proxy mode; netns needs sch_netem), loss,
+    /// bandwidth.
     Slow {
         /// The node, e.g. n2.
         node: String,

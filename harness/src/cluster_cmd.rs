@@ -1,11 +1,14 @@
 //! `faultline cluster …`: a cluster to experiment with by hand, across invocations.
 //!
 //! `up` starts a cluster whose nodes outlive faultline and records it in `<store>/live/lab.json`;
-//! every other action attaches to that record, acts, and detaches again. `down` removes every
+//! every other action attaches to that record, acts, and detaches again. A proxy-mode lab cannot
+//! be attached to (its proxies live inside a process), so `up` leaves a daemon holding it
+//! ([`crate::lab_daemon`]) and every action is sent to that daemon instead. `down` removes every
 //! recorded cluster under the store: the lab, and whatever a crashed or SIGKILLed test run left.
 
 use crate::cli::{ClusterAction, ClusterArgs};
 use crate::config::ClusterChoice;
+use crate::lab_daemon;
 use crate::run::cluster_spec;
 use anyhow::{bail, Context, Result};
 use cluster::{live_dir, Cluster, Lifetime, LiveRecord};
@@ -33,11 +36,22 @@ fn lab_record(store: &Path) -> PathBuf {
 
 async fn act(args: &ClusterArgs) -> Result<()> {
     let store = &args.store;
-    if let ClusterAction::Up(opts) = &args.action {
-        return up(store, opts, args.json).await;
+    match &args.action {
+        ClusterAction::Up(opts) => return up(store, opts, args.json).await,
+        ClusterAction::Serve(opts) => return lab_daemon::serve(store, opts).await,
+        ClusterAction::Down => {
+            // A proxy lab's daemon takes its own cluster down; `down` then sweeps the rest.
+            let daemon = lab_daemon::is_up(store);
+            if daemon {
+                print!("{}", lab_daemon::forward(store).await?);
+            }
+            return down(store, args.json, daemon);
+        }
+        _ => {}
     }
-    if matches!(args.action, ClusterAction::Down) {
-        return down(store, args.json);
+    if lab_daemon::is_up(store) {
+        print!("{}", lab_daemon::forward(store).await?);
+        return Ok(());
     }
     let path = lab_record(store);
     if !path.exists() {
@@ -48,14 +62,23 @@ async fn act(args: &ClusterArgs) -> Result<()> {
     }
     let record = LiveRecord::read(&path).map_err(anyhow::Error::msg)?;
     let lab = Cluster::attach(record, &path);
-    let outcome = match &args.action {
-        ClusterAction::Status => status(&lab, args.json).await,
+    let outcome = apply(&lab, &args.action, args.json).await;
+    // Whatever happened, the lab keeps running and its record stays current.
+    lab.detach().map_err(anyhow::Error::msg)?;
+    print!("{}", outcome?);
+    Ok(())
+}
+
+/// Carries out one action on a lab cluster and returns what it prints.
+pub(crate) async fn apply(lab: &Cluster, action: &ClusterAction, as_json: bool) -> Result<String> {
+    match action {
+        ClusterAction::Status => return status(lab, as_json).await,
         ClusterAction::Partition { spec } => {
             let spec: PartitionSpec = spec.parse().map_err(anyhow::Error::msg)?;
             let grudge = spec.grudge(&lab.node_names()).map_err(anyhow::Error::msg)?;
-            lab.partition(&grudge).map_err(anyhow::Error::msg)
+            lab.partition(&grudge).map_err(anyhow::Error::msg)?;
         }
-        ClusterAction::Heal => lab.heal_network().map_err(anyhow::Error::msg),
+        ClusterAction::Heal => lab.heal_network().map_err(anyhow::Error::msg)?,
         ClusterAction::Slow {
             node,
             latency,
@@ -75,32 +98,24 @@ async fn act(args: &ClusterArgs) -> Result<()> {
                 bail!("slow: give --latency, --loss or --bandwidth");
             }
             lab.degrade(std::slice::from_ref(node), &fault)
-                .map_err(anyhow::Error::msg)
+                .map_err(anyhow::Error::msg)?;
         }
-        ClusterAction::Pause { node } => lab.pause(node).map_err(anyhow::Error::msg),
-        ClusterAction::Resume { node } => lab.resume(node).map_err(anyhow::Error::msg),
-        ClusterAction::Kill { node } => lab.kill(node).map_err(anyhow::Error::msg),
+        ClusterAction::Pause { node } => lab.pause(node).map_err(anyhow::Error::msg)?,
+        ClusterAction::Resume { node } => lab.resume(node).map_err(anyhow::Error::msg)?,
+        ClusterAction::Kill { node } => lab.kill(node).map_err(anyhow::Error::msg)?,
         ClusterAction::Restart { node } => {
             lab.restart(node).map_err(anyhow::Error::msg)?;
-            lab.wait_ready(Duration::from_secs(20))
-                .await
-                .map_err(anyhow::Error::from)
+            lab.wait_ready(Duration::from_secs(20)).await?;
         }
-        ClusterAction::Up(_) | ClusterAction::Down => unreachable!("handled above"),
-    };
-    // Whatever happened, the lab keeps running and its record stays current.
-    lab.detach().map_err(anyhow::Error::msg)?;
-    outcome
+        ClusterAction::Up(_) | ClusterAction::Serve(_) | ClusterAction::Down => {
+            unreachable!("handled by act and the daemon")
+        }
+    }
+    Ok(String::new())
 }
 
 async fn up(store: &Path, opts: &crate::cli::ClusterOpts, as_json: bool) -> Result<()> {
     let choice = ClusterChoice::resolve(opts).map_err(anyhow::Error::msg)?;
-    if choice.net == cluster::NetMode::Proxy {
-        bail!(
-            "--net: a lab cluster cannot use the proxy, whose links live inside a running faultline; \
-             use --net netns (as root) or --net loopback"
-        );
-    }
     let record = lab_record(store);
     if record.exists() {
         bail!(
@@ -109,25 +124,38 @@ async fn up(store: &Path, opts: &crate::cli::ClusterOpts, as_json: bool) -> Resu
             record.display()
         );
     }
-    let run_dir = RunDir::create(store, "lab")?;
-    let exe = std::env::current_exe().context("locating the faultline binary")?;
-    let spec = cluster_spec(
-        &choice,
-        run_dir.path().join("nodes"),
-        exe,
-        Lifetime::Detached,
-        record,
-        0,
-    );
-    let lab = Cluster::start(spec)
-        .await
-        .context("starting the lab cluster")?;
-    status(&lab, as_json).await?;
+    if choice.net == cluster::NetMode::Proxy {
+        // The proxies live inside a process: a daemon keeps them (and the nodes) until `down`.
+        return lab_daemon::spawn(store, choice.ready_timeout).await;
+    }
+    let lab = start_lab(store, &choice, Lifetime::Detached).await?;
+    print!("{}", status(&lab, as_json).await?);
     lab.detach().map_err(anyhow::Error::msg)
 }
 
-/// Prints each node's process state, role, replication link and offset.
-async fn status(lab: &Cluster, as_json: bool) -> Result<()> {
+/// Starts the lab cluster of `choice` under `store`, recorded as the lab.
+pub(crate) async fn start_lab(
+    store: &Path,
+    choice: &ClusterChoice,
+    lifetime: Lifetime,
+) -> Result<Cluster> {
+    let run_dir = RunDir::create(store, "lab")?;
+    let exe = std::env::current_exe().context("locating the faultline binary")?;
+    let spec = cluster_spec(
+        choice,
+        run_dir.path().join("nodes"),
+        exe,
+        lifetime,
+        lab_record(store),
+        0,
+    );
+    Cluster::start(spec)
+        .await
+        .context("starting the lab cluster")
+}
+
+/// Each node's process state, role, replication link and offset, as a table or JSON.
+async fn status(lab: &Cluster, as_json: bool) -> Result<String> {
     let mut rows = Vec::new();
     let statuses = lab.statuses(Duration::from_millis(500)).await;
     for (node, status) in lab.nodes().iter().zip(statuses) {
@@ -169,10 +197,9 @@ async fn status(lab: &Cluster, as_json: bool) -> Result<()> {
         }));
     }
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(());
+        return Ok(format!("{}\n", serde_json::to_string_pretty(&rows)?));
     }
-    print_row([
+    let mut out = row([
         "node", "address", "pid", "process", "role", "link", "offset",
     ]);
     for r in &rows {
@@ -182,21 +209,21 @@ async fn status(lab: &Cluster, as_json: bool) -> Result<()> {
                 .unwrap_or_else(|| r[k].to_string())
         };
         let cells = ["node", "addr", "pid", "process", "role", "link", "offset"].map(cell);
-        print_row(cells.each_ref().map(String::as_str));
+        out.push_str(&row(cells.each_ref().map(String::as_str)));
     }
-    Ok(())
+    Ok(out)
 }
 
 /// One line of the status table; the header and the rows share the layout.
-fn print_row(c: [&str; 7]) {
-    println!(
-        "{:<5} {:<21} {:>8}  {:<8} {:<12} {:<5} {}",
+fn row(c: [&str; 7]) -> String {
+    format!(
+        "{:<5} {:<21} {:>8}  {:<8} {:<12} {:<5} {}\n",
         c[0], c[1], c[2], c[3], c[4], c[5], c[6]
-    );
+    )
 }
 
 /// Tears down every recorded cluster under the store.
-fn down(store: &Path, as_json: bool) -> Result<()> {
+fn down(store: &Path, as_json: bool, daemon_done: bool) -> Result<()> {
     let mut removed = Vec::new();
     for path in LiveRecord::files(&live_dir(store)) {
         let record = LiveRecord::read(&path).map_err(anyhow::Error::msg)?;
@@ -207,7 +234,7 @@ fn down(store: &Path, as_json: bool) -> Result<()> {
     }
     if as_json {
         println!("{}", serde_json::to_string_pretty(&removed)?);
-    } else if removed.is_empty() {
+    } else if removed.is_empty() && !daemon_done {
         println!("nothing to take down under {}", store.display());
     } else {
         for r in &removed {

@@ -6,6 +6,7 @@ mod check_cmd;
 mod cli;
 mod cluster_cmd;
 mod config;
+mod lab_daemon;
 mod output;
 mod progress;
 mod recorder;

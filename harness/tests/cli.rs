@@ -519,3 +519,119 @@ fn netns_lab_cuts_and_degrades_by_hand() {
     assert_eq!(lab(&["down"]).status.code(), Some(0));
     assert_network_gone(&run);
 }
+
+/// Seconds until a write to `primary` is readable on `replica` (through redis-cli).
+fn replication_delay(primary: &str, replica: &str, value: &str) -> Duration {
+    let port = |addr: &str| addr.rsplit(':').next().unwrap().to_string();
+    let cli = |addr: &str, args: &[&str]| -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &port(addr)])
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let started = Instant::now();
+    assert_eq!(cli(primary, &["SET", "lab-key", value]), "OK");
+    while cli(replica, &["GET", "lab-key"]) != value {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never replicated"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    started.elapsed()
+}
+
+#[test]
+fn proxy_lab_runs_in_a_daemon_with_latency_by_hand() {
+    if !cluster::capability::redis_for_test() {
+        return;
+    }
+    let case = Case::new();
+    let store = case.store.path().display().to_string();
+    let lab = |args: &[&str]| {
+        let mut all = vec!["cluster", "--store", store.as_str()];
+        all.extend_from_slice(args);
+        let out = case.run(&all);
+        assert_eq!(out.status.code(), Some(0), "cluster {args:?}");
+        out
+    };
+    lab(&["up", "--target", "redis", "--nodes", "2", "--net", "proxy"]);
+    let live = case.store.path().join("live");
+    assert!(live.join("lab.sock").exists(), "the daemon listens");
+    let out = lab(&["status", "--json"]);
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (n1, n2) = (
+        s[0]["addr"].as_str().unwrap(),
+        s[1]["addr"].as_str().unwrap(),
+    );
+    let pids: Vec<u32> = (0..2)
+        .map(|i| s[i]["pid"].as_u64().unwrap() as u32)
+        .collect();
+
+    let before = replication_delay(n1, n2, "a");
+    // n2 replicates over the connection it opened to n1: the link into n1 carries it.
+    lab(&["slow", "n1", "--latency", "400ms"]);
+    let slowed = replication_delay(n1, n2, "b");
+    assert!(
+        slowed >= Duration::from_millis(350),
+        "latency on the link into n1 shows: {before:?} before, {slowed:?} slowed"
+    );
+    lab(&["heal"]);
+    let healed = replication_delay(n1, n2, "c");
+    assert!(
+        healed < Duration::from_millis(300),
+        "heal restores it: {healed:?}"
+    );
+
+    let err = case.run(&["cluster", "--store", &store, "pause", "n7"]);
+    assert_eq!(err.status.code(), Some(2));
+    assert!(
+        stderr(&err).contains("no node named n7"),
+        "the daemon's errors reach the user"
+    );
+
+    lab(&["down"]);
+    assert_all_gone(&pids);
+    assert!(!live.join("lab.sock").exists() && !live.join("lab.json").exists());
+}
+
+#[test]
+fn a_sigkilled_proxy_lab_daemon_takes_its_nodes_and_down_sweeps_the_rest() {
+    if !cluster::capability::redis_for_test() {
+        return;
+    }
+    let case = Case::new();
+    let store = case.store.path().display().to_string();
+    let up = case.run(&[
+        "cluster", "--store", &store, "up", "--target", "redis", "--net", "proxy",
+    ]);
+    assert_eq!(up.status.code(), Some(0));
+    let out = case.run(&["cluster", "--store", &store, "status", "--json"]);
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pids: Vec<u32> = (0..3)
+        .map(|i| s[i]["pid"].as_u64().unwrap() as u32)
+        .collect();
+    // The daemon is the parent of the nodes.
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pids[0])).unwrap();
+    let daemon: i32 = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert_all_gone(&pids);
+    let down = case.run(&["cluster", "--store", &store, "down"]);
+    assert_eq!(down.status.code(), Some(0));
+    let live = case.store.path().join("live");
+    assert!(!live.join("lab.sock").exists() && !live.join("lab.json").exists());
+}
