@@ -1,6 +1,6 @@
 //! `--net proxy` on real Redis replication: a partition holds the replication stream and heal
-//! releases it intact; latency on the link shows in how late a write reaches the replica. No
-//! root needed. Skips without redis-server unless FAULTLINE_REQUIRE_ALL is set (CI).
+//! releases it intact; latency on the link shows in how late a write reaches the replica; pause
+//! and kill are seen and undone as in netns mode. No root needed. Skips without redis-server unless FAULTLINE_REQUIRE_ALL is set (CI).
 
 use cluster::{Cluster, ClusterSpec, NetMode, TargetKind};
 use nemesis::{ClusterControl, PartitionSpec};
@@ -110,4 +110,37 @@ async fn partition_holds_replication_and_latency_delays_it() {
         .await
         .unwrap();
     assert!(took < Duration::from_millis(200), "healed: {took:?}");
+}
+
+#[tokio::test]
+async fn pause_and_kill_are_observable_and_heal_in_proxy_mode() {
+    if !cluster::capability::redis_for_test() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = proxied_redis(dir.path()).await;
+    let n2 = cluster.nodes()[1].addr;
+    let quick = Duration::from_millis(300);
+    cluster.pause("n2").unwrap();
+    assert!(
+        cluster::probe::replication(n2, quick).await.is_err(),
+        "a paused node does not answer"
+    );
+    cluster.resume("n2").unwrap();
+    assert!(
+        cluster::probe::replication(n2, quick).await.is_ok(),
+        "resumed"
+    );
+
+    cluster.kill("n2").unwrap();
+    assert!(
+        std::net::TcpStream::connect_timeout(&n2, quick).is_err(),
+        "a killed node's port is closed"
+    );
+    cluster.restart("n2").unwrap();
+    cluster
+        .wait_ready(Duration::from_secs(10))
+        .await
+        .expect("the restarted node rejoins");
+    assert!(cluster.health().await.is_ok());
 }
