@@ -1,6 +1,7 @@
 //! `--net proxy` on real Redis replication: a partition holds the replication stream and heal
 //! releases it intact; latency on the link shows in how late a write reaches the replica; pause
-//! and kill are seen and undone as in netns mode. No root needed. Skips without redis-server unless FAULTLINE_REQUIRE_ALL is set (CI).
+//! and kill are seen and undone as in netns mode. No root needed. Skips without redis-server
+//! unless FAULTLINE_REQUIRE_ALL is set (CI).
 
 use cluster::{Cluster, ClusterSpec, NetMode, TargetKind};
 use nemesis::{ClusterControl, PartitionSpec};
