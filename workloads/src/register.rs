@@ -51,6 +51,30 @@ pub struct Completion {
     pub error: Option<String>,
 }
 
+impl Completion {
+    /// The completion of an operation invoked with `invoked` whose client call gave `result`
+    /// (on success, the value to record).
+    pub fn of(result: Result<Value, ClientError>, invoked: Value) -> Completion {
+        match result {
+            Ok(value) => Completion {
+                kind: EventType::Ok,
+                value,
+                error: None,
+            },
+            Err(ClientError::DidNotHappen(e)) => Completion {
+                kind: EventType::Fail,
+                value: invoked,
+                error: Some(e),
+            },
+            Err(ClientError::MayHaveHappened(e)) => Completion {
+                kind: EventType::Info,
+                value: invoked,
+                error: Some(e),
+            },
+        }
+    }
+}
+
 /// Runs `op` on `key` through `client` and says how it completed.
 pub async fn invoke<C: RegisterClient>(client: &mut C, key: &str, op: &RegisterOp) -> Completion {
     let result = match op {
@@ -68,23 +92,7 @@ pub async fn invoke<C: RegisterClient>(client: &mut C, key: &str, op: &RegisterO
             Err(e) => Err(e),
         },
     };
-    match result {
-        Ok(value) => Completion {
-            kind: EventType::Ok,
-            value,
-            error: None,
-        },
-        Err(ClientError::DidNotHappen(e)) => Completion {
-            kind: EventType::Fail,
-            value: op.invoke_value(),
-            error: Some(e),
-        },
-        Err(ClientError::MayHaveHappened(e)) => Completion {
-            kind: EventType::Info,
-            value: op.invoke_value(),
-            error: Some(e),
-        },
-    }
+    Completion::of(result, op.invoke_value())
 }
 
 /// A seeded generator of register operations over `keys` keys named `k0`, `k1`, ….

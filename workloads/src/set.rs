@@ -2,9 +2,8 @@
 //! heal and the cluster recovers, every node's copy of the set is read ([`final_read`]), and the
 //! checker's set-full rules judge them (lost, unexpected and never-read elements).
 
-use crate::client::{ClientError, SetClient};
+use crate::client::SetClient;
 use crate::register::Completion;
-use checker::event::EventType;
 use serde_json::{json, Value};
 
 /// The key of the one set the workload adds to.
@@ -32,7 +31,7 @@ impl SetGenerator {
 
 /// Adds `element` to the set through `client` and says how it completed.
 pub async fn add<C: SetClient>(client: &mut C, element: i64) -> Completion {
-    completion(
+    Completion::of(
         client.add(SET_KEY, element).await.map(|()| json!(element)),
         json!(element),
     )
@@ -40,35 +39,17 @@ pub async fn add<C: SetClient>(client: &mut C, element: i64) -> Completion {
 
 /// Reads the whole set through `client` (from the node it reads from).
 pub async fn final_read<C: SetClient>(client: &mut C) -> Completion {
-    completion(
+    Completion::of(
         client.read_set(SET_KEY).await.map(|v| json!(v)),
         Value::Null,
     )
 }
 
-fn completion(result: Result<Value, ClientError>, invoked: Value) -> Completion {
-    match result {
-        Ok(value) => Completion {
-            kind: EventType::Ok,
-            value,
-            error: None,
-        },
-        Err(ClientError::DidNotHappen(e)) => Completion {
-            kind: EventType::Fail,
-            value: invoked,
-            error: Some(e),
-        },
-        Err(ClientError::MayHaveHappened(e)) => Completion {
-            kind: EventType::Info,
-            value: invoked,
-            error: Some(e),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::ClientError;
+    use checker::event::EventType;
     use std::future::Future;
 
     struct Scripted(Result<Vec<i64>, ClientError>);
