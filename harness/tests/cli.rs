@@ -635,3 +635,71 @@ fn a_sigkilled_proxy_lab_daemon_takes_its_nodes_and_down_sweeps_the_rest() {
     let live = case.store.path().join("live");
     assert!(!live.join("lab.sock").exists() && !live.join("lab.json").exists());
 }
+
+#[test]
+fn a_full_disk_mid_run_stops_the_run_with_a_clear_error() {
+    // A small tmpfs as the store: the history fills it during the run. Mounting needs root,
+    // which CI has; elsewhere the policy of netns_for_test applies (root is what both need).
+    if !cluster::capability::netns_for_test() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    let mounted = Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=256k",
+            "faultline-test",
+            &store.display().to_string(),
+        ])
+        .status()
+        .expect("mount runs");
+    assert!(mounted.success(), "mount a tmpfs");
+    /// Unmounts even when an assertion fails.
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(self.0).status();
+        }
+    }
+    let unmount = Unmount(&store);
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args([
+            "test",
+            "--net",
+            "loopback",
+            "--nemesis",
+            "none",
+            "--rate",
+            "3000",
+        ])
+        .args([
+            "--concurrency",
+            "20",
+            "--time-limit",
+            "20s",
+            "--seed",
+            "9",
+            "--store",
+        ])
+        .arg(&store)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    let run = std::fs::read_dir(store.join("own-register"))
+        .ok()
+        .and_then(|mut d| d.next())
+        .map(|e| e.unwrap().path());
+    let pids = run.as_deref().map(node_pids).unwrap_or_default();
+    drop(unmount);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the history could not be written") && err.contains("No space left"),
+        "{err}"
+    );
+    assert_all_gone(&pids);
+}
