@@ -2,7 +2,7 @@
 
 use checker::event::{EventType, Process};
 use nemesis::{Fault, FaultRecorder};
-use results::{HistoryLog, StoreError};
+use results::{Entry, HistoryLog, StoreError};
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -39,20 +39,9 @@ impl Recorder {
     }
 
     /// Records one client event; a write failure (full disk) is returned and remembered.
-    pub fn record(
-        &self,
-        process: Process,
-        kind: EventType,
-        f: &str,
-        key: Option<Value>,
-        value: Value,
-        error: Option<String>,
-    ) -> Result<(), StoreError> {
-        let result = self
-            .log
-            .lock()
-            .expect("history lock")
-            .record(process, kind, f, key, value, error);
+    pub fn record(&self, entry: Entry) -> Result<(), StoreError> {
+        let kind = entry.kind;
+        let result = self.log.lock().expect("history lock").record(entry);
         match &result {
             Ok(_) => match kind {
                 EventType::Ok => self.counts.ok.fetch_add(1, Ordering::Relaxed),
@@ -90,7 +79,17 @@ impl FaultRecorder for Recorder {
             EventType::Info
         };
         // A failure here is remembered by `record` and ends the run; nothing more to do.
-        let _ = Recorder::record(self, Process::Nemesis, kind, f, None, value, error);
+        let _ = Recorder::record(
+            self,
+            Entry {
+                process: Process::Nemesis,
+                kind,
+                f: f.to_string(),
+                key: None,
+                value,
+                error,
+            },
+        );
     }
 
     fn active(&self, fault: Option<&Fault>) {

@@ -17,7 +17,7 @@ use checker::{CheckOptions, ModelKind};
 use cluster::target::TargetOptions;
 use cluster::{Cluster, ClusterSpec, Lifetime};
 use nemesis::{ClusterControl, FaultRecorder, Schedule};
-use results::{ExitCode, HistoryLog, RunDir, RunSummary};
+use results::{Entry, ExitCode, HistoryLog, RunDir, RunSummary};
 use serde_json::json;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -208,17 +208,18 @@ async fn final_reads(cfg: &TestConfig, cluster: &Cluster, recorder: &Recorder) {
     let base = 1_000_000_u64;
     for (i, node) in cluster.nodes().iter().enumerate() {
         let mut client = TargetClient::reading_from(cluster, i, &client_options(cfg));
-        let process = Process::Client(base + i as u64);
-        let key = Some(serde_json::Value::from(workloads::SET_KEY));
-        let invoked = recorder.record(
-            process,
-            EventType::Invoke,
-            "read",
-            key.clone(),
-            json!(null),
-            None,
-        );
-        if invoked.is_err() {
+        let entry = |kind, value, error| Entry {
+            process: Process::Client(base + i as u64),
+            kind,
+            f: "read".to_string(),
+            key: Some(serde_json::Value::from(workloads::SET_KEY)),
+            value,
+            error,
+        };
+        if recorder
+            .record(entry(EventType::Invoke, json!(null), None))
+            .is_err()
+        {
             return;
         }
         let done = workloads::set::final_read(&mut client).await;
@@ -226,7 +227,7 @@ async fn final_reads(cfg: &TestConfig, cluster: &Cluster, recorder: &Recorder) {
             .error
             .map(|e| format!("final read of {}: {e}", node.name));
         if recorder
-            .record(process, done.kind, "read", key, done.value, error)
+            .record(entry(done.kind, done.value, error))
             .is_err()
         {
             return;

@@ -4,6 +4,7 @@ use crate::recorder::Recorder;
 use checker::event::{EventType, Process};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use results::Entry;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -43,30 +44,25 @@ pub async fn run<C: RegisterClient + SetClient>(
             return;
         }
         let op = shared.generator.lock().expect("generator lock").next_op();
-        let key_value = Some(Value::from(op.key()));
+        let entry = |kind, value, error| Entry {
+            process: Process::Client(process),
+            kind,
+            f: op.f().to_string(),
+            key: Some(Value::from(op.key())),
+            value,
+            error,
+        };
         let recorder = &shared.recorder;
-        let invoke = recorder.record(
-            Process::Client(process),
-            EventType::Invoke,
-            op.f(),
-            key_value.clone(),
-            op.invoke_value(),
-            None,
-        );
-        if invoke.is_err() {
+        if recorder
+            .record(entry(EventType::Invoke, op.invoke_value(), None))
+            .is_err()
+        {
             return;
         }
         let done = op.invoke(&mut client).await;
         let kind = done.kind;
         if recorder
-            .record(
-                Process::Client(process),
-                kind,
-                op.f(),
-                key_value,
-                done.value,
-                done.error,
-            )
+            .record(entry(kind, done.value, done.error))
             .is_err()
         {
             return;

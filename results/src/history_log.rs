@@ -8,6 +8,23 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// An event as its recorder knows it, before the log gives it an index and a time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Who: a client process or the nemesis.
+    pub process: Process,
+    /// invoke, ok, fail or info.
+    pub kind: EventType,
+    /// The operation.
+    pub f: String,
+    /// The key it addresses, if any.
+    pub key: Option<Value>,
+    /// Its value.
+    pub value: Value,
+    /// Why it failed or is indeterminate.
+    pub error: Option<String>,
+}
+
 /// Appends history events to `history.jsonl`, numbering and timing them.
 ///
 /// Every event is flushed before `record` returns, so a run that crashes leaves a history that
@@ -43,25 +60,17 @@ impl HistoryLog {
         self.start
     }
 
-    /// Records one event now and returns it as written.
-    pub fn record(
-        &mut self,
-        process: Process,
-        kind: EventType,
-        f: &str,
-        key: Option<Value>,
-        value: Value,
-        error: Option<String>,
-    ) -> Result<Event, StoreError> {
+    /// Records one event now (numbered and timed here) and returns it as written.
+    pub fn record(&mut self, entry: Entry) -> Result<Event, StoreError> {
         let event = Event {
             index: self.next_index,
             time: self.start.elapsed().as_nanos() as u64,
-            process,
-            kind,
-            f: f.to_string(),
-            key,
-            value,
-            error,
+            process: entry.process,
+            kind: entry.kind,
+            f: entry.f,
+            key: entry.key,
+            value: entry.value,
+            error: entry.error,
         };
         self.append(&event)?;
         self.next_index += 1;
@@ -88,14 +97,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("history.jsonl");
         let mut log = HistoryLog::create(&path).unwrap();
-        log.record(
-            Process::Client(0),
-            EventType::Invoke,
-            "write",
-            Some("k".into()),
-            3.into(),
-            None,
-        )
+        log.record(Entry {
+            process: Process::Client(0),
+            kind: EventType::Invoke,
+            f: "write".into(),
+            key: Some("k".into()),
+            value: 3.into(),
+            error: None,
+        })
         .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 1);
@@ -103,14 +112,14 @@ mod tests {
         assert_eq!(back.index, 0);
         assert_eq!(back.f, "write");
         assert_eq!(back.value, Value::from(3));
-        log.record(
-            Process::Client(0),
-            EventType::Ok,
-            "write",
-            Some("k".into()),
-            3.into(),
-            None,
-        )
+        log.record(Entry {
+            process: Process::Client(0),
+            kind: EventType::Ok,
+            f: "write".into(),
+            key: Some("k".into()),
+            value: 3.into(),
+            error: None,
+        })
         .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let second: Event = serde_json::from_str(text.lines().nth(1).unwrap()).unwrap();
@@ -123,14 +132,14 @@ mod tests {
         // /dev/full accepts opens and fails every write with ENOSPC.
         let mut log = HistoryLog::create(Path::new("/dev/full")).unwrap();
         let err = log
-            .record(
-                Process::Nemesis,
-                EventType::Info,
-                "pause",
-                None,
-                Value::Null,
-                None,
-            )
+            .record(Entry {
+                process: Process::Nemesis,
+                kind: EventType::Info,
+                f: "pause".into(),
+                key: None,
+                value: Value::Null,
+                error: None,
+            })
             .unwrap_err();
         let msg = err.to_string();
         assert!(
