@@ -3,19 +3,27 @@
 //!
 //! Skips when redis-server is missing, unless FAULTLINE_REQUIRE_ALL is set (CI), where it fails.
 
+use cluster::target::{Persistence, TargetOptions};
 use cluster::{Cluster, ClusterSpec, RespClient, TargetKind};
 use nemesis::ClusterControl;
 use std::time::Duration;
 use workloads::{ClientError, RegisterClient};
 
 async fn redis_cluster(dir: &std::path::Path, nodes: usize) -> Cluster {
+    redis_with(dir, nodes, Persistence::None).await
+}
+
+async fn redis_with(dir: &std::path::Path, nodes: usize, persistence: Persistence) -> Cluster {
     let spec = ClusterSpec {
         target: TargetKind::Redis,
         nodes,
         net: cluster::NetMode::Loopback,
         subnet_base: [10, 77],
         dir: dir.to_path_buf(),
-        options: cluster::target::TargetOptions::default(),
+        options: TargetOptions {
+            persistence,
+            ..TargetOptions::default()
+        },
         ready_timeout: Duration::from_secs(10),
         lifetime: cluster::Lifetime::WithFaultline,
         record: None,
@@ -75,4 +83,27 @@ async fn timeout_is_info_refusal_and_error_replies_are_fail() {
         matches!(err, ClientError::DidNotHappen(ref m) if m.contains("cannot connect")),
         "{err:?}"
     );
+}
+
+/// A killed primary comes back with its acknowledged writes only with the append-only file.
+#[tokio::test]
+async fn the_append_only_file_keeps_writes_across_a_kill() {
+    if !cluster::capability::redis_for_test() {
+        return;
+    }
+    let timeout = Duration::from_secs(1);
+    for (persistence, kept) in [(Persistence::AofAlways, Some(7)), (Persistence::None, None)] {
+        let dir = tempfile::tempdir().unwrap();
+        let cluster = redis_with(dir.path(), 1, persistence).await;
+        let primary = cluster.primary_addr();
+        RespClient::new(TargetKind::Redis, primary, primary, timeout)
+            .write("k", 7)
+            .await
+            .unwrap();
+        cluster.kill("n1").unwrap();
+        cluster.restart("n1").unwrap();
+        cluster.wait_ready(Duration::from_secs(10)).await.unwrap();
+        let mut fresh = RespClient::new(TargetKind::Redis, primary, primary, timeout);
+        assert_eq!(fresh.read("k").await.unwrap(), kept, "{persistence:?}");
+    }
 }
