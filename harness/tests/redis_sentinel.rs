@@ -186,3 +186,40 @@ fn a_missing_sentinel_binary_names_the_package() {
     let err = stderr(&out);
     assert!(err.contains("apt-get install redis-sentinel"), "{err}");
 }
+
+#[test]
+fn a_lab_with_sentinels_takes_them_down_too() {
+    if !cluster::capability::sentinel_for_test() {
+        return;
+    }
+    let case = Case::new();
+    let store = case.store.path().display().to_string();
+    let lab = |args: &[&str]| {
+        let mut all = vec!["cluster", "--store", store.as_str()];
+        all.extend_from_slice(args);
+        let out = case.run(&all);
+        assert_eq!(out.status.code(), Some(0), "cluster {args:?}");
+        out
+    };
+    lab(&[
+        "up",
+        "--target",
+        "redis",
+        "--failover",
+        "sentinel",
+        "--net",
+        "loopback",
+    ]);
+    let out = lab(&["status", "--json"]);
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status[2]["sentinel"]["flags"], "master", "{status:#}");
+    let run = std::fs::canonicalize(case.store.path().join("latest")).unwrap();
+    let sentinels: Vec<u32> = (1..=3)
+        .map(|i| {
+            let text = std::fs::read_to_string(run.join(format!("nodes/n{i}/sentinel.pid")));
+            text.unwrap().trim().parse().unwrap()
+        })
+        .collect();
+    lab(&["down"]);
+    assert_all_gone(&sentinels);
+}

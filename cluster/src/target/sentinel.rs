@@ -56,7 +56,9 @@ pub fn daemon(node: &NodePlan<'_>) -> Result<DaemonSpec, String> {
             program,
             args: vec![path.display().to_string()],
         },
-        marker: path.display().to_string(),
+        // Sentinel rewrites its process title to `redis-sentinel IP:PORT [sentinel]`: the config
+        // path is gone from it, the port stays.
+        marker: listen.port().to_string(),
         files: vec![(path, config(node, listen))],
     })
 }
