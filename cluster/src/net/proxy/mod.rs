@@ -48,6 +48,7 @@ mod connection;
 mod delay;
 mod error;
 mod faults;
+pub mod front;
 mod link;
 mod mesh;
 mod pacer;
@@ -58,8 +59,9 @@ mod test_target;
 
 pub use error::ProxyError;
 pub use faults::LinkFaults;
+pub use front::{Front, Identify, Source};
 pub use link::{LinkProxy, LinkStats};
-pub use mesh::ProxyMesh;
+pub use mesh::{ProxyMesh, CONTROL, UNKNOWN};
 
 /// Largest chunk a pump reads at once.
 const CHUNK: usize = 16 * 1024;
