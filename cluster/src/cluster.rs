@@ -430,6 +430,13 @@ impl Cluster {
                 daemon.lock().stop();
             }
         }
+        if let Network::Proxy(mesh) = &self.network {
+            // What crossed each link, for the curious and for tests: `nodes/proxy-links.json`.
+            let _ = std::fs::write(
+                self.spec.dir.join("proxy-links.json"),
+                serde_json::to_vec_pretty(&mesh.traffic()).unwrap_or_default(),
+            );
+        }
         self.network.teardown();
         if let Some(record) = &self.spec.record {
             let _ = std::fs::remove_file(record);

@@ -246,6 +246,17 @@ impl ProxyMesh {
         }
     }
 
+    /// Traffic so far on every link: between nodes, of unknown source and the control side's,
+    /// as (from, to, traffic).
+    pub fn traffic(&self) -> Vec<(String, String, LinkStats)> {
+        let others = self.unknown.values().chain(&self.control);
+        self.links
+            .values()
+            .chain(others)
+            .map(|l| (l.from().to_string(), l.to().to_string(), l.stats()))
+            .collect()
+    }
+
     /// Shuts every front and link down and returns the links' final traffic.
     pub async fn shutdown(self) -> BTreeMap<(String, String), LinkStats> {
         for front in self.fronts {
