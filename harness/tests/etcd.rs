@@ -153,7 +153,20 @@ fn stale_reads_on(net: &str) {
         "--seed",
         "23",
     ]);
-    assert_eq!(out.status.code(), Some(1), "an anomaly exits 1");
+    let run = case.latest();
+    let read = |f: &str| std::fs::read_to_string(run.join(f)).unwrap_or_default();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an anomaly exits 1\nproxy links: {}\nnemesis: {:?}\nreplication: {}",
+        read("nodes/proxy-links.json"),
+        history_lines(&run)
+            .iter()
+            .filter(|e| e["process"] == "nemesis")
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>(),
+        read("replication.jsonl")
+    );
     let text = stdout(&out);
     assert!(
         text.contains("was acknowledged at") && text.contains("read of"),
