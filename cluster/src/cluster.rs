@@ -2,7 +2,7 @@
 
 use crate::control::{Control, LocalControl};
 use crate::live::{LiveDaemon, LiveNode, LiveRecord};
-use crate::net::{NetMode, Network, NetworkLayout};
+use crate::net::{NetMode, Network, NetworkLayout, ProxyPlan};
 use crate::process::{Lifetime, NodeProcess};
 use crate::spec::ClusterSpec;
 use crate::target::{
@@ -11,7 +11,7 @@ use crate::target::{
 };
 use nemesis::Grudge;
 use nix::sys::signal::Signal;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -191,13 +191,29 @@ impl Cluster {
             .iter()
             .map(|p| if peer_is_client { p[0] } else { p[1] })
             .collect();
-        let network = Network::create(spec.net, &names, spec.subnet_base, &link_ports, spec.seed)
+        // Sentinel and etcd hand one address per node to everyone: fronts, not per-pair links.
+        let sources = (spec.net == NetMode::Proxy && sentinels).then(|| source_ips(spec.nodes));
+        let proxy_plan = match &sources {
+            Some(sources) => ProxyPlan::FrontsBySource {
+                ports: ports.iter().map(|p| vec![p[0], p[2]]).collect(),
+                sources: sources.clone(),
+            },
+            None if spec.target == TargetKind::Etcd => ProxyPlan::FrontsByHeader {
+                ports: link_ports.iter().map(|p| vec![*p]).collect(),
+            },
+            None => ProxyPlan::Links(link_ports),
+        };
+        let network = Network::create(spec.net, &names, spec.subnet_base, &proxy_plan, spec.seed)
             .await
             .map_err(ClusterError::Network)?;
         let addrs: Vec<NodeAddrs> = (0..spec.nodes)
             .map(|i| {
                 let ip = network.host(i).0;
                 let client = SocketAddr::new(ip, ports[i][0]);
+                let announced = match &network {
+                    Network::Proxy(mesh) => mesh.front_for(client),
+                    _ => None,
+                };
                 NodeAddrs {
                     client,
                     peer: if peer_is_client {
@@ -206,6 +222,7 @@ impl Cluster {
                         SocketAddr::new(ip, ports[i][1])
                     },
                     sentinel: sentinels.then(|| SocketAddr::new(ip, ports[i][2])),
+                    announced,
                 }
             })
             .collect();
@@ -251,6 +268,7 @@ impl Cluster {
                     if peer_is_client {
                         seen.client = seen.peer;
                     }
+                    seen.sentinel = a.sentinel.map(|s| cluster.network.route(&name, to, s));
                     (to.clone(), seen)
                 })
                 .collect();
@@ -261,6 +279,7 @@ impl Cluster {
                 peers,
                 dir: &dir,
                 token: &token,
+                source_ip: sources.as_ref().map(|s| s[i]),
             };
             let specs = cluster
                 .target
@@ -292,7 +311,21 @@ impl Cluster {
             .save_record()
             .map_err(|e| ClusterError::Network(format!("live record: {e}")))?;
         cluster.wait_ready(cluster.spec.ready_timeout).await?;
+        if cluster.spec.target == TargetKind::Etcd && cluster.spec.net == NetMode::Proxy {
+            cluster.learn_etcd_members().await?;
+        }
         Ok(cluster)
+    }
+
+    /// Proxy mode with etcd: tells the fronts which member id is which node, so that they can
+    /// attribute peer connections (until then, all of unknown source), then waits for the
+    /// cluster to be healthy again after the reconnections that follows.
+    async fn learn_etcd_members(&self) -> Result<(), ClusterError> {
+        let ids = crate::etcd::member_names(self.nodes[0].addr, PROBE_TIMEOUT * 5)
+            .await
+            .map_err(|e| ClusterError::Network(format!("cannot learn etcd's member ids: {e}")))?;
+        self.network.learn_members(ids).await;
+        self.wait_ready(self.spec.ready_timeout).await
     }
 
     /// The nodes, primary first.
@@ -396,6 +429,13 @@ impl Cluster {
             for daemon in node.daemons.iter().rev() {
                 daemon.lock().stop();
             }
+        }
+        if let Network::Proxy(mesh) = &self.network {
+            // What crossed each link, for the curious and for tests: `nodes/proxy-links.json`.
+            let _ = std::fs::write(
+                self.spec.dir.join("proxy-links.json"),
+                serde_json::to_vec_pretty(&mesh.traffic()).unwrap_or_default(),
+            );
         }
         self.network.teardown();
         if let Some(record) = &self.spec.record {
@@ -624,6 +664,21 @@ impl nemesis::ClusterControl for Cluster {
     async fn health(&self) -> Result<(), String> {
         self.check_health().await.map_err(|(_, e)| e)
     }
+}
+
+/// Proxy mode with fronts that tell nodes by their source address: node `i`'s daemons bind their
+/// outgoing connections to 127.0.K.(11+i), any loopback address working without setup on Linux.
+/// K varies between runs (1–254, never 0, whose 127.0.0.1 is the control side), though a clash
+/// would be harmless: fronts listen on ports of their own run.
+fn source_ips(nodes: usize) -> Vec<IpAddr> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    let k = 1 + ((nanos ^ std::process::id()) % 254) as u8;
+    (0..nodes)
+        .map(|i| IpAddr::V4(Ipv4Addr::new(127, 0, k, 11 + i as u8)))
+        .collect()
 }
 
 /// Asks the kernel for `n` distinct free loopback ports.

@@ -112,8 +112,8 @@ pub struct ClusterOpts {
     pub nodes: usize,
     /// How the nodes' hosts are laid out: netns (a network namespace per node on a private
     /// bridge; needs root), proxy (loopback ports, node-to-node links through faultline's fault
-    /// proxy; no root), loopback (plain loopback ports; no network faults), or auto (netns where
-    /// permitted, else proxy).
+    /// proxy, for every target, Sentinel and etcd included; no root), loopback (plain loopback
+    /// ports; no network faults), or auto (netns where permitted, else proxy).
     #[arg(long, default_value = "auto")]
     pub net: String,
     /// netns mode: the private /16 a run's /24 is taken from, as its first two octets.

@@ -109,22 +109,6 @@ impl ClusterChoice {
                     .into(),
             );
         }
-        if failover == Failover::Sentinel && net == NetMode::Proxy {
-            return Err(
-                "--failover sentinel: not through the fault proxy yet (sentinels hand \
-                        out the addresses replicas report, which bypass it): use --net netns \
-                        or loopback"
-                    .into(),
-            );
-        }
-        if target == TargetKind::Etcd && net == NetMode::Proxy {
-            return Err(
-                "--target etcd: not through the fault proxy yet (every member must \
-                        advertise one peer address to all others, so links cannot be told \
-                        apart): use --net netns or loopback"
-                    .into(),
-            );
-        }
         if net == NetMode::Netns && !cluster::capability::can_admin_network() {
             return Err(
                 "--net netns: needs root or CAP_NET_ADMIN to create network namespaces".into(),
@@ -369,15 +353,16 @@ mod tests {
         let e = err(&["--nodes", "1", "--read-from", "replica"]);
         assert!(e.contains("--read-from replica"), "{e}");
         assert!(err(&["--failover", "sentinel"]).starts_with("--failover: sentinel applies"));
-        let e = err(&[
+        assert!(resolve(&[
             "--target",
             "redis",
             "--failover",
             "sentinel",
             "--net",
             "proxy",
-        ]);
-        assert!(e.contains("--net netns"), "{e}");
+        ])
+        .is_ok());
+        assert!(resolve(&["--target", "etcd", "--net", "proxy"]).is_ok());
         let e = err(&[
             "--target",
             "redis",

@@ -4,6 +4,7 @@
 //! primary while the old one keeps acknowledging writes; on heal the old primary is demoted and
 //! its writes are gone. faultline must find those lost writes, with and without `WAIT`, and a
 //! non-linearizable register history under the same fault; without faults the run is valid.
+//! The partition is made in network namespaces and, unprivileged, in the fault proxy.
 
 mod common;
 
@@ -32,7 +33,12 @@ const JEPSEN_PARTITION: [&str; 16] = [
 ];
 
 fn run_partitioned(case: &Case, extra: &[&str]) -> Value {
+    run_partitioned_on(case, "netns", extra)
+}
+
+fn run_partitioned_on(case: &Case, net: &str, extra: &[&str]) -> Value {
     let mut args = JEPSEN_PARTITION.to_vec();
+    args[8] = net;
     args.extend_from_slice(&["--time-limit", "12s", "--seed", "11"]);
     args.extend_from_slice(extra);
     let out = case.run(&args);
@@ -41,7 +47,9 @@ fn run_partitioned(case: &Case, extra: &[&str]) -> Value {
     assert_eq!(results["verdict"], "invalid", "{results:#}");
     assert_failover_happened(&case.latest());
     assert_all_gone(&all_daemon_pids(&case.latest()));
-    assert_network_gone(&case.latest());
+    if net == "netns" {
+        assert_network_gone(&case.latest());
+    }
     results
 }
 
@@ -84,7 +92,12 @@ fn a_partitioned_primary_loses_acknowledged_adds() {
     }
     let case = Case::new();
     let results = run_partitioned(&case, &["--workload", "set"]);
-    let lost = lost(&results);
+    assert_acknowledged_adds_lost(&case, &results);
+}
+
+/// Acknowledged adds lost, named, and acknowledged: the assertion both network modes share.
+fn assert_acknowledged_adds_lost(case: &Case, results: &Value) {
+    let lost = lost(results);
     assert!(!lost.is_empty(), "acknowledged adds were lost");
     // Each lost element was acknowledged: an ok add is in the history for it.
     let history = history_lines(&case.latest());
@@ -96,6 +109,30 @@ fn a_partitioned_primary_loses_acknowledged_adds() {
             "lost element {e} was acknowledged"
         );
     }
+}
+
+#[test]
+fn through_the_fault_proxy_a_partitioned_primary_loses_acknowledged_adds() {
+    // Unprivileged: every node-to-node connection (replication, sentinel to server, sentinel to
+    // sentinel) goes through the proxy's fronts, which tell nodes by their source address.
+    if !cluster::capability::sentinel_for_test() {
+        return;
+    }
+    let case = Case::new();
+    let results = run_partitioned_on(&case, "proxy", &["--workload", "set"]);
+    assert_acknowledged_adds_lost(&case, &results);
+    let layout = std::fs::read_to_string(case.latest().join("nodes/network.json")).unwrap();
+    let layout: Value = serde_json::from_str(&layout).unwrap();
+    assert_eq!(layout["mode"], "proxy");
+    assert_eq!(
+        layout["fronts"].as_array().map(Vec::len),
+        Some(10),
+        "a front per node for Redis and one for its sentinel: {layout:#}"
+    );
+    // Sentinels know one another and the primary by their fronts, not their real ports.
+    let conf = std::fs::read_to_string(case.latest().join("nodes/n3/sentinel.conf")).unwrap();
+    assert!(conf.contains("bind-source-addr \"127.0."), "{conf}");
+    assert!(conf.contains("sentinel announce-port"), "{conf}");
 }
 
 #[test]

@@ -29,8 +29,10 @@ pub struct EtcdMember {
     pub name: String,
     /// Where the member serves the gRPC client API.
     pub client_addr: SocketAddr,
-    /// Where the member talks Raft to its peers.
+    /// Where the member talks Raft to its peers: the peer URL it advertises.
     pub peer_addr: SocketAddr,
+    /// Where it listens for its peers, when not at `peer_addr` (a proxy stands there).
+    pub listen_peer_addr: Option<SocketAddr>,
 }
 
 impl EtcdMember {
@@ -40,7 +42,16 @@ impl EtcdMember {
             name: name.into(),
             client_addr,
             peer_addr,
+            listen_peer_addr: None,
         }
+    }
+
+    /// The same member, listening for its peers at `addr` while advertising `peer_addr`.
+    pub fn listening_on(mut self, addr: SocketAddr) -> Self {
+        if addr != self.peer_addr {
+            self.listen_peer_addr = Some(addr);
+        }
+        self
     }
 
     /// The client URL, as etcd's flags and the client crate spell it.
@@ -99,7 +110,12 @@ pub fn etcd_args(
         ("--data-dir", data_dir.display().to_string()),
         ("--listen-client-urls", member.client_url()),
         ("--advertise-client-urls", member.client_url()),
-        ("--listen-peer-urls", member.peer_url()),
+        (
+            "--listen-peer-urls",
+            member
+                .listen_peer_addr
+                .map_or_else(|| member.peer_url(), |a| format!("http://{a}")),
+        ),
         ("--initial-advertise-peer-urls", member.peer_url()),
         ("--initial-cluster", initial_cluster),
         ("--initial-cluster-state", "new".to_string()),

@@ -5,7 +5,9 @@
 //! /24 that exists only inside faultline's namespaces and on that bridge; partitions are DROP rules
 //! inside the namespaces (the root namespace's own rules are never touched).
 //! `proxy`: every node on a loopback port, every node-to-node link through a TCP proxy inside
-//! faultline (one per directed pair); partitions and link faults are the proxy's (no root).
+//! faultline (one per directed pair); partitions and link faults are the proxy's (no root). Nodes
+//! reach a link at its own listener, or — for systems that hand one address to everyone — at a
+//! front per node address that tells who connected ([`ProxyPlan`]).
 
 pub mod netns;
 pub mod proxy;
@@ -67,6 +69,28 @@ impl fmt::Display for NetMode {
     }
 }
 
+/// How proxy mode stands between nodes.
+#[derive(Debug, Clone)]
+pub enum ProxyPlan {
+    /// A listener per directed pair before node `i`'s port `ports[i]`: each node is configured
+    /// with the address of the link it uses (own nodes, Redis without Sentinel).
+    Links(Vec<u16>),
+    /// A front before each of node `i`'s ports `ports[i]`, telling which node connected by the
+    /// source address its daemons bind to, `sources[i]` (Redis with Sentinel).
+    FrontsBySource {
+        /// Per node, the ports other nodes connect to.
+        ports: Vec<Vec<u16>>,
+        /// Per node, the address its outgoing connections come from.
+        sources: Vec<IpAddr>,
+    },
+    /// A front before each of node `i`'s ports `ports[i]`, telling which etcd member connected
+    /// by the `X-Server-From` header of its requests, once the member ids are learned.
+    FrontsByHeader {
+        /// Per node, the ports other nodes connect to.
+        ports: Vec<Vec<u16>>,
+    },
+}
+
 /// A created network: where each node's host is and how to reach into it.
 #[derive(Debug)]
 pub enum Network {
@@ -80,41 +104,67 @@ pub enum Network {
 
 impl Network {
     /// Lays out hosts for `nodes` in `mode`. `subnet_base` is the first two octets of the private
-    /// range netns mode takes a /24 from; `ports` are the nodes' loopback ports (loopback and
-    /// proxy modes); `seed` makes the proxy's jitter and loss repeatable.
+    /// range netns mode takes a /24 from; `proxy` says where proxy mode's proxies stand (the
+    /// nodes' loopback ports); `seed` makes the proxy's jitter and loss repeatable.
     pub async fn create(
         mode: NetMode,
         nodes: &[String],
         subnet_base: [u8; 2],
-        ports: &[u16],
+        proxy: &ProxyPlan,
         seed: u64,
     ) -> Result<Network, String> {
-        match mode {
-            NetMode::Loopback => Ok(Network::Loopback),
-            NetMode::Netns => netns::NetnsNetwork::create(nodes, subnet_base).map(Network::Netns),
-            NetMode::Proxy => {
+        let local = |port: u16| SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port);
+        let fronts = |ports: &[Vec<u16>]| -> Vec<(String, SocketAddr)> {
+            nodes
+                .iter()
+                .zip(ports)
+                .flat_map(|(n, ps)| ps.iter().map(|p| (n.clone(), local(*p))))
+                .collect()
+        };
+        let mesh = match (mode, proxy) {
+            (NetMode::Loopback, _) => return Ok(Network::Loopback),
+            (NetMode::Netns, _) => {
+                return netns::NetnsNetwork::create(nodes, subnet_base).map(Network::Netns)
+            }
+            (NetMode::Proxy, ProxyPlan::Links(ports)) => {
                 let mut links = Vec::new();
                 for from in nodes {
                     for (to, port) in nodes.iter().zip(ports) {
                         if from != to {
-                            let target = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), *port);
-                            links.push((from.clone(), to.clone(), target));
+                            links.push((from.clone(), to.clone(), local(*port)));
                         }
                     }
                 }
-                let mesh = proxy::ProxyMesh::start(&links, seed).await;
-                mesh.map(Network::Proxy)
-                    .map_err(|e| format!("cannot start the fault proxies: {e}"))
+                proxy::ProxyMesh::start(&links, seed).await
             }
+            (NetMode::Proxy, ProxyPlan::FrontsBySource { ports, sources }) => {
+                let by_ip = sources.iter().copied().zip(nodes.iter().cloned()).collect();
+                let identify = proxy::Identify::SourceIp(std::sync::Arc::new(by_ip));
+                proxy::ProxyMesh::with_fronts(nodes, &fronts(ports), identify, seed).await
+            }
+            (NetMode::Proxy, ProxyPlan::FrontsByHeader { ports }) => {
+                let identify = proxy::Identify::ServerFrom(Default::default());
+                proxy::ProxyMesh::with_fronts(nodes, &fronts(ports), identify, seed).await
+            }
+        };
+        mesh.map(Network::Proxy)
+            .map_err(|e| format!("cannot start the fault proxies: {e}"))
+    }
+
+    /// Where node `from` must connect to reach node `to` (at `direct`): through its proxy link or
+    /// the front before `direct` in proxy mode, directly otherwise.
+    pub fn route(&self, from: &str, to: &str, direct: SocketAddr) -> SocketAddr {
+        match self {
+            Network::Proxy(mesh) => mesh.addr(from, to, direct).unwrap_or(direct),
+            _ => direct,
         }
     }
 
-    /// Where node `from` must connect to reach node `to` (at `direct`): through its proxy link in
-    /// proxy mode, directly otherwise.
-    pub fn route(&self, from: &str, to: &str, direct: SocketAddr) -> SocketAddr {
-        match self {
-            Network::Proxy(mesh) => mesh.addr(from, to).unwrap_or(direct),
-            _ => direct,
+    /// Tells fronts that identify etcd members by id which id is which node (see
+    /// [`proxy::ProxyMesh::learn_members`]); nothing to do elsewhere.
+    pub async fn learn_members(&self, ids: Vec<(u64, String)>) {
+        if let Network::Proxy(mesh) = self {
+            mesh.learn_members(ids).await;
         }
     }
 
@@ -147,17 +197,8 @@ impl Network {
         match self {
             Network::Loopback => Err("link faults need --net netns or --net proxy".to_string()),
             Network::Netns(n) => n.degrade(nodes, fault),
-            Network::Proxy(mesh) => {
-                // The links *into* each node, keeping whatever cut a partition made.
-                for link in mesh.links().filter(|l| nodes.iter().any(|n| n == l.to())) {
-                    let faults = proxy::LinkFaults {
-                        cut: link.faults().cut,
-                        link: fault.clone(),
-                    };
-                    link.set(faults).map_err(|e| e.to_string())?;
-                }
-                Ok(())
-            }
+            // The links *into* each node, keeping whatever cut a partition made.
+            Network::Proxy(mesh) => mesh.degrade(nodes, fault).map_err(|e| e.to_string()),
         }
     }
 
@@ -181,7 +222,12 @@ impl Network {
             Network::Proxy(mesh) => NetworkLayout::Proxy {
                 links: mesh
                     .links()
-                    .map(|l| (l.from().to_string(), l.to().to_string(), l.addr()))
+                    .filter_map(|l| Some((l.from().to_string(), l.to().to_string(), l.addr()?)))
+                    .collect(),
+                fronts: mesh
+                    .fronts()
+                    .iter()
+                    .map(|f| (f.to().to_string(), f.addr(), f.target()))
                     .collect(),
             },
         }
@@ -219,10 +265,14 @@ impl Network {
 pub enum NetworkLayout {
     /// Nothing was created.
     Loopback,
-    /// Proxies inside faultline: (from, to, the proxy's address) per link.
+    /// Proxies inside faultline: (from, to, the proxy's address) per link with a listener of
+    /// its own, and (node, the front's address, the node's real address) per front.
     Proxy {
-        /// The links.
+        /// The links with listeners.
         links: Vec<(String, String, SocketAddr)>,
+        /// The fronts.
+        #[serde(default)]
+        fronts: Vec<(String, SocketAddr, SocketAddr)>,
     },
     /// A bridge, and a namespace with a veth pair per node.
     Netns {

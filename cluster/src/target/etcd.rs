@@ -24,7 +24,9 @@ impl Target for EtcdTarget {
             .iter()
             .map(|(name, a)| EtcdMember::new(name.clone(), a.client, a.peer))
             .collect();
-        let me = &members[node.index];
+        // Every member advertises its peer address as the others reach it (the proxy's front
+        // before it, in proxy mode), and listens on its own.
+        let me = &members[node.index].clone().listening_on(node.addrs.peer);
         // The same flags serve a restart: etcd ignores the --initial-* ones once its data
         // directory holds a log, so a killed member rejoins with the data it kept.
         let args = etcd_args(
@@ -94,6 +96,7 @@ mod tests {
             client: format!("10.77.3.{i}:2379").parse().unwrap(),
             peer: format!("10.77.3.{i}:2380").parse().unwrap(),
             sentinel: None,
+            announced: None,
         };
         let peers: Vec<_> = (1..=3).map(|i| (format!("n{i}"), addrs(10 + i))).collect();
         let plan = NodePlan {
@@ -103,6 +106,7 @@ mod tests {
             peers,
             dir: Path::new("/run/x/n2"),
             token: "tok",
+            source_ip: None,
         };
         let Ok(d) = EtcdTarget.daemons(&plan) else {
             // No etcd installed here: the error path is covered by the CLI tests.

@@ -14,7 +14,7 @@ pub mod sentinel;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::str::FromStr;
@@ -168,6 +168,10 @@ pub struct NodeAddrs {
     pub peer: SocketAddr,
     /// Its sentinel, with `--failover sentinel`.
     pub sentinel: Option<SocketAddr>,
+    /// Where other nodes are told its client address is, when that differs from `client`: the
+    /// proxy's front before it.
+    #[serde(default)]
+    pub announced: Option<SocketAddr>,
 }
 
 /// Everything a target needs to lay out one node's daemons.
@@ -185,12 +189,20 @@ pub struct NodePlan<'a> {
     pub dir: &'a Path,
     /// A token unique to this cluster (etcd's cluster token).
     pub token: &'a str,
+    /// The address the node's daemons bind their outgoing connections to, so that the proxy's
+    /// fronts can tell which node connected (proxy mode with Sentinel).
+    pub source_ip: Option<IpAddr>,
 }
 
 impl NodePlan<'_> {
     /// The first node (the initial primary) as this node reaches it.
     pub fn first(&self) -> &NodeAddrs {
         &self.peers[0].1
+    }
+
+    /// This node as every node reaches it (its own fronts in proxy mode with fronts).
+    pub fn me(&self) -> &NodeAddrs {
+        &self.peers[self.index].1
     }
 }
 
@@ -353,6 +365,7 @@ mod tests {
             client: a,
             peer: a,
             sentinel: None,
+            announced: None,
         };
         let n = |name: &str, s| (name.to_string(), addrs, s);
         let ok = [

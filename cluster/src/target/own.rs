@@ -70,6 +70,7 @@ mod tests {
             client: format!("127.0.0.1:{port}").parse().unwrap(),
             peer: format!("127.0.0.1:{port}").parse().unwrap(),
             sentinel: None,
+            announced: None,
         };
         let plan = NodePlan {
             name: "n2",
@@ -78,6 +79,7 @@ mod tests {
             peers: vec![("n1".into(), addrs(9001)), ("n2".into(), addrs(7002))],
             dir: Path::new("/tmp/x"),
             token: "t",
+            source_ip: None,
         };
         let target = OwnTarget {
             exe: "/bin/faultline".into(),

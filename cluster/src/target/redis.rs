@@ -56,6 +56,7 @@ impl RedisTarget {
             "".into(),
         ];
         args.extend(persistence_args(self.persistence));
+        args.extend(proxy_args(node));
         if node.index > 0 {
             let primary = node.first().client;
             args.extend([
@@ -71,6 +72,26 @@ impl RedisTarget {
             files: Vec::new(),
         })
     }
+}
+
+/// In proxy mode with fronts: outgoing connections from the node's own source address (so the
+/// fronts can tell who connected), and its front announced to the primary as its address (so the
+/// primary's `INFO replication`, and the sentinels reading it, hand out the front).
+fn proxy_args(node: &NodePlan<'_>) -> Vec<String> {
+    let mut args = Vec::new();
+    if let Some(ip) = node.source_ip {
+        args.extend(["--bind-source-addr".to_string(), ip.to_string()]);
+    }
+    let seen = node.me().client;
+    if seen != node.addrs.client {
+        args.extend([
+            "--replica-announce-ip".to_string(),
+            seen.ip().to_string(),
+            "--replica-announce-port".to_string(),
+            seen.port().to_string(),
+        ]);
+    }
+    args
 }
 
 /// The `redis-server` arguments for `persistence`.

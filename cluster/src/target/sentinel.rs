@@ -27,7 +27,19 @@ pub const FAILOVER_TIMEOUT_MS: u64 = 3000;
 pub fn config(node: &NodePlan<'_>, listen: SocketAddr) -> String {
     let primary = node.first().client;
     let quorum = node.peers.len() / 2 + 1;
-    format!(
+    // Proxy mode with fronts: connect from the node's source address, announce the front.
+    let mut proxied = String::new();
+    if let Some(ip) = node.source_ip {
+        proxied.push_str(&format!("bind-source-addr {ip}\n"));
+    }
+    if let Some(seen) = node.me().sentinel.filter(|s| *s != listen) {
+        proxied.push_str(&format!(
+            "sentinel announce-ip {}\nsentinel announce-port {}\n",
+            seen.ip(),
+            seen.port()
+        ));
+    }
+    let text = format!(
         "port {port}\nbind {ip}\nprotected-mode no\ndaemonize no\ndir {dir}\nlogfile \"\"\n\
          sentinel monitor {MASTER_NAME} {pip} {pport} {quorum}\n\
          sentinel down-after-milliseconds {MASTER_NAME} {DOWN_AFTER_MS}\n\
@@ -38,7 +50,8 @@ pub fn config(node: &NodePlan<'_>, listen: SocketAddr) -> String {
         dir = node.dir.display(),
         pip = primary.ip(),
         pport = primary.port(),
-    )
+    );
+    text + &proxied
 }
 
 /// The sentinel daemon of `node`: its configuration file is written first (Sentinel rewrites it
@@ -127,16 +140,17 @@ pub async fn locate_primary(order: &[SocketAddr], timeout: Duration) -> Result<S
 /// Sentinel health: every sentinel knows all the others, sees the primary up, and names the node
 /// that really is the primary.
 pub fn judge(nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), String> {
-    let primary = nodes
+    let (primary, announced) = nodes
         .iter()
         .find(|(_, _, s)| s.role == Role::Primary)
-        .map(|(_, a, _)| a.client)
+        .map(|(_, a, _)| (a.client, a.announced))
         .ok_or("no node is the primary")?;
     for (name, _, status) in nodes {
         let Some(view) = &status.sentinel else {
             return Err(format!("{name}: no sentinel view"));
         };
-        if view.primary != primary {
+        // Through the proxy's fronts the sentinels know the primary by its front.
+        if view.primary != primary && Some(view.primary) != announced {
             return Err(format!(
                 "{name}'s sentinel names {} as the primary, not {primary}",
                 view.primary
@@ -170,6 +184,7 @@ mod tests {
             client: format!("{ip}:6379").parse().unwrap(),
             peer: format!("{ip}:6379").parse().unwrap(),
             sentinel: Some(format!("{ip}:26379").parse().unwrap()),
+            announced: None,
         };
         let peers: Vec<_> = (1..=5)
             .map(|i| (format!("n{i}"), addrs(&format!("10.77.3.{}", 10 + i))))
@@ -181,6 +196,7 @@ mod tests {
             peers: peers.clone(),
             dir: Path::new("/run/x/n3"),
             token: "t",
+            source_ip: None,
         };
         let text = config(&plan, plan.addrs.sentinel.unwrap());
         assert!(text.contains("port 26379\nbind 10.77.3.13\n"), "{text}");
@@ -190,6 +206,43 @@ mod tests {
         );
         assert!(
             text.contains("down-after-milliseconds faultline 1000"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn through_fronts_the_sentinel_binds_its_source_and_announces_its_front() {
+        let at = |port: u16| -> SocketAddr { format!("127.0.0.1:{port}").parse().unwrap() };
+        let real = NodeAddrs {
+            client: at(7001),
+            peer: at(7001),
+            sentinel: Some(at(27001)),
+            announced: Some(at(9001)),
+        };
+        let front = |i: u16| NodeAddrs {
+            client: at(9000 + i),
+            peer: at(9000 + i),
+            sentinel: Some(at(29000 + i)),
+            announced: None,
+        };
+        let plan = NodePlan {
+            name: "n1",
+            index: 0,
+            addrs: real,
+            peers: (1..=3).map(|i| (format!("n{i}"), front(i))).collect(),
+            dir: Path::new("/run/x/n1"),
+            token: "t",
+            source_ip: Some("127.0.7.11".parse().unwrap()),
+        };
+        let text = config(&plan, at(27001));
+        assert!(text.contains("port 27001\n"), "{text}");
+        assert!(
+            text.contains("sentinel monitor faultline 127.0.0.1 9001 2\n"),
+            "{text}"
+        );
+        assert!(text.contains("bind-source-addr 127.0.7.11\n"), "{text}");
+        assert!(
+            text.contains("sentinel announce-ip 127.0.0.1\nsentinel announce-port 29001\n"),
             "{text}"
         );
     }

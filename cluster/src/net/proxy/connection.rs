@@ -6,6 +6,9 @@
 //!                                                    RST on reset, error or lifted blackhole
 //! ```
 //! A `reset` fault or the proxy's shutdown end it at any step.
+//!
+//! A connection may arrive with bytes already read from it (a front that peeked at a request to
+//! tell who sent it): they go first, under the same faults as every later byte.
 
 use super::faults::{Direction, Flow, LinkFaults};
 use super::link::OpenGuard;
@@ -33,9 +36,11 @@ pub(super) enum End {
     Stopped,
 }
 
-/// Proxies `client` to `target` until the connection ends.
+/// Proxies `client` to `target` until the connection ends; `head` holds bytes already read from
+/// `client`, passed on before any other.
 pub(super) async fn run(
     mut client: TcpStream,
+    mut head: Vec<u8>,
     target: SocketAddr,
     mut faults: watch::Receiver<LinkFaults>,
     mut stop: watch::Receiver<bool>,
@@ -44,7 +49,7 @@ pub(super) async fn run(
 ) {
     let counters = open.counters();
     let outcome = tokio::select! {
-        r = reach(&mut client, target, faults.clone()) => r,
+        r = reach(&mut client, &mut head, target, faults.clone()) => r,
         end = ended(&mut faults, &mut stop) => Err(end),
     };
     let mut server = match outcome {
@@ -53,7 +58,7 @@ pub(super) async fn run(
     };
     let pumps_faults = faults.clone();
     let end = tokio::select! {
-        r = both_ways(&mut client, &mut server, &pumps_faults, counters, conn_seed) => {
+        r = both_ways(&mut client, &head, &mut server, &pumps_faults, counters, conn_seed) => {
             r.err().unwrap_or(End::Closed)
         }
         end = ended(&mut faults, &mut stop) => end,
@@ -70,8 +75,10 @@ async fn ended(faults: &mut watch::Receiver<LinkFaults>, stop: &mut watch::Recei
 }
 
 /// Holds a new connection while the link may not open connections, then connects to the target.
+/// A blackhole discards `head` too.
 async fn reach(
     client: &mut TcpStream,
+    head: &mut Vec<u8>,
     target: SocketAddr,
     mut faults: watch::Receiver<LinkFaults>,
 ) -> Result<TcpStream, End> {
@@ -81,6 +88,10 @@ async fn reach(
         let flow = faults.borrow_and_update().connect_flow();
         match flow {
             Flow::Hold => changed(&mut faults).await?,
+            Flow::Discard if !head.is_empty() => {
+                head.clear();
+                discarded = true;
+            }
             Flow::Discard => tokio::select! {
                 r = client.read(&mut buf) => match r.map_err(End::Broken)? {
                     0 => changed(&mut faults).await?,
@@ -98,9 +109,11 @@ async fn reach(
     }
 }
 
-/// Runs both pumps until both directions have closed, or the first one fails.
+/// Runs both pumps until both directions have closed, or the first one fails; the forward pump
+/// reads `head` before the client's socket.
 async fn both_ways(
     client: &mut TcpStream,
+    head: &[u8],
     server: &mut TcpStream,
     faults: &watch::Receiver<LinkFaults>,
     counters: &super::link::Counters,
@@ -111,7 +124,7 @@ async fn both_ways(
     tokio::try_join!(
         pump(
             Direction::Forward,
-            client_read,
+            head.chain(client_read),
             server_write,
             faults.clone(),
             seed::derive(conn_seed, 0),

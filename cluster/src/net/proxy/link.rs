@@ -1,5 +1,7 @@
-//! One directed link's proxy: a listener on 127.0.0.1 that `from` connects to instead of `to`,
-//! the link's current faults, and the connections it carries.
+//! One directed link's proxy: the link's current faults, the connections it carries, and where
+//! they come from — a listener of its own on 127.0.0.1 that `from` connects to instead of `to`,
+//! or a front (`super::front`) that accepted a connection for `to`, told that it came from
+//! `from`, and handed it over, with the bytes it already read from it.
 
 use super::connection::{self, no_delay};
 use super::faults::LinkFaults;
@@ -9,8 +11,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 /// Traffic through one link since it started.
@@ -65,12 +67,37 @@ impl Drop for OpenGuard {
     }
 }
 
+/// A connection handed to a link by a front: the accepted socket, the bytes already read from it
+/// (passed on first, under the link's faults), and where it goes.
+#[derive(Debug)]
+pub(super) struct Handoff {
+    /// The accepted connection.
+    pub(super) client: TcpStream,
+    /// Bytes already read from it.
+    pub(super) head: Vec<u8>,
+    /// The address it is proxied to.
+    pub(super) target: SocketAddr,
+}
+
+/// Where a front hands connections to one link; dropping it never stops the link.
+#[derive(Debug, Clone)]
+pub(super) struct LinkHandle(mpsc::UnboundedSender<Handoff>);
+
+impl LinkHandle {
+    /// Runs `handoff` through the link's faults; a link that has shut down closes it.
+    pub(super) fn hand_over(&self, handoff: Handoff) {
+        // A stopped link drops the connection with the message: a FIN, as its shutdown gives.
+        let _ = self.0.send(handoff);
+    }
+}
+
 /// One directed link from node `from` to node `to`.
 #[derive(Debug)]
 pub struct LinkProxy {
     from: String,
     to: String,
-    addr: SocketAddr,
+    addr: Option<SocketAddr>,
+    handoff: mpsc::UnboundedSender<Handoff>,
     faults: watch::Sender<LinkFaults>,
     stop: watch::Sender<bool>,
     counters: Arc<Counters>,
@@ -95,26 +122,50 @@ impl LinkProxy {
             .await
             .map_err(bind)?;
         let addr = listener.local_addr().map_err(bind)?;
+        Ok(LinkProxy::with_listener(
+            from,
+            to,
+            Some((listener, addr, target)),
+            seed,
+        ))
+    }
+
+    /// Starts a healthy link without a listener of its own: it carries only the connections
+    /// fronts hand it ([`LinkProxy::handle`]).
+    pub(super) fn behind_fronts(from: &str, to: &str, seed: u64) -> LinkProxy {
+        LinkProxy::with_listener(from, to, None, seed)
+    }
+
+    fn with_listener(
+        from: &str,
+        to: &str,
+        listener: Option<(TcpListener, SocketAddr, SocketAddr)>,
+        seed: u64,
+    ) -> LinkProxy {
+        let addr = listener.as_ref().map(|(_, addr, _)| *addr);
+        let listener = listener.map(|(l, _, target)| (l, target));
         let (faults, faults_rx) = watch::channel(LinkFaults::default());
         let (stop, stop_rx) = watch::channel(false);
+        let (handoff, handoff_rx) = mpsc::unbounded_channel();
         let counters = Arc::new(Counters::default());
         let accepting = tokio::spawn(accept(
             listener,
-            target,
+            handoff_rx,
             faults_rx,
             stop_rx,
             counters.clone(),
             seed,
         ));
-        Ok(LinkProxy {
+        LinkProxy {
             from: from.to_string(),
             to: to.to_string(),
             addr,
+            handoff,
             faults,
             stop,
             counters,
             accepting,
-        })
+        }
     }
 
     /// The connecting node.
@@ -127,9 +178,15 @@ impl LinkProxy {
         &self.to
     }
 
-    /// Where `from` should connect instead of `to`'s real address.
-    pub fn addr(&self) -> SocketAddr {
+    /// Where `from` should connect instead of `to`'s real address; `None` for a link behind
+    /// fronts, which has no listener of its own.
+    pub fn addr(&self) -> Option<SocketAddr> {
         self.addr
+    }
+
+    /// Where fronts hand this link connections they accepted from `from` for `to`.
+    pub(super) fn handle(&self) -> LinkHandle {
+        LinkHandle(self.handoff.clone())
     }
 
     /// Replaces the link's faults; live connections follow within milliseconds.
@@ -174,10 +231,11 @@ impl LinkProxy {
     }
 }
 
-/// Accepts connections until stopped (or the proxy is dropped), then waits for them to end.
+/// Accepts connections on the link's own listener, if it has one, and takes those fronts hand
+/// over, until stopped (or the proxy is dropped); then waits for them to end.
 async fn accept(
-    listener: TcpListener,
-    target: SocketAddr,
+    listener: Option<(TcpListener, SocketAddr)>,
+    mut handoffs: mpsc::UnboundedReceiver<Handoff>,
     faults: watch::Receiver<LinkFaults>,
     mut stop: watch::Receiver<bool>,
     counters: Arc<Counters>,
@@ -188,36 +246,58 @@ async fn accept(
     let mut connections = JoinSet::new();
     let mut n = 0u64;
     loop {
-        tokio::select! {
+        let handoff = tokio::select! {
             () = stopped(&mut stop) => break,
-            r = listener.accept() => match r {
-                Ok((client, _)) => {
-                    no_delay(&client);
-                    counters.accepted.fetch_add(1, Ordering::Relaxed);
-                    counters.open.fetch_add(1, Ordering::Relaxed);
-                    let open = OpenGuard(counters.clone());
-                    connections.spawn(connection::run(
-                        client,
-                        target,
-                        faults.clone(),
-                        stop_connections.clone(),
-                        open,
-                        seed::derive(seed, n),
-                    ));
-                    n += 1;
-                }
+            r = accept_own(listener.as_ref()) => match r {
+                Ok(handoff) => handoff,
                 Err(e) => {
                     // Out of descriptors and the like: retrying at once would spin.
-                    tracing::warn!("proxy for {target} cannot accept: {e}");
+                    tracing::warn!("proxy cannot accept: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
                 }
             },
+            Some(handoff) = handoffs.recv() => handoff,
             // Reaps finished connections so the set stays as small as the open ones.
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let Handoff {
+            client,
+            head,
+            target,
+        } = handoff;
+        no_delay(&client);
+        counters.accepted.fetch_add(1, Ordering::Relaxed);
+        counters.open.fetch_add(1, Ordering::Relaxed);
+        let open = OpenGuard(counters.clone());
+        connections.spawn(connection::run(
+            client,
+            head,
+            target,
+            faults.clone(),
+            stop_connections.clone(),
+            open,
+            seed::derive(seed, n),
+        ));
+        n += 1;
     }
     drop(listener);
+    // Connections handed over but not yet taken close with the channel.
+    drop(handoffs);
     while connections.join_next().await.is_some() {}
+}
+
+/// The next connection on the link's own listener; never, for a link without one.
+async fn accept_own(listener: Option<&(TcpListener, SocketAddr)>) -> std::io::Result<Handoff> {
+    let Some((listener, target)) = listener else {
+        return std::future::pending().await;
+    };
+    let (client, _) = listener.accept().await?;
+    Ok(Handoff {
+        client,
+        head: Vec::new(),
+        target: *target,
+    })
 }
 
 /// Returns once the proxy stops or is dropped.
@@ -286,7 +366,7 @@ mod tests {
     async fn healthy_link_echoes_bytes_both_ways() {
         bounded(async {
             let (target, proxy) = echo_link().await;
-            let mut s = TcpStream::connect(proxy.addr()).await.unwrap();
+            let mut s = TcpStream::connect(proxy.addr().unwrap()).await.unwrap();
             echo(&mut s, &pattern(100_000)).await;
             drop(s);
             until(|| proxy.stats().open == 0).await;
@@ -307,7 +387,7 @@ mod tests {
     async fn latency_delays_both_directions() {
         bounded(async {
             let (_target, proxy) = echo_link().await;
-            let mut s = TcpStream::connect(proxy.addr()).await.unwrap();
+            let mut s = TcpStream::connect(proxy.addr().unwrap()).await.unwrap();
             let fast = echo(&mut s, b"ping").await;
             proxy
                 .set(LinkFaults::from(LinkFault {
@@ -336,7 +416,7 @@ mod tests {
                     ..LinkFault::default()
                 }))
                 .unwrap();
-            let mut s = TcpStream::connect(proxy.addr()).await.unwrap();
+            let mut s = TcpStream::connect(proxy.addr().unwrap()).await.unwrap();
             let data = pattern(40 * 50);
             let (mut r, mut w) = s.split();
             let mut back = vec![0u8; data.len()];
@@ -357,7 +437,7 @@ mod tests {
     async fn cut_stalls_a_live_connection_and_heal_delivers_the_held_bytes() {
         bounded(async {
             let (target, proxy) = echo_link().await;
-            let mut s = TcpStream::connect(proxy.addr()).await.unwrap();
+            let mut s = TcpStream::connect(proxy.addr().unwrap()).await.unwrap();
             echo(&mut s, b"hello").await;
             proxy
                 .set(LinkFaults {
@@ -387,7 +467,7 @@ mod tests {
                     ..LinkFaults::default()
                 })
                 .unwrap();
-            let mut s = TcpStream::connect(proxy.addr()).await.unwrap();
+            let mut s = TcpStream::connect(proxy.addr().unwrap()).await.unwrap();
             s.write_all(b"ping").await.unwrap();
             assert!(silent_for(&mut s, ms(300)).await);
             assert_eq!((target.accepted(), proxy.stats().accepted), (0, 1));
@@ -404,7 +484,7 @@ mod tests {
     async fn blackhole_swallows_everything_and_resets_when_lifted() {
         bounded(async {
             let (target, proxy) = echo_link().await;
-            let mut live = TcpStream::connect(proxy.addr()).await.unwrap();
+            let mut live = TcpStream::connect(proxy.addr().unwrap()).await.unwrap();
             echo(&mut live, b"hello").await;
             proxy
                 .set(LinkFaults::from(LinkFault {
@@ -412,7 +492,7 @@ mod tests {
                     ..LinkFault::default()
                 }))
                 .unwrap();
-            let mut new = TcpStream::connect(proxy.addr()).await.unwrap();
+            let mut new = TcpStream::connect(proxy.addr().unwrap()).await.unwrap();
             live.write_all(b"lost").await.unwrap();
             new.write_all(b"lost").await.unwrap();
             assert!(silent_for(&mut live, ms(300)).await);
@@ -433,7 +513,7 @@ mod tests {
     async fn reset_closes_live_and_new_connections_with_rst() {
         bounded(async {
             let (_target, proxy) = echo_link().await;
-            let mut live = TcpStream::connect(proxy.addr()).await.unwrap();
+            let mut live = TcpStream::connect(proxy.addr().unwrap()).await.unwrap();
             echo(&mut live, b"hello").await;
             let t0 = Instant::now();
             proxy
@@ -446,7 +526,7 @@ mod tests {
             let e = live.read(&mut b).await.unwrap_err();
             assert_eq!(e.kind(), ErrorKind::ConnectionReset);
             assert!(t0.elapsed() < ms(300), "reset took {:?}", t0.elapsed());
-            let mut new = TcpStream::connect(proxy.addr()).await.unwrap();
+            let mut new = TcpStream::connect(proxy.addr().unwrap()).await.unwrap();
             let e = new.read(&mut b).await.unwrap_err();
             assert_eq!(e.kind(), ErrorKind::ConnectionReset);
             until(|| proxy.stats().open == 0).await;
@@ -464,7 +544,7 @@ mod tests {
                     ..LinkFault::default()
                 }))
                 .unwrap();
-            let mut s = TcpStream::connect(proxy.addr()).await.unwrap();
+            let mut s = TcpStream::connect(proxy.addr().unwrap()).await.unwrap();
             // 96 KiB at 64 KiB/s: 1.5 s each way, overlapping.
             let took = echo(&mut s, &pattern(96 * 1024)).await;
             assert!(took >= ms(1500) && took < ms(3000), "took {took:?}");
@@ -476,7 +556,7 @@ mod tests {
     async fn half_open_delivers_requests_but_holds_replies() {
         bounded(async {
             let (target, proxy) = echo_link().await;
-            let mut s = TcpStream::connect(proxy.addr()).await.unwrap();
+            let mut s = TcpStream::connect(proxy.addr().unwrap()).await.unwrap();
             echo(&mut s, b"hello").await;
             proxy
                 .set(LinkFaults::from(LinkFault {
@@ -505,7 +585,7 @@ mod tests {
                     ..LinkFault::default()
                 }))
                 .unwrap();
-            let mut s = TcpStream::connect(proxy.addr()).await.unwrap();
+            let mut s = TcpStream::connect(proxy.addr().unwrap()).await.unwrap();
             s.write_all(b"request").await.unwrap();
             assert!(silent_for(&mut s, ms(200)).await);
             assert_eq!((target.accepted(), target.received()), (0, 0));
@@ -525,7 +605,7 @@ mod tests {
                 }))
                 .unwrap();
             let t0 = Instant::now();
-            let mut s = TcpStream::connect(proxy.addr()).await.unwrap();
+            let mut s = TcpStream::connect(proxy.addr().unwrap()).await.unwrap();
             let mut b = [0u8; 1];
             assert_eq!(s.read(&mut b).await.unwrap(), 0);
             let took = t0.elapsed();
@@ -557,7 +637,7 @@ mod tests {
     async fn shutdown_ends_every_connection_and_the_listener() {
         bounded(async {
             let (_target, proxy) = echo_link().await;
-            let addr = proxy.addr();
+            let addr = proxy.addr().unwrap();
             let mut live = TcpStream::connect(addr).await.unwrap();
             echo(&mut live, b"hello").await;
             proxy

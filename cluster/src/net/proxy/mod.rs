@@ -2,7 +2,10 @@
 //! and link faults need no root, and latency exists at all (this kernel has no `sch_netem`).
 //!
 //! One [`LinkProxy`] per directed pair: for `n2 → n1`, n2 is configured to reach n1 at the proxy's
-//! port, and the proxy connects on to n1's real port. Each proxied connection is two pumps:
+//! port, and the proxy connects on to n1's real port. Systems that hand one address per node to
+//! everyone (Sentinel, etcd) are given a [`Front`] per node address instead, which tells who
+//! connected and hands the connection to that pair's link (see [`front`]). Each proxied
+//! connection is two pumps:
 //!
 //! ```text
 //!                       LinkProxy n2 → n1 (127.0.0.1:P)
@@ -48,6 +51,7 @@ mod connection;
 mod delay;
 mod error;
 mod faults;
+pub mod front;
 mod link;
 mod mesh;
 mod pacer;
@@ -58,8 +62,9 @@ mod test_target;
 
 pub use error::ProxyError;
 pub use faults::LinkFaults;
+pub use front::{Front, Identify, Source};
 pub use link::{LinkProxy, LinkStats};
-pub use mesh::ProxyMesh;
+pub use mesh::{ProxyMesh, CONTROL, UNKNOWN};
 
 /// Largest chunk a pump reads at once.
 const CHUNK: usize = 16 * 1024;
