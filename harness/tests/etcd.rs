@@ -25,11 +25,11 @@ fn leaders_seen(run: &std::path::Path) -> BTreeSet<String> {
         .collect()
 }
 
-fn faulty_run(case: &Case, workload: &str, seed: &str, want_kinds: usize) {
-    faulty_run_on(case, "netns", workload, seed, want_kinds)
+fn faulty_run(case: &Case, workload: &str, seed: &str) {
+    faulty_run_on(case, "netns", workload, seed)
 }
 
-fn faulty_run_on(case: &Case, net: &str, workload: &str, seed: &str, want_kinds: usize) {
+fn faulty_run_on(case: &Case, net: &str, workload: &str, seed: &str) {
     let out = case.run(&[
         "test",
         "--target",
@@ -60,7 +60,7 @@ fn faulty_run_on(case: &Case, net: &str, workload: &str, seed: &str, want_kinds:
         .collect();
     // The schedule is seeded, but how many windows fit depends on how fast the cluster recovers
     // (a loaded machine fits fewer): ask for a mix, not for every kind.
-    assert!(applied.len() >= want_kinds, "faults applied: {applied:?}");
+    assert!(applied.len() >= 2, "faults applied: {applied:?}");
     let leaders = leaders_seen(&run);
     assert!(leaders.len() >= 2, "the leader changed: {leaders:?}");
     assert_all_gone(&node_pids(&run));
@@ -75,7 +75,7 @@ fn linearizable_registers_survive_partitions_pauses_and_kills() {
         return;
     }
     let case = Case::new();
-    faulty_run(&case, "register", "21", 2);
+    faulty_run(&case, "register", "21");
     let results = case.results();
     assert!(results["check"]["counts"]["ok"].as_u64().unwrap() > 100);
 }
@@ -86,7 +86,7 @@ fn sets_lose_nothing_under_the_same_faults() {
         return;
     }
     let case = Case::new();
-    faulty_run(&case, "set", "22", 2);
+    faulty_run(&case, "set", "22");
     let weak = &case.results()["check"]["weak"];
     assert_eq!(weak["checker"], "set-full", "{weak:#}");
     assert_eq!(weak["lost"]["count"], 0);
@@ -103,7 +103,7 @@ fn through_the_fault_proxy_linearizable_registers_survive_partitions_pauses_and_
         return;
     }
     let case = Case::new();
-    faulty_run_on(&case, "proxy", "register", "21", 2);
+    faulty_run_on(&case, "proxy", "register", "21");
     let results = case.results();
     assert!(results["check"]["counts"]["ok"].as_u64().unwrap() > 100);
     let layout = std::fs::read_to_string(case.latest().join("nodes/network.json")).unwrap();
