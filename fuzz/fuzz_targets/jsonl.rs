@@ -1,0 +1,12 @@
+//! faultline's JSONL history reader, then the checker, on arbitrary bytes.
+#![no_main]
+
+mod check;
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(events) = checker::read_jsonl(data) {
+        check::check_briefly(&events);
+    }
+});
