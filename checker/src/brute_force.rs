@@ -287,6 +287,32 @@ fn assert_witness(events: &[Event], initial: &Value) {
     }
 }
 
+/// Every invalid key's witness is, by brute force, not linearizable on its own: it proves the
+/// key invalid.
+fn assert_minimal_witnesses(events: &[Event], report: &crate::check::CheckReport, initial: &Value) {
+    let ops = pair(events).unwrap();
+    for key in &report.keys {
+        let Some(witness) = key.anomaly.as_ref().and_then(|a| a.witness.as_ref()) else {
+            continue;
+        };
+        let kept: Vec<&Operation> = ops
+            .iter()
+            .filter(|op| {
+                witness
+                    .operations
+                    .iter()
+                    .any(|w| w.invoke_index == op.invoke_index)
+            })
+            .collect();
+        assert_eq!(kept.len(), witness.operations.len());
+        assert!(
+            !linearizable(&kept, initial),
+            "the witness {:?} is linearizable\n{events:#?}",
+            witness.timeline
+        );
+    }
+}
+
 #[test]
 fn brute_force_agrees_on_known_histories() {
     use crate::history_builder::*;
@@ -357,6 +383,7 @@ fn wgl_agrees_with_brute_force_on_random_histories() {
         } else {
             invalid += 1;
             assert_eq!(report.validity, Validity::Invalid);
+            assert_minimal_witnesses(&events, &report, &initial);
         }
     }
     // Both verdicts must be well represented, or the test proves little.

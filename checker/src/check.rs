@@ -30,9 +30,11 @@ use crate::unique::{self, Decision, Violation};
 use crate::validity::Validity;
 use crate::weak::{check_weak, WeakReport};
 use crate::wgl::{self, Interval, Linearization};
+use crate::witness::{self, Witness};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -210,6 +212,8 @@ pub struct Anomaly {
     pub stale_reads: Vec<StaleRead>,
     /// A human explanation: the stale reads if any, else the point where every order fails.
     pub message: String,
+    /// A small subset of the key's operations that is already not linearizable.
+    pub witness: Option<Witness>,
 }
 
 /// Checks a history of events: pairs them, then checks each key.
@@ -335,9 +339,13 @@ impl<'a> KeyCheck<'a> {
         if let Err(stop) = budget.check_clock() {
             return self.unknown(report, opts, stop);
         }
+        let started = Instant::now();
+        // Subsets the verdict points at, for the witness to try before shrinking the whole key.
+        let mut seeds: Vec<Vec<usize>> = Vec::new();
         let searched = match unique::decide(self.model.init(), &self.intervals) {
             Some(Decision::Linearizable) => return report,
             Some(Decision::NotLinearizable(violation)) => {
+                seeds.push(violation.operations());
                 // Proven; the search, if it ends soon, explains it the usual way.
                 match wgl::check_within(&self.model, &self.intervals, budget, Some(DETAIL_STEPS)) {
                     Ok(found @ Linearization::NotLinearizable { .. }) => found,
@@ -352,7 +360,9 @@ impl<'a> KeyCheck<'a> {
                     }
                     Err(_) => {
                         report.validity = Validity::Invalid;
-                        report.anomaly = Some(self.violation_anomaly(opts, &violation));
+                        let mut anomaly = self.violation_anomaly(opts, &violation);
+                        anomaly.witness = self.witness(&anomaly, seeds, started, budget);
+                        report.anomaly = Some(anomaly);
                         return report;
                     }
                 }
@@ -407,15 +417,78 @@ impl<'a> KeyCheck<'a> {
                     let lines: Vec<&str> = stale.iter().map(|s| s.message.as_str()).collect();
                     lines.join("\n")
                 };
-                report.anomaly = Some(Anomaly {
+                seeds.push(longest_prefix.iter().chain(&stuck).copied().collect());
+                let mut anomaly = Anomaly {
                     unlinearizable,
                     longest_prefix: longest_prefix.len(),
                     stale_reads: stale,
                     message,
-                });
+                    witness: None,
+                };
+                anomaly.witness = self.witness(&anomaly, seeds, started, budget);
+                report.anomaly = Some(anomaly);
             }
         }
         report
+    }
+
+    /// A minimal witness of the invalid key, shrinking for at most [`witness::budget_for`] the
+    /// time the check took since `started`. The operations `anomaly` names (its stale reads
+    /// with their writes) and `seeds` are tried first.
+    fn witness(
+        &self,
+        anomaly: &Anomaly,
+        mut seeds: Vec<Vec<usize>>,
+        started: Instant,
+        budget: &Budget,
+    ) -> Option<Witness> {
+        let allowed = witness::budget_for(started.elapsed());
+        let began = Instant::now();
+        let position: HashMap<u64, usize> = self
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(i, op)| (op.invoke_index, i))
+            .collect();
+        for stale in &anomaly.stale_reads {
+            let named = [
+                Some(&stale.read),
+                stale.writer.as_ref(),
+                Some(&stale.overwrite),
+            ];
+            seeds.push(
+                named
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|o| position.get(&o.invoke_index).copied())
+                    .collect(),
+            );
+        }
+        let init = self.model.init();
+        let shrunk = witness::shrink(
+            &self.intervals,
+            seeds,
+            allowed,
+            budget,
+            witness::register_closure(&self.intervals),
+            |sub, oracle| match unique::decide(init, sub) {
+                Some(Decision::Linearizable) => {
+                    Ok(Linearization::Linearizable { order: Vec::new() })
+                }
+                Some(Decision::NotLinearizable(_)) => Ok(Linearization::NotLinearizable {
+                    longest_prefix: Vec::new(),
+                    stuck: Vec::new(),
+                    state: (),
+                }),
+                None => witness::verdict(wgl::decide_within(&self.model, sub, oracle, None)),
+            },
+        );
+        Some(Witness::new(
+            &shrunk,
+            &|i| OpSummary::from(self.sources[i]),
+            self.intervals.len(),
+            began.elapsed(),
+        ))
     }
 
     /// The report of a key whose check stopped early.
@@ -445,6 +518,7 @@ impl<'a> KeyCheck<'a> {
                 describe_key(&self.key),
                 violation.describe(&name)
             ),
+            witness: None,
         }
     }
 }
@@ -464,6 +538,9 @@ fn counted(n: usize, noun: &str) -> String {
 
 /// At most this many stuck operations are listed per key in the human summary.
 const SHOWN_PER_KEY: usize = 5;
+
+/// At most this many witness operations are listed per key in the human summary.
+const SHOWN_WITNESS: usize = 20;
 
 impl fmt::Display for CheckReport {
     /// A few lines: the verdict with counts, then each key that is not valid and why.
@@ -517,6 +594,16 @@ impl fmt::Display for CheckReport {
                 let hidden = anomaly.stale_reads.len().saturating_sub(SHOWN_PER_KEY);
                 if hidden > 0 {
                     writeln!(f, "  ... and {hidden} more stale reads")?;
+                }
+            }
+            if let Some(witness) = &anomaly.witness {
+                writeln!(f, "  {}", witness.heading())?;
+                for line in witness.timeline.iter().take(SHOWN_WITNESS) {
+                    writeln!(f, "    {line}")?;
+                }
+                let hidden = witness.timeline.len().saturating_sub(SHOWN_WITNESS);
+                if hidden > 0 {
+                    writeln!(f, "    ... and {hidden} more (all of them in --json)")?;
                 }
             }
         }
@@ -616,7 +703,10 @@ mod tests {
             report.to_string(),
             format!(
                 "invalid: 1 key checked, 1 invalid, 0 unknown (3 ok, 0 fail, 0 info operations)\n\
-                 x: invalid (3 operations)\n  {message}\n"
+                 x: invalid (3 operations)\n  {message}\n  minimal witness (3 of 3 operations):\n\
+                 \x20   write 1 by process 1: invoked at 1.000 s, ok at 1.100 s\n\
+                 \x20   write 2 by process 1: invoked at 1.150 s, ok at 1.180 s\n\
+                 \x20   read returned 1 by process 2: invoked at 1.190 s, ok at 1.204 s\n"
             )
         );
     }
@@ -746,7 +836,9 @@ mod tests {
             "invalid: 1 key checked, 1 invalid, 0 unknown (1 ok, 1 fail, 0 info operations)\n\
              the register: invalid (2 operations)\n\
              \x20 consistent for 0 operations; then none of these can take effect:\n\
-             \x20   read 1 by process 2 (invoked 0.020 s, ok at 0.030 s)\n"
+             \x20   read 1 by process 2 (invoked 0.020 s, ok at 0.030 s)\n\
+             \x20 minimal witness (1 of 1 operation):\n\
+             \x20   read returned 1 by process 2: invoked at 0.020 s, ok at 0.030 s\n"
         );
     }
 
@@ -993,6 +1085,7 @@ mod tests {
                     longest_prefix: 0,
                     stale_reads: Vec::new(),
                     message: "no linearization of x: because".into(),
+                    witness: None,
                 }),
             }],
             counts: Counts {
@@ -1081,5 +1174,13 @@ mod tests {
         assert_eq!(key["anomaly"]["stale_reads"], json!([]));
         assert_eq!(key["anomaly"]["unlinearizable"][0]["f"], json!("read"));
         assert_eq!(key["anomaly"]["unlinearizable"][0]["type"], json!("ok"));
+        let witness = &key["anomaly"]["witness"];
+        assert_eq!(witness["minimal"], json!(true));
+        assert_eq!(witness["shrunk_from"], json!(1));
+        assert_eq!(witness["operations"][0]["f"], json!("read"));
+        assert_eq!(
+            witness["timeline"],
+            json!(["read returned 1 by process 2: invoked at 0.020 s, ok at 0.030 s"])
+        );
     }
 }

@@ -41,10 +41,12 @@ pub mod stale;
 pub mod validity;
 pub mod weak;
 pub mod wgl;
+pub mod witness;
 
 mod bitset;
 #[cfg(test)]
 mod brute_force;
+mod ddmin;
 mod explored;
 mod final_reads;
 mod fx_hash;
@@ -88,3 +90,4 @@ pub use simulation::{Object, Simulation, Values};
 pub use stale::StaleRead;
 pub use validity::Validity;
 pub use weak::WeakReport;
+pub use witness::Witness;

@@ -125,6 +125,27 @@ pub(crate) struct Zone {
 }
 
 impl Violation {
+    /// The operations the violation names (not the initial value's virtual write).
+    pub(crate) fn operations(&self) -> Vec<usize> {
+        let zone = |z: &Zone| [z.writer, z.completed, z.invoked];
+        match self {
+            Violation::NeverWritten { reader } => vec![*reader],
+            Violation::OutOfOrder { earlier, later } => {
+                earlier.iter().copied().chain([*later]).collect()
+            }
+            Violation::SwappedTwice { first, second } => vec![*first, *second],
+            Violation::Cycle { ops } => ops.clone(),
+            Violation::Overlap { first, second } => zone(first)
+                .into_iter()
+                .chain(zone(second))
+                .flatten()
+                .collect(),
+            Violation::Inside { outer, inner } => {
+                zone(outer).into_iter().chain([*inner]).flatten().collect()
+            }
+        }
+    }
+
     /// One sentence, naming each operation with `name` (e.g. `write 3 by process 1 (...)`).
     pub(crate) fn describe(&self, name: &dyn Fn(usize) -> String) -> String {
         let opt = |op: Option<usize>| op.map_or_else(|| "the initial value".to_string(), name);

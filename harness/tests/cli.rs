@@ -228,6 +228,14 @@ fn check_names_the_stale_read_and_accepts_a_linearizable_history() {
     let bad = case.run(&["check", &fixture("stale-read.jsonl")]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(stdout(&bad).contains("stale"), "explains the stale read");
+    assert!(
+        stdout(&bad).contains(
+            "minimal witness (3 of 3 operations):\n    \
+             write 1 by process 0: invoked at 0.001 s, ok at 0.002 s\n"
+        ),
+        "prints the witness as a timeline: {}",
+        stdout(&bad)
+    );
     let good = case.run(&["check", &fixture("linearizable.jsonl")]);
     assert_eq!(good.status.code(), Some(0));
     assert!(stdout(&good).contains("verdict: VALID"));
@@ -245,6 +253,9 @@ fn check_names_the_stale_read_and_accepts_a_linearizable_history() {
     let reports: Value = serde_json::from_slice(&both.stdout).expect("--json prints JSON");
     assert_eq!(reports[0]["report"]["validity"], "valid");
     assert_eq!(reports[1]["report"]["validity"], "invalid");
+    let witness = &reports[1]["report"]["keys"][0]["anomaly"]["witness"];
+    assert_eq!(witness["minimal"], true, "--json carries the witness");
+    assert_eq!(witness["operations"].as_array().map(Vec::len), Some(3));
 }
 
 #[test]
