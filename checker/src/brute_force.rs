@@ -7,6 +7,7 @@
 
 use crate::check::{check_events, CheckOptions, KeyCheck, ModelKind};
 use crate::event::{Event, EventType, Process, CAS_MISMATCH};
+use crate::model::Model;
 use crate::operation::{pair, Operation, Outcome};
 use crate::validity::Validity;
 use crate::wgl::{self, Linearization};
@@ -272,6 +273,14 @@ fn assert_witness(events: &[Event], initial: &Value) {
         let Linearization::Linearizable { order } = wgl::check(&k.model, &k.intervals, None) else {
             panic!("expected a witness for {events:#?}")
         };
+        // Its constraints are sound: a linearizable key never shows a cycle.
+        let cycle = crate::cycle::find(k.model.init(), &k.intervals, &|i| {
+            crate::op_summary::OpSummary::from(k.sources[i])
+        });
+        assert_eq!(
+            cycle, None,
+            "a cycle in a linearizable history: {events:#?}"
+        );
         let witness: Vec<&Operation> = order.iter().map(|&i| k.sources[i]).collect();
         let mut state = initial.clone();
         for (pos, op) in witness.iter().enumerate() {

@@ -14,6 +14,7 @@
 use crate::budget::{Budget, Stop};
 use crate::cas_register::{CasRegister, RegisterOp};
 use crate::counter::Counter;
+use crate::cycle;
 use crate::event::Event;
 use crate::history_error::HistoryError;
 use crate::kv::Kv;
@@ -483,11 +484,20 @@ impl<'a> KeyCheck<'a> {
                 None => witness::verdict(wgl::decide_within(&self.model, sub, oracle, None)),
             },
         );
+        let kept: Vec<Interval<RegisterOp>> = shrunk
+            .kept
+            .iter()
+            .map(|&i| self.intervals[i].clone())
+            .collect();
+        let cycle = cycle::find(init, &kept, &|j| {
+            OpSummary::from(self.sources[shrunk.kept[j]])
+        });
         Some(Witness::new(
             &shrunk,
             &|i| OpSummary::from(self.sources[i]),
             self.intervals.len(),
             began.elapsed(),
+            cycle,
         ))
     }
 
@@ -605,6 +615,9 @@ impl fmt::Display for CheckReport {
                 if hidden > 0 {
                     writeln!(f, "    ... and {hidden} more (all of them in --json)")?;
                 }
+                if let Some(cycle) = &witness.cycle {
+                    writeln!(f, "  cycle: {}", cycle.message)?;
+                }
             }
         }
         Ok(())
@@ -706,7 +719,9 @@ mod tests {
                  x: invalid (3 operations)\n  {message}\n  minimal witness (3 of 3 operations):\n\
                  \x20   write 1 by process 1: invoked at 1.000 s, ok at 1.100 s\n\
                  \x20   write 2 by process 1: invoked at 1.150 s, ok at 1.180 s\n\
-                 \x20   read returned 1 by process 2: invoked at 1.190 s, ok at 1.204 s\n"
+                 \x20   read returned 1 by process 2: invoked at 1.190 s, ok at 1.204 s\n\
+                 \x20 cycle: write 1 (process 1) → (real time) write 2 (process 1) → (read 1 \
+                 follows it, yet returned the value of write 1) write 1 (process 1)\n"
             )
         );
     }

@@ -17,6 +17,7 @@ pub mod check;
 pub mod convergence;
 pub mod counter;
 pub mod counter_bounds;
+pub mod cycle;
 pub mod edn;
 pub mod event;
 pub mod history_error;
@@ -68,6 +69,7 @@ pub use convergence::{
 };
 pub use counter::{Counter, CounterOp};
 pub use counter_bounds::{check_counter_bounds, BoundsViolation, CounterBoundsReport};
+pub use cycle::{Constraint, Cycle, CycleStep};
 pub use event::{Event, EventType, Process};
 pub use history_error::HistoryError;
 pub use history_file::{

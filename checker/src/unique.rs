@@ -778,6 +778,7 @@ mod tests {
         let started = Instant::now();
         let mut rng = SplitMix::new(0xfa57);
         let (mut valid, mut invalid, mut brute, mut undecided_search) = (0, 0, 0, 0);
+        let (mut cycles, mut small_invalid) = (0, 0);
         for n in 0..HISTORIES {
             let small = n % 2 == 0;
             let sim = Simulation {
@@ -832,12 +833,31 @@ mod tests {
                 let reference = crate::brute_force::linearizable(&refs, &initial);
                 assert_eq!(fast_valid, reference, "brute force disagrees\n{}", dump());
             }
+            // Cycles of ordering constraints are sound: never one in a linearizable key.
+            if k.intervals.len() <= 20 {
+                let cycle = crate::cycle::find(k.model.init(), &k.intervals, &|i| {
+                    crate::op_summary::OpSummary::from(k.sources[i])
+                });
+                assert!(
+                    cycle.is_none() || !fast_valid,
+                    "a cycle in a linearizable history: {cycle:?}\n{}",
+                    dump()
+                );
+                cycles += u64::from(cycle.is_some());
+                small_invalid += u64::from(!fast_valid);
+            }
             if fast_valid {
                 valid += 1;
             } else {
                 invalid += 1;
             }
         }
+        // Stale reads and reordered values are cycles: many invalid keys must show one.
+        eprintln!("{cycles} cycles among {small_invalid} small invalid keys");
+        assert!(
+            cycles > small_invalid / 4,
+            "{cycles} cycles among {small_invalid} small invalid keys"
+        );
         assert!(
             valid > HISTORIES / 4 && invalid > HISTORIES / 4,
             "{valid} valid, {invalid} invalid"

@@ -22,6 +22,7 @@
 
 use crate::budget::{Budget, Stop};
 use crate::cas_register::RegisterOp;
+use crate::cycle::Cycle;
 use crate::ddmin::{ddmin, Probe, Shrunk};
 use crate::event::EventType;
 use crate::interner::ValueId;
@@ -45,6 +46,9 @@ pub struct Witness {
     pub seconds: f64,
     /// The witness as a timeline in words, one line per operation.
     pub timeline: Vec<String>,
+    /// For register keys with unique values: the loop of ordering constraints among the
+    /// witness's operations that no linearization can satisfy, when there is one.
+    pub cycle: Option<Cycle>,
 }
 
 /// Shrinking may take twice the check's time plus this: a fast check still leaves room for a
@@ -215,12 +219,13 @@ pub(crate) fn verdict<S>(found: Result<Linearization<S>, Stop>) -> Result<Linear
 
 impl Witness {
     /// The witness of `shrunk`, each kept position named by `name`, shrunk from `from`
-    /// operations in `took`.
+    /// operations in `took`, explained by `cycle` if one was found.
     pub(crate) fn new(
         shrunk: &Shrunk,
         name: &dyn Fn(usize) -> OpSummary,
         from: usize,
         took: Duration,
+        cycle: Option<Cycle>,
     ) -> Witness {
         let mut operations: Vec<OpSummary> = shrunk.kept.iter().map(|&i| name(i)).collect();
         operations.sort_by_key(|o| o.invoke_index);
@@ -231,6 +236,7 @@ impl Witness {
             minimal: shrunk.minimal,
             seconds: took.as_secs_f64(),
             timeline,
+            cycle,
         }
     }
 
