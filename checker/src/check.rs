@@ -16,6 +16,7 @@ use crate::cas_register::{CasRegister, RegisterOp};
 use crate::counter::Counter;
 use crate::cycle;
 use crate::event::Event;
+use crate::failed_cas::FailedCas;
 use crate::history_error::HistoryError;
 use crate::kv::Kv;
 use crate::model::Model;
@@ -156,6 +157,9 @@ pub struct CheckOptions {
     /// Give up (answer unknown) rather than let the searches' caches grow past this many bytes,
     /// across all keys (approximately: the caches and stacks are counted, not the history).
     pub memory_limit: Option<u64>,
+    /// Whether a cas that failed with error `cas-mismatch` is kept as an observation (default)
+    /// or dropped as Knossos drops every failed operation.
+    pub failed_cas: FailedCas,
 }
 
 /// The verdict on a whole history.
@@ -265,7 +269,7 @@ pub fn check_operations(
         let budget = Budget::new(deadline, opts.memory_limit);
         let prepared: Vec<Result<KeyCheck, HistoryError>> = partition::by_key(ops)
             .into_par_iter()
-            .map(|(key, ops)| KeyCheck::new(key, ops, &opts.initial))
+            .map(|(key, ops)| KeyCheck::new(key, ops, &opts.initial, opts.failed_cas))
             .collect();
         let keys = prepared.into_iter().collect::<Result<Vec<_>, _>>()?;
         keys.into_par_iter().map(|k| k.run(opts, &budget)).collect()
@@ -316,8 +320,9 @@ impl<'a> KeyCheck<'a> {
         key: Value,
         ops: Vec<&'a Operation>,
         initial: &Value,
+        failed_cas: FailedCas,
     ) -> Result<Self, HistoryError> {
-        let mut model = CasRegister::new(initial);
+        let mut model = CasRegister::new(initial).with_failed_cas(failed_cas);
         let (intervals, sources) = crate::wgl::intervals_of(&ops, |op| model.op(op))?;
         Ok(KeyCheck {
             key,
@@ -764,6 +769,125 @@ mod tests {
             fail(70, 3, "cas", json!([2, 9])),
         ];
         assert_eq!(validity([base, failed_match].concat()), Validity::Valid);
+    }
+
+    #[test]
+    fn a_failed_cas_observes_a_mismatch_unless_dropped() {
+        // The register holds 1 from before the cas began until after it failed: its compare
+        // against 1 cannot have failed. Knossos (dropped) calls this valid.
+        let events = history([
+            on(json!("x"), invoke(0, 1, "write", json!(1))),
+            on(json!("x"), ok(10, 1, "write", json!(1))),
+            on(json!("x"), invoke(20, 2, "cas", json!([1, 2]))),
+            on(
+                json!("x"),
+                with_error(
+                    crate::event::CAS_MISMATCH,
+                    fail(30, 2, "cas", json!([1, 2])),
+                ),
+            ),
+            on(json!("x"), invoke(40, 1, "read", json!(null))),
+            on(json!("x"), ok(50, 1, "read", json!(1))),
+        ]);
+        let observes = check_events(&events, &CheckOptions::default()).unwrap();
+        assert_eq!(observes.validity, Validity::Invalid);
+        let witness = observes.keys[0].anomaly.as_ref().unwrap().witness.as_ref();
+        assert_eq!(
+            witness.unwrap().timeline,
+            [
+                "write 1 by process 1: invoked at 0.000 s, ok at 0.010 s",
+                "cas 1 -> 2 by process 2: invoked at 0.020 s, failed at 0.030 s because the \
+                 value was not 1"
+            ]
+        );
+        let dropped = CheckOptions {
+            failed_cas: FailedCas::Dropped,
+            ..CheckOptions::default()
+        };
+        assert_eq!(
+            check_events(&events, &dropped).unwrap().validity,
+            Validity::Valid
+        );
+        // A failure without the mismatch error never happened, whatever the option.
+        let mut unexplained = events.clone();
+        unexplained[3].error = Some("timeout".into());
+        assert_eq!(
+            check_events(&unexplained, &CheckOptions::default())
+                .unwrap()
+                .validity,
+            Validity::Valid
+        );
+    }
+
+    #[test]
+    fn a_mismatch_fits_where_the_value_differed() {
+        // Concurrent with the write of 1, the cas may see null; against a value nobody writes
+        // it always fails (the fast path decides that); with values repeating, the search.
+        let mismatch = |expected: Value, t: u64| {
+            vec![
+                on(
+                    json!("x"),
+                    invoke(t, 2, "cas", json!([expected.clone(), 9])),
+                ),
+                on(
+                    json!("x"),
+                    with_error(
+                        crate::event::CAS_MISMATCH,
+                        fail(t + 10, 2, "cas", json!([expected, 9])),
+                    ),
+                ),
+            ]
+        };
+        let write = |v: u64, t: u64| {
+            vec![
+                on(json!("x"), invoke(t, 1, "write", json!(v))),
+                on(json!("x"), ok(t + 10, 1, "write", json!(v))),
+            ]
+        };
+        let concurrent = history(
+            [
+                vec![
+                    on(json!("x"), invoke(0, 1, "write", json!(1))),
+                    on(json!("x"), invoke(1, 2, "cas", json!([1, 9]))),
+                ],
+                vec![
+                    on(json!("x"), ok(10, 1, "write", json!(1))),
+                    with_error(
+                        crate::event::CAS_MISMATCH,
+                        on(json!("x"), fail(11, 2, "cas", json!([1, 9]))),
+                    ),
+                ],
+            ]
+            .concat(),
+        );
+        assert_eq!(
+            check_events(&concurrent, &CheckOptions::default())
+                .unwrap()
+                .validity,
+            Validity::Valid
+        );
+        let never_written = history([write(1, 0), mismatch(json!(7), 20)].concat());
+        assert_eq!(validity(never_written), Validity::Valid);
+        let repeated = history(
+            [
+                write(1, 0),
+                write(2, 20),
+                write(1, 40),
+                mismatch(json!(1), 60),
+            ]
+            .concat(),
+        );
+        assert_eq!(validity(repeated), Validity::Invalid);
+        let overwritten = history(
+            [
+                write(1, 0),
+                write(2, 20),
+                write(2, 40),
+                mismatch(json!(1), 60),
+            ]
+            .concat(),
+        );
+        assert_eq!(validity(overwritten), Validity::Valid);
     }
 
     #[test]

@@ -224,7 +224,7 @@ pub(crate) fn find(
 fn wrote(op: &RegisterOp) -> Option<ValueId> {
     match *op {
         RegisterOp::Write(v) | RegisterOp::Cas { new: v, .. } => Some(v),
-        RegisterOp::Read(_) => None,
+        RegisterOp::Read(_) | RegisterOp::CasMismatch(_) => None,
     }
 }
 
@@ -232,7 +232,8 @@ fn wrote(op: &RegisterOp) -> Option<ValueId> {
 fn observed(op: &RegisterOp) -> Option<ValueId> {
     match *op {
         RegisterOp::Read(v) | RegisterOp::Cas { expected: v, .. } => Some(v),
-        RegisterOp::Write(_) => None,
+        // A mismatch saw *some other* value: no single write to order it after.
+        RegisterOp::Write(_) | RegisterOp::CasMismatch(_) => None,
     }
 }
 

@@ -20,6 +20,7 @@ pub mod counter_bounds;
 pub mod cycle;
 pub mod edn;
 pub mod event;
+pub mod failed_cas;
 pub mod history_error;
 pub mod history_file;
 pub mod independent;
@@ -70,7 +71,8 @@ pub use convergence::{
 pub use counter::{Counter, CounterOp};
 pub use counter_bounds::{check_counter_bounds, BoundsViolation, CounterBoundsReport};
 pub use cycle::{Constraint, Cycle, CycleStep};
-pub use event::{Event, EventType, Process};
+pub use event::{Event, EventType, Process, CAS_MISMATCH};
+pub use failed_cas::{mark_failed_cas_as_mismatch, FailedCas, UnknownFailedCas};
 pub use history_error::HistoryError;
 pub use history_file::{
     history_files_in, read_history_file, read_history_file_with, Format, HistoryFile, ReadOptions,

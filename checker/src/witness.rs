@@ -143,12 +143,14 @@ pub(crate) fn shrink<O: Clone>(
 }
 
 /// What a subset of register operations depends on: every write (or cas) of a value some
-/// operation in it observed, repeatedly (a cas it adds observes a value too).
+/// operation in it observed, repeatedly (a cas it adds observes a value too); and, once it holds
+/// a failed cas that observed a mismatch, every write.
 ///
 /// Why that makes the subset sound: take a linearization of the whole key and delete the
 /// operations outside the subset. Deleting a read or a mismatch changes no state. Deleting a
 /// write of `u` changes the state only between it and the next write, from `u` to the value
-/// before it, and no read or cas left observes `u` (all of `u`'s writes are kept when one does). So
+/// before it; no read or cas left observes `u` (all of `u`'s writes are kept when one does), and
+/// a mismatch might then see its expected value, hence all writes stay when one is present. So
 /// the rest is still a legal order within the same intervals: if the subset is not
 /// linearizable, neither is the key.
 pub(crate) fn register_closure(
@@ -160,22 +162,33 @@ pub(crate) fn register_closure(
             RegisterOp::Write(v) | RegisterOp::Cas { new: v, .. } => {
                 writers.entry(v).or_default().push(i)
             }
-            RegisterOp::Read(_) => {}
+            RegisterOp::Read(_) | RegisterOp::CasMismatch(_) => {}
         }
     }
     move |subset: &[usize]| {
         let mut kept = vec![false; ops.len()];
         let mut work: Vec<usize> = subset.to_vec();
+        let mut all_writes = false;
         while let Some(i) = work.pop() {
             if std::mem::replace(&mut kept[i], true) {
                 continue;
             }
             let observed = match ops[i].op {
                 RegisterOp::Read(v) | RegisterOp::Cas { expected: v, .. } => Some(v),
+                RegisterOp::CasMismatch(_) => {
+                    all_writes = true;
+                    None
+                }
                 RegisterOp::Write(_) => None,
             };
             if let Some(w) = observed.and_then(|v| writers.get(&v)) {
                 work.extend(w.iter().copied().filter(|&w| !kept[w]));
+            }
+        }
+        if all_writes {
+            // Every write, so every value a kept cas expected has its writers too.
+            for &w in writers.values().flatten() {
+                kept[w] = true;
             }
         }
         (0..ops.len()).filter(|&i| kept[i]).collect()

@@ -15,8 +15,8 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use checker::{
-    check_events, nil_reads_unknown, read_history_file, CheckOptions, Event, EventType, Format,
-    ModelKind, Object, Simulation, Validity, Values,
+    check_events, nil_reads_unknown, read_history_file, CheckOptions, Event, EventType, FailedCas,
+    Format, ModelKind, Object, Simulation, Validity, Values,
 };
 use clap::{Args, Subcommand};
 use results::ExitCode;
@@ -545,6 +545,8 @@ fn knossos(args: &BenchCheckArgs) -> Result<Cases> {
         let options = CheckOptions {
             model: model.parse()?,
             initial: checker::edn::parse_value(initial)?,
+            // As `faultline check` reads EDN by default, and as Knossos's verdicts assume.
+            failed_cas: FailedCas::Dropped,
             ..CheckOptions::default()
         };
         let expected: Validity = serde_json::from_value(serde_json::json!(expected))?;

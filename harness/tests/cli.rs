@@ -259,6 +259,22 @@ fn check_names_the_stale_read_and_accepts_a_linearizable_history() {
 }
 
 #[test]
+fn a_failed_cas_observes_a_mismatch_in_jsonl_and_when_told_in_edn() {
+    // The register holds 1 throughout the failed cas [1 2]: its compare cannot have failed.
+    let case = Case::new();
+    let code = |args: &[&str]| case.run(args).status.code();
+    let jsonl = fixture("failed-cas.jsonl");
+    let edn = fixture("failed-cas.edn");
+    assert_eq!(code(&["check", &jsonl]), Some(1), "JSONL says cas-mismatch");
+    assert_eq!(code(&["check", "--failed-cas", "dropped", &jsonl]), Some(0));
+    assert_eq!(code(&["check", &edn]), Some(0), "EDN: dropped, as Knossos");
+    assert_eq!(code(&["check", "--failed-cas", "observes", &edn]), Some(1));
+    let out = case.run(&["check", "--failed-cas", "maybe", &edn]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--failed-cas: unknown choice \"maybe\""));
+}
+
+#[test]
 fn bad_input_is_named_and_exits_2() {
     let case = Case::new();
     let out = case.run(&["test", "--target", "cassandra"]);
