@@ -57,6 +57,8 @@ mod history_builder;
 mod linearized;
 #[cfg(test)]
 mod model_agreement;
+#[cfg(test)]
+mod stretched;
 mod unique;
 
 pub use budget::{parse_size, Budget, Bytes, Stop};
