@@ -307,6 +307,23 @@ fn assert_witness(events: &[Event], initial: &Value, failed_cas: FailedCas) {
             cycle, None,
             "a cycle in a linearizable history: {events:#?}"
         );
+        // Witness subsets are sound: every closed subset of a linearizable key is linearizable
+        // (so a non-linearizable witness proves its key invalid). Each single operation's
+        // closure, and the closure of every other operation, are checked by brute force.
+        let sources = crate::sources::Sources::new(&k.intervals);
+        let n = k.intervals.len();
+        let subsets = (0..n)
+            .map(|i| vec![i])
+            .chain([(0..n).step_by(2).collect(), (1..n).step_by(2).collect()]);
+        for subset in subsets {
+            let closed = sources.close(&subset);
+            let kept: Vec<&Operation> = closed.iter().map(|&i| k.sources[i]).collect();
+            assert!(
+                linearizable(&kept, initial, failed_cas),
+                "closure {closed:?} of {subset:?} is not linearizable in a linearizable \
+                 history: {events:#?}"
+            );
+        }
         let witness: Vec<&Operation> = order.iter().map(|&i| k.sources[i]).collect();
         let mut state = initial.clone();
         for (pos, op) in witness.iter().enumerate() {

@@ -27,12 +27,13 @@ use crate::operation::{pair, Operation, Outcome};
 use crate::partition;
 use crate::queue::Queue;
 use crate::set::Set;
+use crate::sources::Sources;
 use crate::stale::{stale_reads, StaleRead};
 use crate::unique::{self, Decision, Violation};
 use crate::validity::Validity;
 use crate::weak::{check_weak, WeakReport};
 use crate::wgl::{self, Interval, Linearization};
-use crate::witness::{self, Witness};
+use crate::witness::{self, Clock, Witness};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -471,12 +472,13 @@ impl<'a> KeyCheck<'a> {
             );
         }
         let init = self.model.init();
+        let sources = Sources::new(&self.intervals);
         let shrunk = witness::shrink(
             &self.intervals,
             seeds,
             allowed,
             budget,
-            witness::register_closure(&self.intervals),
+            |subset| sources.close(subset),
             |sub, oracle| match unique::decide(init, sub) {
                 Some(Decision::Linearizable) => {
                     Ok(Linearization::Linearizable { order: Vec::new() })
@@ -489,21 +491,48 @@ impl<'a> KeyCheck<'a> {
                 None => witness::verdict(wgl::decide_within(&self.model, sub, oracle, None)),
             },
         );
-        let kept: Vec<Interval<RegisterOp>> = shrunk
-            .kept
+        let name = |i: usize| OpSummary::from(self.sources[i]);
+        let mut witness = Witness::new(&shrunk, &name, self.intervals.len(), began.elapsed());
+
+        // Context: what rules out the earlier writes of each observed value, and (with it) the
+        // cycle of ordering constraints, over a sound closure so that the cycle is a proof.
+        let why = sources.explain(&shrunk.kept, init);
+        let mut context: Vec<usize> = why
             .iter()
-            .map(|&i| self.intervals[i].clone())
+            .flat_map(|w| [w.overwrite, w.latest_ruled_out])
+            .flatten()
+            .filter(|i| !shrunk.kept.contains(i))
             .collect();
-        let cycle = cycle::find(init, &kept, &|j| {
-            OpSummary::from(self.sources[shrunk.kept[j]])
-        });
-        Some(Witness::new(
-            &shrunk,
-            &|i| OpSummary::from(self.sources[i]),
-            self.intervals.len(),
-            began.elapsed(),
-            cycle,
-        ))
+        let shown = sources.close(&[shrunk.kept.clone(), context.clone()].concat());
+        let sub: Vec<Interval<RegisterOp>> =
+            shown.iter().map(|&i| self.intervals[i].clone()).collect();
+        let cycle = cycle::find(init, &sub, &|j| name(shown[j]));
+        if let Some(cycle) = &cycle {
+            // The cycle may pass through a write the closure added: show it too.
+            for step in cycle.steps.iter().filter_map(|s| s.op.as_ref()) {
+                if let Some(&i) = shown.iter().find(|&&i| {
+                    self.sources[i].invoke_index == step.invoke_index && !shrunk.kept.contains(&i)
+                }) {
+                    context.push(i);
+                }
+            }
+        }
+        let clock = Clock::of(
+            shrunk
+                .kept
+                .iter()
+                .chain(&context)
+                .map(|&i| name(i))
+                .collect::<Vec<_>>()
+                .iter(),
+        );
+        let because = why
+            .iter()
+            .map(|w| w.describe(&self.key, &name, &clock))
+            .collect();
+        witness.explain(context.iter().map(|&i| name(i)).collect(), because);
+        witness.cycle = cycle;
+        Some(witness)
     }
 
     /// The report of a key whose check stopped early.
@@ -620,6 +649,9 @@ impl fmt::Display for CheckReport {
                 if hidden > 0 {
                     writeln!(f, "    ... and {hidden} more (all of them in --json)")?;
                 }
+                for because in &witness.because {
+                    writeln!(f, "  because: {because}")?;
+                }
                 if let Some(cycle) = &witness.cycle {
                     writeln!(f, "  cycle: {}", cycle.message)?;
                 }
@@ -721,10 +753,14 @@ mod tests {
             report.to_string(),
             format!(
                 "invalid: 1 key checked, 1 invalid, 0 unknown (3 ok, 0 fail, 0 info operations)\n\
-                 x: invalid (3 operations)\n  {message}\n  minimal witness (3 of 3 operations):\n\
-                 \x20   write 1 by process 1: invoked at 1.000 s, ok at 1.100 s\n\
-                 \x20   write 2 by process 1: invoked at 1.150 s, ok at 1.180 s\n\
+                 x: invalid (3 operations)\n  {message}\n  minimal witness (1 of 3 operations, \
+                 shown with 2 more for context):\n\
+                 \x20   write 1 by process 1: invoked at 1.000 s, ok at 1.100 s (context)\n\
+                 \x20   write 2 by process 1: invoked at 1.150 s, ok at 1.180 s (context)\n\
                  \x20   read returned 1 by process 2: invoked at 1.190 s, ok at 1.204 s\n\
+                 \x20 because: read of x returned 1 at 1.204 s, but write 2 to x was acknowledged \
+                 at 1.180 s, and every write of 1 before the read had completed before write 2 \
+                 began\n\
                  \x20 cycle: write 1 (process 1) → (real time) write 2 (process 1) → (read 1 \
                  follows it, yet returned the value of write 1) write 1 (process 1)\n"
             )
@@ -977,7 +1013,9 @@ mod tests {
              \x20 consistent for 0 operations; then none of these can take effect:\n\
              \x20   read 1 by process 2 (invoked 0.020 s, ok at 0.030 s)\n\
              \x20 minimal witness (1 of 1 operation):\n\
-             \x20   read returned 1 by process 2: invoked at 0.020 s, ok at 0.030 s\n"
+             \x20   read returned 1 by process 2: invoked at 0.020 s, ok at 0.030 s\n\
+             \x20 because: read of the register returned 1 at 0.030 s, but no write of 1 that \
+             may have taken effect began before the read ended\n"
         );
     }
 

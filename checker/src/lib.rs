@@ -57,6 +57,7 @@ mod history_builder;
 mod linearized;
 #[cfg(test)]
 mod model_agreement;
+mod sources;
 #[cfg(test)]
 mod stretched;
 mod unique;

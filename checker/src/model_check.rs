@@ -221,8 +221,6 @@ impl<M: HistoryModel> KeyCheck<'_, M> {
             &|i| summary::<M>(self.sources[i]),
             self.intervals.len(),
             began.elapsed(),
-            // Cycles need every read to name its write: registers with unique values only.
-            None,
         )
     }
 }

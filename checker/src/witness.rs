@@ -21,16 +21,13 @@
 //! floor, capped, and never past the check's deadline.
 
 use crate::budget::{Budget, Stop};
-use crate::cas_register::RegisterOp;
 use crate::cycle::Cycle;
 use crate::ddmin::{ddmin, Probe, Shrunk};
 use crate::event::EventType;
-use crate::interner::ValueId;
 use crate::model_check::HistoryModel;
 use crate::op_summary::{seconds, OpSummary};
 use crate::wgl::{Interval, Linearization};
 use serde::Serialize;
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// The smallest invalid subset of a key's operations found, and how sure it is.
@@ -47,8 +44,14 @@ pub struct Witness {
     /// The witness as a timeline in words, one line per operation.
     pub timeline: Vec<String>,
     /// For register keys with unique values: the loop of ordering constraints among the
-    /// witness's operations that no linearization can satisfy, when there is one.
+    /// witness's operations (and its context) that no linearization can satisfy, if one is found.
     pub cycle: Option<Cycle>,
+    /// Operations not needed for the proof but shown because they explain it: the acknowledged
+    /// overwrite that rules out the earlier writes of a value a witness operation observed, and
+    /// the latest of those writes.
+    pub context: Vec<OpSummary>,
+    /// Sentences saying what the context shows.
+    pub because: Vec<String>,
 }
 
 /// Shrinking may take twice the check's time plus this: a fast check still leaves room for a
@@ -66,7 +69,7 @@ pub(crate) fn budget_for(check: Duration) -> Duration {
 /// trying `seeds` (subsets by position) first, within `allowed` and the check's `budget`.
 ///
 /// Every subset tested is first passed through `close`, which adds back what the subset's own
-/// operations depend on (see [`register_closure`]): only such a subset is a *sound* witness,
+/// operations depend on (see [`crate::sources`]): only such a subset is a *sound* witness,
 /// one whose non-linearizability proves the whole key's. Returns the positions kept, in order.
 pub(crate) fn shrink<O: Clone>(
     intervals: &[Interval<O>],
@@ -142,59 +145,6 @@ pub(crate) fn shrink<O: Clone>(
     }
 }
 
-/// What a subset of register operations depends on: every write (or cas) of a value some
-/// operation in it observed, repeatedly (a cas it adds observes a value too); and, once it holds
-/// a failed cas that observed a mismatch, every write.
-///
-/// Why that makes the subset sound: take a linearization of the whole key and delete the
-/// operations outside the subset. Deleting a read or a mismatch changes no state. Deleting a
-/// write of `u` changes the state only between it and the next write, from `u` to the value
-/// before it; no read or cas left observes `u` (all of `u`'s writes are kept when one does), and
-/// a mismatch might then see its expected value, hence all writes stay when one is present. So
-/// the rest is still a legal order within the same intervals: if the subset is not
-/// linearizable, neither is the key.
-pub(crate) fn register_closure(
-    ops: &[Interval<RegisterOp>],
-) -> impl Fn(&[usize]) -> Vec<usize> + '_ {
-    let mut writers: HashMap<ValueId, Vec<usize>> = HashMap::new();
-    for (i, o) in ops.iter().enumerate() {
-        match o.op {
-            RegisterOp::Write(v) | RegisterOp::Cas { new: v, .. } => {
-                writers.entry(v).or_default().push(i)
-            }
-            RegisterOp::Read(_) | RegisterOp::CasMismatch(_) => {}
-        }
-    }
-    move |subset: &[usize]| {
-        let mut kept = vec![false; ops.len()];
-        let mut work: Vec<usize> = subset.to_vec();
-        let mut all_writes = false;
-        while let Some(i) = work.pop() {
-            if std::mem::replace(&mut kept[i], true) {
-                continue;
-            }
-            let observed = match ops[i].op {
-                RegisterOp::Read(v) | RegisterOp::Cas { expected: v, .. } => Some(v),
-                RegisterOp::CasMismatch(_) => {
-                    all_writes = true;
-                    None
-                }
-                RegisterOp::Write(_) => None,
-            };
-            if let Some(w) = observed.and_then(|v| writers.get(&v)) {
-                work.extend(w.iter().copied().filter(|&w| !kept[w]));
-            }
-        }
-        if all_writes {
-            // Every write, so every value a kept cas expected has its writers too.
-            for &w in writers.values().flatten() {
-                kept[w] = true;
-            }
-        }
-        (0..ops.len()).filter(|&i| kept[i]).collect()
-    }
-}
-
 /// What a subset of a [`HistoryModel`]'s operations depends on: every operation that may change
 /// the state. Deleting a pure observation from a linearization leaves it legal; deleting an
 /// update might not (a later read saw its effect), so updates are kept and only observations
@@ -232,64 +182,129 @@ pub(crate) fn verdict<S>(found: Result<Linearization<S>, Stop>) -> Result<Linear
 
 impl Witness {
     /// The witness of `shrunk`, each kept position named by `name`, shrunk from `from`
-    /// operations in `took`, explained by `cycle` if one was found.
+    /// operations in `took`.
     pub(crate) fn new(
         shrunk: &Shrunk,
         name: &dyn Fn(usize) -> OpSummary,
         from: usize,
         took: Duration,
-        cycle: Option<Cycle>,
     ) -> Witness {
         let mut operations: Vec<OpSummary> = shrunk.kept.iter().map(|&i| name(i)).collect();
         operations.sort_by_key(|o| o.invoke_index);
-        let timeline = timeline(&operations);
-        Witness {
+        let mut witness = Witness {
             operations,
             shrunk_from: from,
             minimal: shrunk.minimal,
             seconds: took.as_secs_f64(),
-            timeline,
-            cycle,
-        }
+            timeline: Vec::new(),
+            cycle: None,
+            context: Vec::new(),
+            because: Vec::new(),
+        };
+        witness.timeline = witness.render();
+        witness
+    }
+
+    /// Adds operations shown for context and the sentences that say why.
+    pub(crate) fn explain(&mut self, mut context: Vec<OpSummary>, because: Vec<String>) {
+        context.sort_by_key(|o| o.invoke_index);
+        context.dedup_by_key(|o| o.invoke_index);
+        context.retain(|c| {
+            !self
+                .operations
+                .iter()
+                .any(|o| o.invoke_index == c.invoke_index)
+        });
+        self.context = context;
+        self.because = because;
+        self.timeline = self.render();
+    }
+
+    /// How times read in this witness's lines (see [`Clock`]).
+    pub(crate) fn clock(&self) -> Clock {
+        Clock::of(self.operations.iter().chain(&self.context))
+    }
+
+    /// The timeline: every operation, context ones marked, in invocation order.
+    fn render(&self) -> Vec<String> {
+        let clock = self.clock();
+        let mut all: Vec<(&OpSummary, bool)> = self
+            .operations
+            .iter()
+            .map(|o| (o, false))
+            .chain(self.context.iter().map(|o| (o, true)))
+            .collect();
+        all.sort_by_key(|(o, _)| o.invoke_index);
+        all.into_iter()
+            .map(|(o, context)| {
+                let line = line(o, &clock);
+                if context {
+                    format!("{line} (context)")
+                } else {
+                    line
+                }
+            })
+            .collect()
     }
 
     /// `minimal witness (3 of 250 operations)`, or why it may not be minimal.
     pub fn heading(&self) -> String {
         let n = self.operations.len();
-        let ops = if n == 1 { "operation" } else { "operations" };
+        let ops = if self.shrunk_from == 1 {
+            "operation"
+        } else {
+            "operations"
+        };
+        let context = match self.context.len() {
+            0 => String::new(),
+            c => format!(", shown with {c} more for context"),
+        };
         if self.minimal {
-            format!("minimal witness ({n} of {} {ops}):", self.shrunk_from)
+            format!(
+                "minimal witness ({n} of {} {ops}{context}):",
+                self.shrunk_from
+            )
         } else {
             format!(
-                "witness ({n} of {} {ops}; shrinking ran out of time, so it may not be minimal):",
+                "witness ({n} of {} {ops}{context}; shrinking ran out of time, so it may not be \
+                 minimal):",
                 self.shrunk_from
             )
         }
     }
 }
 
-/// One line per operation, in invocation order.
-///
-/// Times are seconds since the history began (the history format's times are already relative
-/// to it). A history without times (Knossos's EDN, a Jepsen log: each event's time is its index)
-/// shows event numbers instead, which order the operations just as well.
-fn timeline(ops: &[OpSummary]) -> Vec<String> {
-    let indexed = ops.iter().all(|o| {
-        o.invoke_time == o.invoke_index
-            && o.complete_time.is_none_or(|t| Some(t) == o.complete_index)
-    });
-    let at = |nanos: u64| {
-        if indexed {
+/// How a witness shows times: seconds since the history began (the history format's times
+/// are already relative to it), or, for a history without times (Knossos's EDN, a Jepsen log:
+/// each event's time is its index), event numbers, which order operations just as well.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    indexed: bool,
+}
+
+impl Clock {
+    /// The clock for these operations.
+    pub(crate) fn of<'o>(ops: impl IntoIterator<Item = &'o OpSummary>) -> Clock {
+        let indexed = ops.into_iter().all(|o| {
+            o.invoke_time == o.invoke_index
+                && o.complete_time.is_none_or(|t| Some(t) == o.complete_index)
+        });
+        Clock { indexed }
+    }
+
+    /// `1.204 s`, or `event 12`.
+    pub(crate) fn at(&self, nanos: u64) -> String {
+        if self.indexed {
             format!("event {nanos}")
         } else {
             seconds(nanos)
         }
-    };
-    ops.iter().map(|o| line(o, &at)).collect()
+    }
 }
 
 /// `read returned 1 by process 2: invoked at 1.190 s, ok at 1.204 s`.
-fn line(op: &OpSummary, at: &dyn Fn(u64) -> String) -> String {
+fn line(op: &OpSummary, clock: &Clock) -> String {
+    let at = |nanos| clock.at(nanos);
     let what = match (op.outcome, op.f.as_str()) {
         (EventType::Ok, "read" | "get" | "dequeue") => format!("{} returned {}", op.f, op.value),
         _ => op.action(),
@@ -337,7 +352,7 @@ mod tests {
     }
 
     #[test]
-    fn a_stale_read_among_many_operations_shrinks_to_three() {
+    fn a_stale_read_among_many_operations_shrinks_to_the_read_with_its_context() {
         // Fifty unrelated writes by process 3 surround the stale read.
         let mut events = Vec::new();
         for i in 0..50u64 {
@@ -362,14 +377,24 @@ mod tests {
             .unwrap();
         assert!(witness.minimal);
         assert_eq!(witness.shrunk_from, 53);
+        // The read alone proves it: write 2 always falls between write 1 and the read. The two
+        // writes are shown as context, with the sentence that says so.
+        assert_eq!(witness.operations.len(), 1);
+        assert_eq!(witness.context.len(), 2);
         assert_eq!(
             witness.timeline,
             [
-                "write 1 by process 1: invoked at 1.000 s, ok at 1.100 s",
-                "write 2 by process 1: invoked at 1.150 s, ok at 1.180 s",
+                "write 1 by process 1: invoked at 1.000 s, ok at 1.100 s (context)",
+                "write 2 by process 1: invoked at 1.150 s, ok at 1.180 s (context)",
                 "read returned 1 by process 2: invoked at 1.190 s, ok at 1.204 s",
             ]
         );
+        assert_eq!(
+            witness.because,
+            ["read of x returned 1 at 1.204 s, but write 2 to x was acknowledged at 1.180 s, and \
+              every write of 1 before the read had completed before write 2 began"]
+        );
+        assert!(witness.cycle.is_some());
     }
 
     #[test]
@@ -397,10 +422,12 @@ mod tests {
             .clone()
             .unwrap();
         assert!(witness.minimal);
-        // The read alone would be invalid too (nothing writes 1), but that would not prove the
-        // key invalid: every write of 1 stays, and one write of 2 makes the read stale.
+        // The read alone proves it: the acknowledged write of 2 at 35–36 always falls between
+        // the only earlier write of 1 and the read, and the other write of 1 began too late.
         let kept: Vec<u64> = witness.operations.iter().map(|o| o.invoke_index).collect();
-        assert!(kept == [0, 2, 6, 8] || kept == [0, 4, 6, 8], "{kept:?}");
+        assert_eq!(kept, [6]);
+        let context: Vec<u64> = witness.context.iter().map(|o| o.invoke_index).collect();
+        assert_eq!(context, [0, 4]);
     }
 
     #[test]
@@ -416,7 +443,9 @@ mod tests {
             complete_time: None,
         }];
         assert_eq!(
-            timeline(&ops),
+            ops.iter()
+                .map(|o| line(o, &Clock::of(&ops)))
+                .collect::<Vec<_>>(),
             [
                 "write 5 by process 3: invoked at 2.500 s, never answered (it may take effect any \
               time after its invocation, or never)"
@@ -437,7 +466,9 @@ mod tests {
             complete_time: Some(9),
         }];
         assert_eq!(
-            timeline(&ops),
+            ops.iter()
+                .map(|o| line(o, &Clock::of(&ops)))
+                .collect::<Vec<_>>(),
             [
                 "cas 1 -> 2 by process 1: invoked at event 7, failed at event 9 because the value \
               was not 1"
