@@ -488,10 +488,17 @@ pub(crate) fn decide(initial: ValueId, ops: &[Interval<RegisterOp>]) -> Option<D
         let fits = |early| {
             let mut built = Built::new(ops, &zones, &forward, &members_of, &greedy, early);
             let mut spare = spare.clone();
-            mismatched.iter().all(|&(m, e)| {
+            let placed = mismatched.iter().all(|&(m, e)| {
                 built.mismatch_fits(ops, m, e, &values)
                     || built.overwrite_sooner(ops, m, e, &values, &mut spare)
-            })
+                    || built.write_later(ops, m, e, &values, &members_of)
+            });
+            // A later repair may have taken room an earlier mismatch needed: all must fit the
+            // final linearization.
+            placed
+                && mismatched
+                    .iter()
+                    .all(|&(m, e)| built.mismatch_fits(ops, m, e, &values))
         };
         if !fits(true) && !fits(false) {
             return None;
@@ -512,8 +519,9 @@ struct Values<'a> {
 /// The linearization the theorem's sufficiency proof builds, as an instant per operation: each
 /// forward block's greedy order clamped into its zone, each backward block at one instant of its
 /// zone outside every forward interior; blocks follow one another without interleaving. With
-/// `early`, forward blocks are then pulled as early as the block before them allows: values are
-/// overwritten sooner, which gives room to the mismatches that saw a value already replaced.
+/// `early`, every block's operations are then pulled as early as the block before them allows:
+/// values are overwritten sooner, which gives room to the mismatches that saw a value already
+/// replaced.
 struct Built {
     /// Each operation's instant (0 for the initial value's virtual write).
     at: Vec<u64>,
@@ -524,6 +532,12 @@ struct Built {
     first_block: u64,
     /// Where each block ends.
     last: Vec<u64>,
+    /// The block before each, in the linearization's order (`NONE` for the first).
+    previous: Vec<usize>,
+    /// Where an indeterminate write put in after each block (see `overwrite_sooner`) ends its
+    /// last value, if one was; `cut_first` the same before the first block.
+    cut: Vec<u64>,
+    cut_first: u64,
 }
 
 impl Built {
@@ -566,23 +580,27 @@ impl Built {
         }
         spans.sort_unstable();
         if early {
-            // The same order of blocks, each forward one's operations moved as early as their
-            // greedy instants allow without reaching back into the block before. Every instant
-            // stays within its operation's interval (it only moves earlier than the clamped one,
-            // and never before the greedy one), and blocks still follow one another.
+            // The same order of blocks, each one's operations moved as early as their greedy
+            // instants allow without reaching back into the block before. Every instant stays
+            // within its operation's interval (it is at least the greedy one, and at most the
+            // block's instant or zone end, which every return reaches), and blocks still follow
+            // one another.
             let mut previous = 0;
             for span in &mut spans {
                 let (z, members) = (&zones[span.2], &members_of[span.2]);
-                if z.f < z.s {
-                    let (mut first, mut last) = (u64::MAX, 0);
-                    if z.zone.writer.is_none() {
-                        (first, last) = (virtual_at, virtual_at);
-                    }
-                    for &op in members {
-                        at[op] = greedy[op].max(previous).min(z.s);
-                        first = first.min(at[op]);
-                        last = last.max(at[op]);
-                    }
+                // A forward block ends by its zone's end; a backward one by its instant (every
+                // greedy instant is at most the block's latest invocation, which is at most that).
+                let upper = if z.f < z.s { z.s } else { span.1 };
+                let (mut first, mut last) = (u64::MAX, 0);
+                if z.zone.writer.is_none() {
+                    (first, last) = (virtual_at, virtual_at);
+                }
+                for &op in members {
+                    at[op] = greedy[op].max(previous).min(upper);
+                    first = first.min(at[op]);
+                    last = last.max(at[op]);
+                }
+                if first <= last {
                     (span.0, span.1) = (first, last);
                 }
                 previous = span.1;
@@ -593,8 +611,12 @@ impl Built {
             next_block[pair[0].2] = pair[1].0;
         }
         let mut last = vec![0; zones.len()];
-        for span in &spans {
+        let mut previous = vec![NONE; zones.len()];
+        for (k, span) in spans.iter().enumerate() {
             last[span.2] = span.1;
+            if k > 0 {
+                previous[span.2] = spans[k - 1].2;
+            }
         }
         Built {
             at,
@@ -602,6 +624,9 @@ impl Built {
             next_block,
             first_block: spans.first().map_or(u64::MAX, |s| s.0),
             last,
+            previous,
+            cut: vec![u64::MAX; zones.len()],
+            cut_first: u64::MAX,
         }
     }
 
@@ -625,8 +650,8 @@ impl Built {
         }
         let block = values.block_of[v];
         let (after, end) = match block {
-            NONE => (0, self.first_block),
-            b => (self.last[b], self.next_block[b]),
+            NONE => (0, self.first_block.min(self.cut_first)),
+            b => (self.last[b], self.next_block[b].min(self.cut[b])),
         };
         let limit = return_time(m, ops).min(end);
         if after > limit {
@@ -638,8 +663,54 @@ impl Built {
         spare.remove(&(call, w));
         let at = call.max(after);
         match block {
-            NONE => self.first_block = at,
-            b => self.next_block[b] = at,
+            NONE => self.cut_first = at,
+            b => self.cut[b] = at,
+        }
+        true
+    }
+
+    /// Makes room for the failed cas `m` that does not fit by delaying the write of `expected`
+    /// (and what follows it in its block) to `m`'s invocation, if every operation moved still
+    /// ends after its new instant and the block still ends before the next one begins: `m` then
+    /// goes just before that write, while the previous value is still current.
+    fn write_later(
+        &mut self,
+        ops: &[Interval<RegisterOp>],
+        m: usize,
+        expected: ValueId,
+        values: &Values,
+        members_of: &[Vec<usize>],
+    ) -> bool {
+        let Some(&v) = values.local.get(&expected) else {
+            return false;
+        };
+        let (w, block) = (values.writer[v], values.block_of[v]);
+        if w == NONE || w == VIRTUAL || block == NONE {
+            return false;
+        }
+        let members = &members_of[block];
+        let Some(from) = members.iter().position(|&op| op == w) else {
+            return false;
+        };
+        let t = call_time(m, ops);
+        let moved = &members[from..];
+        let end = self.next_block[block].min(self.cut[block]);
+        let fits = moved
+            .iter()
+            .all(|&op| self.at[op].max(t) <= return_time(op, ops).min(end));
+        if !fits {
+            return false;
+        }
+        for &op in moved {
+            self.at[op] = self.at[op].max(t);
+        }
+        self.last[block] = self.last[block].max(t);
+        if from == 0 {
+            // The block now begins later: the value before it lasts until then.
+            match self.previous[block] {
+                NONE => self.first_block = self.at[w],
+                before => self.next_block[before] = self.at[w],
+            }
         }
         true
     }
@@ -670,8 +741,8 @@ impl Built {
         };
         let end = match (values.swapped[v], values.block_of[v]) {
             // The initial value, which nothing needed: current until the first block.
-            (_, NONE) => self.first_block,
-            (NONE, block) => self.next_block[block],
+            (_, NONE) => self.first_block.min(self.cut_first),
+            (NONE, block) => self.next_block[block].min(self.cut[block]),
             (cas, _) => self.at[cas],
         };
         call_time(m, ops) <= start || return_time(m, ops) >= end
