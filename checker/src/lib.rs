@@ -5,7 +5,8 @@
 //!   Jepsen EDN ──edn───────┼─► events ──operation::pair──► operations ──check──► CheckReport
 //!   Jepsen log ──jepsen_log┘                                            │
 //!   per key (partition): cas_register or multi_register ─► wgl search ◄─┤
-//!                                          stale reads (explanations) ◄─┘
+//!                                          stale reads (explanations) ◄─┤
+//!          invalid keys: minimal witness (ddmin, sound subsets) + cycle ◄─┘
 //! ```
 //!
 //! Most callers want [`read_history_file`] (any format; [`history_file`] says how it is chosen)
