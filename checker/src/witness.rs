@@ -3,13 +3,20 @@
 //!
 //! ```text
 //!   key x, 250 operations, invalid ──ddmin (the search as oracle, under a deadline)──►
-//!     write 1 by process 1: invoked at 1.000 s, ok at 1.100 s
-//!     write 2 by process 1: invoked at 1.150 s, ok at 1.180 s      3 operations, and removing
-//!     read returned 1 by process 2: invoked at 1.190 s, ok at 1.204 s    any one makes them valid
+//!   minimal witness (1 of 250 operations, shown with 2 more for context):
+//!     write 1 by process 1: invoked at 1.000 s, ok at 1.100 s (context)
+//!     write 2 by process 1: invoked at 1.150 s, ok at 1.180 s (context)
+//!     read returned 1 by process 2: invoked at 1.190 s, ok at 1.204 s
+//!   because: read of x returned 1 at 1.204 s, but write 2 to x was acknowledged at 1.180 s,
+//!     and every write of 1 before the read had completed before write 2 began
 //! ```
 //!
 //! Shrinking works on whole operations (an invocation with its completion); an indeterminate
-//! operation stays indeterminate. The oracle is the key's own decision procedure on the subset
+//! operation stays indeterminate. Only *sound* subsets are tested: the subset's own
+//! dependencies are added back first (for registers the writes its reads may have read from,
+//! `sources.rs`; for other models every update), which makes a non-linearizable subset a
+//! proof that the whole key is not linearizable. (Without that, deleting the write a read saw
+//! would make any read "invalid".) The oracle is the key's own decision procedure on the subset
 //! (the unique-value fast path where it applies, else the search) with a deadline: an answer it
 //! could not reach in time counts as "not shown invalid", so the witness is always really
 //! invalid, but it is then not proven 1-minimal. Candidate subsets the check already points at
@@ -17,7 +24,7 @@
 //! consistent order with the operations stuck after it) are tried first: when one is invalid,
 //! delta debugging starts from it instead of from the whole key.
 //!
-//! Shrinking may take at most [`budget_for`] the key's own check time: twice it, plus a small
+//! Shrinking may take at most `budget_for` the key's own check time: twice it, plus a small
 //! floor, capped, and never past the check's deadline.
 
 use crate::budget::{Budget, Stop};
