@@ -832,7 +832,7 @@ mod tests {
             witness.unwrap().timeline,
             [
                 "write 1 by process 1: invoked at 0.000 s, ok at 0.010 s",
-                "cas 1 -> 2 by process 2: invoked at 0.020 s, failed at 0.030 s because the \
+                "cas 1 -> 2 by process 2: invoked at 0.020 s, failed at 0.030 s, reporting the \
                  value was not 1"
             ]
         );

@@ -322,7 +322,10 @@ fn line(op: &OpSummary, clock: &Clock) -> String {
         // Only a failed cas that was evaluated reaches a witness: it observed the value.
         (EventType::Fail, Some(t)) => match op.value.as_array().map(Vec::as_slice) {
             Some([expected, _]) if op.f == "cas" => {
-                format!("failed at {} because the value was not {expected}", at(t))
+                format!(
+                    "failed at {}, reporting the value was not {expected}",
+                    at(t)
+                )
             }
             _ => format!("failed at {}", at(t)),
         },
@@ -477,8 +480,8 @@ mod tests {
                 .map(|o| line(o, &Clock::of(&ops)))
                 .collect::<Vec<_>>(),
             [
-                "cas 1 -> 2 by process 1: invoked at event 7, failed at event 9 because the value \
-              was not 1"
+                "cas 1 -> 2 by process 1: invoked at event 7, failed at event 9, reporting the \
+                 value was not 1"
             ]
         );
     }
