@@ -7,6 +7,8 @@
 
 use crate::check::{check_events, CheckOptions, KeyCheck, ModelKind};
 use crate::event::{Event, EventType, Process, CAS_MISMATCH};
+use crate::failed_cas::FailedCas;
+use crate::model::Model;
 use crate::operation::{pair, Operation, Outcome};
 use crate::validity::Validity;
 use crate::wgl::{self, Linearization};
@@ -15,12 +17,19 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use std::time::Instant;
 
+/// Whether `op` is a failed cas the reference keeps as an observation under `failed_cas`.
+fn observed_mismatch(op: &Operation, failed_cas: FailedCas) -> bool {
+    failed_cas == FailedCas::Observes
+        && op.f == "cas"
+        && matches!(&op.outcome, Outcome::Fail { error } if error.as_deref() == Some(CAS_MISMATCH))
+}
+
 /// Whether some order of `ops` (one key's operations) is legal for a register holding `initial`.
-pub(crate) fn linearizable(ops: &[&Operation], initial: &Value) -> bool {
+pub(crate) fn linearizable(ops: &[&Operation], initial: &Value, failed_cas: FailedCas) -> bool {
     let required: Vec<&Operation> = ops
         .iter()
         .copied()
-        .filter(|op| op.outcome == Outcome::Ok)
+        .filter(|op| op.outcome == Outcome::Ok || observed_mismatch(op, failed_cas))
         .collect();
     let optional: Vec<&Operation> = ops
         .iter()
@@ -65,7 +74,7 @@ fn some_order(chosen: &[&Operation], placed: &mut [bool], done: usize, state: &V
 
 /// The length of the longest order of some of `ops` that respects real time and the register:
 /// what the search reports as the longest linearizable prefix.
-fn longest_prefix(ops: &[&Operation], initial: &Value) -> usize {
+fn longest_prefix(ops: &[&Operation], initial: &Value, failed_cas: FailedCas) -> usize {
     fn deepest(ops: &[&Operation], placed: &mut [bool], depth: usize, state: &Value) -> usize {
         let mut best = depth;
         for i in 0..ops.len() {
@@ -84,14 +93,20 @@ fn longest_prefix(ops: &[&Operation], initial: &Value) -> usize {
     let candidates: Vec<&Operation> = ops
         .iter()
         .copied()
-        .filter(|op| op.outcome == Outcome::Ok || (op.outcome == Outcome::Info && op.f != "read"))
+        .filter(|op| {
+            op.outcome == Outcome::Ok
+                || (op.outcome == Outcome::Info && op.f != "read")
+                || observed_mismatch(op, failed_cas)
+        })
         .collect();
     deepest(&candidates, &mut vec![false; candidates.len()], 0, initial)
 }
 
-/// Whether `a` certainly finished before `b` began (only acknowledged operations finish).
+/// Whether `a` certainly finished before `b` began. Only acknowledged operations finish, and
+/// kept mismatches (the only failed operations ever placed): they were evaluated.
 fn precedes(a: &Operation, b: &Operation) -> bool {
-    a.outcome == Outcome::Ok && a.complete_index.is_some_and(|c| c < b.invoke_index)
+    matches!(a.outcome, Outcome::Ok | Outcome::Fail { .. })
+        && a.complete_index.is_some_and(|c| c < b.invoke_index)
 }
 
 /// The register after `op`, or `None` if `op` cannot happen from `state`.
@@ -99,6 +114,10 @@ fn apply(op: &Operation, state: &Value) -> Option<Value> {
     match op.f.as_str() {
         "read" => (op.output == *state).then(|| state.clone()),
         "write" => Some(op.value.clone()),
+        // A kept failed cas saw something other than its expected value, and changed nothing.
+        "cas" if matches!(op.outcome, Outcome::Fail { .. }) => {
+            (op.value[0] != *state).then(|| state.clone())
+        }
         "cas" => (op.value[0] == *state).then(|| op.value[1].clone()),
         other => panic!("unexpected f {other}"),
     }
@@ -238,6 +257,11 @@ fn mutate(rng: &mut StdRng, events: &mut [Event]) {
                 json!(rng.random_range(0..3))
             };
         }
+        // An acknowledged cas turned into a reported mismatch: its compare claimed to fail.
+        (EventType::Ok, "cas") if rng.random_bool(0.5) => {
+            e.kind = EventType::Fail;
+            e.error = Some(CAS_MISMATCH.to_string());
+        }
         (EventType::Ok, _) => e.kind = EventType::Fail,
         (EventType::Fail, _) | (EventType::Info, _) => {
             e.kind = EventType::Ok;
@@ -248,42 +272,105 @@ fn mutate(rng: &mut StdRng, events: &mut [Event]) {
 }
 
 /// The reference verdict: every key linearizable on its own.
-fn reference(events: &[Event], initial: &Value) -> bool {
+fn reference(events: &[Event], initial: &Value, failed_cas: FailedCas) -> bool {
     let ops = pair(events).expect("generated histories pair");
     crate::partition::by_key(&ops)
         .iter()
-        .all(|(_, ops)| linearizable(ops, initial))
+        .all(|(_, ops)| linearizable(ops, initial, failed_cas))
 }
 
 /// For each key, in report order: `None` if linearizable, else the longest prefix's length.
-fn reference_keys(events: &[Event], initial: &Value) -> Vec<Option<usize>> {
+fn reference_keys(events: &[Event], initial: &Value, failed_cas: FailedCas) -> Vec<Option<usize>> {
     let ops = pair(events).expect("generated histories pair");
     crate::partition::by_key(&ops)
         .iter()
-        .map(|(_, ops)| (!linearizable(ops, initial)).then(|| longest_prefix(ops, initial)))
+        .map(|(_, ops)| {
+            (!linearizable(ops, initial, failed_cas))
+                .then(|| longest_prefix(ops, initial, failed_cas))
+        })
         .collect()
 }
 
 /// Checks a witness order from the search against real time and the reference register.
-fn assert_witness(events: &[Event], initial: &Value) {
+fn assert_witness(events: &[Event], initial: &Value, failed_cas: FailedCas) {
     let ops = pair(events).unwrap();
     for (key, key_ops) in crate::partition::by_key(&ops) {
-        let k = KeyCheck::new(key, key_ops, initial).unwrap();
+        let k = KeyCheck::new(key, key_ops, initial, failed_cas).unwrap();
         let Linearization::Linearizable { order } = wgl::check(&k.model, &k.intervals, None) else {
             panic!("expected a witness for {events:#?}")
         };
+        // Its constraints are sound: a linearizable key never shows a cycle.
+        let cycle = crate::cycle::find(k.model.init(), &k.intervals, &|i| {
+            crate::op_summary::OpSummary::from(k.sources[i])
+        });
+        assert_eq!(
+            cycle, None,
+            "a cycle in a linearizable history: {events:#?}"
+        );
+        // Witness subsets are sound: every closed subset of a linearizable key is linearizable
+        // (so a non-linearizable witness proves its key invalid). Each single operation's
+        // closure, and the closure of every other operation, are checked by brute force.
+        let sources = crate::sources::Sources::new(&k.intervals);
+        let n = k.intervals.len();
+        let subsets = (0..n)
+            .map(|i| vec![i])
+            .chain([(0..n).step_by(2).collect(), (1..n).step_by(2).collect()]);
+        for subset in subsets {
+            let closed = sources.close(&subset);
+            let kept: Vec<&Operation> = closed.iter().map(|&i| k.sources[i]).collect();
+            assert!(
+                linearizable(&kept, initial, failed_cas),
+                "closure {closed:?} of {subset:?} is not linearizable in a linearizable \
+                 history: {events:#?}"
+            );
+        }
         let witness: Vec<&Operation> = order.iter().map(|&i| k.sources[i]).collect();
         let mut state = initial.clone();
         for (pos, op) in witness.iter().enumerate() {
             state = apply(op, &state).expect("witness follows the register");
             assert!(!witness[pos + 1..].iter().any(|later| precedes(later, op)));
         }
-        for op in k.ops.iter().filter(|op| op.outcome == Outcome::Ok) {
+        for op in k
+            .ops
+            .iter()
+            .filter(|op| op.outcome == Outcome::Ok || observed_mismatch(op, failed_cas))
+        {
             assert!(
                 witness.iter().any(|w| w.id == op.id),
                 "ok op missing from witness"
             );
         }
+    }
+}
+
+/// Every invalid key's witness is, by brute force, not linearizable on its own: it proves the
+/// key invalid.
+fn assert_minimal_witnesses(
+    events: &[Event],
+    report: &crate::check::CheckReport,
+    initial: &Value,
+    failed_cas: FailedCas,
+) {
+    let ops = pair(events).unwrap();
+    for key in &report.keys {
+        let Some(witness) = key.anomaly.as_ref().and_then(|a| a.witness.as_ref()) else {
+            continue;
+        };
+        let kept: Vec<&Operation> = ops
+            .iter()
+            .filter(|op| {
+                witness
+                    .operations
+                    .iter()
+                    .any(|w| w.invoke_index == op.invoke_index)
+            })
+            .collect();
+        assert_eq!(kept.len(), witness.operations.len());
+        assert!(
+            !linearizable(&kept, initial, failed_cas),
+            "the witness {:?} is linearizable\n{events:#?}",
+            witness.timeline
+        );
     }
 }
 
@@ -298,7 +385,7 @@ fn brute_force_agrees_on_known_histories() {
         invoke(4, 2, "read", json!(null)),
         ok(5, 2, "read", json!(1)),
     ]);
-    assert!(!reference(&stale, &Value::Null));
+    assert!(!reference(&stale, &Value::Null, FailedCas::Observes));
     let info_then_seen = history([
         invoke(0, 1, "cas", json!([null, 1])),
         info(1, 1, "cas", json!([null, 1])),
@@ -307,7 +394,28 @@ fn brute_force_agrees_on_known_histories() {
         invoke(4, 2, "read", json!(null)),
         ok(5, 2, "read", json!(1)),
     ]);
-    assert!(reference(&info_then_seen, &Value::Null));
+    assert!(reference(
+        &info_then_seen,
+        &Value::Null,
+        FailedCas::Observes
+    ));
+    // The register holds 1 throughout the cas: its mismatch cannot have happened.
+    let impossible_mismatch = history([
+        invoke(0, 1, "write", json!(1)),
+        ok(1, 1, "write", json!(1)),
+        invoke(2, 2, "cas", json!([1, 2])),
+        with_error(CAS_MISMATCH, fail(3, 2, "cas", json!([1, 2]))),
+    ]);
+    assert!(!reference(
+        &impossible_mismatch,
+        &Value::Null,
+        FailedCas::Observes
+    ));
+    assert!(reference(
+        &impossible_mismatch,
+        &Value::Null,
+        FailedCas::Dropped
+    ));
 }
 
 #[test]
@@ -315,7 +423,7 @@ fn wgl_agrees_with_brute_force_on_random_histories() {
     const HISTORIES: usize = 50_000;
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(0x5eed_fa17);
-    let (mut valid, mut invalid) = (0, 0);
+    let (mut valid, mut invalid, mut observed_mismatches) = (0, 0, 0);
     for n in 0..HISTORIES {
         let cas = n % 2 == 0;
         let mut events = generate(&mut rng, cas, n % 5 == 4);
@@ -323,6 +431,12 @@ fn wgl_agrees_with_brute_force_on_random_histories() {
             mutate(&mut rng, &mut events);
         }
         let initial = if n % 7 == 0 { json!(0) } else { Value::Null };
+        // Failed cas are mostly reported mismatches here: both readings must agree.
+        let failed_cas = if n % 4 == 2 {
+            FailedCas::Dropped
+        } else {
+            FailedCas::Observes
+        };
         let opts = CheckOptions {
             model: if cas {
                 ModelKind::CasRegister
@@ -330,6 +444,7 @@ fn wgl_agrees_with_brute_force_on_random_histories() {
                 ModelKind::Register
             },
             initial: initial.clone(),
+            failed_cas,
             ..CheckOptions::default()
         };
         let report = check_events(&events, &opts).expect("generated histories are well-formed");
@@ -338,7 +453,14 @@ fn wgl_agrees_with_brute_force_on_random_histories() {
             .iter()
             .map(|k| k.anomaly.as_ref().map(|a| a.longest_prefix))
             .collect();
-        let expected = reference_keys(&events, &initial);
+        let expected = reference_keys(&events, &initial, failed_cas);
+        if failed_cas == FailedCas::Observes
+            && events
+                .iter()
+                .any(|e| e.error.as_deref() == Some(CAS_MISMATCH))
+        {
+            observed_mismatches += 1;
+        }
         assert_eq!(
             got,
             expected,
@@ -353,19 +475,25 @@ fn wgl_agrees_with_brute_force_on_random_histories() {
         if expected.iter().all(Option::is_none) {
             valid += 1;
             assert_eq!(report.validity, Validity::Valid);
-            assert_witness(&events, &initial);
+            assert_witness(&events, &initial, failed_cas);
         } else {
             invalid += 1;
             assert_eq!(report.validity, Validity::Invalid);
+            assert_minimal_witnesses(&events, &report, &initial, failed_cas);
         }
     }
-    // Both verdicts must be well represented, or the test proves little.
+    // Both verdicts must be well represented, and mismatches common, or the test proves little.
     assert!(
         valid > HISTORIES / 5 && invalid > HISTORIES / 5,
         "{valid} valid, {invalid} invalid"
     );
+    assert!(
+        observed_mismatches > HISTORIES / 20,
+        "{observed_mismatches} histories with a mismatch"
+    );
     eprintln!(
-        "{HISTORIES} histories ({valid} valid, {invalid} invalid) in {:?}",
+        "{HISTORIES} histories ({valid} valid, {invalid} invalid; {observed_mismatches} with a \
+         failed cas kept as an observation) in {:?}",
         started.elapsed()
     );
 }

@@ -4,16 +4,22 @@
 //! interned per key so the state is a small integer.
 //!
 //! ```text
-//!   write 1    |--|                 state 1
-//!   cas 1 2         |--|            state 2 (compare matched)
-//!   cas 1 3              |--|fail   never happened: dropped before the search
-//!   read → 2                  |--|  ok: must return exactly the current value
+//!   write 1    |--|                       state 1
+//!   cas 1 2         |--|                  state 2 (compare matched)
+//!   cas 7 3              |--|fail         cas-mismatch: observed a value other than 7
+//!   cas 1 3              |--|fail         any other failure: never happened, dropped
+//!   read → 2                  |--|        ok: must return exactly the current value
 //! ```
 //!
-//! Which operations reach the search: `ok` ones, and `info` writes and cas (which, if they are
-//! linearized at all, take effect as if they had succeeded). Failed operations certainly did not
-//! happen and indeterminate reads change nothing, so both are dropped.
+//! Which operations reach the search: `ok` ones, `info` writes and cas (which, if they are
+//! linearized at all, take effect as if they had succeeded), and, unless told otherwise
+//! ([`FailedCas`]), a cas that failed with error `cas-mismatch`: it changed nothing but was
+//! evaluated, so it must be linearized where the value differed from its expected one. Other
+//! failed operations certainly did not happen and indeterminate reads change nothing, so both
+//! are dropped.
 
+use crate::event::CAS_MISMATCH;
+use crate::failed_cas::FailedCas;
 use crate::history_error::HistoryError;
 use crate::interner::{Interner, ValueId};
 use crate::model::Model;
@@ -34,6 +40,8 @@ pub enum RegisterOp {
         /// The value it then held.
         new: ValueId,
     },
+    /// A compare-and-set that failed its compare: the register held something other than this.
+    CasMismatch(ValueId),
 }
 
 /// A single register holding a JSON value, with read, write and compare-and-set.
@@ -41,21 +49,38 @@ pub enum RegisterOp {
 pub struct CasRegister {
     values: Interner,
     initial: ValueId,
+    failed_cas: FailedCas,
 }
 
 impl CasRegister {
-    /// A register that holds `initial` before any write (Jepsen's registers start at null).
+    /// A register that holds `initial` before any write (Jepsen's registers start at null),
+    /// keeping failed cas that report a mismatch as observations.
     pub fn new(initial: &Value) -> Self {
         let mut values = Interner::new();
         let initial = values.intern(initial);
-        CasRegister { values, initial }
+        CasRegister {
+            values,
+            initial,
+            failed_cas: FailedCas::default(),
+        }
+    }
+
+    /// The same register, treating failed cas as `failed_cas` says.
+    pub fn with_failed_cas(mut self, failed_cas: FailedCas) -> Self {
+        self.failed_cas = failed_cas;
+        self
     }
 
     /// The operation the search must consider for `op`, or `None` if it cannot affect the
-    /// outcome (a failed operation, an indeterminate read).
+    /// outcome (a failed operation that observed nothing, an indeterminate read).
     pub fn op(&mut self, op: &Operation) -> Result<Option<RegisterOp>, HistoryError> {
-        if matches!(op.outcome, Outcome::Fail { .. }) {
-            return Ok(None);
+        if let Outcome::Fail { error } = &op.outcome {
+            let mismatch = op.f == "cas" && error.as_deref() == Some(CAS_MISMATCH);
+            if !mismatch || self.failed_cas == FailedCas::Dropped {
+                return Ok(None);
+            }
+            let (expected, _) = cas_arguments(op)?;
+            return Ok(Some(RegisterOp::CasMismatch(self.values.intern(expected))));
         }
         let info = op.outcome == Outcome::Info;
         Ok(Some(match op.f.as_str() {
@@ -112,6 +137,7 @@ impl Model for CasRegister {
             RegisterOp::Read(v) => (v == *state).then_some(*state),
             RegisterOp::Write(v) => Some(v),
             RegisterOp::Cas { expected, new } => (expected == *state).then_some(new),
+            RegisterOp::CasMismatch(expected) => (expected != *state).then_some(*state),
         }
     }
 
@@ -121,6 +147,9 @@ impl Model for CasRegister {
             RegisterOp::Write(v) => format!("write {}", self.value(v)),
             RegisterOp::Cas { expected, new } => {
                 format!("cas {} -> {}", self.value(expected), self.value(new))
+            }
+            RegisterOp::CasMismatch(expected) => {
+                format!("failed cas (the value was not {})", self.value(expected))
             }
         }
     }
@@ -179,7 +208,7 @@ mod tests {
     }
 
     #[test]
-    fn failed_ops_and_indeterminate_reads_are_dropped() {
+    fn failed_ops_and_indeterminate_reads_are_dropped_but_mismatches_kept() {
         let mut m = CasRegister::new(&json!(null));
         let described = search_ops(
             &mut m,
@@ -197,7 +226,36 @@ mod tests {
                 ok(10, 6, "read", json!(5)),
             ],
         );
-        assert_eq!(described, ["write 5", "cas 5 -> 6", "read 5"]);
+        assert_eq!(
+            described,
+            [
+                "failed cas (the value was not 1)",
+                "write 5",
+                "cas 5 -> 6",
+                "read 5"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_mismatch_observes_another_value_and_changes_nothing() {
+        let mut m = CasRegister::new(&json!(null));
+        let ops = pair(&history([
+            invoke(0, 1, "cas", json!([1, 2])),
+            with_error(CAS_MISMATCH, fail(1, 1, "cas", json!([1, 2]))),
+            invoke(2, 1, "write", json!(1)),
+            ok(3, 1, "write", json!(1)),
+        ]))
+        .unwrap();
+        let mismatch = m.op(&ops[0]).unwrap().unwrap();
+        let write_1 = m.op(&ops[1]).unwrap().unwrap();
+        let s0 = m.init();
+        assert_eq!(m.step(&s0, &mismatch), Some(s0));
+        let s1 = m.step(&s0, &write_1).unwrap();
+        assert_eq!(m.step(&s1, &mismatch), None);
+
+        let mut dropped = CasRegister::new(&json!(null)).with_failed_cas(FailedCas::Dropped);
+        assert_eq!(dropped.op(&ops[0]).unwrap(), None);
     }
 
     #[test]

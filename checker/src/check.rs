@@ -14,7 +14,9 @@
 use crate::budget::{Budget, Stop};
 use crate::cas_register::{CasRegister, RegisterOp};
 use crate::counter::Counter;
+use crate::cycle;
 use crate::event::Event;
+use crate::failed_cas::FailedCas;
 use crate::history_error::HistoryError;
 use crate::kv::Kv;
 use crate::model::Model;
@@ -25,14 +27,17 @@ use crate::operation::{pair, Operation, Outcome};
 use crate::partition;
 use crate::queue::Queue;
 use crate::set::Set;
+use crate::sources::Sources;
 use crate::stale::{stale_reads, StaleRead};
 use crate::unique::{self, Decision, Violation};
 use crate::validity::Validity;
 use crate::weak::{check_weak, WeakReport};
 use crate::wgl::{self, Interval, Linearization};
+use crate::witness::{self, Clock, Witness};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -153,6 +158,9 @@ pub struct CheckOptions {
     /// Give up (answer unknown) rather than let the searches' caches grow past this many bytes,
     /// across all keys (approximately: the caches and stacks are counted, not the history).
     pub memory_limit: Option<u64>,
+    /// Whether a cas that failed with error `cas-mismatch` is kept as an observation (default)
+    /// or dropped as Knossos drops every failed operation.
+    pub failed_cas: FailedCas,
 }
 
 /// The verdict on a whole history.
@@ -210,6 +218,8 @@ pub struct Anomaly {
     pub stale_reads: Vec<StaleRead>,
     /// A human explanation: the stale reads if any, else the point where every order fails.
     pub message: String,
+    /// A small subset of the key's operations that is already not linearizable.
+    pub witness: Option<Witness>,
 }
 
 /// Checks a history of events: pairs them, then checks each key.
@@ -260,7 +270,7 @@ pub fn check_operations(
         let budget = Budget::new(deadline, opts.memory_limit);
         let prepared: Vec<Result<KeyCheck, HistoryError>> = partition::by_key(ops)
             .into_par_iter()
-            .map(|(key, ops)| KeyCheck::new(key, ops, &opts.initial))
+            .map(|(key, ops)| KeyCheck::new(key, ops, &opts.initial, opts.failed_cas))
             .collect();
         let keys = prepared.into_iter().collect::<Result<Vec<_>, _>>()?;
         keys.into_par_iter().map(|k| k.run(opts, &budget)).collect()
@@ -311,8 +321,9 @@ impl<'a> KeyCheck<'a> {
         key: Value,
         ops: Vec<&'a Operation>,
         initial: &Value,
+        failed_cas: FailedCas,
     ) -> Result<Self, HistoryError> {
-        let mut model = CasRegister::new(initial);
+        let mut model = CasRegister::new(initial).with_failed_cas(failed_cas);
         let (intervals, sources) = crate::wgl::intervals_of(&ops, |op| model.op(op))?;
         Ok(KeyCheck {
             key,
@@ -335,9 +346,13 @@ impl<'a> KeyCheck<'a> {
         if let Err(stop) = budget.check_clock() {
             return self.unknown(report, opts, stop);
         }
+        let started = Instant::now();
+        // Subsets the verdict points at, for the witness to try before shrinking the whole key.
+        let mut seeds: Vec<Vec<usize>> = Vec::new();
         let searched = match unique::decide(self.model.init(), &self.intervals) {
             Some(Decision::Linearizable) => return report,
             Some(Decision::NotLinearizable(violation)) => {
+                seeds.push(violation.operations());
                 // Proven; the search, if it ends soon, explains it the usual way.
                 match wgl::check_within(&self.model, &self.intervals, budget, Some(DETAIL_STEPS)) {
                     Ok(found @ Linearization::NotLinearizable { .. }) => found,
@@ -352,7 +367,9 @@ impl<'a> KeyCheck<'a> {
                     }
                     Err(_) => {
                         report.validity = Validity::Invalid;
-                        report.anomaly = Some(self.violation_anomaly(opts, &violation));
+                        let mut anomaly = self.violation_anomaly(opts, &violation);
+                        anomaly.witness = self.witness(&anomaly, seeds, started, budget);
+                        report.anomaly = Some(anomaly);
                         return report;
                     }
                 }
@@ -407,15 +424,115 @@ impl<'a> KeyCheck<'a> {
                     let lines: Vec<&str> = stale.iter().map(|s| s.message.as_str()).collect();
                     lines.join("\n")
                 };
-                report.anomaly = Some(Anomaly {
+                seeds.push(longest_prefix.iter().chain(&stuck).copied().collect());
+                let mut anomaly = Anomaly {
                     unlinearizable,
                     longest_prefix: longest_prefix.len(),
                     stale_reads: stale,
                     message,
-                });
+                    witness: None,
+                };
+                anomaly.witness = self.witness(&anomaly, seeds, started, budget);
+                report.anomaly = Some(anomaly);
             }
         }
         report
+    }
+
+    /// A minimal witness of the invalid key, shrinking for at most [`witness::budget_for`] the
+    /// time the check took since `started`. The operations `anomaly` names (its stale reads
+    /// with their writes) and `seeds` are tried first.
+    fn witness(
+        &self,
+        anomaly: &Anomaly,
+        mut seeds: Vec<Vec<usize>>,
+        started: Instant,
+        budget: &Budget,
+    ) -> Option<Witness> {
+        let allowed = witness::budget_for(started.elapsed());
+        let began = Instant::now();
+        let position: HashMap<u64, usize> = self
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(i, op)| (op.invoke_index, i))
+            .collect();
+        for stale in &anomaly.stale_reads {
+            let named = [
+                Some(&stale.read),
+                stale.writer.as_ref(),
+                Some(&stale.overwrite),
+            ];
+            seeds.push(
+                named
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|o| position.get(&o.invoke_index).copied())
+                    .collect(),
+            );
+        }
+        let init = self.model.init();
+        let sources = Sources::new(&self.intervals);
+        let shrunk = witness::shrink(
+            &self.intervals,
+            seeds,
+            allowed,
+            budget,
+            |subset| sources.close(subset),
+            |sub, oracle| match unique::decide(init, sub) {
+                Some(Decision::Linearizable) => {
+                    Ok(Linearization::Linearizable { order: Vec::new() })
+                }
+                Some(Decision::NotLinearizable(_)) => Ok(Linearization::NotLinearizable {
+                    longest_prefix: Vec::new(),
+                    stuck: Vec::new(),
+                    state: (),
+                }),
+                None => witness::verdict(wgl::decide_within(&self.model, sub, oracle, None)),
+            },
+        );
+        let name = |i: usize| OpSummary::from(self.sources[i]);
+        let mut witness = Witness::new(&shrunk, &name, self.intervals.len(), began.elapsed());
+
+        // Context: what rules out the earlier writes of each observed value, and (with it) the
+        // cycle of ordering constraints, over a sound closure so that the cycle is a proof.
+        let why = sources.explain(&shrunk.kept, init);
+        let mut context: Vec<usize> = why
+            .iter()
+            .flat_map(|w| [w.overwrite, w.latest_ruled_out])
+            .flatten()
+            .filter(|i| !shrunk.kept.contains(i))
+            .collect();
+        let shown = sources.close(&[shrunk.kept.clone(), context.clone()].concat());
+        let sub: Vec<Interval<RegisterOp>> =
+            shown.iter().map(|&i| self.intervals[i].clone()).collect();
+        let cycle = cycle::find(init, &sub, &|j| name(shown[j]));
+        if let Some(cycle) = &cycle {
+            // The cycle may pass through a write the closure added: show it too.
+            for step in cycle.steps.iter().filter_map(|s| s.op.as_ref()) {
+                if let Some(&i) = shown.iter().find(|&&i| {
+                    self.sources[i].invoke_index == step.invoke_index && !shrunk.kept.contains(&i)
+                }) {
+                    context.push(i);
+                }
+            }
+        }
+        let clock = Clock::of(
+            shrunk
+                .kept
+                .iter()
+                .chain(&context)
+                .map(|&i| name(i))
+                .collect::<Vec<_>>()
+                .iter(),
+        );
+        let because = why
+            .iter()
+            .map(|w| w.describe(&self.key, &name, &clock))
+            .collect();
+        witness.explain(context.iter().map(|&i| name(i)).collect(), because);
+        witness.cycle = cycle;
+        Some(witness)
     }
 
     /// The report of a key whose check stopped early.
@@ -445,6 +562,7 @@ impl<'a> KeyCheck<'a> {
                 describe_key(&self.key),
                 violation.describe(&name)
             ),
+            witness: None,
         }
     }
 }
@@ -464,6 +582,9 @@ fn counted(n: usize, noun: &str) -> String {
 
 /// At most this many stuck operations are listed per key in the human summary.
 const SHOWN_PER_KEY: usize = 5;
+
+/// At most this many witness operations are listed per key in the human summary.
+const SHOWN_WITNESS: usize = 20;
 
 impl fmt::Display for CheckReport {
     /// A few lines: the verdict with counts, then each key that is not valid and why.
@@ -517,6 +638,22 @@ impl fmt::Display for CheckReport {
                 let hidden = anomaly.stale_reads.len().saturating_sub(SHOWN_PER_KEY);
                 if hidden > 0 {
                     writeln!(f, "  ... and {hidden} more stale reads")?;
+                }
+            }
+            if let Some(witness) = &anomaly.witness {
+                writeln!(f, "  {}", witness.heading())?;
+                for line in witness.timeline.iter().take(SHOWN_WITNESS) {
+                    writeln!(f, "    {line}")?;
+                }
+                let hidden = witness.timeline.len().saturating_sub(SHOWN_WITNESS);
+                if hidden > 0 {
+                    writeln!(f, "    ... and {hidden} more (all of them in --json)")?;
+                }
+                for because in &witness.because {
+                    writeln!(f, "  because: {because}")?;
+                }
+                if let Some(cycle) = &witness.cycle {
+                    writeln!(f, "  cycle: {}", cycle.message)?;
                 }
             }
         }
@@ -616,7 +753,16 @@ mod tests {
             report.to_string(),
             format!(
                 "invalid: 1 key checked, 1 invalid, 0 unknown (3 ok, 0 fail, 0 info operations)\n\
-                 x: invalid (3 operations)\n  {message}\n"
+                 x: invalid (3 operations)\n  {message}\n  minimal witness (1 of 3 operations, \
+                 shown with 2 more for context):\n\
+                 \x20   write 1 by process 1: invoked at 1.000 s, ok at 1.100 s (context)\n\
+                 \x20   write 2 by process 1: invoked at 1.150 s, ok at 1.180 s (context)\n\
+                 \x20   read returned 1 by process 2: invoked at 1.190 s, ok at 1.204 s\n\
+                 \x20 because: read of x returned 1 at 1.204 s, but write 2 to x was acknowledged \
+                 at 1.180 s, and every write of 1 before the read had completed before write 2 \
+                 began\n\
+                 \x20 cycle: write 1 (process 1) → (real time) write 2 (process 1) → (read 1 \
+                 follows it, yet returned the value of write 1) write 1 (process 1)\n"
             )
         );
     }
@@ -659,6 +805,125 @@ mod tests {
             fail(70, 3, "cas", json!([2, 9])),
         ];
         assert_eq!(validity([base, failed_match].concat()), Validity::Valid);
+    }
+
+    #[test]
+    fn a_failed_cas_observes_a_mismatch_unless_dropped() {
+        // The register holds 1 from before the cas began until after it failed: its compare
+        // against 1 cannot have failed. Knossos (dropped) calls this valid.
+        let events = history([
+            on(json!("x"), invoke(0, 1, "write", json!(1))),
+            on(json!("x"), ok(10, 1, "write", json!(1))),
+            on(json!("x"), invoke(20, 2, "cas", json!([1, 2]))),
+            on(
+                json!("x"),
+                with_error(
+                    crate::event::CAS_MISMATCH,
+                    fail(30, 2, "cas", json!([1, 2])),
+                ),
+            ),
+            on(json!("x"), invoke(40, 1, "read", json!(null))),
+            on(json!("x"), ok(50, 1, "read", json!(1))),
+        ]);
+        let observes = check_events(&events, &CheckOptions::default()).unwrap();
+        assert_eq!(observes.validity, Validity::Invalid);
+        let witness = observes.keys[0].anomaly.as_ref().unwrap().witness.as_ref();
+        assert_eq!(
+            witness.unwrap().timeline,
+            [
+                "write 1 by process 1: invoked at 0.000 s, ok at 0.010 s",
+                "cas 1 -> 2 by process 2: invoked at 0.020 s, failed at 0.030 s, reporting the \
+                 value was not 1"
+            ]
+        );
+        let dropped = CheckOptions {
+            failed_cas: FailedCas::Dropped,
+            ..CheckOptions::default()
+        };
+        assert_eq!(
+            check_events(&events, &dropped).unwrap().validity,
+            Validity::Valid
+        );
+        // A failure without the mismatch error never happened, whatever the option.
+        let mut unexplained = events.clone();
+        unexplained[3].error = Some("timeout".into());
+        assert_eq!(
+            check_events(&unexplained, &CheckOptions::default())
+                .unwrap()
+                .validity,
+            Validity::Valid
+        );
+    }
+
+    #[test]
+    fn a_mismatch_fits_where_the_value_differed() {
+        // Concurrent with the write of 1, the cas may see null; against a value nobody writes
+        // it always fails (the fast path decides that); with values repeating, the search.
+        let mismatch = |expected: Value, t: u64| {
+            vec![
+                on(
+                    json!("x"),
+                    invoke(t, 2, "cas", json!([expected.clone(), 9])),
+                ),
+                on(
+                    json!("x"),
+                    with_error(
+                        crate::event::CAS_MISMATCH,
+                        fail(t + 10, 2, "cas", json!([expected, 9])),
+                    ),
+                ),
+            ]
+        };
+        let write = |v: u64, t: u64| {
+            vec![
+                on(json!("x"), invoke(t, 1, "write", json!(v))),
+                on(json!("x"), ok(t + 10, 1, "write", json!(v))),
+            ]
+        };
+        let concurrent = history(
+            [
+                vec![
+                    on(json!("x"), invoke(0, 1, "write", json!(1))),
+                    on(json!("x"), invoke(1, 2, "cas", json!([1, 9]))),
+                ],
+                vec![
+                    on(json!("x"), ok(10, 1, "write", json!(1))),
+                    with_error(
+                        crate::event::CAS_MISMATCH,
+                        on(json!("x"), fail(11, 2, "cas", json!([1, 9]))),
+                    ),
+                ],
+            ]
+            .concat(),
+        );
+        assert_eq!(
+            check_events(&concurrent, &CheckOptions::default())
+                .unwrap()
+                .validity,
+            Validity::Valid
+        );
+        let never_written = history([write(1, 0), mismatch(json!(7), 20)].concat());
+        assert_eq!(validity(never_written), Validity::Valid);
+        let repeated = history(
+            [
+                write(1, 0),
+                write(2, 20),
+                write(1, 40),
+                mismatch(json!(1), 60),
+            ]
+            .concat(),
+        );
+        assert_eq!(validity(repeated), Validity::Invalid);
+        let overwritten = history(
+            [
+                write(1, 0),
+                write(2, 20),
+                write(2, 40),
+                mismatch(json!(1), 60),
+            ]
+            .concat(),
+        );
+        assert_eq!(validity(overwritten), Validity::Valid);
     }
 
     #[test]
@@ -746,7 +1011,11 @@ mod tests {
             "invalid: 1 key checked, 1 invalid, 0 unknown (1 ok, 1 fail, 0 info operations)\n\
              the register: invalid (2 operations)\n\
              \x20 consistent for 0 operations; then none of these can take effect:\n\
-             \x20   read 1 by process 2 (invoked 0.020 s, ok at 0.030 s)\n"
+             \x20   read 1 by process 2 (invoked 0.020 s, ok at 0.030 s)\n\
+             \x20 minimal witness (1 of 1 operation):\n\
+             \x20   read returned 1 by process 2: invoked at 0.020 s, ok at 0.030 s\n\
+             \x20 because: read of the register returned 1 at 0.030 s, but no write of 1 that \
+             may have taken effect began before the read ended\n"
         );
     }
 
@@ -993,6 +1262,7 @@ mod tests {
                     longest_prefix: 0,
                     stale_reads: Vec::new(),
                     message: "no linearization of x: because".into(),
+                    witness: None,
                 }),
             }],
             counts: Counts {
@@ -1081,5 +1351,13 @@ mod tests {
         assert_eq!(key["anomaly"]["stale_reads"], json!([]));
         assert_eq!(key["anomaly"]["unlinearizable"][0]["f"], json!("read"));
         assert_eq!(key["anomaly"]["unlinearizable"][0]["type"], json!("ok"));
+        let witness = &key["anomaly"]["witness"];
+        assert_eq!(witness["minimal"], json!(true));
+        assert_eq!(witness["shrunk_from"], json!(1));
+        assert_eq!(witness["operations"][0]["f"], json!("read"));
+        assert_eq!(
+            witness["timeline"],
+            json!(["read returned 1 by process 2: invoked at 0.020 s, ok at 0.030 s"])
+        );
     }
 }

@@ -59,6 +59,10 @@ impl HistoryModel for Counter {
         }
     }
 
+    fn observes_only(op: &CounterOp) -> bool {
+        matches!(op, CounterOp::Read(_) | CounterOp::Add(0))
+    }
+
     fn op(&mut self, op: &Operation) -> Result<Option<CounterOp>, HistoryError> {
         let info = match op.outcome {
             Outcome::Fail { .. } => return Ok(None),

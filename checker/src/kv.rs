@@ -68,6 +68,10 @@ impl HistoryModel for Kv {
         }
     }
 
+    fn observes_only(op: &KvOp) -> bool {
+        matches!(op, KvOp::Get(_))
+    }
+
     fn op(&mut self, op: &Operation) -> Result<Option<KvOp>, HistoryError> {
         let info = match op.outcome {
             Outcome::Fail { .. } => return Ok(None),

@@ -5,7 +5,8 @@
 //!   Jepsen EDN ──edn───────┼─► events ──operation::pair──► operations ──check──► CheckReport
 //!   Jepsen log ──jepsen_log┘                                            │
 //!   per key (partition): cas_register or multi_register ─► wgl search ◄─┤
-//!                                          stale reads (explanations) ◄─┘
+//!                                          stale reads (explanations) ◄─┤
+//!          invalid keys: minimal witness (ddmin, sound subsets) + cycle ◄─┘
 //! ```
 //!
 //! Most callers want [`read_history_file`] (any format; [`history_file`] says how it is chosen)
@@ -17,8 +18,10 @@ pub mod check;
 pub mod convergence;
 pub mod counter;
 pub mod counter_bounds;
+pub mod cycle;
 pub mod edn;
 pub mod event;
+pub mod failed_cas;
 pub mod history_error;
 pub mod history_file;
 pub mod independent;
@@ -41,10 +44,12 @@ pub mod stale;
 pub mod validity;
 pub mod weak;
 pub mod wgl;
+pub mod witness;
 
 mod bitset;
 #[cfg(test)]
 mod brute_force;
+mod ddmin;
 mod explored;
 mod final_reads;
 mod fx_hash;
@@ -53,6 +58,9 @@ mod history_builder;
 mod linearized;
 #[cfg(test)]
 mod model_agreement;
+mod sources;
+#[cfg(test)]
+mod stretched;
 mod unique;
 
 pub use budget::{parse_size, Budget, Bytes, Stop};
@@ -66,7 +74,9 @@ pub use convergence::{
 };
 pub use counter::{Counter, CounterOp};
 pub use counter_bounds::{check_counter_bounds, BoundsViolation, CounterBoundsReport};
-pub use event::{Event, EventType, Process};
+pub use cycle::{Constraint, Cycle, CycleStep};
+pub use event::{Event, EventType, Process, CAS_MISMATCH};
+pub use failed_cas::{mark_failed_cas_as_mismatch, FailedCas, UnknownFailedCas};
 pub use history_error::HistoryError;
 pub use history_file::{
     history_files_in, read_history_file, read_history_file_with, Format, HistoryFile, ReadOptions,
@@ -88,3 +98,4 @@ pub use simulation::{Object, Simulation, Values};
 pub use stale::StaleRead;
 pub use validity::Validity;
 pub use weak::WeakReport;
+pub use witness::Witness;

@@ -19,6 +19,7 @@ use crate::operation::{Operation, Outcome};
 use crate::partition;
 use crate::validity::Validity;
 use crate::wgl::{self, Interval, Linearization};
+use crate::witness::{self, Witness};
 use rayon::prelude::*;
 use serde_json::Value;
 use std::time::Instant;
@@ -26,7 +27,7 @@ use std::time::Instant;
 /// A sequential specification that takes its operations from a history.
 ///
 /// Keys are searched in parallel, hence the `Send` and `Sync` bounds.
-pub trait HistoryModel: Model<Op: Send + Sync, State: Send> + Sized + Send + Sync {
+pub trait HistoryModel: Model<Op: Send + Sync + Clone, State: Send> + Sized + Send + Sync {
     /// The model's name, as `--model` spells it.
     const NAME: &'static str;
     /// What the object is called in prose ("the set", "the value of x").
@@ -37,6 +38,13 @@ pub trait HistoryModel: Model<Op: Send + Sync, State: Send> + Sized + Send + Syn
     /// A model whose object starts as `initial` says (`--initial`; null is always accepted and
     /// means the object's natural empty state).
     fn from_initial(initial: &Value) -> Result<Self, BadInitial>;
+
+    /// Whether `op` never changes the state (a read): a witness may leave such an operation out
+    /// without losing soundness (see [`crate::witness`]). `false` is always safe.
+    fn observes_only(op: &Self::Op) -> bool {
+        let _ = op;
+        false
+    }
 
     /// The operation the search must consider for `op`, or `None` if it cannot affect the
     /// outcome (a failed operation, an indeterminate read).
@@ -140,6 +148,7 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
             (Stop::Deadline | Stop::Steps, _) => "the search did not finish".to_string(),
             (Stop::Memory(_), _) => stop.to_string(),
         };
+        let started = Instant::now();
         let searched = budget
             .check_clock()
             .and_then(|()| wgl::check_within(&self.model, &self.intervals, budget, None));
@@ -178,15 +187,41 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
                     self.model.describe_state(&state),
                     next.join("; ")
                 );
+                let seed = longest_prefix.iter().chain(&stuck).copied().collect();
+                let witness = self.witness(vec![seed], started, budget);
                 report.anomaly = Some(Anomaly {
                     unlinearizable,
                     longest_prefix: longest_prefix.len(),
                     stale_reads: Vec::new(),
                     message,
+                    witness: Some(witness),
                 });
             }
         }
         report
+    }
+}
+
+impl<M: HistoryModel> KeyCheck<'_, M> {
+    /// A minimal witness of the invalid key, shrinking for at most [`witness::budget_for`] the
+    /// time the check took since `started`, trying `seeds` first.
+    fn witness(&self, seeds: Vec<Vec<usize>>, started: Instant, budget: &Budget) -> Witness {
+        let allowed = witness::budget_for(started.elapsed());
+        let began = Instant::now();
+        let shrunk = witness::shrink(
+            &self.intervals,
+            seeds,
+            allowed,
+            budget,
+            witness::updates_closure::<M>(&self.intervals),
+            |sub, oracle| witness::verdict(wgl::check_within(&self.model, sub, oracle, None)),
+        );
+        Witness::new(
+            &shrunk,
+            &|i| summary::<M>(self.sources[i]),
+            self.intervals.len(),
+            began.elapsed(),
+        )
     }
 }
 
@@ -235,6 +270,38 @@ mod tests {
             "no linearization of the queue: the longest consistent order covers 1 of 2 \
              operations, after which the queue is [1]; none of these can take effect next: \
              dequeue 2 by process 2 (invoked 0.020 s, ok at 0.030 s)"
+        );
+    }
+
+    #[test]
+    fn the_witness_drops_observations_the_anomaly_does_not_need() {
+        let report = check_events(
+            &history([
+                invoke(0, 1, "put", json!("a")),
+                ok(10, 1, "put", json!("a")),
+                invoke(20, 2, "get", json!(null)),
+                ok(30, 2, "get", json!("a")),
+                invoke(40, 1, "append", json!("b")),
+                ok(50, 1, "append", json!("b")),
+                invoke(60, 2, "get", json!(null)),
+                ok(70, 2, "get", json!("ab")),
+                invoke(80, 3, "get", json!(null)),
+                ok(90, 3, "get", json!("a")),
+            ]),
+            &opts(ModelKind::Kv, Value::Null),
+        )
+        .unwrap();
+        let witness = report.keys[0].anomaly.as_ref().unwrap().witness.as_ref();
+        let witness = witness.unwrap();
+        assert!(witness.minimal);
+        assert_eq!(witness.shrunk_from, 5);
+        assert_eq!(
+            witness.timeline,
+            [
+                r#"put "a" by process 1: invoked at 0.000 s, ok at 0.010 s"#,
+                r#"append "b" by process 1: invoked at 0.040 s, ok at 0.050 s"#,
+                r#"get returned "a" by process 3: invoked at 0.080 s, ok at 0.090 s"#,
+            ]
         );
     }
 

@@ -263,6 +263,10 @@ impl HistoryModel for MultiRegister {
         Ok(MultiRegister::new(initial))
     }
 
+    fn observes_only(op: &Vec<MicroOp>) -> bool {
+        op.iter().all(|m| matches!(m, MicroOp::Read { .. }))
+    }
+
     fn op(&mut self, op: &Operation) -> Result<Option<Vec<MicroOp>>, HistoryError> {
         MultiRegister::op(self, op)
     }

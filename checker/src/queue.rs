@@ -73,6 +73,10 @@ impl HistoryModel for Queue {
         }
     }
 
+    fn observes_only(op: &QueueOp) -> bool {
+        matches!(op, QueueOp::DequeueEmpty)
+    }
+
     fn op(&mut self, op: &Operation) -> Result<Option<QueueOp>, HistoryError> {
         let info = match op.outcome {
             Outcome::Fail { .. } => return Ok(None),

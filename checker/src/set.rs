@@ -77,6 +77,10 @@ impl HistoryModel for Set {
         }
     }
 
+    fn observes_only(op: &SetOp) -> bool {
+        matches!(op, SetOp::Read(_))
+    }
+
     fn op(&mut self, op: &Operation) -> Result<Option<SetOp>, HistoryError> {
         let info = match op.outcome {
             Outcome::Fail { .. } => return Ok(None),

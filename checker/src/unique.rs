@@ -47,6 +47,14 @@
 //! kept operations' reads unchanged. Failed operations never happened and indeterminate reads
 //! observe nothing; both are gone before this.
 //!
+//! **Mismatches.** A failed cas that observed a mismatch changes nothing, so leaving it out can
+//! only add linearizations: if the rest is not linearizable, neither is the key, and that
+//! verdict stands. If the rest is linearizable, the sufficiency proof's linearization is built
+//! (`Built`) and each mismatch must find an instant of its interval where that linearization
+//! does not hold its expected value; a mismatch inserted there changes nothing else, so the key
+//! is linearizable. If one does not fit, another linearization might still have room for it:
+//! [`decide`] answers `None` and the search decides the key.
+//!
 //! **Limits.** Repeated values (including a write of the initial value) make reads ambiguous:
 //! [`decide`] answers `None` and the caller searches. Both answers are proofs, never guesses;
 //! the tests below hold them against the search and a brute force on 30,000 random histories.
@@ -55,7 +63,7 @@ use crate::cas_register::RegisterOp;
 use crate::fx_hash::FxBuildHasher;
 use crate::interner::ValueId;
 use crate::wgl::Interval;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The fast path's verdict on a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +133,27 @@ pub(crate) struct Zone {
 }
 
 impl Violation {
+    /// The operations the violation names (not the initial value's virtual write).
+    pub(crate) fn operations(&self) -> Vec<usize> {
+        let zone = |z: &Zone| [z.writer, z.completed, z.invoked];
+        match self {
+            Violation::NeverWritten { reader } => vec![*reader],
+            Violation::OutOfOrder { earlier, later } => {
+                earlier.iter().copied().chain([*later]).collect()
+            }
+            Violation::SwappedTwice { first, second } => vec![*first, *second],
+            Violation::Cycle { ops } => ops.clone(),
+            Violation::Overlap { first, second } => zone(first)
+                .into_iter()
+                .chain(zone(second))
+                .flatten()
+                .collect(),
+            Violation::Inside { outer, inner } => {
+                zone(outer).into_iter().chain([*inner]).flatten().collect()
+            }
+        }
+    }
+
     /// One sentence, naming each operation with `name` (e.g. `write 3 by process 1 (...)`).
     pub(crate) fn describe(&self, name: &dyn Fn(usize) -> String) -> String {
         let opt = |op: Option<usize>| op.map_or_else(|| "the initial value".to_string(), name);
@@ -227,6 +256,8 @@ pub(crate) fn decide(initial: ValueId, ops: &[Interval<RegisterOp>]) -> Option<D
     // Each operation's values, by local number: what it observed, what it wrote.
     let mut observed = vec![NONE; ops.len()];
     let mut wrote = vec![NONE; ops.len()];
+    // The values failed cas saw the register differ from (see "Mismatches" above).
+    let mut mismatched: Vec<(usize, ValueId)> = Vec::new();
     for (i, o) in ops.iter().enumerate() {
         match o.op {
             RegisterOp::Read(v) => observed[i] = id(v, &mut writer),
@@ -235,6 +266,7 @@ pub(crate) fn decide(initial: ValueId, ops: &[Interval<RegisterOp>]) -> Option<D
                 observed[i] = id(expected, &mut writer);
                 wrote[i] = id(new, &mut writer);
             }
+            RegisterOp::CasMismatch(expected) => mismatched.push((i, expected)),
         }
         if wrote[i] != NONE {
             if writer[wrote[i]] != NONE {
@@ -312,6 +344,11 @@ pub(crate) fn decide(initial: ValueId, ops: &[Interval<RegisterOp>]) -> Option<D
     // Walk each block from its head (a value not written by a cas), placing operations greedily.
     let mut visited = vec![false; values];
     let mut zones: Vec<BlockZone> = Vec::new();
+    // For placing failed-cas observations afterwards: each operation's greedy instant, each
+    // block's operations, and the block of each value.
+    let mut greedy = vec![0u64; ops.len()];
+    let mut members_of: Vec<Vec<usize>> = Vec::new();
+    let mut block_of = vec![NONE; values];
     for head in 0..values {
         let w = writer[head];
         if !needed[head] || (w != VIRTUAL && observed[w] != NONE) {
@@ -330,9 +367,15 @@ pub(crate) fn decide(initial: ValueId, ops: &[Interval<RegisterOp>]) -> Option<D
                 invoked: as_op(w),
             },
         };
+        let mut members_here: Vec<usize> = Vec::new();
+        if w != VIRTUAL {
+            greedy[w] = now;
+            members_here.push(w);
+        }
         let mut v = head;
         loop {
             visited[v] = true;
+            block_of[v] = zones.len();
             let group = &reads[start[v]..start[v + 1]];
             let swap = swapped[v];
             // The reads of v, then the cas that swapped it out (a group of its own).
@@ -353,6 +396,8 @@ pub(crate) fn decide(initial: ValueId, ops: &[Interval<RegisterOp>]) -> Option<D
                             later: op,
                         }));
                     }
+                    greedy[op] = now.max(call);
+                    members_here.push(op);
                     if call > next {
                         (next, next_by) = (call, op);
                     }
@@ -373,6 +418,7 @@ pub(crate) fn decide(initial: ValueId, ops: &[Interval<RegisterOp>]) -> Option<D
             v = wrote[swap];
         }
         zones.push(zone);
+        members_of.push(members_here);
     }
     if let Some(v) = (0..values).find(|&v| needed[v] && !visited[v]) {
         // Not reachable from a head: following the cas that wrote each value leads round.
@@ -388,7 +434,7 @@ pub(crate) fn decide(initial: ValueId, ops: &[Interval<RegisterOp>]) -> Option<D
 
     // Forward zones must not overlap; backward ones must not sit inside a forward one.
     let (mut forward, backward): (Vec<BlockZone>, Vec<BlockZone>) =
-        zones.into_iter().partition(|z| z.f < z.s);
+        zones.iter().copied().partition(|z| z.f < z.s);
     forward.sort_unstable_by_key(|z| (z.f, z.s));
     let mut reach: Option<BlockZone> = None;
     for z in &forward {
@@ -417,7 +463,290 @@ pub(crate) fn decide(initial: ValueId, ops: &[Interval<RegisterOp>]) -> Option<D
             }
         }
     }
+    // Linearizable without the mismatches; each must find a moment the value differed.
+    if !mismatched.is_empty() {
+        let values = Values {
+            local: &local,
+            writer: &writer,
+            needed: &needed,
+            swapped: &swapped,
+            block_of: &block_of,
+        };
+        // Indeterminate writes the linearization left out, by invocation, that may still be
+        // put in to overwrite a value sooner: any whose value no mismatch expects.
+        let expected: HashSet<ValueId> = mismatched.iter().map(|&(_, e)| e).collect();
+        let spare: BTreeSet<(u64, usize)> = (0..ops.len())
+            .filter(|&i| match ops[i].op {
+                RegisterOp::Write(v) => {
+                    ops[i].ret.is_none() && !needed[wrote[i]] && !expected.contains(&v)
+                }
+                _ => false,
+            })
+            .map(|i| (call_time(i, ops), i))
+            .collect();
+        // Either linearization will do, as long as every mismatch fits the same one.
+        let fits = |early| {
+            let mut built = Built::new(ops, &zones, &forward, &members_of, &greedy, early);
+            let mut spare = spare.clone();
+            let placed = mismatched.iter().all(|&(m, e)| {
+                built.mismatch_fits(ops, m, e, &values)
+                    || built.overwrite_sooner(ops, m, e, &values, &mut spare)
+                    || built.write_later(ops, m, e, &values, &members_of)
+            });
+            // A later repair may have taken room an earlier mismatch needed: all must fit the
+            // final linearization.
+            placed
+                && mismatched
+                    .iter()
+                    .all(|&(m, e)| built.mismatch_fits(ops, m, e, &values))
+        };
+        if !fits(true) && !fits(false) {
+            return None;
+        }
+    }
     Some(Decision::Linearizable)
+}
+
+/// What [`decide`] learnt about each value, for placing failed-cas observations.
+struct Values<'a> {
+    local: &'a HashMap<ValueId, usize, FxBuildHasher>,
+    writer: &'a [usize],
+    needed: &'a [bool],
+    swapped: &'a [usize],
+    block_of: &'a [usize],
+}
+
+/// The linearization the theorem's sufficiency proof builds, as an instant per operation: each
+/// forward block's greedy order clamped into its zone, each backward block at one instant of its
+/// zone outside every forward interior; blocks follow one another without interleaving. With
+/// `early`, every block's operations are then pulled as early as the block before them allows:
+/// values are overwritten sooner, which gives room to the mismatches that saw a value already
+/// replaced.
+struct Built {
+    /// Each operation's instant (0 for the initial value's virtual write).
+    at: Vec<u64>,
+    virtual_at: u64,
+    /// Where the block after each block begins; `u64::MAX` for the last.
+    next_block: Vec<u64>,
+    /// Where the first block begins; `u64::MAX` if there is none.
+    first_block: u64,
+    /// Where each block ends.
+    last: Vec<u64>,
+    /// The block before each, in the linearization's order (`NONE` for the first).
+    previous: Vec<usize>,
+    /// Where an indeterminate write put in after each block (see `overwrite_sooner`) ends its
+    /// last value, if one was; `cut_first` the same before the first block.
+    cut: Vec<u64>,
+    cut_first: u64,
+}
+
+impl Built {
+    fn new(
+        ops: &[Interval<RegisterOp>],
+        zones: &[BlockZone],
+        forward: &[BlockZone],
+        members_of: &[Vec<usize>],
+        greedy: &[u64],
+        early: bool,
+    ) -> Built {
+        let mut at = vec![0u64; ops.len()];
+        let mut virtual_at = 0;
+        let mut spans: Vec<(u64, u64, usize)> = Vec::with_capacity(zones.len());
+        for (b, (z, members)) in zones.iter().zip(members_of).enumerate() {
+            let place = |raw: u64| {
+                if z.f < z.s {
+                    raw.clamp(z.f, z.s)
+                } else {
+                    // Backward: its earliest instant not strictly inside a forward zone (the
+                    // theorem showed one exists within [s, f]).
+                    let before = forward.partition_point(|fz| fz.f < z.s);
+                    match before.checked_sub(1).map(|i| forward[i]) {
+                        Some(outer) if z.s < outer.s => outer.s,
+                        _ => z.s,
+                    }
+                }
+            };
+            let (mut first, mut last) = (u64::MAX, 0);
+            if z.zone.writer.is_none() {
+                virtual_at = place(0);
+                (first, last) = (virtual_at, virtual_at);
+            }
+            for &op in members {
+                at[op] = place(greedy[op]);
+                first = first.min(at[op]);
+                last = last.max(at[op]);
+            }
+            spans.push((first, last, b));
+        }
+        spans.sort_unstable();
+        if early {
+            // The same order of blocks, each one's operations moved as early as their greedy
+            // instants allow without reaching back into the block before. Every instant stays
+            // within its operation's interval (it is at least the greedy one, and at most the
+            // block's instant or zone end, which every return reaches), and blocks still follow
+            // one another.
+            let mut previous = 0;
+            for span in &mut spans {
+                let (z, members) = (&zones[span.2], &members_of[span.2]);
+                // A forward block ends by its zone's end; a backward one by its instant (every
+                // greedy instant is at most the block's latest invocation, which is at most that).
+                let upper = if z.f < z.s { z.s } else { span.1 };
+                let (mut first, mut last) = (u64::MAX, 0);
+                if z.zone.writer.is_none() {
+                    (first, last) = (virtual_at, virtual_at);
+                }
+                for &op in members {
+                    at[op] = greedy[op].max(previous).min(upper);
+                    first = first.min(at[op]);
+                    last = last.max(at[op]);
+                }
+                if first <= last {
+                    (span.0, span.1) = (first, last);
+                }
+                previous = span.1;
+            }
+        }
+        let mut next_block = vec![u64::MAX; zones.len()];
+        for pair in spans.windows(2) {
+            next_block[pair[0].2] = pair[1].0;
+        }
+        let mut last = vec![0; zones.len()];
+        let mut previous = vec![NONE; zones.len()];
+        for (k, span) in spans.iter().enumerate() {
+            last[span.2] = span.1;
+            if k > 0 {
+                previous[span.2] = spans[k - 1].2;
+            }
+        }
+        Built {
+            at,
+            virtual_at,
+            next_block,
+            first_block: spans.first().map_or(u64::MAX, |s| s.0),
+            last,
+            previous,
+            cut: vec![u64::MAX; zones.len()],
+            cut_first: u64::MAX,
+        }
+    }
+
+    /// Makes room for the failed cas `m` that does not fit: puts one of the `spare` indeterminate
+    /// writes in right after the block that ends with `expected`, early enough for `m` to see it.
+    /// Nothing reads that write's value and no mismatch expects it, so the rest still fits.
+    fn overwrite_sooner(
+        &mut self,
+        ops: &[Interval<RegisterOp>],
+        m: usize,
+        expected: ValueId,
+        values: &Values,
+        spare: &mut BTreeSet<(u64, usize)>,
+    ) -> bool {
+        let Some(&v) = values.local.get(&expected) else {
+            return false;
+        };
+        if values.swapped[v] != NONE {
+            // A cas of the same block swaps it out: nothing can come between.
+            return false;
+        }
+        let block = values.block_of[v];
+        let (after, end) = match block {
+            NONE => (0, self.first_block.min(self.cut_first)),
+            b => (self.last[b], self.next_block[b].min(self.cut[b])),
+        };
+        let limit = return_time(m, ops).min(end);
+        if after > limit {
+            return false;
+        }
+        let Some(&(call, w)) = spare.range(..=(limit, usize::MAX)).next_back() else {
+            return false;
+        };
+        spare.remove(&(call, w));
+        let at = call.max(after);
+        match block {
+            NONE => self.cut_first = at,
+            b => self.cut[b] = at,
+        }
+        true
+    }
+
+    /// Makes room for the failed cas `m` that does not fit by delaying the write of `expected`
+    /// (and what follows it in its block) to `m`'s invocation, if every operation moved still
+    /// ends after its new instant and the block still ends before the next one begins: `m` then
+    /// goes just before that write, while the previous value is still current.
+    fn write_later(
+        &mut self,
+        ops: &[Interval<RegisterOp>],
+        m: usize,
+        expected: ValueId,
+        values: &Values,
+        members_of: &[Vec<usize>],
+    ) -> bool {
+        let Some(&v) = values.local.get(&expected) else {
+            return false;
+        };
+        let (w, block) = (values.writer[v], values.block_of[v]);
+        if w == NONE || w == VIRTUAL || block == NONE {
+            return false;
+        }
+        let members = &members_of[block];
+        let Some(from) = members.iter().position(|&op| op == w) else {
+            return false;
+        };
+        let t = call_time(m, ops);
+        let moved = &members[from..];
+        let end = self.next_block[block].min(self.cut[block]);
+        let fits = moved
+            .iter()
+            .all(|&op| self.at[op].max(t) <= return_time(op, ops).min(end));
+        if !fits {
+            return false;
+        }
+        for &op in moved {
+            self.at[op] = self.at[op].max(t);
+        }
+        self.last[block] = self.last[block].max(t);
+        if from == 0 {
+            // The block now begins later: the value before it lasts until then.
+            match self.previous[block] {
+                NONE => self.first_block = self.at[w],
+                before => self.next_block[before] = self.at[w],
+            }
+        }
+        true
+    }
+
+    /// Whether the failed cas `m`, which saw a value other than `expected`, fits: its interval
+    /// reaches an instant where the built linearization does not hold `expected`. At an instant
+    /// shared with other operations it can go first or last, so touching counts.
+    fn mismatch_fits(
+        &self,
+        ops: &[Interval<RegisterOp>],
+        m: usize,
+        expected: ValueId,
+        values: &Values,
+    ) -> bool {
+        let Some(&v) = values.local.get(&expected) else {
+            // Nothing writes it and it is not the initial value.
+            return true;
+        };
+        let w = values.writer[v];
+        if w == NONE || (w != VIRTUAL && !values.needed[v]) {
+            // Never current in the built linearization.
+            return true;
+        }
+        let start = if w == VIRTUAL {
+            self.virtual_at
+        } else {
+            self.at[w]
+        };
+        let end = match (values.swapped[v], values.block_of[v]) {
+            // The initial value, which nothing needed: current until the first block.
+            (_, NONE) => self.first_block.min(self.cut_first),
+            (NONE, block) => self.next_block[block].min(self.cut[block]),
+            (cas, _) => self.at[cas],
+        };
+        call_time(m, ops) <= start || return_time(m, ops) >= end
+    }
 }
 
 #[cfg(test)]
@@ -426,6 +755,7 @@ mod tests {
     use crate::budget::{Budget, Stop};
     use crate::check::KeyCheck;
     use crate::event::{Event, EventType};
+    use crate::failed_cas::FailedCas;
     use crate::history_builder::*;
     use crate::model::Model;
     use crate::operation::{pair, Operation};
@@ -441,7 +771,13 @@ mod tests {
 
     fn decide_from(events: &[Event], initial: &Value) -> Option<Decision> {
         let ops = pair(events).unwrap();
-        let k = KeyCheck::new(Value::Null, ops.iter().collect(), initial).unwrap();
+        let k = KeyCheck::new(
+            Value::Null,
+            ops.iter().collect(),
+            initial,
+            FailedCas::Observes,
+        )
+        .unwrap();
         decide(k.model.init(), &k.intervals)
     }
 
@@ -464,6 +800,73 @@ mod tests {
             ]),
             Some(Decision::Linearizable)
         );
+    }
+
+    #[test]
+    fn a_mismatch_fits_where_its_value_was_already_overwritten() {
+        // write 2 completes only after the failed cas, but may have taken effect before it.
+        let mismatch = |t: u64| {
+            [
+                invoke(t, 3, "cas", json!([1, 3])),
+                with_error(
+                    crate::event::CAS_MISMATCH,
+                    fail(t + 10, 3, "cas", json!([1, 3])),
+                ),
+            ]
+        };
+        let overwritten = [
+            vec![
+                invoke(0, 1, "write", json!(1)),
+                ok(10, 1, "write", json!(1)),
+                invoke(20, 1, "write", json!(2)),
+            ],
+            mismatch(30).to_vec(),
+            vec![
+                ok(60, 1, "write", json!(2)),
+                invoke(70, 2, "read", json!(null)),
+                ok(80, 2, "read", json!(2)),
+            ],
+        ]
+        .concat();
+        assert_eq!(decide_on(overwritten), Some(Decision::Linearizable));
+        // Before 1 is written, or long after it was overwritten: it fits too.
+        let before = [
+            mismatch(0).to_vec(),
+            vec![
+                invoke(20, 1, "write", json!(1)),
+                ok(30, 1, "write", json!(1)),
+            ],
+        ]
+        .concat();
+        assert_eq!(decide_on(before), Some(Decision::Linearizable));
+        // An indeterminate write nobody read may have overwritten 1 just in time.
+        let unseen = [
+            vec![
+                invoke(0, 1, "write", json!(1)),
+                ok(10, 1, "write", json!(1)),
+                invoke(20, 4, "write", json!(5)),
+                info(25, 4, "write", json!(5)),
+            ],
+            mismatch(30).to_vec(),
+        ]
+        .concat();
+        assert_eq!(decide_on(unseen), Some(Decision::Linearizable));
+    }
+
+    #[test]
+    fn a_mismatch_while_its_value_must_be_current_is_left_to_the_search() {
+        let events = vec![
+            invoke(0, 1, "write", json!(1)),
+            ok(10, 1, "write", json!(1)),
+            invoke(20, 3, "cas", json!([1, 3])),
+            with_error(
+                crate::event::CAS_MISMATCH,
+                fail(30, 3, "cas", json!([1, 3])),
+            ),
+            invoke(40, 2, "read", json!(null)),
+            ok(50, 2, "read", json!(1)),
+        ];
+        assert_eq!(decide_on(events), None);
     }
 
     #[test]
@@ -757,6 +1160,7 @@ mod tests {
         let started = Instant::now();
         let mut rng = SplitMix::new(0xfa57);
         let (mut valid, mut invalid, mut brute, mut undecided_search) = (0, 0, 0, 0);
+        let (mut cycles, mut small_invalid, mut left_to_search) = (0, 0, 0);
         for n in 0..HISTORIES {
             let small = n % 2 == 0;
             let sim = Simulation {
@@ -782,10 +1186,20 @@ mod tests {
             let initial = if n % 7 == 0 { json!(0) } else { Value::Null };
             let ops = pair(&events).unwrap();
             let refs: Vec<&Operation> = ops.iter().collect();
-            let k = KeyCheck::new(Value::Null, refs.clone(), &initial).unwrap();
-            let fast = decide(k.model.init(), &k.intervals)
-                .unwrap_or_else(|| panic!("history {n}: values are unique"));
-            let fast_valid = fast == Decision::Linearizable;
+            let k =
+                KeyCheck::new(Value::Null, refs.clone(), &initial, FailedCas::Observes).unwrap();
+            let fast = decide(k.model.init(), &k.intervals);
+            let mismatches = k
+                .intervals
+                .iter()
+                .any(|o| matches!(o.op, RegisterOp::CasMismatch(_)));
+            // Values are unique: only a failed cas kept as an observation leaves a key to the
+            // search, and then the search's verdict is the one compared with brute force.
+            assert!(
+                fast.is_some() || mismatches,
+                "history {n}: values are unique"
+            );
+            left_to_search += u64::from(fast.is_none());
             let dump = || {
                 let lines: Vec<String> = events
                     .iter()
@@ -793,23 +1207,53 @@ mod tests {
                     .collect();
                 format!("history {n} (initial {initial}):\n{}", lines.join("\n"))
             };
-            match wgl::check_within(
+            let searched = match wgl::check_within(
                 &k.model,
                 &k.intervals,
                 &Budget::unlimited(),
                 Some(1_000_000),
             ) {
-                Ok(Linearization::Linearizable { .. }) => {
-                    assert!(fast_valid, "search: valid, fast path: {fast:?}\n{}", dump())
+                Ok(Linearization::Linearizable { .. }) => Some(true),
+                Ok(_) => Some(false),
+                Err(Stop::Steps) => {
+                    undecided_search += 1;
+                    None
                 }
-                Ok(_) => assert!(!fast_valid, "search: invalid, fast path: valid\n{}", dump()),
-                Err(Stop::Steps) => undecided_search += 1,
                 Err(e) => panic!("{e}"),
-            }
+            };
+            let fast_valid = match (&fast, searched) {
+                (Some(fast), Some(searched)) => {
+                    let fast_valid = *fast == Decision::Linearizable;
+                    assert_eq!(
+                        fast_valid,
+                        searched,
+                        "search: valid {searched}, fast path: {fast:?}\n{}",
+                        dump()
+                    );
+                    fast_valid
+                }
+                (Some(fast), None) => *fast == Decision::Linearizable,
+                (None, Some(searched)) => searched,
+                (None, None) => continue,
+            };
             if k.intervals.len() <= 8 {
                 brute += 1;
-                let reference = crate::brute_force::linearizable(&refs, &initial);
+                let reference =
+                    crate::brute_force::linearizable(&refs, &initial, FailedCas::Observes);
                 assert_eq!(fast_valid, reference, "brute force disagrees\n{}", dump());
+            }
+            // Cycles of ordering constraints are sound: never one in a linearizable key.
+            if k.intervals.len() <= 20 {
+                let cycle = crate::cycle::find(k.model.init(), &k.intervals, &|i| {
+                    crate::op_summary::OpSummary::from(k.sources[i])
+                });
+                assert!(
+                    cycle.is_none() || !fast_valid,
+                    "a cycle in a linearizable history: {cycle:?}\n{}",
+                    dump()
+                );
+                cycles += u64::from(cycle.is_some());
+                small_invalid += u64::from(!fast_valid);
             }
             if fast_valid {
                 valid += 1;
@@ -817,6 +1261,20 @@ mod tests {
                 invalid += 1;
             }
         }
+        // Stale reads and reordered values are cycles: many invalid keys must show one.
+        eprintln!(
+            "{cycles} cycles among {small_invalid} small invalid keys; {left_to_search} keys left \
+             to the search by a failed cas"
+        );
+        // Most keys stay on the fast path even with mismatches among them.
+        assert!(
+            left_to_search < HISTORIES / 3,
+            "{left_to_search} left to the search"
+        );
+        assert!(
+            cycles > small_invalid / 4,
+            "{cycles} cycles among {small_invalid} small invalid keys"
+        );
         assert!(
             valid > HISTORIES / 4 && invalid > HISTORIES / 4,
             "{valid} valid, {invalid} invalid"

@@ -72,10 +72,12 @@ pub(crate) fn intervals_of<'a, O>(
     let mut sources = Vec::new();
     for &op in ops {
         let Some(model_op) = to_op(op)? else { continue };
-        // Only an ok completion bounds the interval; anything else may take effect at any later time.
+        // An ok completion bounds the interval, and so does a failure the model keeps (a cas
+        // mismatch: evaluated before it failed); an indeterminate operation may take effect at
+        // any later time.
         let ret = match op.outcome {
-            Outcome::Ok => op.complete_index,
-            Outcome::Fail { .. } | Outcome::Info => None,
+            Outcome::Ok | Outcome::Fail { .. } => op.complete_index,
+            Outcome::Info => None,
         };
         intervals.push(Interval {
             op: model_op,
@@ -863,6 +865,7 @@ mod tests {
                 serde_json::Value::Null,
                 ops.iter().collect(),
                 &serde_json::Value::Null,
+                crate::failed_cas::FailedCas::Observes,
             )
             .unwrap();
             let budget = Budget::unlimited();

@@ -5,7 +5,9 @@
 //! its peak memory (`VmHWM`) is its own and a workload that crashes fails one row, not the table.
 //! A child generates its histories once, then times `check_events` on them `runs` times; the
 //! table shows the median run, and for a workload of many histories also the hardest one (the
-//! largest per-history median).
+//! largest per-history median). For a workload with invalid histories it also measures their
+//! minimal witnesses: how many have at most 10 operations, and shrinking time against checking
+//! time (the check's own time, shrinking excluded).
 //!
 //! ```text
 //!   parent ──spawn──► child "etcd"   ─► generate, check ×runs ─► one JSON row + VmHWM
@@ -15,8 +17,8 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use checker::{
-    check_events, nil_reads_unknown, read_history_file, CheckOptions, Event, EventType, Format,
-    ModelKind, Object, Simulation, Validity, Values,
+    check_events, nil_reads_unknown, read_history_file, CheckOptions, CheckReport, Event,
+    EventType, FailedCas, Format, ModelKind, Object, Simulation, Validity, Values, Witness,
 };
 use clap::{Args, Subcommand};
 use results::ExitCode;
@@ -99,6 +101,59 @@ struct Row {
     /// The child's peak resident memory, in bytes.
     peak: Option<u64>,
     verdict: String,
+    /// How the minimal witnesses of the invalid histories came out (last run), if any.
+    #[serde(default)]
+    witnesses: Option<WitnessStats>,
+}
+
+/// The witness goal, measured: small witnesses, found in at most twice the check's own time.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct WitnessStats {
+    /// Invalid histories (each counted by its largest witness).
+    invalid: usize,
+    /// Of those, how many got a witness of at most 10 operations.
+    small: usize,
+    /// How many witnesses are proven 1-minimal.
+    minimal: usize,
+    /// How many were shrunk in at most twice the check's own time (that time without shrinking).
+    in_time: usize,
+    /// The largest witness, in operations.
+    largest: usize,
+    /// How many, with the operations shown only for context, still show at most 10.
+    small_shown: usize,
+    /// The largest witness with its context.
+    largest_shown: usize,
+    /// Seconds spent shrinking, in all.
+    shrinking: f64,
+    /// Seconds spent checking those histories, shrinking excluded.
+    checking: f64,
+}
+
+impl WitnessStats {
+    /// Adds one invalid history, checked in `took` seconds in all.
+    fn add(&mut self, report: &CheckReport, took: f64) {
+        let witnesses: Vec<&Witness> = report
+            .keys
+            .iter()
+            .filter_map(|k| k.anomaly.as_ref()?.witness.as_ref())
+            .collect();
+        let size = witnesses.iter().map(|w| w.operations.len()).max();
+        let shown = witnesses
+            .iter()
+            .map(|w| w.operations.len() + w.context.len())
+            .max();
+        self.small_shown += usize::from(shown.is_some_and(|n| n <= 10));
+        self.largest_shown = self.largest_shown.max(shown.unwrap_or(0));
+        let shrinking: f64 = witnesses.iter().map(|w| w.seconds).sum();
+        let checking = (took - shrinking).max(0.0);
+        self.invalid += 1;
+        self.small += usize::from(size.is_some_and(|n| n <= 10));
+        self.minimal += usize::from(!witnesses.is_empty() && witnesses.iter().all(|w| w.minimal));
+        self.in_time += usize::from(!witnesses.is_empty() && shrinking <= 2.0 * checking);
+        self.largest = self.largest.max(size.unwrap_or(0));
+        self.shrinking += shrinking;
+        self.checking += checking;
+    }
 }
 
 const WORKLOADS: &[Workload] = &[
@@ -285,6 +340,27 @@ fn print_row(row: &Row) {
     if let Some(hardest) = row.hardest {
         println!("{:<22} {:>47}", "  hardest history", duration(hardest));
     }
+    if let Some(w) = &row.witnesses {
+        let percent = |n: usize| 100.0 * n as f64 / w.invalid.max(1) as f64;
+        println!(
+            "  witnesses: {} invalid, {} ({:.0}%) in at most 10 operations (largest {}; with \
+             context {} ({:.0}%), largest {}), {} proven minimal; shrinking took {} against {} \
+             of checking ({:.2}x), {} ({:.0}%) within twice their check",
+            w.invalid,
+            w.small,
+            percent(w.small),
+            w.largest,
+            w.small_shown,
+            percent(w.small_shown),
+            w.largest_shown,
+            w.minimal,
+            duration(w.shrinking),
+            duration(w.checking),
+            w.shrinking / w.checking.max(1e-9),
+            w.in_time,
+            percent(w.in_time)
+        );
+    }
 }
 
 /// `12.3 ms`, `1.234 s`.
@@ -307,7 +383,8 @@ fn child(args: &BenchCheckArgs, name: &str) -> Result<i32> {
     let mut per_history = vec![Vec::with_capacity(runs); n];
     let mut totals = Vec::with_capacity(runs);
     let mut verdicts = vec![Validity::Valid; n];
-    for _ in 0..runs {
+    let mut witnesses = WitnessStats::default();
+    for run in 0..runs {
         let mut total = Duration::ZERO;
         for (i, (events, options, _)) in cases.histories.iter().enumerate() {
             let started = Instant::now();
@@ -317,6 +394,9 @@ fn child(args: &BenchCheckArgs, name: &str) -> Result<i32> {
             total += took;
             per_history[i].push(took.as_secs_f64());
             verdicts[i] = report.validity;
+            if run + 1 == runs && report.validity == Validity::Invalid {
+                witnesses.add(&report, took.as_secs_f64());
+            }
         }
         totals.push(total.as_secs_f64());
     }
@@ -380,6 +460,7 @@ fn child(args: &BenchCheckArgs, name: &str) -> Result<i32> {
         }),
         peak: peak_memory(),
         verdict,
+        witnesses: (witnesses.invalid > 0).then_some(witnesses),
     };
     println!("{}", serde_json::to_string(&row)?);
     Ok(0)
@@ -545,6 +626,8 @@ fn knossos(args: &BenchCheckArgs) -> Result<Cases> {
         let options = CheckOptions {
             model: model.parse()?,
             initial: checker::edn::parse_value(initial)?,
+            // As `faultline check` reads EDN by default, and as Knossos's verdicts assume.
+            failed_cas: FailedCas::Dropped,
             ..CheckOptions::default()
         };
         let expected: Validity = serde_json::from_value(serde_json::json!(expected))?;

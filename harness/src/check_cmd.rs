@@ -4,8 +4,8 @@
 use crate::cli::CheckArgs;
 use crate::output;
 use checker::{
-    history_files_in, nil_reads_unknown, read_history_file_with, CheckOptions, Format, Independent,
-    ModelKind, ReadOptions, Validity,
+    history_files_in, mark_failed_cas_as_mismatch, nil_reads_unknown, read_history_file_with,
+    CheckOptions, FailedCas, Format, Independent, ModelKind, ReadOptions, Validity,
 };
 use results::ExitCode;
 use serde_json::{json, Value};
@@ -42,6 +42,42 @@ impl NilReads {
     }
 }
 
+/// What a failed cas says (`--failed-cas`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FailedCasArg {
+    /// Observes for faultline's JSONL (which marks evaluated mismatches), dropped for Jepsen's
+    /// formats (which do not say why a cas failed), as Knossos reads them.
+    Auto,
+    /// A failed cas observed a mismatch: in JSONL where the error says `cas-mismatch`, in
+    /// Jepsen's formats every failed cas.
+    Observes,
+    /// Every failed cas is dropped.
+    Dropped,
+}
+
+impl FailedCasArg {
+    fn parse(s: &str) -> Option<FailedCasArg> {
+        match s {
+            "auto" => Some(FailedCasArg::Auto),
+            "observes" => Some(FailedCasArg::Observes),
+            "dropped" => Some(FailedCasArg::Dropped),
+            _ => None,
+        }
+    }
+
+    /// How failed cas of a file read as `format` are checked, and whether each of its failed
+    /// cas must first be marked as a mismatch (Jepsen's formats do not say so themselves).
+    fn resolve(self, format: Format) -> (FailedCas, bool) {
+        let jepsen = matches!(format, Format::Edn | Format::JepsenLog);
+        match self {
+            FailedCasArg::Auto if jepsen => (FailedCas::Dropped, false),
+            FailedCasArg::Auto => (FailedCas::Observes, false),
+            FailedCasArg::Observes => (FailedCas::Observes, jepsen),
+            FailedCasArg::Dropped => (FailedCas::Dropped, false),
+        }
+    }
+}
+
 /// Checks every file; exit 1 if any is invalid, else 3 if any is unknown, else 0; 2 for bad input.
 pub fn run(args: CheckArgs) -> i32 {
     let model: ModelKind = match args.model.parse() {
@@ -58,6 +94,12 @@ pub fn run(args: CheckArgs) -> i32 {
             args.nil_reads
         ));
     };
+    let Some(failed_cas) = FailedCasArg::parse(&args.failed_cas) else {
+        return usage(&format!(
+            "--failed-cas: unknown choice {:?} (known: auto, observes, dropped)",
+            args.failed_cas
+        ));
+    };
     let initial = match parse_initial(&args.initial) {
         Ok(v) => v,
         Err(e) => return usage(&format!("--initial: {e}")),
@@ -67,6 +109,7 @@ pub fn run(args: CheckArgs) -> i32 {
         initial,
         timeout: args.timeout,
         memory_limit: args.memory_limit,
+        failed_cas: FailedCas::default(),
     };
     let read = ReadOptions {
         format,
@@ -92,6 +135,14 @@ pub fn run(args: CheckArgs) -> i32 {
                 if nil_reads.unknown_for(history.format) {
                     nil_reads_unknown(&mut history.events);
                 }
+                let (failed_cas, mark) = failed_cas.resolve(history.format);
+                if mark {
+                    mark_failed_cas_as_mismatch(&mut history.events);
+                }
+                let options = CheckOptions {
+                    failed_cas,
+                    ..options.clone()
+                };
                 checker::check_events(&history.events, &options)
                     .map(|report| (history.format, report))
                     .map_err(|e| format!("{}: {e}", file.display()))
@@ -190,5 +241,21 @@ mod tests {
         assert!(!NilReads::Value.unknown_for(Format::Edn));
         assert!(NilReads::Unknown.unknown_for(Format::Jsonl));
         assert_eq!(NilReads::parse("knossos"), None);
+    }
+
+    #[test]
+    fn failed_cas_observes_for_jsonl_and_is_dropped_for_jepsen_unless_told() {
+        use FailedCasArg::*;
+        assert_eq!(Auto.resolve(Format::Jsonl), (FailedCas::Observes, false));
+        assert_eq!(Auto.resolve(Format::Edn), (FailedCas::Dropped, false));
+        assert_eq!(Auto.resolve(Format::JepsenLog), (FailedCas::Dropped, false));
+        // Told so, every failed cas of a Jepsen history is a mismatch; JSONL says which are.
+        assert_eq!(Observes.resolve(Format::Edn), (FailedCas::Observes, true));
+        assert_eq!(
+            Observes.resolve(Format::Jsonl),
+            (FailedCas::Observes, false)
+        );
+        assert_eq!(Dropped.resolve(Format::Jsonl), (FailedCas::Dropped, false));
+        assert_eq!(FailedCasArg::parse("knossos"), None);
     }
 }

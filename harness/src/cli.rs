@@ -153,6 +153,11 @@ pub struct CheckArgs {
     /// it) or auto (unknown for EDN and Jepsen logs, value for JSONL).
     #[arg(long, default_value = "auto")]
     pub nil_reads: String,
+    /// What a failed cas tells: observes (it saw a value other than its expected one: in JSONL
+    /// where its error is "cas-mismatch", in EDN and Jepsen logs every failed cas), dropped (it
+    /// never happened, as Knossos reads it) or auto (observes for JSONL, dropped otherwise).
+    #[arg(long, default_value = "auto")]
+    pub failed_cas: String,
     /// Give up after this long and answer unknown (e.g. 30s).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub timeout: Option<Duration>,

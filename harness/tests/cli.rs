@@ -103,6 +103,14 @@ fn check_names_the_stale_read_and_accepts_a_linearizable_history() {
     let bad = case.run(&["check", &fixture("stale-read.jsonl")]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(stdout(&bad).contains("stale"), "explains the stale read");
+    assert!(
+        stdout(&bad).contains(
+            "minimal witness (1 of 3 operations, shown with 2 more for context):\n    \
+             write 1 by process 0: invoked at 0.001 s, ok at 0.002 s (context)\n"
+        ),
+        "prints the witness as a timeline: {}",
+        stdout(&bad)
+    );
     let good = case.run(&["check", &fixture("linearizable.jsonl")]);
     assert_eq!(good.status.code(), Some(0));
     assert!(stdout(&good).contains("verdict: VALID"));
@@ -120,6 +128,27 @@ fn check_names_the_stale_read_and_accepts_a_linearizable_history() {
     let reports: Value = serde_json::from_slice(&both.stdout).expect("--json prints JSON");
     assert_eq!(reports[0]["report"]["validity"], "valid");
     assert_eq!(reports[1]["report"]["validity"], "invalid");
+    let witness = &reports[1]["report"]["keys"][0]["anomaly"]["witness"];
+    assert_eq!(witness["minimal"], true, "--json carries the witness");
+    assert_eq!(witness["operations"].as_array().map(Vec::len), Some(1));
+    assert_eq!(witness["context"].as_array().map(Vec::len), Some(2));
+    assert_eq!(witness["cycle"]["steps"][0]["then"]["kind"], "real-time");
+}
+
+#[test]
+fn a_failed_cas_observes_a_mismatch_in_jsonl_and_when_told_in_edn() {
+    // The register holds 1 throughout the failed cas [1 2]: its compare cannot have failed.
+    let case = Case::new();
+    let code = |args: &[&str]| case.run(args).status.code();
+    let jsonl = fixture("failed-cas.jsonl");
+    let edn = fixture("failed-cas.edn");
+    assert_eq!(code(&["check", &jsonl]), Some(1), "JSONL says cas-mismatch");
+    assert_eq!(code(&["check", "--failed-cas", "dropped", &jsonl]), Some(0));
+    assert_eq!(code(&["check", &edn]), Some(0), "EDN: dropped, as Knossos");
+    assert_eq!(code(&["check", "--failed-cas", "observes", &edn]), Some(1));
+    let out = case.run(&["check", "--failed-cas", "maybe", &edn]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--failed-cas: unknown choice \"maybe\""));
 }
 
 #[test]
