@@ -438,13 +438,7 @@ fn cluster_down_cleans_up_after_a_sigkilled_run_mid_partition() {
 fn lab_cluster_outlives_commands_until_down() {
     let case = Case::new();
     let store = case.store.path().display().to_string();
-    let lab = |args: &[&str]| {
-        let mut all = vec!["cluster", "--store", store.as_str()];
-        all.extend_from_slice(args);
-        let out = case.run(&all);
-        assert_eq!(out.status.code(), Some(0), "cluster {args:?}");
-        out
-    };
+    let lab = |args: &[&str]| case.cluster_ok(args);
     let status = |case: &Case| -> Value {
         let out = case.run(&["cluster", "--store", &store, "status", "--json"]);
         serde_json::from_slice(&out.stdout).expect("status --json")
@@ -504,12 +498,7 @@ fn netns_lab_cuts_and_degrades_by_hand() {
         return;
     }
     let case = Case::new();
-    let store = case.store.path().display().to_string();
-    let lab = |args: &[&str]| {
-        let mut all = vec!["cluster", "--store", store.as_str()];
-        all.extend_from_slice(args);
-        case.run(&all)
-    };
+    let lab = |args: &[&str]| case.cluster(args);
     assert_eq!(
         lab(&["up", "--net", "netns", "--nodes", "3"]).status.code(),
         Some(0)
@@ -579,13 +568,7 @@ fn proxy_lab_runs_in_a_daemon_with_latency_by_hand() {
     }
     let case = Case::new();
     let store = case.store.path().display().to_string();
-    let lab = |args: &[&str]| {
-        let mut all = vec!["cluster", "--store", store.as_str()];
-        all.extend_from_slice(args);
-        let out = case.run(&all);
-        assert_eq!(out.status.code(), Some(0), "cluster {args:?}");
-        out
-    };
+    let lab = |args: &[&str]| case.cluster_ok(args);
     lab(&["up", "--target", "redis", "--nodes", "2", "--net", "proxy"]);
     let live = case.store.path().join("live");
     assert!(live.join("lab.sock").exists(), "the daemon listens");

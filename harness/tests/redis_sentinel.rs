@@ -230,14 +230,7 @@ fn a_lab_with_sentinels_takes_them_down_too() {
         return;
     }
     let case = Case::new();
-    let store = case.store.path().display().to_string();
-    let lab = |args: &[&str]| {
-        let mut all = vec!["cluster", "--store", store.as_str()];
-        all.extend_from_slice(args);
-        let out = case.run(&all);
-        assert_eq!(out.status.code(), Some(0), "cluster {args:?}");
-        out
-    };
+    let lab = |args: &[&str]| case.cluster_ok(args);
     lab(&[
         "up",
         "--target",

@@ -14,12 +14,14 @@ pub struct Case {
 }
 
 impl Case {
+    /// A case with a fresh temporary store.
     pub fn new() -> Case {
         Case {
             store: tempfile::tempdir().expect("a temporary store"),
         }
     }
 
+    /// The faultline command with `args` (and this store for `test`), not yet run.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_faultline"));
         cmd.args(args);
@@ -30,6 +32,7 @@ impl Case {
         cmd
     }
 
+    /// Runs faultline with `args`, echoing its output for the test log.
     pub fn run(&self, args: &[&str]) -> Output {
         let out = self.cmd(args).output().expect("faultline runs");
         eprintln!(
@@ -41,10 +44,27 @@ impl Case {
         out
     }
 
+    /// Runs `faultline cluster --store <this case's store> ARGS`.
+    pub fn cluster(&self, args: &[&str]) -> Output {
+        let store = self.store.path().display().to_string();
+        let mut all = vec!["cluster", "--store", store.as_str()];
+        all.extend_from_slice(args);
+        self.run(&all)
+    }
+
+    /// [`Case::cluster`], which must exit 0.
+    pub fn cluster_ok(&self, args: &[&str]) -> Output {
+        let out = self.cluster(args);
+        assert_eq!(out.status.code(), Some(0), "cluster {args:?}");
+        out
+    }
+
+    /// The latest run directory of this store.
     pub fn latest(&self) -> PathBuf {
         std::fs::canonicalize(self.store.path().join("latest")).expect("store/latest exists")
     }
 
+    /// The latest run's results.json.
     pub fn results(&self) -> Value {
         let text =
             std::fs::read_to_string(self.latest().join("results.json")).expect("results.json");
@@ -67,6 +87,7 @@ impl Drop for Case {
     }
 }
 
+/// The path of a file under tests/fixtures.
 pub fn fixture(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -75,10 +96,12 @@ pub fn fixture(name: &str) -> String {
         .to_string()
 }
 
+/// A command's standard output as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// A command's standard error as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -109,6 +132,7 @@ pub fn assert_all_gone(pids: &[u32]) {
     }
 }
 
+/// The events of a run's history.jsonl.
 pub fn history_lines(run: &Path) -> Vec<Value> {
     std::fs::read_to_string(run.join("history.jsonl"))
         .unwrap_or_default()
@@ -117,6 +141,7 @@ pub fn history_lines(run: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// Asserts a run ended with `verdict`, a real history, node logs and no node left.
 pub fn assert_run_dir_complete(case: &Case, verdict: &str) {
     let run = case.latest();
     let results = case.results();
@@ -154,6 +179,7 @@ pub fn network_made(run: &Path) -> (Vec<String>, Vec<String>) {
     (namespaces, devices)
 }
 
+/// Asserts no namespace or device a run made is left.
 pub fn assert_network_gone(run: &Path) {
     let (namespaces, devices) = network_made(run);
     for ns in namespaces {
