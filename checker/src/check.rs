@@ -18,6 +18,7 @@ use crate::cycle;
 use crate::event::Event;
 use crate::failed_cas::FailedCas;
 use crate::history_error::HistoryError;
+use crate::key_progress::{KeyCounter, KeyProgress};
 use crate::kv::Kv;
 use crate::model::Model;
 use crate::model_check;
@@ -161,6 +162,8 @@ pub struct CheckOptions {
     /// Whether a cas that failed with error `cas-mismatch` is kept as an observation (default)
     /// or dropped as Knossos drops every failed operation.
     pub failed_cas: FailedCas,
+    /// Told each time a key is decided (for a progress bar over the keys).
+    pub progress: Option<KeyProgress>,
 }
 
 /// The verdict on a whole history.
@@ -273,7 +276,14 @@ pub fn check_operations(
             .map(|(key, ops)| KeyCheck::new(key, ops, &opts.initial, opts.failed_cas))
             .collect();
         let keys = prepared.into_iter().collect::<Result<Vec<_>, _>>()?;
-        keys.into_par_iter().map(|k| k.run(opts, &budget)).collect()
+        let counter = KeyCounter::new(opts.progress.as_ref(), keys.len());
+        keys.into_par_iter()
+            .map(|k| {
+                let report = k.run(opts, &budget);
+                counter.tick();
+                report
+            })
+            .collect()
     };
     Ok(CheckReport {
         validity: Validity::merge_all(keys.iter().map(|k| k.validity)),

@@ -28,6 +28,7 @@ pub mod independent;
 pub mod interner;
 pub mod jepsen_log;
 pub mod jsonl;
+pub mod key_progress;
 pub mod kv;
 pub mod model;
 pub mod model_check;
@@ -84,6 +85,7 @@ pub use history_file::{
 };
 pub use independent::Independent;
 pub use jsonl::{read_jsonl, read_jsonl_file, ParseError};
+pub use key_progress::KeyProgress;
 pub use kv::{Kv, KvOp};
 pub use model::Model;
 pub use model_check::{BadInitial, HistoryModel};

@@ -13,6 +13,7 @@
 use crate::budget::{Budget, Stop};
 use crate::check::{Anomaly, CheckOptions, KeyReport};
 use crate::history_error::HistoryError;
+use crate::key_progress::KeyCounter;
 use crate::model::Model;
 use crate::op_summary::{describe_key, OpSummary};
 use crate::operation::{Operation, Outcome};
@@ -89,18 +90,23 @@ pub(crate) fn check_keys<M: HistoryModel>(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let budget = Budget::new(deadline, opts.memory_limit);
+    let counter = KeyCounter::new(opts.progress.as_ref(), keys.len());
     // An indexed parallel map keeps the keys' order.
     Ok(keys
         .into_par_iter()
-        .map(|k| match &bad_initial {
-            None => k.run(opts, &budget),
-            Some(bad) => KeyReport {
-                key: k.key,
-                validity: Validity::Unknown,
-                operations: k.operations,
-                reason: Some(bad.to_string()),
-                anomaly: None,
-            },
+        .map(|k| {
+            let report = match &bad_initial {
+                None => k.run(opts, &budget),
+                Some(bad) => KeyReport {
+                    key: k.key,
+                    validity: Validity::Unknown,
+                    operations: k.operations,
+                    reason: Some(bad.to_string()),
+                    anomaly: None,
+                },
+            };
+            counter.tick();
+            report
         })
         .collect())
 }

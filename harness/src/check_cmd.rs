@@ -5,7 +5,7 @@ use crate::cli::CheckArgs;
 use crate::output;
 use checker::{
     history_files_in, mark_failed_cas_as_mismatch, nil_reads_unknown, read_history_file_with,
-    CheckOptions, FailedCas, Format, Independent, ModelKind, ReadOptions, Validity,
+    CheckOptions, FailedCas, Format, Independent, KeyProgress, ModelKind, ReadOptions, Validity,
 };
 use results::ExitCode;
 use serde_json::{json, Value};
@@ -110,6 +110,7 @@ pub fn run(args: CheckArgs) -> i32 {
         timeout: args.timeout,
         memory_limit: args.memory_limit,
         failed_cas: FailedCas::default(),
+        progress: None,
     };
     let read = ReadOptions {
         format,
@@ -139,11 +140,19 @@ pub fn run(args: CheckArgs) -> i32 {
                 if mark {
                     mark_failed_cas_as_mismatch(&mut history.events);
                 }
+                let bar = key_bar(&file);
+                let ticks = bar.clone();
                 let options = CheckOptions {
                     failed_cas,
+                    progress: Some(KeyProgress::new(move |done, total| {
+                        ticks.set_length(total as u64);
+                        ticks.set_position(done as u64);
+                    })),
                     ..options.clone()
                 };
-                checker::check_events(&history.events, &options)
+                let checked = checker::check_events(&history.events, &options);
+                bar.finish_and_clear();
+                checked
                     .map(|report| (history.format, report))
                     .map_err(|e| format!("{}: {e}", file.display()))
             });
@@ -209,6 +218,18 @@ fn parse_initial(text: &str) -> Result<Value, String> {
 fn usage(msg: &str) -> i32 {
     eprintln!("error: {msg}");
     ExitCode::BadInput.code()
+}
+
+/// A bar over a file's keys, drawn (by indicatif) only when stderr is a terminal.
+fn key_bar(file: &Path) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed:>4} [{bar:30}] {pos}/{len} keys {msg}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(file.display().to_string());
+    bar
 }
 
 #[cfg(test)]
