@@ -177,7 +177,9 @@ pub async fn serve(store: &Path, opts: &ClusterOpts) -> Result<()> {
             ),
         };
         if stop {
+            // Everything is gone before `down` hears back, so it finds nothing left to sweep.
             lab.teardown();
+            let _ = std::fs::remove_file(&path);
         }
         let mut text = serde_json::to_string(&reply)?;
         text.push('\n');
