@@ -202,6 +202,13 @@ const WORKLOADS: &[Workload] = &[
         cases: kv,
     },
     Workload {
+        name: "kv-1700",
+        about: "kv get/put/append at the size Porcupine's kv benchmark uses: 1,700 ops, 10 keys, \
+                50 clients, 5% info",
+        extra: false,
+        cases: |a| Ok(kv_sized(a, Object::Kv, Some(1_700))),
+    },
+    Workload {
         name: "register-10",
         about: "the register equivalent of kv: values 0..4, 10,000 ops (--quick: 2,000), 10 keys, \
                 50 clients, 5% info",
@@ -555,10 +562,11 @@ fn large(args: &BenchCheckArgs, values: Values) -> Result<Cases> {
     })
 }
 
-fn kv_sized(args: &BenchCheckArgs, object: Object) -> Cases {
+/// A kv-shaped workload of `ops` operations (default 10,000; 2,000 with --quick).
+fn kv_sized(args: &BenchCheckArgs, object: Object, ops: Option<usize>) -> Cases {
     let sim = Simulation {
         object,
-        ops: if args.quick { 2_000 } else { 10_000 },
+        ops: ops.unwrap_or(if args.quick { 2_000 } else { 10_000 }),
         keys: 10,
         clients: 50,
         values: Values::Range(5),
@@ -582,11 +590,11 @@ fn kv_sized(args: &BenchCheckArgs, object: Object) -> Cases {
 }
 
 fn kv(args: &BenchCheckArgs) -> Result<Cases> {
-    Ok(kv_sized(args, Object::Kv))
+    Ok(kv_sized(args, Object::Kv, None))
 }
 
 fn register_like_kv(args: &BenchCheckArgs) -> Result<Cases> {
-    Ok(kv_sized(args, Object::Register))
+    Ok(kv_sized(args, Object::Register, None))
 }
 
 /// The corpus directory: `--corpus`, `$FAULTLINE_CORPUS` (the directory or its parent), or
