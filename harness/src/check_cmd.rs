@@ -108,7 +108,10 @@ pub fn run(args: CheckArgs) -> i32 {
         model,
         initial,
         timeout: args.timeout,
-        memory_limit: args.memory_limit,
+        memory_limit: Some(
+            args.memory_limit
+                .unwrap_or_else(crate::memory_cap::default_check_memory),
+        ),
         failed_cas: FailedCas::default(),
         progress: None,
     };

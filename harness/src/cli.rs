@@ -161,7 +161,8 @@ pub struct CheckArgs {
     /// Give up after this long and answer unknown (e.g. 30s).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub timeout: Option<Duration>,
-    /// Answer unknown rather than let the search's memory grow past SIZE (e.g. 512M, 2G).
+    /// Answer unknown rather than let the search's memory grow past SIZE (e.g. 512M, 2G);
+    /// default: half of this machine's RAM.
     #[arg(long, value_name = "SIZE", value_parser = checker::parse_size)]
     pub memory_limit: Option<u64>,
     /// Print the reports as JSON.

@@ -7,6 +7,7 @@ mod cli;
 mod cluster_cmd;
 mod config;
 mod lab_daemon;
+mod memory_cap;
 mod output;
 mod progress;
 mod recorder;

@@ -87,7 +87,7 @@ pub async fn run_test(cfg: TestConfig, own_exe: PathBuf) -> Result<ExitCode> {
         initial: json!(null),
         // A run's history is checked on the machine that ran it: answer unknown rather than let a
         // pathological key's search take the machine's memory.
-        memory_limit: Some(CHECK_MEMORY_LIMIT),
+        memory_limit: Some(crate::memory_cap::default_check_memory()),
         ..CheckOptions::default()
     };
     let report = checker::check_events(&events, &options).context("checking the history")?;
@@ -191,9 +191,6 @@ async fn drive(
     let _ = cluster.heal_network();
     (report, replication)
 }
-
-/// The memory the check of a run's history may use before its undecided keys are unknown.
-const CHECK_MEMORY_LIMIT: u64 = 4 << 30;
 
 /// How often replication positions are sampled.
 const SAMPLE_EVERY: Duration = Duration::from_millis(500);
