@@ -44,6 +44,25 @@ pub enum RegisterOp {
     CasMismatch(ValueId),
 }
 
+impl RegisterOp {
+    /// The value the operation wrote, if it writes.
+    pub fn wrote(&self) -> Option<ValueId> {
+        match *self {
+            RegisterOp::Write(v) | RegisterOp::Cas { new: v, .. } => Some(v),
+            RegisterOp::Read(_) | RegisterOp::CasMismatch(_) => None,
+        }
+    }
+
+    /// The value the operation observed exactly, if it observes one. A mismatch saw *some other*
+    /// value: no single write to order it after.
+    pub fn observed(&self) -> Option<ValueId> {
+        match *self {
+            RegisterOp::Read(v) | RegisterOp::Cas { expected: v, .. } => Some(v),
+            RegisterOp::Write(_) | RegisterOp::CasMismatch(_) => None,
+        }
+    }
+}
+
 /// A single register holding a JSON value, with read, write and compare-and-set.
 #[derive(Debug, Clone)]
 pub struct CasRegister {

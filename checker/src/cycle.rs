@@ -100,7 +100,7 @@ pub(crate) fn find(
     // Unique values: one writer per value, and none writes the initial value.
     let mut writer: HashMap<ValueId, usize> = HashMap::new();
     for (i, o) in ops.iter().enumerate() {
-        if let Some(v) = wrote(&o.op) {
+        if let Some(v) = o.op.wrote() {
             if v == initial || writer.insert(v, i).is_some() {
                 return None;
             }
@@ -114,7 +114,7 @@ pub(crate) fn find(
         if !linearized.insert(i) {
             continue;
         }
-        if let Some(&w) = observed(&ops[i].op).and_then(|v| writer.get(&v)) {
+        if let Some(&w) = ops[i].op.observed().and_then(|v| writer.get(&v)) {
             work.push(w);
         }
     }
@@ -139,7 +139,7 @@ pub(crate) fn find(
     let mut reads: Vec<(NodeIndex, NodeIndex)> = Vec::new();
     let writers: Vec<NodeIndex> = node
         .iter()
-        .filter(|(&i, _)| wrote(&ops[i].op).is_some())
+        .filter(|(&i, _)| ops[i].op.wrote().is_some())
         .map(|(_, &n)| n)
         .collect();
     let mut sorted: Vec<(&usize, &NodeIndex)> = node.iter().collect();
@@ -152,7 +152,7 @@ pub(crate) fn find(
         }
     }
     for &(&r, &nr) in &sorted {
-        let Some(v) = observed(&ops[r].op) else {
+        let Some(v) = ops[r].op.observed() else {
             continue;
         };
         let source = if v == initial {
@@ -218,23 +218,6 @@ pub(crate) fn find(
         .collect();
     let message = describe(&steps);
     Some(Cycle { steps, message })
-}
-
-/// The value an operation wrote, if it writes.
-fn wrote(op: &RegisterOp) -> Option<ValueId> {
-    match *op {
-        RegisterOp::Write(v) | RegisterOp::Cas { new: v, .. } => Some(v),
-        RegisterOp::Read(_) | RegisterOp::CasMismatch(_) => None,
-    }
-}
-
-/// The value an operation observed, if it observes one exactly.
-fn observed(op: &RegisterOp) -> Option<ValueId> {
-    match *op {
-        RegisterOp::Read(v) | RegisterOp::Cas { expected: v, .. } => Some(v),
-        // A mismatch saw *some other* value: no single write to order it after.
-        RegisterOp::Write(_) | RegisterOp::CasMismatch(_) => None,
-    }
 }
 
 /// The nodes of a shortest cycle, in order, if the graph has one.

@@ -62,7 +62,7 @@ impl<'a> Sources<'a> {
     pub(crate) fn new(ops: &'a [Interval<RegisterOp>]) -> Self {
         let mut writers: HashMap<ValueId, Vec<usize>> = HashMap::new();
         for (i, o) in ops.iter().enumerate() {
-            if let Some(v) = wrote(&o.op) {
+            if let Some(v) = o.op.wrote() {
                 writers.entry(v).or_default().push(i);
             }
         }
@@ -86,7 +86,7 @@ impl<'a> Sources<'a> {
         };
         sources.possible = (0..ops.len())
             .map(|i| {
-                let Some(v) = observed(&ops[i].op) else {
+                let Some(v) = ops[i].op.observed() else {
                     return Vec::new();
                 };
                 let cut = sources.overwrite_before(i).map(|w| ops[w].call);
@@ -143,7 +143,7 @@ impl<'a> Sources<'a> {
     pub(crate) fn explain(&self, witness: &[usize], initial: ValueId) -> Vec<Overwritten> {
         let mut found = Vec::new();
         for &i in witness {
-            let Some(v) = observed(&self.ops[i].op) else {
+            let Some(v) = self.ops[i].op.observed() else {
                 continue;
             };
             let Some(overwrite) = self.overwrite_before(i) else {
@@ -245,22 +245,6 @@ impl Overwritten {
 /// Whether a write returning at `ret` ended before an overwrite invoked at `cut` began.
 fn ruled_out(ret: Option<u64>, cut: Option<u64>) -> bool {
     matches!((ret, cut), (Some(r), Some(c)) if r < c)
-}
-
-/// The value an operation wrote, if it writes.
-fn wrote(op: &RegisterOp) -> Option<ValueId> {
-    match *op {
-        RegisterOp::Write(v) | RegisterOp::Cas { new: v, .. } => Some(v),
-        RegisterOp::Read(_) | RegisterOp::CasMismatch(_) => None,
-    }
-}
-
-/// The value an operation observed exactly, if it observes one.
-fn observed(op: &RegisterOp) -> Option<ValueId> {
-    match *op {
-        RegisterOp::Read(v) | RegisterOp::Cas { expected: v, .. } => Some(v),
-        RegisterOp::Write(_) | RegisterOp::CasMismatch(_) => None,
-    }
 }
 
 #[cfg(test)]
