@@ -24,29 +24,84 @@ use crate::model::Model;
 use crate::model_check::{BadInitial, HistoryModel};
 use crate::operation::{Operation, Outcome};
 use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
-/// One key-value operation on a single key.
+/// A string the key held or a get returned, by its number in the key's table of strings.
+pub type StrId = u32;
+
+/// One key-value operation on a single key, its strings numbered in the key's table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KvOp {
     /// A get that returned this string.
-    Get(String),
+    Get(StrId),
     /// A put of this string.
-    Put(String),
-    /// An append of this string.
+    Put(StrId),
+    /// An append of this string (kept as text: it is added to whatever the key holds).
     Append(String),
 }
 
 /// One key of a key-value store, holding a string.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// States are numbers in a table of the strings the key can hold, so that the search hashes,
+/// compares and copies a number, not a string that appends keep growing.
+#[derive(Debug)]
 pub struct Kv {
-    initial: String,
+    initial: StrId,
+    strings: Mutex<Strings>,
+}
+
+/// The strings of one key, each once, numbered in order of first sight.
+#[derive(Debug, Default, Clone)]
+struct Strings {
+    ids: HashMap<String, StrId>,
+    text: Vec<String>,
+}
+
+impl Strings {
+    fn intern(&mut self, s: &str) -> StrId {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.text.len() as StrId;
+        self.text.push(s.to_string());
+        self.ids.insert(s.to_string(), id);
+        id
+    }
 }
 
 impl Kv {
     /// A key that holds `initial` before any put.
     pub fn new(initial: &str) -> Self {
+        let mut strings = Strings::default();
+        let initial = strings.intern(initial);
         Kv {
-            initial: initial.to_string(),
+            initial,
+            strings: Mutex::new(strings),
+        }
+    }
+
+    fn strings(&self) -> std::sync::MutexGuard<'_, Strings> {
+        // The table only ever grows; a panic elsewhere leaves it consistent.
+        self.strings.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The number of `s` in this key's table.
+    pub fn intern(&self, s: &str) -> StrId {
+        self.strings().intern(s)
+    }
+
+    /// The string numbered `id`.
+    pub fn text(&self, id: StrId) -> String {
+        self.strings().text[id as usize].clone()
+    }
+}
+
+impl Clone for Kv {
+    fn clone(&self) -> Self {
+        Kv {
+            initial: self.initial,
+            strings: Mutex::new(self.strings().clone()),
         }
     }
 }
@@ -89,12 +144,12 @@ impl HistoryModel for Kv {
         };
         Ok(Some(match op.f.as_str() {
             "get" if info => return Ok(None),
-            "get" if op.output.is_null() => KvOp::Get(String::new()),
-            "get" => KvOp::Get(string(
+            "get" if op.output.is_null() => KvOp::Get(self.intern("")),
+            "get" => KvOp::Get(self.intern(&string(
                 &op.output,
                 "a get must return a string (or null for a missing key)",
-            )?),
-            "put" => KvOp::Put(string(&op.value, "a put value must be a string")?),
+            )?)),
+            "put" => KvOp::Put(self.intern(&string(&op.value, "a put value must be a string")?)),
             "append" => KvOp::Append(string(&op.value, "an append value must be a string")?),
             _ => {
                 return Err(HistoryError::UnsupportedFunction {
@@ -109,32 +164,37 @@ impl HistoryModel for Kv {
 }
 
 impl Model for Kv {
-    type State = String;
+    type State = StrId;
     type Op = KvOp;
 
-    fn init(&self) -> String {
-        self.initial.clone()
+    fn init(&self) -> StrId {
+        self.initial
     }
 
-    fn step(&self, state: &String, op: &KvOp) -> Option<String> {
+    fn step(&self, state: &StrId, op: &KvOp) -> Option<StrId> {
         match op {
-            KvOp::Get(v) => (v == state).then(|| state.clone()),
-            KvOp::Put(v) => Some(v.clone()),
-            KvOp::Append(v) => Some(format!("{state}{v}")),
+            KvOp::Get(v) => (v == state).then_some(*state),
+            KvOp::Put(v) => Some(*v),
+            KvOp::Append(suffix) => {
+                let mut strings = self.strings();
+                let mut grown = strings.text[*state as usize].clone();
+                grown.push_str(suffix);
+                Some(strings.intern(&grown))
+            }
         }
     }
 
     fn describe(&self, op: &KvOp) -> String {
         let (f, v) = match op {
-            KvOp::Get(v) => ("get", v),
-            KvOp::Put(v) => ("put", v),
-            KvOp::Append(v) => ("append", v),
+            KvOp::Get(v) => ("get", self.text(*v)),
+            KvOp::Put(v) => ("put", self.text(*v)),
+            KvOp::Append(v) => ("append", v.clone()),
         };
-        format!("{f} {}", Value::String(v.clone()))
+        format!("{f} {}", Value::String(v))
     }
 
-    fn describe_state(&self, state: &String) -> String {
-        Value::String(state.clone()).to_string()
+    fn describe_state(&self, state: &StrId) -> String {
+        Value::String(self.text(*state)).to_string()
     }
 }
 
@@ -186,10 +246,15 @@ mod tests {
     fn steps_follow_kv_semantics() {
         let m = Kv::new("");
         let s = m.init();
-        assert_eq!(m.step(&s, &KvOp::Get("".into())), Some("".into()));
-        assert_eq!(m.step(&s, &KvOp::Get("a".into())), None);
-        let s = m.step(&s, &KvOp::Put("a".into())).unwrap();
+        assert_eq!(m.step(&s, &KvOp::Get(m.intern(""))), Some(s));
+        assert_eq!(m.step(&s, &KvOp::Get(m.intern("a"))), None);
+        let s = m.step(&s, &KvOp::Put(m.intern("a"))).unwrap();
         let s = m.step(&s, &KvOp::Append("bc".into())).unwrap();
+        assert_eq!(
+            s,
+            m.intern("abc"),
+            "the same string, the same state, however reached"
+        );
         assert_eq!(m.describe_state(&s), r#""abc""#);
         assert_eq!(m.describe(&KvOp::Append("bc".into())), r#"append "bc""#);
     }
