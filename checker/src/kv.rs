@@ -37,8 +37,8 @@ pub enum KvOp {
     Get(StrId),
     /// A put of this string.
     Put(StrId),
-    /// An append of this string (kept as text: it is added to whatever the key holds).
-    Append(String),
+    /// An append of this string.
+    Append(StrId),
 }
 
 /// One key of a key-value store, holding a string.
@@ -56,6 +56,9 @@ pub struct Kv {
 struct Strings {
     ids: HashMap<String, StrId>,
     text: Vec<String>,
+    /// (held, appended) → the result: the search appends the same suffix to the same state
+    /// again and again as it backtracks, and this makes each repeat a lookup.
+    appended: HashMap<(StrId, StrId), StrId>,
 }
 
 impl Strings {
@@ -150,7 +153,9 @@ impl HistoryModel for Kv {
                 "a get must return a string (or null for a missing key)",
             )?)),
             "put" => KvOp::Put(self.intern(&string(&op.value, "a put value must be a string")?)),
-            "append" => KvOp::Append(string(&op.value, "an append value must be a string")?),
+            "append" => {
+                KvOp::Append(self.intern(&string(&op.value, "an append value must be a string")?))
+            }
             _ => {
                 return Err(HistoryError::UnsupportedFunction {
                     index: op.invoke_index,
@@ -177,9 +182,14 @@ impl Model for Kv {
             KvOp::Put(v) => Some(*v),
             KvOp::Append(suffix) => {
                 let mut strings = self.strings();
+                if let Some(&known) = strings.appended.get(&(*state, *suffix)) {
+                    return Some(known);
+                }
                 let mut grown = strings.text[*state as usize].clone();
-                grown.push_str(suffix);
-                Some(strings.intern(&grown))
+                grown.push_str(&strings.text[*suffix as usize]);
+                let id = strings.intern(&grown);
+                strings.appended.insert((*state, *suffix), id);
+                Some(id)
             }
         }
     }
@@ -188,7 +198,7 @@ impl Model for Kv {
         let (f, v) = match op {
             KvOp::Get(v) => ("get", self.text(*v)),
             KvOp::Put(v) => ("put", self.text(*v)),
-            KvOp::Append(v) => ("append", v.clone()),
+            KvOp::Append(v) => ("append", self.text(*v)),
         };
         format!("{f} {}", Value::String(v))
     }
@@ -249,14 +259,17 @@ mod tests {
         assert_eq!(m.step(&s, &KvOp::Get(m.intern(""))), Some(s));
         assert_eq!(m.step(&s, &KvOp::Get(m.intern("a"))), None);
         let s = m.step(&s, &KvOp::Put(m.intern("a"))).unwrap();
-        let s = m.step(&s, &KvOp::Append("bc".into())).unwrap();
+        let bc = KvOp::Append(m.intern("bc"));
+        let s = m.step(&s, &bc).unwrap();
         assert_eq!(
             s,
             m.intern("abc"),
             "the same string, the same state, however reached"
         );
+        let again = m.step(&m.intern("a"), &bc);
+        assert_eq!(again, Some(s), "a repeated append, remembered");
         assert_eq!(m.describe_state(&s), r#""abc""#);
-        assert_eq!(m.describe(&KvOp::Append("bc".into())), r#"append "bc""#);
+        assert_eq!(m.describe(&bc), r#"append "bc""#);
     }
 
     #[test]
