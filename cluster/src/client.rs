@@ -12,7 +12,8 @@
 //! also drops the connection, so the next command asks the sentinels again.
 
 use crate::probe;
-use crate::target::{sentinel, TargetKind};
+use crate::target::sentinel::SentinelLocator;
+use crate::target::TargetKind;
 use redis::aio::MultiplexedConnection;
 use redis::{FromRedisValue, RedisError};
 use std::net::SocketAddr;
@@ -25,12 +26,11 @@ const REDIS_CAS: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
                          redis.call('SET', KEYS[1], ARGV[2]) return 1 else return 0 end";
 
 /// Where a client finds the primary.
-#[derive(Debug, Clone)]
 enum Primary {
     /// Always this node.
     Fixed(SocketAddr),
-    /// Whichever node the first sentinel to answer names, asked in this order.
-    Sentinels(Vec<SocketAddr>),
+    /// Whichever node the sentinels name.
+    Sentinels(SentinelLocator),
 }
 
 /// One worker's connections to a cluster.
@@ -74,7 +74,7 @@ impl RespClient {
 
     /// Finds the primary through these sentinels, asked in this order, instead of a fixed node.
     pub fn with_sentinels(mut self, order: Vec<SocketAddr>) -> RespClient {
-        self.primary = Primary::Sentinels(order);
+        self.primary = Primary::Sentinels(SentinelLocator::new(order));
         self
     }
 
@@ -85,29 +85,41 @@ impl RespClient {
         self
     }
 
-    async fn primary_addr(&self) -> Result<SocketAddr, ClientError> {
-        match &self.primary {
+    async fn primary_addr(&mut self) -> Result<SocketAddr, ClientError> {
+        match &mut self.primary {
             Primary::Fixed(addr) => Ok(*addr),
-            Primary::Sentinels(order) => sentinel::locate_primary(order, self.timeout)
-                .await
-                .map_err(ClientError::DidNotHappen),
+            Primary::Sentinels(locator) => {
+                self.located = Some(Instant::now());
+                locator
+                    .locate(self.timeout)
+                    .await
+                    .map_err(ClientError::DidNotHappen)
+            }
         }
     }
 
     /// With Sentinel: drops the primary connection when the sentinels now name another node.
     async fn follow_failover(&mut self) {
-        let Primary::Sentinels(order) = &self.primary else {
+        let Primary::Sentinels(_) = &self.primary else {
             return;
         };
         if self.write_conn.is_none() || self.located.is_some_and(|t| t.elapsed() < RELOCATE_EVERY) {
             return;
         }
-        self.located = Some(Instant::now());
         // A sentinel that cannot answer says nothing new: keep the connection.
-        if let Ok(now) = sentinel::locate_primary(order, self.timeout).await {
+        if let Ok(now) = self.primary_addr().await {
             if self.write_conn.as_ref().is_some_and(|(at, _)| *at != now) {
                 self.write_conn = None;
             }
+        }
+    }
+
+    /// The connection slot reads (`read`) or writes use: a fixed reader's, else the primary's.
+    fn slot(&mut self, read: bool) -> &mut Option<(SocketAddr, MultiplexedConnection)> {
+        if read && self.reader.is_some() {
+            &mut self.read_conn
+        } else {
+            &mut self.write_conn
         }
     }
 
@@ -120,43 +132,17 @@ impl RespClient {
         if fixed_reader.is_none() {
             self.follow_failover().await;
         }
-        let missing = if fixed_reader.is_some() {
-            self.read_conn.is_none()
-        } else {
-            self.write_conn.is_none()
-        };
-        if missing {
+        if self.slot(read).is_none() {
             let addr = match fixed_reader {
                 Some(addr) => addr,
-                None => {
-                    self.located = Some(Instant::now());
-                    self.primary_addr().await?
-                }
+                None => self.primary_addr().await?,
             };
             let conn = probe::connect(addr, self.timeout)
                 .await
                 .map_err(ClientError::DidNotHappen)?;
-            let slot = if fixed_reader.is_some() {
-                &mut self.read_conn
-            } else {
-                &mut self.write_conn
-            };
-            *slot = Some((addr, conn));
+            *self.slot(read) = Some((addr, conn));
         }
-        let slot = if fixed_reader.is_some() {
-            &mut self.read_conn
-        } else {
-            &mut self.write_conn
-        };
-        Ok(slot.as_mut().expect("connected above"))
-    }
-
-    fn forget(&mut self, read: bool) {
-        if read && self.reader.is_some() {
-            self.read_conn = None;
-        } else {
-            self.write_conn = None;
-        }
+        Ok(self.slot(read).as_mut().expect("connected above"))
     }
 
     async fn run<T: FromRedisValue>(
@@ -168,13 +154,17 @@ impl RespClient {
         let (addr, conn) = self.conn(read).await?;
         let addr = *addr;
         let outcome = tokio::time::timeout(timeout, cmd.query_async::<T>(conn)).await;
-        let err = match outcome {
+        let (err, demoted) = match outcome {
             Ok(Ok(v)) => return Ok(v),
-            Ok(Err(e)) => classify(e, addr, timeout),
-            Err(_) => timed_out(addr, timeout),
+            Ok(Err(e)) => {
+                let demoted = e.code() == Some("READONLY");
+                (classify(e, addr, timeout), demoted)
+            }
+            Err(_) => (timed_out(addr, timeout), false),
         };
-        if !matches!(err, ClientError::DidNotHappen(ref m) if !m.contains("READONLY")) {
-            self.forget(read);
+        // A connection that may hold a late reply, or that reaches a demoted primary, is dropped.
+        if demoted || matches!(err, ClientError::MayHaveHappened(_)) {
+            *self.slot(read) = None;
         }
         Err(err)
     }
@@ -183,7 +173,9 @@ impl RespClient {
     async fn write_cmd<T: FromRedisValue>(&mut self, cmd: redis::Cmd) -> Result<T, ClientError> {
         let value = self.run(cmd, false).await?;
         if let Some(want) = self.wait_replicas {
-            let wait_ms = self.timeout.as_millis().max(1) as u64;
+            // Half the operation timeout: WAIT answers when its own time is up, and that answer
+            // must arrive before the client gives up on the connection.
+            let wait_ms = (self.timeout.as_millis() as u64 / 2).max(1);
             let cmd = redis::cmd("WAIT").arg(want).arg(wait_ms).clone();
             let acked: i64 = self.run(cmd, false).await.map_err(|e| {
                 // The write itself was acknowledged: whatever WAIT says, it may stand.

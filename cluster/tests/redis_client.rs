@@ -107,3 +107,50 @@ async fn the_append_only_file_keeps_writes_across_a_kill() {
         assert_eq!(fresh.read("k").await.unwrap(), kept, "{persistence:?}");
     }
 }
+
+/// `WAIT` short of its replicas leaves the write indeterminate: it was applied on the primary
+/// and may or may not survive.
+#[tokio::test]
+async fn a_wait_short_of_its_replicas_is_info() {
+    if !cluster::capability::redis_for_test() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = redis_cluster(dir.path(), 2).await;
+    let primary = cluster.primary_addr();
+    let timeout = Duration::from_millis(300);
+    let mut client =
+        RespClient::new(TargetKind::Redis, primary, primary, timeout).with_wait(Some(1));
+    client
+        .write("k", 1)
+        .await
+        .expect("one replica acknowledges");
+    cluster.kill("n2").unwrap();
+    let err = client.write("k", 2).await.unwrap_err();
+    assert!(
+        matches!(err, ClientError::MayHaveHappened(ref m) if m.contains("WAIT 1: only 0")),
+        "{err:?}"
+    );
+    assert_eq!(
+        client.read("k").await.unwrap(),
+        Some(2),
+        "applied on the primary"
+    );
+}
+
+/// With no sentinel to ask, nothing was sent anywhere: the operation certainly did not happen.
+#[tokio::test]
+async fn no_sentinel_to_ask_is_fail() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let timeout = Duration::from_millis(300);
+    let mut client =
+        RespClient::new(TargetKind::Redis, closed, closed, timeout).with_sentinels(vec![closed]);
+    let err = client.write("k", 1).await.unwrap_err();
+    assert!(
+        matches!(err, ClientError::DidNotHappen(ref m) if m.contains("no sentinel named the primary")),
+        "{err:?}"
+    );
+}

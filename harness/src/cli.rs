@@ -54,7 +54,7 @@ pub struct TestArgs {
     #[arg(long, default_value = "register")]
     pub workload: String,
     /// Redis: after every write, WAIT until this many replicas acknowledged it (fewer within
-    /// --op-timeout leaves the write indeterminate).
+    /// half of --op-timeout leaves the write indeterminate).
     #[arg(long)]
     pub wait_replicas: Option<u32>,
     /// etcd: linearizable reads (through the leader's read index) or serializable (any member's

@@ -6,6 +6,7 @@
 use super::redis::find_program;
 use super::{DaemonSpec, Launch, NodeAddrs, NodePlan, NodeStatus, Role, SentinelView};
 use crate::probe;
+use redis::aio::MultiplexedConnection;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -105,36 +106,72 @@ pub async fn view(addr: SocketAddr, timeout: Duration) -> Result<SentinelView, S
     })
 }
 
-/// Asks the sentinels in `order` where the primary is; the first that answers wins, as a Redis
-/// client's sentinel support does.
-pub async fn locate_primary(order: &[SocketAddr], timeout: Duration) -> Result<SocketAddr, String> {
-    let mut errors = Vec::new();
-    for &at in order {
-        let Ok(mut conn) = probe::connect(at, timeout).await else {
-            errors.push(format!("{at}: no connection"));
-            continue;
-        };
-        let cmd = redis::cmd("SENTINEL")
-            .arg("get-master-addr-by-name")
-            .arg(MASTER_NAME)
-            .clone();
-        let query = cmd.query_async::<Option<(String, u16)>>(&mut conn);
-        match tokio::time::timeout(timeout, query).await {
-            Ok(Ok(Some((ip, port)))) => {
-                if let Ok(ip) = ip.parse() {
-                    return Ok(SocketAddr::new(ip, port));
-                }
-                errors.push(format!("{at}: bad address {ip}"));
-            }
-            Ok(Ok(None)) => errors.push(format!("{at}: does not know the primary")),
-            Ok(Err(e)) => errors.push(format!("{at}: {e}")),
-            Err(_) => errors.push(format!("{at}: no answer within {timeout:?}")),
-        }
+/// Finds the primary as a Redis client with sentinel support does: asks the sentinels in its
+/// order, the first that answers wins, and keeps that sentinel's connection for the next time
+/// (a client asks again every few hundred milliseconds: a new connection each time would be
+/// most of its work).
+pub struct SentinelLocator {
+    order: Vec<SocketAddr>,
+    conn: Option<MultiplexedConnection>,
+}
+
+impl SentinelLocator {
+    /// A locator asking the sentinels at `order`, first to last.
+    pub fn new(order: Vec<SocketAddr>) -> SentinelLocator {
+        SentinelLocator { order, conn: None }
     }
-    Err(format!(
-        "no sentinel named the primary ({})",
-        errors.join("; ")
-    ))
+
+    /// Where the primary is now, by the first sentinel that answers within `timeout`.
+    pub async fn locate(&mut self, timeout: Duration) -> Result<SocketAddr, String> {
+        if let Some(conn) = &mut self.conn {
+            match ask_primary(conn, timeout).await {
+                Ok(primary) => return Ok(primary),
+                Err(_) => self.conn = None,
+            }
+        }
+        let mut errors = Vec::new();
+        for &at in &self.order {
+            let mut conn = match probe::connect(at, timeout).await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            match ask_primary(&mut conn, timeout).await {
+                Ok(primary) => {
+                    self.conn = Some(conn);
+                    return Ok(primary);
+                }
+                Err(e) => errors.push(format!("{at}: {e}")),
+            }
+        }
+        Err(format!(
+            "no sentinel named the primary ({})",
+            errors.join("; ")
+        ))
+    }
+}
+
+/// One sentinel's answer to where the primary is.
+async fn ask_primary(
+    conn: &mut MultiplexedConnection,
+    timeout: Duration,
+) -> Result<SocketAddr, String> {
+    let cmd = redis::cmd("SENTINEL")
+        .arg("get-master-addr-by-name")
+        .arg(MASTER_NAME)
+        .clone();
+    let query = cmd.query_async::<Option<(String, u16)>>(conn);
+    match tokio::time::timeout(timeout, query).await {
+        Ok(Ok(Some((ip, port)))) => ip
+            .parse()
+            .map(|ip| SocketAddr::new(ip, port))
+            .map_err(|_| format!("bad address {ip}")),
+        Ok(Ok(None)) => Err("does not know the primary".into()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {timeout:?}")),
+    }
 }
 
 /// Sentinel health: every sentinel knows all the others, sees the primary up, and names the node
