@@ -1117,11 +1117,7 @@ mod tests {
             on(json!("y"), invoke(40, 2, "read", json!(null))),
             on(json!("y"), ok(50, 2, "read", json!(1))),
         ]);
-        let keys: Vec<(Value, Validity)> = report
-            .keys
-            .iter()
-            .map(|k| (k.key.clone(), k.validity))
-            .collect();
+        let keys = key_verdicts(&report);
         assert_eq!(
             keys,
             [

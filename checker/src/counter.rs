@@ -134,31 +134,19 @@ mod tests {
     use serde_json::json;
 
     fn counter(initial: Value) -> CheckOptions {
-        CheckOptions {
-            model: ModelKind::Counter,
-            initial,
-            ..CheckOptions::default()
-        }
+        options(ModelKind::Counter, initial)
     }
 
     fn validity(events: Vec<Event>) -> Validity {
-        check_events(&history(events), &counter(Value::Null))
-            .unwrap()
-            .validity
+        verdict(ModelKind::Counter, events)
     }
 
     fn add(ms: u64, p: u64, d: i64) -> Vec<Event> {
-        vec![
-            invoke(ms, p, "add", json!(d)),
-            ok(ms + 10, p, "add", json!(d)),
-        ]
+        done(ms, p, "add", json!(d), json!(d))
     }
 
     fn read(ms: u64, p: u64, v: i64) -> Vec<Event> {
-        vec![
-            invoke(ms, p, "read", json!(null)),
-            ok(ms + 10, p, "read", json!(v)),
-        ]
+        done(ms, p, "read", json!(null), json!(v))
     }
 
     #[test]

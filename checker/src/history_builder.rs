@@ -7,7 +7,9 @@
 //! Times are given in milliseconds (stored as nanoseconds) so messages read `0.010 s`; indexes
 //! are assigned by position.
 
+use crate::check::{check_events, CheckOptions, CheckReport, ModelKind};
 use crate::event::{Event, EventType, Process};
+use crate::validity::Validity;
 use serde_json::Value;
 
 const NANOS_PER_MILLI: u64 = 1_000_000;
@@ -71,5 +73,38 @@ pub(crate) fn history<I: IntoIterator<Item = Event>>(events: I) -> Vec<Event> {
             e.index = i as u64;
             e
         })
+        .collect()
+}
+
+/// `f` by process `p`: invoked with `arg` at `ms`, completed ok with `out` 10 ms later.
+pub(crate) fn done(ms: u64, p: u64, f: &str, arg: Value, out: Value) -> Vec<Event> {
+    vec![invoke(ms, p, f, arg), ok(ms + 10, p, f, out)]
+}
+
+/// Check options for `model`, every key starting at `initial`.
+pub(crate) fn options(model: ModelKind, initial: Value) -> CheckOptions {
+    CheckOptions {
+        model,
+        initial,
+        ..CheckOptions::default()
+    }
+}
+
+/// The report on `events` (indexed in order) under `model` from the initial value null.
+pub(crate) fn report(model: ModelKind, events: Vec<Event>) -> CheckReport {
+    check_events(&history(events), &options(model, Value::Null)).expect("a well-formed history")
+}
+
+/// The verdict on `events` under `model` from the initial value null.
+pub(crate) fn verdict(model: ModelKind, events: Vec<Event>) -> Validity {
+    report(model, events).validity
+}
+
+/// Each key's verdict, in key order.
+pub(crate) fn key_verdicts(report: &CheckReport) -> Vec<(Value, Validity)> {
+    report
+        .keys
+        .iter()
+        .map(|k| (k.key.clone(), k.validity))
         .collect()
 }

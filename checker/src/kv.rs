@@ -219,25 +219,20 @@ mod tests {
     use serde_json::json;
 
     fn kv(initial: Value) -> CheckOptions {
-        CheckOptions {
-            model: ModelKind::Kv,
-            initial,
-            ..CheckOptions::default()
-        }
+        options(ModelKind::Kv, initial)
     }
 
     fn validity(events: Vec<Event>) -> Validity {
-        check_events(&history(events), &kv(Value::Null))
-            .unwrap()
-            .validity
+        verdict(ModelKind::Kv, events)
     }
 
     /// `f` on key `k` by process `p`, invoked at `ms` and completed ok 10 ms later with `out`.
     fn op(ms: u64, p: u64, k: &str, f: &str, arg: Value, out: Value) -> Vec<Event> {
-        vec![
-            on(json!(k), invoke(ms, p, f, arg)),
-            on(json!(k), ok(ms + 10, p, f, out)),
-        ]
+        let key = json!(k);
+        done(ms, p, f, arg, out)
+            .into_iter()
+            .map(|e| on(key.clone(), e))
+            .collect()
     }
 
     fn get(ms: u64, p: u64, k: &str, out: &str) -> Vec<Event> {
@@ -327,11 +322,7 @@ mod tests {
         assert_eq!(validity(h), Validity::Valid);
         let h = [append(0, 1, "x", "a"), get(20, 2, "y", "a")].concat();
         let report = check_events(&history(h), &kv(Value::Null)).unwrap();
-        let keys: Vec<(Value, Validity)> = report
-            .keys
-            .iter()
-            .map(|k| (k.key.clone(), k.validity))
-            .collect();
+        let keys = key_verdicts(&report);
         assert_eq!(
             keys,
             [

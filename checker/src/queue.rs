@@ -162,31 +162,19 @@ mod tests {
     use serde_json::json;
 
     fn queue(initial: Value) -> CheckOptions {
-        CheckOptions {
-            model: ModelKind::Queue,
-            initial,
-            ..CheckOptions::default()
-        }
+        options(ModelKind::Queue, initial)
     }
 
     fn validity(events: Vec<Event>) -> Validity {
-        check_events(&history(events), &queue(Value::Null))
-            .unwrap()
-            .validity
+        verdict(ModelKind::Queue, events)
     }
 
     fn enqueue(ms: u64, p: u64, e: i64) -> Vec<Event> {
-        vec![
-            invoke(ms, p, "enqueue", json!(e)),
-            ok(ms + 10, p, "enqueue", json!(e)),
-        ]
+        done(ms, p, "enqueue", json!(e), json!(e))
     }
 
     fn dequeue(ms: u64, p: u64, got: Value) -> Vec<Event> {
-        vec![
-            invoke(ms, p, "dequeue", json!(null)),
-            ok(ms + 10, p, "dequeue", got),
-        ]
+        done(ms, p, "dequeue", json!(null), got)
     }
 
     #[test]

@@ -167,31 +167,19 @@ mod tests {
     use serde_json::json;
 
     fn set(initial: Value) -> CheckOptions {
-        CheckOptions {
-            model: ModelKind::Set,
-            initial,
-            ..CheckOptions::default()
-        }
+        options(ModelKind::Set, initial)
     }
 
     fn validity(events: Vec<Event>) -> Validity {
-        check_events(&history(events), &set(Value::Null))
-            .unwrap()
-            .validity
+        verdict(ModelKind::Set, events)
     }
 
     fn add(ms: u64, p: u64, e: i64) -> Vec<Event> {
-        vec![
-            invoke(ms, p, "add", json!(e)),
-            ok(ms + 10, p, "add", json!(e)),
-        ]
+        done(ms, p, "add", json!(e), json!(e))
     }
 
     fn read(ms: u64, p: u64, seen: Value) -> Vec<Event> {
-        vec![
-            invoke(ms, p, "read", json!(null)),
-            ok(ms + 10, p, "read", seen),
-        ]
+        done(ms, p, "read", json!(null), seen)
     }
 
     #[test]
