@@ -642,6 +642,12 @@ fn a_sigkilled_proxy_lab_daemon_takes_its_nodes_and_down_sweeps_the_rest() {
     )
     .unwrap();
     assert_all_gone(&pids);
+    let status = case.cluster(&["status"]);
+    assert_eq!(status.status.code(), Some(2));
+    assert!(
+        stderr(&status).contains("does not answer"),
+        "a gone daemon is named, not waited for"
+    );
     let down = case.run(&["cluster", "--store", &store, "down"]);
     assert_eq!(down.status.code(), Some(0));
     let live = case.store.path().join("live");
