@@ -23,6 +23,7 @@ use crate::history_error::HistoryError;
 use crate::model::Model;
 use crate::model_check::{BadInitial, HistoryModel};
 use crate::operation::{Operation, Outcome};
+use crate::ties::{ByLabel, Ties};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -130,6 +131,60 @@ impl HistoryModel for Kv {
         matches!(op, KvOp::Get(_))
     }
 
+    /// A get needs every put and append its string can be spelled from: a base (the initial
+    /// string or a put's) followed by appended strings. Any other update may go: in a
+    /// linearization, the last put before a kept get and the appends after it spell the get's
+    /// string, so none of them is left out.
+    fn ties(&self, ops: &[KvOp]) -> Ties {
+        let strings = self.strings();
+        let text = |id: StrId| strings.text[id as usize].as_str();
+        let puts = ByLabel::new(ops.iter().enumerate().filter_map(|(i, op)| match op {
+            KvOp::Put(v) => Some((*v, i)),
+            _ => None,
+        }));
+        let appends = ByLabel::new(ops.iter().enumerate().filter_map(|(i, op)| match op {
+            KvOp::Append(v) if !text(*v).is_empty() => Some((*v, i)),
+            _ => None,
+        }));
+        let mut bases: Vec<StrId> = ops
+            .iter()
+            .filter_map(|op| match op {
+                KvOp::Put(v) => Some(*v),
+                _ => None,
+            })
+            .collect();
+        bases.sort_unstable();
+        bases.dedup();
+        let mut pieces: HashMap<&str, StrId> = HashMap::new();
+        for op in ops {
+            if let KvOp::Append(v) = op {
+                if !text(*v).is_empty() {
+                    pieces.insert(text(*v), *v);
+                }
+            }
+        }
+        let spelling = Spelling::new(pieces);
+        let mut ties = Ties::none(ops.len());
+        let mut needed: HashMap<StrId, Vec<usize>> = HashMap::new();
+        for (i, op) in ops.iter().enumerate() {
+            let KvOp::Get(got) = op else { continue };
+            let needs = needed.entry(*got).or_insert_with(|| {
+                let (used_bases, used_pieces) = spelling.parts(
+                    text(*got),
+                    text(self.initial),
+                    bases.iter().map(|&b| (b, text(b))),
+                );
+                used_bases
+                    .iter()
+                    .flat_map(|b| puts.of(b))
+                    .chain(used_pieces.iter().flat_map(|p| appends.of(p)))
+                    .collect()
+            });
+            ties.need(i, needs.iter().copied());
+        }
+        ties
+    }
+
     fn op(&mut self, op: &Operation) -> Result<Option<KvOp>, HistoryError> {
         let info = match op.outcome {
             Outcome::Fail { .. } => return Ok(None),
@@ -165,6 +220,80 @@ impl HistoryModel for Kv {
                 })
             }
         }))
+    }
+}
+
+/// Which bases and appended strings can spell a string, each part where it fits.
+struct Spelling<'t> {
+    pieces: HashMap<&'t str, StrId>,
+    /// The distinct lengths of the pieces, in bytes.
+    lengths: Vec<usize>,
+}
+
+impl<'t> Spelling<'t> {
+    fn new(pieces: HashMap<&'t str, StrId>) -> Self {
+        let mut lengths: Vec<usize> = pieces.keys().map(|p| p.len()).collect();
+        lengths.sort_unstable();
+        lengths.dedup();
+        Spelling { pieces, lengths }
+    }
+
+    /// The piece that spans `s[at..at + len]`, if one does.
+    fn piece(&self, s: &str, at: usize, len: usize) -> Option<StrId> {
+        let end = at + len;
+        if end > s.len() || !s.is_char_boundary(end) {
+            return None;
+        }
+        self.pieces.get(&s[at..end]).copied()
+    }
+
+    /// The bases (puts; the initial string counts but is not returned) and pieces that occur
+    /// in some way of spelling `s` as a base followed by pieces.
+    fn parts<'b>(
+        &self,
+        s: &str,
+        initial: &str,
+        bases: impl Iterator<Item = (StrId, &'b str)>,
+    ) -> (Vec<StrId>, Vec<StrId>) {
+        let n = s.len();
+        // to_end[p]: s[p..] is a sequence of pieces.
+        let mut to_end = vec![false; n + 1];
+        to_end[n] = true;
+        for p in (0..n).rev() {
+            to_end[p] = s.is_char_boundary(p)
+                && self
+                    .lengths
+                    .iter()
+                    .any(|&len| self.piece(s, p, len).is_some() && to_end[p + len]);
+        }
+        let fits = |base: &str| s.starts_with(base) && to_end[base.len()];
+        // from[p]: s[..p] is a fitting base followed by pieces.
+        let mut from = vec![false; n + 1];
+        if fits(initial) {
+            from[initial.len()] = true;
+        }
+        let mut used_bases = Vec::new();
+        for (id, base) in bases {
+            if fits(base) {
+                from[base.len()] = true;
+                used_bases.push(id);
+            }
+        }
+        let mut used_pieces = Vec::new();
+        for p in 0..n {
+            if !from[p] {
+                continue;
+            }
+            for &len in &self.lengths {
+                if let Some(piece) = self.piece(s, p, len).filter(|_| to_end[p + len]) {
+                    from[p + len] = true;
+                    used_pieces.push(piece);
+                }
+            }
+        }
+        used_pieces.sort_unstable();
+        used_pieces.dedup();
+        (used_bases, used_pieces)
     }
 }
 

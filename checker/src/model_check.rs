@@ -18,6 +18,7 @@ use crate::model::Model;
 use crate::op_summary::{describe_key, OpSummary};
 use crate::operation::{Operation, Outcome};
 use crate::partition;
+use crate::ties::Ties;
 use crate::validity::Validity;
 use crate::wgl::{self, Interval, Linearization};
 use crate::witness::{self, Witness};
@@ -45,6 +46,12 @@ pub trait HistoryModel: Model<Op: Send + Sync + Clone, State: Send> + Sized + Se
     fn observes_only(op: &Self::Op) -> bool {
         let _ = op;
         false
+    }
+
+    /// What a witness must keep together among one key's operations (see [`crate::ties`]).
+    /// The default keeps every update and shrinks only observations: always sound.
+    fn ties(&self, ops: &[Self::Op]) -> Ties {
+        Ties::pin_updates(ops, Self::observes_only)
     }
 
     /// The operation the search must consider for `op`, or `None` if it cannot affect the
@@ -214,20 +221,70 @@ impl<M: HistoryModel> KeyCheck<'_, M> {
     fn witness(&self, seeds: Vec<Vec<usize>>, started: Instant, budget: &Budget) -> Witness {
         let allowed = witness::budget_for(started.elapsed());
         let began = Instant::now();
+        let ops: Vec<M::Op> = self.intervals.iter().map(|i| i.op.clone()).collect();
+        let ties = self.model.ties(&ops);
         let shrunk = witness::shrink(
             &self.intervals,
             seeds,
             allowed,
             budget,
-            witness::updates_closure::<M>(&self.intervals),
+            |subset| ties.close(subset),
             |sub, oracle| witness::verdict(wgl::check_within(&self.model, sub, oracle, None)),
         );
-        Witness::new(
+        let mut witness = Witness::new(
             &shrunk,
             &|i| summary::<M>(self.sources[i]),
             self.intervals.len(),
             began.elapsed(),
-        )
+        );
+        if let Some(sentence) = self.unordered(&shrunk.kept, budget) {
+            witness.explain(Vec::new(), vec![sentence]);
+        }
+        witness
+    }
+
+    /// Why the operations at `kept` have no legal order, in words: how far the longest legal
+    /// order gets and what cannot follow it.
+    fn unordered(&self, kept: &[usize], budget: &Budget) -> Option<String> {
+        let sub: Vec<Interval<M::Op>> = kept.iter().map(|&i| self.intervals[i].clone()).collect();
+        // A witness is a handful of operations: this search is short, but stays within bounds.
+        let soon = Instant::now() + std::time::Duration::from_millis(100);
+        let bounded = Budget::new(Some(budget.deadline().map_or(soon, |d| d.min(soon))), None);
+        let Ok(Linearization::NotLinearizable {
+            longest_prefix,
+            stuck,
+            state,
+        }) = wgl::check_within(&self.model, &sub, &bounded, None)
+        else {
+            return None;
+        };
+        let what = |j: &usize| witness::what(&summary::<M>(self.sources[kept[*j]]));
+        let object = match &self.key {
+            Value::Null => format!("the {}", M::NOUN),
+            key => describe_key(key),
+        };
+        let stuck: Vec<String> = stuck.iter().map(what).collect();
+        let state = self.model.describe_state(&state);
+        let ops = kept.len();
+        let head = format!("no order of these {ops} operations that respects real time is legal");
+        Some(match (longest_prefix.as_slice(), stuck.as_slice()) {
+            ([], [one]) => format!("{head}: {one} cannot come first, from {object} being {state}"),
+            ([], _) => format!(
+                "{head}: from {object} being {state}, none of {} can come first",
+                stuck.join(", ")
+            ),
+            (prefix, _) => {
+                let prefix: Vec<String> = prefix.iter().map(what).collect();
+                let next = match stuck.as_slice() {
+                    [one] => format!("{one} cannot come next"),
+                    _ => format!("none of {} can come next", stuck.join(", ")),
+                };
+                format!(
+                    "{head}: the longest legal one, {}, leaves {object} as {state}, and {next}",
+                    prefix.join(" then ")
+                )
+            }
+        })
     }
 }
 
@@ -309,6 +366,130 @@ mod tests {
                 r#"get returned "a" by process 3: invoked at 0.080 s, ok at 0.090 s"#,
             ]
         );
+    }
+
+    /// The witness of the only key of `events`, checked as `model`.
+    fn witness_of(model: ModelKind, events: Vec<crate::event::Event>) -> Witness {
+        let report = report(model, events);
+        let anomaly = report.keys[0].anomaly.as_ref().expect("invalid");
+        anomaly.witness.clone().expect("a witness")
+    }
+
+    #[test]
+    fn a_kv_witness_keeps_only_the_updates_its_gets_are_spelled_from() {
+        // Forty unrelated appends, then a get that missed the acknowledged append "c;".
+        let mut events = done(0, 1, "put", json!("a;"), json!("a;"));
+        for i in 0..40u64 {
+            events.extend(done(
+                20 + 10 * i,
+                2,
+                "append",
+                json!(format!("{i};")),
+                json!(null),
+            ));
+            events.extend(done(
+                25 + 10 * i,
+                3,
+                "put",
+                json!(format!("p{i};")),
+                json!(null),
+            ));
+        }
+        events.extend(done(500, 1, "put", json!("b;"), json!(null)));
+        events.extend(done(520, 1, "append", json!("c;"), json!(null)));
+        events.extend(done(540, 3, "get", json!(null), json!("b;")));
+        let witness = witness_of(ModelKind::Kv, history(events));
+        assert!(witness.minimal);
+        assert_eq!(witness.shrunk_from, 84);
+        assert_eq!(
+            witness.timeline,
+            [
+                r#"put "b;" by process 1: invoked at 0.500 s, ok at 0.510 s"#,
+                r#"append "c;" by process 1: invoked at 0.520 s, ok at 0.530 s"#,
+                r#"get returned "b;" by process 3: invoked at 0.540 s, ok at 0.550 s"#,
+            ]
+        );
+        assert_eq!(
+            witness.because,
+            [
+                "no order of these 3 operations that respects real time is legal: the longest \
+              legal one, put \"b;\" then append \"c;\", leaves the value as \"b;c;\", and get \
+              returned \"b;\" cannot come next"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_set_witness_keeps_the_adds_its_read_returned_and_the_one_it_missed() {
+        // Adds 0..5 precede the read, which misses 3; adds 6..29 come after it.
+        let mut events = Vec::new();
+        for e in 0..30u64 {
+            if e == 6 {
+                events.extend(done(400, 9, "read", json!(null), json!([0, 1, 2, 4, 5])));
+            }
+            let at = if e < 6 { 10 * e } else { 500 + 10 * e };
+            events.extend(done(at, e % 5, "add", json!(e), json!(null)));
+        }
+        let witness = witness_of(ModelKind::Set, history(events));
+        assert!(witness.minimal);
+        assert_eq!(witness.shrunk_from, 31);
+        let kept: Vec<String> = witness.operations.iter().map(witness::what).collect();
+        assert_eq!(
+            kept,
+            [
+                "add 0",
+                "add 1",
+                "add 2",
+                "add 3",
+                "add 4",
+                "add 5",
+                "read returned [0,1,2,4,5]"
+            ]
+        );
+        assert_eq!(
+            witness.because,
+            [
+                "no order of these 7 operations that respects real time is legal: the longest \
+              legal one, add 0 then add 1 then add 2 then add 3 then add 4 then add 5, leaves \
+              the set as [0,1,2,3,4,5], and read returned [0,1,2,4,5] cannot come next"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_queue_witness_keeps_each_element_with_its_dequeues() {
+        let mut events = Vec::new();
+        for e in 1..=20u64 {
+            events.extend(done(10 * e, 1, "enqueue", json!(e), json!(null)));
+        }
+        // 1..=20 dequeued in order, but 7 and 8 swapped.
+        for (i, e) in (1..=20u64).enumerate() {
+            let got = match e {
+                7 => 8,
+                8 => 7,
+                e => e,
+            };
+            events.extend(done(
+                300 + 10 * i as u64,
+                2,
+                "dequeue",
+                json!(null),
+                json!(got),
+            ));
+        }
+        let witness = witness_of(ModelKind::Queue, history(events));
+        assert!(witness.minimal);
+        let kept: Vec<String> = witness.operations.iter().map(witness::what).collect();
+        assert_eq!(
+            kept,
+            [
+                "enqueue 7",
+                "enqueue 8",
+                "dequeue returned 8",
+                "dequeue returned 7"
+            ]
+        );
+        assert_eq!(witness.because.len(), 1, "{:?}", witness.because);
     }
 
     #[test]

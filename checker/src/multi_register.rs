@@ -25,6 +25,7 @@ use crate::model::Model;
 use crate::model_check::{BadInitial, HistoryModel};
 
 use crate::operation::{Operation, Outcome};
+use crate::ties::{ByLabel, Ties};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -265,6 +266,35 @@ impl HistoryModel for MultiRegister {
 
     fn observes_only(op: &Vec<MicroOp>) -> bool {
         op.iter().all(|m| matches!(m, MicroOp::Read { .. }))
+    }
+
+    /// A read of a register (before the transaction itself wrote it) needs every transaction
+    /// that left the value read in that register. Any other write may go: in a linearization
+    /// it is never the last write before a kept read of its register.
+    fn ties(&self, ops: &[Vec<MicroOp>]) -> Ties {
+        let writers = ByLabel::new(ops.iter().enumerate().flat_map(|(i, op)| {
+            let mut last: HashMap<usize, ValueId> = HashMap::new();
+            for m in op {
+                if let MicroOp::Write { register, value } = *m {
+                    last.insert(register, value);
+                }
+            }
+            last.into_iter().map(move |label| (label, i))
+        }));
+        let mut ties = Ties::none(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            let mut written = Vec::new();
+            for m in op {
+                match *m {
+                    MicroOp::Write { register, .. } => written.push(register),
+                    MicroOp::Read { register, value } if !written.contains(&register) => {
+                        ties.need(i, writers.of(&(register, value)));
+                    }
+                    MicroOp::Read { .. } => {}
+                }
+            }
+        }
+        ties
     }
 
     fn op(&mut self, op: &Operation) -> Result<Option<Vec<MicroOp>>, HistoryError> {

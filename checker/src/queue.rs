@@ -24,6 +24,7 @@ use crate::interner::{Interner, ValueId};
 use crate::model::Model;
 use crate::model_check::{BadInitial, HistoryModel};
 use crate::operation::{Operation, Outcome};
+use crate::ties::{ByLabel, Ties};
 use serde_json::Value;
 
 /// One queue operation, with elements interned.
@@ -75,6 +76,27 @@ impl HistoryModel for Queue {
 
     fn observes_only(op: &QueueOp) -> bool {
         matches!(op, QueueOp::DequeueEmpty)
+    }
+
+    /// An element's enqueues and the dequeues that returned it go together: deleting all of
+    /// them from a FIFO run leaves every other dequeue's head where it was. An indeterminate
+    /// dequeue removed whatever was oldest, and a dequeue of an initial element has no enqueue
+    /// to go with: then every update stays.
+    fn ties(&self, ops: &[QueueOp]) -> Ties {
+        if !self.initial.is_empty() || ops.contains(&QueueOp::DequeueUnknown) {
+            return Ties::pin_updates(ops, Self::observes_only);
+        }
+        let by_element = ByLabel::new(ops.iter().enumerate().filter_map(|(i, op)| match *op {
+            QueueOp::Enqueue(e) | QueueOp::Dequeue(e) => Some((e, i)),
+            QueueOp::DequeueEmpty | QueueOp::DequeueUnknown => None,
+        }));
+        let mut ties = Ties::none(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            if let QueueOp::Enqueue(e) | QueueOp::Dequeue(e) = *op {
+                ties.need(i, by_element.of(&e));
+            }
+        }
+        ties
     }
 
     fn op(&mut self, op: &Operation) -> Result<Option<QueueOp>, HistoryError> {

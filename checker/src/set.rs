@@ -22,6 +22,7 @@ use crate::model::Model;
 use crate::model_check::{BadInitial, HistoryModel};
 use crate::operation::{Operation, Outcome};
 use crate::partition::compare_keys;
+use crate::ties::{ByLabel, Ties};
 use serde_json::Value;
 
 /// One set operation, with elements interned.
@@ -79,6 +80,22 @@ impl HistoryModel for Set {
 
     fn observes_only(op: &SetOp) -> bool {
         matches!(op, SetOp::Read(_))
+    }
+
+    /// A read needs every add of each element it returned. Any other add may go: in a
+    /// linearization it comes after every kept read that lacks its element.
+    fn ties(&self, ops: &[SetOp]) -> Ties {
+        let adds = ByLabel::new(ops.iter().enumerate().filter_map(|(i, op)| match op {
+            SetOp::Add(e) => Some((*e, i)),
+            SetOp::Read(_) => None,
+        }));
+        let mut ties = Ties::none(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            if let SetOp::Read(seen) = op {
+                ties.need(i, seen.iter().flat_map(|e| adds.of(e)));
+            }
+        }
+        ties
     }
 
     fn op(&mut self, op: &Operation) -> Result<Option<SetOp>, HistoryError> {

@@ -14,7 +14,7 @@
 //! Shrinking works on whole operations (an invocation with its completion); an indeterminate
 //! operation stays indeterminate. Only *sound* subsets are tested: the subset's own
 //! dependencies are added back first (for registers the writes its reads may have read from,
-//! `sources.rs`; for other models every update), which makes a non-linearizable subset a
+//! `sources.rs`; for other models what the model ties together, `ties.rs`), which makes a non-linearizable subset a
 //! proof that the whole key is not linearizable. (Without that, deleting the write a read saw
 //! would make any read "invalid".) The oracle is the key's own decision procedure on the subset
 //! (the unique-value fast path where it applies, else the search) with a deadline: an answer it
@@ -31,7 +31,6 @@ use crate::budget::{Budget, Stop};
 use crate::cycle::Cycle;
 use crate::ddmin::{ddmin, Probe, Shrunk};
 use crate::event::EventType;
-use crate::model_check::HistoryModel;
 use crate::op_summary::{seconds, OpSummary};
 use crate::wgl::{Interval, Linearization};
 use serde::Serialize;
@@ -149,24 +148,6 @@ pub(crate) fn shrink<O: Clone>(
     Shrunk {
         kept,
         minimal: certain,
-    }
-}
-
-/// What a subset of a [`HistoryModel`]'s operations depends on: every operation that may change
-/// the state. Deleting a pure observation from a linearization leaves it legal; deleting an
-/// update might not (a later read saw its effect), so updates are kept and only observations
-/// are shrunk away.
-pub(crate) fn updates_closure<M: HistoryModel>(
-    ops: &[Interval<M::Op>],
-) -> impl Fn(&[usize]) -> Vec<usize> + '_ {
-    move |subset: &[usize]| {
-        let mut kept = vec![false; ops.len()];
-        for &i in subset {
-            kept[i] = true;
-        }
-        (0..ops.len())
-            .filter(|&i| kept[i] || !M::observes_only(&ops[i].op))
-            .collect()
     }
 }
 
@@ -309,13 +290,18 @@ impl Clock {
     }
 }
 
+/// What an operation did, by what it returned if it observed: `read returned 1`, `write 2`.
+pub(crate) fn what(op: &OpSummary) -> String {
+    match (op.outcome, op.f.as_str()) {
+        (EventType::Ok, "read" | "get" | "dequeue") => format!("{} returned {}", op.f, op.value),
+        _ => op.action(),
+    }
+}
+
 /// `read returned 1 by process 2: invoked at 1.190 s, ok at 1.204 s`.
 fn line(op: &OpSummary, clock: &Clock) -> String {
     let at = |nanos| clock.at(nanos);
-    let what = match (op.outcome, op.f.as_str()) {
-        (EventType::Ok, "read" | "get" | "dequeue") => format!("{} returned {}", op.f, op.value),
-        _ => op.action(),
-    };
+    let what = what(op);
     let invoked = at(op.invoke_time);
     let ended = match (op.outcome, op.complete_time) {
         (EventType::Ok, Some(t)) => format!("ok at {}", at(t)),
