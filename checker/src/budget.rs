@@ -52,6 +52,16 @@ impl Budget {
         Budget::new(None, None)
     }
 
+    /// A budget for a side search (a witness's oracle, a probe): until `until` or this
+    /// budget's deadline, whichever is sooner, with the memory other searches do not hold now.
+    pub fn side(&self, until: Instant) -> Budget {
+        let deadline = self.deadline.map_or(until, |d| d.min(until));
+        let memory = self
+            .memory_limit
+            .map(|limit| limit.saturating_sub(self.reserved()));
+        Budget::new(Some(deadline), memory)
+    }
+
     /// The deadline, if any.
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline

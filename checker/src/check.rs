@@ -223,6 +223,9 @@ pub struct Anomaly {
     pub message: String,
     /// A small subset of the key's operations that is already not linearizable.
     pub witness: Option<Witness>,
+    /// Indeterminate updates the search left out because no observation shows their effect
+    /// (see [`crate::HistoryModel::unobserved`]): the longest order is over the rest.
+    pub left_out: usize,
 }
 
 /// Checks a history of events: pairs them, then checks each key.
@@ -441,6 +444,7 @@ impl<'a> KeyCheck<'a> {
                     stale_reads: stale,
                     message,
                     witness: None,
+                    left_out: 0,
                 };
                 anomaly.witness = self.witness(&anomaly, seeds, started, budget);
                 report.anomaly = Some(anomaly);
@@ -573,6 +577,7 @@ impl<'a> KeyCheck<'a> {
                 violation.describe(&name)
             ),
             witness: None,
+            left_out: 0,
         }
     }
 }
@@ -1269,6 +1274,7 @@ mod tests {
                     stale_reads: Vec::new(),
                     message: "no linearization of x: because".into(),
                     witness: None,
+                    left_out: 0,
                 }),
             }],
             counts: Counts {

@@ -24,6 +24,7 @@ use crate::model::Model;
 use crate::model_check::{BadInitial, HistoryModel};
 use crate::operation::{Operation, Outcome};
 use crate::ties::{ByLabel, Ties};
+use crate::wgl::Interval;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -129,6 +130,30 @@ impl HistoryModel for Kv {
 
     fn observes_only(op: &KvOp) -> bool {
         matches!(op, KvOp::Get(_))
+    }
+
+    /// An indeterminate put or append of a string no get's string contains: every get after
+    /// it, until the next put, would contain it.
+    fn unobserved(&self, ops: &[Interval<KvOp>]) -> Vec<bool> {
+        let strings = self.strings();
+        let text = |id: StrId| strings.text[id as usize].as_str();
+        let mut seen: Vec<StrId> = ops
+            .iter()
+            .filter_map(|i| match i.op {
+                KvOp::Get(v) => Some(v),
+                _ => None,
+            })
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        ops.iter()
+            .map(|i| match i.op {
+                KvOp::Put(v) | KvOp::Append(v) if i.ret.is_none() && !text(v).is_empty() => {
+                    !seen.iter().any(|&g| text(g).contains(text(v)))
+                }
+                _ => false,
+            })
+            .collect()
     }
 
     /// A get needs every put and append its string can be spelled from: a base (the initial

@@ -60,6 +60,7 @@ mod history_builder;
 mod linearized;
 #[cfg(test)]
 mod model_agreement;
+mod probe;
 mod sources;
 #[cfg(test)]
 mod stretched;

@@ -18,13 +18,14 @@ use crate::model::Model;
 use crate::op_summary::{describe_key, OpSummary};
 use crate::operation::{Operation, Outcome};
 use crate::partition;
+use crate::probe;
 use crate::ties::Ties;
 use crate::validity::Validity;
 use crate::wgl::{self, Interval, Linearization};
 use crate::witness::{self, Witness};
 use rayon::prelude::*;
 use serde_json::Value;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A sequential specification that takes its operations from a history.
 ///
@@ -52,6 +53,14 @@ pub trait HistoryModel: Model<Op: Send + Sync + Clone, State: Send> + Sized + Se
     /// The default keeps every update and shrinks only observations: always sound.
     fn ties(&self, ops: &[Self::Op]) -> Ties {
         Ties::pin_updates(ops, Self::observes_only)
+    }
+
+    /// Which of one key's operations the search may leave out without changing the verdict:
+    /// indeterminate updates whose effect no observation shows. Such an update may never have
+    /// happened; and if a linearization has it, no observation follows it before its effect is
+    /// gone, so deleting it leaves the linearization legal. The default leaves out nothing.
+    fn unobserved(&self, ops: &[Interval<Self::Op>]) -> Vec<bool> {
+        vec![false; ops.len()]
     }
 
     /// The operation the search must consider for `op`, or `None` if it cannot affect the
@@ -118,6 +127,9 @@ pub(crate) fn check_keys<M: HistoryModel>(
         .collect())
 }
 
+/// How long the whole search runs before a key is probed for a small proof of invalidity.
+const PROBE_AFTER: Duration = Duration::from_millis(10);
+
 /// One key, validated and ready to search.
 pub(crate) struct KeyCheck<'a, M: HistoryModel> {
     pub(crate) key: Value,
@@ -128,6 +140,8 @@ pub(crate) struct KeyCheck<'a, M: HistoryModel> {
     pub(crate) intervals: Vec<Interval<M::Op>>,
     /// The operation behind each interval.
     pub(crate) sources: Vec<&'a Operation>,
+    /// How many indeterminate updates were left out as unobserved.
+    pub(crate) left_out: usize,
 }
 
 impl<'a, M: HistoryModel> KeyCheck<'a, M> {
@@ -137,12 +151,21 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
         mut model: M,
     ) -> Result<Self, HistoryError> {
         let (intervals, sources) = crate::wgl::intervals_of(&ops, |op| model.op(op))?;
+        let unobserved = model.unobserved(&intervals);
+        let left_out = unobserved.iter().filter(|&&u| u).count();
+        let (intervals, sources) = intervals
+            .into_iter()
+            .zip(sources)
+            .zip(unobserved)
+            .filter_map(|(kept, unobserved)| (!unobserved).then_some(kept))
+            .unzip();
         Ok(KeyCheck {
             key,
             operations: ops.len(),
             model,
             intervals,
             sources,
+            left_out,
         })
     }
 
@@ -162,55 +185,116 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
             (Stop::Memory(_), _) => stop.to_string(),
         };
         let started = Instant::now();
-        let searched = budget
-            .check_clock()
-            .and_then(|()| wgl::check_within(&self.model, &self.intervals, budget, None));
-        match searched {
-            Ok(Linearization::Linearizable { .. }) => {}
-            Ok(Linearization::Unknown) => {
-                report.validity = Validity::Unknown;
-                report.reason = Some(stopped(Stop::Deadline));
+        // Only a key that needs a probe or a witness needs its ties.
+        let ties = std::cell::OnceCell::new();
+        let ties = || {
+            ties.get_or_init(|| {
+                let ops: Vec<M::Op> = self.intervals.iter().map(|i| i.op.clone()).collect();
+                self.model.ties(&ops)
+            })
+        };
+        let search = |budget: &Budget| {
+            budget
+                .check_clock()
+                .and_then(|()| wgl::check_within(&self.model, &self.intervals, budget, None))
+        };
+        // Most keys are decided at once. One that is not may be invalid, which the search can
+        // only show by exhausting every order: a probe may show it in microseconds.
+        let mut probed = None;
+        let searched = match search(&budget.side(Instant::now() + PROBE_AFTER)) {
+            Err(Stop::Deadline) | Ok(Linearization::Unknown) if budget.check_clock().is_ok() => {
+                probed = probe::probe(&self.model, &self.intervals, ties(), budget);
+                match probed {
+                    Some(_) => Ok(Linearization::Unknown),
+                    None => search(budget),
+                }
             }
-            Err(stop) => {
-                report.validity = Validity::Unknown;
-                report.reason = Some(stopped(stop));
-            }
-            Ok(Linearization::NotLinearizable {
-                longest_prefix,
-                stuck,
-                state,
-            }) => {
-                report.validity = Validity::Invalid;
-                let unlinearizable: Vec<OpSummary> = stuck
+            searched => searched,
+        };
+        let object = match &self.key {
+            Value::Null => format!("the {}", M::NOUN),
+            key => describe_key(key),
+        };
+        let left_out = match self.left_out {
+            0 => String::new(),
+            n => format!(
+                " (and {n} indeterminate update{} that no observation shows, left out)",
+                if n == 1 { "" } else { "s" }
+            ),
+        };
+        let (longest_prefix, stuck, message, seeds) = match (searched, probed) {
+            (
+                Ok(Linearization::NotLinearizable {
+                    longest_prefix,
+                    stuck,
+                    state,
+                }),
+                probed,
+            ) => {
+                let next: Vec<String> = stuck
                     .iter()
-                    .map(|&i| summary::<M>(self.sources[i]))
+                    .map(|&i| summary::<M>(self.sources[i]).to_string())
                     .collect();
-                let next: Vec<String> = unlinearizable.iter().map(|o| o.to_string()).collect();
-                let object = match &self.key {
-                    Value::Null => format!("the {}", M::NOUN),
-                    key => describe_key(key),
-                };
                 let message = format!(
                     "no linearization of {object}: the longest consistent order covers {} of {} \
-                     operations, after which the {} is {}; none of these can take effect next: \
-                     {}",
+                     operations{left_out}, after which the {} is {}; none of these can take \
+                     effect next: {}",
                     longest_prefix.len(),
                     self.intervals.len(),
                     M::NOUN,
                     self.model.describe_state(&state),
                     next.join("; ")
                 );
-                let seed = longest_prefix.iter().chain(&stuck).copied().collect();
-                let witness = self.witness(vec![seed], started, budget);
-                report.anomaly = Some(Anomaly {
-                    unlinearizable,
-                    longest_prefix: longest_prefix.len(),
-                    stale_reads: Vec::new(),
-                    message,
-                    witness: Some(witness),
-                });
+                let mut seeds: Vec<Vec<usize>> = probed.into_iter().map(|p| p.subset).collect();
+                seeds.push(longest_prefix.iter().chain(&stuck).copied().collect());
+                (longest_prefix.len(), stuck, message, seeds)
             }
-        }
+            (searched, Some(found)) => {
+                debug_assert!(
+                    !matches!(searched, Ok(Linearization::Linearizable { .. })),
+                    "a probe's proof contradicts the whole search"
+                );
+                let message = format!(
+                    "no linearization of {object}: {} of its {} operations{left_out} already \
+                     have none, with every operation they depend on (the whole key's longest \
+                     consistent order was not searched for); none of these can take effect \
+                     after the subset's longest consistent order: {}",
+                    found.subset.len(),
+                    self.intervals.len(),
+                    found
+                        .stuck
+                        .iter()
+                        .map(|&i| summary::<M>(self.sources[i]).to_string())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                );
+                (0, found.stuck, message, vec![found.subset])
+            }
+            (Ok(Linearization::Linearizable { .. }), None) => return report,
+            (Ok(Linearization::Unknown), None) => {
+                report.validity = Validity::Unknown;
+                report.reason = Some(stopped(Stop::Deadline));
+                return report;
+            }
+            (Err(stop), None) => {
+                report.validity = Validity::Unknown;
+                report.reason = Some(stopped(stop));
+                return report;
+            }
+        };
+        report.validity = Validity::Invalid;
+        let witness = self.witness(ties(), seeds, started, budget);
+        report.anomaly = Some(Anomaly {
+            unlinearizable: stuck
+                .iter()
+                .map(|&i| summary::<M>(self.sources[i]))
+                .collect(),
+            longest_prefix,
+            stale_reads: Vec::new(),
+            message,
+            witness: Some(witness),
+            left_out: self.left_out,
+        });
         report
     }
 }
@@ -218,11 +302,15 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
 impl<M: HistoryModel> KeyCheck<'_, M> {
     /// A minimal witness of the invalid key, shrinking for at most [`witness::budget_for`] the
     /// time the check took since `started`, trying `seeds` first.
-    fn witness(&self, seeds: Vec<Vec<usize>>, started: Instant, budget: &Budget) -> Witness {
+    fn witness(
+        &self,
+        ties: &Ties,
+        seeds: Vec<Vec<usize>>,
+        started: Instant,
+        budget: &Budget,
+    ) -> Witness {
         let allowed = witness::budget_for(started.elapsed());
         let began = Instant::now();
-        let ops: Vec<M::Op> = self.intervals.iter().map(|i| i.op.clone()).collect();
-        let ties = self.model.ties(&ops);
         let shrunk = witness::shrink(
             &self.intervals,
             seeds,
@@ -248,8 +336,7 @@ impl<M: HistoryModel> KeyCheck<'_, M> {
     fn unordered(&self, kept: &[usize], budget: &Budget) -> Option<String> {
         let sub: Vec<Interval<M::Op>> = kept.iter().map(|&i| self.intervals[i].clone()).collect();
         // A witness is a handful of operations: this search is short, but stays within bounds.
-        let soon = Instant::now() + std::time::Duration::from_millis(100);
-        let bounded = Budget::new(Some(budget.deadline().map_or(soon, |d| d.min(soon))), None);
+        let bounded = budget.side(Instant::now() + Duration::from_millis(100));
         let Ok(Linearization::NotLinearizable {
             longest_prefix,
             stuck,
@@ -261,7 +348,7 @@ impl<M: HistoryModel> KeyCheck<'_, M> {
         let what = |j: &usize| witness::what(&summary::<M>(self.sources[kept[*j]]));
         let object = match &self.key {
             Value::Null => format!("the {}", M::NOUN),
-            key => describe_key(key),
+            key => format!("key {}", describe_key(key)),
         };
         let stuck: Vec<String> = stuck.iter().map(what).collect();
         let state = self.model.describe_state(&state);
@@ -490,6 +577,38 @@ mod tests {
             ]
         );
         assert_eq!(witness.because.len(), 1, "{:?}", witness.because);
+    }
+
+    #[test]
+    fn a_key_too_large_to_exhaust_is_proven_invalid_by_a_probe() {
+        // 1,000 kv operations from 50 clients with one stale get: exhausting every order takes
+        // the search seconds; a probe around the stale get takes microseconds.
+        let events = crate::Simulation {
+            object: crate::Object::Kv,
+            ops: 1_000,
+            clients: 50,
+            values: crate::Values::Unique,
+            info_rate: 0.05,
+            stale_read: true,
+            seed: 7,
+            ..crate::Simulation::default()
+        }
+        .events();
+        let started = Instant::now();
+        let report = check_events(&events, &opts(ModelKind::Kv, Value::Null)).unwrap();
+        assert_eq!(report.validity, Validity::Invalid);
+        let anomaly = report.keys[0].anomaly.as_ref().unwrap();
+        assert!(
+            anomaly.message.contains("already have none"),
+            "{} after {:?}",
+            anomaly.message,
+            started.elapsed()
+        );
+        assert_eq!(anomaly.longest_prefix, 0);
+        assert_eq!(anomaly.unlinearizable.len(), 1);
+        let witness = anomaly.witness.as_ref().unwrap();
+        assert!(witness.minimal && witness.operations.len() <= 10);
+        assert_eq!(witness.because.len(), 1);
     }
 
     #[test]

@@ -26,8 +26,9 @@ use crate::model_check::{BadInitial, HistoryModel};
 
 use crate::operation::{Operation, Outcome};
 use crate::ties::{ByLabel, Ties};
+use crate::wgl::Interval;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// One step of a multi-register operation, with registers and values interned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,19 +269,36 @@ impl HistoryModel for MultiRegister {
         op.iter().all(|m| matches!(m, MicroOp::Read { .. }))
     }
 
+    /// An indeterminate transaction (its reads are unknown, so it only writes) none of whose
+    /// final values any read saw in its register: every read after it would have.
+    fn unobserved(&self, ops: &[Interval<Vec<MicroOp>>]) -> Vec<bool> {
+        let seen: HashSet<(usize, ValueId)> = ops
+            .iter()
+            .flat_map(|i| &i.op)
+            .filter_map(|m| match *m {
+                MicroOp::Read { register, value } => Some((register, value)),
+                MicroOp::Write { .. } => None,
+            })
+            .collect();
+        ops.iter()
+            .map(|i| {
+                i.ret.is_none()
+                    && !Self::observes_only(&i.op)
+                    && i.op.iter().all(|m| matches!(m, MicroOp::Write { .. }))
+                    && final_writes(&i.op).all(|w| !seen.contains(&w))
+            })
+            .collect()
+    }
+
     /// A read of a register (before the transaction itself wrote it) needs every transaction
     /// that left the value read in that register. Any other write may go: in a linearization
     /// it is never the last write before a kept read of its register.
     fn ties(&self, ops: &[Vec<MicroOp>]) -> Ties {
-        let writers = ByLabel::new(ops.iter().enumerate().flat_map(|(i, op)| {
-            let mut last: HashMap<usize, ValueId> = HashMap::new();
-            for m in op {
-                if let MicroOp::Write { register, value } = *m {
-                    last.insert(register, value);
-                }
-            }
-            last.into_iter().map(move |label| (label, i))
-        }));
+        let writers = ByLabel::new(
+            ops.iter()
+                .enumerate()
+                .flat_map(|(i, op)| final_writes(op).map(move |label| (label, i))),
+        );
         let mut ties = Ties::none(ops.len());
         for (i, op) in ops.iter().enumerate() {
             let mut written = Vec::new();
@@ -300,6 +318,17 @@ impl HistoryModel for MultiRegister {
     fn op(&mut self, op: &Operation) -> Result<Option<Vec<MicroOp>>, HistoryError> {
         MultiRegister::op(self, op)
     }
+}
+
+/// What a transaction leaves in each register it writes: (register, its last write there).
+fn final_writes(op: &[MicroOp]) -> impl Iterator<Item = (usize, ValueId)> {
+    let mut last: HashMap<usize, ValueId> = HashMap::new();
+    for m in op {
+        if let MicroOp::Write { register, value } = *m {
+            last.insert(register, value);
+        }
+    }
+    last.into_iter()
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ use crate::model_check::{BadInitial, HistoryModel};
 use crate::operation::{Operation, Outcome};
 use crate::partition::compare_keys;
 use crate::ties::{ByLabel, Ties};
+use crate::wgl::Interval;
 use serde_json::Value;
 
 /// One set operation, with elements interned.
@@ -80,6 +81,26 @@ impl HistoryModel for Set {
 
     fn observes_only(op: &SetOp) -> bool {
         matches!(op, SetOp::Read(_))
+    }
+
+    /// An indeterminate add of an element no read returned: every read after it would have.
+    fn unobserved(&self, ops: &[Interval<SetOp>]) -> Vec<bool> {
+        let mut seen: Vec<ValueId> = ops
+            .iter()
+            .filter_map(|i| match &i.op {
+                SetOp::Read(elements) => Some(elements.iter().copied()),
+                SetOp::Add(_) => None,
+            })
+            .flatten()
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        ops.iter()
+            .map(|i| match i.op {
+                SetOp::Add(e) => i.ret.is_none() && seen.binary_search(&e).is_err(),
+                SetOp::Read(_) => false,
+            })
+            .collect()
     }
 
     /// A read needs every add of each element it returned. Any other add may go: in a

@@ -67,7 +67,8 @@ pub struct Simulation {
     /// The fraction of writes and cas that certainly fail (and do not take effect).
     pub fail_rate: f64,
     /// Make one read stale: return the value of a write that was overwritten before the read
-    /// began (see the module docs).
+    /// began (see the module docs). For kv, one get per key: it returns what an earlier get
+    /// returned before an acknowledged put or append that ended before it began.
     pub stale_read: bool,
     /// The seed; equal simulations give equal histories.
     pub seed: u64,
@@ -350,8 +351,10 @@ impl Simulation {
                 break;
             }
         }
-        if self.stale_read {
-            make_stale(&mut events, &acked, &mut rng);
+        match (self.stale_read, kv) {
+            (true, false) => make_stale(&mut events, &acked, &mut rng),
+            (true, true) => make_stale_gets(&mut events, &mut rng),
+            (false, _) => {}
         }
         events
     }
@@ -402,18 +405,7 @@ fn make_stale(events: &mut [Event], acked: &[AckedWrite], rng: &mut SplitMix) {
             .as_ref()
             .map_or(0, |k| k.as_u64().unwrap_or(0) as usize)
     };
-    // Each invocation's completion, by pairing on process.
-    let mut open = HashMap::new();
-    let mut completion: Vec<Option<usize>> = vec![None; events.len()];
-    let mut invoke_of = vec![usize::MAX; events.len()];
-    for (i, e) in events.iter().enumerate() {
-        if e.kind == EventType::Invoke {
-            open.insert(e.process, i);
-        } else if let Some(inv) = open.remove(&e.process) {
-            invoke_of[i] = inv;
-            completion[inv] = Some(i);
-        }
-    }
+    let (invoke_of, completion) = pairs(events);
     // The latest event index at which each (key, value) may have been written.
     let mut last_written: HashMap<(usize, u64), u64> = HashMap::new();
     for (i, e) in events.iter().enumerate() {
@@ -460,6 +452,61 @@ fn make_stale(events: &mut [Event], acked: &[AckedWrite], rng: &mut SplitMix) {
                 events[r].value = json!(w1.value);
                 return;
             }
+        }
+    }
+}
+
+/// Each completion's invocation (`usize::MAX` for invocations) and each invocation's
+/// completion, by pairing on process.
+fn pairs(events: &[Event]) -> (Vec<usize>, Vec<Option<usize>>) {
+    let mut open = HashMap::new();
+    let mut completion: Vec<Option<usize>> = vec![None; events.len()];
+    let mut invoke_of = vec![usize::MAX; events.len()];
+    for (i, e) in events.iter().enumerate() {
+        if e.kind == EventType::Invoke {
+            open.insert(e.process, i);
+        } else if let Some(inv) = open.remove(&e.process) {
+            invoke_of[i] = inv;
+            completion[inv] = Some(i);
+        }
+    }
+    (invoke_of, completion)
+}
+
+/// Rewrites one ok get per key (from the later half of the history where one qualifies) to
+/// return what an earlier ok get G of that key returned, where an acknowledged put or append W
+/// of the key began after G ended and ended before the get began. With unique values that is
+/// certainly stale: every string the key holds after W ends in something written at or after
+/// W, which G cannot have seen.
+fn make_stale_gets(events: &mut [Event], rng: &mut SplitMix) {
+    let (invoke_of, _) = pairs(events);
+    let key_of = |e: &Event| e.key.as_ref().and_then(Value::as_u64).unwrap_or(0);
+    let ok = |e: &Event, fs: &[&str]| e.kind == EventType::Ok && fs.contains(&e.f.as_str());
+    let mut keys: Vec<u64> = events.iter().map(key_of).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let start = rng.below(events.len().max(1) as u64) as usize / 2 + events.len() / 2;
+    for key in keys {
+        let of_key = |e: &Event| key_of(e) == key;
+        let stale = (start..events.len()).chain(0..start).find_map(|r| {
+            let e = &events[r];
+            if !of_key(e) || !ok(e, &["get"]) {
+                return None;
+            }
+            let began = invoke_of[r];
+            // The acknowledged update of the key that ended last before the get began.
+            let w = (0..began)
+                .rev()
+                .find(|&c| of_key(&events[c]) && ok(&events[c], &["put", "append"]))?;
+            let w_began = invoke_of[w];
+            let seen = (0..w_began)
+                .rev()
+                .map(|c| &events[c])
+                .find(|g| of_key(g) && ok(g, &["get"]) && g.value != e.value)?;
+            Some((r, seen.value.clone()))
+        });
+        if let Some((r, value)) = stale {
+            events[r].value = value;
         }
     }
 }
@@ -552,6 +599,42 @@ mod tests {
         };
         assert_eq!(
             check_events(&events, &kv).unwrap().validity,
+            Validity::Valid
+        );
+    }
+
+    #[test]
+    fn a_stale_kv_history_has_a_stale_get_on_every_key() {
+        let sim = Simulation {
+            object: Object::Kv,
+            ops: 600,
+            keys: 4,
+            clients: 8,
+            values: Values::Unique,
+            stale_read: true,
+            seed: 5,
+            ..Simulation::default()
+        };
+        let kv = CheckOptions {
+            model: crate::check::ModelKind::Kv,
+            memory_limit: Some(2 << 30),
+            ..CheckOptions::default()
+        };
+        let report = check_events(&sim.events(), &kv).unwrap();
+        let verdicts: Vec<Validity> = report.keys.iter().map(|k| k.validity).collect();
+        assert_eq!(verdicts, [Validity::Invalid; 4]);
+        for key in &report.keys {
+            let witness = key.anomaly.as_ref().and_then(|a| a.witness.as_ref());
+            let witness = witness.expect("every invalid key has a witness");
+            assert!(witness.operations.len() <= 10, "{:?}", witness.timeline);
+            assert_eq!(witness.because.len(), 1);
+        }
+        let fresh = Simulation {
+            stale_read: false,
+            ..sim
+        };
+        assert_eq!(
+            check_events(&fresh.events(), &kv).unwrap().validity,
             Validity::Valid
         );
     }

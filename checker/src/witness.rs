@@ -85,13 +85,9 @@ pub(crate) fn shrink<O: Clone>(
     close: impl Fn(&[usize]) -> Vec<usize>,
     decide: impl Fn(&[Interval<O>], &Budget) -> Result<Linearization<()>, Stop>,
 ) -> Shrunk {
-    let own = Instant::now() + allowed;
-    let deadline = budget.deadline().map_or(own, |d| d.min(own));
     // Memory other keys' searches hold now is not available to this one.
-    let memory = budget
-        .memory_limit()
-        .map(|limit| limit.saturating_sub(budget.reserved()));
-    let oracle = Budget::new(Some(deadline), memory);
+    let oracle = budget.side(Instant::now() + allowed);
+    let deadline = oracle.deadline().expect("a side budget has a deadline");
     let test = |closed: &[usize]| {
         let sub: Vec<Interval<O>> = closed.iter().map(|&i| intervals[i].clone()).collect();
         match decide(&sub, &oracle) {

@@ -209,6 +209,14 @@ const WORKLOADS: &[Workload] = &[
         cases: |a| Ok(kv_sized(a, Object::Kv, Some(1_700))),
     },
     Workload {
+        name: "kv-stale",
+        about: "a bad kv history: unique values, 10,000 ops (--quick: 2,000), 10 keys, 50 \
+                clients, 5% info, a stale get on every key (every key must be decided invalid, \
+                each with its witness)",
+        extra: false,
+        cases: kv_stale,
+    },
+    Workload {
         name: "register-10",
         about: "the register equivalent of kv: values 0..4, 10,000 ops (--quick: 2,000), 10 keys, \
                 50 clients, 5% info",
@@ -587,6 +595,26 @@ fn kv_sized(args: &BenchCheckArgs, object: Object, ops: Option<usize>) -> Cases 
         histories: vec![(sim.events(), options, Some(Validity::Valid))],
         clients: Some(50),
     }
+}
+
+/// Porcupine's hard case: a bad 50-client kv history in which every key must be decided.
+fn kv_stale(args: &BenchCheckArgs) -> Result<Cases> {
+    let mut cases = kv_sized(args, Object::Kv, None);
+    let (events, _, expected) = &mut cases.histories[0];
+    *events = Simulation {
+        object: Object::Kv,
+        ops: if args.quick { 2_000 } else { 10_000 },
+        keys: 10,
+        clients: 50,
+        values: Values::Unique,
+        info_rate: 0.05,
+        stale_read: true,
+        seed: 51,
+        ..Simulation::default()
+    }
+    .events();
+    *expected = Some(Validity::Invalid);
+    Ok(cases)
 }
 
 fn kv(args: &BenchCheckArgs) -> Result<Cases> {
