@@ -214,8 +214,8 @@ pub struct Anomaly {
     /// which can.
     pub unlinearizable: Vec<OpSummary>,
     /// How many operations the longest consistent order covers; 0, with `unlinearizable` empty,
-    /// when the unique-value fast path proved the key invalid and the search could not name
-    /// that order in time (the message then says why).
+    /// when the unique-value fast path or a probe proved the key invalid and the search did not
+    /// name that order (the message then says why).
     pub longest_prefix: usize,
     /// Reads that returned an overwritten value (unique-value keys only).
     pub stale_reads: Vec<StaleRead>,
@@ -631,12 +631,18 @@ impl fmt::Display for CheckReport {
                 continue;
             };
             if anomaly.stale_reads.is_empty() && anomaly.unlinearizable.is_empty() {
-                // Proven by the unique-value fast path, which names no longest order.
+                // Proven without naming the longest order: by the unique-value fast path, or by
+                // a probe (the message says which).
                 writeln!(f, "  {}", anomaly.message)?;
             } else if anomaly.stale_reads.is_empty() {
+                let left_out = match anomaly.left_out {
+                    0 => String::new(),
+                    n => format!(" ({n} unobserved indeterminate updates left out)"),
+                };
                 writeln!(
                     f,
-                    "  consistent for {} operations; then none of these can take effect:",
+                    "  consistent for {} operations{left_out}; then none of these can take \
+                     effect:",
                     anomaly.longest_prefix
                 )?;
                 for op in anomaly.unlinearizable.iter().take(SHOWN_PER_KEY) {
