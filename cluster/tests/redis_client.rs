@@ -118,13 +118,18 @@ async fn a_wait_short_of_its_replicas_is_info() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = redis_cluster(dir.path(), 2).await;
     let primary = cluster.primary_addr();
-    let timeout = Duration::from_millis(300);
-    let mut client =
-        RespClient::new(TargetKind::Redis, primary, primary, timeout).with_wait(Some(1));
-    client
+    // A replica that has just synced may take a while to acknowledge under a loaded CI
+    // machine: the healthy write gets a generous timeout (WAIT gets half of it), the write
+    // that must fall short a short one, so the test stays quick.
+    let healthy = Duration::from_secs(5);
+    RespClient::new(TargetKind::Redis, primary, primary, healthy)
+        .with_wait(Some(1))
         .write("k", 1)
         .await
         .expect("one replica acknowledges");
+    let timeout = Duration::from_millis(300);
+    let mut client =
+        RespClient::new(TargetKind::Redis, primary, primary, timeout).with_wait(Some(1));
     cluster.kill("n2").unwrap();
     let err = client.write("k", 2).await.unwrap_err();
     assert!(
