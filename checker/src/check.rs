@@ -848,9 +848,8 @@ mod tests {
         ]);
         let observes = check_events(&events, &CheckOptions::default()).unwrap();
         assert_eq!(observes.validity, Validity::Invalid);
-        let witness = observes.keys[0].anomaly.as_ref().unwrap().witness.as_ref();
         assert_eq!(
-            witness.unwrap().timeline,
+            first_witness(&observes).timeline,
             [
                 "write 1 by process 1: invoked at 0.000 s, ok at 0.010 s",
                 "cas 1 -> 2 by process 2: invoked at 0.020 s, failed at 0.030 s, reporting the \

@@ -108,3 +108,9 @@ pub(crate) fn key_verdicts(report: &CheckReport) -> Vec<(Value, Validity)> {
         .map(|k| (k.key.clone(), k.validity))
         .collect()
 }
+
+/// The witness of the first key of `report`, which must be invalid.
+pub(crate) fn first_witness(report: &CheckReport) -> &crate::witness::Witness {
+    let anomaly = report.keys[0].anomaly.as_ref().expect("an invalid key");
+    anomaly.witness.as_ref().expect("a witness")
+}

@@ -130,6 +130,12 @@ pub(crate) fn check_keys<M: HistoryModel>(
 /// How long the whole search runs before a key is probed for a small proof of invalidity.
 const PROBE_AFTER: Duration = Duration::from_millis(100);
 
+/// How a key's check ended: by the whole search, or by a probe's proof of invalidity.
+enum Decided<S> {
+    Searched(Result<Linearization<S>, Stop>),
+    Probed(probe::Found),
+}
+
 /// One key, validated and ready to search.
 pub(crate) struct KeyCheck<'a, M: HistoryModel> {
     pub(crate) key: Value,
@@ -200,21 +206,16 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
         };
         // Most keys are decided at once. One that is not may be invalid, which the search can
         // only show by exhausting every order: a probe may show it in microseconds.
-        let mut probed = None;
-        let searched = match search(&budget.side(Instant::now() + PROBE_AFTER)) {
+        let decided = match search(&budget.side(Instant::now() + PROBE_AFTER)) {
             Err(Stop::Deadline) | Ok(Linearization::Unknown) if budget.check_clock().is_ok() => {
-                probed = probe::probe(&self.model, &self.intervals, ties(), budget);
-                match probed {
-                    Some(_) => Ok(Linearization::Unknown),
-                    None => search(budget),
+                match probe::probe(&self.model, &self.intervals, ties(), budget) {
+                    Some(found) => Decided::Probed(found),
+                    None => Decided::Searched(search(budget)),
                 }
             }
-            searched => searched,
+            searched => Decided::Searched(searched),
         };
-        let object = match &self.key {
-            Value::Null => format!("the {}", M::NOUN),
-            key => describe_key(key),
-        };
+        let object = self.object();
         let left_out = match self.left_out {
             0 => String::new(),
             n => format!(
@@ -222,19 +223,17 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
                 if n == 1 { "" } else { "s" }
             ),
         };
-        let (longest_prefix, stuck, message, seeds) = match (searched, probed) {
-            (
-                Ok(Linearization::NotLinearizable {
-                    longest_prefix,
-                    stuck,
-                    state,
-                }),
-                probed,
-            ) => {
-                let next: Vec<String> = stuck
-                    .iter()
-                    .map(|&i| summary::<M>(self.sources[i]).to_string())
-                    .collect();
+        let described = |ops: &[usize]| -> Vec<String> {
+            ops.iter()
+                .map(|&i| summary::<M>(self.sources[i]).to_string())
+                .collect()
+        };
+        let (longest_prefix, stuck, message, seed) = match decided {
+            Decided::Searched(Ok(Linearization::NotLinearizable {
+                longest_prefix,
+                stuck,
+                state,
+            })) => {
                 let message = format!(
                     "no linearization of {object}: the longest consistent order covers {} of {} \
                      operations{left_out}, after which the {} is {}; none of these can take \
@@ -243,17 +242,12 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
                     self.intervals.len(),
                     M::NOUN,
                     self.model.describe_state(&state),
-                    next.join("; ")
+                    described(&stuck).join("; ")
                 );
-                let mut seeds: Vec<Vec<usize>> = probed.into_iter().map(|p| p.subset).collect();
-                seeds.push(longest_prefix.iter().chain(&stuck).copied().collect());
-                (longest_prefix.len(), stuck, message, seeds)
+                let seed = longest_prefix.iter().chain(&stuck).copied().collect();
+                (longest_prefix.len(), stuck, message, seed)
             }
-            (searched, Some(found)) => {
-                debug_assert!(
-                    !matches!(searched, Ok(Linearization::Linearizable { .. })),
-                    "a probe's proof contradicts the whole search"
-                );
+            Decided::Probed(found) => {
                 let message = format!(
                     "no linearization of {object}: {} of its {} operations{left_out} already \
                      have none, with every operation they depend on (the whole key's longest \
@@ -261,30 +255,25 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
                      after the subset's longest consistent order: {}",
                     found.subset.len(),
                     self.intervals.len(),
-                    found
-                        .stuck
-                        .iter()
-                        .map(|&i| summary::<M>(self.sources[i]).to_string())
-                        .collect::<Vec<_>>()
-                        .join("; ")
+                    described(&found.stuck).join("; ")
                 );
                 // No longest order of the whole key to name: the message says what is known.
-                (0, Vec::new(), message, vec![found.subset])
+                (0, Vec::new(), message, found.subset)
             }
-            (Ok(Linearization::Linearizable { .. }), None) => return report,
-            (Ok(Linearization::Unknown), None) => {
+            Decided::Searched(Ok(Linearization::Linearizable { .. })) => return report,
+            Decided::Searched(Ok(Linearization::Unknown)) => {
                 report.validity = Validity::Unknown;
                 report.reason = Some(stopped(Stop::Deadline));
                 return report;
             }
-            (Err(stop), None) => {
+            Decided::Searched(Err(stop)) => {
                 report.validity = Validity::Unknown;
                 report.reason = Some(stopped(stop));
                 return report;
             }
         };
         report.validity = Validity::Invalid;
-        let witness = self.witness(ties(), seeds, started, budget);
+        let witness = self.witness(ties(), seed, started, budget);
         report.anomaly = Some(Anomaly {
             unlinearizable: stuck
                 .iter()
@@ -301,20 +290,23 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
 }
 
 impl<M: HistoryModel> KeyCheck<'_, M> {
+    /// The key as prose, as the register's reports name it: `x`, or `the value` for operations
+    /// without a key.
+    fn object(&self) -> String {
+        match &self.key {
+            Value::Null => format!("the {}", M::NOUN),
+            key => describe_key(key),
+        }
+    }
+
     /// A minimal witness of the invalid key, shrinking for at most [`witness::budget_for`] the
-    /// time the check took since `started`, trying `seeds` first.
-    fn witness(
-        &self,
-        ties: &Ties,
-        seeds: Vec<Vec<usize>>,
-        started: Instant,
-        budget: &Budget,
-    ) -> Witness {
+    /// time the check took since `started`, trying `seed` first.
+    fn witness(&self, ties: &Ties, seed: Vec<usize>, started: Instant, budget: &Budget) -> Witness {
         let allowed = witness::budget_for(started.elapsed());
         let began = Instant::now();
         let shrunk = witness::shrink(
             &self.intervals,
-            seeds,
+            vec![seed],
             allowed,
             budget,
             |subset| ties.close(subset),
@@ -347,10 +339,7 @@ impl<M: HistoryModel> KeyCheck<'_, M> {
             return None;
         };
         let what = |j: &usize| witness::what(&summary::<M>(self.sources[kept[*j]]));
-        let object = match &self.key {
-            Value::Null => format!("the {}", M::NOUN),
-            key => format!("key {}", describe_key(key)),
-        };
+        let object = self.object();
         let stuck: Vec<String> = stuck.iter().map(what).collect();
         let state = self.model.describe_state(&state);
         let ops = kept.len();
@@ -442,8 +431,7 @@ mod tests {
             &opts(ModelKind::Kv, Value::Null),
         )
         .unwrap();
-        let witness = report.keys[0].anomaly.as_ref().unwrap().witness.as_ref();
-        let witness = witness.unwrap();
+        let witness = first_witness(&report);
         assert!(witness.minimal);
         assert_eq!(witness.shrunk_from, 5);
         assert_eq!(
@@ -458,9 +446,7 @@ mod tests {
 
     /// The witness of the only key of `events`, checked as `model`.
     fn witness_of(model: ModelKind, events: Vec<crate::event::Event>) -> Witness {
-        let report = report(model, events);
-        let anomaly = report.keys[0].anomaly.as_ref().expect("invalid");
-        anomaly.witness.clone().expect("a witness")
+        first_witness(&report(model, events)).clone()
     }
 
     #[test]

@@ -137,4 +137,20 @@ mod tests {
         let ties = kv.ties(&plain);
         assert_eq!(probe(&kv, &ops, &ties, &Budget::unlimited()), None);
     }
+
+    #[test]
+    fn no_time_left_means_no_proof_and_the_search_decides() {
+        let kv = Kv::new("");
+        let a = kv.intern("a;");
+        let ops = vec![
+            at(0, Some(1), KvOp::Put(a)),
+            at(2, Some(3), KvOp::Put(kv.intern("b;"))),
+            at(4, Some(5), KvOp::Get(a)),
+        ];
+        let plain: Vec<KvOp> = ops.iter().map(|i| i.op.clone()).collect();
+        let ties = kv.ties(&plain);
+        assert!(probe(&kv, &ops, &ties, &Budget::unlimited()).is_some());
+        let past = Budget::new(Some(Instant::now() - Duration::from_millis(1)), None);
+        assert_eq!(probe(&kv, &ops, &ties, &past), None);
+    }
 }

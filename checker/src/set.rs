@@ -221,6 +221,35 @@ mod tests {
     }
 
     #[test]
+    fn an_indeterminate_add_no_read_returned_is_left_out() {
+        let mut events = add(0, 1, 1);
+        events.extend([invoke(5, 2, "add", json!(9)), info(15, 2, "add", json!(9))]);
+        events.extend(read(20, 3, json!([])));
+        let lost = report(ModelKind::Set, events);
+        assert_eq!(lost.validity, Validity::Invalid);
+        let anomaly = lost.keys[0].anomaly.as_ref().unwrap();
+        assert_eq!(anomaly.left_out, 1);
+        assert!(
+            anomaly
+                .message
+                .contains("(and 1 indeterminate update that no observation shows, left out)"),
+            "{}",
+            anomaly.message
+        );
+        assert!(
+            lost.to_string()
+                .contains("(1 unobserved indeterminate updates left out)"),
+            "{lost}"
+        );
+        // An indeterminate add some read returned stays in.
+        let mut seen = add(0, 1, 1);
+        seen.extend([invoke(5, 2, "add", json!(9)), info(15, 2, "add", json!(9))]);
+        seen.extend(read(20, 3, json!([9])));
+        let kept = report(ModelKind::Set, seen);
+        assert_eq!(kept.keys[0].anomaly.as_ref().unwrap().left_out, 0);
+    }
+
+    #[test]
     fn steps_follow_set_semantics() {
         let mut m = Set::new(&[json!(1)]);
         let ops = pair(&history(

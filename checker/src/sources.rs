@@ -57,6 +57,19 @@ pub(crate) struct Overwritten {
     pub(crate) others_possible: bool,
 }
 
+impl Overwritten {
+    /// `observer` saw a value no write it could have read from wrote, and not the initial one.
+    fn unwritten(observer: usize) -> Self {
+        Overwritten {
+            observer,
+            overwrite: None,
+            latest_ruled_out: None,
+            initial: false,
+            others_possible: false,
+        }
+    }
+}
+
 impl<'a> Sources<'a> {
     /// The sources of every observation among `ops`.
     pub(crate) fn new(ops: &'a [Interval<RegisterOp>]) -> Self {
@@ -148,13 +161,7 @@ impl<'a> Sources<'a> {
             };
             let Some(overwrite) = self.overwrite_before(i) else {
                 if self.possible[i].is_empty() && v != initial {
-                    found.push(Overwritten {
-                        observer: i,
-                        overwrite: None,
-                        latest_ruled_out: None,
-                        initial: false,
-                        others_possible: false,
-                    });
+                    found.push(Overwritten::unwritten(i));
                 }
                 continue;
             };
@@ -170,13 +177,7 @@ impl<'a> Sources<'a> {
             let initial = v == initial;
             if latest_ruled_out.is_none() && !initial {
                 if self.possible[i].is_empty() {
-                    found.push(Overwritten {
-                        observer: i,
-                        overwrite: None,
-                        latest_ruled_out: None,
-                        initial: false,
-                        others_possible: false,
-                    });
+                    found.push(Overwritten::unwritten(i));
                 }
                 continue;
             }

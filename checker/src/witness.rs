@@ -360,13 +360,7 @@ mod tests {
             on(json!("x"), ok(1204, 2, "read", json!(1))),
         ]);
         let report = check_events(&history(events), &CheckOptions::default()).unwrap();
-        let witness = report.keys[0]
-            .anomaly
-            .as_ref()
-            .unwrap()
-            .witness
-            .clone()
-            .unwrap();
+        let witness = first_witness(&report);
         assert!(witness.minimal);
         assert_eq!(witness.shrunk_from, 53);
         // The read alone proves it: write 2 always falls between write 1 and the read. The two
@@ -406,13 +400,7 @@ mod tests {
             info(70, 3, "write", json!(1)),
         ]);
         let report = check_events(&events, &CheckOptions::default()).unwrap();
-        let witness = report.keys[0]
-            .anomaly
-            .as_ref()
-            .unwrap()
-            .witness
-            .clone()
-            .unwrap();
+        let witness = first_witness(&report);
         assert!(witness.minimal);
         // The read alone proves it: the acknowledged write of 2 at 35–36 always falls between
         // the only earlier write of 1 and the read, and the other write of 1 began too late.
