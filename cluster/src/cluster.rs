@@ -418,8 +418,11 @@ impl Cluster {
             ));
         }
         self.target.judge(&answered).map_err(|e| {
-            let at = self.nodes.iter().position(|n| e.starts_with(&n.name));
-            (at, e)
+            let at = e
+                .node
+                .as_ref()
+                .and_then(|name| self.nodes.iter().position(|n| &n.name == name));
+            (at, e.to_string())
         })
     }
 

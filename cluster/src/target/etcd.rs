@@ -4,6 +4,7 @@
 
 use super::{
     BoxFuture, DaemonSpec, Launch, NodeAddrs, NodePlan, NodeStatus, Role, Target, TargetKind,
+    Unhealthy,
 };
 use crate::etcd::{etcd_args, find_etcd, member_status, EtcdMember, EtcdTiming};
 use std::time::Duration;
@@ -66,7 +67,7 @@ impl Target for EtcdTarget {
     }
 
     /// Healthy when exactly one member leads and every member follows that same leader.
-    fn judge(&self, nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), String> {
+    fn judge(&self, nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), Unhealthy> {
         super::judge_primary_replica(nodes)?;
         let leaders: Vec<(&str, Option<&str>)> = nodes
             .iter()
@@ -74,12 +75,12 @@ impl Target for EtcdTarget {
             .collect();
         let first = leaders[0].1;
         match leaders.iter().find(|(_, l)| *l != first) {
-            Some((name, other)) => Err(format!(
+            Some((name, other)) => Err(Unhealthy::cluster(format!(
                 "members disagree on the leader: {} follows {:?}, {name} follows {:?}",
                 leaders[0].0,
                 first.unwrap_or("none"),
                 other.unwrap_or("none")
-            )),
+            ))),
             None => Ok(()),
         }
     }
@@ -89,6 +90,43 @@ impl Target for EtcdTarget {
 mod tests {
     use super::*;
     use std::path::Path;
+
+    #[test]
+    fn health_wants_every_member_to_follow_the_one_leader() {
+        let a: std::net::SocketAddr = "127.0.0.1:2379".parse().unwrap();
+        let addrs = NodeAddrs {
+            client: a,
+            peer: a,
+            sentinel: None,
+            announced: None,
+        };
+        let member = |name: &str, role, leader: &str| {
+            let status = NodeStatus {
+                role,
+                link_up: Some(true),
+                position: None,
+                leader: Some(leader.to_string()),
+                sentinel: None,
+            };
+            (name.to_string(), addrs, status)
+        };
+        let target = EtcdTarget;
+        let agreed = [
+            member("n1", Role::Primary, "a1"),
+            member("n2", Role::Replica, "a1"),
+        ];
+        assert_eq!(target.judge(&agreed), Ok(()));
+        let split = [
+            member("n1", Role::Primary, "a1"),
+            member("n2", Role::Replica, "b2"),
+        ];
+        let e = target.judge(&split).unwrap_err();
+        assert_eq!(e.node, None);
+        assert_eq!(
+            e.why,
+            "members disagree on the leader: n1 follows \"a1\", n2 follows \"b2\""
+        );
+    }
 
     #[test]
     fn every_member_lists_the_whole_cluster_with_its_own_data_directory() {

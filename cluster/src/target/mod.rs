@@ -242,6 +242,43 @@ pub struct SentinelView {
     pub flags: String,
 }
 
+/// Why a cluster is not healthy, and the node at fault when one is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unhealthy {
+    /// The node at fault, by name; `None` when the fault is the cluster's as a whole.
+    pub node: Option<String>,
+    /// What is wrong.
+    pub why: String,
+}
+
+impl Unhealthy {
+    /// A fault of the cluster as a whole (no primary, disagreement).
+    pub fn cluster(why: impl Into<String>) -> Self {
+        Unhealthy {
+            node: None,
+            why: why.into(),
+        }
+    }
+
+    /// A fault of one node.
+    pub fn node(name: &str, why: impl Into<String>) -> Self {
+        Unhealthy {
+            node: Some(name.to_string()),
+            why: why.into(),
+        }
+    }
+}
+
+impl fmt::Display for Unhealthy {
+    /// `n2: replication link down`, or the reason alone.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.node {
+            Some(node) => write!(f, "{node}: {}", self.why),
+            None => f.write_str(&self.why),
+        }
+    }
+}
+
 /// A boxed future, so that [`Target`] can be used as a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -258,7 +295,7 @@ pub trait Target: Send + Sync + fmt::Debug {
         timeout: Duration,
     ) -> BoxFuture<'a, Result<NodeStatus, String>>;
     /// Whether the cluster is healthy, given every node's status (each node answered).
-    fn judge(&self, nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), String>;
+    fn judge(&self, nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), Unhealthy>;
 }
 
 /// Options that shape a target beyond its kind.
@@ -302,7 +339,7 @@ pub fn netns_ports(kind: TargetKind) -> (u16, u16) {
 }
 
 /// The health rule of a primary/replica system: exactly one primary, every replica linked.
-pub fn judge_primary_replica(nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), String> {
+pub fn judge_primary_replica(nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), Unhealthy> {
     let primaries: Vec<&str> = nodes
         .iter()
         .filter(|(_, _, s)| s.role == Role::Primary)
@@ -310,17 +347,17 @@ pub fn judge_primary_replica(nodes: &[(String, NodeAddrs, NodeStatus)]) -> Resul
         .collect();
     match primaries[..] {
         [_] => {}
-        [] => return Err("no node is the primary".into()),
+        [] => return Err(Unhealthy::cluster("no node is the primary")),
         _ => {
-            return Err(format!(
+            return Err(Unhealthy::cluster(format!(
                 "several nodes are primaries: {}",
                 primaries.join(", ")
-            ))
+            )))
         }
     }
     for (name, _, status) in nodes {
         if status.role == Role::Replica && status.link_up != Some(true) {
-            return Err(format!("{name}: replication link down"));
+            return Err(Unhealthy::node(name, "replication link down"));
         }
     }
     Ok(())
@@ -377,14 +414,20 @@ mod tests {
             n("n1", status(Role::Primary, None)),
             n("n2", status(Role::Primary, None)),
         ];
-        assert!(judge_primary_replica(&two).unwrap_err().contains("n1, n2"));
+        let several = judge_primary_replica(&two).unwrap_err();
+        assert_eq!(several.node, None);
+        assert!(several.why.contains("n1, n2"));
         let down = [
             n("n1", status(Role::Primary, None)),
             n("n2", status(Role::Replica, Some(false))),
         ];
-        assert!(judge_primary_replica(&down).unwrap_err().contains("n2"));
-        assert!(judge_primary_replica(&down[1..])
-            .unwrap_err()
-            .contains("no node"));
+        assert_eq!(
+            judge_primary_replica(&down).unwrap_err(),
+            Unhealthy::node("n2", "replication link down")
+        );
+        assert_eq!(
+            judge_primary_replica(&down[1..]).unwrap_err().to_string(),
+            "no node is the primary"
+        );
     }
 }

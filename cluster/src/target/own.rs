@@ -1,6 +1,8 @@
 //! faultline's own node (`faultline node`): one primary and replicas it streams writes to.
 
-use super::{BoxFuture, DaemonSpec, Launch, NodeAddrs, NodePlan, NodeStatus, Target, TargetKind};
+use super::{
+    BoxFuture, DaemonSpec, Launch, NodeAddrs, NodePlan, NodeStatus, Target, TargetKind, Unhealthy,
+};
 use crate::probe;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -54,7 +56,7 @@ impl Target for OwnTarget {
         Box::pin(probe::resp_status(addrs.client, timeout))
     }
 
-    fn judge(&self, nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), String> {
+    fn judge(&self, nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), Unhealthy> {
         super::judge_primary_replica(nodes)
     }
 }

@@ -4,7 +4,7 @@
 use super::sentinel;
 use super::{
     BoxFuture, DaemonSpec, Failover, Launch, NodeAddrs, NodePlan, NodeStatus, Persistence, Target,
-    TargetKind,
+    TargetKind, Unhealthy,
 };
 use crate::capability::find_in_path;
 use crate::probe;
@@ -134,7 +134,7 @@ impl Target for RedisTarget {
         })
     }
 
-    fn judge(&self, nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), String> {
+    fn judge(&self, nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), Unhealthy> {
         super::judge_primary_replica(nodes)?;
         if self.failover == Failover::Sentinel {
             sentinel::judge(nodes)?;

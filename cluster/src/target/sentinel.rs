@@ -4,7 +4,7 @@
 //! primary is, as real Redis clients do.
 
 use super::redis::find_program;
-use super::{DaemonSpec, Launch, NodeAddrs, NodePlan, NodeStatus, Role, SentinelView};
+use super::{DaemonSpec, Launch, NodeAddrs, NodePlan, NodeStatus, Role, SentinelView, Unhealthy};
 use crate::probe;
 use redis::aio::MultiplexedConnection;
 use std::collections::HashMap;
@@ -176,34 +176,40 @@ async fn ask_primary(
 
 /// Sentinel health: every sentinel knows all the others, sees the primary up, and names the node
 /// that really is the primary.
-pub fn judge(nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), String> {
+pub fn judge(nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), Unhealthy> {
     let (primary, announced) = nodes
         .iter()
         .find(|(_, _, s)| s.role == Role::Primary)
         .map(|(_, a, _)| (a.client, a.announced))
-        .ok_or("no node is the primary")?;
+        .ok_or_else(|| Unhealthy::cluster("no node is the primary"))?;
     for (name, _, status) in nodes {
         let Some(view) = &status.sentinel else {
-            return Err(format!("{name}: no sentinel view"));
+            return Err(Unhealthy::node(name, "no sentinel view"));
         };
         // Through the proxy's fronts the sentinels know the primary by its front.
         if view.primary != primary && Some(view.primary) != announced {
-            return Err(format!(
-                "{name}'s sentinel names {} as the primary, not {primary}",
-                view.primary
+            return Err(Unhealthy::node(
+                name,
+                format!(
+                    "its sentinel names {} as the primary, not {primary}",
+                    view.primary
+                ),
             ));
         }
         if view.other_sentinels + 1 < nodes.len() {
-            return Err(format!(
-                "{name}'s sentinel knows {} of the {} other sentinels",
-                view.other_sentinels,
-                nodes.len() - 1
+            return Err(Unhealthy::node(
+                name,
+                format!(
+                    "its sentinel knows {} of the {} other sentinels",
+                    view.other_sentinels,
+                    nodes.len() - 1
+                ),
             ));
         }
         if view.flags != "master" {
-            return Err(format!(
-                "{name}'s sentinel flags the primary {}",
-                view.flags
+            return Err(Unhealthy::node(
+                name,
+                format!("its sentinel flags the primary {}", view.flags),
             ));
         }
     }
@@ -214,6 +220,57 @@ pub fn judge(nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), String> {
 mod tests {
     use super::*;
     use std::path::Path;
+
+    #[test]
+    fn health_wants_every_sentinel_to_know_the_real_primary_and_names_the_node_that_does_not() {
+        let at = |port: u16| -> SocketAddr { format!("127.0.0.1:{port}").parse().unwrap() };
+        let addrs = |port: u16| NodeAddrs {
+            client: at(port),
+            peer: at(port),
+            sentinel: Some(at(port + 20000)),
+            announced: None,
+        };
+        let view = |primary: u16, flags: &str| SentinelView {
+            primary: at(primary),
+            other_sentinels: 1,
+            flags: flags.to_string(),
+        };
+        let node = |name: &str, port: u16, role, seen: Option<SentinelView>| {
+            let status = NodeStatus {
+                role,
+                link_up: Some(true),
+                position: None,
+                leader: None,
+                sentinel: seen,
+            };
+            (name.to_string(), addrs(port), status)
+        };
+        let healthy = [
+            node("n1", 6001, Role::Primary, Some(view(6001, "master"))),
+            node("n2", 6002, Role::Replica, Some(view(6001, "master"))),
+        ];
+        assert_eq!(judge(&healthy), Ok(()));
+        let stale = [
+            node("n1", 6001, Role::Primary, Some(view(6001, "master"))),
+            node("n2", 6002, Role::Replica, Some(view(6002, "master"))),
+        ];
+        assert_eq!(
+            judge(&stale).unwrap_err().to_string(),
+            "n2: its sentinel names 127.0.0.1:6002 as the primary, not 127.0.0.1:6001"
+        );
+        let blind = [
+            node("n1", 6001, Role::Primary, Some(view(6001, "s_down,master"))),
+            node("n2", 6002, Role::Replica, None),
+        ];
+        assert_eq!(
+            judge(&blind).unwrap_err(),
+            Unhealthy::node("n1", "its sentinel flags the primary s_down,master")
+        );
+        assert_eq!(
+            judge(&blind[1..]).unwrap_err(),
+            Unhealthy::cluster("no node is the primary")
+        );
+    }
 
     #[test]
     fn config_monitors_the_first_node_with_a_majority_quorum() {
