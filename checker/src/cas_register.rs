@@ -160,6 +160,22 @@ impl Model for CasRegister {
         }
     }
 
+    /// A read or a cas can come to succeed only after a write of the value it needs; a failed
+    /// cas only after a write of another value.
+    fn may_become_legal(
+        &self,
+        _state: &ValueId,
+        op: &RegisterOp,
+        updates: &mut dyn Iterator<Item = &RegisterOp>,
+    ) -> bool {
+        let mut written = updates.filter_map(RegisterOp::wrote);
+        match *op {
+            RegisterOp::Read(v) | RegisterOp::Cas { expected: v, .. } => written.any(|w| w == v),
+            RegisterOp::CasMismatch(v) => written.any(|w| w != v),
+            RegisterOp::Write(_) => true,
+        }
+    }
+
     fn describe(&self, op: &RegisterOp) -> String {
         match *op {
             RegisterOp::Read(v) => format!("read {}", self.value(v)),
@@ -212,6 +228,11 @@ mod tests {
         assert_eq!(m.step(&s0, &read_null), Some(s0));
         assert_eq!(m.step(&s0, &read_1), None);
         assert_eq!(m.step(&s0, &cas_1_2), None);
+        // Reading 1, or swapping it, needs a write of 1 still to come.
+        for needs_1 in [read_1, cas_1_2] {
+            assert!(m.may_become_legal(&s0, &needs_1, &mut [read_1, write_1].iter()));
+            assert!(!m.may_become_legal(&s0, &needs_1, &mut [read_1, cas_1_2].iter()));
+        }
         let s1 = m.step(&s0, &write_1).unwrap();
         assert_eq!(m.describe_state(&s1), "1");
         assert_eq!(m.step(&s1, &read_1), Some(s1));

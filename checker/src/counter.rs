@@ -112,6 +112,29 @@ impl Model for Counter {
         }
     }
 
+    /// A read can come to succeed only if its value lies between the counter now plus every
+    /// pending negative add and the counter now plus every pending positive one.
+    fn may_become_legal(
+        &self,
+        state: &i128,
+        op: &CounterOp,
+        updates: &mut dyn Iterator<Item = &CounterOp>,
+    ) -> bool {
+        let CounterOp::Read(v) = *op else { return true };
+        let (mut low, mut high) = (*state, *state);
+        for u in updates {
+            if let CounterOp::Add(d) = *u {
+                let d = i128::from(d);
+                if d < 0 {
+                    low += d;
+                } else {
+                    high += d;
+                }
+            }
+        }
+        (low..=high).contains(&i128::from(v))
+    }
+
     fn describe(&self, op: &CounterOp) -> String {
         match op {
             CounterOp::Add(d) => format!("add {d}"),
@@ -156,6 +179,12 @@ mod tests {
         assert_eq!(s, -2);
         assert_eq!(m.step(&s, &CounterOp::Read(-2)), Some(-2));
         assert_eq!(m.step(&s, &CounterOp::Read(5)), None);
+        // From -2, pending adds reach anywhere in [-3, 5].
+        let adds = [CounterOp::Add(3), CounterOp::Add(4), CounterOp::Add(-1)];
+        for (read, may) in [(5, true), (6, false), (-3, true), (-4, false)] {
+            let got = m.may_become_legal(&s, &CounterOp::Read(read), &mut adds.iter());
+            assert_eq!(got, may, "read {read}");
+        }
         // i64::MAX twice does not overflow.
         let big = m.step(&s, &CounterOp::Add(i64::MAX)).unwrap();
         let bigger = m.step(&big, &CounterOp::Add(i64::MAX)).unwrap();

@@ -20,12 +20,38 @@ pub trait Model {
     /// one of each kind at a time).
     type Op: Debug + PartialEq;
 
+    /// Whether [`crate::wgl::decide_within`] may skip an indeterminate operation whose effect
+    /// the next operation undoes. It spares registers trying their pending writes in every
+    /// combination, but on the kv model (a put undoing an append) it led the search the long
+    /// way round: 1.5 s against 55 ms on the bench's 10,000-operation history.
+    const PRUNE_ABSORBED: bool = true;
+
     /// The state before any operation.
     fn init(&self) -> Self::State;
 
     /// The state after `op` is applied to `state`, or `None` if `op` cannot happen there (a
     /// read that returned something else, a cas whose compare would fail).
     fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
+
+    /// Whether `op` can happen from `state`: [`Model::step`] without building the next state,
+    /// for models whose states are costly to build.
+    fn legal(&self, state: &Self::State, op: &Self::Op) -> bool {
+        self.step(state, op).is_some()
+    }
+
+    /// Whether `op`, which cannot happen from `state`, could happen after some of `updates`,
+    /// each applied at most once, in some order. The search drops a configuration in which the
+    /// operation it must take soonest never could. Answering `true` when unsure is always
+    /// sound; the default does.
+    fn may_become_legal(
+        &self,
+        state: &Self::State,
+        op: &Self::Op,
+        updates: &mut dyn Iterator<Item = &Self::Op>,
+    ) -> bool {
+        let _ = (state, op, updates);
+        true
+    }
 
     /// A short human description of an operation, e.g. `write 3`.
     fn describe(&self, op: &Self::Op) -> String;

@@ -29,8 +29,9 @@ use std::time::{Duration, Instant};
 
 /// A sequential specification that takes its operations from a history.
 ///
-/// Keys are searched in parallel, hence the `Send` and `Sync` bounds.
-pub trait HistoryModel: Model<Op: Send + Sync + Clone, State: Send> + Sized + Send + Sync {
+/// Keys are searched in parallel, each by one thread with a model of its own, hence the `Send`
+/// bounds.
+pub trait HistoryModel: Model<Op: Send + Sync + Clone, State: Send> + Sized + Send {
     /// The model's name, as `--model` spells it.
     const NAME: &'static str;
     /// What the object is called in prose ("the set", "the value of x").
@@ -202,7 +203,7 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
         let search = |budget: &Budget| {
             budget
                 .check_clock()
-                .and_then(|()| wgl::check_within(&self.model, &self.intervals, budget, None))
+                .and_then(|()| wgl::decide_detailed(&self.model, &self.intervals, budget))
         };
         // Most keys are decided at once. One that is not may be invalid, which the search can
         // only show by exhausting every order: a probe may show it in microseconds.
@@ -310,7 +311,7 @@ impl<M: HistoryModel> KeyCheck<'_, M> {
             allowed,
             budget,
             |subset| ties.close(subset),
-            |sub, oracle| witness::verdict(wgl::check_within(&self.model, sub, oracle, None)),
+            |sub, oracle| witness::verdict(wgl::decide_within(&self.model, sub, oracle, None)),
         );
         let mut witness = Witness::new(
             &shrunk,

@@ -227,6 +227,44 @@ impl Model for MultiRegister {
         Some(next.unwrap_or_else(|| state.clone()))
     }
 
+    /// A transaction can come to succeed only if each register it reads before writing it
+    /// holds the value read now or a pending transaction writes that value.
+    fn may_become_legal(
+        &self,
+        state: &Box<[ValueId]>,
+        op: &Vec<MicroOp>,
+        updates: &mut dyn Iterator<Item = &Vec<MicroOp>>,
+    ) -> bool {
+        let held = |r: usize| {
+            state
+                .get(r)
+                .or(self.initial.get(r))
+                .copied()
+                .unwrap_or(self.default)
+        };
+        let mut written = Vec::new();
+        let mut needs = Vec::new();
+        for &m in op {
+            match m {
+                MicroOp::Read { register, value }
+                    if !written.contains(&register) && held(register) != value =>
+                {
+                    needs.push((register, value));
+                }
+                MicroOp::Read { .. } => {}
+                MicroOp::Write { register, .. } => written.push(register),
+            }
+        }
+        for u in updates {
+            for m in u {
+                if let MicroOp::Write { register, value } = *m {
+                    needs.retain(|&n| n != (register, value));
+                }
+            }
+        }
+        needs.is_empty()
+    }
+
     fn describe(&self, op: &Vec<MicroOp>) -> String {
         let steps: Vec<String> = op
             .iter()
@@ -427,6 +465,18 @@ mod tests {
         // The failing read undoes the write before it: nothing of the txn happens.
         assert_eq!(m.step(&s1, &bad_read), None);
         assert_eq!(m.describe_state(&s1), r#"{"x":1,"y":0}"#);
+        // It reads x 7, which only a write of x 7 could make legal; its own write of y is no
+        // help, nor a read of x 7.
+        let seven = m.values.intern(&json!(7));
+        let x = m.names.iter().position(|n| n == "x").unwrap();
+        let write_x7 = vec![MicroOp::Write {
+            register: x,
+            value: seven,
+        }];
+        let pending =
+            |ops: &[&Vec<MicroOp>]| m.may_become_legal(&s1, &bad_read, &mut ops.iter().copied());
+        assert!(pending(&[&write_x7]));
+        assert!(!pending(&[&bad_read, &own_write]));
     }
 
     #[test]

@@ -154,6 +154,41 @@ impl Model for Queue {
         }
     }
 
+    fn legal(&self, state: &Vec<ValueId>, op: &QueueOp) -> bool {
+        match *op {
+            QueueOp::Dequeue(e) => state.first() == Some(&e),
+            QueueOp::DequeueEmpty => state.is_empty(),
+            QueueOp::Enqueue(_) | QueueOp::DequeueUnknown => true,
+        }
+    }
+
+    /// A dequeue can come to return an element only once pending dequeues could remove every
+    /// element ahead of it, and only if it is queued or a pending enqueue adds it; a dequeue
+    /// can come to find the queue empty only once pending dequeues could empty it.
+    fn may_become_legal(
+        &self,
+        state: &Vec<ValueId>,
+        op: &QueueOp,
+        updates: &mut dyn Iterator<Item = &QueueOp>,
+    ) -> bool {
+        let (mut dequeues, mut enqueued) = (0, false);
+        for u in updates {
+            match *u {
+                QueueOp::Dequeue(_) | QueueOp::DequeueUnknown => dequeues += 1,
+                QueueOp::Enqueue(e) => enqueued |= *op == QueueOp::Dequeue(e),
+                QueueOp::DequeueEmpty => {}
+            }
+        }
+        match *op {
+            QueueOp::Dequeue(e) => match state.iter().position(|&q| q == e) {
+                Some(ahead) => dequeues >= ahead,
+                None => enqueued && dequeues >= state.len(),
+            },
+            QueueOp::DequeueEmpty => dequeues >= state.len(),
+            QueueOp::Enqueue(_) | QueueOp::DequeueUnknown => true,
+        }
+    }
+
     fn describe(&self, op: &QueueOp) -> String {
         match *op {
             QueueOp::Enqueue(e) => format!("enqueue {}", self.elements.value(e)),
@@ -216,6 +251,15 @@ mod tests {
         let s1 = m.step(&s0, &enq_2).unwrap();
         assert_eq!(m.describe_state(&s1), "[1,2]");
         assert_eq!(m.step(&s1, &deq_empty), None);
+        assert!(!m.legal(&s1, &deq_empty));
+        // Emptying [1,2] takes two dequeues; the empty dequeue itself does not count.
+        let unknown = QueueOp::DequeueUnknown;
+        assert!(!m.may_become_legal(&s1, &deq_empty, &mut [deq_1, deq_empty].iter()));
+        assert!(m.may_become_legal(&s1, &deq_empty, &mut [deq_1, unknown].iter()));
+        // 2 is behind 1; a 3 nobody enqueues can never come out.
+        let deq_2 = QueueOp::Dequeue(s1[1]);
+        assert!(m.may_become_legal(&s1, &deq_2, &mut [deq_2, unknown].iter()));
+        assert!(!m.may_become_legal(&s1, &deq_2, &mut [enq_2].iter()));
         let s2 = m.step(&s1, &deq_1).unwrap();
         assert_eq!(m.describe_state(&s2), "[2]");
         assert_eq!(m.step(&s2, &deq_1), None);

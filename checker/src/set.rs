@@ -176,6 +176,38 @@ impl Model for Set {
         }
     }
 
+    fn legal(&self, state: &Box<[ValueId]>, op: &SetOp) -> bool {
+        match op {
+            SetOp::Read(seen) => seen == state,
+            SetOp::Add(_) => true,
+        }
+    }
+
+    /// A set only grows: a read can come to succeed only if it holds every element the set
+    /// holds now, and pending adds could add the rest.
+    fn may_become_legal(
+        &self,
+        state: &Box<[ValueId]>,
+        op: &SetOp,
+        updates: &mut dyn Iterator<Item = &SetOp>,
+    ) -> bool {
+        let SetOp::Read(seen) = op else { return true };
+        if state.iter().any(|e| seen.binary_search(e).is_err()) {
+            return false;
+        }
+        let mut missing: Vec<ValueId> = seen
+            .iter()
+            .filter(|e| state.binary_search(e).is_err())
+            .copied()
+            .collect();
+        for u in updates {
+            if let SetOp::Add(e) = u {
+                missing.retain(|m| m != e);
+            }
+        }
+        missing.is_empty()
+    }
+
     fn describe(&self, op: &SetOp) -> String {
         match op {
             SetOp::Add(e) => format!("add {}", self.elements.value(*e)),
@@ -260,7 +292,13 @@ mod tests {
         let s0 = m.init();
         assert_eq!(m.describe_state(&s0), "[1]");
         assert_eq!(m.step(&s0, &read_12), None);
+        // Read [1,2] needs an add of 2 still to come; read [1] is past once 2 is in.
+        assert!(!m.legal(&s0, &read_12));
+        assert!(m.may_become_legal(&s0, &read_12, &mut [&add_1, &add_2].into_iter()));
+        assert!(!m.may_become_legal(&s0, &read_12, &mut [&add_1].into_iter()));
         let s1 = m.step(&s0, &add_2).unwrap();
+        let read_1 = SetOp::Read(s0.clone());
+        assert!(!m.may_become_legal(&s1, &read_1, &mut [&add_1].into_iter()));
         assert_eq!(m.step(&s1, &read_12), Some(s1.clone()));
         // Adding an element already there changes nothing.
         assert_eq!(m.step(&s1, &add_1), Some(s1.clone()));
