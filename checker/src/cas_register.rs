@@ -27,7 +27,7 @@ use crate::operation::{Operation, Outcome};
 use serde_json::Value;
 
 /// One register operation, with values interned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RegisterOp {
     /// A read that returned this value.
     Read(ValueId),

@@ -22,7 +22,7 @@ use crate::operation::{Operation, Outcome};
 use serde_json::Value;
 
 /// One counter operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CounterOp {
     /// An add of this delta.
     Add(i64),

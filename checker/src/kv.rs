@@ -34,7 +34,7 @@ use std::collections::HashMap;
 pub type StrId = u32;
 
 /// One key-value operation on a single key, its strings numbered in the key's table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum KvOp {
     /// A get that returned this string.
     Get(StrId),

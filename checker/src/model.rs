@@ -15,10 +15,9 @@ pub trait Model {
     /// The object's state. Hashed and compared once per explored configuration: keep it cheap.
     type State: Clone + Eq + Hash + Debug;
     /// An operation together with what it observed (a read's result), so that `step` can
-    /// reject an operation whose observation this state could not produce. Comparable, so the
-    /// search can tell identical indeterminate operations apart from the rest (it tries only
-    /// one of each kind at a time).
-    type Op: Debug + PartialEq;
+    /// reject an operation whose observation this state could not produce. Hashable, so the
+    /// search can find identical operations (it tries them in one order only).
+    type Op: Debug + Eq + Hash;
 
     /// Whether [`crate::wgl::decide_within`] may skip an indeterminate operation whose effect
     /// the next operation undoes. It spares registers trying their pending writes in every

@@ -31,7 +31,7 @@ use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 
 /// One step of a multi-register operation, with registers and values interned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MicroOp {
     /// Register `register` held `value`.
     Read {

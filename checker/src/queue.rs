@@ -28,7 +28,7 @@ use crate::ties::{ByLabel, Ties};
 use serde_json::Value;
 
 /// One queue operation, with elements interned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QueueOp {
     /// An enqueue of this element.
     Enqueue(ValueId),

@@ -27,7 +27,7 @@ use crate::wgl::Interval;
 use serde_json::Value;
 
 /// One set operation, with elements interned.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SetOp {
     /// An add of this element.
     Add(ValueId),

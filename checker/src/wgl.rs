@@ -49,10 +49,13 @@
 
 use crate::budget::{Budget, Reservation, Stop};
 use crate::explored::Explored;
+use crate::fx_hash::FxBuildHasher;
 use crate::history_error::HistoryError;
 use crate::linearized::Linearized;
 use crate::model::Model;
 use crate::operation::{Operation, Outcome};
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::time::Instant;
 
 /// How often (in search steps) the deadline is checked. A step costs well under a microsecond
@@ -427,9 +430,9 @@ struct Scratch {
     blocked: Vec<usize>,
 }
 
-/// How far back (in operations of the same kind, indeterminate or `ok`) `earlier_twins` looks
-/// for an identical one.
-const TWIN_WINDOW: usize = 256;
+/// How far back (in identical operations of the same kind, indeterminate or `ok`)
+/// `earlier_twins` looks for a twin.
+const TWIN_WINDOW: usize = 64;
 
 /// For each operation, an identical operation invoked no later that the search must take first
 /// (its twin), else `NIL`.
@@ -450,25 +453,23 @@ const TWIN_WINDOW: usize = 256;
 ///   later one, so the ones used can be the earliest of their chain, in call order.
 ///
 /// The two kinds never twin each other, so the two arguments do not interfere. A chain broken
-/// by [`TWIN_WINDOW`] is only less pruning, never a wrong answer; operations that far apart
-/// in call order rarely overlap, and real time already orders those that do not.
-fn earlier_twins<O: PartialEq>(ops: &[Interval<O>], by_call: &[usize]) -> Vec<usize> {
+/// by [`TWIN_WINDOW`] is only less pruning, never a wrong answer.
+fn earlier_twins<O: Eq + Hash>(ops: &[Interval<O>], by_call: &[usize]) -> Vec<usize> {
     let mut twin = vec![NIL; ops.len()];
-    for info in [true, false] {
-        let kind: Vec<usize> = by_call
+    // Each kind's operations so far, identical ones together, in call order.
+    let mut seen: [HashMap<&O, Vec<usize>, FxBuildHasher>; 2] = Default::default();
+    for &i in by_call {
+        let same = seen[usize::from(ops[i].ret.is_none())]
+            .entry(&ops[i].op)
+            .or_default();
+        let window = &same[same.len().saturating_sub(TWIN_WINDOW)..];
+        twin[i] = window
             .iter()
+            .rev()
             .copied()
-            .filter(|&i| ops[i].ret.is_none() == info)
-            .collect();
-        for (k, &i) in kind.iter().enumerate() {
-            let window = &kind[k.saturating_sub(TWIN_WINDOW)..k];
-            twin[i] = window
-                .iter()
-                .rev()
-                .copied()
-                .find(|&j| ops[j].ret <= ops[i].ret && ops[j].op == ops[i].op)
-                .unwrap_or(NIL);
-        }
+            .find(|&j| ops[j].ret <= ops[i].ret)
+            .unwrap_or(NIL);
+        same.push(i);
     }
     twin
 }
@@ -672,7 +673,7 @@ mod tests {
     /// A register of small integers, independent of JSON, to test the search on its own.
     struct IntRegister;
 
-    #[derive(Debug, Clone, Copy, PartialEq)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     enum Op {
         Read(u8),
         Write(u8),
