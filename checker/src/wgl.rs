@@ -456,20 +456,28 @@ const TWIN_WINDOW: usize = 64;
 /// by [`TWIN_WINDOW`] is only less pruning, never a wrong answer.
 fn earlier_twins<O: Eq + Hash>(ops: &[Interval<O>], by_call: &[usize]) -> Vec<usize> {
     let mut twin = vec![NIL; ops.len()];
-    // Each kind's operations so far, identical ones together, in call order.
-    let mut seen: [HashMap<&O, Vec<usize>, FxBuildHasher>; 2] = Default::default();
+    // The latest operation of each kind and value so far, and each operation's previous
+    // identical one of its kind: a list per value without a vector per value (with unique
+    // values, one per operation).
+    let mut latest: [HashMap<&O, usize, FxBuildHasher>; 2] = Default::default();
+    let mut previous = vec![NIL; ops.len()];
     for &i in by_call {
-        let same = seen[usize::from(ops[i].ret.is_none())]
-            .entry(&ops[i].op)
-            .or_default();
-        let window = &same[same.len().saturating_sub(TWIN_WINDOW)..];
-        twin[i] = window
-            .iter()
-            .rev()
-            .copied()
-            .find(|&j| ops[j].ret <= ops[i].ret)
-            .unwrap_or(NIL);
-        same.push(i);
+        let kind = usize::from(ops[i].ret.is_none());
+        if let Some(last) = latest[kind].insert(&ops[i].op, i) {
+            previous[i] = last;
+        }
+        let mut j = previous[i];
+        for _ in 0..TWIN_WINDOW {
+            if j == NIL || ops[j].ret <= ops[i].ret {
+                break;
+            }
+            j = previous[j];
+        }
+        twin[i] = if j != NIL && ops[j].ret <= ops[i].ret {
+            j
+        } else {
+            NIL
+        };
     }
     twin
 }
