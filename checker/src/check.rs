@@ -734,14 +734,12 @@ mod tests {
 
     #[test]
     fn stale_read_is_invalid_and_named() {
-        let report = check(vec![
-            on(json!("x"), invoke(1000, 1, "write", json!(1))),
-            on(json!("x"), ok(1100, 1, "write", json!(1))),
-            on(json!("x"), invoke(1150, 1, "write", json!(2))),
-            on(json!("x"), ok(1180, 1, "write", json!(2))),
-            on(json!("x"), invoke(1190, 2, "read", json!(null))),
-            on(json!("x"), ok(1204, 2, "read", json!(1))),
-        ]);
+        let report = check(
+            stale_read()
+                .into_iter()
+                .map(|e| on(json!("x"), e))
+                .collect(),
+        );
         assert_eq!(report.validity, Validity::Invalid);
         let key = &report.keys[0];
         assert_eq!(key.key, json!("x"));

@@ -317,15 +317,7 @@ mod tests {
 
     #[test]
     fn a_stale_read_is_a_cycle_of_real_time_and_write_order() {
-        let cycle = cycle_of(vec![
-            invoke(1000, 1, "write", json!(1)),
-            ok(1100, 1, "write", json!(1)),
-            invoke(1150, 1, "write", json!(2)),
-            ok(1180, 1, "write", json!(2)),
-            invoke(1190, 2, "read", json!(null)),
-            ok(1204, 2, "read", json!(1)),
-        ])
-        .expect("a stale read is a cycle");
+        let cycle = cycle_of(stale_read()).expect("a stale read is a cycle");
         assert_eq!(
             cycle.message,
             "write 1 (process 1) → (real time) write 2 (process 1) → (read 1 follows it, yet \

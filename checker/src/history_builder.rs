@@ -10,7 +10,7 @@
 use crate::check::{check_events, CheckOptions, CheckReport, ModelKind};
 use crate::event::{Event, EventType, Process};
 use crate::validity::Validity;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const NANOS_PER_MILLI: u64 = 1_000_000;
 
@@ -79,6 +79,19 @@ pub(crate) fn history<I: IntoIterator<Item = Event>>(events: I) -> Vec<Event> {
 /// `f` by process `p`: invoked with `arg` at `ms`, completed ok with `out` 10 ms later.
 pub(crate) fn done(ms: u64, p: u64, f: &str, arg: Value, out: Value) -> Vec<Event> {
     vec![invoke(ms, p, f, arg), ok(ms + 10, p, f, out)]
+}
+
+/// The canonical stale read: write 1 acknowledged at 1.100 s, write 2 at 1.180 s, then a read
+/// invoked at 1.190 s returns 1 at 1.204 s.
+pub(crate) fn stale_read() -> Vec<Event> {
+    vec![
+        invoke(1000, 1, "write", json!(1)),
+        ok(1100, 1, "write", json!(1)),
+        invoke(1150, 1, "write", json!(2)),
+        ok(1180, 1, "write", json!(2)),
+        invoke(1190, 2, "read", json!(null)),
+        ok(1204, 2, "read", json!(1)),
+    ]
 }
 
 /// Check options for `model`, every key starting at `initial`.

@@ -351,14 +351,7 @@ mod tests {
             events.push(on(json!("x"), invoke(10 * i, 3, "write", json!(100 + i))));
             events.push(on(json!("x"), ok(10 * i + 1, 3, "write", json!(100 + i))));
         }
-        events.extend([
-            on(json!("x"), invoke(1000, 1, "write", json!(1))),
-            on(json!("x"), ok(1100, 1, "write", json!(1))),
-            on(json!("x"), invoke(1150, 1, "write", json!(2))),
-            on(json!("x"), ok(1180, 1, "write", json!(2))),
-            on(json!("x"), invoke(1190, 2, "read", json!(null))),
-            on(json!("x"), ok(1204, 2, "read", json!(1))),
-        ]);
+        events.extend(stale_read().into_iter().map(|e| on(json!("x"), e)));
         let report = check_events(&history(events), &CheckOptions::default()).unwrap();
         let witness = first_witness(&report);
         assert!(witness.minimal);
