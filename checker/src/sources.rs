@@ -172,7 +172,7 @@ impl<'a> Sources<'a> {
                 .into_iter()
                 .flatten()
                 .copied()
-                .filter(|&w| !ruled_out(self.ops[w].ret, None) && ruled_out(self.ops[w].ret, cut))
+                .filter(|&w| ruled_out(self.ops[w].ret, cut))
                 .max_by_key(|&w| (self.ops[w].ret, w));
             let initial = v == initial;
             if latest_ruled_out.is_none() && !initial {
