@@ -386,7 +386,7 @@ impl<'a> KeyCheck<'a> {
                     Err(_) => {
                         report.validity = Validity::Invalid;
                         let mut anomaly = self.violation_anomaly(opts, &violation);
-                        anomaly.witness = self.witness(&anomaly, seeds, started, budget);
+                        anomaly.witness = Some(self.witness(&anomaly, seeds, started, budget));
                         report.anomaly = Some(anomaly);
                         return report;
                     }
@@ -438,7 +438,7 @@ impl<'a> KeyCheck<'a> {
                     witness: None,
                     left_out: 0,
                 };
-                anomaly.witness = self.witness(&anomaly, seeds, started, budget);
+                anomaly.witness = Some(self.witness(&anomaly, seeds, started, budget));
                 report.anomaly = Some(anomaly);
             }
         }
@@ -454,7 +454,7 @@ impl<'a> KeyCheck<'a> {
         mut seeds: Vec<Vec<usize>>,
         started: Instant,
         budget: &Budget,
-    ) -> Option<Witness> {
+    ) -> Witness {
         let allowed = witness::budget_for(started.elapsed());
         let began = Instant::now();
         let position: HashMap<u64, usize> = self
@@ -538,7 +538,7 @@ impl<'a> KeyCheck<'a> {
             .collect();
         witness.explain(context.iter().map(|&i| name(i)).collect(), because);
         witness.cycle = cycle;
-        Some(witness)
+        witness
     }
 
     /// The report of a key whose check stopped early.
