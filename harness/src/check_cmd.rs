@@ -48,20 +48,19 @@ enum FailedCasArg {
     /// Observes for faultline's JSONL (which marks evaluated mismatches), dropped for Jepsen's
     /// formats (which do not say why a cas failed), as Knossos reads them.
     Auto,
-    /// A failed cas observed a mismatch: in JSONL where the error says `cas-mismatch`, in
-    /// Jepsen's formats every failed cas.
-    Observes,
-    /// Every failed cas is dropped.
-    Dropped,
+    /// As told: `observes` (in JSONL where the error says `cas-mismatch`, in Jepsen's formats
+    /// every failed cas) or `dropped`.
+    Told(FailedCas),
 }
 
 impl FailedCasArg {
-    fn parse(s: &str) -> Option<FailedCasArg> {
+    fn parse(s: &str) -> Result<FailedCasArg, String> {
         match s {
-            "auto" => Some(FailedCasArg::Auto),
-            "observes" => Some(FailedCasArg::Observes),
-            "dropped" => Some(FailedCasArg::Dropped),
-            _ => None,
+            "auto" => Ok(FailedCasArg::Auto),
+            told => told
+                .parse()
+                .map(FailedCasArg::Told)
+                .map_err(|_| format!("unknown choice {told:?} (known: auto, observes, dropped)")),
         }
     }
 
@@ -72,8 +71,8 @@ impl FailedCasArg {
         match self {
             FailedCasArg::Auto if jepsen => (FailedCas::Dropped, false),
             FailedCasArg::Auto => (FailedCas::Observes, false),
-            FailedCasArg::Observes => (FailedCas::Observes, jepsen),
-            FailedCasArg::Dropped => (FailedCas::Dropped, false),
+            FailedCasArg::Told(FailedCas::Observes) => (FailedCas::Observes, jepsen),
+            FailedCasArg::Told(FailedCas::Dropped) => (FailedCas::Dropped, false),
         }
     }
 }
@@ -94,11 +93,9 @@ pub fn run(args: CheckArgs) -> i32 {
             args.nil_reads
         ));
     };
-    let Some(failed_cas) = FailedCasArg::parse(&args.failed_cas) else {
-        return usage(&format!(
-            "--failed-cas: unknown choice {:?} (known: auto, observes, dropped)",
-            args.failed_cas
-        ));
+    let failed_cas = match FailedCasArg::parse(&args.failed_cas) {
+        Ok(f) => f,
+        Err(e) => return usage(&format!("--failed-cas: {e}")),
     };
     let initial = match parse_initial(&args.initial) {
         Ok(v) => v,
@@ -269,17 +266,21 @@ mod tests {
 
     #[test]
     fn failed_cas_observes_for_jsonl_and_is_dropped_for_jepsen_unless_told() {
-        use FailedCasArg::*;
-        assert_eq!(Auto.resolve(Format::Jsonl), (FailedCas::Observes, false));
-        assert_eq!(Auto.resolve(Format::Edn), (FailedCas::Dropped, false));
-        assert_eq!(Auto.resolve(Format::JepsenLog), (FailedCas::Dropped, false));
+        let [auto, observes, dropped] =
+            ["auto", "observes", "dropped"].map(|s| FailedCasArg::parse(s).unwrap());
+        assert_eq!(auto.resolve(Format::Jsonl), (FailedCas::Observes, false));
+        assert_eq!(auto.resolve(Format::Edn), (FailedCas::Dropped, false));
+        assert_eq!(auto.resolve(Format::JepsenLog), (FailedCas::Dropped, false));
         // Told so, every failed cas of a Jepsen history is a mismatch; JSONL says which are.
-        assert_eq!(Observes.resolve(Format::Edn), (FailedCas::Observes, true));
+        assert_eq!(observes.resolve(Format::Edn), (FailedCas::Observes, true));
         assert_eq!(
-            Observes.resolve(Format::Jsonl),
+            observes.resolve(Format::Jsonl),
             (FailedCas::Observes, false)
         );
-        assert_eq!(Dropped.resolve(Format::Jsonl), (FailedCas::Dropped, false));
-        assert_eq!(FailedCasArg::parse("knossos"), None);
+        assert_eq!(dropped.resolve(Format::Jsonl), (FailedCas::Dropped, false));
+        assert_eq!(
+            FailedCasArg::parse("knossos").unwrap_err(),
+            "unknown choice \"knossos\" (known: auto, observes, dropped)"
+        );
     }
 }
