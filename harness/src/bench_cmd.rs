@@ -572,7 +572,12 @@ fn large(args: &BenchCheckArgs, values: Values) -> Result<Cases> {
 
 /// A kv-shaped workload of `ops` operations (default 10,000; 2,000 with --quick).
 fn kv_sized(args: &BenchCheckArgs, object: Object, ops: Option<usize>) -> Cases {
-    let sim = Simulation {
+    kv_cases(kv_simulation(args, object, ops), Validity::Valid)
+}
+
+/// The simulation behind the kv-shaped workloads: 10 keys, 50 clients, values 0..4, 5% info.
+fn kv_simulation(args: &BenchCheckArgs, object: Object, ops: Option<usize>) -> Simulation {
+    Simulation {
         object,
         ops: ops.unwrap_or(if args.quick { 2_000 } else { 10_000 }),
         keys: 10,
@@ -581,9 +586,13 @@ fn kv_sized(args: &BenchCheckArgs, object: Object, ops: Option<usize>) -> Cases 
         info_rate: 0.05,
         seed: 50,
         ..Simulation::default()
-    };
+    }
+}
+
+/// `sim`'s history, checked with its object's model, expected to be `expected`.
+fn kv_cases(sim: Simulation, expected: Validity) -> Cases {
     let options = CheckOptions {
-        model: match object {
+        model: match sim.object {
             Object::Kv => ModelKind::Kv,
             Object::Register => ModelKind::CasRegister,
         },
@@ -592,29 +601,20 @@ fn kv_sized(args: &BenchCheckArgs, object: Object, ops: Option<usize>) -> Cases 
         ..CheckOptions::default()
     };
     Cases {
-        histories: vec![(sim.events(), options, Some(Validity::Valid))],
-        clients: Some(50),
+        histories: vec![(sim.events(), options, Some(expected))],
+        clients: Some(sim.clients),
     }
 }
 
 /// Porcupine's hard case: a bad 50-client kv history in which every key must be decided.
 fn kv_stale(args: &BenchCheckArgs) -> Result<Cases> {
-    let mut cases = kv_sized(args, Object::Kv, None);
-    let (events, _, expected) = &mut cases.histories[0];
-    *events = Simulation {
-        object: Object::Kv,
-        ops: if args.quick { 2_000 } else { 10_000 },
-        keys: 10,
-        clients: 50,
+    let sim = Simulation {
         values: Values::Unique,
-        info_rate: 0.05,
         stale_read: true,
         seed: 51,
-        ..Simulation::default()
-    }
-    .events();
-    *expected = Some(Validity::Invalid);
-    Ok(cases)
+        ..kv_simulation(args, Object::Kv, None)
+    };
+    Ok(kv_cases(sim, Validity::Invalid))
 }
 
 fn kv(args: &BenchCheckArgs) -> Result<Cases> {
