@@ -11,6 +11,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The limits of one check, shared by the searches of all its keys.
@@ -18,8 +19,8 @@ use std::time::Instant;
 pub struct Budget {
     deadline: Option<Instant>,
     memory_limit: Option<u64>,
-    /// Bytes currently reserved by running searches.
-    reserved: AtomicU64,
+    /// Bytes currently reserved by running searches, shared with side budgets.
+    reserved: Arc<AtomicU64>,
 }
 
 /// Why a search stopped before deciding.
@@ -43,7 +44,7 @@ impl Budget {
         Budget {
             deadline,
             memory_limit,
-            reserved: AtomicU64::new(0),
+            reserved: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -52,14 +53,15 @@ impl Budget {
         Budget::new(None, None)
     }
 
-    /// A budget for a side search (a witness's oracle, a probe): until `until` or this
-    /// budget's deadline, whichever is sooner, with the memory other searches do not hold now.
+    /// A budget for a side search (a witness's oracle, a probe, a first short try): until
+    /// `until` or this budget's deadline, whichever is sooner, drawing on this budget's memory
+    /// (what it reserves counts against every other search of the check, and theirs against it).
     pub fn side(&self, until: Instant) -> Budget {
-        let deadline = self.deadline.map_or(until, |d| d.min(until));
-        let memory = self
-            .memory_limit
-            .map(|limit| limit.saturating_sub(self.reserved()));
-        Budget::new(Some(deadline), memory)
+        Budget {
+            deadline: Some(self.deadline.map_or(until, |d| d.min(until))),
+            memory_limit: self.memory_limit,
+            reserved: Arc::clone(&self.reserved),
+        }
     }
 
     /// The deadline, if any.
@@ -214,6 +216,23 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_side_budget_draws_on_the_same_memory() {
+        let budget = Budget::new(None, Some(1000));
+        let side = budget.side(Instant::now() + Duration::from_secs(1));
+        side.reserve(600).unwrap();
+        assert_eq!(
+            budget.reserved(),
+            600,
+            "the side's memory counts for the check"
+        );
+        assert_eq!(budget.reserve(600), Err(Stop::Memory(1000)));
+        assert_eq!(side.reserve(600), Err(Stop::Memory(1000)));
+        side.release(600);
+        budget.reserve(1000).unwrap();
+        assert!(side.deadline().is_some());
+    }
 
     #[test]
     fn reservations_fail_past_the_limit_and_are_given_back() {
