@@ -329,6 +329,12 @@ impl Model for Kv {
     type Op = KvOp;
     const PRUNE_ABSORBED: bool = false;
 
+    /// Only a get can fail; deciding so needs no new string (the search asks this of every
+    /// candidate at every step).
+    fn legal(&self, state: &StrId, op: &KvOp) -> bool {
+        !matches!(op, KvOp::Get(v) if v != state)
+    }
+
     fn init(&self) -> StrId {
         self.initial
     }
