@@ -489,9 +489,7 @@ fn median(xs: &mut [f64]) -> f64 {
 /// This process's peak resident memory (`VmHWM` in /proc/self/status), in bytes.
 fn peak_memory() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    crate::memory_cap::proc_bytes(&status, "VmHWM:")
 }
 
 fn cas_register() -> CheckOptions {

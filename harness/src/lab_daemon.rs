@@ -185,9 +185,10 @@ pub async fn serve(store: &Path, opts: &ClusterOpts) -> Result<()> {
         text.push('\n');
         let _ = write.write_all(text.as_bytes()).await;
         if stop {
-            break;
+            return Ok(());
         }
     }
+    // A signal ended the loop.
     lab.teardown();
     let _ = std::fs::remove_file(&path);
     Ok(())
