@@ -1,8 +1,12 @@
 //! The command line as the user types it; [`crate::config`] turns it into a validated run config.
 
 use clap::{Args, Parser, Subcommand};
+use cluster::target::{Failover, Persistence};
+use cluster::{NetChoice, ReadFrom, TargetKind};
+use nemesis::{NemesisKinds, PartitionSpec};
 use std::path::PathBuf;
 use std::time::Duration;
+use workloads::WorkloadKind;
 
 /// faultline: a Jepsen-style test harness for distributed systems.
 #[derive(Parser, Debug)]
@@ -44,15 +48,15 @@ pub struct TestArgs {
     #[arg(long, default_value_t = 100.0)]
     pub rate: f64,
     /// How long clients issue operations (e.g. 10s, 1m).
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
     pub time_limit: Duration,
-    /// Where reads go: primary, replica or any.
-    #[arg(long, default_value = "primary")]
-    pub read_from: String,
+    /// Where reads go: the primary, a replica (spread over the replicas) or any node.
+    #[arg(long, value_enum, default_value = "primary")]
+    pub read_from: ReadFrom,
     /// What clients do: register (read, write, cas on a few keys; checked for linearizability)
     /// or set (add unique integers; every node's set read at the end; checked for lost adds).
-    #[arg(long, default_value = "register")]
-    pub workload: String,
+    #[arg(long, value_enum, default_value = "register")]
+    pub workload: WorkloadKind,
     /// Redis: after every write, WAIT until this many replicas acknowledged it (fewer within
     /// half of --op-timeout leaves the write indeterminate).
     #[arg(long)]
@@ -61,16 +65,15 @@ pub struct TestArgs {
     /// local state, possibly stale).
     #[arg(long, default_value = "linearizable")]
     pub read_consistency: String,
-    /// Faults to inject, comma-separated: none, pause, kill, partition (a random shape each time),
-    /// partition-one, partition-halves, partition-ring, partition-bridge, partition-primary,
-    /// partition-one-way.
-    #[arg(long, default_value = "pause")]
-    pub nemesis: String,
-    /// An explicit partition to inject, as components: "n1,n2|n3,n4,n5" (needs --net netns).
+    // Help is built from the one list of fault names (nemesis::nemesis_names), so it cannot drift.
+    #[arg(long, default_value = "pause", help = nemesis_help())]
+    pub nemesis: NemesisKinds,
+    /// An explicit partition to inject, as components: "n1,n2|n3,n4,n5" (needs --net netns or
+    /// proxy).
     #[arg(long)]
-    pub partition: Option<String>,
+    pub partition: Option<PartitionSpec>,
     /// Length of each quiet and each fault window.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "2s")]
+    #[arg(long, value_parser = parse_duration, default_value = "2s")]
     pub nemesis_interval: Duration,
     /// Seed for the operation stream and the fault schedule (random when absent; printed).
     #[arg(long)]
@@ -79,12 +82,12 @@ pub struct TestArgs {
     #[arg(long, default_value_t = 3)]
     pub keys: usize,
     /// How long a client waits for a reply before the operation is indeterminate.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "1s")]
+    #[arg(long, value_parser = parse_duration, default_value = "1s")]
     pub op_timeout: Duration,
     /// Directory of the run store.
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
-    /// Name of the test (the store sub-directory); defaults to <target>-register.
+    /// Name of the test (the store sub-directory); defaults to <target>-<workload>.
     #[arg(long)]
     pub name: Option<String>,
     /// Print results.json to stdout instead of the human summary.
@@ -97,16 +100,15 @@ pub struct TestArgs {
 pub struct ClusterOpts {
     /// System under test: own (faultline's nodes), redis (Debian's redis-server) or etcd
     /// (Debian's etcd-server).
-    #[arg(long, default_value = "own")]
-    pub target: String,
+    #[arg(long, value_enum, default_value = "own")]
+    pub target: TargetKind,
     /// Redis: none (the first node stays the primary) or sentinel (a redis-sentinel beside each
     /// node promotes a replica when a majority cannot reach the primary).
-    #[arg(long, default_value = "none")]
-    pub failover: String,
-    /// Redis: none, or the append-only file with its fsync policy: aof-always, aof-everysec,
-    /// aof-no.
-    #[arg(long, default_value = "none")]
-    pub persistence: String,
+    #[arg(long, value_enum, default_value = "none")]
+    pub failover: Failover,
+    /// Redis: none, or the append-only file with its fsync policy.
+    #[arg(long, value_enum, default_value = "none")]
+    pub persistence: Persistence,
     /// Number of nodes: one primary, the rest replicas.
     #[arg(long, default_value_t = 3)]
     pub nodes: usize,
@@ -114,17 +116,17 @@ pub struct ClusterOpts {
     /// bridge; needs root), proxy (loopback ports, node-to-node links through faultline's fault
     /// proxy, for every target, Sentinel and etcd included; no root), loopback (plain loopback
     /// ports; no network faults), or auto (netns where permitted, else proxy).
-    #[arg(long, default_value = "auto")]
-    pub net: String,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub net: NetChoice,
     /// netns mode: the private /16 a run's /24 is taken from, as its first two octets.
     #[arg(long, default_value = "10.77")]
     pub subnet: String,
     /// How long the cluster may take to become ready (and to recover after the faults) before
     /// that is an error.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "20s")]
+    #[arg(long, value_parser = parse_duration, default_value = "20s")]
     pub ready_timeout: Duration,
     /// Own nodes only: hold replication back this long, so replica reads go stale.
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = parse_duration)]
     pub replication_delay: Option<Duration>,
 }
 
@@ -159,7 +161,7 @@ pub struct CheckArgs {
     #[arg(long, default_value = "auto")]
     pub failed_cas: String,
     /// Give up after this long and answer unknown (e.g. 30s).
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = parse_duration)]
     pub timeout: Option<Duration>,
     /// Answer unknown rather than let the search's memory grow past SIZE (e.g. 512M, 2G);
     /// default: half of this machine's RAM.
@@ -194,7 +196,7 @@ pub enum ClusterAction {
     Serve(ClusterOpts),
     /// Each node's process, role, replication link and offset.
     Status,
-    /// Cut the network: "n1,n2|n3,n4,n5" (needs a netns cluster).
+    /// Cut the network: "n1,n2|n3,n4,n5" (a netns or proxy cluster).
     Partition {
         /// The components, separated by `|`.
         spec: String,
@@ -222,12 +224,12 @@ pub enum ClusterAction {
         node: String,
     },
     /// Degrade the links into a node: latency (proxy mode; netns needs sch_netem), loss,
-    /// bandwidth.
+    /// bandwidth. Replaces the node's previous degradation (a link has one at a time).
     Slow {
         /// The node, e.g. n2.
         node: String,
         /// Added delay, e.g. 100ms.
-        #[arg(long, value_parser = humantime::parse_duration)]
+        #[arg(long, value_parser = parse_duration)]
         latency: Option<std::time::Duration>,
         /// Probability a packet from another node is lost, 0 to 1.
         #[arg(long)]
@@ -239,4 +241,71 @@ pub enum ClusterAction {
     /// Stop every node and remove every network faultline made under this store: the lab
     /// cluster, and what crashed or killed test runs left behind.
     Down,
+}
+
+/// A duration as Jepsen users type it: a bare number is seconds (`--time-limit 10`), anything else
+/// a unit-suffixed span (`1500ms`, `2m`, `1m 30s`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<f64>() {
+        return Duration::try_from_secs_f64(secs)
+            .map_err(|_| format!("'{text}' is not a duration: seconds must be 0 or more"));
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| format!("'{text}' is not a duration ({e}): write 10, 10s, 1500ms or 2m"))
+}
+
+/// `--nemesis`'s help, listing every fault name from the one definition.
+fn nemesis_help() -> String {
+    format!(
+        "Faults to inject, comma-separated ('partition' picks a random shape each time; link \
+         faults hit the links into some nodes; blackhole, reset, slow-close and half-open need \
+         --net proxy): {}",
+        nemesis::nemesis_names()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_number_is_seconds() {
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1500ms"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("-1").unwrap_err().contains("0 or more"));
+        assert!(parse_duration("soon").unwrap_err().contains("'soon'"));
+    }
+
+    #[test]
+    fn help_lists_every_choice_from_its_definition() {
+        use clap::CommandFactory;
+        let mut cmd = Cli::command();
+        let test = cmd.find_subcommand_mut("test").unwrap();
+        let help = test.render_long_help().to_string();
+        for kind in nemesis::FaultKind::named() {
+            assert!(
+                help.contains(&kind.to_string()),
+                "--nemesis help lacks {kind}"
+            );
+        }
+        for name in [
+            "own",
+            "redis",
+            "etcd",
+            "aof-everysec",
+            "sentinel",
+            "loopback",
+            "replica",
+        ] {
+            assert!(help.contains(name), "help lacks {name}");
+        }
+        assert!(help.contains("<target>-<workload>"));
+        assert!(
+            !help.contains("needs --net netns)"),
+            "--partition works with proxy too"
+        );
+    }
 }

@@ -156,7 +156,19 @@ fn bad_input_is_named_and_exits_2() {
     let case = Case::new();
     let out = case.run(&["test", "--target", "cassandra"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--target: unknown target 'cassandra'"));
+    let err = stderr(&out);
+    assert!(
+        err.contains("'cassandra'") && err.contains("--target") && err.contains("own, redis, etcd"),
+        "{err}"
+    );
+
+    let out = case.run(&["test", "--nemesis", "none,pause"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot be combined"),
+        "{}",
+        stderr(&out)
+    );
 
     let out = case.run(&["test", "--time-limit", "forever"]);
     assert_eq!(out.status.code(), Some(2), "clap's usage errors exit 2 too");

@@ -1,14 +1,14 @@
 //! The faults the nemesis can inject: what `--nemesis` names, and one concrete fault.
 
-use crate::link::LinkFault;
-use crate::partition::{Grudge, PartitionSpec, Shape};
+use crate::link::{LinkFault, LinkKind};
+use crate::partition::{Grudge, PartitionSpec, Shape, SHAPES};
+use clap::ValueEnum;
 use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
 
 /// One kind of fault a run may inject.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FaultKind {
     /// Pause processes (SIGSTOP), resume them at heal (SIGCONT).
     Pause,
@@ -18,44 +18,87 @@ pub enum FaultKind {
     Partition(Option<Shape>),
     /// The one partition given with `--partition`.
     Explicit(PartitionSpec),
-    /// Degraded links into some nodes (latency, loss, bandwidth, blackhole, …), by name.
-    Link(String),
+    /// Degraded links into some nodes (latency, loss, bandwidth, blackhole, …).
+    Link(LinkKind),
+}
+
+impl FaultKind {
+    /// Every kind `--nemesis` can name, in the order help lists them.
+    pub fn named() -> Vec<FaultKind> {
+        let mut kinds = vec![
+            FaultKind::Pause,
+            FaultKind::Kill,
+            FaultKind::Partition(None),
+        ];
+        kinds.extend(SHAPES.iter().map(|s| FaultKind::Partition(Some(*s))));
+        kinds.extend(
+            LinkKind::value_variants()
+                .iter()
+                .map(|l| FaultKind::Link(*l)),
+        );
+        kinds
+    }
+
+    /// Whether this fault cuts the network.
+    pub fn is_partition(&self) -> bool {
+        matches!(self, FaultKind::Partition(_) | FaultKind::Explicit(_))
+    }
+}
+
+impl fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FaultKind::Pause => f.write_str("pause"),
+            FaultKind::Kill => f.write_str("kill"),
+            FaultKind::Partition(None) => f.write_str("partition"),
+            FaultKind::Partition(Some(shape)) => write!(f, "partition-{shape}"),
+            FaultKind::Explicit(spec) => write!(f, "partition {spec}"),
+            FaultKind::Link(link) => write!(f, "{link}"),
+        }
+    }
+}
+
+/// results.json names a kind as `--nemesis` does, so a run's options can be typed again.
+impl Serialize for FaultKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// The faults a run injects (`--nemesis pause,partition,kill`); empty means none.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct NemesisKinds(pub Vec<FaultKind>);
 
-/// The names `--nemesis` accepts, for error messages and help.
-pub const NEMESIS_NAMES: &str = "none, pause, kill, partition, partition-one, partition-halves, \
-     partition-ring, partition-bridge, partition-primary, partition-one-way, latency, loss, \
-     bandwidth, blackhole, reset, slow-close, half-open";
+/// The names `--nemesis` accepts, comma-separated, for help and error messages.
+pub fn nemesis_names() -> String {
+    let mut names = vec!["none".to_string()];
+    names.extend(FaultKind::named().iter().map(FaultKind::to_string));
+    names.join(", ")
+}
 
 impl FromStr for NemesisKinds {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
+        let names: Vec<&str> = s.split(',').map(str::trim).collect();
+        if names.contains(&"none") {
+            if names.len() > 1 {
+                return Err(format!(
+                    "'{s}': none means no faults and cannot be combined with others"
+                ));
+            }
+            return Ok(NemesisKinds::default());
+        }
+        let named = FaultKind::named();
         let mut kinds = Vec::new();
-        for name in s.split(',').map(str::trim) {
-            let kind = match name {
-                "none" => continue,
-                "pause" => FaultKind::Pause,
-                "kill" => FaultKind::Kill,
-                "partition" => FaultKind::Partition(None),
-                "partition-one" => FaultKind::Partition(Some(Shape::One)),
-                "partition-halves" => FaultKind::Partition(Some(Shape::Halves)),
-                "partition-ring" => FaultKind::Partition(Some(Shape::Ring)),
-                "partition-bridge" => FaultKind::Partition(Some(Shape::Bridge)),
-                "partition-primary" => FaultKind::Partition(Some(Shape::Primary)),
-                "partition-one-way" => FaultKind::Partition(Some(Shape::OneWay)),
-                link if LinkFault::named(link).is_some() => FaultKind::Link(link.to_string()),
-                other => {
-                    return Err(format!(
-                        "unknown nemesis '{other}' (known: {NEMESIS_NAMES})"
-                    ))
-                }
+        for name in names {
+            let Some(kind) = named.iter().find(|k| k.to_string() == name) else {
+                return Err(format!(
+                    "unknown nemesis '{name}' (known: {})",
+                    nemesis_names()
+                ));
             };
-            if !kinds.contains(&kind) {
-                kinds.push(kind);
+            if !kinds.contains(kind) {
+                kinds.push(kind.clone());
             }
         }
         Ok(NemesisKinds(kinds))
@@ -65,17 +108,15 @@ impl FromStr for NemesisKinds {
 impl NemesisKinds {
     /// Whether any of these faults cuts the network (which needs a network that can be cut).
     pub fn partitions(&self) -> bool {
-        self.0
-            .iter()
-            .any(|k| matches!(k, FaultKind::Partition(_) | FaultKind::Explicit(_)))
+        self.0.iter().any(FaultKind::is_partition)
     }
 
-    /// The link faults among these, with their names.
-    pub fn link_faults(&self) -> Vec<(&str, LinkFault)> {
+    /// The link faults among these.
+    pub fn link_faults(&self) -> Vec<LinkKind> {
         self.0
             .iter()
             .filter_map(|k| match k {
-                FaultKind::Link(name) => LinkFault::named(name).map(|f| (name.as_str(), f)),
+                FaultKind::Link(link) => Some(*link),
                 _ => None,
             })
             .collect()
@@ -173,21 +214,29 @@ mod tests {
         );
         assert!(k.partitions());
         let links: NemesisKinds = "latency,half-open".parse().unwrap();
-        assert_eq!(
-            links
-                .link_faults()
-                .iter()
-                .map(|(n, _)| *n)
-                .collect::<Vec<_>>(),
-            ["latency", "half-open"]
-        );
+        assert_eq!(links.link_faults(), [LinkKind::Latency, LinkKind::HalfOpen]);
         assert!(!links.partitions());
         assert_eq!("none".parse::<NemesisKinds>().unwrap().0, vec![]);
         let err = "pause,flood".parse::<NemesisKinds>().unwrap_err();
         assert!(
-            err.contains("'flood'") && err.contains("partition-one-way"),
+            err.contains("'flood'")
+                && err.contains("partition-one-way")
+                && err.contains("half-open"),
             "{err}"
         );
+        let err = "none,pause".parse::<NemesisKinds>().unwrap_err();
+        assert!(err.contains("cannot be combined"), "{err}");
+    }
+
+    #[test]
+    fn every_named_kind_parses_back_from_its_name() {
+        for kind in FaultKind::named() {
+            let parsed: NemesisKinds = kind.to_string().parse().unwrap();
+            assert_eq!(parsed.0, vec![kind.clone()]);
+            let json = serde_json::to_value(&kind).unwrap();
+            assert_eq!(json.as_str(), Some(kind.to_string().as_str()));
+        }
+        assert!(nemesis_names().starts_with("none, pause, kill, partition, partition-one,"));
     }
 
     #[test]

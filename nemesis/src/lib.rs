@@ -11,8 +11,8 @@ pub mod runner;
 pub mod schedule;
 
 pub use control::{ClusterControl, FaultRecorder};
-pub use fault::{Fault, FaultKind, NemesisKinds, NEMESIS_NAMES};
-pub use link::LinkFault;
+pub use fault::{nemesis_names, Fault, FaultKind, NemesisKinds};
+pub use link::{LinkFault, LinkKind};
 pub use partition::{Grudge, PartitionSpec, Shape};
 pub use runner::{run, FaultRecord, NemesisReport};
 pub use schedule::Schedule;

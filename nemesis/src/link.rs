@@ -6,6 +6,7 @@
 //! proxy; `--net netns` does loss (iptables' random `statistic` match) and bandwidth (the `tbf`
 //! qdisc), and latency only where the kernel has `sch_netem`.
 
+use clap::ValueEnum;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -54,36 +55,72 @@ impl LinkFault {
 
     /// The fault `--nemesis NAME` injects, for the link-fault names.
     pub fn named(name: &str) -> Option<LinkFault> {
+        LinkKind::from_str(name, false).ok().map(LinkKind::fault)
+    }
+}
+
+/// The link faults `--nemesis` can name, each one preset [`LinkFault`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum LinkKind {
+    /// 100 ms ± 50 ms added to every link into the node.
+    Latency,
+    /// 20 % of packets (proxy: chunks) lost.
+    Loss,
+    /// 64 KiB/s at most.
+    Bandwidth,
+    /// Connections accepted, then never answered (proxy only).
+    Blackhole,
+    /// Connections reset (proxy only).
+    Reset,
+    /// A close takes 2 s to reach the other side (proxy only).
+    SlowClose,
+    /// Requests arrive, replies never do (proxy only).
+    HalfOpen,
+}
+
+impl LinkKind {
+    /// What the links suffer under this fault.
+    pub fn fault(self) -> LinkFault {
         let base = LinkFault::default();
-        Some(match name {
-            "latency" => LinkFault {
+        match self {
+            LinkKind::Latency => LinkFault {
                 latency: Duration::from_millis(100),
                 jitter: Duration::from_millis(50),
                 ..base
             },
-            "loss" => LinkFault { loss: 0.2, ..base },
-            "bandwidth" => LinkFault {
+            LinkKind::Loss => LinkFault { loss: 0.2, ..base },
+            LinkKind::Bandwidth => LinkFault {
                 bandwidth: Some(64 * 1024),
                 ..base
             },
-            "blackhole" => LinkFault {
+            LinkKind::Blackhole => LinkFault {
                 blackhole: true,
                 ..base
             },
-            "reset" => LinkFault {
+            LinkKind::Reset => LinkFault {
                 reset: true,
                 ..base
             },
-            "slow-close" => LinkFault {
+            LinkKind::SlowClose => LinkFault {
                 slow_close: Some(Duration::from_secs(2)),
                 ..base
             },
-            "half-open" => LinkFault {
+            LinkKind::HalfOpen => LinkFault {
                 half_open: true,
                 ..base
             },
-            _ => return None,
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for LinkKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Spelled as `--nemesis` takes it: clap's derive is the one list of names.
+        f.write_str(
+            self.to_possible_value()
+                .expect("no skipped variant")
+                .get_name(),
+        )
     }
 }
 

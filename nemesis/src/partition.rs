@@ -180,6 +180,14 @@ impl FromStr for PartitionSpec {
     }
 }
 
+/// Written as typed: `n1,n2|n3,n4,n5`.
+impl fmt::Display for PartitionSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let components: Vec<String> = self.0.iter().map(|c| c.join(",")).collect();
+        f.write_str(&components.join("|"))
+    }
+}
+
 impl PartitionSpec {
     /// Checks every node named exists, then gives the grudge (unnamed nodes join no side and keep
     /// every link).

@@ -52,10 +52,10 @@ impl Schedule {
                     grudge: shape.grudge(nodes, primary, &mut self.rng),
                 }
             }
-            FaultKind::Link(name) => Fault::Link {
-                link: crate::link::LinkFault::named(&name).unwrap_or_default(),
+            FaultKind::Link(kind) => Fault::Link {
+                link: kind.fault(),
                 nodes: self.targets(nodes, primary),
-                name,
+                name: kind.to_string(),
             },
             FaultKind::Explicit(spec) => Fault::Partition {
                 shape: "explicit".into(),

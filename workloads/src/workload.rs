@@ -4,12 +4,12 @@
 use crate::client::{RegisterClient, SetClient};
 use crate::register::{self, Completion, RegisterGenerator, RegisterOp};
 use crate::set::{self, SetGenerator, SET_KEY};
+use clap::ValueEnum;
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::str::FromStr;
 
 /// Which workload a run uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum WorkloadKind {
     /// Reads, writes and compare-and-sets on a few registers; checked for linearizability.
@@ -19,23 +19,14 @@ pub enum WorkloadKind {
     Set,
 }
 
-impl FromStr for WorkloadKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "register" => Ok(WorkloadKind::Register),
-            "set" => Ok(WorkloadKind::Set),
-            other => Err(format!("unknown workload '{other}' (known: register, set)")),
-        }
-    }
-}
-
 impl std::fmt::Display for WorkloadKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            WorkloadKind::Register => "register",
-            WorkloadKind::Set => "set",
-        })
+        // Spelled as on the command line: clap's derive is the one list of names.
+        f.write_str(
+            self.to_possible_value()
+                .expect("no skipped variant")
+                .get_name(),
+        )
     }
 }
 
@@ -119,11 +110,9 @@ mod tests {
 
     #[test]
     fn kinds_parse_and_draw_their_operations() {
-        assert!("queue"
-            .parse::<WorkloadKind>()
-            .unwrap_err()
-            .contains("register, set"));
-        let mut set = Workload::new("set".parse().unwrap(), 1, 3);
+        assert!(WorkloadKind::from_str("queue", false).is_err());
+        assert_eq!(WorkloadKind::Set.to_string(), "set");
+        let mut set = Workload::new(WorkloadKind::from_str("set", false).unwrap(), 1, 3);
         let ops: Vec<Op> = (0..3).map(|_| set.next_op()).collect();
         assert_eq!(ops, [Op::Add(0), Op::Add(1), Op::Add(2)]);
         assert_eq!(

@@ -14,12 +14,12 @@ pub mod proxy;
 pub mod subnet;
 
 use crate::control::LocalControl;
+use clap::ValueEnum;
 use nemesis::{Grudge, LinkFault};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::str::FromStr;
 
 /// How a local cluster's hosts are laid out (`--net`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +33,31 @@ pub enum NetMode {
     Proxy,
 }
 
+/// What `--net` asks for: a layout, or `auto` to take the most realistic one this process may make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NetChoice {
+    /// Namespaces where this process may make them (root or CAP_NET_ADMIN), else the proxy.
+    Auto,
+    /// A network namespace per node on a private bridge (needs root or CAP_NET_ADMIN).
+    Netns,
+    /// Loopback ports, every node-to-node link through faultline's fault proxy (no root).
+    Proxy,
+    /// Plain loopback ports; no network faults.
+    Loopback,
+}
+
+impl NetChoice {
+    /// The layout this choice means on this machine, now.
+    pub fn resolve(self) -> NetMode {
+        match self {
+            NetChoice::Auto => NetMode::auto(),
+            NetChoice::Netns => NetMode::Netns,
+            NetChoice::Proxy => NetMode::Proxy,
+            NetChoice::Loopback => NetMode::Loopback,
+        }
+    }
+}
+
 impl NetMode {
     /// `--net auto`: the realistic namespaces where this process may make them, else the proxy.
     pub fn auto() -> NetMode {
@@ -40,21 +65,6 @@ impl NetMode {
             NetMode::Netns
         } else {
             NetMode::Proxy
-        }
-    }
-}
-
-impl FromStr for NetMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "loopback" => Ok(NetMode::Loopback),
-            "netns" => Ok(NetMode::Netns),
-            "proxy" => Ok(NetMode::Proxy),
-            "auto" => Ok(NetMode::auto()),
-            other => Err(format!(
-                "unknown net '{other}' (known: auto, netns, proxy, loopback)"
-            )),
         }
     }
 }

@@ -11,17 +11,17 @@ pub mod own;
 pub mod redis;
 pub mod sentinel;
 
+use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::str::FromStr;
 use std::time::Duration;
 
 /// Which system a cluster runs (`--target`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetKind {
     /// faultline's own node (`faultline node`).
@@ -32,32 +32,19 @@ pub enum TargetKind {
     Etcd,
 }
 
-impl FromStr for TargetKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "own" => Ok(TargetKind::Own),
-            "redis" => Ok(TargetKind::Redis),
-            "etcd" => Ok(TargetKind::Etcd),
-            other => Err(format!(
-                "unknown target '{other}' (known: own, redis, etcd)"
-            )),
-        }
-    }
-}
-
 impl fmt::Display for TargetKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TargetKind::Own => "own",
-            TargetKind::Redis => "redis",
-            TargetKind::Etcd => "etcd",
-        })
+        // Spelled as on the command line: clap's derive is the one list of names.
+        f.write_str(
+            self.to_possible_value()
+                .expect("no skipped variant")
+                .get_name(),
+        )
     }
 }
 
 /// Which node a client's reads go to (`--read-from`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ReadFrom {
     /// The primary, like writes.
@@ -68,22 +55,8 @@ pub enum ReadFrom {
     Any,
 }
 
-impl FromStr for ReadFrom {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "primary" => Ok(ReadFrom::Primary),
-            "replica" => Ok(ReadFrom::Replica),
-            "any" => Ok(ReadFrom::Any),
-            other => Err(format!(
-                "unknown read-from '{other}' (known: primary, replica, any)"
-            )),
-        }
-    }
-}
-
 /// How the system fails over when its primary is lost (`--failover`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Failover {
     /// Nothing promotes a replica: the first node stays the primary.
@@ -93,21 +66,8 @@ pub enum Failover {
     Sentinel,
 }
 
-impl FromStr for Failover {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "none" => Ok(Failover::None),
-            "sentinel" => Ok(Failover::Sentinel),
-            other => Err(format!(
-                "unknown failover '{other}' (known: none, sentinel)"
-            )),
-        }
-    }
-}
-
 /// Redis persistence (`--persistence`): none, or the append-only file with its fsync policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Persistence {
     /// No RDB snapshots, no AOF: a killed node comes back empty and resyncs.
@@ -119,21 +79,6 @@ pub enum Persistence {
     AofEverysec,
     /// AOF, fsync left to the kernel.
     AofNo,
-}
-
-impl FromStr for Persistence {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "none" => Ok(Persistence::None),
-            "aof-always" => Ok(Persistence::AofAlways),
-            "aof-everysec" => Ok(Persistence::AofEverysec),
-            "aof-no" => Ok(Persistence::AofNo),
-            other => Err(format!(
-                "unknown persistence '{other}' (known: none, aof-always, aof-everysec, aof-no)"
-            )),
-        }
-    }
 }
 
 /// How one daemon is started: program and arguments.
@@ -368,21 +313,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unknown_values_are_named() {
-        assert!("mongo"
-            .parse::<TargetKind>()
-            .unwrap_err()
-            .contains("'mongo'"));
-        assert!("leader"
-            .parse::<ReadFrom>()
-            .unwrap_err()
-            .contains("primary, replica, any"));
-        assert!("raft".parse::<Failover>().unwrap_err().contains("sentinel"));
-        assert!("fsync"
-            .parse::<Persistence>()
-            .unwrap_err()
-            .contains("aof-everysec"));
-        assert_eq!("etcd".parse::<TargetKind>(), Ok(TargetKind::Etcd));
+    fn choices_are_spelled_as_serialised() {
+        // results.json (serde) and the command line (clap) must spell every choice alike.
+        fn same<T: ValueEnum + Serialize + fmt::Display>() {
+            for v in T::value_variants() {
+                let json = serde_json::to_value(v).unwrap();
+                assert_eq!(json.as_str(), Some(v.to_string().as_str()));
+                assert!(T::from_str(&v.to_string(), false).is_ok());
+            }
+        }
+        same::<TargetKind>();
+        assert_eq!(TargetKind::from_str("etcd", false), Ok(TargetKind::Etcd));
+        let aof = serde_json::to_value(Persistence::AofEverysec).unwrap();
+        let name = Persistence::AofEverysec.to_possible_value().unwrap();
+        assert_eq!(aof.as_str(), Some(name.get_name()));
     }
 
     fn status(role: Role, link_up: Option<bool>) -> NodeStatus {
