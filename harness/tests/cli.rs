@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -451,10 +451,11 @@ fn lab_cluster_outlives_commands_until_down() {
     let case = Case::new();
     let store = case.store.path().display().to_string();
     let lab = |args: &[&str]| case.cluster_ok(args);
-    let status = |case: &Case| -> Value {
+    let whole_status = |case: &Case| -> Value {
         let out = case.run(&["cluster", "--store", &store, "status", "--json"]);
         serde_json::from_slice(&out.stdout).expect("status --json")
     };
+    let status = |case: &Case| whole_status(case)["nodes"].clone();
     // Loopback: the lab's mechanics need no root (and a loopback cluster refuses partitions).
     lab(&["up", "--nodes", "3", "--net", "loopback"]);
     let s = status(&case);
@@ -467,13 +468,31 @@ fn lab_cluster_outlives_commands_until_down() {
         .map(|i| s[i]["pid"].as_u64().unwrap() as u32)
         .collect();
 
-    lab(&["pause", "n2"]);
-    let s = status(&case);
+    assert_eq!(s[1]["lag"], 0, "a linked idle replica is not behind: {s:#}");
+    assert_eq!(whole_status(&case)["faults_in_force"], json!([]));
+
+    let said = lab(&["pause", "n2"]);
     assert_eq!(
-        (s[1]["process"].as_str(), s[1]["role"].as_str()),
+        String::from_utf8_lossy(&said.stdout),
+        "n2: paused (SIGSTOP)\n"
+    );
+    let s = whole_status(&case);
+    assert_eq!(
+        (
+            s["nodes"][1]["process"].as_str(),
+            s["nodes"][1]["role"].as_str()
+        ),
         (Some("paused"), Some("unreachable"))
     );
-    lab(&["resume", "n2"]);
+    assert_eq!(s["faults_in_force"], json!(["n2 is paused"]));
+    let text = String::from_utf8_lossy(&lab(&["status"]).stdout).into_owned();
+    assert!(text.contains("faults in force:\n  n2 is paused"), "{text}");
+    let said = lab(&["resume", "n2", "--json"]);
+    let said: Value = serde_json::from_slice(&said.stdout).unwrap();
+    assert_eq!(
+        (said["action"].as_str(), said["node"].as_str()),
+        (Some("resume"), Some("n2"))
+    );
     assert_eq!(status(&case)[1]["process"], "running");
 
     lab(&["kill", "n3"]);
@@ -524,13 +543,41 @@ fn netns_lab_cuts_and_degrades_by_hand() {
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    assert_eq!(lab(&["partition", "n1|n2,n3"]).status.code(), Some(0));
+    let said = |out: std::process::Output| {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let in_force = || {
+        let out = said(lab(&["status", "--json"]));
+        let s: Value = serde_json::from_str(&out).unwrap();
+        s["faults_in_force"].clone()
+    };
+    assert_eq!(
+        said(lab(&["partition", "n1|n2,n3"])),
+        "partitioned the network: n1|n2,n3\n"
+    );
     assert!(
         rules(&namespaces[1]).contains("-j DROP"),
         "n2 drops n1: {}",
         rules(&namespaces[1])
     );
-    assert_eq!(lab(&["heal"]).status.code(), Some(0));
+    // A later command adds to what stands: the slow link keeps the partition, and status says both.
+    assert!(said(lab(&["slow", "n3", "--loss", "0.5"])).starts_with("links into n3 now: loss 50%"));
+    assert!(
+        rules(&namespaces[1]).contains("-j DROP"),
+        "the partition stands"
+    );
+    assert_eq!(
+        in_force(),
+        json!([
+            "n1 drops traffic from n2, n3",
+            "n2 drops traffic from n1",
+            "n3 drops traffic from n1",
+            "links into n3: loss 50%"
+        ])
+    );
+    assert_eq!(said(lab(&["heal"])), "healed every link\n");
+    assert_eq!(in_force(), json!([]));
     assert!(!rules(&namespaces[1]).contains("DROP"));
     assert_eq!(lab(&["slow", "n2", "--loss", "0.3"]).status.code(), Some(0));
     assert!(
@@ -586,6 +633,7 @@ fn proxy_lab_runs_in_a_daemon_with_latency_by_hand() {
     assert!(live.join("lab.sock").exists(), "the daemon listens");
     let out = lab(&["status", "--json"]);
     let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &s["nodes"];
     let (n1, n2) = (
         s[0]["addr"].as_str().unwrap(),
         s[1]["addr"].as_str().unwrap(),
@@ -597,6 +645,13 @@ fn proxy_lab_runs_in_a_daemon_with_latency_by_hand() {
     let before = replication_delay(n1, n2, "a");
     // n2 replicates over the connection it opened to n1: the link into n1 carries it.
     lab(&["slow", "n1", "--latency", "400ms"]);
+    let out = lab(&["status", "--json"]);
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        s["faults_in_force"],
+        json!(["links into n1: latency 400ms"]),
+        "the daemon's proxy says what stands"
+    );
     let slowed = replication_delay(n1, n2, "b");
     assert!(
         slowed >= Duration::from_millis(350),
@@ -635,7 +690,7 @@ fn a_sigkilled_proxy_lab_daemon_takes_its_nodes_and_down_sweeps_the_rest() {
     let out = case.run(&["cluster", "--store", &store, "status", "--json"]);
     let s: Value = serde_json::from_slice(&out.stdout).unwrap();
     let pids: Vec<u32> = (0..3)
-        .map(|i| s[i]["pid"].as_u64().unwrap() as u32)
+        .map(|i| s["nodes"][i]["pid"].as_u64().unwrap() as u32)
         .collect();
     // The daemon is the parent of the nodes.
     let stat = std::fs::read_to_string(format!("/proc/{}/stat", pids[0])).unwrap();

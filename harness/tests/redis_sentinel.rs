@@ -244,7 +244,15 @@ fn a_lab_with_sentinels_takes_them_down_too() {
     ]);
     let out = lab(&["status", "--json"]);
     let status: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(status[2]["sentinel"]["flags"], "master", "{status:#}");
+    assert_eq!(
+        status["nodes"][2]["sentinel"]["flags"], "master",
+        "{status:#}"
+    );
+    let text = String::from_utf8_lossy(&lab(&["status"]).stdout).into_owned();
+    assert!(
+        text.contains("sentinel says") && text.contains("(master)"),
+        "{text}"
+    );
     let run = std::fs::canonicalize(case.store.path().join("latest")).unwrap();
     let sentinels: Vec<u32> = (1..=3)
         .map(|i| {

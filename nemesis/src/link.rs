@@ -7,11 +7,11 @@
 //! qdisc), and latency only where the kernel has `sch_netem`.
 
 use clap::ValueEnum;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// What a degraded link suffers; the default is a healthy link.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LinkFault {
     /// Added one-way delay.
     #[serde(with = "millis")]
@@ -56,6 +56,40 @@ impl LinkFault {
     /// The fault `--nemesis NAME` injects, for the link-fault names.
     pub fn named(name: &str) -> Option<LinkFault> {
         LinkKind::from_str(name, false).ok().map(LinkKind::fault)
+    }
+}
+
+/// Its parts in words, e.g. `latency 100ms ±50ms, loss 20%`; `healthy` when it has none.
+impl std::fmt::Display for LinkFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if !self.latency.is_zero() {
+            let jitter = if self.jitter.is_zero() {
+                String::new()
+            } else {
+                format!(" ±{}ms", self.jitter.as_millis())
+            };
+            parts.push(format!("latency {}ms{jitter}", self.latency.as_millis()));
+        }
+        if self.loss > 0.0 {
+            parts.push(format!("loss {}%", self.loss * 100.0));
+        }
+        if let Some(b) = self.bandwidth {
+            parts.push(format!("bandwidth {b} B/s"));
+        }
+        if let Some(d) = self.slow_close {
+            parts.push(format!("slow-close {}ms", d.as_millis()));
+        }
+        parts.extend(
+            self.proxy_only_parts()
+                .into_iter()
+                .filter(|p| *p != "slow-close")
+                .map(String::from),
+        );
+        if parts.is_empty() {
+            return f.write_str("healthy");
+        }
+        f.write_str(&parts.join(", "))
     }
 }
 
@@ -126,21 +160,27 @@ impl std::fmt::Display for LinkKind {
 
 /// Durations in nemesis events are milliseconds.
 mod millis {
-    use serde::Serializer;
+    use serde::{Deserialize, Deserializer, Serializer};
     use std::time::Duration;
     pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(d.as_millis() as u64)
     }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
+    }
 }
 
 mod opt_millis {
-    use serde::Serializer;
+    use serde::{Deserialize, Deserializer, Serializer};
     use std::time::Duration;
     pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
         match d {
             Some(d) => s.serialize_u64(d.as_millis() as u64),
             None => s.serialize_none(),
         }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
     }
 }
 

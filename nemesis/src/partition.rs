@@ -15,13 +15,13 @@
 
 use rand::seq::SliceRandom;
 use rand::Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
 /// For each node, the set of nodes whose packets it drops.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Grudge(pub BTreeMap<String, BTreeSet<String>>);
 
 impl Grudge {

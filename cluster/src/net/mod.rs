@@ -9,6 +9,7 @@
 //! reach a link at its own listener, or — for systems that hand one address to everyone — at a
 //! front per node address that tells who connected ([`ProxyPlan`]).
 
+pub mod in_force;
 pub mod netns;
 pub mod proxy;
 pub mod subnet;
@@ -224,6 +225,15 @@ impl Network {
         }
     }
 
+    /// The partition and degraded links standing now.
+    pub fn in_force(&self) -> in_force::FaultsInForce {
+        match self {
+            Network::Loopback => in_force::FaultsInForce::default(),
+            Network::Netns(n) => n.in_force(),
+            Network::Proxy(mesh) => mesh.in_force(),
+        }
+    }
+
     /// What was created, as written to `network.json` and the live record.
     pub fn layout(&self) -> NetworkLayout {
         match self {
@@ -292,5 +302,8 @@ pub enum NetworkLayout {
         hosts: Vec<netns::NsHost>,
         /// The subnet claim file.
         claim: PathBuf,
+        /// The faults standing when it was recorded, so a later faultline keeps them.
+        #[serde(default)]
+        faults: in_force::FaultsInForce,
     },
 }

@@ -10,6 +10,7 @@
 //! The root namespace's firewall is never touched: with `bridge-nf-call-iptables=1` bridged
 //! traffic crosses its FORWARD chain, which is why every rule lives inside the namespaces.
 
+use super::in_force::FaultsInForce;
 use super::subnet::SubnetClaim;
 use super::NetworkLayout;
 use crate::control::{Control, LocalControl};
@@ -183,6 +184,16 @@ impl NetnsNetwork {
                 .as_ref()
                 .map(|c| c.path().to_path_buf())
                 .unwrap_or_default(),
+            faults: self.in_force(),
+        }
+    }
+
+    /// The cut and the degradations standing now.
+    pub fn in_force(&self) -> FaultsInForce {
+        let faults = self.lock_faults();
+        FaultsInForce {
+            grudge: faults.grudge.clone(),
+            degraded: faults.degraded.clone(),
         }
     }
 
@@ -192,6 +203,7 @@ impl NetnsNetwork {
             bridge,
             hosts,
             claim,
+            faults,
         } = layout
         else {
             unreachable!("Network::adopt hands over netns layouts only")
@@ -203,9 +215,11 @@ impl NetnsNetwork {
             hosts,
             claim: Some(SubnetClaim::adopt(claim)),
             detached: false,
+            // The rules stand in the namespaces: remember them, so the next change keeps them.
             faults: Mutex::new(NetFaults {
+                grudge: faults.grudge,
+                degraded: faults.degraded,
                 maybe_shaped,
-                ..NetFaults::default()
             }),
         }
     }

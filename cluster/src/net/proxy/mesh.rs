@@ -13,6 +13,7 @@
 use super::front::{Front, Identify, Routes};
 use super::link::{LinkProxy, LinkStats};
 use super::{seed, LinkFaults, ProxyError};
+use crate::net::in_force::FaultsInForce;
 use nemesis::{Grudge, LinkFault};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -239,6 +240,22 @@ impl ProxyMesh {
             link.set(faults)?;
         }
         Ok(())
+    }
+
+    /// The cut and the degradations standing now, read back from the links between nodes.
+    pub fn in_force(&self) -> FaultsInForce {
+        let mut in_force = FaultsInForce::default();
+        for ((from, to), link) in &self.links {
+            let faults = link.faults();
+            if faults.cut {
+                let drops = in_force.grudge.0.entry(to.clone()).or_default();
+                drops.insert(from.clone());
+            }
+            if faults.link != LinkFault::default() {
+                in_force.degraded.insert(to.clone(), faults.link.clone());
+            }
+        }
+        in_force
     }
 
     /// Returns every link to health, clearing all faults, not only partitions.
