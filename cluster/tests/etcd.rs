@@ -218,6 +218,14 @@ async fn registers_sets_reads_and_roles_on_a_three_member_cluster() {
     assert!(c1.cas("r", 1, 2).await.unwrap(), "cas swaps on a match");
     assert!(!c1.cas("r", 1, 3).await.unwrap(), "and reports a mismatch");
     assert_eq!(c1.read("r").await.unwrap(), Some(2));
+    // etcd refuses a request over its 1.5 MiB limit before proposing it: `fail` even for a
+    // write, and the client goes on (the error reply leaves the connection usable).
+    let huge = "k".repeat(1700 * 1024);
+    let err = c1.write(&huge, 1).await.unwrap_err();
+    assert!(
+        matches!(err, ClientError::DidNotHappen(ref m) if m.ends_with("refused: etcdserver: request is too large")),
+        "{err:?}"
+    );
     c1.write("r", -7).await.unwrap();
 
     // A linearizable read through another member sees the acknowledged write at once.

@@ -12,7 +12,7 @@ use workloads::{ClientError, RegisterClient, SetClient};
 pub enum TargetClient {
     /// Own nodes and Redis speak RESP.
     Resp(RespClient),
-    /// etcd's gRPC client.
+    /// etcd through its JSON gateway.
     Etcd(EtcdClient),
 }
 

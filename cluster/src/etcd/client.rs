@@ -4,30 +4,34 @@
 //! (`if value(key) == expected then put(key, new)`), so etcd evaluates the compare and applies the
 //! put atomically in the Raft log. A set is a key prefix: every element is its own key
 //! `"{set}/{element}"`, so concurrent adds never contend on one key and a read is one range.
+//! Requests go to etcd's JSON gateway ([`super::gateway`]) over one kept-alive connection.
 //!
 //! Failure classes, by what they mean for the history:
 //! - a read that fails is always `fail` ([`ClientError::DidNotHappen`]): it changed nothing;
 //! - a write, cas or add fails with `fail` only when the request certainly never took effect: no
-//!   connection could be made (tonic reports a `ConnectError`, so nothing was sent), or etcd
-//!   replied with one of its validation errors, which it raises before proposing anything;
+//!   connection could be made (refused, unreachable, or not within half the operation timeout),
+//!   so nothing was sent, or etcd replied with one of its validation errors, which it raises
+//!   before proposing anything;
 //! - everything else — our timeout, `Unavailable` from a member that may have proposed the entry
-//!   ("request timed out", "leader changed", "server stopped"), a connection reset after sending —
-//!   is `info` ([`ClientError::MayHaveHappened`]): a proposal forwarded to the leader may still
-//!   commit after the member gave up waiting for it.
+//!   ("request timed out", "leader changed", "server stopped"), a connection reset or closed after
+//!   sending, an answer that cannot be read — is `info` ([`ClientError::MayHaveHappened`]): a
+//!   proposal forwarded to the leader may still commit after the member gave up waiting for it.
 //!
-//! After any failure that is not an etcd reply the connection is dropped and the next operation
-//! builds a new one, so a wedged HTTP/2 connection cannot stall every later operation.
+//! The connection is kept only after a complete answer on a connection the member keeps open;
+//! after anything else (a timeout mid-answer, a reset) the next operation connects anew. Before
+//! each operation a connection the member has closed since is noticed and replaced, so a member
+//! restarted between operations costs a reconnect, not an operation in doubt.
 
-use etcd_client::{Client, Compare, CompareOp, ConnectOptions, GetOptions, KvClient, Txn, TxnOp};
-use std::error::Error as StdError;
-use std::future::Future;
+use super::api::{
+    Compare, PutRequest, PutResponse, RangeRequest, RangeResponse, RequestOp, TxnRequest,
+    TxnResponse,
+};
+use super::gateway::{code, code_name, Gateway, GatewayError};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::net::SocketAddr;
 use std::time::Duration;
 use workloads::{ClientError, RegisterClient, SetClient};
-
-/// Large enough for a range over a whole set: tonic's default limit (4 MiB) is about a hundred
-/// thousand elements, which a long set workload can exceed.
-const MAX_DECODING_MESSAGE_SIZE: usize = 256 * 1024 * 1024;
 
 /// How reads are served: through Raft (the default) or from the member's local state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -98,11 +102,6 @@ impl Failure {
             Failure::Unknown(m) => ClientError::MayHaveHappened(m),
         }
     }
-
-    /// Whether the connection is still known to be good: only an etcd reply proves it.
-    fn keeps_connection(&self) -> bool {
-        matches!(self, Failure::Rejected(_))
-    }
 }
 
 /// One worker's client of an etcd cluster: registers and sets over the KV API.
@@ -110,25 +109,34 @@ pub struct EtcdClient {
     endpoints: Vec<SocketAddr>,
     read_consistency: ReadConsistency,
     timeout: Duration,
-    client: Option<Client>,
+    /// The open connection and the member it goes to.
+    connection: Option<(SocketAddr, Gateway)>,
+    /// How many connections were made: the next one goes to `endpoints[made % len]`.
+    made: usize,
 }
 
 impl EtcdClient {
     /// A client of the members at `endpoints` (their client addresses); nothing is connected yet.
     ///
     /// With one endpoint every operation goes to that member, which is what a test of one
-    /// member's view needs; with several, etcd-client balances requests between them. `timeout`
-    /// bounds every operation, connecting included.
+    /// member's view needs; with several, each new connection goes to the next member in turn,
+    /// so after a failure the client moves on. `timeout` bounds every operation, connecting
+    /// included.
+    ///
+    /// # Panics
+    /// If `endpoints` is empty.
     pub fn new(
         endpoints: Vec<SocketAddr>,
         read_consistency: ReadConsistency,
         timeout: Duration,
     ) -> EtcdClient {
+        assert!(!endpoints.is_empty(), "an etcd client needs a member");
         EtcdClient {
             endpoints,
             read_consistency,
             timeout,
-            client: None,
+            connection: None,
+            made: 0,
         }
     }
 
@@ -142,96 +150,69 @@ impl EtcdClient {
         self.read_consistency
     }
 
-    /// The endpoints as error messages name them.
-    fn target(&self) -> String {
-        match self.endpoints.as_slice() {
-            [one] => one.to_string(),
-            many => format!("{many:?}"),
+    /// Calls `path` with `request` under the per-operation timeout, on the open connection or a
+    /// new one.
+    async fn call<Req: Serialize, Resp: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        request: &Req,
+    ) -> Result<Resp, Failure> {
+        if let Some((_, gateway)) = &mut self.connection {
+            if !gateway.is_open() {
+                self.connection = None;
+            }
         }
-    }
-
-    /// The KV client, building the connection if there is none.
-    async fn kv(&mut self) -> Result<KvClient, Failure> {
-        if self.client.is_none() {
-            let client = connect(&self.endpoints, self.timeout).await.map_err(|e| {
-                Failure::NotSent(format!("cannot connect to {}: {e}", self.target()))
-            })?;
-            self.client = Some(client);
-        }
-        let client = self.client.as_ref().expect("connected above");
-        Ok(client
-            .kv_client()
-            .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE))
-    }
-
-    /// Runs `op` under the per-operation timeout, dropping the connection unless etcd answered.
-    async fn call<T, Fut>(&mut self, op: impl FnOnce(KvClient) -> Fut) -> Result<T, Failure>
-    where
-        Fut: Future<Output = Result<T, etcd_client::Error>>,
-    {
-        let target = self.target();
+        let member = match &self.connection {
+            Some((member, _)) => *member,
+            None => {
+                self.made += 1;
+                self.endpoints[(self.made - 1) % self.endpoints.len()]
+            }
+        };
         let timeout = self.timeout;
-        let outcome = tokio::time::timeout(timeout, async {
-            let kv = self.kv().await?;
-            op(kv).await.map_err(|e| classify(&e, &target))
+        let connection = &mut self.connection;
+        let outcome = tokio::time::timeout(timeout, async move {
+            if connection.is_none() {
+                // Half the operation's time: a member that does not accept connections surfaces
+                // as a connect failure (`fail`), not as the operation's timeout (`info`).
+                let gateway = Gateway::connect(member, timeout / 2)
+                    .await
+                    .map_err(|e| classify(e, member))?;
+                *connection = Some((member, gateway));
+            }
+            let (_, gateway) = connection.as_mut().expect("connected above");
+            gateway
+                .call(path, request)
+                .await
+                .map_err(|e| classify(e, member))
         })
         .await;
-        let result = outcome.unwrap_or_else(|_| {
+        outcome.unwrap_or_else(|_| {
             Err(Failure::Unknown(format!(
-                "timeout: {target} did not answer within {timeout:?}"
+                "timeout: {member} did not answer within {timeout:?}"
             )))
-        });
-        if let Err(failure) = &result {
-            if !failure.keeps_connection() {
-                self.client = None;
-            }
-        }
-        result
+        })
     }
 
-    /// Get options for this client's read consistency.
-    fn get_options(&self) -> GetOptions {
-        match self.read_consistency {
-            ReadConsistency::Linearizable => GetOptions::new(),
-            ReadConsistency::Serializable => GetOptions::new().with_serializable(),
-        }
+    /// Whether reads skip the Raft read index.
+    fn serializable(&self) -> bool {
+        self.read_consistency == ReadConsistency::Serializable
     }
 }
 
-/// A client for `endpoints` whose connection attempts give up before the operation does.
-///
-/// etcd-client connects lazily, on the first request; half the operation timeout for the connect
-/// means a member that does not accept connections surfaces as a connect error (`fail`) rather
-/// than as our operation timeout (`info`).
-pub(crate) async fn connect(endpoints: &[SocketAddr], timeout: Duration) -> Result<Client, String> {
-    let urls: Vec<String> = endpoints.iter().map(|a| format!("http://{a}")).collect();
-    let options = ConnectOptions::new().with_connect_timeout(timeout / 2);
-    Client::connect(urls, Some(options))
-        .await
-        .map_err(|e| describe(&e))
-}
-
-/// Sorts an etcd-client error into a [`Failure`]; `target` names the members in the message.
-pub(crate) fn classify(e: &etcd_client::Error, target: &str) -> Failure {
-    use etcd_client::Error as E;
+/// Sorts a gateway error into a [`Failure`]; `member` names the member in the message.
+fn classify(e: GatewayError, member: SocketAddr) -> Failure {
     match e {
-        E::GRpcStatus(status) => {
-            if chain_has_connect_error(status) {
-                Failure::NotSent(format!("cannot connect to {target}: {}", describe(e)))
-            } else if is_rejection(status) {
-                Failure::Rejected(format!("{target} refused: {}", status.message()))
-            } else {
-                Failure::Unknown(format!("{target}: {}", describe(e)))
-            }
+        GatewayError::NotConnected(m) => {
+            Failure::NotSent(format!("cannot connect to {member}: {m}"))
         }
-        E::TransportError(t) if chain_has_connect_error(t) => {
-            Failure::NotSent(format!("cannot connect to {target}: {}", describe(e)))
+        GatewayError::Etcd { code, message } if is_rejection(code, &message) => {
+            Failure::Rejected(format!("{member} refused: {message}"))
         }
-        // Raised while building the request, before anything is sent.
-        E::InvalidArgs(_) | E::InvalidUri(_) | E::InvalidMetadataValue(_) => {
-            Failure::NotSent(format!("{target}: {}", describe(e)))
+        GatewayError::Etcd { code, message } => {
+            Failure::Unknown(format!("{member}: {}: {message}", code_name(code)))
         }
-        _ => Failure::Unknown(format!("{target}: {}", describe(e))),
+        GatewayError::Broken(m) => Failure::Unknown(format!("{member}: {m}")),
     }
 }
 
@@ -239,58 +220,25 @@ pub(crate) fn classify(e: &etcd_client::Error, target: &str) -> Failure {
 ///
 /// etcd's validation errors (empty key, too many operations in a transaction, request too large,
 /// too many requests in flight, space quota, authentication) carry these codes and a message
-/// starting `etcdserver: `; the transport never produces that prefix, and the Raft outcomes
-/// that leave a proposal in doubt ("request timed out", "leader changed", "server stopped",
-/// "no leader") are all `Unavailable`, which is not in this list.
-fn is_rejection(status: &tonic::Status) -> bool {
-    use tonic::Code;
-    matches!(
-        status.code(),
-        Code::InvalidArgument
-            | Code::OutOfRange
-            | Code::FailedPrecondition
-            | Code::PermissionDenied
-            | Code::Unauthenticated
-            | Code::ResourceExhausted
-            | Code::NotFound
-            | Code::AlreadyExists
-    ) && status.message().starts_with("etcdserver: ")
-}
-
-/// Whether tonic's `ConnectError` is in `e`'s source chain: the connection was never made.
-fn chain_has_connect_error(e: &(dyn StdError + 'static)) -> bool {
-    let mut current = Some(e);
-    while let Some(err) = current {
-        if err.is::<tonic::ConnectError>() {
-            return true;
-        }
-        current = err.source();
-    }
-    false
-}
-
-/// An etcd-client error with its causes, which carry the useful part ("Connection refused").
-///
-/// A gRPC status is rendered as its code, message and causes' messages, not with its `Display`,
-/// which embeds the causes' `Debug` forms and would make every history line a wall of text.
-pub(crate) fn describe(e: &etcd_client::Error) -> String {
-    use etcd_client::Error as E;
-    let (mut text, mut current): (String, Option<&(dyn StdError + 'static)>) = match e {
-        E::GRpcStatus(s) => (format!("{:?}: {}", s.code(), s.message()), s.source()),
-        E::TransportError(t) => (e.to_string(), t.source()),
-        E::IoError(io) => (e.to_string(), io.source()),
-        _ => (e.to_string(), None),
-    };
-    while let Some(err) = current {
-        let part = err.to_string();
-        // Wrappers often repeat their cause's text; say each thing once.
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        current = err.source();
-    }
-    text
+/// starting `etcdserver: `. Errors without that prefix come from the gRPC layer or the gateway,
+/// not from etcd, and only etcd's word is taken: a request over etcd's limit plus gRPC's
+/// allowance gets ResourceExhausted "grpc: received message larger than max (2252808 vs.
+/// 2097152)" (seen here), which probably means nothing ran, but nothing guarantees it. The Raft
+/// outcomes that leave a proposal in doubt ("request timed out", "leader changed", "server
+/// stopped", "no leader") are all `Unavailable`, which is not in this list.
+fn is_rejection(status: i32, message: &str) -> bool {
+    [
+        code::INVALID_ARGUMENT,
+        code::OUT_OF_RANGE,
+        code::FAILED_PRECONDITION,
+        code::PERMISSION_DENIED,
+        code::UNAUTHENTICATED,
+        code::RESOURCE_EXHAUSTED,
+        code::NOT_FOUND,
+        code::ALREADY_EXISTS,
+    ]
+    .contains(&status)
+        && message.starts_with("etcdserver: ")
 }
 
 /// A register's value as stored: decimal text.
@@ -313,23 +261,23 @@ fn element_key(set: &str, element: i64) -> String {
 
 impl RegisterClient for EtcdClient {
     async fn read(&mut self, key: &str) -> Result<Option<i64>, ClientError> {
-        let options = self.get_options();
-        let owned = key.to_string();
-        let resp = self
-            .call(move |mut kv| async move { kv.get(owned, Some(options)).await })
+        let request = RangeRequest::key(key.as_bytes(), self.serializable());
+        let resp: RangeResponse = self
+            .call("/v3/kv/range", &request)
             .await
             .map_err(Failure::for_read)?;
-        match resp.kvs().first() {
+        match resp.kvs.first() {
             None => Ok(None),
-            Some(kv) => parse_value(key, kv.value())
+            Some(kv) => parse_value(key, &kv.value)
                 .map(Some)
                 .map_err(Failure::for_read),
         }
     }
 
     async fn write(&mut self, key: &str, value: i64) -> Result<(), ClientError> {
-        let owned = key.to_string();
-        self.call(move |mut kv| async move { kv.put(owned, value.to_string(), None).await })
+        let request = PutRequest::new(key.as_bytes(), value.to_string().as_bytes());
+        let _: PutResponse = self
+            .call("/v3/kv/put", &request)
             .await
             .map_err(Failure::for_write)?;
         Ok(())
@@ -337,48 +285,53 @@ impl RegisterClient for EtcdClient {
 
     async fn cas(&mut self, key: &str, expected: i64, new: i64) -> Result<bool, ClientError> {
         // A missing key fails the compare, as a register holding nothing is not `expected`.
-        let txn = Txn::new()
-            .when([Compare::value(key, CompareOp::Equal, expected.to_string())])
-            .and_then([TxnOp::put(key, new.to_string(), None)]);
-        let resp = self
-            .call(move |mut kv| async move { kv.txn(txn).await })
+        let request = TxnRequest {
+            compare: vec![Compare::value_equals(
+                key.as_bytes(),
+                expected.to_string().as_bytes(),
+            )],
+            success: vec![RequestOp {
+                request_put: PutRequest::new(key.as_bytes(), new.to_string().as_bytes()),
+            }],
+        };
+        let resp: TxnResponse = self
+            .call("/v3/kv/txn", &request)
             .await
             .map_err(Failure::for_write)?;
-        Ok(resp.succeeded())
+        Ok(resp.succeeded)
     }
 }
 
 impl SetClient for EtcdClient {
     async fn add(&mut self, key: &str, element: i64) -> Result<(), ClientError> {
         let element_key = element_key(key, element);
-        self.call(
-            move |mut kv| async move { kv.put(element_key, element.to_string(), None).await },
-        )
-        .await
-        .map_err(Failure::for_write)?;
+        let request = PutRequest::new(element_key.as_bytes(), element.to_string().as_bytes());
+        let _: PutResponse = self
+            .call("/v3/kv/put", &request)
+            .await
+            .map_err(Failure::for_write)?;
         Ok(())
     }
 
     async fn read_set(&mut self, key: &str) -> Result<Vec<i64>, ClientError> {
         let prefix = format!("{key}/");
-        let options = self.get_options().with_prefix().with_keys_only();
-        let owned = prefix.clone();
-        let resp = self
-            .call(move |mut kv| async move { kv.get(owned, Some(options)).await })
+        let request = RangeRequest::prefix_keys(prefix.as_bytes(), self.serializable());
+        let resp: RangeResponse = self
+            .call("/v3/kv/range", &request)
             .await
             .map_err(Failure::for_read)?;
         let mut elements = resp
-            .kvs()
+            .kvs
             .iter()
             .map(|kv| {
-                std::str::from_utf8(kv.key())
+                std::str::from_utf8(&kv.key)
                     .ok()
                     .and_then(|k| k.strip_prefix(&prefix))
                     .and_then(|e| e.parse::<i64>().ok())
                     .ok_or_else(|| {
                         ClientError::DidNotHappen(format!(
                             "set {key} has key {:?}, not {prefix}<integer>",
-                            String::from_utf8_lossy(kv.key())
+                            String::from_utf8_lossy(&kv.key)
                         ))
                     })
             })
@@ -391,32 +344,44 @@ impl SetClient for EtcdClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io;
+    use std::time::Instant;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
-    fn status_error(code: tonic::Code, message: &str) -> etcd_client::Error {
-        etcd_client::Error::GRpcStatus(tonic::Status::new(code, message))
+    /// The gRPC code etcd's in-doubt Raft outcomes carry.
+    const UNAVAILABLE: i32 = 14;
+
+    fn member() -> SocketAddr {
+        "127.0.0.1:2379".parse().unwrap()
+    }
+
+    fn etcd_error(code: i32, message: &str) -> GatewayError {
+        GatewayError::Etcd {
+            code,
+            message: message.to_string(),
+        }
     }
 
     #[test]
     fn etcd_validation_errors_are_rejections() {
         for (code, msg) in [
+            (code::INVALID_ARGUMENT, "etcdserver: key is not provided"),
+            (code::INVALID_ARGUMENT, "etcdserver: request is too large"),
+            (code::RESOURCE_EXHAUSTED, "etcdserver: too many requests"),
             (
-                tonic::Code::InvalidArgument,
-                "etcdserver: key is not provided",
+                code::RESOURCE_EXHAUSTED,
+                "etcdserver: mvcc: database space exceeded",
             ),
+            (code::NOT_FOUND, "etcdserver: requested lease not found"),
             (
-                tonic::Code::InvalidArgument,
-                "etcdserver: request is too large",
-            ),
-            (
-                tonic::Code::ResourceExhausted,
-                "etcdserver: too many requests",
+                code::OUT_OF_RANGE,
+                "etcdserver: mvcc: required revision is a future revision",
             ),
         ] {
-            let f = classify(&status_error(code, msg), "n1");
-            assert!(
-                matches!(f, Failure::Rejected(ref m) if m.contains(msg)),
-                "{f:?}"
+            let f = classify(etcd_error(code, msg), member());
+            assert_eq!(
+                f,
+                Failure::Rejected(format!("127.0.0.1:2379 refused: {msg}"))
             );
             assert!(matches!(f.for_write(), ClientError::DidNotHappen(_)));
         }
@@ -431,8 +396,11 @@ mod tests {
             "etcdserver: server stopped",
             "etcdserver: no leader",
         ] {
-            let f = classify(&status_error(tonic::Code::Unavailable, msg), "n1");
-            assert!(matches!(f, Failure::Unknown(_)), "{msg}: {f:?}");
+            let f = classify(etcd_error(UNAVAILABLE, msg), member());
+            assert_eq!(
+                f,
+                Failure::Unknown(format!("127.0.0.1:2379: Unavailable: {msg}"))
+            );
             assert!(matches!(
                 f.clone().for_write(),
                 ClientError::MayHaveHappened(_)
@@ -446,36 +414,45 @@ mod tests {
 
     #[test]
     fn a_rejection_code_without_etcds_prefix_is_not_trusted() {
-        // h2's ENHANCE_YOUR_CALM maps to ResourceExhausted, but the server may have run the call.
-        let f = classify(
-            &status_error(tonic::Code::ResourceExhausted, "h2 protocol error"),
-            "n1",
-        );
-        assert!(matches!(f, Failure::Unknown(_)), "{f:?}");
+        // gRPC's own size check and the gateway's JSON errors are not etcd's word.
+        for (code, msg) in [
+            (
+                code::RESOURCE_EXHAUSTED,
+                "grpc: received message larger than max (2252808 vs. 2097152)",
+            ),
+            (code::INVALID_ARGUMENT, "unexpected EOF"),
+        ] {
+            let f = classify(etcd_error(code, msg), member());
+            assert!(
+                matches!(f, Failure::Unknown(ref m) if m.contains(msg)),
+                "{f:?}"
+            );
+            assert!(matches!(f.for_write(), ClientError::MayHaveHappened(_)));
+        }
     }
 
     #[test]
-    fn a_connect_error_in_the_chain_means_not_sent() {
-        let refused = io::Error::new(io::ErrorKind::ConnectionRefused, "Connection refused");
-        let status = tonic::Status::from_error(Box::new(tonic::ConnectError(Box::new(refused))));
-        assert_eq!(status.code(), tonic::Code::Unavailable);
-        let e = etcd_client::Error::GRpcStatus(status);
-        let f = classify(&e, "127.0.0.1:1");
+    fn not_connecting_means_not_sent_and_a_broken_exchange_may_have_happened() {
+        let f = classify(
+            GatewayError::NotConnected("Connection refused (os error 111)".into()),
+            member(),
+        );
         assert_eq!(
             f,
             Failure::NotSent(
-                "cannot connect to 127.0.0.1:1: Unavailable: Connection refused".to_string()
+                "cannot connect to 127.0.0.1:2379: Connection refused (os error 111)".into()
             )
         );
         assert!(matches!(f.for_write(), ClientError::DidNotHappen(_)));
-    }
-
-    #[test]
-    fn a_reset_connection_may_have_happened() {
-        let reset = io::Error::new(io::ErrorKind::ConnectionReset, "Connection reset by peer");
-        let status = tonic::Status::from_error(Box::new(reset));
-        let f = classify(&etcd_client::Error::GRpcStatus(status), "n1");
-        assert!(matches!(f, Failure::Unknown(_)), "{f:?}");
+        let f = classify(
+            GatewayError::Broken("reading the response's status line: reset".into()),
+            member(),
+        );
+        assert!(matches!(
+            f.clone().for_write(),
+            ClientError::MayHaveHappened(_)
+        ));
+        assert!(matches!(f.for_read(), ClientError::DidNotHappen(_)));
     }
 
     #[test]
@@ -495,6 +472,31 @@ mod tests {
         assert!("strong".parse::<ReadConsistency>().is_err());
     }
 
+    /// Reads one HTTP request (head and `Content-Length` body) from `stream`; false at its end.
+    async fn read_request(stream: &mut TcpStream) -> bool {
+        let mut seen = Vec::new();
+        let mut byte = [0u8; 1];
+        while !seen.ends_with(b"\r\n\r\n") {
+            if stream.read(&mut byte).await.unwrap_or(0) == 0 {
+                return false;
+            }
+            seen.push(byte[0]);
+        }
+        let head = String::from_utf8(seen).unwrap();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .expect("a Content-Length")
+            .parse()
+            .unwrap();
+        let mut body = vec![0; length];
+        stream.read_exact(&mut body).await.is_ok()
+    }
+
+    /// A put's answer as etcd 3.4.23 sends it.
+    const PUT_OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+        Content-Length: 27\r\n\r\n{\"header\":{\"revision\":\"4\"}}";
+
     /// Nothing listens on a port just released: connection refused, so `fail` for a write, and
     /// well within the timeout.
     #[tokio::test]
@@ -505,7 +507,7 @@ mod tests {
             .unwrap();
         let timeout = Duration::from_secs(2);
         let mut client = EtcdClient::new(vec![addr], ReadConsistency::Linearizable, timeout);
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let err = client.write("k", 1).await.unwrap_err();
         assert!(
             matches!(err, ClientError::DidNotHappen(ref m) if m.contains("cannot connect")),
@@ -516,5 +518,129 @@ mod tests {
         let err = client.add("s", 1).await.unwrap_err();
         assert!(matches!(err, ClientError::DidNotHappen(_)), "{err:?}");
         assert!(started.elapsed() < timeout, "{:?}", started.elapsed());
+    }
+
+    /// A listener whose accept queue is full drops the SYN: the connect gives up at half the
+    /// operation timeout, and a write is `fail` because nothing was sent.
+    #[tokio::test]
+    async fn a_member_not_accepting_is_did_not_happen_for_writes() {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(0).unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Linux queues one connection beyond a backlog of 0; this one fills the queue.
+        let _filler = TcpStream::connect(addr).await.unwrap();
+        let timeout = Duration::from_millis(600);
+        let mut client = EtcdClient::new(vec![addr], ReadConsistency::Linearizable, timeout);
+        let started = Instant::now();
+        let err = client.write("k", 1).await.unwrap_err();
+        let took = started.elapsed();
+        assert!(
+            matches!(err, ClientError::DidNotHappen(ref m) if m.contains("no connection within 300ms")),
+            "{err:?}"
+        );
+        assert!(took >= timeout / 2 && took < timeout, "{took:?}");
+    }
+
+    /// The member takes the request and resets the connection without answering: the write may
+    /// have happened, the read did not; the next operation connects anew.
+    #[tokio::test]
+    async fn a_connection_reset_mid_request_may_have_happened() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let mut accepted = 0;
+            while accepted < 3 {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                accepted += 1;
+                assert!(read_request(&mut stream).await, "a whole request arrives");
+                if accepted < 3 {
+                    // Linger 0: close with a RST, as a crashing member's kernel does.
+                    stream.set_zero_linger().unwrap();
+                    drop(stream);
+                } else {
+                    stream.write_all(PUT_OK).await.unwrap();
+                }
+            }
+            accepted
+        });
+        let timeout = Duration::from_secs(2);
+        let mut client = EtcdClient::new(vec![addr], ReadConsistency::Linearizable, timeout);
+        let err = client.write("k", 1).await.unwrap_err();
+        assert!(
+            matches!(err, ClientError::MayHaveHappened(ref m) if m.contains(&addr.to_string())),
+            "{err:?}"
+        );
+        let err = client.read("k").await.unwrap_err();
+        assert!(matches!(err, ClientError::DidNotHappen(_)), "{err:?}");
+        client.write("k", 2).await.expect("a new connection works");
+        assert_eq!(server.await.unwrap(), 3, "one connection per operation");
+    }
+
+    /// The member accepts and reads but never answers: the operation timeout decides, `info`
+    /// for a write and `fail` for a read, each after about the timeout.
+    #[tokio::test]
+    async fn a_member_that_never_answers_times_out() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let mut held = Vec::new();
+            for _ in 0..2 {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                assert!(read_request(&mut stream).await);
+                held.push(stream);
+            }
+            held
+        });
+        let timeout = Duration::from_millis(400);
+        let mut client = EtcdClient::new(vec![addr], ReadConsistency::Linearizable, timeout);
+        let started = Instant::now();
+        let err = client.write("k", 1).await.unwrap_err();
+        let took = started.elapsed();
+        assert_eq!(
+            err,
+            ClientError::MayHaveHappened(format!("timeout: {addr} did not answer within 400ms"))
+        );
+        assert!(took >= timeout && took < timeout * 2, "{took:?}");
+        let err = client.read("k").await.unwrap_err();
+        assert!(
+            matches!(err, ClientError::DidNotHappen(ref m) if m.contains("timeout")),
+            "{err:?}"
+        );
+        // The abandoned connection was not reused: the member saw two.
+        assert_eq!(server.await.unwrap().len(), 2);
+    }
+
+    /// A member that closed the kept-alive connection while it was idle (a restart): noticed
+    /// before sending, so the next write goes out on a new connection and succeeds, not `info`.
+    #[tokio::test]
+    async fn an_idle_connection_closed_by_the_member_is_replaced_before_sending() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (closed_tx, closed_rx) = tokio::sync::oneshot::channel();
+        let server = tokio::spawn(async move {
+            let (mut first, _) = listener.accept().await.unwrap();
+            assert!(read_request(&mut first).await);
+            first.write_all(PUT_OK).await.unwrap();
+            drop(first);
+            closed_tx.send(()).unwrap();
+            let (mut second, _) = listener.accept().await.unwrap();
+            assert!(read_request(&mut second).await);
+            second.write_all(PUT_OK).await.unwrap();
+        });
+        let mut client = EtcdClient::new(
+            vec![addr],
+            ReadConsistency::Linearizable,
+            Duration::from_secs(2),
+        );
+        client.write("k", 1).await.unwrap();
+        closed_rx.await.unwrap();
+        // The FIN travels through loopback at once, but give the kernel a moment.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        client
+            .write("k", 2)
+            .await
+            .expect("sent on a new connection");
+        server.await.unwrap();
     }
 }

@@ -7,10 +7,17 @@
 //!   loopback ports and one IP per network namespace.
 //! - [`client`]: [`EtcdClient`], the workloads' register and set client, with the failure
 //!   classification the checker depends on, and [`ReadConsistency`].
+//! - `gateway`: one connection to a member's gRPC-JSON gateway (etcd's v3 API as JSON over
+//!   HTTP/1.1: no protoc, prost or tonic in the build), over `http` (a minimal HTTP/1.1 client
+//!   connection), with the calls' JSON shapes in `api` and their `bytes` fields in `base64`.
 //! - [`status`]: one member's own view — [`member_status`] (id, leader, Raft index and term),
 //!   [`member_names`] (ids to launch names) and [`health`] — for readiness, roles and the nemesis.
 
+mod api;
+mod base64;
 pub mod client;
+mod gateway;
+mod http;
 pub mod launch;
 pub mod status;
 

@@ -5,8 +5,8 @@
 //! member's view (a minority member still reports its stale leader and term), and a dead member
 //! costs at most `timeout`.
 
-use super::client::{connect, describe};
-use etcd_client::{Client, GetOptions};
+use super::api::{Empty, MemberListResponse, RangeRequest, RangeResponse, StatusResponse};
+use super::gateway::Gateway;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -33,16 +33,17 @@ pub struct MemberStatus {
 async fn with_member<T, Fut>(
     client_addr: SocketAddr,
     timeout: Duration,
-    op: impl FnOnce(Client) -> Fut,
+    op: impl FnOnce(Gateway) -> Fut,
 ) -> Result<T, String>
 where
     Fut: Future<Output = Result<T, String>>,
 {
     let work = async {
-        let client = connect(&[client_addr], timeout)
+        // Half the time for the connect, so a member that accepts no connections says so.
+        let gateway = Gateway::connect(client_addr, timeout / 2)
             .await
-            .map_err(|e| format!("cannot connect: {e}"))?;
-        op(client).await
+            .map_err(|e| e.to_string())?;
+        op(gateway).await
     };
     match tokio::time::timeout(timeout, work).await {
         Ok(result) => result.map_err(|e| format!("etcd member {client_addr}: {e}")),
@@ -52,25 +53,34 @@ where
     }
 }
 
+/// The maintenance status of the member `gateway` talks to.
+async fn status(gateway: &mut Gateway) -> Result<StatusResponse, String> {
+    gateway
+        .call("/v3/maintenance/status", &Empty {})
+        .await
+        .map_err(|e| format!("status: {e}"))
+}
+
 /// The Raft state of the member serving clients at `client_addr`.
 pub async fn member_status(
     client_addr: SocketAddr,
     timeout: Duration,
 ) -> Result<MemberStatus, String> {
-    with_member(client_addr, timeout, |mut client| async move {
-        let resp = client.status().await.map_err(|e| describe(&e))?;
+    with_member(client_addr, timeout, |mut gateway| async move {
+        let resp = status(&mut gateway).await?;
         let member_id = resp
-            .header()
-            .map(|h| h.member_id())
-            .ok_or("status response without a header")?;
+            .header
+            .map(|h| h.member_id)
+            .filter(|&id| id != 0)
+            .ok_or("status response without the member's id in its header")?;
         Ok(MemberStatus {
             member_id,
-            leader_id: resp.leader(),
+            leader_id: resp.leader,
             // A member that knows no leader reports 0, which is never a member id.
-            is_leader: resp.leader() == member_id,
-            raft_index: resp.raft_index(),
-            raft_term: resp.raft_term(),
-            version: resp.version().to_string(),
+            is_leader: resp.leader == member_id,
+            raft_index: resp.raft_index,
+            raft_term: resp.raft_term,
+            version: resp.version,
         })
     })
     .await
@@ -84,13 +94,12 @@ pub async fn member_names(
     client_addr: SocketAddr,
     timeout: Duration,
 ) -> Result<Vec<(u64, String)>, String> {
-    with_member(client_addr, timeout, |mut client| async move {
-        let resp = client.member_list().await.map_err(|e| describe(&e))?;
-        Ok(resp
-            .members()
-            .iter()
-            .map(|m| (m.id(), m.name().to_string()))
-            .collect())
+    with_member(client_addr, timeout, |mut gateway| async move {
+        let resp: MemberListResponse = gateway
+            .call("/v3/cluster/member/list", &Empty {})
+            .await
+            .map_err(|e| format!("member list: {e}"))?;
+        Ok(resp.members.into_iter().map(|m| (m.id, m.name)).collect())
     })
     .await
 }
@@ -102,13 +111,12 @@ pub async fn member_names(
 /// check once it forgets its leader: a follower does when it campaigns, an isolated leader when
 /// its quorum check fails (etcd enables CheckQuorum), both within about an election timeout.
 pub async fn health(client_addr: SocketAddr, timeout: Duration) -> Result<(), String> {
-    with_member(client_addr, timeout, |mut client| async move {
-        client
-            .get("health", Some(GetOptions::new().with_serializable()))
+    with_member(client_addr, timeout, |mut gateway| async move {
+        let _: RangeResponse = gateway
+            .call("/v3/kv/range", &RangeRequest::key(b"health", true))
             .await
-            .map_err(|e| format!("read failed: {}", describe(&e)))?;
-        let status = client.status().await.map_err(|e| describe(&e))?;
-        if status.leader() == 0 {
+            .map_err(|e| format!("read failed: {e}"))?;
+        if status(&mut gateway).await?.leader == 0 {
             return Err("no leader".to_string());
         }
         Ok(())
