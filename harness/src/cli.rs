@@ -1,6 +1,7 @@
 //! The command line as the user types it; [`crate::config`] turns it into a validated run config.
 
 use clap::{Args, Parser, Subcommand};
+use cluster::etcd::ReadConsistency;
 use cluster::target::{Failover, Persistence};
 use cluster::{NetChoice, ReadFrom, TargetKind};
 use nemesis::{NemesisKinds, PartitionSpec};
@@ -63,8 +64,8 @@ pub struct TestArgs {
     pub wait_replicas: Option<u32>,
     /// etcd: linearizable reads (through the leader's read index) or serializable (any member's
     /// local state, possibly stale).
-    #[arg(long, default_value = "linearizable")]
-    pub read_consistency: String,
+    #[arg(long, value_enum, default_value = "linearizable")]
+    pub read_consistency: ReadConsistency,
     // Help is built from the one list of fault names (nemesis::nemesis_names), so it cannot drift.
     #[arg(long, default_value = "pause", help = nemesis_help())]
     pub nemesis: NemesisKinds,

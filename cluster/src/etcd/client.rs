@@ -34,7 +34,7 @@ use std::time::Duration;
 use workloads::{ClientError, RegisterClient, SetClient};
 
 /// How reads are served: through Raft (the default) or from the member's local state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum ReadConsistency {
     /// The member confirms with a quorum that it is up to date before answering (etcd's default).
     #[default]
@@ -44,33 +44,11 @@ pub enum ReadConsistency {
     Serializable,
 }
 
-impl ReadConsistency {
-    /// The option's spelling on the command line and in results.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReadConsistency::Linearizable => "linearizable",
-            ReadConsistency::Serializable => "serializable",
-        }
-    }
-}
-
 impl std::fmt::Display for ReadConsistency {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for ReadConsistency {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "linearizable" => Ok(ReadConsistency::Linearizable),
-            "serializable" => Ok(ReadConsistency::Serializable),
-            other => Err(format!(
-                "unknown read consistency {other:?}: expected linearizable or serializable"
-            )),
-        }
+        // Spelled as `--read-consistency` takes it: clap's derive is the one list of names.
+        let name = clap::ValueEnum::to_possible_value(self).expect("no skipped variant");
+        f.write_str(name.get_name())
     }
 }
 
@@ -465,11 +443,12 @@ mod tests {
 
     #[test]
     fn read_consistency_round_trips_through_its_spelling() {
-        for rc in [ReadConsistency::Linearizable, ReadConsistency::Serializable] {
-            assert_eq!(rc.as_str().parse::<ReadConsistency>(), Ok(rc));
+        use clap::ValueEnum;
+        for rc in ReadConsistency::value_variants() {
+            assert_eq!(ReadConsistency::from_str(&rc.to_string(), false), Ok(*rc));
         }
         assert_eq!(ReadConsistency::default(), ReadConsistency::Linearizable);
-        assert!("strong".parse::<ReadConsistency>().is_err());
+        assert!(ReadConsistency::from_str("strong", false).is_err());
     }
 
     /// Reads one HTTP request (head and `Content-Length` body) from `stream`; false at its end.
