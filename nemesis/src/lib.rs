@@ -11,7 +11,7 @@ pub mod runner;
 pub mod schedule;
 
 pub use control::{ClusterControl, FaultRecorder};
-pub use fault::{Fault, FaultKind, NemesisKinds, NEMESIS_NAMES};
+pub use fault::{Fault, FaultKind, NemesisKinds, WindowEdge, NEMESIS_NAMES};
 pub use link::LinkFault;
 pub use partition::{Grudge, PartitionSpec, Shape};
 pub use runner::{run, FaultRecord, NemesisReport};

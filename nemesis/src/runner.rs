@@ -15,12 +15,15 @@ use crate::fault::Fault;
 use crate::schedule::Schedule;
 use serde::Serialize;
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::sync::watch;
 
 /// One fault the nemesis attempted.
 #[derive(Debug, Clone, Serialize)]
 pub struct FaultRecord {
+    /// The requested kind it was drawn from, as `--nemesis` names it.
+    pub kind: String,
     /// The fault.
     #[serde(flatten)]
     pub fault: Fault,
@@ -33,6 +36,9 @@ pub struct FaultRecord {
 /// What the nemesis did during a run.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct NemesisReport {
+    /// Per requested kind (as `--nemesis` names it): how many faults of it were applied; a kind
+    /// requested and never applied shows 0.
+    pub applied: BTreeMap<String, usize>,
     /// Every fault attempted, in order.
     pub faults: Vec<FaultRecord>,
     /// Health checks that failed (before a fault or after a heal).
@@ -49,14 +55,18 @@ pub async fn run<C: ClusterControl, R: FaultRecorder>(
     recorder: &R,
     mut stop: watch::Receiver<bool>,
 ) -> NemesisReport {
-    let mut report = NemesisReport::default();
+    let mut report = NemesisReport {
+        applied: schedule.kinds().0.iter().map(|k| (k.to_string(), 0)).collect(),
+        ..NemesisReport::default()
+    };
     let interval = schedule.interval();
     loop {
         if wait_or_stop(interval, &mut stop).await {
             break;
         }
         let primary = control.primary().await;
-        let Some(fault) = schedule.next_fault(&control.node_names(), primary.as_deref()) else {
+        let Some((kind, fault)) = schedule.next_fault(&control.node_names(), primary.as_deref())
+        else {
             // A schedule with no faults just waits for the end.
             let _ = stop.wait_for(|s| *s).await;
             break;
@@ -66,6 +76,7 @@ pub async fn run<C: ClusterControl, R: FaultRecorder>(
             recorder.record(fault.start_f(), json!(fault), Some(error.clone()));
             report.unhealthy.push(error.clone());
             report.faults.push(FaultRecord {
+                kind: kind.to_string(),
                 fault,
                 applied: false,
                 error: Some(error),
@@ -76,6 +87,7 @@ pub async fn run<C: ClusterControl, R: FaultRecorder>(
             Err(error) => {
                 recorder.record(fault.start_f(), json!(fault), Some(error.clone()));
                 report.faults.push(FaultRecord {
+                    kind: kind.to_string(),
                     fault,
                     applied: false,
                     error: Some(error),
@@ -85,6 +97,7 @@ pub async fn run<C: ClusterControl, R: FaultRecorder>(
             Ok(()) => {
                 recorder.record(fault.start_f(), json!(fault), None);
                 recorder.active(Some(&fault));
+                *report.applied.entry(kind.to_string()).or_default() += 1;
             }
         }
         let stopping = wait_or_stop(interval, &mut stop).await;
@@ -92,6 +105,7 @@ pub async fn run<C: ClusterControl, R: FaultRecorder>(
         recorder.record(fault.heal_f(), json!(fault), healed.clone().err());
         recorder.active(None);
         report.faults.push(FaultRecord {
+            kind: kind.to_string(),
             fault,
             applied: true,
             error: healed.err(),
@@ -219,6 +233,7 @@ mod tests {
             .unwrap();
         assert!(report.faults.len() >= 3, "{report:?}");
         assert!(report.faults.iter().all(|f| f.applied));
+        assert_eq!(report.applied["pause"], report.faults.len(), "{report:?}");
         assert!(
             cluster.paused.lock().unwrap().is_empty(),
             "stop heals the active fault"
@@ -253,6 +268,7 @@ mod tests {
             .faults
             .iter()
             .all(|f| !f.applied && f.error.is_some()));
+        assert_eq!(report.applied["pause"], 0, "requested, never applied");
         assert!(log
             .0
             .lock()
