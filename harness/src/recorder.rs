@@ -63,6 +63,16 @@ impl Recorder {
         result.map(|_| ())
     }
 
+    /// Starts the history's clock: time 0 is now (see [`HistoryLog::start_clock`]).
+    pub fn start_clock(&self) {
+        self.log.lock().expect("history lock").start_clock();
+    }
+
+    /// The instant the history's times count from.
+    pub fn origin(&self) -> std::time::Instant {
+        self.log.lock().expect("history lock").start()
+    }
+
     /// The first history write error, if any: the run cannot be trusted past it.
     pub fn failure(&self) -> Option<String> {
         self.failure.lock().expect("failure lock").clone()

@@ -232,7 +232,10 @@ mod tests {
     fn kinds_are_named_as_typed_and_edges_follow_the_history_fs() {
         let k: NemesisKinds = "pause,partition,partition-one-way,latency".parse().unwrap();
         let names: Vec<String> = k.0.iter().map(ToString::to_string).collect();
-        assert_eq!(names, ["pause", "partition", "partition-one-way", "latency"]);
+        assert_eq!(
+            names,
+            ["pause", "partition", "partition-one-way", "latency"]
+        );
         let spec: PartitionSpec = "n1,n2|n3".parse().unwrap();
         assert_eq!(
             FaultKind::Explicit(spec).to_string(),

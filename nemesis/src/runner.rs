@@ -56,7 +56,12 @@ pub async fn run<C: ClusterControl, R: FaultRecorder>(
     mut stop: watch::Receiver<bool>,
 ) -> NemesisReport {
     let mut report = NemesisReport {
-        applied: schedule.kinds().0.iter().map(|k| (k.to_string(), 0)).collect(),
+        applied: schedule
+            .kinds()
+            .0
+            .iter()
+            .map(|k| (k.to_string(), 0))
+            .collect(),
         ..NemesisReport::default()
     };
     let interval = schedule.interval();
