@@ -118,7 +118,13 @@ pub async fn run<C: ClusterControl, R: FaultRecorder>(
         if stopping {
             break;
         }
-        if let Err(why) = wait_healthy(control, RECOVERY_DEADLINE).await {
+        // The run's end cuts this wait short: the run's own recovery phase waits from there on,
+        // and a run must not outlast its time limit by this deadline too.
+        let healthy = tokio::select! {
+            healthy = wait_healthy(control, RECOVERY_DEADLINE) => healthy,
+            _ = stop.wait_for(|s| *s) => break,
+        };
+        if let Err(why) = healthy {
             let error = format!("cluster unhealthy after heal: {why}");
             recorder.record("health", json!({}), Some(error.clone()));
             report.unhealthy.push(error);
@@ -166,6 +172,8 @@ mod tests {
     struct PausedSet {
         paused: Mutex<HashSet<String>>,
         refuse: bool,
+        /// Resuming leaves the node paused: the cluster never becomes healthy again.
+        sticky: bool,
     }
 
     impl ClusterControl for PausedSet {
@@ -180,7 +188,9 @@ mod tests {
             Ok(())
         }
         fn resume(&self, node: &str) -> Result<(), String> {
-            self.paused.lock().unwrap().remove(node);
+            if !self.sticky {
+                self.paused.lock().unwrap().remove(node);
+            }
             Ok(())
         }
         fn kill(&self, node: &str) -> Result<(), String> {
@@ -256,6 +266,26 @@ mod tests {
                 assert_eq!(pair[1], "resume");
             }
         }
+    }
+
+    #[tokio::test]
+    async fn the_end_of_the_run_cuts_the_wait_for_health_after_a_heal_short() {
+        let cluster = PausedSet {
+            sticky: true,
+            ..Default::default()
+        };
+        let log = Log::default();
+        let began = std::time::Instant::now();
+        // Without the cut, the wait after the first heal would last RECOVERY_DEADLINE (10 s).
+        let report = tokio::time::timeout(Duration::from_secs(5), run_for(&cluster, &log, 100))
+            .await
+            .expect("the nemesis returns soon after the stop");
+        assert!(
+            began.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            began.elapsed()
+        );
+        assert_eq!(report.applied["pause"], 1, "{report:?}");
     }
 
     #[tokio::test]
