@@ -223,8 +223,17 @@ mod tests {
     use nemesis::{Fault, FaultRecord};
     use serde_json::json;
 
-    /// Builds a history from (time, process, type, f, key) rows; a process of `None` is the nemesis.
-    fn history(rows: &[(u64, Option<u64>, EventType, &str, Option<&str>)]) -> Vec<Event> {
+    /// One event: time, process (`None`: the nemesis), type, f, key.
+    type Row = (
+        u64,
+        Option<u64>,
+        EventType,
+        &'static str,
+        Option<&'static str>,
+    );
+
+    /// Builds a history from rows.
+    fn history(rows: &[Row]) -> Vec<Event> {
         rows.iter()
             .enumerate()
             .map(|(i, &(time, process, kind, f, key))| Event {
@@ -243,15 +252,7 @@ mod tests {
     use EventType::{Fail, Info, Invoke, Ok};
 
     /// A key with one acknowledged write and read, from 0 to 40, on process 0.
-    fn write_then_read(
-        key: &'static str,
-    ) -> Vec<(
-        u64,
-        Option<u64>,
-        EventType,
-        &'static str,
-        Option<&'static str>,
-    )> {
+    fn write_then_read(key: &'static str) -> Vec<Row> {
         vec![
             (0, Some(0), Invoke, "write", Some(key)),
             (10, Some(0), Ok, "write", Some(key)),

@@ -65,8 +65,9 @@ pub fn print_run_summary(c: &Conclusion<'_>) {
     if let Some(report) = c.check {
         print!("{report}");
     }
-    // Shortfalls not already given as the reason for the verdict (accepted, or the run invalid).
-    if !c.adequacy.adequate() && c.reason.is_none_or(|r| !r.starts_with("inconclusive")) {
+    // Shortfalls when they did not decide the verdict (accepted, or the run invalid); with a
+    // reason they are in it (inconclusive) or beside the point (interrupted, failed).
+    if !c.adequacy.adequate() && c.reason.is_none() {
         let accepted = if c.adequacy.accepted {
             " (accepted with --accept-inadequate)"
         } else {

@@ -338,12 +338,13 @@ async fn drive(
         mean_gap: Duration::from_secs_f64(cfg.concurrency as f64 / cfg.rate),
         seed: cfg.seed,
     });
-    let workers: Vec<_> = (0..cfg.concurrency)
-        .map(|id| {
-            let client = TargetClient::for_worker(cluster, id, &client_options(cfg));
-            tokio::spawn(worker::run(id, client, shared.clone(), stop_rx.clone()))
-        })
-        .collect();
+    // A JoinSet aborts its tasks when dropped: a run interrupted here leaves no worker recording
+    // into the history while the run is concluded from it.
+    let mut workers = tokio::task::JoinSet::new();
+    for id in 0..cfg.concurrency {
+        let client = TargetClient::for_worker(cluster, id, &client_options(cfg));
+        workers.spawn(worker::run(id, client, shared.clone(), stop_rx.clone()));
+    }
     let schedule = Schedule::new(cfg.nemesis.clone(), cfg.nemesis_interval, cfg.seed);
     let progress = Progress::new(cfg.time_limit);
     let clock = async {
@@ -368,9 +369,7 @@ async fn drive(
             stop_rx.clone()
         )
     );
-    for w in workers {
-        let _ = w.await;
-    }
+    while workers.join_next().await.is_some() {}
     progress.finish();
     // Whatever the nemesis did, leave no node paused or killed and no link cut.
     for name in cluster.node_names() {
