@@ -94,6 +94,11 @@ pub struct TestArgs {
     /// Print results.json to stdout instead of the human summary.
     #[arg(long)]
     pub json: bool,
+    /// Let a run that did not test what was asked (a requested fault never applied, no operation
+    /// during a fault, a key without an acknowledged read or update) keep its verdict instead of
+    /// `unknown` (exit 3); the shortfall stays in results.json.
+    #[arg(long)]
+    pub accept_inadequate: bool,
 }
 
 /// What cluster to start: shared by `faultline test` and `faultline cluster up`.

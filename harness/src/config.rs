@@ -49,6 +49,8 @@ pub struct TestConfig {
     pub store: PathBuf,
     /// JSON output.
     pub json: bool,
+    /// Keep the verdict of a run that did not test what was asked.
+    pub accept_inadequate: bool,
 }
 
 /// A validated choice of cluster: target, size, network.
@@ -247,6 +249,7 @@ impl TestConfig {
             op_timeout: args.op_timeout,
             store: args.store,
             json: args.json,
+            accept_inadequate: args.accept_inadequate,
         })
     }
 }

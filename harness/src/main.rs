@@ -1,7 +1,9 @@
 //! The `faultline` binary: parses the command line and hands each subcommand to its module.
 
+mod adequacy;
 mod bench_cmd;
 mod bench_faults;
+mod catch_up;
 mod check_cmd;
 mod cli;
 mod cluster_cmd;
@@ -13,6 +15,7 @@ mod progress;
 mod recorder;
 mod replication;
 mod run;
+mod signals;
 mod target_client;
 mod worker;
 
@@ -20,9 +23,6 @@ use clap::Parser;
 use cli::{Cli, Command};
 use config::TestConfig;
 use results::ExitCode;
-
-/// Exit code of a run stopped by SIGINT or SIGTERM (the shell's convention: 128 + SIGINT).
-const INTERRUPTED: i32 = 130;
 
 fn main() -> std::process::ExitCode {
     let cli = match Cli::try_parse() {
@@ -79,31 +79,18 @@ fn test(cfg: TestConfig) -> i32 {
         }
     };
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    runtime.block_on(async {
-        tokio::select! {
-            result = run::run_test(cfg, exe) => match result {
-                Ok(exit) => exit.code(),
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    ExitCode::BadInput.code()
-                }
-            },
-            signal = interrupted() => {
-                // Dropping the run's future drops its cluster, which resumes and stops every node.
-                eprintln!("interrupted by {signal}: cluster torn down; the history so far is kept");
-                INTERRUPTED
-            }
+    // The run races its phases against SIGINT/SIGTERM itself, so that an interrupted run still
+    // tears down, checks what it recorded and writes results.json.
+    match runtime.block_on(run::run_test(cfg, exe)) {
+        Ok(run::RunEnd::Finished(exit)) => exit.code(),
+        Ok(run::RunEnd::Interrupted(signal)) => {
+            eprintln!("interrupted by {signal}: results.json says what was recorded");
+            signals::INTERRUPTED
         }
-    })
-}
-
-/// Resolves on the first SIGINT or SIGTERM.
-async fn interrupted() -> &'static str {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::BadInput.code()
+        }
     }
 }
 

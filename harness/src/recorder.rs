@@ -7,7 +7,8 @@ use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-/// Live counts of completions, for the progress bar.
+/// Live counts of client operations' completions, for the progress bar (the nemesis's events
+/// are not operations, so they are not counted, as the checker's counts do not count them).
 #[derive(Debug, Default)]
 pub struct Counts {
     /// Operations completed ok.
@@ -41,8 +42,10 @@ impl Recorder {
     /// Records one client event; a write failure (full disk) is returned and remembered.
     pub fn record(&self, entry: Entry) -> Result<(), StoreError> {
         let kind = entry.kind;
+        let client = matches!(entry.process, Process::Client(_));
         let result = self.log.lock().expect("history lock").record(entry);
         match &result {
+            Ok(_) if !client => 0,
             Ok(_) => match kind {
                 EventType::Ok => self.counts.ok.fetch_add(1, Ordering::Relaxed),
                 EventType::Fail => self.counts.fail.fetch_add(1, Ordering::Relaxed),
@@ -58,6 +61,16 @@ impl Recorder {
             }
         };
         result.map(|_| ())
+    }
+
+    /// Starts the history's clock: time 0 is now (see [`HistoryLog::start_clock`]).
+    pub fn start_clock(&self) {
+        self.log.lock().expect("history lock").start_clock();
+    }
+
+    /// The instant the history's times count from.
+    pub fn origin(&self) -> std::time::Instant {
+        self.log.lock().expect("history lock").start()
     }
 
     /// The first history write error, if any: the run cannot be trusted past it.
@@ -94,5 +107,35 @@ impl FaultRecorder for Recorder {
 
     fn active(&self, fault: Option<&Fault>) {
         *self.fault.lock().expect("fault lock") = fault.map(|f| f.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn live_counts_are_client_operations_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let recorder = Recorder::new(HistoryLog::create(&dir.path().join("h.jsonl")).unwrap());
+        let client = |kind| Entry {
+            process: Process::Client(0),
+            kind,
+            f: "read".into(),
+            key: Some(json!("k")),
+            value: json!(null),
+            error: None,
+        };
+        recorder.record(client(EventType::Invoke)).unwrap();
+        recorder.record(client(EventType::Info)).unwrap();
+        // A fault applied and one that could not be: nemesis events, not operations.
+        FaultRecorder::record(&recorder, "pause", json!({}), None);
+        FaultRecorder::record(&recorder, "kill", json!({}), Some("no such node".into()));
+        let c = &recorder.counts;
+        assert_eq!(
+            [&c.ok, &c.fail, &c.info].map(|n| n.load(Ordering::Relaxed)),
+            [0, 0, 1]
+        );
     }
 }

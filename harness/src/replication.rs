@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// What the samples showed, for results.json.
@@ -27,11 +27,13 @@ pub struct ReplicationSummary {
     pub error: Option<String>,
 }
 
-/// Samples `cluster` every `every` until `stop` turns true, appending to `path`.
+/// Samples `cluster` every `every` until `stop` turns true, appending to `path`; times count
+/// from `origin` (the history's time 0, so samples and events line up).
 pub async fn sample(
     cluster: &Cluster,
     path: &Path,
     every: Duration,
+    origin: Instant,
     mut stop: watch::Receiver<bool>,
 ) -> ReplicationSummary {
     let mut summary = ReplicationSummary::default();
@@ -43,12 +45,11 @@ pub async fn sample(
         }
     };
     let names = cluster.node_names();
-    let start = tokio::time::Instant::now();
     loop {
         let statuses = cluster
             .statuses(every.min(Duration::from_millis(500)))
             .await;
-        let time = start.elapsed().as_secs_f64();
+        let time = origin.elapsed().as_secs_f64();
         let primary = statuses
             .iter()
             .flatten()

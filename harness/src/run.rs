@@ -1,22 +1,28 @@
 //! The run interpreter of `faultline test`: cluster up, clients and nemesis, heal and recover,
-//! check, results.
+//! catch up, final reads, check, results.
 //!
-//! Phases, in order; whatever happens, dropping the [`Cluster`] tears it down (resuming every
-//! paused node first), so an error or an interrupt at any point leaves no process behind.
+//! The phases run as one future, raced against SIGINT/SIGTERM. Whatever ends it — the end of the
+//! run, an error, a signal — dropping it drops the [`Cluster`], which tears everything down
+//! (resuming every paused node first), and then the run is concluded the same way: the history
+//! (created before the cluster starts, so it always exists) is read back from its file and
+//! checked, and `results.json` is written with the verdict and why it is what it is.
 
+use crate::adequacy;
+use crate::catch_up::{self, CatchUp};
 use crate::config::{ClusterChoice, TestConfig};
-use crate::output;
+use crate::output::{self, Conclusion};
 use crate::progress::Progress;
 use crate::recorder::Recorder;
 use crate::replication::{self, ReplicationSummary};
+use crate::signals;
 use crate::target_client::{ClientOptions, TargetClient};
 use crate::worker::{self, Shared};
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use checker::event::{EventType, Process};
-use checker::{CheckOptions, ModelKind};
+use checker::{CheckOptions, ModelKind, Validity};
 use cluster::target::TargetOptions;
 use cluster::{Cluster, ClusterSpec, Lifetime};
-use nemesis::{ClusterControl, FaultRecorder, Schedule};
+use nemesis::{ClusterControl, FaultRecorder, NemesisReport, Schedule};
 use results::{Entry, ExitCode, HistoryLog, RunDir, RunSummary};
 use serde_json::json;
 use std::path::PathBuf;
@@ -25,14 +31,91 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use workloads::{Workload, WorkloadKind};
 
-/// Runs one test and returns the exit code its verdict maps to.
-pub async fn run_test(cfg: TestConfig, own_exe: PathBuf) -> Result<ExitCode> {
+/// How a run ended, for `main`.
+#[derive(Debug)]
+pub enum RunEnd {
+    /// The run went to its end: exit with this code.
+    Finished(ExitCode),
+    /// A signal stopped it (exit 130); results.json was written all the same.
+    Interrupted(&'static str),
+}
+
+/// What the phases learned so far, kept outside their future so that a run that ends early
+/// still reports it.
+#[derive(Debug, Default)]
+struct Learned {
+    /// When the workload began.
+    started: Option<Instant>,
+    /// How long the workload phase ran, once it ended.
+    duration: Option<Duration>,
+    faults: Option<NemesisReport>,
+    replication: Option<ReplicationSummary>,
+    /// The recovery after the faults: `Err` says what stayed unhealthy.
+    recovered: Option<Result<(), String>>,
+    catch_up: Option<CatchUp>,
+}
+
+impl Learned {
+    /// How long the workload ran (so far, for a run that ended during it).
+    fn ran(&self) -> Duration {
+        self.duration
+            .or_else(|| self.started.map(|s| s.elapsed()))
+            .unwrap_or_default()
+    }
+}
+
+/// How the phases ended.
+enum Ended {
+    Completed,
+    Failed(anyhow::Error),
+    Interrupted(&'static str),
+}
+
+/// Runs one test and says how it ended; every run that made its directory leaves a results.json.
+pub async fn run_test(cfg: TestConfig, own_exe: PathBuf) -> Result<RunEnd> {
     let run_dir = RunDir::create(&cfg.store, &cfg.name)?;
     output::note(&format!(
         "run directory: {}  (seed {})",
         run_dir.path().display(),
         cfg.seed
     ));
+    let mut learned = Learned::default();
+    let ended = match HistoryLog::create(&run_dir.history_path()) {
+        Err(e) => Ended::Failed(e.into()),
+        Ok(log) => {
+            let recorder = Arc::new(Recorder::new(log));
+            tokio::select! {
+                result = phases(&cfg, own_exe, &run_dir, &recorder, &mut learned) => match result {
+                    Ok(()) => Ended::Completed,
+                    Err(e) => Ended::Failed(e),
+                },
+                signal = signals::interrupted() => Ended::Interrupted(signal),
+            }
+        }
+    };
+    // The phases' future is gone, and with it the cluster: every node stopped, the network removed.
+    if let Ended::Interrupted(signal) = ended {
+        output::note(&format!(
+            "interrupted by {signal}: cluster torn down; checking the history so far \
+             (another signal exits at once)"
+        ));
+        tokio::spawn(async {
+            let again = signals::interrupted().await;
+            eprintln!("{again} again: exiting before results.json is written");
+            std::process::exit(signals::INTERRUPTED);
+        });
+    }
+    conclude(&cfg, &run_dir, &learned, ended)
+}
+
+/// The run's phases, recording what they learn in `learned` as they go.
+async fn phases(
+    cfg: &TestConfig,
+    own_exe: PathBuf,
+    run_dir: &RunDir,
+    recorder: &Arc<Recorder>,
+    learned: &mut Learned,
+) -> Result<()> {
     let id = run_dir
         .path()
         .file_name()
@@ -48,12 +131,14 @@ pub async fn run_test(cfg: TestConfig, own_exe: PathBuf) -> Result<ExitCode> {
         cfg.seed,
     );
     let mut cluster = Cluster::start(spec).await.context("starting the cluster")?;
-    let recorder = Arc::new(Recorder::new(HistoryLog::create(&run_dir.history_path())?));
 
-    let started = Instant::now();
+    recorder.start_clock();
+    learned.started = Some(Instant::now());
     let replication_path = run_dir.path().join("replication.jsonl");
-    let (faults, replication) = drive(&cfg, &cluster, &recorder, &replication_path).await;
-    let duration = started.elapsed();
+    let (faults, replication) = drive(cfg, &cluster, recorder, &replication_path).await;
+    learned.duration = learned.started.map(|s| s.elapsed());
+    learned.faults = Some(faults);
+    learned.replication = Some(replication);
     if let Some(failure) = recorder.failure() {
         bail!("the history could not be written, so the run cannot be judged: {failure}");
     }
@@ -61,7 +146,7 @@ pub async fn run_test(cfg: TestConfig, own_exe: PathBuf) -> Result<ExitCode> {
     // Recovery: every node resumed (the nemesis healed), the cluster answering and replicating.
     let recovered = nemesis::runner::wait_healthy(&cluster, cfg.cluster.ready_timeout).await;
     FaultRecorder::record(
-        &*recorder,
+        &**recorder,
         "recovered",
         json!({}),
         recovered
@@ -69,48 +154,146 @@ pub async fn run_test(cfg: TestConfig, own_exe: PathBuf) -> Result<ExitCode> {
             .err()
             .map(|e| format!("cluster did not recover: {e}")),
     );
+    learned.recovered = Some(recovered);
     if cfg.workload == WorkloadKind::Set {
-        final_reads(&cfg, &cluster, &recorder).await;
+        // A final read taken while a replica still replays the primary's stream would call its
+        // late elements lost: wait for every node to reach the primary's position first.
+        let caught = catch_up::wait(&cluster, cfg.cluster.ready_timeout).await;
+        FaultRecorder::record(&**recorder, "caught-up", json!(caught), None);
+        final_reads(cfg, &cluster, recorder, &caught).await;
+        learned.catch_up = Some(caught);
         if let Some(failure) = recorder.failure() {
             bail!("the history could not be written, so the run cannot be judged: {failure}");
         }
     }
     cluster.teardown();
+    Ok(())
+}
 
-    // The file, not memory, is the source of truth: what is checked is what a re-check would read.
-    let events = checker::jsonl::read_jsonl_file(&run_dir.history_path())?;
-    let options = CheckOptions {
+/// Checks whatever history the run left, decides the verdict, writes results.json and prints
+/// the summary.
+fn conclude(cfg: &TestConfig, run_dir: &RunDir, learned: &Learned, ended: Ended) -> Result<RunEnd> {
+    let stopped_early = !matches!(ended, Ended::Completed);
+    let (events, check) = match checker::jsonl::read_jsonl_file(&run_dir.history_path()) {
+        Ok(events) => {
+            let check = checker::check_events(&events, &check_options(cfg, stopped_early))
+                .map_err(|e| anyhow!("checking the history: {e}"));
+            (events, check)
+        }
+        Err(e) => (Vec::new(), Err(anyhow!("reading the history: {e}"))),
+    };
+    // A run that completed but whose history cannot be checked has failed.
+    let (ended, check) = match (ended, check) {
+        (Ended::Completed, Err(e)) => (Ended::Failed(e), None),
+        (ended, Err(e)) => {
+            output::note(&format!("the history so far could not be checked: {e:#}"));
+            (ended, None)
+        }
+        (ended, Ok(report)) => (ended, Some(report)),
+    };
+    let adequacy = adequacy::judge(
+        &events,
+        &cfg.nemesis,
+        learned.faults.as_ref(),
+        learned.catch_up.as_ref(),
+        learned.ran(),
+        cfg.accept_inadequate,
+    );
+    let checked = check.as_ref().map_or(Validity::Unknown, |r| r.validity);
+    // An anomaly found is evidence however the run ended; anything else needs a whole run.
+    let early = |why: String| {
+        let verdict = match checked {
+            Validity::Invalid => Validity::Invalid,
+            _ => Validity::Unknown,
+        };
+        (verdict, Some(why))
+    };
+    let (verdict, reason, code) = match &ended {
+        Ended::Interrupted(signal) => {
+            let (v, r) = early(format!(
+                "interrupted by {signal} after {:.1} s of workload: the history so far was \
+                 checked, but the run did not finish",
+                learned.ran().as_secs_f64()
+            ));
+            (v, r, signals::INTERRUPTED)
+        }
+        Ended::Failed(e) => {
+            let (v, r) = early(format!("the run failed: {e:#}"));
+            (v, r, ExitCode::BadInput.code())
+        }
+        Ended::Completed => {
+            let inconclusive =
+                !adequacy.adequate() && !adequacy.accepted && checked != Validity::Invalid;
+            let (v, r) = match inconclusive {
+                true => (
+                    Validity::Unknown,
+                    Some(format!("inconclusive: {}", adequacy.shortfalls.join("; "))),
+                ),
+                false => (checked, None),
+            };
+            (v, r, ExitCode::for_validity(v).code())
+        }
+    };
+    let summary = RunSummary {
+        test: &cfg.name,
+        verdict,
+        reason: reason.clone(),
+        exit_code: code,
+        seed: cfg.seed,
+        options: serde_json::to_value(cfg)?,
+        duration_secs: learned.ran().as_secs_f64(),
+        faults: serde_json::to_value(&learned.faults)?,
+        adequacy: serde_json::to_value(&adequacy)?,
+        replication: serde_json::to_value(&learned.replication)?,
+        catch_up: serde_json::to_value(&learned.catch_up)?,
+        check: check.as_ref(),
+    };
+    if let Err(e) = summary.write(&run_dir.results_path()) {
+        match ended {
+            // The run's own failure is the news (a full disk fails both).
+            Ended::Failed(_) => output::note(&format!("results.json not written: {e}")),
+            _ => return Err(e.into()),
+        }
+    }
+    if cfg.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        output::print_run_summary(&Conclusion {
+            check: check.as_ref(),
+            verdict,
+            reason: reason.as_deref(),
+            applied: learned.faults.as_ref().map(|f| &f.applied),
+            unrecovered: learned.recovered.as_ref().and_then(|r| r.as_ref().err()),
+            adequacy: &adequacy,
+            run_dir,
+        });
+    }
+    match ended {
+        Ended::Completed => Ok(RunEnd::Finished(ExitCode::for_validity(verdict))),
+        Ended::Interrupted(signal) => Ok(RunEnd::Interrupted(signal)),
+        Ended::Failed(e) => Err(e),
+    }
+}
+
+/// How a run's history is checked. A run stopped early is checked within a bound: whoever
+/// stopped it is waiting.
+fn check_options(cfg: &TestConfig, stopped_early: bool) -> CheckOptions {
+    CheckOptions {
         model: match cfg.workload {
             WorkloadKind::Register => ModelKind::CasRegister,
             WorkloadKind::Set => ModelKind::SetFull,
         },
         initial: json!(null),
+        timeout: stopped_early.then_some(EARLY_CHECK_TIMEOUT),
         // A run's history is checked on the machine that ran it: answer unknown rather than let a
         // pathological key's search take the machine's memory.
         memory_limit: Some(crate::memory_cap::default_check_memory()),
         ..CheckOptions::default()
-    };
-    let report = checker::check_events(&events, &options).context("checking the history")?;
-    let exit = ExitCode::for_validity(report.validity);
-    let summary = RunSummary {
-        test: &cfg.name,
-        verdict: report.validity,
-        exit_code: exit.code(),
-        seed: cfg.seed,
-        options: serde_json::to_value(&cfg)?,
-        duration_secs: duration.as_secs_f64(),
-        faults: serde_json::to_value(&faults)?,
-        replication: serde_json::to_value(&replication)?,
-        check: &report,
-    };
-    summary.write(&run_dir.results_path())?;
-    if cfg.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
-    } else {
-        output::print_run_summary(&report, &run_dir, recovered.err());
     }
-    Ok(exit)
 }
+
+/// How long the check of a run stopped early may take before it answers unknown.
+const EARLY_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The cluster spec for `choice`, with its files under `dir` and its live record at `record`.
 pub fn cluster_spec(
@@ -155,12 +338,13 @@ async fn drive(
         mean_gap: Duration::from_secs_f64(cfg.concurrency as f64 / cfg.rate),
         seed: cfg.seed,
     });
-    let workers: Vec<_> = (0..cfg.concurrency)
-        .map(|id| {
-            let client = TargetClient::for_worker(cluster, id, &client_options(cfg));
-            tokio::spawn(worker::run(id, client, shared.clone(), stop_rx.clone()))
-        })
-        .collect();
+    // A JoinSet aborts its tasks when dropped: a run interrupted here leaves no worker recording
+    // into the history while the run is concluded from it.
+    let mut workers = tokio::task::JoinSet::new();
+    for id in 0..cfg.concurrency {
+        let client = TargetClient::for_worker(cluster, id, &client_options(cfg));
+        workers.spawn(worker::run(id, client, shared.clone(), stop_rx.clone()));
+    }
     let schedule = Schedule::new(cfg.nemesis.clone(), cfg.nemesis_interval, cfg.seed);
     let progress = Progress::new(cfg.time_limit);
     let clock = async {
@@ -177,11 +361,15 @@ async fn drive(
     let (report, (), replication) = tokio::join!(
         nemesis::run(cluster, schedule, &**recorder, stop_rx.clone()),
         clock,
-        replication::sample(cluster, replication_path, SAMPLE_EVERY, stop_rx.clone())
+        replication::sample(
+            cluster,
+            replication_path,
+            SAMPLE_EVERY,
+            recorder.origin(),
+            stop_rx.clone()
+        )
     );
-    for w in workers {
-        let _ = w.await;
-    }
+    while workers.join_next().await.is_some() {}
     progress.finish();
     // Whatever the nemesis did, leave no node paused or killed and no link cut.
     for name in cluster.node_names() {
@@ -206,8 +394,10 @@ fn client_options(cfg: &TestConfig) -> ClientOptions {
 }
 
 /// The set workload's end: every node's copy of the set, read from that node, recorded as reads
-/// by processes numbered after every worker's.
-async fn final_reads(cfg: &TestConfig, cluster: &Cluster, recorder: &Recorder) {
+/// by processes numbered after every worker's. The read of a node that did not catch up with
+/// the primary is recorded as `fail`, with what it returned and why: it is not a final read (a
+/// failed read counts for no checker), and "lost" keeps meaning absent where it must be present.
+async fn final_reads(cfg: &TestConfig, cluster: &Cluster, recorder: &Recorder, caught: &CatchUp) {
     let base = 1_000_000_u64;
     for (i, node) in cluster.nodes().iter().enumerate() {
         let mut client = TargetClient::reading_from(cluster, i, &client_options(cfg));
@@ -226,13 +416,17 @@ async fn final_reads(cfg: &TestConfig, cluster: &Cluster, recorder: &Recorder) {
             return;
         }
         let done = workloads::set::final_read(&mut client).await;
-        let error = done
-            .error
-            .map(|e| format!("final read of {}: {e}", node.name));
-        if recorder
-            .record(entry(done.kind, done.value, error))
-            .is_err()
-        {
+        let (kind, error) = match (done.kind, caught.behind(&node.name)) {
+            (EventType::Ok, Some(why)) => {
+                (EventType::Fail, Some(format!("not a final read: {why}")))
+            }
+            (kind, _) => (
+                kind,
+                done.error
+                    .map(|e| format!("final read of {}: {e}", node.name)),
+            ),
+        };
+        if recorder.record(entry(kind, done.value, error)).is_err() {
             return;
         }
     }

@@ -45,19 +45,6 @@ impl FaultKind {
     }
 }
 
-impl fmt::Display for FaultKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FaultKind::Pause => f.write_str("pause"),
-            FaultKind::Kill => f.write_str("kill"),
-            FaultKind::Partition(None) => f.write_str("partition"),
-            FaultKind::Partition(Some(shape)) => write!(f, "partition-{shape}"),
-            FaultKind::Explicit(spec) => write!(f, "partition {spec}"),
-            FaultKind::Link(link) => write!(f, "{link}"),
-        }
-    }
-}
-
 /// results.json names a kind as `--nemesis` does, so a run's options can be typed again.
 impl Serialize for FaultKind {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -102,6 +89,21 @@ impl FromStr for NemesisKinds {
             }
         }
         Ok(NemesisKinds(kinds))
+    }
+}
+
+impl fmt::Display for FaultKind {
+    /// The name `--nemesis` knows it by (`--partition A|B` for an explicit partition), which is
+    /// also how reports count the faults of this kind that were applied.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FaultKind::Pause => f.write_str("pause"),
+            FaultKind::Kill => f.write_str("kill"),
+            FaultKind::Partition(None) => f.write_str("partition"),
+            FaultKind::Partition(Some(shape)) => write!(f, "partition-{shape}"),
+            FaultKind::Explicit(spec) => write!(f, "--partition {spec}"),
+            FaultKind::Link(link) => write!(f, "{link}"),
+        }
     }
 }
 
@@ -176,6 +178,26 @@ impl Fault {
     }
 }
 
+/// Which edge of a fault window a nemesis event of the history is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowEdge {
+    /// A fault began (when the event is not a failure).
+    Start,
+    /// A fault ended.
+    End,
+}
+
+impl WindowEdge {
+    /// The edge a nemesis event's `f` marks, if any (`health`, `recovered` and the like mark none).
+    pub fn of(f: &str) -> Option<WindowEdge> {
+        match f {
+            "pause" | "kill" | "partition" | "degrade" => Some(WindowEdge::Start),
+            "resume" | "restart" | "heal" => Some(WindowEdge::End),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -237,6 +259,39 @@ mod tests {
             assert_eq!(json.as_str(), Some(kind.to_string().as_str()));
         }
         assert!(nemesis_names().starts_with("none, pause, kill, partition, partition-one,"));
+    }
+
+    #[test]
+    fn kinds_are_named_as_typed_and_edges_follow_the_history_fs() {
+        let k: NemesisKinds = "pause,partition,partition-one-way,latency".parse().unwrap();
+        let names: Vec<String> = k.0.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            names,
+            ["pause", "partition", "partition-one-way", "latency"]
+        );
+        let spec: PartitionSpec = "n1,n2|n3".parse().unwrap();
+        assert_eq!(
+            FaultKind::Explicit(spec).to_string(),
+            "--partition n1,n2|n3"
+        );
+        let faults = [
+            Fault::Pause { nodes: vec![] },
+            Fault::Kill { nodes: vec![] },
+            Fault::Partition {
+                shape: "ring".into(),
+                grudge: Grudge::default(),
+            },
+            Fault::Link {
+                name: "loss".into(),
+                nodes: vec![],
+                link: LinkFault::default(),
+            },
+        ];
+        for fault in faults {
+            assert_eq!(WindowEdge::of(fault.start_f()), Some(WindowEdge::Start));
+            assert_eq!(WindowEdge::of(fault.heal_f()), Some(WindowEdge::End));
+        }
+        assert_eq!(WindowEdge::of("recovered"), None);
     }
 
     #[test]

@@ -15,12 +15,15 @@ use crate::fault::Fault;
 use crate::schedule::Schedule;
 use serde::Serialize;
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::sync::watch;
 
 /// One fault the nemesis attempted.
 #[derive(Debug, Clone, Serialize)]
 pub struct FaultRecord {
+    /// The requested kind it was drawn from, as `--nemesis` names it.
+    pub kind: String,
     /// The fault.
     #[serde(flatten)]
     pub fault: Fault,
@@ -33,6 +36,9 @@ pub struct FaultRecord {
 /// What the nemesis did during a run.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct NemesisReport {
+    /// Per requested kind (as `--nemesis` names it): how many faults of it were applied; a kind
+    /// requested and never applied shows 0.
+    pub applied: BTreeMap<String, usize>,
     /// Every fault attempted, in order.
     pub faults: Vec<FaultRecord>,
     /// Health checks that failed (before a fault or after a heal).
@@ -49,14 +55,23 @@ pub async fn run<C: ClusterControl, R: FaultRecorder>(
     recorder: &R,
     mut stop: watch::Receiver<bool>,
 ) -> NemesisReport {
-    let mut report = NemesisReport::default();
+    let mut report = NemesisReport {
+        applied: schedule
+            .kinds()
+            .0
+            .iter()
+            .map(|k| (k.to_string(), 0))
+            .collect(),
+        ..NemesisReport::default()
+    };
     let interval = schedule.interval();
     loop {
         if wait_or_stop(interval, &mut stop).await {
             break;
         }
         let primary = control.primary().await;
-        let Some(fault) = schedule.next_fault(&control.node_names(), primary.as_deref()) else {
+        let Some((kind, fault)) = schedule.next_fault(&control.node_names(), primary.as_deref())
+        else {
             // A schedule with no faults just waits for the end.
             let _ = stop.wait_for(|s| *s).await;
             break;
@@ -66,6 +81,7 @@ pub async fn run<C: ClusterControl, R: FaultRecorder>(
             recorder.record(fault.start_f(), json!(fault), Some(error.clone()));
             report.unhealthy.push(error.clone());
             report.faults.push(FaultRecord {
+                kind: kind.to_string(),
                 fault,
                 applied: false,
                 error: Some(error),
@@ -76,6 +92,7 @@ pub async fn run<C: ClusterControl, R: FaultRecorder>(
             Err(error) => {
                 recorder.record(fault.start_f(), json!(fault), Some(error.clone()));
                 report.faults.push(FaultRecord {
+                    kind: kind.to_string(),
                     fault,
                     applied: false,
                     error: Some(error),
@@ -85,6 +102,7 @@ pub async fn run<C: ClusterControl, R: FaultRecorder>(
             Ok(()) => {
                 recorder.record(fault.start_f(), json!(fault), None);
                 recorder.active(Some(&fault));
+                *report.applied.entry(kind.to_string()).or_default() += 1;
             }
         }
         let stopping = wait_or_stop(interval, &mut stop).await;
@@ -92,6 +110,7 @@ pub async fn run<C: ClusterControl, R: FaultRecorder>(
         recorder.record(fault.heal_f(), json!(fault), healed.clone().err());
         recorder.active(None);
         report.faults.push(FaultRecord {
+            kind: kind.to_string(),
             fault,
             applied: true,
             error: healed.err(),
@@ -99,7 +118,13 @@ pub async fn run<C: ClusterControl, R: FaultRecorder>(
         if stopping {
             break;
         }
-        if let Err(why) = wait_healthy(control, RECOVERY_DEADLINE).await {
+        // The run's end cuts this wait short: the run's own recovery phase waits from there on,
+        // and a run must not outlast its time limit by this deadline too.
+        let healthy = tokio::select! {
+            healthy = wait_healthy(control, RECOVERY_DEADLINE) => healthy,
+            _ = stop.wait_for(|s| *s) => break,
+        };
+        if let Err(why) = healthy {
             let error = format!("cluster unhealthy after heal: {why}");
             recorder.record("health", json!({}), Some(error.clone()));
             report.unhealthy.push(error);
@@ -147,6 +172,8 @@ mod tests {
     struct PausedSet {
         paused: Mutex<HashSet<String>>,
         refuse: bool,
+        /// Resuming leaves the node paused: the cluster never becomes healthy again.
+        sticky: bool,
     }
 
     impl ClusterControl for PausedSet {
@@ -161,7 +188,9 @@ mod tests {
             Ok(())
         }
         fn resume(&self, node: &str) -> Result<(), String> {
-            self.paused.lock().unwrap().remove(node);
+            if !self.sticky {
+                self.paused.lock().unwrap().remove(node);
+            }
             Ok(())
         }
         fn kill(&self, node: &str) -> Result<(), String> {
@@ -219,6 +248,7 @@ mod tests {
             .unwrap();
         assert!(report.faults.len() >= 3, "{report:?}");
         assert!(report.faults.iter().all(|f| f.applied));
+        assert_eq!(report.applied["pause"], report.faults.len(), "{report:?}");
         assert!(
             cluster.paused.lock().unwrap().is_empty(),
             "stop heals the active fault"
@@ -239,6 +269,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_end_of_the_run_cuts_the_wait_for_health_after_a_heal_short() {
+        let cluster = PausedSet {
+            sticky: true,
+            ..Default::default()
+        };
+        let log = Log::default();
+        let began = std::time::Instant::now();
+        // Without the cut, the wait after the first heal would last RECOVERY_DEADLINE (10 s).
+        let report = tokio::time::timeout(Duration::from_secs(5), run_for(&cluster, &log, 100))
+            .await
+            .expect("the nemesis returns soon after the stop");
+        assert!(
+            began.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            began.elapsed()
+        );
+        assert_eq!(report.applied["pause"], 1, "{report:?}");
+    }
+
+    #[tokio::test]
     async fn a_fault_that_cannot_be_applied_is_recorded() {
         let cluster = PausedSet {
             refuse: true,
@@ -253,6 +303,7 @@ mod tests {
             .faults
             .iter()
             .all(|f| !f.applied && f.error.is_some()));
+        assert_eq!(report.applied["pause"], 0, "requested, never applied");
         assert!(log
             .0
             .lock()

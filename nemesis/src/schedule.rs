@@ -1,4 +1,7 @@
 //! When faults happen and which: a seeded, pure schedule (same seed, same faults).
+//!
+//! Kinds are drawn from a shuffled bag: every requested kind comes once before any comes again,
+//! so a short run with room for k faults applies k different kinds, not the same one twice.
 
 use crate::fault::{Fault, FaultKind, NemesisKinds};
 use crate::partition::SHAPES;
@@ -12,6 +15,8 @@ pub struct Schedule {
     kinds: NemesisKinds,
     interval: Duration,
     rng: StdRng,
+    /// Indices into `kinds` still to draw in this round, drawn from the back.
+    bag: Vec<usize>,
 }
 
 impl Schedule {
@@ -23,7 +28,13 @@ impl Schedule {
             kinds,
             interval,
             rng,
+            bag: Vec::new(),
         }
+    }
+
+    /// The kinds this schedule draws from, as requested.
+    pub fn kinds(&self) -> &NemesisKinds {
+        &self.kinds
     }
 
     /// How long each quiet window and each fault window lasts.
@@ -31,14 +42,22 @@ impl Schedule {
         self.interval
     }
 
-    /// The next fault among `nodes` (`primary` as the cluster reports it), or `None` if this
-    /// schedule injects none.
-    pub fn next_fault(&mut self, nodes: &[String], primary: Option<&str>) -> Option<Fault> {
-        if nodes.is_empty() {
+    /// The next fault among `nodes` (`primary` as the cluster reports it), with the requested
+    /// kind it was drawn from, or `None` if this schedule injects none.
+    pub fn next_fault(
+        &mut self,
+        nodes: &[String],
+        primary: Option<&str>,
+    ) -> Option<(FaultKind, Fault)> {
+        if nodes.is_empty() || self.kinds.0.is_empty() {
             return None;
         }
-        let kind = self.kinds.0.choose(&mut self.rng)?.clone();
-        Some(match kind {
+        if self.bag.is_empty() {
+            self.bag = (0..self.kinds.0.len()).collect();
+            self.bag.shuffle(&mut self.rng);
+        }
+        let kind = self.kinds.0[self.bag.pop().expect("a refilled bag")].clone();
+        let fault = match kind.clone() {
             FaultKind::Pause => Fault::Pause {
                 nodes: self.targets(nodes, primary),
             },
@@ -62,7 +81,8 @@ impl Schedule {
                 // The spec was checked against the node names when the run was configured.
                 grudge: spec.grudge(nodes).unwrap_or_default(),
             },
-        })
+        };
+        Some((kind, fault))
     }
 
     /// Jepsen's process-fault targets: one node, the primary, a minority, or all.
@@ -98,7 +118,7 @@ mod tests {
         let run = |seed| {
             let mut s = Schedule::new(kinds("pause,kill,partition"), Duration::from_secs(1), seed);
             (0..50)
-                .map(|_| s.next_fault(&nodes(), Some("n1")).unwrap())
+                .map(|_| s.next_fault(&nodes(), Some("n1")).unwrap().1)
                 .collect::<Vec<_>>()
         };
         assert_eq!(run(3), run(3));
@@ -108,11 +128,34 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_comes_once_before_any_comes_again() {
+        for seed in 0..20 {
+            let mut s = Schedule::new(
+                kinds("pause,kill,partition,latency"),
+                Duration::from_secs(1),
+                seed,
+            );
+            let drawn: Vec<String> = (0..12)
+                .map(|_| s.next_fault(&nodes(), Some("n1")).unwrap().0.to_string())
+                .collect();
+            for round in drawn.chunks(4) {
+                let mut round = round.to_vec();
+                round.sort();
+                assert_eq!(
+                    round,
+                    ["kill", "latency", "partition", "pause"],
+                    "seed {seed}: {drawn:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn process_targets_are_one_primary_minority_or_all() {
         let mut s = Schedule::new(kinds("pause"), Duration::from_secs(1), 1);
         let mut sizes = std::collections::BTreeSet::new();
         for _ in 0..200 {
-            let Some(Fault::Pause { nodes: hit }) = s.next_fault(&nodes(), Some("n4")) else {
+            let Some((_, Fault::Pause { nodes: hit })) = s.next_fault(&nodes(), Some("n4")) else {
                 panic!("pause schedules pauses")
             };
             assert!(matches!(hit.len(), 1 | 2 | 5), "{hit:?}");

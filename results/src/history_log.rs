@@ -60,6 +60,15 @@ impl HistoryLog {
         self.start
     }
 
+    /// Moves time 0 to now: a run creates its history before starting the cluster (so that
+    /// even a run whose cluster never starts has one) and starts the clock with the workload.
+    /// Ignored once an event is recorded, since times must never run backwards.
+    pub fn start_clock(&mut self) {
+        if self.next_index == 0 {
+            self.start = Instant::now();
+        }
+    }
+
     /// Records one event now (numbered and timed here) and returns it as written.
     pub fn record(&mut self, entry: Entry) -> Result<Event, StoreError> {
         let event = Event {
@@ -125,6 +134,32 @@ mod tests {
         let second: Event = serde_json::from_str(text.lines().nth(1).unwrap()).unwrap();
         assert_eq!(second.index, 1);
         assert!(second.time >= back.time);
+    }
+
+    #[test]
+    fn the_clock_starts_over_only_before_the_first_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = HistoryLog::create(&dir.path().join("history.jsonl")).unwrap();
+        assert!(
+            dir.path().join("history.jsonl").is_file(),
+            "exists from creation"
+        );
+        let created = log.start();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        log.start_clock();
+        let started = log.start();
+        assert!(started > created);
+        let entry = Entry {
+            process: Process::Nemesis,
+            kind: EventType::Info,
+            f: "pause".into(),
+            key: None,
+            value: Value::Null,
+            error: None,
+        };
+        log.record(entry).unwrap();
+        log.start_clock();
+        assert_eq!(log.start(), started, "times never run backwards");
     }
 
     #[test]

@@ -43,6 +43,11 @@ pub struct RunSummary<'a> {
     pub test: &'a str,
     /// The overall verdict.
     pub verdict: Validity,
+    /// Why the verdict is not simply the check's: the run was interrupted or failed (then
+    /// `unknown`, or `invalid` if what was recorded already shows an anomaly), or it did not
+    /// test what was asked (see `adequacy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// The exit code the run ended with.
     pub exit_code: i32,
     /// The seed that reproduces the operation stream and fault schedule.
@@ -51,12 +56,19 @@ pub struct RunSummary<'a> {
     pub options: Value,
     /// Wall-clock seconds the workload phase ran.
     pub duration_secs: f64,
-    /// Faults the nemesis applied, and those it could not.
+    /// Faults the nemesis applied (per requested kind, with counts), and those it could not;
+    /// null when the run ended before the nemesis did.
     pub faults: Value,
+    /// Whether the run tested what was asked: faults applied, operations during them, enough
+    /// acknowledged operations per key.
+    pub adequacy: Value,
     /// Replication positions sampled during the run: samples taken, largest lag per node.
     pub replication: Value,
-    /// The checker's report: counts, per-key verdicts and anomalies.
-    pub check: &'a CheckReport,
+    /// Before the final reads: whether each node caught up with the primary's position.
+    pub catch_up: Value,
+    /// The checker's report on what the history holds: counts, per-key verdicts and anomalies;
+    /// null only if the history could not be checked (`reason` says why).
+    pub check: Option<&'a CheckReport>,
 }
 
 impl RunSummary<'_> {

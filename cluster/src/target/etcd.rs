@@ -18,6 +18,10 @@ impl Target for EtcdTarget {
         TargetKind::Etcd
     }
 
+    fn position_unit(&self) -> &'static str {
+        "raft entries"
+    }
+
     fn daemons(&self, node: &NodePlan<'_>) -> Result<Vec<DaemonSpec>, String> {
         let program = find_etcd()?;
         let members: Vec<EtcdMember> = node

@@ -233,6 +233,8 @@ pub trait Target: Send + Sync + fmt::Debug {
     fn kind(&self) -> TargetKind;
     /// The daemons of one node, its server first. Errors name a missing binary's Debian package.
     fn daemons(&self, node: &NodePlan<'_>) -> Result<Vec<DaemonSpec>, String>;
+    /// What a step of [`NodeStatus::position`] counts, for messages ("8,966 bytes behind").
+    fn position_unit(&self) -> &'static str;
     /// Asks one node its role and replication position, within `timeout`.
     fn status<'a>(
         &'a self,

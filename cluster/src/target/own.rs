@@ -21,6 +21,11 @@ impl Target for OwnTarget {
         TargetKind::Own
     }
 
+    fn position_unit(&self) -> &'static str {
+        // A node's offset is the number of the last write it applied.
+        "writes"
+    }
+
     fn daemons(&self, node: &NodePlan<'_>) -> Result<Vec<DaemonSpec>, String> {
         let addr = node.addrs.client;
         let mut args = vec![

@@ -112,6 +112,11 @@ impl Target for RedisTarget {
         TargetKind::Redis
     }
 
+    fn position_unit(&self) -> &'static str {
+        // master_repl_offset / slave_repl_offset count bytes of the replication stream.
+        "bytes"
+    }
+
     fn daemons(&self, node: &NodePlan<'_>) -> Result<Vec<DaemonSpec>, String> {
         let mut daemons = vec![self.server(node)?];
         if self.failover == Failover::Sentinel {

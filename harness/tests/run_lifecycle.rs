@@ -1,0 +1,291 @@
+//! How a run ends: every run that made its directory leaves a results.json (finished, failed or
+//! interrupted), and a run that did not test what was asked is not passed off as valid.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// Own nodes through the fault proxy (no root), asking for two fault kinds in a run with room
+/// for one: 2 s quiet, then the first fault, then the end at 3 s.
+const NO_ROOM: [&str; 14] = [
+    "test",
+    "--target",
+    "own",
+    "--net",
+    "proxy",
+    "--nemesis",
+    "partition,kill",
+    "--nemesis-interval",
+    "2s",
+    "--time-limit",
+    "3s",
+    "--seed",
+    "7",
+    "--rate",
+];
+
+fn no_room(case: &Case, extra: &[&str]) -> std::process::Output {
+    let mut args = NO_ROOM.to_vec();
+    args.push("200");
+    args.extend_from_slice(extra);
+    case.run(&args)
+}
+
+/// The requested kinds results.json says were never applied.
+fn never_applied(results: &Value) -> Vec<String> {
+    results["faults"]["applied"]
+        .as_object()
+        .unwrap_or_else(|| panic!("faults applied per kind: {results:#}"))
+        .iter()
+        .filter(|(_, n)| n.as_u64() == Some(0))
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+#[test]
+fn a_requested_fault_never_applied_makes_the_run_inconclusive() {
+    let case = Case::new();
+    let out = no_room(&case, &[]);
+    assert_eq!(out.status.code(), Some(3), "inconclusive exits 3");
+    let results = case.results();
+    assert_eq!(results["verdict"], "unknown", "{results:#}");
+    let missing = never_applied(&results);
+    assert!(!missing.is_empty(), "{results:#}");
+    let reason = results["reason"].as_str().expect("a reason");
+    for kind in &missing {
+        let said = format!("{kind} was requested but never applied");
+        assert!(
+            reason.starts_with("inconclusive: ") && reason.contains(&said),
+            "{reason}"
+        );
+    }
+    let text = stdout(&out);
+    assert!(text.contains("verdict: UNKNOWN (inconclusive: "), "{text}");
+    assert!(text.contains("0 (requested, never applied)"), "{text}");
+    assert_eq!(results["adequacy"]["accepted"], false);
+    assert_all_gone(&node_pids(&case.latest()));
+}
+
+#[test]
+fn accept_inadequate_keeps_the_verdict_and_the_warning() {
+    let case = Case::new();
+    let out = no_room(&case, &["--accept-inadequate"]);
+    assert_eq!(out.status.code(), Some(0), "valid exits 0");
+    let results = case.results();
+    assert_eq!(results["verdict"], "valid", "{results:#}");
+    assert!(results.get("reason").is_none(), "{results:#}");
+    assert!(!never_applied(&results).is_empty(), "{results:#}");
+    let adequacy = &results["adequacy"];
+    assert_eq!(adequacy["accepted"], true);
+    assert!(
+        adequacy["shortfalls"][0]
+            .as_str()
+            .is_some_and(|s| s.contains("was requested but never applied")),
+        "{adequacy:#}"
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains("(accepted with --accept-inadequate)") && text.contains("verdict: VALID"),
+        "{text}"
+    );
+}
+
+/// Starts `faultline ARGS` in the background.
+fn spawn(case: &Case, args: &[&str]) -> Child {
+    case.cmd(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("faultline starts")
+}
+
+/// Waits until the latest run directory satisfies `ready`, or fails the test (killing `child`).
+fn wait_for(
+    case: &Case,
+    child: &mut Child,
+    what: &str,
+    ready: impl Fn(&PathBuf) -> bool,
+) -> PathBuf {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(run) = std::fs::canonicalize(case.store.path().join("latest")) {
+            if ready(&run) {
+                return run;
+            }
+        }
+        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} never happened");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// SIGINTs `child` and returns its exit code, within 30 s.
+fn interrupt(child: &mut Child) -> Option<i32> {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("faultline did not exit within 30 s of SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The results.json of `run`.
+fn results_of(run: &std::path::Path) -> Value {
+    let text = std::fs::read_to_string(run.join("results.json"))
+        .unwrap_or_else(|e| panic!("{} has results.json: {e}", run.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn sigint_during_startup_leaves_results_with_the_reason() {
+    // An `etcd` that starts and never answers keeps the run in its startup phase for as long as
+    // --ready-timeout allows: the signal certainly arrives during startup.
+    let bin = tempfile::tempdir().unwrap();
+    let fake = bin.path().join("etcd");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho fake etcd starting\nexec sleep 600\n",
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&fake).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&fake, perms).unwrap();
+    let case = Case::new();
+    let mut child = case
+        .cmd(&[
+            "test",
+            "--target",
+            "etcd",
+            "--net",
+            "loopback",
+            "--ready-timeout",
+            "60s",
+        ])
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.path().display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = wait_for(&case, &mut child, "three started members", |run| {
+        (1..=3).all(|i| run.join(format!("nodes/n{i}/pid")).is_file())
+    });
+    let pids = node_pids(&run);
+    assert_eq!(
+        interrupt(&mut child),
+        Some(130),
+        "an interrupted run exits 130"
+    );
+    assert_all_gone(&pids);
+    assert!(
+        run.join("history.jsonl").is_file(),
+        "the history exists from the start"
+    );
+    let results = results_of(&run);
+    assert_eq!(results["verdict"], "unknown", "{results:#}");
+    assert_eq!(results["exit_code"], 130);
+    let reason = results["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("interrupted by SIGINT"), "{results:#}");
+    assert_eq!(
+        results["check"]["counts"]["ok"], 0,
+        "nothing ran: {results:#}"
+    );
+    assert!(
+        results["faults"].is_null(),
+        "the nemesis never ran: {results:#}"
+    );
+}
+
+#[test]
+fn sigint_mid_run_leaves_results_with_the_counts_so_far() {
+    let case = Case::new();
+    let mut child = spawn(
+        &case,
+        &[
+            "test",
+            "--net",
+            "loopback",
+            "--time-limit",
+            "60s",
+            "--nemesis-interval",
+            "300ms",
+            "--seed",
+            "2",
+        ],
+    );
+    let run = wait_for(&case, &mut child, "a pause and some operations", |run| {
+        let history = history_lines(run);
+        history.iter().any(|e| e["f"] == "pause")
+            && history.iter().filter(|e| e["type"] == "ok").count() > 20
+    });
+    let pids = node_pids(&run);
+    assert_eq!(interrupt(&mut child), Some(130));
+    assert_all_gone(&pids);
+    let results = results_of(&run);
+    // Own nodes under pauses keep registers linearizable: nothing found, and the run unfinished.
+    assert_eq!(results["verdict"], "unknown", "{results:#}");
+    assert!(
+        results["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("interrupted by SIGINT after")),
+        "{results:#}"
+    );
+    let history = history_lines(&run);
+    let ok_in_history = history
+        .iter()
+        .filter(|e| e["type"] == "ok" && e["process"] != "nemesis")
+        .count();
+    assert_eq!(
+        results["check"]["counts"]["ok"].as_u64(),
+        Some(ok_in_history as u64),
+        "the counts are the history's"
+    );
+    assert!(results["duration_secs"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn an_error_after_the_run_directory_leaves_results_with_the_reason() {
+    // A missing server binary fails the run after its directory exists.
+    let case = Case::new();
+    let empty = tempfile::tempdir().unwrap();
+    let out = case
+        .cmd(&[
+            "test",
+            "--target",
+            "etcd",
+            "--net",
+            "loopback",
+            "--time-limit",
+            "1s",
+        ])
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "errors keep their code");
+    let results = case.results();
+    assert_eq!(results["verdict"], "unknown");
+    assert_eq!(results["exit_code"], 2);
+    let reason = results["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("the run failed: starting the cluster")
+            && reason.contains("etcd-server"),
+        "{results:#}"
+    );
+    assert!(case.latest().join("history.jsonl").is_file());
+}
