@@ -320,7 +320,7 @@ INFO  jepsen.core - Everything looks good! ヽ('ー`)ノ
         let err = read(text).unwrap_err().to_string();
         assert_eq!(
             err,
-            "line 2, column 35: the operation's value: unexpected end of input \
+            "line 2, column 36: the operation's value: unexpected end of input \
              (an unclosed bracket or string?)"
         );
         let err = read("INFO  jepsen.util - 3\t:ok\tcas\t1")
