@@ -43,6 +43,32 @@ pub enum ParseError {
         /// What was wrong, in serde's words (e.g. ``missing field `type` ``).
         message: String,
     },
+    /// The file was read, but holds no client operation: it is not a history.
+    #[error(
+        "{}: no operations found reading it as {format} ({chosen}){}; expected {expected}",
+        .path.display(),
+        nemesis_only(*.nemesis_events)
+    )]
+    NoOperations {
+        /// The file.
+        path: PathBuf,
+        /// The format it was read as.
+        format: &'static str,
+        /// How that format was chosen: `by its extension`, `by its content`, `as asked`.
+        chosen: &'static str,
+        /// Nemesis events found (they are not operations).
+        nemesis_events: usize,
+        /// What an operation of that format looks like.
+        expected: &'static str,
+    },
+}
+
+fn nemesis_only(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        1 => ", only 1 nemesis event".into(),
+        n => format!(", only {n} nemesis events"),
+    }
 }
 
 fn location(path: &Option<PathBuf>) -> String {
