@@ -43,11 +43,10 @@ pub enum ParseError {
         /// What was wrong, in serde's words (e.g. ``missing field `type` ``).
         message: String,
     },
-    /// The file was read, but holds no client operation: it is not a history.
+    /// The file was read, but holds no operation at all: it is not a history.
     #[error(
-        "{}: no operations found reading it as {format} ({chosen}){}; expected {expected}",
-        .path.display(),
-        nemesis_only(*.nemesis_events)
+        "{}: no operations found reading it as {format} ({chosen}); expected {expected}",
+        .path.display()
     )]
     NoOperations {
         /// The file.
@@ -56,19 +55,9 @@ pub enum ParseError {
         format: &'static str,
         /// How that format was chosen: `by its extension`, `by its content`, `as asked`.
         chosen: &'static str,
-        /// Nemesis events found (they are not operations).
-        nemesis_events: usize,
         /// What an operation of that format looks like.
         expected: &'static str,
     },
-}
-
-fn nemesis_only(n: usize) -> String {
-    match n {
-        0 => String::new(),
-        1 => ", only 1 nemesis event".into(),
-        n => format!(", only {n} nemesis events"),
-    }
 }
 
 fn location(path: &Option<PathBuf>) -> String {

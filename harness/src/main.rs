@@ -3,6 +3,7 @@
 mod bench_cmd;
 mod bench_faults;
 mod check_cmd;
+mod check_inputs;
 mod cli;
 mod cluster_cmd;
 mod config;
