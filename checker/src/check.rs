@@ -523,10 +523,7 @@ impl<'a> KeyCheck<'a> {
                 }
             }
         }
-        let because = why
-            .iter()
-            .map(|w| w.describe(&self.key, &name))
-            .collect();
+        let because = why.iter().map(|w| w.describe(&self.key, &name)).collect();
         witness.explain(context.iter().map(|&i| name(i)).collect(), because);
         witness.cycle = cycle;
         witness

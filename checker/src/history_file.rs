@@ -434,7 +434,12 @@ mod tests {
             ("empty.jsonl", "", "jsonl", "by its extension"),
             ("empty.edn", "", "edn", "by its extension"),
             ("vector.edn", "[]", "edn", "by its extension"),
-            ("hello.txt", "hello world\n", "jepsen-log", "by its extension"),
+            (
+                "hello.txt",
+                "hello world\n",
+                "jepsen-log",
+                "by its extension",
+            ),
             ("hello", "hello world\n", "jepsen-log", "by its content"),
         ] {
             let path = dir.join(name);

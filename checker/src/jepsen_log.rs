@@ -89,7 +89,11 @@ pub fn read_jepsen_log(
         match timed {
             None => timed = Some((line_no, time.is_some())),
             Some((first, had)) if had != time.is_some() => {
-                let (with, without) = if had { (first, line_no) } else { (line_no, first) };
+                let (with, without) = if had {
+                    (first, line_no)
+                } else {
+                    (line_no, first)
+                };
                 return Err(malformed(
                     line_no,
                     1,
@@ -157,7 +161,10 @@ pub fn read_jepsen_log(
 /// The event type a field names, if it is exactly one of them.
 fn type_of(field: &str) -> Option<EventType> {
     let field = field.trim();
-    TYPES.iter().find(|(name, _)| *name == field).map(|&(_, t)| t)
+    TYPES
+        .iter()
+        .find(|(name, _)| *name == field)
+        .map(|&(_, t)| t)
 }
 
 /// Whether a line with no type field still looks like an operation: jepsen.util's logger
@@ -257,15 +264,52 @@ INFO  jepsen.core - Everything looks good! ヽ('ー`)ノ
         let events = read(NEW_LOG).unwrap();
         let seen: Vec<(u64, u64, Process, EventType, &str, Value)> = events
             .iter()
-            .map(|e| (e.index, e.time, e.process, e.kind, e.f.as_str(), e.value.clone()))
+            .map(|e| {
+                (
+                    e.index,
+                    e.time,
+                    e.process,
+                    e.kind,
+                    e.f.as_str(),
+                    e.value.clone(),
+                )
+            })
             .collect();
         assert_eq!(
             seen,
             [
-                (0, 1_350_999_542, Process::Client(2), EventType::Invoke, "read", Value::Null),
-                (1, 1_351_000_100, Process::Nemesis, EventType::Info, "add-server", json!("n5")),
-                (2, 1_352_000_000, Process::Client(2), EventType::Ok, "read", json!(3)),
-                (3, 1_353_000_000, Process::Client(0), EventType::Info, "cas", json!([1, 4])),
+                (
+                    0,
+                    1_350_999_542,
+                    Process::Client(2),
+                    EventType::Invoke,
+                    "read",
+                    Value::Null
+                ),
+                (
+                    1,
+                    1_351_000_100,
+                    Process::Nemesis,
+                    EventType::Info,
+                    "add-server",
+                    json!("n5")
+                ),
+                (
+                    2,
+                    1_352_000_000,
+                    Process::Client(2),
+                    EventType::Ok,
+                    "read",
+                    json!(3)
+                ),
+                (
+                    3,
+                    1_353_000_000,
+                    Process::Client(0),
+                    EventType::Info,
+                    "cas",
+                    json!([1, 4])
+                ),
             ]
         );
         assert_eq!(events[3].error.as_deref(), Some("timeout"));
@@ -278,7 +322,10 @@ INFO  jepsen.core - Everything looks good! ヽ('ー`)ノ
         assert_eq!(crate::Times::of(&events), crate::Times::EventOrder);
         // A bracketed thread name before the process is not a time.
         let events = read("INFO [jepsen worker 2] 12\t:ok\t:read\t1").unwrap();
-        assert_eq!((events[0].time, events[0].process), (0, Process::Client(12)));
+        assert_eq!(
+            (events[0].time, events[0].process),
+            (0, Process::Client(12))
+        );
     }
 
     #[test]

@@ -140,7 +140,7 @@ fn shape_fits(model: ModelKind, event: &Event) -> bool {
     match model {
         ModelKind::CasRegister => !v.is_object() && !v.is_array(),
         ModelKind::MultiRegister => v.is_object(),
-        ModelKind::Set => observed.then(|| v.is_array()).unwrap_or(true),
+        ModelKind::Set => !observed || v.is_array(),
         ModelKind::Counter => v.is_i64() || v.is_u64(),
         _ => true,
     }
@@ -174,7 +174,10 @@ mod tests {
             ok(2, 2, "read", json!({"x": 1})),
         ];
         assert_eq!(infer(maps), Ok(ModelKind::MultiRegister));
-        let kv = vec![invoke(0, 1, "put", json!("a")), invoke(1, 2, "get", json!(null))];
+        let kv = vec![
+            invoke(0, 1, "put", json!("a")),
+            invoke(1, 2, "get", json!(null)),
+        ];
         assert_eq!(infer(kv), Ok(ModelKind::Kv));
         let queue = vec![invoke(0, 1, "enqueue", json!(1))];
         assert_eq!(infer(queue), Ok(ModelKind::Queue));
@@ -225,7 +228,10 @@ mod tests {
 
     #[test]
     fn unknown_functions_name_who_reads_what() {
-        let events = vec![invoke(0, 1, "write", json!(1)), invoke(1, 2, "incr", json!(1))];
+        let events = vec![
+            invoke(0, 1, "write", json!(1)),
+            invoke(1, 2, "incr", json!(1)),
+        ];
         assert_eq!(
             infer(events).unwrap_err().to_string(),
             "no model reads these operations: their f values are incr, write, and incr by no \

@@ -195,11 +195,7 @@ impl<'a> Sources<'a> {
 impl Overwritten {
     /// One sentence: "read of x returned 3 at 1.204 s, but write 4 to x was acknowledged at
     /// 1.180 s, and every write of 3 before the read had completed before write 4 began".
-    pub(crate) fn describe(
-        &self,
-        key: &Value,
-        name: &dyn Fn(usize) -> OpSummary,
-    ) -> String {
+    pub(crate) fn describe(&self, key: &Value, name: &dyn Fn(usize) -> OpSummary) -> String {
         let k = describe_key(key);
         let observer = name(self.observer);
         let when = |o: &OpSummary| o.last_seen();

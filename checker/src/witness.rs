@@ -385,9 +385,7 @@ mod tests {
             times: Times::Nanos,
         }];
         assert_eq!(
-            ops.iter()
-                .map(line)
-                .collect::<Vec<_>>(),
+            ops.iter().map(line).collect::<Vec<_>>(),
             [
                 "write 5 by process 3: invoked at 2.500 s, never answered (it may take effect any \
               time after its invocation, or never)"
@@ -409,9 +407,7 @@ mod tests {
             times: Times::EventOrder,
         }];
         assert_eq!(
-            ops.iter()
-                .map(line)
-                .collect::<Vec<_>>(),
+            ops.iter().map(line).collect::<Vec<_>>(),
             [
                 "cas 1 -> 2 by process 1: invoked at event 7, failed at event 9, reporting the \
                  value was not 1"

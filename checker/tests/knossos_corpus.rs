@@ -271,7 +271,10 @@ fn records_and_log_lines_read_as_the_edn_vector() {
             verdicts.push(report.validity);
             histories.push(events);
         }
-        assert_eq!(histories[1], histories[3], "current log = records, times too");
+        assert_eq!(
+            histories[1], histories[3],
+            "current log = records, times too"
+        );
         let histories: Vec<Vec<Event>> = histories.into_iter().map(timeless).collect();
         assert_eq!(verdicts, [expected; 4], "read {read}");
         assert_eq!(histories[0].len(), 7);

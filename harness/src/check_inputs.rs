@@ -196,7 +196,10 @@ mod tests {
         let mut bad = |_: &Path, e: String| panic!("{e}");
         let inputs = expand(&[dir.path().to_path_buf()], &mut bad);
         let files: Vec<PathBuf> = inputs.iter().map(|i| i.file.clone()).collect();
-        assert_eq!(files, [dir.path().join("a.jsonl"), dir.path().join("b.edn")]);
+        assert_eq!(
+            files,
+            [dir.path().join("a.jsonl"), dir.path().join("b.edn")]
+        );
         assert!(inputs.iter().all(|i| i.run.is_none()));
 
         let empty = tempfile::tempdir().unwrap();

@@ -59,7 +59,10 @@ fn files_without_operations_are_not_valid_histories() {
             "{name}: {err}"
         );
         assert!(err.contains("expected "), "{name}: says what was expected");
-        assert!(!stdout(&out).contains("VALID"), "{name}: no verdict of valid");
+        assert!(
+            !stdout(&out).contains("VALID"),
+            "{name}: no verdict of valid"
+        );
     }
 }
 
@@ -223,7 +226,8 @@ fn several_histories_exit_invalid_over_unreadable_over_unknown_over_valid() {
     assert_eq!(code(&["check", &quiet, &valid]), (Some(0), 2));
     let out = case.run(&["check", &valid, &empty, &invalid]);
     assert!(
-        stdout(&out).ends_with("3 histories: 1 valid, 1 invalid, 1 unreadable, 0 unknown; exit 1\n"),
+        stdout(&out)
+            .ends_with("3 histories: 1 valid, 1 invalid, 1 unreadable, 0 unknown; exit 1\n"),
         "{}",
         stdout(&out)
     );
@@ -325,5 +329,9 @@ fn a_run_directory_and_a_store_are_rechecked_with_the_runs_checker() {
     // --model still wins over the run's checker.
     let first = first.display().to_string();
     let out = case.run(&["check", "--model", "register", &first]);
-    assert_eq!(out.status.code(), Some(2), "the run's cas are not a register's");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the run's cas are not a register's"
+    );
 }
