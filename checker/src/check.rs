@@ -34,7 +34,7 @@ use crate::unique::{self, Decision, Violation};
 use crate::validity::Validity;
 use crate::weak::{check_weak, WeakReport};
 use crate::wgl::{self, Interval, Linearization};
-use crate::witness::{self, Clock, Witness};
+use crate::witness::{self, Witness};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -523,19 +523,7 @@ impl<'a> KeyCheck<'a> {
                 }
             }
         }
-        let clock = Clock::of(
-            shrunk
-                .kept
-                .iter()
-                .chain(&context)
-                .map(|&i| name(i))
-                .collect::<Vec<_>>()
-                .iter(),
-        );
-        let because = why
-            .iter()
-            .map(|w| w.describe(&self.key, &name, &clock))
-            .collect();
+        let because = why.iter().map(|w| w.describe(&self.key, &name)).collect();
         witness.explain(context.iter().map(|&i| name(i)).collect(), because);
         witness.cycle = cycle;
         witness
@@ -1021,6 +1009,34 @@ mod tests {
              \x20 minimal witness (1 of 1 operation):\n\
              \x20   read returned 1 by process 2: invoked at 0.020 s, ok at 0.030 s\n\
              \x20 because: read of the register returned 1 at 0.030 s, but no write of 1 that \
+             may have taken effect began before the read ended\n"
+        );
+    }
+
+    /// Issue 12, point 10: Knossos's EDN has no times (each event's time is its index); the
+    /// stuck operations printed `(invoked 0.000 s, ok at 0.000 s)` while the witness printed
+    /// event numbers.
+    #[test]
+    fn a_history_without_times_shows_event_numbers_everywhere() {
+        let mut events = history([
+            invoke(0, 1, "write", json!(1)),
+            fail(10, 1, "write", json!(1)),
+            invoke(20, 2, "read", json!(null)),
+            ok(30, 2, "read", json!(1)),
+        ]);
+        for e in &mut events {
+            e.time = e.index;
+        }
+        let report = check_events(&events, &CheckOptions::default()).unwrap();
+        assert_eq!(
+            report.to_string(),
+            "invalid: 1 key checked, 1 invalid, 0 unknown (1 ok, 1 fail, 0 info operations)\n\
+             the register: invalid (2 operations)\n\
+             \x20 consistent for 0 operations; then none of these can take effect:\n\
+             \x20   read 1 by process 2 (invoked event 2, ok at event 3)\n\
+             \x20 minimal witness (1 of 1 operation):\n\
+             \x20   read returned 1 by process 2: invoked at event 2, ok at event 3\n\
+             \x20 because: read of the register returned 1 at event 3, but no write of 1 that \
              may have taken effect began before the read ended\n"
         );
     }

@@ -75,11 +75,38 @@ impl Format {
 
     /// This format, or for [`Format::Auto`] the one `path` and `text` call for.
     pub fn resolve(self, path: &Path, text: &str) -> Format {
+        self.resolve_saying_how(path, text).0
+    }
+
+    /// [`Format::resolve`], and how the format was chosen (for messages): `by its extension`,
+    /// `by its content` or `as asked`.
+    fn resolve_saying_how(self, path: &Path, text: &str) -> (Format, &'static str) {
         match self {
-            Format::Auto => {
-                Format::from_extension(path).unwrap_or_else(|| Format::from_content(text))
+            Format::Auto => match Format::from_extension(path) {
+                Some(format) => (format, "by its extension"),
+                None => (Format::from_content(text), "by its content"),
+            },
+            known => (known, "as asked"),
+        }
+    }
+
+    /// What an operation looks like in this format, for a file in which none was found.
+    pub fn expected(self) -> &'static str {
+        match self {
+            Format::Jsonl | Format::Auto => {
+                "one event per line, such as \
+                 {\"index\":0,\"time\":0,\"process\":0,\"type\":\"invoke\",\"f\":\"read\",\"value\":null}"
             }
-            known => known,
+            Format::Edn => {
+                "op maps in a vector or one per line, such as \
+                 {:process 0, :type :invoke, :f :read, :value nil}"
+            }
+            Format::JepsenLog => {
+                "jepsen.util operation lines, such as \
+                 `INFO  jepsen.util - 3<TAB>:invoke<TAB>:read<TAB>nil` or \
+                 `2022-07-28 07:53:02,859{GMT}<TAB>INFO<TAB>[jepsen worker 2] jepsen.util: \
+                 [ 1350999542 ] 2<TAB>:invoke<TAB>:read<TAB>nil`"
+            }
         }
     }
 }
@@ -163,7 +190,8 @@ pub fn read_history_file_with(
             });
         }
     };
-    let format = options.format.resolve(path, text);
+    let (format, chosen) = options.format.resolve_saying_how(path, text);
+    let file = path;
     let path = Some(path);
     let events = match format {
         Format::Edn => read_edn(text, path, options.independent)?,
@@ -197,6 +225,18 @@ pub fn read_history_file_with(
             events
         }
     };
+    // A file with no operation is not a history: saying "valid" of it would pass any file at
+    // all, and an empty or mis-formatted history is exactly what a user must be told of. (A
+    // history of nemesis operations only is one: Jepsen records such runs, and Knossos calls
+    // them valid.)
+    if events.is_empty() {
+        return Err(ParseError::NoOperations {
+            path: file.to_path_buf(),
+            format: format.name(),
+            chosen,
+            expected: format.expected(),
+        });
+    }
     Ok(HistoryFile { format, events })
 }
 
@@ -383,6 +423,55 @@ mod tests {
         assert!(matches!(err, ParseError::Unreadable { .. }), "{err:?}");
         let err = read_history_file(&dir, Format::Auto).unwrap_err();
         assert!(matches!(err, ParseError::Unreadable { .. }), "{err:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Issue 12, point 2: each of these was checked as "valid: 0 keys checked".
+    #[test]
+    fn a_file_without_operations_is_not_a_history() {
+        let dir = temp_dir("empty");
+        for (name, text, format, chosen) in [
+            ("empty.jsonl", "", "jsonl", "by its extension"),
+            ("empty.edn", "", "edn", "by its extension"),
+            ("vector.edn", "[]", "edn", "by its extension"),
+            (
+                "hello.txt",
+                "hello world\n",
+                "jepsen-log",
+                "by its extension",
+            ),
+            ("hello", "hello world\n", "jepsen-log", "by its content"),
+        ] {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            let err = read_history_file(&path, Format::Auto).unwrap_err();
+            assert!(matches!(err, ParseError::NoOperations { .. }), "{err:?}");
+            let expected = Format::from_str(format).unwrap().expected();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "{}: no operations found reading it as {format} ({chosen}); \
+                     expected {expected}",
+                    path.display()
+                ),
+                "{name}"
+            );
+        }
+        // Nemesis operations only: a history (Jepsen records such runs), with no client keys.
+        let faults = dir.join("faults.jsonl");
+        std::fs::write(
+            &faults,
+            r#"{"index":0,"time":5,"process":"nemesis","type":"info","f":"start"}"#,
+        )
+        .unwrap();
+        assert_eq!(read_history_file(&faults, Format::Auto).unwrap().len(), 1);
+        let path = dir.join("told.log");
+        std::fs::write(&path, "").unwrap();
+        let err = read_history_file(&path, Format::Edn).unwrap_err();
+        assert!(
+            err.to_string().contains("reading it as edn (as asked)"),
+            "{err}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

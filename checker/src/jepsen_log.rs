@@ -1,18 +1,30 @@
 //! Reading the operations out of a Jepsen log (`jepsen.log`): every line jepsen.util logs for an
-//! operation, tab-separated after the logger's prefix (`→` marks a tab here):
+//! operation, tab-separated after the logger's prefix (`→` marks a tab here). Two layouts:
 //!
 //! ```text
-//!   INFO  jepsen.util - 3→:invoke→:cas→[1 4]
-//!   INFO  jepsen.util - 3→:fail→:cas→[1 4]→:timeout          (an error, when there is one)
+//!   INFO  jepsen.util - 3→:invoke→:cas→[1 4]                              (older Jepsen)
+//!   INFO  jepsen.util - 3→:fail→:cas→[1 4]→:timeout                       (an error, when there is one)
 //!   INFO  jepsen.util - :nemesis→:info→:start→nil
-//!   INFO  jepsen.core - Run complete, writing                (not an operation: ignored)
+//!
+//!   2022-07-28 07:53:02,859{GMT}→INFO→[jepsen worker 2] jepsen.util: [ 1350999542 ] 2→:invoke→:read→nil
+//!   2022-07-28 07:53:03,112{GMT}→INFO→[jepsen nemesis] jepsen.util: [ 1603118001 ] :nemesis→:info→:add-server→"n5"
+//!                                                                   (current Jepsen: the operation's
+//!                                                                    time in nanoseconds, bracketed)
+//!   INFO  jepsen.core - Run complete, writing                          (not an operation: ignored)
 //! ```
 //!
-//! A line is an operation when its second tab-separated field is `:invoke`, `:ok`, `:fail` or
-//! `:info` and its first ends with a process (a number or `:nemesis`); every other line is
-//! ignored. The value is EDN, converted as [`crate::edn`] says; the error is taken as EDN when it
-//! reads as EDN (Jepsen logs it with `str`), else as text. A log has no event times, so an
-//! event's time is its index.
+//! An operation line is one with a field that is exactly `:invoke`, `:ok`, `:fail` or `:info`
+//! after the first: the field before it ends with the process (a number or `:nemesis`), preceded
+//! by the bracketed time when there is one; the fields after it are the function, the value and
+//! the error. A line of the jepsen.util logger with a tab but no such field looks like an
+//! operation and is an error, as is an operation line whose process, function or value cannot be
+//! read: nothing that looks like an operation is skipped in silence. Every other line is ignored.
+//!
+//! The value is EDN, converted as [`crate::edn`] says; the error is taken as EDN when it reads as
+//! EDN (Jepsen logs it with `str`), else as text. An event's time is its bracketed time; a log
+//! without times (the older layout) numbers each event's time by its index
+//! ([`crate::Times::EventOrder`]). A log whose operation lines have times on some lines only
+//! is an error.
 
 use crate::edn;
 use crate::event::{Event, EventType, Process};
@@ -20,6 +32,14 @@ use crate::independent::{self, Independent};
 use crate::jsonl::ParseError;
 use serde_json::Value;
 use std::path::Path;
+
+/// The four event types, as Jepsen logs them.
+const TYPES: [(&str, EventType); 4] = [
+    (":invoke", EventType::Invoke),
+    (":ok", EventType::Ok),
+    (":fail", EventType::Fail),
+    (":info", EventType::Info),
+];
 
 /// Reads every operation line of a Jepsen log, in file order.
 ///
@@ -37,12 +57,12 @@ pub fn read_jepsen_log(
     };
     let mut events = Vec::new();
     let mut lines = Vec::new();
+    // The first operation line, and whether it had a time: every other must agree.
+    let mut timed: Option<(usize, bool)> = None;
     for (n, line) in text.lines().enumerate() {
         let line_no = n + 1;
-        let fields: Vec<&str> = line.trim_end_matches('\r').split('\t').collect();
-        let Some(op) = op_fields(&fields) else {
-            continue;
-        };
+        let line = line.trim_end_matches('\r');
+        let fields: Vec<&str> = line.split('\t').collect();
         // Columns are 1-based, counted in characters up to the field.
         let column = |field: usize| {
             fields[..field]
@@ -51,12 +71,47 @@ pub fn read_jepsen_log(
                 .sum::<usize>()
                 + 1
         };
-        let f = match fields.get(2).map(|f| f.trim()) {
+        let Some(at) = (1..fields.len()).find(|&i| type_of(fields[i]).is_some()) else {
+            if looks_like_an_operation(line) {
+                return Err(malformed(
+                    line_no,
+                    1,
+                    "a jepsen.util line that looks like an operation, but none of its \
+                     tab-separated fields is :invoke, :ok, :fail or :info"
+                        .into(),
+                ));
+            }
+            continue;
+        };
+        let kind = type_of(fields[at]).expect("found above");
+        let (time, process) = time_and_process(fields[at - 1])
+            .map_err(|message| malformed(line_no, column(at - 1), message))?;
+        match timed {
+            None => timed = Some((line_no, time.is_some())),
+            Some((first, had)) if had != time.is_some() => {
+                let (with, without) = if had {
+                    (first, line_no)
+                } else {
+                    (line_no, first)
+                };
+                return Err(malformed(
+                    line_no,
+                    1,
+                    format!(
+                        "line {with}'s operation has a time ([ nanoseconds ] before the process) \
+                         but line {without}'s has none: a log's operations have times on every \
+                         line or on none"
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+        let f = match fields.get(at + 1).map(|f| f.trim()) {
             Some(f) if f.len() > 1 && f.starts_with(':') => f[1..].to_string(),
             other => {
                 return Err(malformed(
                     line_no,
-                    column(2),
+                    column(at + 1),
                     format!(
                         "the operation's function must be a keyword like :read, found {:?}",
                         other.unwrap_or("")
@@ -64,18 +119,18 @@ pub fn read_jepsen_log(
                 ))
             }
         };
-        let value = match fields.get(3) {
+        let value = match fields.get(at + 2) {
             None => Value::Null,
             Some(text) => edn::parse_value(text).map_err(|e| {
                 malformed(
                     line_no,
-                    column(3) + e.column - 1,
+                    column(at + 2) + e.column - 1,
                     format!("the operation's value: {}", e.message),
                 )
             })?,
         };
         // Jepsen logs the error with `str`, not as EDN: take it as EDN when it reads as EDN.
-        let error = fields.get(4..).unwrap_or_default().join("\t");
+        let error = fields.get(at + 3..).unwrap_or_default().join("\t");
         let error = match error.trim() {
             "" => None,
             text => Some(match edn::parse_value(text) {
@@ -88,9 +143,9 @@ pub fn read_jepsen_log(
         let index = events.len() as u64;
         events.push(Event {
             index,
-            time: index,
-            process: op.0,
-            kind: op.1,
+            time: time.unwrap_or(index),
+            process,
+            kind,
             f,
             key: None,
             value,
@@ -103,20 +158,50 @@ pub fn read_jepsen_log(
     Ok(events)
 }
 
-/// The process and type of an operation line, or `None` for any other line.
-fn op_fields(fields: &[&str]) -> Option<(Process, EventType)> {
-    let kind = match fields.get(1)?.trim() {
-        ":invoke" => EventType::Invoke,
-        ":ok" => EventType::Ok,
-        ":fail" => EventType::Fail,
-        ":info" => EventType::Info,
-        _ => return None,
+/// The event type a field names, if it is exactly one of them.
+fn type_of(field: &str) -> Option<EventType> {
+    let field = field.trim();
+    TYPES
+        .iter()
+        .find(|(name, _)| *name == field)
+        .map(|&(_, t)| t)
+}
+
+/// Whether a line with no type field still looks like an operation: jepsen.util's logger
+/// followed by a tab, which only its operation lines have.
+fn looks_like_an_operation(line: &str) -> bool {
+    line.find("jepsen.util")
+        .is_some_and(|at| line[at..].contains('\t'))
+}
+
+/// The bracketed time (if any) and the process that end the field before an operation's type:
+/// `INFO  jepsen.util - 3`, `[jepsen worker 2] jepsen.util: [ 1350999542 ] 2`.
+fn time_and_process(field: &str) -> Result<(Option<u64>, Process), String> {
+    let field = field.trim_end();
+    let (before, token) = match field.rfind(char::is_whitespace) {
+        Some(at) => (&field[..at], field[at..].trim_start()),
+        None => ("", field),
     };
-    let process = match fields[0].split_whitespace().last()? {
+    let process = match token {
         ":nemesis" => Process::Nemesis,
-        p => Process::Client(p.parse().ok()?),
+        p => match p.parse() {
+            Ok(p) => Process::Client(p),
+            Err(_) => {
+                return Err(format!(
+                    "the operation's process must be a non-negative integer or :nemesis, \
+                     found {token:?}"
+                ))
+            }
+        },
     };
-    Some((process, kind))
+    // `[ 1350999542 ]` right before the process; a bracket holding anything else (a thread name
+    // such as `[jepsen worker 2]` with no time after it) is not a time.
+    let before = before.trim_end();
+    let time = before
+        .strip_suffix(']')
+        .and_then(|b| b.rfind('[').map(|open| b[open + 1..].trim()))
+        .and_then(|t| t.parse().ok());
+    Ok((time, process))
 }
 
 #[cfg(test)]
@@ -161,6 +246,118 @@ INFO  jepsen.core - Everything looks good! ヽ('ー`)ノ
         assert_eq!((events[3].index, events[3].time), (3, 3));
         assert_eq!(events[3].process, Process::Client(12));
         assert_eq!(events[3].value, json!({"x": 1}));
+    }
+
+    /// Current Jepsen's layout (issue 12, point 3): the log4j prefix is tab-separated too, and
+    /// the operation's time in nanoseconds comes bracketed before the process.
+    const NEW_LOG: &str = "\
+2022-07-28 07:53:02,001{GMT}\tINFO\t[main] jepsen.core: Running test jepsen.etcd
+2022-07-28 07:53:02,859{GMT}\tINFO\t[jepsen worker 2] jepsen.util: [ 1350999542 ] 2\t:invoke\t:read\tnil
+2022-07-28 07:53:02,860{GMT}\tINFO\t[jepsen nemesis] jepsen.util: [ 1351000100 ] :nemesis\t:info\t:add-server\t\"n5\"
+2022-07-28 07:53:02,861{GMT}\tINFO\t[jepsen worker 2] jepsen.util: [ 1352000000 ] 2\t:ok\t:read\t3
+2022-07-28 07:53:02,862{GMT}\tINFO\t[jepsen worker 0] jepsen.util: [ 1353000000 ] 0\t:info\t:cas\t[1 4]\t:timeout
+2022-07-28 07:53:05,000{GMT}\tINFO\t[main] jepsen.core: Run complete, writing
+";
+
+    #[test]
+    fn reads_current_jepsen_logs_with_their_times() {
+        let events = read(NEW_LOG).unwrap();
+        let seen: Vec<(u64, u64, Process, EventType, &str, Value)> = events
+            .iter()
+            .map(|e| {
+                (
+                    e.index,
+                    e.time,
+                    e.process,
+                    e.kind,
+                    e.f.as_str(),
+                    e.value.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (
+                    0,
+                    1_350_999_542,
+                    Process::Client(2),
+                    EventType::Invoke,
+                    "read",
+                    Value::Null
+                ),
+                (
+                    1,
+                    1_351_000_100,
+                    Process::Nemesis,
+                    EventType::Info,
+                    "add-server",
+                    json!("n5")
+                ),
+                (
+                    2,
+                    1_352_000_000,
+                    Process::Client(2),
+                    EventType::Ok,
+                    "read",
+                    json!(3)
+                ),
+                (
+                    3,
+                    1_353_000_000,
+                    Process::Client(0),
+                    EventType::Info,
+                    "cas",
+                    json!([1, 4])
+                ),
+            ]
+        );
+        assert_eq!(events[3].error.as_deref(), Some("timeout"));
+        assert_eq!(crate::Times::of(&events), crate::Times::Nanos);
+    }
+
+    #[test]
+    fn older_logs_have_no_times_and_count_events() {
+        let events = read(LOG).unwrap();
+        assert_eq!(crate::Times::of(&events), crate::Times::EventOrder);
+        // A bracketed thread name before the process is not a time.
+        let events = read("INFO [jepsen worker 2] 12\t:ok\t:read\t1").unwrap();
+        assert_eq!(
+            (events[0].time, events[0].process),
+            (0, Process::Client(12))
+        );
+    }
+
+    #[test]
+    fn lines_that_look_like_operations_but_cannot_be_read_are_errors() {
+        let new_invoke = NEW_LOG.lines().nth(1).unwrap();
+        let old_invoke = "INFO  jepsen.util - 3\t:invoke\t:read\tnil";
+        // A garbled type: jepsen.util and a tab, but no type field.
+        let garbled = format!("{old_invoke}\nINFO  jepsen.util - 3\t:okk\t:read\t1\n");
+        assert_eq!(
+            read(&garbled).unwrap_err().to_string(),
+            "line 2, column 1: a jepsen.util line that looks like an operation, but none of its \
+             tab-separated fields is :invoke, :ok, :fail or :info"
+        );
+        // A garbled process, in either layout.
+        let garbled = new_invoke.replace("] 2\t", "] two\t");
+        assert_eq!(
+            read(&format!("\n{garbled}")).unwrap_err().to_string(),
+            "line 2, column 35: the operation's process must be a non-negative integer or \
+             :nemesis, found \"two\""
+        );
+        assert!(read("INFO  jepsen.util - p3\t:invoke\t:read\tnil")
+            .unwrap_err()
+            .to_string()
+            .starts_with("line 1, column 1: the operation's process"));
+        // Times on some lines only.
+        let mixed = format!("{new_invoke}\n{old_invoke}\n");
+        assert_eq!(
+            read(&mixed).unwrap_err().to_string(),
+            "line 2, column 1: line 1's operation has a time ([ nanoseconds ] before the \
+             process) but line 2's has none: a log's operations have times on every line or \
+             on none"
+        );
     }
 
     #[test]

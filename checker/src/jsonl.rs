@@ -43,6 +43,21 @@ pub enum ParseError {
         /// What was wrong, in serde's words (e.g. ``missing field `type` ``).
         message: String,
     },
+    /// The file was read, but holds no operation at all: it is not a history.
+    #[error(
+        "{}: no operations found reading it as {format} ({chosen}); expected {expected}",
+        .path.display()
+    )]
+    NoOperations {
+        /// The file.
+        path: PathBuf,
+        /// The format it was read as.
+        format: &'static str,
+        /// How that format was chosen: `by its extension`, `by its content`, `as asked`.
+        chosen: &'static str,
+        /// What an operation of that format looks like.
+        expected: &'static str,
+    },
 }
 
 fn location(path: &Option<PathBuf>) -> String {

@@ -3,6 +3,7 @@
 
 use crate::event::{EventType, Process};
 use crate::operation::{Operation, Outcome};
+use crate::times::Times;
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt;
@@ -27,6 +28,9 @@ pub struct OpSummary {
     pub invoke_time: u64,
     /// The completion's time, in nanoseconds, if it completed.
     pub complete_time: Option<u64>,
+    /// How its history's times read (seconds, or event numbers for a history without times).
+    #[serde(skip)]
+    pub times: Times,
 }
 
 impl From<&Operation> for OpSummary {
@@ -46,6 +50,7 @@ impl From<&Operation> for OpSummary {
             complete_index: op.complete_index,
             invoke_time: op.invoke_time,
             complete_time: op.complete_time,
+            times: op.times,
         }
     }
 }
@@ -55,17 +60,28 @@ impl OpSummary {
     pub fn action(&self) -> String {
         action(&self.f, &self.value)
     }
+
+    /// A time of its history as people read it: `1.204 s`, or `event 12` without times.
+    pub fn at(&self, time: u64) -> String {
+        self.times.at(time)
+    }
+
+    /// When it ended, or was invoked if it never did, as [`OpSummary::at`] shows it.
+    pub fn last_seen(&self) -> String {
+        self.at(self.complete_time.unwrap_or(self.invoke_time))
+    }
 }
 
 impl fmt::Display for OpSummary {
-    /// `read 3 by process 2 (invoked 1.190 s, ok at 1.204 s)`.
+    /// `read 3 by process 2 (invoked 1.190 s, ok at 1.204 s)`; without times
+    /// `(invoked event 4, ok at event 7)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "{} by process {} (invoked {}, ",
             self.action(),
             self.process,
-            seconds(self.invoke_time)
+            self.at(self.invoke_time)
         )?;
         let ended = match self.outcome {
             EventType::Ok => "ok",
@@ -73,7 +89,7 @@ impl fmt::Display for OpSummary {
             EventType::Info | EventType::Invoke => "info",
         };
         match self.complete_time {
-            Some(t) => write!(f, "{ended} at {})", seconds(t)),
+            Some(t) => write!(f, "{ended} at {})", self.at(t)),
             None => f.write_str("no reply)"),
         }
     }
@@ -85,15 +101,6 @@ pub(crate) fn action(f: &str, value: &Value) -> String {
         ("cas", Some([expected, new])) => format!("cas {expected} -> {new}"),
         _ => format!("{f} {value}"),
     }
-}
-
-/// Nanoseconds as seconds with millisecond precision: `1.204 s`.
-pub(crate) fn seconds(nanos: u64) -> String {
-    format!(
-        "{}.{:03} s",
-        nanos / 1_000_000_000,
-        nanos % 1_000_000_000 / 1_000_000
-    )
 }
 
 /// A key as prose: a string key bare (`x`), no key as `the register`, anything else as JSON.
@@ -144,11 +151,33 @@ mod tests {
     }
 
     #[test]
-    fn keys_and_times() {
+    fn a_history_without_times_shows_event_numbers() {
+        let mut events = history([
+            invoke(0, 2, "read", json!(null)),
+            ok(10, 2, "read", json!(3)),
+            invoke(20, 3, "write", json!(4)),
+        ]);
+        for e in &mut events {
+            e.time = e.index;
+        }
+        let s: Vec<String> = pair(&events)
+            .unwrap()
+            .iter()
+            .map(|op| OpSummary::from(op).to_string())
+            .collect();
+        assert_eq!(
+            s,
+            [
+                "read 3 by process 2 (invoked event 0, ok at event 1)",
+                "write 4 by process 3 (invoked event 2, no reply)",
+            ]
+        );
+    }
+
+    #[test]
+    fn keys() {
         assert_eq!(describe_key(&json!("x")), "x");
         assert_eq!(describe_key(&json!(7)), "7");
         assert_eq!(describe_key(&json!(null)), "the register");
-        assert_eq!(seconds(0), "0.000 s");
-        assert_eq!(seconds(61_020_999_999), "61.020 s");
     }
 }

@@ -13,6 +13,7 @@
 
 use crate::event::{Event, EventType, Process};
 use crate::history_error::HistoryError;
+use crate::times::Times;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -58,6 +59,9 @@ pub struct Operation {
     pub invoke_time: u64,
     /// The completion's time, in nanoseconds; `None` if it never completed.
     pub complete_time: Option<u64>,
+    /// Whether its history has times or event order only (how reports show its times).
+    #[serde(skip)]
+    pub times: Times,
 }
 
 /// Pairs client events into operations, ordered by invocation.
@@ -65,6 +69,7 @@ pub struct Operation {
 /// Events are taken in `index` order (ties in the order given). An invocation left open at the
 /// end of the history is an [`Outcome::Info`] operation with no completion.
 pub fn pair(events: &[Event]) -> Result<Vec<Operation>, HistoryError> {
+    let times = Times::of(events);
     let mut ordered: Vec<&Event> = events.iter().collect();
     ordered.sort_by_key(|e| e.index);
 
@@ -96,6 +101,7 @@ pub fn pair(events: &[Event]) -> Result<Vec<Operation>, HistoryError> {
                 complete_index: None,
                 invoke_time: e.time,
                 complete_time: None,
+                times,
             });
             continue;
         }
@@ -175,6 +181,16 @@ mod tests {
         assert_eq!(ops[2].outcome, Outcome::Info);
         assert_eq!(ops[2].complete_index, None);
         assert_eq!(ops[2].complete_time, None);
+        assert_eq!(ops[2].times, Times::Nanos);
+    }
+
+    #[test]
+    fn a_history_without_times_is_in_event_order() {
+        let mut h = history([invoke(0, 1, "write", json!(1)), ok(1, 1, "write", json!(1))]);
+        for e in &mut h {
+            e.time = e.index;
+        }
+        assert_eq!(pair(&h).unwrap()[0].times, Times::EventOrder);
     }
 
     #[test]

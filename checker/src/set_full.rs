@@ -28,7 +28,7 @@
 
 use crate::final_reads::FinalReads;
 use crate::history_error::HistoryError;
-use crate::op_summary::{seconds, OpSummary};
+use crate::op_summary::OpSummary;
 use crate::operation::{Operation, Outcome};
 use crate::partition::compare_keys;
 use crate::validity::Validity;
@@ -260,13 +260,13 @@ fn list(elements: &[Value]) -> String {
 /// `read by process 3 (invoked 1.000 s, ok at 1.100 s)`: a read without its (long) value.
 fn describe_read(read: &OpSummary) -> String {
     let ended = match read.complete_time {
-        Some(t) => format!("ok at {}", seconds(t)),
+        Some(t) => format!("ok at {}", read.at(t)),
         None => "no reply".into(),
     };
     format!(
         "read by process {} (invoked {}, {ended})",
         read.process,
-        seconds(read.invoke_time)
+        read.at(read.invoke_time)
     )
 }
 

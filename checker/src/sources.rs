@@ -23,7 +23,6 @@ use crate::cas_register::RegisterOp;
 use crate::interner::ValueId;
 use crate::op_summary::{describe_key, OpSummary};
 use crate::wgl::Interval;
-use crate::witness::Clock;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -196,15 +195,10 @@ impl<'a> Sources<'a> {
 impl Overwritten {
     /// One sentence: "read of x returned 3 at 1.204 s, but write 4 to x was acknowledged at
     /// 1.180 s, and every write of 3 before the read had completed before write 4 began".
-    pub(crate) fn describe(
-        &self,
-        key: &Value,
-        name: &dyn Fn(usize) -> OpSummary,
-        clock: &Clock,
-    ) -> String {
+    pub(crate) fn describe(&self, key: &Value, name: &dyn Fn(usize) -> OpSummary) -> String {
         let k = describe_key(key);
         let observer = name(self.observer);
-        let when = |o: &OpSummary| clock.at(o.complete_time.unwrap_or(o.invoke_time));
+        let when = |o: &OpSummary| o.last_seen();
         let value = match observer.f.as_str() {
             "cas" => observer.value[0].clone(),
             _ => observer.value.clone(),
@@ -317,9 +311,8 @@ mod tests {
             ]))
             .unwrap();
             let name = |_| OpSummary::from(&ops[0]);
-            let summaries = [name(0)];
             assert_eq!(
-                why[0].describe(&json!("x"), &name, &Clock::of(&summaries)),
+                why[0].describe(&json!("x"), &name),
                 "read of x returned 3 at 0.010 s, but no write of 3 that may have taken effect \
                  began before the read ended"
             );

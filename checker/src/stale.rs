@@ -16,7 +16,7 @@
 //! the writer of `v` is ambiguous, and no explanation is given.
 
 use crate::cas_register::cas_arguments;
-use crate::op_summary::{describe_key, seconds, OpSummary};
+use crate::op_summary::{describe_key, OpSummary};
 use crate::operation::{Operation, Outcome};
 use serde::Serialize;
 use serde_json::Value;
@@ -168,15 +168,15 @@ fn explain(
     let mut message = format!(
         "read of {k} returned {} at {}, but {} {preposition} {k} was acknowledged at {}, ",
         read.value,
-        seconds(read.complete_time.unwrap_or(read.invoke_time)),
+        read.last_seen(),
         overwrite.action(),
-        seconds(overwrite.complete_time.unwrap_or(overwrite.invoke_time)),
+        overwrite.last_seen(),
     );
     match &writer {
         Some(w) => message.push_str(&format!(
             "after {} had completed at {}",
             w.action(),
-            seconds(w.complete_time.unwrap_or(w.invoke_time))
+            w.last_seen()
         )),
         None => message.push_str(&format!("and {} is the initial value of {k}", read.value)),
     }

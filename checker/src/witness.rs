@@ -31,7 +31,7 @@ use crate::budget::{Budget, Stop};
 use crate::cycle::Cycle;
 use crate::ddmin::{ddmin, Probe, Shrunk};
 use crate::event::EventType;
-use crate::op_summary::{seconds, OpSummary};
+use crate::op_summary::OpSummary;
 use crate::wgl::{Interval, Linearization};
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -204,14 +204,8 @@ impl Witness {
         self.timeline = self.render();
     }
 
-    /// How times read in this witness's lines (see [`Clock`]).
-    pub(crate) fn clock(&self) -> Clock {
-        Clock::of(self.operations.iter().chain(&self.context))
-    }
-
     /// The timeline: every operation, context ones marked, in invocation order.
     fn render(&self) -> Vec<String> {
-        let clock = self.clock();
         let mut all: Vec<(&OpSummary, bool)> = self
             .operations
             .iter()
@@ -221,7 +215,7 @@ impl Witness {
         all.sort_by_key(|(o, _)| o.invoke_index);
         all.into_iter()
             .map(|(o, context)| {
-                let line = line(o, &clock);
+                let line = line(o);
                 if context {
                     format!("{line} (context)")
                 } else {
@@ -258,34 +252,6 @@ impl Witness {
     }
 }
 
-/// How a witness shows times: seconds since the history began (the history format's times
-/// are already relative to it), or, for a history without times (Knossos's EDN, a Jepsen log:
-/// each event's time is its index), event numbers, which order operations just as well.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Clock {
-    indexed: bool,
-}
-
-impl Clock {
-    /// The clock for these operations.
-    pub(crate) fn of<'o>(ops: impl IntoIterator<Item = &'o OpSummary>) -> Clock {
-        let indexed = ops.into_iter().all(|o| {
-            o.invoke_time == o.invoke_index
-                && o.complete_time.is_none_or(|t| Some(t) == o.complete_index)
-        });
-        Clock { indexed }
-    }
-
-    /// `1.204 s`, or `event 12`.
-    pub(crate) fn at(&self, nanos: u64) -> String {
-        if self.indexed {
-            format!("event {nanos}")
-        } else {
-            seconds(nanos)
-        }
-    }
-}
-
 /// What an operation did, by what it returned if it observed: `read returned 1`, `write 2`.
 pub(crate) fn what(op: &OpSummary) -> String {
     match (op.outcome, op.f.as_str()) {
@@ -294,9 +260,10 @@ pub(crate) fn what(op: &OpSummary) -> String {
     }
 }
 
-/// `read returned 1 by process 2: invoked at 1.190 s, ok at 1.204 s`.
-fn line(op: &OpSummary, clock: &Clock) -> String {
-    let at = |nanos| clock.at(nanos);
+/// `read returned 1 by process 2: invoked at 1.190 s, ok at 1.204 s` (event numbers for a
+/// history without times).
+fn line(op: &OpSummary) -> String {
+    let at = |time| op.at(time);
     let what = what(op);
     let invoked = at(op.invoke_time);
     let ended = match (op.outcome, op.complete_time) {
@@ -331,6 +298,7 @@ mod tests {
     use super::*;
     use crate::check::{check_events, CheckOptions};
     use crate::history_builder::*;
+    use crate::times::Times;
     use serde_json::json;
 
     #[test]
@@ -414,11 +382,10 @@ mod tests {
             complete_index: None,
             invoke_time: 2_500_000_000,
             complete_time: None,
+            times: Times::Nanos,
         }];
         assert_eq!(
-            ops.iter()
-                .map(|o| line(o, &Clock::of(&ops)))
-                .collect::<Vec<_>>(),
+            ops.iter().map(line).collect::<Vec<_>>(),
             [
                 "write 5 by process 3: invoked at 2.500 s, never answered (it may take effect any \
               time after its invocation, or never)"
@@ -437,11 +404,10 @@ mod tests {
             complete_index: Some(9),
             invoke_time: 7,
             complete_time: Some(9),
+            times: Times::EventOrder,
         }];
         assert_eq!(
-            ops.iter()
-                .map(|o| line(o, &Clock::of(&ops)))
-                .collect::<Vec<_>>(),
+            ops.iter().map(line).collect::<Vec<_>>(),
             [
                 "cas 1 -> 2 by process 1: invoked at event 7, failed at event 9, reporting the \
                  value was not 1"

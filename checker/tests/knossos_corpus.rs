@@ -9,8 +9,8 @@
 //! depend on that, so the histories are checked that way.
 
 use checker::{
-    check_events, nil_reads_unknown, read_history_file, CheckOptions, Event, FailedCas, Format,
-    ModelKind, Validity,
+    check_events, infer_model, nil_reads_unknown, read_history_file, CheckOptions, Event,
+    FailedCas, Format, ModelKind, Validity,
 };
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -118,6 +118,14 @@ fn every_knossos_history_gets_its_expected_verdict() {
                 continue;
             }
         };
+        // `faultline check --model auto` must pick the model Knossos's tests use.
+        match infer_model(&events) {
+            Ok(model) if model == row.model => {}
+            inferred => failures.push(format!(
+                "{}: --model auto picks {inferred:?}, expected {}",
+                row.path, row.model
+            )),
+        }
         nil_reads_unknown(&mut events);
         let options = CheckOptions {
             model: row.model,
@@ -179,7 +187,7 @@ fn every_knossos_history_gets_its_expected_verdict() {
     );
 }
 
-/// One small history in Jepsen's three written forms.
+/// One small history in Jepsen's written forms.
 const VECTOR: &str = "[{:process 0, :type :invoke, :f :write, :value 0}
  {:process 0, :type :ok, :f :write, :value 0}
  {:process 1, :type :invoke, :f :read, :value nil}
@@ -210,6 +218,19 @@ INFO  jepsen.util - 2\t:ok\t:cas\t[0 4]
 INFO  jepsen.core - Run complete
 ";
 
+/// Current Jepsen's log layout: the times are the records' times.
+const NEW_LOG: &str = "\
+2022-07-28 07:53:02,000{GMT}\tINFO\t[main] jepsen.core: Running test
+2022-07-28 07:53:02,010{GMT}\tINFO\t[jepsen worker 0] jepsen.util: [ 10 ] 0\t:invoke\t:write\t0
+2022-07-28 07:53:02,020{GMT}\tINFO\t[jepsen worker 0] jepsen.util: [ 20 ] 0\t:ok\t:write\t0
+2022-07-28 07:53:02,030{GMT}\tINFO\t[jepsen worker 1] jepsen.util: [ 30 ] 1\t:invoke\t:read\tnil
+2022-07-28 07:53:02,035{GMT}\tINFO\t[jepsen nemesis] jepsen.util: [ 35 ] :nemesis\t:info\t:start\tnil
+2022-07-28 07:53:02,040{GMT}\tINFO\t[jepsen worker 2] jepsen.util: [ 40 ] 2\t:invoke\t:cas\t[0 4]
+2022-07-28 07:53:02,050{GMT}\tINFO\t[jepsen worker 1] jepsen.util: [ 50 ] 1\t:ok\t:read\tREAD
+2022-07-28 07:53:02,060{GMT}\tINFO\t[jepsen worker 2] jepsen.util: [ 60 ] 2\t:ok\t:cas\t[0 4]
+2022-07-28 07:53:03,000{GMT}\tINFO\t[main] jepsen.core: Run complete
+";
+
 /// The events, without times (only the records carry them).
 fn timeless(mut events: Vec<Event>) -> Vec<Event> {
     for e in &mut events {
@@ -234,6 +255,7 @@ fn records_and_log_lines_read_as_the_edn_vector() {
             ("vector.edn", VECTOR),
             ("records.edn", RECORDS),
             ("ops.log", LOG),
+            ("new.log", NEW_LOG),
         ] {
             let path = dir.join(name);
             std::fs::write(&path, text.replace("READ", read)).unwrap();
@@ -247,12 +269,18 @@ fn records_and_log_lines_read_as_the_edn_vector() {
             )
             .unwrap();
             verdicts.push(report.validity);
-            histories.push(timeless(events));
+            histories.push(events);
         }
-        assert_eq!(verdicts, [expected; 3], "read {read}");
+        assert_eq!(
+            histories[1], histories[3],
+            "current log = records, times too"
+        );
+        let histories: Vec<Vec<Event>> = histories.into_iter().map(timeless).collect();
+        assert_eq!(verdicts, [expected; 4], "read {read}");
         assert_eq!(histories[0].len(), 7);
         assert_eq!(histories[0], histories[1], "records, read {read}");
         assert_eq!(histories[0], histories[2], "log, read {read}");
+        assert_eq!(histories[0], histories[3], "current log, read {read}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

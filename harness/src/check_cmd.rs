@@ -1,15 +1,17 @@
-//! `faultline check`: re-check saved histories (faultline's JSONL, Jepsen's EDN or a Jepsen log),
-//! one verdict per file and one exit code.
+//! `faultline check`: re-check saved histories (faultline's JSONL, Jepsen's EDN or a Jepsen log)
+//! and saved runs, one verdict per history and one exit code.
 
+use crate::check_inputs::{self, Input};
 use crate::cli::CheckArgs;
 use crate::output;
 use checker::{
-    history_files_in, mark_failed_cas_as_mismatch, nil_reads_unknown, read_history_file_with,
-    CheckOptions, FailedCas, Format, Independent, KeyProgress, ModelKind, ReadOptions, Validity,
+    infer_model, mark_failed_cas_as_mismatch, nil_reads_unknown, read_history_file_with,
+    CheckOptions, Event, FailedCas, Format, Independent, KeyProgress, ModelKind, ReadOptions,
 };
-use results::ExitCode;
+use results::{ExitCode, RunDir};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use workloads::WorkloadKind;
 
 /// What an ok read of nil saw (`--nil-reads`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,9 +79,59 @@ impl FailedCasArg {
     }
 }
 
-/// Checks every file; exit 1 if any is invalid, else 3 if any is unknown, else 0; 2 for bad input.
+/// `--model`: a model, or `auto` (the run's checker for a run directory, else the one model the
+/// history's operations fit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ModelArg {
+    /// Choose per history.
+    Auto,
+    /// This model for every history.
+    Told(ModelKind),
+}
+
+impl ModelArg {
+    fn parse(s: &str) -> Result<ModelArg, String> {
+        match s {
+            "auto" => Ok(ModelArg::Auto),
+            told => told
+                .parse()
+                .map(ModelArg::Told)
+                .map_err(|e: checker::UnknownModel| format!("{e}, or auto")),
+        }
+    }
+
+    /// The model for `input`, whose events are `events`, and how it was chosen (for the
+    /// summary and `--json`).
+    fn resolve(self, input: &Input, events: &[Event]) -> Result<(ModelKind, String), String> {
+        match (self, &input.run) {
+            (ModelArg::Told(model), _) => Ok((model, "as asked".into())),
+            (ModelArg::Auto, Some(run)) => {
+                let results = RunDir::open(run).results_path();
+                let workload = results::recorded_workload(&results).map_err(|e| e.to_string())?;
+                let kind = <WorkloadKind as clap::ValueEnum>::from_str(&workload, false)
+                    .map_err(|e| format!("{}: options.workload: {e}", results.display()))?;
+                Ok((
+                    kind.model(),
+                    format!("the checker of the run's {kind} workload"),
+                ))
+            }
+            (ModelArg::Auto, None) => infer_model(events)
+                .map(|model| (model, "picked from its operations".into()))
+                .map_err(|e| {
+                    format!(
+                        "{}: --model auto: {e}; name the model with --model",
+                        input.file.display()
+                    )
+                }),
+        }
+    }
+}
+
+/// Checks every history; one verdict each, and one exit code for all by
+/// [`ExitCode::combine`]: 1 if any is invalid, else 2 if any could not be read, else 3 if any is
+/// unknown, else 0.
 pub fn run(args: CheckArgs) -> i32 {
-    let model: ModelKind = match args.model.parse() {
+    let model = match ModelArg::parse(&args.model) {
         Ok(m) => m,
         Err(e) => return usage(&format!("--model: {e}")),
     };
@@ -102,7 +154,7 @@ pub fn run(args: CheckArgs) -> i32 {
         Err(e) => return usage(&format!("--initial: {e}")),
     };
     let options = CheckOptions {
-        model,
+        model: ModelKind::default(),
         initial,
         timeout: args.timeout,
         memory_limit: Some(
@@ -121,18 +173,27 @@ pub fn run(args: CheckArgs) -> i32 {
         },
     };
 
-    let mut overall = Validity::Valid;
-    let mut bad_input = false;
+    let json = args.json;
+    let mut tally = output::Tally::default();
     let mut reports = Vec::new();
-    let mut fail = |reports: &mut Vec<Value>, file: &Path, e: String| {
-        bad_input = true;
+    let fail = |reports: &mut Vec<Value>, tally: &mut output::Tally, file: &Path, e: String| {
+        tally.unreadable += 1;
         eprintln!("error: {e}");
-        reports.push(json!({"file": file, "error": e}));
+        if json {
+            reports.push(json!({"file": file, "error": e}));
+        } else {
+            output::print_unreadable(file);
+        }
     };
-    for file in expand(&args.files, &mut |file, e| fail(&mut reports, file, e)) {
-        let checked = read_history_file_with(&file, &read)
+    let inputs = check_inputs::expand(&args.files, &mut |file, e| {
+        fail(&mut reports, &mut tally, file, e)
+    });
+    for input in inputs {
+        let file = &input.file;
+        let checked = read_history_file_with(file, &read)
             .map_err(|e| e.to_string())
             .and_then(|mut history| {
+                let (model, chosen) = model.resolve(&input, &history.events)?;
                 if nil_reads.unknown_for(history.format) {
                     nil_reads_unknown(&mut history.events);
                 }
@@ -140,9 +201,10 @@ pub fn run(args: CheckArgs) -> i32 {
                 if mark {
                     mark_failed_cas_as_mismatch(&mut history.events);
                 }
-                let bar = key_bar(&file);
+                let bar = key_bar(file);
                 let ticks = bar.clone();
                 let options = CheckOptions {
+                    model,
                     failed_cas,
                     progress: Some(KeyProgress::new(move |done, total| {
                         ticks.set_length(total as u64);
@@ -153,58 +215,39 @@ pub fn run(args: CheckArgs) -> i32 {
                 let checked = checker::check_events(&history.events, &options);
                 bar.finish_and_clear();
                 checked
-                    .map(|report| (history.format, report))
+                    .map(|report| (history.format, model, chosen, report))
                     .map_err(|e| format!("{}: {e}", file.display()))
             });
         match checked {
-            Ok((format, report)) => {
-                overall = overall.merge(report.validity);
-                if args.json {
-                    reports.push(json!({"file": file, "format": format.name(), "report": report}));
+            Ok((format, model, chosen, report)) => {
+                tally.count(report.validity);
+                if json {
+                    reports.push(json!({
+                        "file": file,
+                        "run": input.run,
+                        "format": format.name(),
+                        "model": model.name(),
+                        "model_chosen": chosen,
+                        "report": report,
+                    }));
                 } else {
-                    println!("== {} ({format})", file.display());
+                    println!("== {} ({format}, model {model}: {chosen})", file.display());
                     print!("{report}");
                     println!("verdict: {}", output::verdict(report.validity));
                 }
             }
-            Err(e) => fail(&mut reports, &file, e),
+            Err(e) => fail(&mut reports, &mut tally, file, e),
         }
     }
-    if args.json {
+    if json {
         println!(
             "{}",
             serde_json::to_string_pretty(&reports).expect("reports serialise")
         );
+    } else if tally.total() > 1 {
+        println!("{tally}");
     }
-    if bad_input {
-        ExitCode::BadInput.code()
-    } else {
-        ExitCode::for_validity(overall).code()
-    }
-}
-
-/// The files to check: each path given, a directory replaced by its history files. A directory
-/// that cannot be listed or holds no history is reported through `bad` (it is bad input).
-fn expand(paths: &[PathBuf], bad: &mut dyn FnMut(&Path, String)) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for path in paths {
-        if !path.is_dir() {
-            files.push(path.clone());
-            continue;
-        }
-        match history_files_in(path) {
-            Ok(found) if found.is_empty() => bad(
-                path,
-                format!(
-                    "{}: no history files (.jsonl, .json, .edn, .log, .txt) in the directory",
-                    path.display()
-                ),
-            ),
-            Ok(found) => files.extend(found),
-            Err(e) => bad(path, format!("cannot list {}: {e}", path.display())),
-        }
-    }
-    files
+    tally.exit_code().code()
 }
 
 /// `--initial` as JSON (`0`, `"a"`, `{"x": 0}`) or, failing that, EDN (`nil`, `{:x 0 :y 0}`).

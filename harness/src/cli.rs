@@ -139,16 +139,19 @@ pub struct ClusterOpts {
 /// Options of `faultline check`.
 #[derive(Args, Debug, Clone)]
 pub struct CheckArgs {
-    /// History files (faultline JSONL, Jepsen EDN or a Jepsen log), or directories: a
-    /// directory's history files (.jsonl, .json, .edn, .log, .txt) are checked in name order.
+    /// History files (faultline JSONL, Jepsen EDN or a Jepsen log), run directories (checked
+    /// with the run's checker), stores or test directories (every run under them), or other
+    /// directories (their .jsonl, .json, .edn, .log, .txt files, in name order).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Format of the files: auto (by extension, else by content), jsonl, edn or jepsen-log.
     #[arg(long, default_value = "auto")]
     pub format: String,
     /// Model or checker: register, cas-register, multi-register, kv, set, counter, queue
-    /// (linearizability), set-full, counter-bounds, convergence (weaker guarantees).
-    #[arg(long, default_value = "cas-register")]
+    /// (linearizability), set-full, counter-bounds, convergence (weaker guarantees), or auto: a
+    /// run's own checker, else the one model the history's operations fit (an error names the
+    /// candidates when several fit).
+    #[arg(long, default_value = "auto")]
     pub model: String,
     /// The initial value, as JSON or EDN (e.g. 0, nil, {:x 0 :y 0} for multi-register).
     #[arg(long, default_value = "null")]

@@ -5,6 +5,7 @@ mod bench_cmd;
 mod bench_faults;
 mod catch_up;
 mod check_cmd;
+mod check_inputs;
 mod cli;
 mod cluster_cmd;
 mod config;

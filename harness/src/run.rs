@@ -19,7 +19,7 @@ use crate::target_client::{ClientOptions, TargetClient};
 use crate::worker::{self, Shared};
 use anyhow::{anyhow, bail, Context, Result};
 use checker::event::{EventType, Process};
-use checker::{CheckOptions, ModelKind, Validity};
+use checker::{CheckOptions, Validity};
 use cluster::target::TargetOptions;
 use cluster::{Cluster, ClusterSpec, Lifetime};
 use nemesis::{ClusterControl, FaultRecorder, NemesisReport, Schedule};
@@ -279,10 +279,7 @@ fn conclude(cfg: &TestConfig, run_dir: &RunDir, learned: &Learned, ended: Ended)
 /// stopped it is waiting.
 fn check_options(cfg: &TestConfig, stopped_early: bool) -> CheckOptions {
     CheckOptions {
-        model: match cfg.workload {
-            WorkloadKind::Register => ModelKind::CasRegister,
-            WorkloadKind::Set => ModelKind::SetFull,
-        },
+        model: cfg.workload.model(),
         initial: json!(null),
         timeout: stopped_early.then_some(EARLY_CHECK_TIMEOUT),
         // A run's history is checked on the machine that ran it: answer unknown rather than let a

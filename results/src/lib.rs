@@ -10,4 +10,4 @@ pub mod summary;
 
 pub use history_log::{Entry, HistoryLog};
 pub use run_dir::{RunDir, StoreError};
-pub use summary::{ExitCode, RunSummary};
+pub use summary::{recorded_workload, ExitCode, RecordError, RunSummary};

@@ -56,6 +56,12 @@ impl RunDir {
         RunDir { path: path.into() }
     }
 
+    /// Whether `path` is a run directory: it holds `history.jsonl` and `results.json`.
+    pub fn is_run(path: &Path) -> bool {
+        let dir = RunDir::open(path);
+        dir.history_path().is_file() && dir.results_path().is_file()
+    }
+
     /// The directory itself.
     pub fn path(&self) -> &Path {
         &self.path

@@ -4,7 +4,7 @@ use crate::StoreError;
 use checker::{CheckReport, Validity};
 use serde::Serialize;
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The process exit codes faultline promises (documented in the README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -33,6 +33,28 @@ impl ExitCode {
     /// The numeric code handed to the operating system.
     pub fn code(self) -> i32 {
         self as i32
+    }
+
+    /// The exit code of several verdicts (one per file or run): invalid over bad input over
+    /// unknown over valid. An anomaly found anywhere says "the system is broken" whatever else
+    /// went wrong; an input that could not be read says "the input is", and outranks an
+    /// undecided check, which says neither.
+    pub fn combine(self, other: ExitCode) -> ExitCode {
+        if other.rank() > self.rank() {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// The order of [`ExitCode::combine`].
+    fn rank(self) -> u8 {
+        match self {
+            ExitCode::Valid => 0,
+            ExitCode::Unknown => 1,
+            ExitCode::BadInput => 2,
+            ExitCode::Invalid => 3,
+        }
     }
 }
 
@@ -71,6 +93,51 @@ pub struct RunSummary<'a> {
     pub check: Option<&'a CheckReport>,
 }
 
+/// Why a saved run's `results.json` could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// The file is not the results.json a run writes.
+    #[error("{}: {reason}", .path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// The workload a saved run used, as its `results.json` names it (`options.workload`, as
+/// [`RunSummary::options`] holds the run's resolved options).
+pub fn recorded_workload(results: &Path) -> Result<String, RecordError> {
+    let text = std::fs::read_to_string(results).map_err(|source| RecordError::Io {
+        path: results.to_path_buf(),
+        source,
+    })?;
+    let malformed = |reason: String| RecordError::Malformed {
+        path: results.to_path_buf(),
+        reason,
+    };
+    let value: Value =
+        serde_json::from_str(&text).map_err(|e| malformed(format!("not JSON: {e}")))?;
+    match &value["options"]["workload"] {
+        Value::String(workload) => Ok(workload.clone()),
+        Value::Null => Err(malformed(
+            "no options.workload: not the results.json of a faultline run".into(),
+        )),
+        other => Err(malformed(format!(
+            "options.workload must be a workload's name, found {other}"
+        ))),
+    }
+}
+
 impl RunSummary<'_> {
     /// Writes the summary as pretty JSON to `path` (via a temporary file, so it is never half-written).
     pub fn write(&self, path: &Path) -> Result<(), StoreError> {
@@ -78,5 +145,65 @@ impl RunSummary<'_> {
         let text = serde_json::to_vec_pretty(self).expect("a summary always serialises");
         std::fs::write(&tmp, text).map_err(|e| StoreError::io(&tmp, e))?;
         std::fs::rename(&tmp, path).map_err(|e| StoreError::io(path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_workload_is_read_back_from_results_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("results.json");
+        let report = checker::check_events(&[], &checker::CheckOptions::default()).unwrap();
+        let summary = RunSummary {
+            test: "redis-set",
+            verdict: report.validity,
+            exit_code: 0,
+            seed: 1,
+            options: serde_json::json!({"workload": "set", "nodes": 3}),
+            duration_secs: 1.0,
+            faults: Value::Null,
+            adequacy: Value::Null,
+            replication: Value::Null,
+            catch_up: Value::Null,
+            reason: None,
+            check: Some(&report),
+        };
+        summary.write(&path).unwrap();
+        assert_eq!(recorded_workload(&path).unwrap(), "set");
+
+        std::fs::write(&path, r#"{"options": {}}"#).unwrap();
+        assert_eq!(
+            recorded_workload(&path).unwrap_err().to_string(),
+            format!(
+                "{}: no options.workload: not the results.json of a faultline run",
+                path.display()
+            )
+        );
+        std::fs::write(&path, "{").unwrap();
+        let err = recorded_workload(&path).unwrap_err().to_string();
+        assert!(err.contains("not JSON"), "{err}");
+        let missing = dir.path().join("nothing.json");
+        assert!(matches!(
+            recorded_workload(&missing),
+            Err(RecordError::Io { .. })
+        ));
+    }
+
+    #[test]
+    fn several_verdicts_combine_invalid_over_bad_input_over_unknown_over_valid() {
+        use ExitCode::*;
+        let all = [Valid, Unknown, BadInput, Invalid];
+        for (i, &a) in all.iter().enumerate() {
+            for (j, &b) in all.iter().enumerate() {
+                let expected = all[i.max(j)];
+                assert_eq!(a.combine(b), expected, "{a:?} and {b:?}");
+            }
+        }
+        assert_eq!(Invalid.combine(BadInput).code(), 1);
+        assert_eq!(Unknown.combine(BadInput).code(), 2);
+        assert_eq!(Valid.combine(Unknown).code(), 3);
     }
 }

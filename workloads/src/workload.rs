@@ -19,6 +19,17 @@ pub enum WorkloadKind {
     Set,
 }
 
+impl WorkloadKind {
+    /// The checker that judges a run of this workload: the register workload for
+    /// linearizability against a cas-register, the set workload by set-full with its final reads.
+    pub fn model(self) -> checker::ModelKind {
+        match self {
+            WorkloadKind::Register => checker::ModelKind::CasRegister,
+            WorkloadKind::Set => checker::ModelKind::SetFull,
+        }
+    }
+}
+
 impl std::fmt::Display for WorkloadKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Spelled as on the command line: clap's derive is the one list of names.
