@@ -1,4 +1,5 @@
-//! The command line as the user types it; [`crate::config`] turns it into a validated run config.
+//! The command line as the user types it, every subcommand's `Args` in one place; `config.rs` turns
+//! them into a validated run config.
 
 use clap::{Args, Parser, Subcommand};
 use cluster::etcd::ReadConsistency;
@@ -33,10 +34,10 @@ pub enum Command {
     /// Run one of faultline's own demo nodes (started by `test` for `--target own`).
     Node(node::NodeArgs),
     /// Measure faultline itself: `bench check` times the checker on simulated workloads.
-    Bench(crate::bench_cmd::BenchArgs),
+    Bench(BenchArgs),
 }
 
-/// Options of `faultline test` as typed; validated by [`crate::config::TestConfig::resolve`].
+/// Options of `faultline test` as typed; validated by `TestConfig::resolve` (config.rs).
 #[derive(Args, Debug, Clone)]
 pub struct TestArgs {
     /// The cluster to start.
@@ -250,6 +251,58 @@ pub enum ClusterAction {
     /// Stop every node and remove every network faultline made under this store: the lab
     /// cluster, and what crashed or killed test runs left behind.
     Down,
+}
+
+/// `faultline bench …`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// What to measure.
+    #[command(subcommand)]
+    pub what: BenchWhat,
+}
+
+/// The benchmarks.
+#[derive(Subcommand, Debug, Clone)]
+pub enum BenchWhat {
+    /// Time the linearizability checker on simulated workloads and the Knossos corpus.
+    Check(BenchCheckArgs),
+    /// Time applying and healing each fault, in each network mode this machine allows.
+    Faults(BenchFaultsArgs),
+}
+
+/// Options of `faultline bench check`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchCheckArgs {
+    /// Smaller large workloads and fewer runs: about half a minute in all.
+    #[arg(long)]
+    pub quick: bool,
+    /// Runs per workload; the median is shown (default 5, 3 with --quick).
+    #[arg(long)]
+    pub runs: Option<usize>,
+    /// Only these workloads, comma-separated (see the table for names).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// The Knossos corpus directory (default: $FAULTLINE_CORPUS, else shared/corpus/knossos
+    /// beside the workspace).
+    #[arg(long)]
+    pub corpus: Option<PathBuf>,
+    /// Print the rows as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Run one workload in this process and print its row as JSON (how the parent runs each).
+    #[arg(long, hide = true)]
+    pub child: Option<String>,
+}
+
+/// Options of `faultline bench faults`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchFaultsArgs {
+    /// How many times each fault is applied and healed.
+    #[arg(long, default_value_t = 20)]
+    pub rounds: usize,
+    /// Nodes in the cluster.
+    #[arg(long, default_value_t = 5)]
+    pub nodes: usize,
 }
 
 /// A duration as Jepsen users type it: a bare number is seconds (`--time-limit 10`), anything else

@@ -2,7 +2,8 @@
 
 use crate::cli::{ClusterOpts, TestArgs};
 use cluster::etcd::ReadConsistency;
-use cluster::target::{Failover, Persistence};
+use cluster::target::{Failover, Persistence, TargetOptions};
+use cluster::{ClusterSpec, Lifetime};
 use cluster::{NetMode, ReadFrom, TargetKind};
 use nemesis::{FaultKind, NemesisKinds};
 use serde::Serialize;
@@ -119,6 +120,35 @@ impl ClusterChoice {
             persistence,
             ready_timeout: opts.ready_timeout,
         })
+    }
+
+    /// The cluster spec of this choice, with its files under `dir` and its live record at
+    /// `record`.
+    pub fn spec(
+        &self,
+        dir: PathBuf,
+        own_exe: PathBuf,
+        lifetime: Lifetime,
+        record: PathBuf,
+        seed: u64,
+    ) -> ClusterSpec {
+        ClusterSpec {
+            target: self.target,
+            options: TargetOptions {
+                failover: self.failover,
+                persistence: self.persistence,
+                replication_delay_ms: self.replication_delay.as_millis() as u64,
+                own_exe,
+            },
+            nodes: self.nodes,
+            net: self.net,
+            subnet_base: self.subnet_base,
+            dir,
+            ready_timeout: self.ready_timeout,
+            lifetime,
+            record: Some(record),
+            seed,
+        }
     }
 
     /// The node names n1, n2, … of this choice.

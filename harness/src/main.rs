@@ -1,15 +1,13 @@
 //! The `faultline` binary: parses the command line and hands each subcommand to its module.
 
 mod adequacy;
-mod bench_cmd;
-mod bench_faults;
+mod bench;
 mod catch_up;
 mod check_cmd;
 mod check_inputs;
 mod cli;
-mod cluster_cmd;
 mod config;
-mod lab_daemon;
+mod lab;
 mod memory_cap;
 mod output;
 mod progress;
@@ -47,11 +45,11 @@ fn main() -> std::process::ExitCode {
         }
         Command::Cluster(args) => {
             init_tracing("warn");
-            cluster_cmd::run(args)
+            lab::run(args)
         }
         Command::Bench(args) => {
             init_tracing("warn");
-            bench_cmd::run(args)
+            bench::run(args)
         }
         Command::Check(args) => {
             init_tracing("warn");

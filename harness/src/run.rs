@@ -9,7 +9,7 @@
 
 use crate::adequacy;
 use crate::catch_up::{self, CatchUp};
-use crate::config::{ClusterChoice, TestConfig};
+use crate::config::TestConfig;
 use crate::output::{self, Conclusion};
 use crate::progress::Progress;
 use crate::recorder::Recorder;
@@ -20,8 +20,7 @@ use crate::worker::{self, Shared};
 use anyhow::{anyhow, bail, Context, Result};
 use checker::event::{EventType, Process};
 use checker::{CheckOptions, Validity};
-use cluster::target::TargetOptions;
-use cluster::{Cluster, ClusterSpec, Lifetime};
+use cluster::{Cluster, Lifetime};
 use nemesis::{ClusterControl, FaultRecorder, NemesisReport, Schedule};
 use results::{Entry, ExitCode, HistoryLog, RunDir, RunSummary};
 use serde_json::json;
@@ -122,8 +121,7 @@ async fn phases(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let record = cluster::live_dir(&cfg.store).join(format!("{}-{id}.json", cfg.name));
-    let spec = cluster_spec(
-        &cfg.cluster,
+    let spec = cfg.cluster.spec(
         run_dir.path().join("nodes"),
         own_exe,
         Lifetime::WithFaultline,
@@ -291,34 +289,6 @@ fn check_options(cfg: &TestConfig, stopped_early: bool) -> CheckOptions {
 
 /// How long the check of a run stopped early may take before it answers unknown.
 const EARLY_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The cluster spec for `choice`, with its files under `dir` and its live record at `record`.
-pub fn cluster_spec(
-    choice: &ClusterChoice,
-    dir: PathBuf,
-    own_exe: PathBuf,
-    lifetime: Lifetime,
-    record: PathBuf,
-    seed: u64,
-) -> ClusterSpec {
-    ClusterSpec {
-        target: choice.target,
-        options: TargetOptions {
-            failover: choice.failover,
-            persistence: choice.persistence,
-            replication_delay_ms: choice.replication_delay.as_millis() as u64,
-            own_exe,
-        },
-        nodes: choice.nodes,
-        net: choice.net,
-        subnet_base: choice.subnet_base,
-        dir,
-        ready_timeout: choice.ready_timeout,
-        lifetime,
-        record: Some(record),
-        seed,
-    }
-}
 
 /// The workload phase: clients and nemesis until the time limit, then stop and heal.
 async fn drive(

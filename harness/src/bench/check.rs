@@ -15,59 +15,18 @@
 //!          ◄── rows ─► table
 //! ```
 
+use crate::cli::BenchCheckArgs;
 use anyhow::{anyhow, bail, Context, Result};
 use checker::{
     check_events, nil_reads_unknown, read_history_file, CheckOptions, CheckReport, Event,
     EventType, FailedCas, Format, ModelKind, Object, Simulation, Validity, Values, Witness,
 };
-use clap::{Args, Subcommand};
 use results::ExitCode;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// `faultline bench …`.
-#[derive(Args, Debug, Clone)]
-pub struct BenchArgs {
-    /// What to measure.
-    #[command(subcommand)]
-    pub what: BenchWhat,
-}
-
-/// The benchmarks.
-#[derive(Subcommand, Debug, Clone)]
-pub enum BenchWhat {
-    /// Time the linearizability checker on simulated workloads and the Knossos corpus.
-    Check(BenchCheckArgs),
-    /// Time applying and healing each fault, in each network mode this machine allows.
-    Faults(crate::bench_faults::BenchFaultsArgs),
-}
-
-/// Options of `faultline bench check`.
-#[derive(Args, Debug, Clone)]
-pub struct BenchCheckArgs {
-    /// Smaller large workloads and fewer runs: about half a minute in all.
-    #[arg(long)]
-    pub quick: bool,
-    /// Runs per workload; the median is shown (default 5, 3 with --quick).
-    #[arg(long)]
-    pub runs: Option<usize>,
-    /// Only these workloads, comma-separated (see the table for names).
-    #[arg(long, value_delimiter = ',')]
-    pub only: Vec<String>,
-    /// The Knossos corpus directory (default: $FAULTLINE_CORPUS, else shared/corpus/knossos
-    /// beside the workspace).
-    #[arg(long)]
-    pub corpus: Option<PathBuf>,
-    /// Print the rows as JSON.
-    #[arg(long)]
-    pub json: bool,
-    /// Run one workload in this process and print its row as JSON (how the parent runs each).
-    #[arg(long, hide = true)]
-    pub child: Option<String>,
-}
 
 /// One workload: a name, what it is, and how to make its histories.
 struct Workload {
@@ -232,14 +191,10 @@ const WORKLOADS: &[Workload] = &[
 ];
 
 /// Runs the benchmark; the exit code is 0 when every workload got its expected verdicts.
-pub fn run(args: BenchArgs) -> i32 {
-    let args = match args.what {
-        BenchWhat::Check(args) => args,
-        BenchWhat::Faults(args) => return crate::bench_faults::main(&args),
-    };
+pub fn main(args: &BenchCheckArgs) -> i32 {
     let result = match &args.child {
-        Some(name) => child(&args, name),
-        None => parent(&args),
+        Some(name) => child(args, name),
+        None => parent(args),
     };
     match result {
         Ok(code) => code,

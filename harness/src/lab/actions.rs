@@ -1,77 +1,25 @@
-//! `faultline cluster …`: a cluster to experiment with by hand, across invocations.
-//!
-//! `up` starts a cluster whose nodes outlive faultline and records it in `<store>/live/lab.json`;
-//! every other action attaches to that record, acts, and detaches again. A proxy-mode lab cannot
-//! be attached to (its proxies live inside a process), so `up` leaves a daemon holding it
-//! ([`crate::lab_daemon`]) and every action is sent to that daemon instead. `down` removes every
-//! recorded cluster under the store: the lab, and whatever a crashed or SIGKILLed test run left.
+//! What the lab does to its cluster: start it, act on it by hand, report its status. Shared by
+//! the command line (netns and loopback labs, attached per command) and the daemon that holds a
+//! proxy lab.
 
-use crate::cli::{ClusterAction, ClusterArgs};
+use crate::cli::ClusterAction;
 use crate::config::ClusterChoice;
-use crate::lab_daemon;
-use crate::run::cluster_spec;
 use anyhow::{bail, Context, Result};
-use cluster::{live_dir, Cluster, Lifetime, LiveRecord};
+use cluster::{live_dir, Cluster, Lifetime};
 use nemesis::{ClusterControl, PartitionSpec};
-use results::{ExitCode, RunDir};
+use results::RunDir;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Runs one lab action; errors exit 2 with their message.
-pub fn run(args: ClusterArgs) -> i32 {
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    match runtime.block_on(act(&args)) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::BadInput.code()
-        }
-    }
-}
-
-fn lab_record(store: &Path) -> PathBuf {
+/// Where the lab cluster's live record is kept.
+pub(super) fn lab_record(store: &Path) -> PathBuf {
     live_dir(store).join("lab.json")
-}
-
-async fn act(args: &ClusterArgs) -> Result<()> {
-    let store = &args.store;
-    match &args.action {
-        ClusterAction::Up(opts) => return up(store, opts, args.json).await,
-        ClusterAction::Serve(opts) => return lab_daemon::serve(store, opts).await,
-        ClusterAction::Down => {
-            // A proxy lab's daemon takes its own cluster down; `down` then sweeps the rest.
-            let daemon = lab_daemon::is_up(store);
-            if daemon {
-                print!("{}", lab_daemon::forward(store).await?);
-            }
-            return down(store, args.json, daemon);
-        }
-        _ => {}
-    }
-    if lab_daemon::is_up(store) {
-        print!("{}", lab_daemon::forward(store).await?);
-        return Ok(());
-    }
-    let path = lab_record(store);
-    if !path.exists() {
-        bail!(
-            "no lab cluster is up under {}: start one with `faultline cluster up`",
-            store.display()
-        );
-    }
-    let record = LiveRecord::read(&path).map_err(anyhow::Error::msg)?;
-    let lab = Cluster::attach(record, &path);
-    let outcome = apply(&lab, &args.action, args.json).await;
-    // Whatever happened, the lab keeps running and its record stays current.
-    lab.detach().map_err(anyhow::Error::msg)?;
-    print!("{}", outcome?);
-    Ok(())
 }
 
 /// Carries out one action on a lab cluster and returns what it prints: what was done, in words
 /// or (`--json`) as an object, so a script can tell the action took.
-pub(crate) async fn apply(lab: &Cluster, action: &ClusterAction, as_json: bool) -> Result<String> {
+pub(super) async fn apply(lab: &Cluster, action: &ClusterAction, as_json: bool) -> Result<String> {
     let done = match action {
         ClusterAction::Status => return status(lab, as_json).await,
         ClusterAction::Partition { spec } => {
@@ -168,35 +116,15 @@ impl Done {
     }
 }
 
-async fn up(store: &Path, opts: &crate::cli::ClusterOpts, as_json: bool) -> Result<()> {
-    let choice = ClusterChoice::resolve(opts).map_err(anyhow::Error::msg)?;
-    let record = lab_record(store);
-    if record.exists() {
-        bail!(
-            "a lab cluster is already up under {} ({}): take it down with `faultline cluster down`",
-            store.display(),
-            record.display()
-        );
-    }
-    if choice.net == cluster::NetMode::Proxy {
-        // The proxies live inside a process: a daemon keeps them (and the nodes) until `down`.
-        return lab_daemon::spawn(store, choice.ready_timeout).await;
-    }
-    let lab = start_lab(store, &choice, Lifetime::Detached).await?;
-    print!("{}", status(&lab, as_json).await?);
-    lab.detach().map_err(anyhow::Error::msg)
-}
-
 /// Starts the lab cluster of `choice` under `store`, recorded as the lab.
-pub(crate) async fn start_lab(
+pub(super) async fn start_lab(
     store: &Path,
     choice: &ClusterChoice,
     lifetime: Lifetime,
 ) -> Result<Cluster> {
     let run_dir = RunDir::create(store, "lab")?;
     let exe = std::env::current_exe().context("locating the faultline binary")?;
-    let spec = cluster_spec(
-        choice,
+    let spec = choice.spec(
         run_dir.path().join("nodes"),
         exe,
         lifetime,
@@ -210,7 +138,7 @@ pub(crate) async fn start_lab(
 
 /// Each node's process state, role, replication link, offset and lag behind the primary, what
 /// its sentinel believes, and the faults in force; as a table or JSON.
-async fn status(lab: &Cluster, as_json: bool) -> Result<String> {
+pub(super) async fn status(lab: &Cluster, as_json: bool) -> Result<String> {
     let statuses = lab.statuses(Duration::from_millis(500)).await;
     // Lag is measured against the node that says it is the primary (the furthest ahead if
     // several do, as in a split brain).
@@ -312,30 +240,4 @@ fn row(c: [&str; 8], sentinel: Option<&str>) -> String {
         Some(view) => format!("{line}  {view}\n"),
         None => format!("{}\n", line.trim_end()),
     }
-}
-
-/// Tears down every recorded cluster under the store.
-fn down(store: &Path, as_json: bool, daemon_done: bool) -> Result<()> {
-    let mut removed = Vec::new();
-    for path in LiveRecord::files(&live_dir(store)) {
-        let record = LiveRecord::read(&path).map_err(anyhow::Error::msg)?;
-        let nodes = record.nodes.len();
-        let mut cluster = Cluster::attach(record, &path);
-        cluster.teardown();
-        removed.push(json!({ "record": path, "nodes": nodes }));
-    }
-    if as_json {
-        println!("{}", serde_json::to_string_pretty(&removed)?);
-    } else if removed.is_empty() && !daemon_done {
-        println!("nothing to take down under {}", store.display());
-    } else {
-        for r in &removed {
-            println!(
-                "took down {} ({} nodes)",
-                r["record"].as_str().unwrap_or("?"),
-                r["nodes"]
-            );
-        }
-    }
-    Ok(())
 }

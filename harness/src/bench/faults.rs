@@ -4,26 +4,14 @@
 //! the median and the slowest of each. The goal (issue: faults) is under 50 ms for each; this
 //! prints what was measured and asserts nothing.
 
+use crate::cli::BenchFaultsArgs;
 use crate::config::ClusterChoice;
-use crate::run::cluster_spec;
 use anyhow::{Context, Result};
-use clap::Args;
 use cluster::{Cluster, Lifetime, NetMode, TargetKind};
 use nemesis::{ClusterControl, Fault, LinkFault, Shape};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::time::{Duration, Instant};
-
-/// Options of `faultline bench faults`.
-#[derive(Args, Debug, Clone)]
-pub struct BenchFaultsArgs {
-    /// How many times each fault is applied and healed.
-    #[arg(long, default_value_t = 20)]
-    pub rounds: usize,
-    /// Nodes in the cluster.
-    #[arg(long, default_value_t = 5)]
-    pub nodes: usize,
-}
 
 /// One row of the table.
 struct Row {
@@ -89,14 +77,7 @@ async fn bench_mode(net: NetMode, args: &BenchFaultsArgs) -> Result<Vec<Row>> {
     };
     let exe = std::env::current_exe().context("locating the faultline binary")?;
     let record = dir.join("live.json");
-    let spec = cluster_spec(
-        &choice,
-        dir.join("nodes"),
-        exe,
-        Lifetime::WithFaultline,
-        record,
-        1,
-    );
+    let spec = choice.spec(dir.join("nodes"), exe, Lifetime::WithFaultline, record, 1);
     let cluster = Cluster::start(spec)
         .await
         .with_context(|| format!("starting a {net} cluster"))?;

@@ -8,8 +8,8 @@
 //! (PDEATHSIG), so even a SIGKILLed daemon leaves only its record and socket, which `cluster down`
 //! removes.
 
+use super::actions::{apply, start_lab};
 use crate::cli::{ClusterAction, ClusterOpts, Command};
-use crate::cluster_cmd::{apply, start_lab};
 use crate::config::ClusterChoice;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;

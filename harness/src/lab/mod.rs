@@ -1,0 +1,111 @@
+//! `faultline cluster …`: a cluster to experiment with by hand, across invocations.
+//!
+//! `up` starts a cluster whose nodes outlive faultline and records it in `<store>/live/lab.json`;
+//! every other action attaches to that record, acts, and detaches again. A proxy-mode lab cannot
+//! be attached to (its proxies live inside a process), so `up` leaves a daemon holding it
+//! ([`daemon`]) and every action is sent to that daemon instead. `down` removes every
+//! recorded cluster under the store: the lab, and whatever a crashed or SIGKILLed test run left.
+
+mod actions;
+mod daemon;
+
+use crate::cli::{ClusterAction, ClusterArgs};
+use crate::config::ClusterChoice;
+use actions::{apply, lab_record, start_lab, status};
+use anyhow::{bail, Result};
+use cluster::{live_dir, Cluster, Lifetime, LiveRecord};
+use results::ExitCode;
+use serde_json::json;
+use std::path::Path;
+
+/// Runs one lab action; errors exit 2 with their message.
+pub fn run(args: ClusterArgs) -> i32 {
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    match runtime.block_on(act(&args)) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::BadInput.code()
+        }
+    }
+}
+
+async fn act(args: &ClusterArgs) -> Result<()> {
+    let store = &args.store;
+    match &args.action {
+        ClusterAction::Up(opts) => return up(store, opts, args.json).await,
+        ClusterAction::Serve(opts) => return daemon::serve(store, opts).await,
+        ClusterAction::Down => {
+            // A proxy lab's daemon takes its own cluster down; `down` then sweeps the rest.
+            let daemon = daemon::is_up(store);
+            if daemon {
+                print!("{}", daemon::forward(store).await?);
+            }
+            return down(store, args.json, daemon);
+        }
+        _ => {}
+    }
+    if daemon::is_up(store) {
+        print!("{}", daemon::forward(store).await?);
+        return Ok(());
+    }
+    let path = lab_record(store);
+    if !path.exists() {
+        bail!(
+            "no lab cluster is up under {}: start one with `faultline cluster up`",
+            store.display()
+        );
+    }
+    let record = LiveRecord::read(&path).map_err(anyhow::Error::msg)?;
+    let lab = Cluster::attach(record, &path);
+    let outcome = apply(&lab, &args.action, args.json).await;
+    // Whatever happened, the lab keeps running and its record stays current.
+    lab.detach().map_err(anyhow::Error::msg)?;
+    print!("{}", outcome?);
+    Ok(())
+}
+
+async fn up(store: &Path, opts: &crate::cli::ClusterOpts, as_json: bool) -> Result<()> {
+    let choice = ClusterChoice::resolve(opts).map_err(anyhow::Error::msg)?;
+    let record = lab_record(store);
+    if record.exists() {
+        bail!(
+            "a lab cluster is already up under {} ({}): take it down with `faultline cluster down`",
+            store.display(),
+            record.display()
+        );
+    }
+    if choice.net == cluster::NetMode::Proxy {
+        // The proxies live inside a process: a daemon keeps them (and the nodes) until `down`.
+        return daemon::spawn(store, choice.ready_timeout).await;
+    }
+    let lab = start_lab(store, &choice, Lifetime::Detached).await?;
+    print!("{}", status(&lab, as_json).await?);
+    lab.detach().map_err(anyhow::Error::msg)
+}
+
+/// Tears down every recorded cluster under the store.
+fn down(store: &Path, as_json: bool, daemon_done: bool) -> Result<()> {
+    let mut removed = Vec::new();
+    for path in LiveRecord::files(&live_dir(store)) {
+        let record = LiveRecord::read(&path).map_err(anyhow::Error::msg)?;
+        let nodes = record.nodes.len();
+        let mut cluster = Cluster::attach(record, &path);
+        cluster.teardown();
+        removed.push(json!({ "record": path, "nodes": nodes }));
+    }
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&removed)?);
+    } else if removed.is_empty() && !daemon_done {
+        println!("nothing to take down under {}", store.display());
+    } else {
+        for r in &removed {
+            println!(
+                "took down {} ({} nodes)",
+                r["record"].as_str().unwrap_or("?"),
+                r["nodes"]
+            );
+        }
+    }
+    Ok(())
+}
