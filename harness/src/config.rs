@@ -177,31 +177,11 @@ impl TestConfig {
                 .map_err(|e| format!("--partition: {e}"))?;
             nemesis.0.push(FaultKind::Explicit(spec));
         }
-        if nemesis.partitions() && cluster.net == NetMode::Loopback {
-            return Err(
-                "--nemesis: partitions need a network that can be cut: use --net netns or proxy"
-                    .into(),
-            );
-        }
-        for kind in nemesis.link_faults() {
-            let (name, fault) = (kind.to_string(), kind.fault());
-            if cluster.net == NetMode::Loopback {
-                return Err(format!(
-                    "--nemesis {name}: link faults need --net proxy or netns"
-                ));
-            }
-            if cluster.net == NetMode::Netns && !fault.proxy_only_parts().is_empty() {
-                return Err(format!("--nemesis {name}: only --net proxy can do this"));
-            }
-            if cluster.net == NetMode::Netns
-                && !fault.latency.is_zero()
-                && !cluster::capability::netem_available()
-            {
-                return Err(format!(
-                    "--nemesis {name}: this kernel has no sch_netem, so a namespace network \
-                     cannot add latency: use --net proxy"
-                ));
-            }
+        for kind in &nemesis.0 {
+            cluster
+                .net
+                .can_apply(kind)
+                .map_err(|e| format!("--nemesis {kind}: {e}"))?;
         }
         if workload == WorkloadKind::Set && cluster.target == TargetKind::Own {
             return Err(

@@ -9,6 +9,7 @@
 //! reach a link at its own listener, or — for systems that hand one address to everyone — at a
 //! front per node address that tells who connected ([`ProxyPlan`]).
 
+mod can_apply;
 pub mod in_force;
 pub mod netns;
 pub mod proxy;
@@ -189,12 +190,20 @@ impl Network {
         }
     }
 
+    /// The layout this network has.
+    pub fn mode(&self) -> NetMode {
+        match self {
+            Network::Loopback => NetMode::Loopback,
+            Network::Netns(_) => NetMode::Netns,
+            Network::Proxy(_) => NetMode::Proxy,
+        }
+    }
+
     /// Cuts node-to-node traffic as `grudge` says, replacing any earlier cut.
     pub fn partition(&self, grudge: &Grudge) -> Result<(), String> {
+        self.mode().can_partition()?;
         match self {
-            Network::Loopback => {
-                Err("partitions need a network that can be cut: use --net netns".to_string())
-            }
+            Network::Loopback => Ok(()),
             Network::Netns(n) => n.partition(grudge),
             Network::Proxy(mesh) => {
                 mesh.partition(grudge);
@@ -205,8 +214,9 @@ impl Network {
 
     /// Degrades the links into `nodes` as `fault` says.
     pub fn degrade(&self, nodes: &[String], fault: &LinkFault) -> Result<(), String> {
+        self.mode().can_degrade(fault)?;
         match self {
-            Network::Loopback => Err("link faults need --net netns or --net proxy".to_string()),
+            Network::Loopback => Ok(()),
             Network::Netns(n) => n.degrade(nodes, fault),
             // The links *into* each node, keeping whatever cut a partition made.
             Network::Proxy(mesh) => mesh.degrade(nodes, fault).map_err(|e| e.to_string()),
