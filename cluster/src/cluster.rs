@@ -1,6 +1,6 @@
 //! A running cluster: its network, its nodes' processes, readiness, health, faults and teardown.
 
-use crate::control::{Control, LocalControl};
+use crate::control::Control;
 use crate::live::{LiveDaemon, LiveNode, LiveRecord};
 use crate::net::{NetMode, Network, NetworkLayout, ProxyPlan};
 use crate::process::{Lifetime, NodeProcess};
@@ -13,7 +13,7 @@ use nemesis::Grudge;
 use nix::sys::signal::Signal;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Why a cluster could not be started or used.
@@ -85,7 +85,7 @@ pub struct Node {
     pub addrs: NodeAddrs,
     /// Its directory (log, data, pid).
     pub dir: PathBuf,
-    control: LocalControl,
+    control: Arc<dyn Control>,
     /// Its daemons, the server first.
     daemons: Vec<Daemon>,
 }
@@ -117,9 +117,7 @@ impl Node {
     /// Starts the server again (after a kill) and records its new pid.
     fn respawn(&self, slot: &mut NodeProcess, lifetime: Lifetime) -> Result<(), String> {
         let server = self.server();
-        *slot = self
-            .control
-            .start(&server.launch, &server.log, lifetime)
+        *slot = NodeProcess::start(self.control.clone(), &server.launch, &server.log, lifetime)
             .map_err(|e| format!("{}: {e}", self.name))?;
         write_pid(&self.dir, &server.role, slot.pid())
             .map_err(|e| format!("{}: writing pid file: {e}", self.name))
@@ -285,7 +283,7 @@ impl Cluster {
                 .target
                 .daemons(&plan)
                 .map_err(ClusterError::MissingBinary)?;
-            let control = cluster.network.host(i).1;
+            let control: Arc<dyn Control> = Arc::new(cluster.network.host(i).1);
             let mut node = Node {
                 name: name.clone(),
                 addr: addrs[i].client,
@@ -471,28 +469,32 @@ impl Cluster {
             .nodes
             .into_iter()
             .enumerate()
-            .map(|(i, n)| Node {
-                name: n.name,
-                addr: n.addrs.client,
-                addrs: n.addrs,
-                dir: n.dir,
-                control: network.host(i).1,
-                daemons: n
-                    .daemons
-                    .into_iter()
-                    .map(|d| Daemon {
-                        process: Mutex::new(NodeProcess::adopt(
-                            d.pid,
-                            &d.launch.program,
-                            &d.marker,
-                            &d.log,
-                        )),
-                        role: d.role,
-                        launch: d.launch,
-                        marker: d.marker,
-                        log: d.log,
-                    })
-                    .collect(),
+            .map(|(i, n)| {
+                let control: Arc<dyn Control> = Arc::new(network.host(i).1);
+                Node {
+                    name: n.name,
+                    addr: n.addrs.client,
+                    addrs: n.addrs,
+                    dir: n.dir,
+                    control: control.clone(),
+                    daemons: n
+                        .daemons
+                        .into_iter()
+                        .map(|d| Daemon {
+                            process: Mutex::new(NodeProcess::adopt(
+                                control.clone(),
+                                d.pid,
+                                &d.launch.program,
+                                &d.marker,
+                                &d.log,
+                            )),
+                            role: d.role,
+                            launch: d.launch,
+                            marker: d.marker,
+                            log: d.log,
+                        })
+                        .collect(),
+                }
             })
             .collect::<Vec<_>>();
         let spec = ClusterSpec {
@@ -586,7 +588,7 @@ fn start_daemon(node: &Node, spec: DaemonSpec, lifetime: Lifetime) -> std::io::R
             .map_err(std::io::Error::other)?;
     }
     let log = log_path(&node.dir, spec.role);
-    let process = node.control.start(&spec.launch, &log, lifetime)?;
+    let process = NodeProcess::start(node.control.clone(), &spec.launch, &log, lifetime)?;
     write_pid(&node.dir, spec.role, process.pid())?;
     Ok(Daemon {
         role: spec.role.to_string(),

@@ -1,15 +1,22 @@
 //! The control interface: how faultline runs commands and daemons on a node's host.
 //!
-//! Targets and the network never run a process directly; they ask a [`Control`]. Locally that is
-//! a plain exec, or an exec inside the node's network namespace; a later SSH implementation gives
-//! remote machines the same interface.
+//! Targets, the network and the nemesis never run, signal or inspect a process directly; they ask
+//! a [`Control`]. Locally that is a plain exec (or one inside the node's network namespace), a
+//! `kill(2)` and a look at `/proc`; an SSH implementation gives remote machines the same
+//! interface (`kill -STOP PID`, `ps`), and every daemon handle ([`NodeProcess`]) goes through it.
+//!
+//! [`NodeProcess`]: crate::process::NodeProcess
 
-use crate::process::{Lifetime, NodeProcess};
+use crate::process::Lifetime;
 use crate::target::Launch;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use std::fmt;
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
 /// Runs commands and starts daemons on one host.
 pub trait Control: Send + Sync + fmt::Debug {
@@ -19,13 +26,32 @@ pub trait Control: Send + Sync + fmt::Debug {
     fn write_file(&self, path: &Path, contents: &[u8]) -> Result<(), String>;
     /// Reads the file `path` on the host.
     fn read_file(&self, path: &Path) -> Result<Vec<u8>, String>;
-    /// Starts a daemon with its output appended to `log`.
-    fn start(
-        &self,
-        launch: &Launch,
-        log: &Path,
-        lifetime: Lifetime,
-    ) -> std::io::Result<NodeProcess>;
+    /// Starts a daemon with its output appended to `log`, living as long as `lifetime` says.
+    fn spawn(&self, launch: &Launch, log: &Path, lifetime: Lifetime) -> io::Result<Spawned>;
+    /// Sends `signal` to process `pid` on the host.
+    fn signal(&self, pid: u32, signal: Signal) -> Result<(), String>;
+    /// What the host knows of process `pid`; `None` when there is no such process.
+    fn process(&self, pid: u32) -> Option<ProcessInfo>;
+}
+
+/// A daemon just started on a host.
+#[derive(Debug)]
+pub struct Spawned {
+    /// Its process id on the host.
+    pub pid: u32,
+    /// The child to reap, when this process forked it (a local host); `None` for a remote one.
+    pub child: Option<Child>,
+}
+
+/// One process as its host sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessInfo {
+    /// Its state letter: R, S, T (stopped: paused), Z (exited, not yet reaped), …
+    pub state: char,
+    /// The executable it runs, where the host tells.
+    pub exe: Option<PathBuf>,
+    /// Its command line, split into arguments (empty for a moment after exec begins).
+    pub cmdline: Vec<String>,
 }
 
 /// This machine, optionally inside a named network namespace.
@@ -110,13 +136,63 @@ impl Control for LocalControl {
         std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
     }
 
-    fn start(
-        &self,
-        launch: &Launch,
-        log: &Path,
-        lifetime: Lifetime,
-    ) -> std::io::Result<NodeProcess> {
-        NodeProcess::start(&self.wrap(launch), log, lifetime)
+    /// With [`Lifetime::WithFaultline`] the child gets SIGKILL when faultline dies
+    /// (PR_SET_PDEATHSIG). That signal fires when the *thread* that forked exits, so start nodes
+    /// from a thread that lives as long as the cluster (the runtime's, not a blocking pool's).
+    fn spawn(&self, launch: &Launch, log: &Path, lifetime: Lifetime) -> io::Result<Spawned> {
+        let launch = self.wrap(launch);
+        let out = File::options().create(true).append(true).open(log)?;
+        let err = out.try_clone()?;
+        let mut cmd = Command::new(&launch.program);
+        cmd.args(&launch.args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            // Its own process group: a Ctrl-C in the terminal goes to faultline, which then tears
+            // down in order, instead of killing nodes mid-run behind its back.
+            .process_group(0);
+        if lifetime == Lifetime::WithFaultline {
+            // SAFETY: only async-signal-safe work (one prctl call) runs between fork and exec.
+            unsafe {
+                cmd.pre_exec(|| {
+                    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from)
+                });
+            }
+        }
+        let child = cmd.spawn().map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot start {}: {e}", launch.program.display()),
+            )
+        })?;
+        Ok(Spawned {
+            pid: child.id(),
+            child: Some(child),
+        })
+    }
+
+    // Namespaces here are network namespaces only: every process shares this machine's pids.
+    fn signal(&self, pid: u32, signal: Signal) -> Result<(), String> {
+        kill(Pid::from_raw(pid as i32), signal)
+            .map_err(|e| format!("cannot send {signal} to pid {pid}: {e}"))
+    }
+
+    fn process(&self, pid: u32) -> Option<ProcessInfo> {
+        if pid == 0 {
+            return None;
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let state = stat.rsplit(')').next()?.trim().chars().next()?;
+        let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&raw)
+            .split_terminator('\0')
+            .map(str::to_string)
+            .collect();
+        Some(ProcessInfo {
+            state,
+            exe: std::fs::read_link(format!("/proc/{pid}/exe")).ok(),
+            cmdline,
+        })
     }
 }
 
@@ -149,6 +225,21 @@ mod tests {
         let missing = dir.path().join("nope/x");
         assert!(c.read_file(&missing).unwrap_err().contains("nope/x"));
         assert!(c.write_file(&missing, b"").unwrap_err().contains("nope/x"));
+    }
+
+    #[test]
+    fn processes_are_inspected_and_signalled_through_the_host() {
+        let c = LocalControl::root();
+        let me = std::process::id();
+        let info = c.process(me).unwrap();
+        assert_eq!(info.exe, std::env::current_exe().ok());
+        assert!(
+            !info.cmdline.is_empty() && "RS".contains(info.state),
+            "{info:?}"
+        );
+        assert_eq!(c.process(0), None);
+        let err = c.signal(u32::MAX >> 1, Signal::SIGCONT).unwrap_err();
+        assert!(err.contains("SIGCONT") && err.contains("pid"), "{err}");
     }
 
     #[test]
