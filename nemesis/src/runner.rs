@@ -76,19 +76,15 @@ pub async fn run<C: ClusterControl, R: FaultRecorder>(
             let _ = stop.wait_for(|s| *s).await;
             break;
         };
-        if let Err(why) = control.health().await {
-            let error = format!("cluster unhealthy before fault: {why}");
-            recorder.record(fault.start_f(), json!(fault), Some(error.clone()));
-            report.unhealthy.push(error.clone());
-            report.faults.push(FaultRecord {
-                kind: kind.to_string(),
-                fault,
-                applied: false,
-                error: Some(error),
-            });
-            continue;
-        }
-        match apply(control, &fault) {
+        let ready = match control.health().await {
+            Err(why) => {
+                let error = format!("cluster unhealthy before fault: {why}");
+                report.unhealthy.push(error.clone());
+                Err(error)
+            }
+            Ok(()) => apply(control, &fault),
+        };
+        match ready {
             Err(error) => {
                 recorder.record(fault.start_f(), json!(fault), Some(error.clone()));
                 report.faults.push(FaultRecord {
