@@ -3,6 +3,8 @@
 use crate::link::{LinkFault, LinkKind};
 use crate::partition::{Grudge, PartitionSpec, Shape, SHAPES};
 use clap::ValueEnum;
+use rand::seq::{IndexedRandom, SliceRandom};
+use rand::Rng;
 use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
@@ -39,6 +41,36 @@ impl FaultKind {
         kinds
     }
 
+    /// A concrete fault of this kind among `nodes` (`primary` as the cluster reports it), its
+    /// targets and shape drawn from `rng`.
+    pub fn draw(&self, nodes: &[String], primary: Option<&str>, rng: &mut impl Rng) -> Fault {
+        match self {
+            FaultKind::Pause => Fault::Pause {
+                nodes: process_targets(nodes, primary, rng),
+            },
+            FaultKind::Kill => Fault::Kill {
+                nodes: process_targets(nodes, primary, rng),
+            },
+            FaultKind::Partition(shape) => {
+                let shape = shape.unwrap_or_else(|| *SHAPES.choose(rng).expect("shapes"));
+                Fault::Partition {
+                    shape: shape.to_string(),
+                    grudge: shape.grudge(nodes, primary, rng),
+                }
+            }
+            FaultKind::Link(kind) => Fault::Link {
+                link: kind.fault(),
+                nodes: process_targets(nodes, primary, rng),
+                name: kind.to_string(),
+            },
+            FaultKind::Explicit(spec) => Fault::Partition {
+                shape: "explicit".into(),
+                // The spec was checked against the node names when the run was configured.
+                grudge: spec.grudge(nodes).unwrap_or_default(),
+            },
+        }
+    }
+
     /// Whether this fault cuts the network.
     pub fn is_partition(&self) -> bool {
         matches!(self, FaultKind::Partition(_) | FaultKind::Explicit(_))
@@ -49,6 +81,21 @@ impl FaultKind {
 impl Serialize for FaultKind {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+/// Jepsen's targets for a fault on nodes: one node, the primary, a minority, or all.
+fn process_targets(nodes: &[String], primary: Option<&str>, rng: &mut impl Rng) -> Vec<String> {
+    let mut shuffled = nodes.to_vec();
+    shuffled.shuffle(rng);
+    match rng.random_range(0..4) {
+        0 => shuffled[..1].to_vec(),
+        1 => vec![primary
+            .map(str::to_string)
+            .unwrap_or_else(|| nodes[0].clone())],
+        // A minority: fewer than half, but at least one.
+        2 => shuffled[..((nodes.len() - 1) / 2).max(1)].to_vec(),
+        _ => nodes.to_vec(),
     }
 }
 

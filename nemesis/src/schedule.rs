@@ -4,10 +4,9 @@
 //! so a short run with room for k faults applies k different kinds, not the same one twice.
 
 use crate::fault::{Fault, FaultKind, NemesisKinds};
-use crate::partition::SHAPES;
 use rand::rngs::StdRng;
-use rand::seq::{IndexedRandom, SliceRandom};
-use rand::{Rng, SeedableRng};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
 use std::time::Duration;
 
 /// Alternating quiet and fault windows of `interval` each, with seeded fault choices.
@@ -57,47 +56,8 @@ impl Schedule {
             self.bag.shuffle(&mut self.rng);
         }
         let kind = self.kinds.0[self.bag.pop().expect("a refilled bag")].clone();
-        let fault = match kind.clone() {
-            FaultKind::Pause => Fault::Pause {
-                nodes: self.targets(nodes, primary),
-            },
-            FaultKind::Kill => Fault::Kill {
-                nodes: self.targets(nodes, primary),
-            },
-            FaultKind::Partition(shape) => {
-                let shape = shape.unwrap_or_else(|| *SHAPES.choose(&mut self.rng).expect("shapes"));
-                Fault::Partition {
-                    shape: shape.to_string(),
-                    grudge: shape.grudge(nodes, primary, &mut self.rng),
-                }
-            }
-            FaultKind::Link(kind) => Fault::Link {
-                link: kind.fault(),
-                nodes: self.targets(nodes, primary),
-                name: kind.to_string(),
-            },
-            FaultKind::Explicit(spec) => Fault::Partition {
-                shape: "explicit".into(),
-                // The spec was checked against the node names when the run was configured.
-                grudge: spec.grudge(nodes).unwrap_or_default(),
-            },
-        };
+        let fault = kind.draw(nodes, primary, &mut self.rng);
         Some((kind, fault))
-    }
-
-    /// Jepsen's process-fault targets: one node, the primary, a minority, or all.
-    fn targets(&mut self, nodes: &[String], primary: Option<&str>) -> Vec<String> {
-        let mut shuffled = nodes.to_vec();
-        shuffled.shuffle(&mut self.rng);
-        match self.rng.random_range(0..4) {
-            0 => shuffled[..1].to_vec(),
-            1 => vec![primary
-                .map(str::to_string)
-                .unwrap_or_else(|| nodes[0].clone())],
-            // A minority: fewer than half, but at least one.
-            2 => shuffled[..((nodes.len() - 1) / 2).max(1)].to_vec(),
-            _ => nodes.to_vec(),
-        }
     }
 }
 
