@@ -1,9 +1,10 @@
 //! A running cluster: its network, its nodes' processes, readiness, health, faults and teardown.
 
 use crate::control::Control;
+use crate::control::Lifetime;
 use crate::live::{LiveDaemon, LiveNode, LiveRecord};
 use crate::net::{NetMode, Network, NetworkLayout, ProxyPlan};
-use crate::process::{Lifetime, NodeProcess};
+use crate::process::NodeProcess;
 use crate::spec::ClusterSpec;
 use crate::target::{
     self, DaemonSpec, Failover, Launch, NodeAddrs, NodePlan, NodeStatus, ReadFrom, Role, Target,

@@ -7,7 +7,6 @@
 //!
 //! [`NodeProcess`]: crate::process::NodeProcess
 
-use crate::process::Lifetime;
 use crate::target::Launch;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -17,6 +16,15 @@ use std::io::{self, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+
+/// How long a node process may outlive the faultline that started it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifetime {
+    /// It dies with faultline (a test run): even a SIGKILLed faultline leaves no node behind.
+    WithFaultline,
+    /// It outlives faultline (`faultline cluster up`) until `faultline cluster down`.
+    Detached,
+}
 
 /// Runs commands and starts daemons on one host.
 pub trait Control: Send + Sync + fmt::Debug {

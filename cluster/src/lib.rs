@@ -19,8 +19,8 @@ pub mod target;
 
 pub use client::RespClient;
 pub use cluster::{Cluster, ClusterError};
+pub use control::Lifetime;
 pub use live::{live_dir, LiveRecord};
 pub use net::{NetChoice, NetMode};
-pub use process::Lifetime;
 pub use spec::ClusterSpec;
 pub use target::{ReadFrom, TargetKind};

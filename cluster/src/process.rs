@@ -1,7 +1,7 @@
 //! One node's operating-system process: start with its output in a log file, signal, stop — or
 //! adopt one started by an earlier faultline (a lab cluster, or a crashed run to clean up).
 
-use crate::control::Control;
+use crate::control::{Control, Lifetime};
 use crate::target::Launch;
 use nix::sys::signal::Signal;
 use std::io;
@@ -9,15 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// How long a node process may outlive the faultline that started it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lifetime {
-    /// It dies with faultline (a test run): even a SIGKILLed faultline leaves no node behind.
-    WithFaultline,
-    /// It outlives faultline (`faultline cluster up`) until `faultline cluster down`.
-    Detached,
-}
 
 /// A daemon faultline started (or adopted) and must stop, known by its pid on its host and
 /// signalled and inspected only through that host's [`Control`], so the same handle serves a

@@ -1,7 +1,7 @@
 //! What cluster to start: target, size, network, and where its files go.
 
+use crate::control::Lifetime;
 use crate::net::NetMode;
-use crate::process::Lifetime;
 use crate::target::{TargetKind, TargetOptions};
 use std::path::PathBuf;
 use std::time::Duration;
