@@ -11,30 +11,13 @@
 //! tell who sent it): they go first, under the same faults as every later byte.
 
 use super::faults::{Direction, Flow, LinkFaults};
-use super::link::OpenGuard;
-use super::pump::{changed, pump};
+use super::pump::{changed, pump, End};
+use super::stats::{Counters, OpenGuard};
 use super::{seed, CHUNK};
-use std::io;
 use std::net::SocketAddr;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-
-/// Why a connection, or one of its pumps, ended.
-#[derive(Debug)]
-pub(super) enum End {
-    /// Both sides closed and the closes were passed on.
-    Closed,
-    /// A socket failed (or the target refused): the other side gets a reset, as it would from
-    /// the real peer.
-    Broken(io::Error),
-    /// A blackhole discarded bytes and has lifted: the stream can never be intact again.
-    Tainted,
-    /// The `reset` fault.
-    Reset,
-    /// The proxy shut down (or was dropped).
-    Stopped,
-}
 
 /// Proxies `client` to `target` until the connection ends; `head` holds bytes already read from
 /// `client`, passed on before any other.
@@ -116,7 +99,7 @@ async fn both_ways(
     head: &[u8],
     server: &mut TcpStream,
     faults: &watch::Receiver<LinkFaults>,
-    counters: &super::link::Counters,
+    counters: &Counters,
     conn_seed: u64,
 ) -> Result<(), End> {
     let (client_read, client_write) = client.split();

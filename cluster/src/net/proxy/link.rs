@@ -5,67 +5,14 @@
 
 use super::connection::{self, no_delay};
 use super::faults::LinkFaults;
+use super::stats::{Counters, LinkStats, OpenGuard};
 use super::{seed, ProxyError};
-use serde::Serialize;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
-
-/// Traffic through one link since it started.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct LinkStats {
-    /// Bytes written on to `to`.
-    pub forward_bytes: u64,
-    /// Bytes written back to `from`.
-    pub backward_bytes: u64,
-    /// Connections accepted from `from`.
-    pub accepted: u64,
-    /// Connections accepted and not yet closed.
-    pub open: u64,
-}
-
-/// The live counters behind [`LinkStats`].
-#[derive(Debug, Default)]
-pub(super) struct Counters {
-    /// Bytes written on to `to`.
-    pub(super) forward: AtomicU64,
-    /// Bytes written back to `from`.
-    pub(super) backward: AtomicU64,
-    accepted: AtomicU64,
-    open: AtomicU64,
-}
-
-impl Counters {
-    /// The counters' values now.
-    fn snapshot(&self) -> LinkStats {
-        LinkStats {
-            forward_bytes: self.forward.load(Ordering::Relaxed),
-            backward_bytes: self.backward.load(Ordering::Relaxed),
-            accepted: self.accepted.load(Ordering::Relaxed),
-            open: self.open.load(Ordering::Relaxed),
-        }
-    }
-}
-
-/// Counts one connection as open for as long as it lives.
-pub(super) struct OpenGuard(Arc<Counters>);
-
-impl OpenGuard {
-    /// The link's counters.
-    pub(super) fn counters(&self) -> &Counters {
-        &self.0
-    }
-}
-
-impl Drop for OpenGuard {
-    fn drop(&mut self) {
-        self.0.open.fetch_sub(1, Ordering::Relaxed);
-    }
-}
 
 /// A connection handed to a link by a front: the accepted socket, the bytes already read from it
 /// (passed on first, under the link's faults), and where it goes.
@@ -267,9 +214,7 @@ async fn accept(
             target,
         } = handoff;
         no_delay(&client);
-        counters.accepted.fetch_add(1, Ordering::Relaxed);
-        counters.open.fetch_add(1, Ordering::Relaxed);
-        let open = OpenGuard(counters.clone());
+        let open = OpenGuard::accepted(&counters);
         connections.spawn(connection::run(
             client,
             head,

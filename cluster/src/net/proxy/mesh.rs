@@ -11,7 +11,8 @@
 //! ```
 
 use super::front::{Front, Identify, Routes};
-use super::link::{LinkProxy, LinkStats};
+use super::link::LinkProxy;
+use super::stats::LinkStats;
 use super::{seed, LinkFaults, ProxyError};
 use crate::net::in_force::FaultsInForce;
 use nemesis::{Grudge, LinkFault};

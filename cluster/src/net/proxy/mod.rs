@@ -57,14 +57,16 @@ mod mesh;
 mod pacer;
 mod pump;
 mod seed;
+mod stats;
 #[cfg(test)]
 mod test_target;
 
 pub use error::ProxyError;
 pub use faults::LinkFaults;
 pub use front::{Front, Identify, Source};
-pub use link::{LinkProxy, LinkStats};
+pub use link::LinkProxy;
 pub use mesh::{ProxyMesh, CONTROL, UNKNOWN};
+pub use stats::LinkStats;
 
 /// Largest chunk a pump reads at once.
 const CHUNK: usize = 16 * 1024;

@@ -8,16 +8,32 @@
 //!          └ the kernel buffers the rest, TCP stalls the sender └ discards under blackhole
 //! ```
 
-use super::connection::End;
 use super::delay::Delays;
 use super::faults::{Direction, Flow, LinkFaults};
 use super::pacer::Pacer;
 use super::CHUNK;
+use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{sleep_until, Instant};
+
+/// Why a connection, or one of its pumps, ended.
+#[derive(Debug)]
+pub(super) enum End {
+    /// Both sides closed and the closes were passed on.
+    Closed,
+    /// A socket failed (or the target refused): the other side gets a reset, as it would from
+    /// the real peer.
+    Broken(io::Error),
+    /// A blackhole discarded bytes and has lifted: the stream can never be intact again.
+    Tainted,
+    /// The `reset` fault.
+    Reset,
+    /// The proxy shut down (or was dropped).
+    Stopped,
+}
 
 /// Chunks in flight per direction: at most 1 MiB held in memory, about a TCP window's worth, so
 /// latency does not throttle a busy link much more than a real one of the same delay.
