@@ -13,7 +13,7 @@ use crate::info;
 use crate::replication;
 use crate::reply::{self, Reply};
 use crate::request;
-use crate::server::{Role, Server};
+use crate::state::{Role, Server};
 
 /// What a connection remembers between requests.
 struct Session {

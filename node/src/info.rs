@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use bytes::Bytes;
 
 use crate::reply::{self, Reply};
-use crate::server::{Role, Server};
+use crate::state::{Role, Server};
 
 /// Sections INFO knows, in the order INFO without arguments prints them.
 const SECTIONS: [&str; 3] = ["server", "replication", "keyspace"];

@@ -14,6 +14,7 @@ mod replication;
 mod reply;
 mod request;
 mod server;
+mod state;
 mod store;
 mod write;
 
