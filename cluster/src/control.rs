@@ -5,7 +5,7 @@
 //! remote machines the same interface.
 
 use crate::process::{Lifetime, NodeProcess};
-use crate::target::Launch;
+use crate::system::Launch;
 use std::fmt;
 use std::io::Write;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! One node's operating-system process: start with its output in a log file, signal, stop — or
 //! adopt one started by an earlier faultline (a lab cluster, or a crashed run to clean up).
 
-use crate::target::Launch;
+use crate::system::Launch;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::fs::File;

@@ -2,7 +2,7 @@
 
 use crate::net::NetMode;
 use crate::process::Lifetime;
-use crate::target::{TargetKind, TargetOptions};
+use crate::systems::{TargetKind, TargetOptions};
 use std::path::PathBuf;
 use std::time::Duration;
 
