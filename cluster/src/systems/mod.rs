@@ -147,6 +147,20 @@ mod tests {
             "--wait-replicas: applies to --target redis only"
         );
         assert!(check_takes(&*own, SystemOption::ReplicationDelay).is_ok());
+        // Each option's refusal in the words of the checks these replaced.
+        let redis = build(TargetKind::Redis, &TargetOptions::default());
+        assert_eq!(
+            check_takes(&*redis, SystemOption::ReplicationDelay).unwrap_err(),
+            "--replication-delay: applies to --target own only"
+        );
+        assert_eq!(
+            check_takes(&*own, SystemOption::Failover).unwrap_err(),
+            "--failover: sentinel applies to --target redis only"
+        );
+        assert_eq!(
+            check_takes(&*redis, SystemOption::ReadConsistency).unwrap_err(),
+            "--read-consistency: applies to --target etcd only"
+        );
         assert_eq!(
             check_operations(&*own, "set", &[Operations::Set]).unwrap_err(),
             "--workload set: own nodes keep registers only; use --target redis or etcd"

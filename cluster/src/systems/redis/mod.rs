@@ -252,7 +252,7 @@ impl System for RedisSystem {
         let clients: Vec<_> = nodes.iter().map(|n| n.client).collect();
         let reader = client::read_addr(&clients, opts.read_from, worker);
         let mut resp =
-            RespClient::new(cas, clients[0], reader, opts.timeout).with_wait(opts.wait_replicas);
+            Self::resp_client(clients[0], reader, opts.timeout).with_wait(opts.wait_replicas);
         let sentinels: Option<Vec<SocketAddr>> = nodes.iter().map(|n| n.sentinel).collect();
         if let Some(mut order) = sentinels {
             let first = worker % order.len().max(1);
@@ -263,13 +263,13 @@ impl System for RedisSystem {
     }
 
     fn node_client(&self, node: &NodeAddrs, opts: &ClientOptions) -> Client {
-        Client::new(RespClient::new(cas, node.client, node.client, opts.timeout))
+        Client::new(Self::resp_client(node.client, node.client, opts.timeout))
     }
 }
 
 impl RedisSystem {
-    /// A client of the Redis nodes whose primary is at `primary`, reading from `reader`
-    /// (what [`System::client`] makes, for tests that drive one client by hand).
+    /// A client of the Redis nodes whose primary is at `primary`, reading from `reader`: what
+    /// [`System::client`] starts from, and what tests that drive one client by hand use.
     pub fn resp_client(primary: SocketAddr, reader: SocketAddr, timeout: Duration) -> RespClient {
         RespClient::new(cas, primary, reader, timeout)
     }
