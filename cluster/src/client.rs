@@ -1,253 +1,143 @@
-//! A RESP client of one cluster (own nodes or Redis), implementing the workloads' register and set
-//! operations.
-//!
-//! Writes go to the primary: a fixed node, or with Sentinel the node the sentinels name (asked
-//! in this client's order on every new connection, as Redis clients with sentinel support do).
-//! Reads go to the primary or to a fixed node chosen by `--read-from`.
-//!
-//! Failures are sorted by what they mean for the history: a connection that could not be made,
-//! or an error reply, means the command certainly did not run (`fail`); a timeout or a connection
-//! lost after sending means it may have (`info`), and that connection is dropped so no late reply
-//! is mistaken for the next command's. A `READONLY` reply (a demoted primary) is a `fail` that
-//! also drops the connection, so the next command asks the sentinels again.
+//! The client a worker drives, whatever the system: each system makes its own (see
+//! [`crate::system::System::client`]) and hands it out boxed as a [`Client`], so that workers stay
+//! generic over one type and nothing outside a system's folder names its client.
 
-use crate::probe;
-use crate::target::sentinel::SentinelLocator;
-use crate::target::TargetKind;
-use redis::aio::MultiplexedConnection;
-use redis::{FromRedisValue, RedisError};
+use clap::ValueEnum;
+use serde::Serialize;
+use std::future::Future;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::pin::Pin;
+use std::time::Duration;
 use workloads::{ClientError, RegisterClient, SetClient};
 
-/// Compare-and-set on real Redis: a Lua script runs atomically, so the compare and the set cannot
-/// interleave with another client's write.
-const REDIS_CAS: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
-                         redis.call('SET', KEYS[1], ARGV[2]) return 1 else return 0 end";
+/// A boxed future, so that the traits of clients and systems can be used as trait objects.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Where a client finds the primary.
-enum Primary {
-    /// Always this node.
-    Fixed(SocketAddr),
-    /// Whichever node the sentinels name.
-    Sentinels(SentinelLocator),
+/// Which node a client's reads go to (`--read-from`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ReadFrom {
+    /// The primary, like writes.
+    Primary,
+    /// A replica (clients are spread over the replicas).
+    Replica,
+    /// Any node (clients are spread over all nodes).
+    Any,
 }
 
-/// One worker's connections to a cluster.
-pub struct RespClient {
-    target: TargetKind,
-    primary: Primary,
-    /// A fixed node for reads, or `None` to read from the primary.
-    reader: Option<SocketAddr>,
-    timeout: Duration,
-    /// `WAIT` for this many replicas after each write.
-    wait_replicas: Option<u32>,
-    write_conn: Option<(SocketAddr, MultiplexedConnection)>,
-    read_conn: Option<(SocketAddr, MultiplexedConnection)>,
-    /// With Sentinel: when the sentinels were last asked.
-    located: Option<Instant>,
+/// What shapes every client of a run; each system reads the options it takes.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientOptions {
+    /// Where reads go.
+    pub read_from: ReadFrom,
+    /// How long an operation may take before it is indeterminate.
+    pub timeout: Duration,
+    /// Replicas to wait for after each write (`--wait-replicas`).
+    pub wait_replicas: Option<u32>,
+    /// Serializable reads (`--read-consistency serializable`).
+    pub serializable_reads: bool,
 }
 
-/// With Sentinel, how often a connected client asks its sentinels again whether the primary
-/// moved, as clients that follow Sentinel's `+switch-master` announcements learn of a failover.
-const RELOCATE_EVERY: Duration = Duration::from_millis(250);
-
-impl RespClient {
-    /// A client writing to `primary` and reading from `reader`; nothing is connected yet.
-    pub fn new(
-        target: TargetKind,
-        primary: SocketAddr,
-        reader: SocketAddr,
-        timeout: Duration,
-    ) -> RespClient {
-        RespClient {
-            target,
-            primary: Primary::Fixed(primary),
-            reader: (reader != primary).then_some(reader),
-            timeout,
-            wait_replicas: None,
-            write_conn: None,
-            read_conn: None,
-            located: None,
-        }
-    }
-
-    /// Finds the primary through these sentinels, asked in this order, instead of a fixed node.
-    pub fn with_sentinels(mut self, order: Vec<SocketAddr>) -> RespClient {
-        self.primary = Primary::Sentinels(SentinelLocator::new(order));
-        self
-    }
-
-    /// After every write, `WAIT` until `replicas` replicas acknowledged it (`--wait-replicas`);
-    /// fewer within the timeout leaves the write indeterminate.
-    pub fn with_wait(mut self, replicas: Option<u32>) -> RespClient {
-        self.wait_replicas = replicas.filter(|&n| n > 0);
-        self
-    }
-
-    async fn primary_addr(&mut self) -> Result<SocketAddr, ClientError> {
-        match &mut self.primary {
-            Primary::Fixed(addr) => Ok(*addr),
-            Primary::Sentinels(locator) => {
-                self.located = Some(Instant::now());
-                locator
-                    .locate(self.timeout)
-                    .await
-                    .map_err(ClientError::DidNotHappen)
-            }
-        }
-    }
-
-    /// With Sentinel: drops the primary connection when the sentinels now name another node.
-    async fn follow_failover(&mut self) {
-        let Primary::Sentinels(_) = &self.primary else {
-            return;
-        };
-        if self.write_conn.is_none() || self.located.is_some_and(|t| t.elapsed() < RELOCATE_EVERY) {
-            return;
-        }
-        // A sentinel that cannot answer says nothing new: keep the connection.
-        if let Ok(now) = self.primary_addr().await {
-            if self.write_conn.as_ref().is_some_and(|(at, _)| *at != now) {
-                self.write_conn = None;
-            }
-        }
-    }
-
-    /// The connection slot reads (`read`) or writes use: a fixed reader's, else the primary's.
-    fn slot(&mut self, read: bool) -> &mut Option<(SocketAddr, MultiplexedConnection)> {
-        if read && self.reader.is_some() {
-            &mut self.read_conn
-        } else {
-            &mut self.write_conn
-        }
-    }
-
-    /// The connection for reads or writes, made (and the primary located) if there is none.
-    async fn conn(
-        &mut self,
-        read: bool,
-    ) -> Result<&mut (SocketAddr, MultiplexedConnection), ClientError> {
-        let fixed_reader = if read { self.reader } else { None };
-        if fixed_reader.is_none() {
-            self.follow_failover().await;
-        }
-        if self.slot(read).is_none() {
-            let addr = match fixed_reader {
-                Some(addr) => addr,
-                None => self.primary_addr().await?,
-            };
-            let conn = probe::connect(addr, self.timeout)
-                .await
-                .map_err(ClientError::DidNotHappen)?;
-            *self.slot(read) = Some((addr, conn));
-        }
-        Ok(self.slot(read).as_mut().expect("connected above"))
-    }
-
-    async fn run<T: FromRedisValue>(
-        &mut self,
-        cmd: redis::Cmd,
-        read: bool,
-    ) -> Result<T, ClientError> {
-        let timeout = self.timeout;
-        let (addr, conn) = self.conn(read).await?;
-        let addr = *addr;
-        let outcome = tokio::time::timeout(timeout, cmd.query_async::<T>(conn)).await;
-        let (err, demoted) = match outcome {
-            Ok(Ok(v)) => return Ok(v),
-            Ok(Err(e)) => {
-                let demoted = e.code() == Some("READONLY");
-                (classify(e, addr, timeout), demoted)
-            }
-            Err(_) => (timed_out(addr, timeout), false),
-        };
-        // A connection that may hold a late reply, or that reaches a demoted primary, is dropped.
-        if demoted || matches!(err, ClientError::MayHaveHappened(_)) {
-            *self.slot(read) = None;
-        }
-        Err(err)
-    }
-
-    /// Runs a write, then `WAIT`s for replicas if asked to.
-    async fn write_cmd<T: FromRedisValue>(&mut self, cmd: redis::Cmd) -> Result<T, ClientError> {
-        let value = self.run(cmd, false).await?;
-        if let Some(want) = self.wait_replicas {
-            // Half the operation timeout: WAIT answers when its own time is up, and that answer
-            // must arrive before the client gives up on the connection.
-            let wait_ms = (self.timeout.as_millis() as u64 / 2).max(1);
-            let cmd = redis::cmd("WAIT").arg(want).arg(wait_ms).clone();
-            let acked: i64 = self.run(cmd, false).await.map_err(|e| {
-                // The write itself was acknowledged: whatever WAIT says, it may stand.
-                ClientError::MayHaveHappened(format!("write done, then WAIT failed: {e}"))
-            })?;
-            if acked < i64::from(want) {
-                return Err(ClientError::MayHaveHappened(format!(
-                    "WAIT {want}: only {acked} replicas acknowledged within {wait_ms} ms"
-                )));
-            }
-        }
-        Ok(value)
+/// The address client number `worker` reads from under `read_from`, of nodes whose client
+/// addresses are `nodes` (the primary first).
+pub fn read_addr(nodes: &[SocketAddr], read_from: ReadFrom, worker: usize) -> SocketAddr {
+    let n = nodes.len();
+    match read_from {
+        ReadFrom::Replica if n > 1 => nodes[1 + worker % (n - 1)],
+        ReadFrom::Any => nodes[worker % n],
+        _ => nodes[0],
     }
 }
 
-/// An error reply means the server refused the command; anything else happened on the wire.
-fn classify(e: RedisError, addr: SocketAddr, timeout: Duration) -> ClientError {
-    if e.is_timeout() {
-        timed_out(addr, timeout)
-    } else if e.code().is_some() {
-        ClientError::DidNotHappen(format!("{addr} replied {e}"))
-    } else {
-        ClientError::MayHaveHappened(format!("{addr}: {e}"))
+/// A client of the cluster under test: whichever client its system made.
+pub struct Client(Box<dyn AnyClient>);
+
+impl Client {
+    /// Boxes a system's own client.
+    pub fn new(client: impl RegisterClient + SetClient + 'static) -> Client {
+        Client(Box::new(client))
     }
 }
 
-/// The crate's response timeout and ours are the same event; say so in the same words.
-fn timed_out(addr: SocketAddr, timeout: Duration) -> ClientError {
-    ClientError::MayHaveHappened(format!("timeout: {addr} did not answer within {timeout:?}"))
+/// The workloads' client operations, in a form that can be boxed.
+trait AnyClient: Send {
+    fn read<'a>(&'a mut self, key: &'a str) -> BoxFuture<'a, Result<Option<i64>, ClientError>>;
+    fn write<'a>(&'a mut self, key: &'a str, value: i64) -> BoxFuture<'a, Result<(), ClientError>>;
+    fn cas<'a>(
+        &'a mut self,
+        key: &'a str,
+        expected: i64,
+        new: i64,
+    ) -> BoxFuture<'a, Result<bool, ClientError>>;
+    fn add<'a>(&'a mut self, key: &'a str, element: i64) -> BoxFuture<'a, Result<(), ClientError>>;
+    fn read_set<'a>(&'a mut self, key: &'a str) -> BoxFuture<'a, Result<Vec<i64>, ClientError>>;
 }
 
-impl RegisterClient for RespClient {
+impl<C: RegisterClient + SetClient> AnyClient for C {
+    fn read<'a>(&'a mut self, key: &'a str) -> BoxFuture<'a, Result<Option<i64>, ClientError>> {
+        Box::pin(RegisterClient::read(self, key))
+    }
+
+    fn write<'a>(&'a mut self, key: &'a str, value: i64) -> BoxFuture<'a, Result<(), ClientError>> {
+        Box::pin(RegisterClient::write(self, key, value))
+    }
+
+    fn cas<'a>(
+        &'a mut self,
+        key: &'a str,
+        expected: i64,
+        new: i64,
+    ) -> BoxFuture<'a, Result<bool, ClientError>> {
+        Box::pin(RegisterClient::cas(self, key, expected, new))
+    }
+
+    fn add<'a>(&'a mut self, key: &'a str, element: i64) -> BoxFuture<'a, Result<(), ClientError>> {
+        Box::pin(SetClient::add(self, key, element))
+    }
+
+    fn read_set<'a>(&'a mut self, key: &'a str) -> BoxFuture<'a, Result<Vec<i64>, ClientError>> {
+        Box::pin(SetClient::read_set(self, key))
+    }
+}
+
+impl RegisterClient for Client {
     async fn read(&mut self, key: &str) -> Result<Option<i64>, ClientError> {
-        self.run(redis::cmd("GET").arg(key).clone(), true).await
+        self.0.read(key).await
     }
 
     async fn write(&mut self, key: &str, value: i64) -> Result<(), ClientError> {
-        let _: String = self
-            .write_cmd(redis::cmd("SET").arg(key).arg(value).clone())
-            .await?;
-        Ok(())
+        self.0.write(key, value).await
     }
 
     async fn cas(&mut self, key: &str, expected: i64, new: i64) -> Result<bool, ClientError> {
-        let cmd = match self.target {
-            TargetKind::Redis => redis::cmd("EVAL")
-                .arg(REDIS_CAS)
-                .arg(1)
-                .arg(key)
-                .arg(expected)
-                .arg(new)
-                .clone(),
-            _ => redis::cmd("CAS").arg(key).arg(expected).arg(new).clone(),
-        };
-        let swapped: i64 = self.write_cmd(cmd).await?;
-        Ok(swapped == 1)
+        self.0.cas(key, expected, new).await
     }
 }
 
-impl SetClient for RespClient {
+impl SetClient for Client {
     async fn add(&mut self, key: &str, element: i64) -> Result<(), ClientError> {
-        let _: i64 = self
-            .write_cmd(redis::cmd("SADD").arg(key).arg(element).clone())
-            .await?;
-        Ok(())
+        self.0.add(key, element).await
     }
 
     async fn read_set(&mut self, key: &str) -> Result<Vec<i64>, ClientError> {
-        let mut elements: Vec<i64> = self
-            .run(redis::cmd("SMEMBERS").arg(key).clone(), true)
-            .await?;
-        elements.sort_unstable();
-        Ok(elements)
+        self.0.read_set(key).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_spread_over_the_nodes_read_from_names() {
+        let nodes: Vec<SocketAddr> = (1..=3)
+            .map(|i| format!("127.0.0.1:{i}").parse().unwrap())
+            .collect();
+        let at = |from, worker| read_addr(&nodes, from, worker).port();
+        assert_eq!([0, 1, 2].map(|w| at(ReadFrom::Primary, w)), [1, 1, 1]);
+        assert_eq!([0, 1, 2].map(|w| at(ReadFrom::Replica, w)), [2, 3, 2]);
+        assert_eq!([0, 1, 2].map(|w| at(ReadFrom::Any, w)), [1, 2, 3]);
+        // One node has no replica: reads go to the primary.
+        assert_eq!(read_addr(&nodes[..1], ReadFrom::Replica, 5).port(), 1);
     }
 }

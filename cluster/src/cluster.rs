@@ -1,15 +1,13 @@
 //! A running cluster: its network, its nodes' processes, readiness, health, faults and teardown.
 
-use crate::control::Control;
-use crate::control::Lifetime;
+use crate::client::{Client, ClientOptions};
+use crate::control::{Control, Lifetime};
 use crate::live::{LiveDaemon, LiveNode, LiveRecord};
 use crate::net::{NetMode, Network, NetworkLayout, ProxyPlan};
 use crate::process::NodeProcess;
 use crate::spec::ClusterSpec;
-use crate::target::{
-    self, DaemonSpec, Failover, Launch, NodeAddrs, NodePlan, NodeStatus, ReadFrom, Role, Target,
-    TargetKind,
-};
+use crate::system::{DaemonSpec, Launch, NodeAddrs, NodePlan, NodeStatus, ProxyKind, Role, System};
+use crate::systems;
 use nemesis::Grudge;
 use nix::sys::signal::Signal;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -20,7 +18,7 @@ use std::time::Duration;
 /// Why a cluster could not be started or used.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
-    /// The target's server binary is not installed.
+    /// The system's server binary is not installed.
     #[error("{0}")]
     MissingBinary(String),
     /// The hosts' network could not be created.
@@ -149,7 +147,7 @@ fn log_path(dir: &Path, role: &str) -> PathBuf {
 #[derive(Debug)]
 pub struct Cluster {
     spec: ClusterSpec,
-    target: Box<dyn Target>,
+    system: Box<dyn System>,
     nodes: Vec<Node>,
     network: Network,
     /// Set by [`Cluster::detach`]: dropping the handle then leaves everything running.
@@ -159,17 +157,14 @@ pub struct Cluster {
 /// How long a single health probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(1000);
 
-/// The port a sentinel listens on in netns mode (Redis's usual one).
-const NETNS_SENTINEL_PORT: u16 = 26379;
-
 impl Cluster {
     /// Lays out the network, starts every node and waits until the primary answers and every
     /// replica's link is up.
     pub async fn start(spec: ClusterSpec) -> Result<Cluster, ClusterError> {
         let names: Vec<String> = (1..=spec.nodes).map(|i| format!("n{i}")).collect();
-        let sentinels =
-            spec.target == TargetKind::Redis && spec.options.failover == Failover::Sentinel;
-        // Per node: client port, peer port (etcd), sentinel port.
+        let system = systems::build(spec.target, &spec.options);
+        let plan = system.ports();
+        // Per node: client port, peer port, helper port.
         let ports: Vec<[u16; 3]> = match spec.net {
             NetMode::Loopback | NetMode::Proxy => free_ports(spec.nodes * 3)
                 .map_err(|source| ClusterError::Start {
@@ -180,24 +175,31 @@ impl Cluster {
                 .map(|c| [c[0], c[1], c[2]])
                 .collect(),
             NetMode::Netns => {
-                let (client, peer) = target::netns_ports(spec.target);
-                vec![[client, peer, NETNS_SENTINEL_PORT]; spec.nodes]
+                let (client, peer) = plan.netns;
+                vec![[client, peer, plan.helper.unwrap_or_default()]; spec.nodes]
             }
         };
-        let peer_is_client = spec.target != TargetKind::Etcd;
+        let peer_is_client = plan.peer_is_client;
         // The proxies stand on the links nodes use to reach each other: the peer port.
         let link_ports: Vec<u16> = ports
             .iter()
             .map(|p| if peer_is_client { p[0] } else { p[1] })
             .collect();
-        // Sentinel and etcd hand one address per node to everyone: fronts, not per-pair links.
-        let sources = (spec.net == NetMode::Proxy && sentinels).then(|| source_ips(spec.nodes));
+        // Systems that hand one address per node to everyone get fronts, not per-pair links.
+        let by_source = system.proxy() == ProxyKind::FrontsBySource;
+        let sources = (spec.net == NetMode::Proxy && by_source).then(|| source_ips(spec.nodes));
         let proxy_plan = match &sources {
             Some(sources) => ProxyPlan::FrontsBySource {
-                ports: ports.iter().map(|p| vec![p[0], p[2]]).collect(),
+                ports: ports
+                    .iter()
+                    .map(|p| {
+                        let helper = plan.helper.map(|_| p[2]);
+                        std::iter::once(p[0]).chain(helper).collect()
+                    })
+                    .collect(),
                 sources: sources.clone(),
             },
-            None if spec.target == TargetKind::Etcd => ProxyPlan::FrontsByHeader {
+            None if system.proxy() == ProxyKind::FrontsByHeader => ProxyPlan::FrontsByHeader {
                 ports: link_ports.iter().map(|p| vec![*p]).collect(),
             },
             None => ProxyPlan::Links(link_ports),
@@ -220,16 +222,15 @@ impl Cluster {
                     } else {
                         SocketAddr::new(ip, ports[i][1])
                     },
-                    sentinel: sentinels.then(|| SocketAddr::new(ip, ports[i][2])),
+                    sentinel: plan.helper.map(|_| SocketAddr::new(ip, ports[i][2])),
                     announced,
                 }
             })
             .collect();
-        let target = target::build(spec.target, &spec.options);
         // From here on, dropping `cluster` cleans up whatever was started.
         let mut cluster = Cluster {
             spec,
-            target,
+            system,
             nodes: Vec::new(),
             network,
             detached: false,
@@ -281,7 +282,7 @@ impl Cluster {
                 source_ip: sources.as_ref().map(|s| s[i]),
             };
             let specs = cluster
-                .target
+                .system
                 .daemons(&plan)
                 .map_err(ClusterError::MissingBinary)?;
             let control: Arc<dyn Control> = Arc::new(cluster.network.host(i).1);
@@ -310,19 +311,23 @@ impl Cluster {
             .save_record()
             .map_err(|e| ClusterError::Network(format!("live record: {e}")))?;
         cluster.wait_ready(cluster.spec.ready_timeout).await?;
-        if cluster.spec.target == TargetKind::Etcd && cluster.spec.net == NetMode::Proxy {
-            cluster.learn_etcd_members().await?;
+        let by_header = cluster.system.proxy() == ProxyKind::FrontsByHeader;
+        if by_header && cluster.spec.net == NetMode::Proxy {
+            cluster.learn_members().await?;
         }
         Ok(cluster)
     }
 
-    /// Proxy mode with etcd: tells the fronts which member id is which node, so that they can
-    /// attribute peer connections (until then, all of unknown source), then waits for the
-    /// cluster to be healthy again after the reconnections that follows.
-    async fn learn_etcd_members(&self) -> Result<(), ClusterError> {
-        let ids = crate::etcd::member_names(self.nodes[0].addr, PROBE_TIMEOUT * 5)
+    /// Proxy mode with fronts that tell members by header: tells the fronts which member id is
+    /// which node, so that they can attribute peer connections (until then, all of unknown
+    /// source), then waits for the cluster to be healthy again after the reconnections that
+    /// follow.
+    async fn learn_members(&self) -> Result<(), ClusterError> {
+        let ids = self
+            .system
+            .member_ids(self.nodes[0].addr, PROBE_TIMEOUT * 5)
             .await
-            .map_err(|e| ClusterError::Network(format!("cannot learn etcd's member ids: {e}")))?;
+            .map_err(ClusterError::Network)?;
         self.network.learn_members(ids).await;
         self.wait_ready(self.spec.ready_timeout).await
     }
@@ -342,35 +347,31 @@ impl Cluster {
         self.nodes[0].addr
     }
 
-    /// The sentinels' addresses, with `--failover sentinel`.
-    pub fn sentinels(&self) -> Option<Vec<SocketAddr>> {
-        self.nodes.iter().map(|n| n.addrs.sentinel).collect()
+    /// The system the cluster runs.
+    pub fn system(&self) -> &dyn System {
+        &*self.system
     }
 
-    /// The target the cluster runs.
-    pub fn target(&self) -> &dyn Target {
-        &*self.target
+    /// The client of worker `worker`, as the system makes it.
+    pub fn client(&self, worker: usize, opts: &ClientOptions) -> Client {
+        let nodes: Vec<NodeAddrs> = self.nodes.iter().map(|n| n.addrs).collect();
+        self.system.client(&nodes, worker, opts)
+    }
+
+    /// A client that reads only from node number `i` (final reads, node by node).
+    pub fn node_client(&self, i: usize, opts: &ClientOptions) -> Client {
+        self.system.node_client(&self.nodes[i].addrs, opts)
     }
 
     /// Every node's status, in node order (an error for a node that did not answer).
     pub async fn statuses(&self, timeout: Duration) -> Vec<Result<NodeStatus, String>> {
         let asks = self.nodes.iter().map(|n| async move {
-            self.target
+            self.system
                 .status(&n.addrs, timeout)
                 .await
                 .map_err(|e| format!("{}: {e}", n.name))
         });
         futures_util::future::join_all(asks).await
-    }
-
-    /// The address client number `worker` reads from under `read_from`.
-    pub fn read_addr(&self, read_from: ReadFrom, worker: usize) -> SocketAddr {
-        let n = self.nodes.len();
-        match read_from {
-            ReadFrom::Replica if n > 1 => self.nodes[1 + worker % (n - 1)].addr,
-            ReadFrom::Any => self.nodes[worker % n].addr,
-            _ => self.primary_addr(),
-        }
     }
 
     /// Waits until every daemon runs and the cluster is healthy, or says what is not and shows
@@ -416,7 +417,7 @@ impl Cluster {
                 status.map_err(|e| (Some(i), e))?,
             ));
         }
-        self.target.judge(&answered).map_err(|e| {
+        self.system.judge(&answered).map_err(|e| {
             let at = e
                 .node
                 .as_ref()
@@ -511,7 +512,7 @@ impl Cluster {
             seed: 0,
         };
         Cluster {
-            target: target::build(spec.target, &spec.options),
+            system: systems::build(spec.target, &spec.options),
             spec,
             nodes,
             network,

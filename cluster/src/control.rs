@@ -7,7 +7,7 @@
 //!
 //! [`NodeProcess`]: crate::process::NodeProcess
 
-use crate::target::Launch;
+use crate::system::Launch;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::fmt;

@@ -1,26 +1,30 @@
-//! faultline's clusters: the node processes of a target, how to tell they are ready, and clients.
+//! faultline's clusters: the node processes of a system under test, how to tell they are ready,
+//! and clients.
 //!
-//! A [`Cluster`] is started from a [`ClusterSpec`]: one primary and replicas of either
-//! faultline's own node or Debian's `redis-server`, on loopback ports, each with its log and data
-//! under the run directory. It implements the nemesis's [`nemesis::ClusterControl`] and hands out
-//! [`RespClient`]s implementing the workloads' [`workloads::RegisterClient`].
+//! A [`Cluster`] is started from a [`ClusterSpec`]: one primary and replicas of one of the
+//! [`systems`] (each a folder implementing [`system::System`]), on loopback ports or a network of
+//! their own, each node with its log and data under the run directory. It implements the
+//! nemesis's [`nemesis::ClusterControl`] and hands out each worker's [`Client`], which implements
+//! the workloads' client operations.
 
 pub mod capability;
 pub mod client;
 pub mod cluster;
 pub mod control;
-pub mod etcd;
 pub mod live;
 pub mod net;
 pub mod probe;
 pub mod process;
+pub mod resp_client;
 pub mod spec;
-pub mod target;
+pub mod system;
+pub mod systems;
 
-pub use client::RespClient;
+pub use client::{Client, ClientOptions, ReadFrom};
 pub use cluster::{Cluster, ClusterError};
 pub use control::Lifetime;
 pub use live::{live_dir, LiveRecord};
 pub use net::{NetChoice, NetMode};
+pub use resp_client::RespClient;
 pub use spec::ClusterSpec;
-pub use target::{ReadFrom, TargetKind};
+pub use systems::{TargetKind, TargetOptions};

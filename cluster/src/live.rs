@@ -6,7 +6,8 @@
 //! one per `faultline test` run while it runs. A clean teardown removes its record.
 
 use crate::net::NetworkLayout;
-use crate::target::{Launch, NodeAddrs, TargetKind, TargetOptions};
+use crate::system::{Launch, NodeAddrs};
+use crate::systems::{TargetKind, TargetOptions};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

@@ -66,8 +66,8 @@ pub async fn replication(addr: SocketAddr, timeout: Duration) -> Result<Replicat
 pub async fn resp_status(
     addr: SocketAddr,
     timeout: Duration,
-) -> Result<crate::target::NodeStatus, String> {
-    use crate::target::{NodeStatus, Role};
+) -> Result<crate::system::NodeStatus, String> {
+    use crate::system::{NodeStatus, Role};
     let r = replication(addr, timeout).await?;
     let role = match r.role.as_str() {
         "master" => Role::Primary,

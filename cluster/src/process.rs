@@ -2,7 +2,7 @@
 //! adopt one started by an earlier faultline (a lab cluster, or a crashed run to clean up).
 
 use crate::control::{Control, Lifetime};
-use crate::target::Launch;
+use crate::system::Launch;
 use nix::sys::signal::Signal;
 use std::io;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 
 use crate::control::Lifetime;
 use crate::net::NetMode;
-use crate::target::{TargetKind, TargetOptions};
+use crate::systems::{TargetKind, TargetOptions};
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -6,7 +6,7 @@
 //! included. Skips when etcd is missing, unless CI or FAULTLINE_REQUIRE_ALL is set: there a skip
 //! would hide a broken install step, so it fails naming the etcd-server package.
 
-use cluster::etcd::{
+use cluster::systems::etcd::{
     etcd_args, find_etcd, health, member_names, member_status, unique_token, EtcdClient,
     EtcdMember, EtcdTiming, MemberStatus, ReadConsistency, ETCD_PACKAGE,
 };

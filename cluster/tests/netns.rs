@@ -21,7 +21,7 @@ async fn redis_cluster(dir: &Path, nodes: usize) -> Cluster {
         net: NetMode::Netns,
         subnet_base: [10, 77],
         dir: dir.to_path_buf(),
-        options: cluster::target::TargetOptions::default(),
+        options: cluster::TargetOptions::default(),
         ready_timeout: Duration::from_secs(15),
         lifetime: cluster::Lifetime::WithFaultline,
         record: None,

@@ -15,7 +15,7 @@ async fn proxied_redis(dir: &std::path::Path) -> Cluster {
         net: NetMode::Proxy,
         subnet_base: [10, 77],
         dir: dir.to_path_buf(),
-        options: cluster::target::TargetOptions::default(),
+        options: cluster::TargetOptions::default(),
         ready_timeout: Duration::from_secs(15),
         lifetime: cluster::Lifetime::WithFaultline,
         record: None,

@@ -3,8 +3,9 @@
 //!
 //! Skips when redis-server is missing, unless FAULTLINE_REQUIRE_ALL is set (CI), where it fails.
 
-use cluster::target::{Persistence, TargetOptions};
-use cluster::{Cluster, ClusterSpec, RespClient, TargetKind};
+use cluster::systems::redis::sentinel::SentinelLocator;
+use cluster::systems::redis::{Persistence, RedisSystem};
+use cluster::{Cluster, ClusterSpec, TargetKind, TargetOptions};
 use nemesis::ClusterControl;
 use std::time::Duration;
 use workloads::{ClientError, RegisterClient};
@@ -42,7 +43,7 @@ async fn timeout_is_info_refusal_and_error_replies_are_fail() {
     let primary = cluster.primary_addr();
     let replica = cluster.nodes()[1].addr;
     let timeout = Duration::from_millis(300);
-    let mut client = RespClient::new(TargetKind::Redis, primary, primary, timeout);
+    let mut client = RedisSystem::resp_client(primary, primary, timeout);
 
     client.write("k", 1).await.unwrap();
     assert_eq!(client.read("k").await.unwrap(), Some(1));
@@ -68,7 +69,7 @@ async fn timeout_is_info_refusal_and_error_replies_are_fail() {
     assert_eq!(client.read("k").await.unwrap(), Some(4));
 
     // A replica refuses writes with an error reply: certainly not applied.
-    let mut to_replica = RespClient::new(TargetKind::Redis, replica, replica, timeout);
+    let mut to_replica = RedisSystem::resp_client(replica, replica, timeout);
     let err = to_replica.write("k", 5).await.unwrap_err();
     assert!(
         matches!(err, ClientError::DidNotHappen(ref m) if m.contains("read only replica")),
@@ -77,7 +78,7 @@ async fn timeout_is_info_refusal_and_error_replies_are_fail() {
 
     // A stopped node refuses connections: nothing was sent.
     cluster.teardown();
-    let mut fresh = RespClient::new(TargetKind::Redis, primary, primary, timeout);
+    let mut fresh = RedisSystem::resp_client(primary, primary, timeout);
     let err = fresh.write("k", 6).await.unwrap_err();
     assert!(
         matches!(err, ClientError::DidNotHappen(ref m) if m.contains("cannot connect")),
@@ -96,14 +97,14 @@ async fn the_append_only_file_keeps_writes_across_a_kill() {
         let dir = tempfile::tempdir().unwrap();
         let cluster = redis_with(dir.path(), 1, persistence).await;
         let primary = cluster.primary_addr();
-        RespClient::new(TargetKind::Redis, primary, primary, timeout)
+        RedisSystem::resp_client(primary, primary, timeout)
             .write("k", 7)
             .await
             .unwrap();
         cluster.kill("n1").unwrap();
         cluster.restart("n1").unwrap();
         cluster.wait_ready(Duration::from_secs(10)).await.unwrap();
-        let mut fresh = RespClient::new(TargetKind::Redis, primary, primary, timeout);
+        let mut fresh = RedisSystem::resp_client(primary, primary, timeout);
         assert_eq!(fresh.read("k").await.unwrap(), kept, "{persistence:?}");
     }
 }
@@ -122,14 +123,13 @@ async fn a_wait_short_of_its_replicas_is_info() {
     // machine: the healthy write gets a generous timeout (WAIT gets half of it), the write
     // that must fall short a short one, so the test stays quick.
     let healthy = Duration::from_secs(5);
-    RespClient::new(TargetKind::Redis, primary, primary, healthy)
+    RedisSystem::resp_client(primary, primary, healthy)
         .with_wait(Some(1))
         .write("k", 1)
         .await
         .expect("one replica acknowledges");
     let timeout = Duration::from_millis(300);
-    let mut client =
-        RespClient::new(TargetKind::Redis, primary, primary, timeout).with_wait(Some(1));
+    let mut client = RedisSystem::resp_client(primary, primary, timeout).with_wait(Some(1));
     cluster.kill("n2").unwrap();
     let err = client.write("k", 2).await.unwrap_err();
     assert!(
@@ -151,8 +151,8 @@ async fn no_sentinel_to_ask_is_fail() {
         .local_addr()
         .unwrap();
     let timeout = Duration::from_millis(300);
-    let mut client =
-        RespClient::new(TargetKind::Redis, closed, closed, timeout).with_sentinels(vec![closed]);
+    let mut client = RedisSystem::resp_client(closed, closed, timeout)
+        .with_locator(SentinelLocator::new(vec![closed]));
     let err = client.write("k", 1).await.unwrap_err();
     assert!(
         matches!(err, ClientError::DidNotHappen(ref m) if m.contains("no sentinel named the primary")),

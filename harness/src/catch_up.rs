@@ -14,7 +14,7 @@
 //!    │           │       n2 at 38,834 … 47,800 ─ caught up 0.3 s later → its read is final
 //! ```
 
-use cluster::target::{NodeStatus, Role};
+use cluster::system::{NodeStatus, Role};
 use cluster::Cluster;
 use nemesis::ClusterControl;
 use serde::Serialize;
@@ -205,7 +205,7 @@ const POLL: Duration = Duration::from_millis(100);
 /// Waits until every node of `cluster` has reached the primary's position, or `deadline`.
 pub async fn wait(cluster: &Cluster, deadline: Duration) -> CatchUp {
     let names = cluster.node_names();
-    let mut tracker = Tracker::new(cluster.target().position_unit());
+    let mut tracker = Tracker::new(cluster.system().position_unit());
     let began = Instant::now();
     loop {
         let statuses = cluster.statuses(Duration::from_millis(500)).await;

@@ -2,8 +2,7 @@
 //! them into a validated run config.
 
 use clap::{Args, Parser, Subcommand};
-use cluster::etcd::ReadConsistency;
-use cluster::target::{Failover, Persistence};
+use cluster::systems::{Failover, Persistence, ReadConsistency};
 use cluster::{NetChoice, ReadFrom, TargetKind};
 use nemesis::{NemesisKinds, PartitionSpec};
 use std::path::PathBuf;

@@ -1,9 +1,9 @@
 //! The validated configuration of a test run: parsed once, used everywhere after.
 
 use crate::cli::{ClusterOpts, TestArgs};
-use cluster::etcd::ReadConsistency;
-use cluster::target::{Failover, Persistence, TargetOptions};
-use cluster::{ClusterSpec, Lifetime};
+use cluster::system::{System, SystemOption};
+use cluster::systems::{self, Failover, Persistence, ReadConsistency};
+use cluster::{ClientOptions, ClusterSpec, Lifetime, TargetOptions};
 use cluster::{NetMode, ReadFrom, TargetKind};
 use nemesis::{FaultKind, NemesisKinds};
 use serde::Serialize;
@@ -89,22 +89,25 @@ impl ClusterChoice {
         if opts.ready_timeout.is_zero() {
             return Err("--ready-timeout: must be longer than 0s".into());
         }
-        if opts.replication_delay.is_some() && target != TargetKind::Own {
-            return Err("--replication-delay: applies to --target own only".into());
+        let options = TargetOptions {
+            failover,
+            persistence,
+            replication_delay_ms: opts.replication_delay.unwrap_or_default().as_millis() as u64,
+            own_exe: PathBuf::new(),
+        };
+        let system = systems::build(target, &options);
+        let used = [
+            (
+                opts.replication_delay.is_some(),
+                SystemOption::ReplicationDelay,
+            ),
+            (failover != Failover::None, SystemOption::Failover),
+            (persistence != Persistence::None, SystemOption::Persistence),
+        ];
+        for (_, option) in used.into_iter().filter(|(used, _)| *used) {
+            systems::check_takes(&*system, option)?;
         }
-        if failover != Failover::None && target != TargetKind::Redis {
-            return Err("--failover: sentinel applies to --target redis only".into());
-        }
-        if persistence != Persistence::None && target != TargetKind::Redis {
-            return Err("--persistence: applies to --target redis only".into());
-        }
-        if failover == Failover::Sentinel && opts.nodes < 3 {
-            return Err(
-                "--failover sentinel: needs --nodes 3 or more, so a majority of \
-                        sentinels can outvote a lost primary"
-                    .into(),
-            );
-        }
+        system.check_cluster(opts.nodes)?;
         if net == NetMode::Netns && !cluster::capability::can_admin_network() {
             return Err(
                 "--net netns: needs root or CAP_NET_ADMIN to create network namespaces".into(),
@@ -134,12 +137,7 @@ impl ClusterChoice {
     ) -> ClusterSpec {
         ClusterSpec {
             target: self.target,
-            options: TargetOptions {
-                failover: self.failover,
-                persistence: self.persistence,
-                replication_delay_ms: self.replication_delay.as_millis() as u64,
-                own_exe,
-            },
+            options: self.options(own_exe),
             nodes: self.nodes,
             net: self.net,
             subnet_base: self.subnet_base,
@@ -148,6 +146,21 @@ impl ClusterChoice {
             lifetime,
             record: Some(record),
             seed,
+        }
+    }
+
+    /// The system this choice runs, shaped by its options (for its rules: it is never started).
+    pub fn system(&self) -> Box<dyn System> {
+        systems::build(self.target, &self.options(PathBuf::new()))
+    }
+
+    /// The options that shape the system, own nodes started from `own_exe`.
+    fn options(&self, own_exe: PathBuf) -> TargetOptions {
+        TargetOptions {
+            failover: self.failover,
+            persistence: self.persistence,
+            replication_delay_ms: self.replication_delay.as_millis() as u64,
+            own_exe,
         }
     }
 
@@ -183,34 +196,22 @@ impl TestConfig {
                 .can_apply(kind)
                 .map_err(|e| format!("--nemesis {kind}: {e}"))?;
         }
-        if workload == WorkloadKind::Set && cluster.target == TargetKind::Own {
-            return Err(
-                "--workload set: own nodes keep registers only; use --target redis or etcd".into(),
-            );
-        }
-        if args.wait_replicas.is_some() && cluster.target != TargetKind::Redis {
-            return Err("--wait-replicas: applies to --target redis only".into());
-        }
-        if args
-            .wait_replicas
-            .is_some_and(|n| n as usize >= cluster.nodes)
-        {
-            return Err(format!(
-                "--wait-replicas: {} nodes have at most {} replicas",
-                cluster.nodes,
-                cluster.nodes - 1
-            ));
-        }
+        let system = cluster.system();
+        let needs = workload.unit().needs();
+        systems::check_operations(&*system, &workload.to_string(), needs)?;
         let serializable_reads = args.read_consistency == ReadConsistency::Serializable;
-        if read_from != ReadFrom::Primary && cluster.target == TargetKind::Etcd {
-            return Err(
-                "--read-from: etcd clients are spread over every member and read from \
-                        their own; choose what a read may see with --read-consistency"
-                    .into(),
-            );
+        let clients = ClientOptions {
+            read_from,
+            timeout: args.op_timeout,
+            wait_replicas: args.wait_replicas,
+            serializable_reads,
+        };
+        if clients.wait_replicas.is_some() {
+            systems::check_takes(&*system, SystemOption::WaitReplicas)?;
         }
-        if serializable_reads && cluster.target != TargetKind::Etcd {
-            return Err("--read-consistency: applies to --target etcd only".into());
+        system.check_clients(cluster.nodes, &clients)?;
+        if serializable_reads {
+            systems::check_takes(&*system, SystemOption::ReadConsistency)?;
         }
         if read_from == ReadFrom::Replica && cluster.nodes < 2 {
             return Err("--read-from replica needs --nodes 2 or more".into());

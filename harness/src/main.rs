@@ -15,7 +15,6 @@ mod recorder;
 mod replication;
 mod run;
 mod signals;
-mod target_client;
 mod worker;
 
 use clap::Parser;

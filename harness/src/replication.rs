@@ -2,7 +2,7 @@
 //! over time can be shown: every interval, each node's role and position (Redis's replication
 //! offset, etcd's raft index), and a summary of the largest lag behind the primary per node.
 
-use cluster::target::Role;
+use cluster::system::Role;
 use cluster::Cluster;
 use nemesis::ClusterControl;
 use serde::Serialize;

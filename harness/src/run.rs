@@ -15,12 +15,11 @@ use crate::progress::Progress;
 use crate::recorder::Recorder;
 use crate::replication::{self, ReplicationSummary};
 use crate::signals;
-use crate::target_client::{ClientOptions, TargetClient};
 use crate::worker::{self, Shared};
 use anyhow::{anyhow, bail, Context, Result};
 use checker::event::{EventType, Process};
 use checker::{CheckOptions, Validity};
-use cluster::{Cluster, Lifetime};
+use cluster::{ClientOptions, Cluster, Lifetime};
 use nemesis::{ClusterControl, FaultRecorder, NemesisReport, Schedule};
 use results::{Entry, ExitCode, HistoryLog, RunDir, RunSummary};
 use serde_json::json;
@@ -28,7 +27,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-use workloads::{Workload, WorkloadKind};
+use workloads::{FinalPhase, Op};
 
 /// How a run ended, for `main`.
 #[derive(Debug)]
@@ -153,12 +152,12 @@ async fn phases(
             .map(|e| format!("cluster did not recover: {e}")),
     );
     learned.recovered = Some(recovered);
-    if cfg.workload == WorkloadKind::Set {
+    if let FinalPhase::ReadEveryNode(read) = cfg.workload.unit().final_phase() {
         // A final read taken while a replica still replays the primary's stream would call its
         // late elements lost: wait for every node to reach the primary's position first.
         let caught = catch_up::wait(&cluster, cfg.cluster.ready_timeout).await;
         FaultRecorder::record(&**recorder, "caught-up", json!(caught), None);
-        final_reads(cfg, &cluster, recorder, &caught).await;
+        final_reads(cfg, &cluster, recorder, &caught, &read).await;
         learned.catch_up = Some(caught);
         if let Some(failure) = recorder.failure() {
             bail!("the history could not be written, so the run cannot be judged: {failure}");
@@ -299,7 +298,7 @@ async fn drive(
 ) -> (nemesis::NemesisReport, ReplicationSummary) {
     let (stop_tx, stop_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
-        generator: Mutex::new(Workload::new(cfg.workload, cfg.seed, cfg.keys)),
+        generator: Mutex::new(cfg.workload.unit().generator(cfg.seed, cfg.keys)),
         recorder: recorder.clone(),
         concurrency: cfg.concurrency,
         mean_gap: Duration::from_secs_f64(cfg.concurrency as f64 / cfg.rate),
@@ -309,7 +308,7 @@ async fn drive(
     // into the history while the run is concluded from it.
     let mut workers = tokio::task::JoinSet::new();
     for id in 0..cfg.concurrency {
-        let client = TargetClient::for_worker(cluster, id, &client_options(cfg));
+        let client = cluster.client(id, &client_options(cfg));
         workers.spawn(worker::run(id, client, shared.clone(), stop_rx.clone()));
     }
     let schedule = Schedule::new(cfg.nemesis.clone(), cfg.nemesis_interval, cfg.seed);
@@ -360,29 +359,36 @@ fn client_options(cfg: &TestConfig) -> ClientOptions {
     }
 }
 
-/// The set workload's end: every node's copy of the set, read from that node, recorded as reads
-/// by processes numbered after every worker's. The read of a node that did not catch up with
-/// the primary is recorded as `fail`, with what it returned and why: it is not a final read (a
-/// failed read counts for no checker), and "lost" keeps meaning absent where it must be present.
-async fn final_reads(cfg: &TestConfig, cluster: &Cluster, recorder: &Recorder, caught: &CatchUp) {
+/// A workload's final reads: `read` run on every node through a client reading from that node,
+/// recorded by processes numbered after every worker's. The read of a node that did not catch up
+/// with the primary is recorded as `fail`, with what it returned and why: it is not a final read
+/// (a failed read counts for no checker), and "lost" keeps meaning absent where it must be
+/// present.
+async fn final_reads(
+    cfg: &TestConfig,
+    cluster: &Cluster,
+    recorder: &Recorder,
+    caught: &CatchUp,
+    read: &Op,
+) {
     let base = 1_000_000_u64;
     for (i, node) in cluster.nodes().iter().enumerate() {
-        let mut client = TargetClient::reading_from(cluster, i, &client_options(cfg));
+        let mut client = cluster.node_client(i, &client_options(cfg));
         let entry = |kind, value, error| Entry {
             process: Process::Client(base + i as u64),
             kind,
-            f: "read".to_string(),
-            key: Some(serde_json::Value::from(workloads::SET_KEY)),
+            f: read.f().to_string(),
+            key: Some(serde_json::Value::from(read.key())),
             value,
             error,
         };
         if recorder
-            .record(entry(EventType::Invoke, json!(null), None))
+            .record(entry(EventType::Invoke, read.invoke_value(), None))
             .is_err()
         {
             return;
         }
-        let done = workloads::set::final_read(&mut client).await;
+        let done = read.invoke(&mut client).await;
         let (kind, error) = match (done.kind, caught.behind(&node.name)) {
             (EventType::Ok, Some(why)) => {
                 (EventType::Fail, Some(format!("not a final read: {why}")))

@@ -9,12 +9,12 @@ use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
-use workloads::{RegisterClient, SetClient, Workload};
+use workloads::{Generator, RegisterClient, SetClient};
 
 /// What a worker shares with the others.
 pub struct Shared {
     /// The one generator, so written values (and added elements) stay unique across workers.
-    pub generator: Mutex<Workload>,
+    pub generator: Mutex<Box<dyn Generator>>,
     /// The history.
     pub recorder: Arc<Recorder>,
     /// Total clients, the step between a worker's successive process ids.

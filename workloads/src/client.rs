@@ -1,4 +1,5 @@
-//! The operations the register workload needs from a client, and how a client reports failure.
+//! The operations workloads need from a client, one trait per family ([`Operations`]), and how a
+//! client reports failure.
 
 use std::future::Future;
 
@@ -14,6 +15,25 @@ pub enum ClientError {
     /// The operation may or may not have taken effect (timeout, connection lost after sending).
     #[error("{0}")]
     MayHaveHappened(String),
+}
+
+/// A family of client operations, one trait each: what a workload needs and a system offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operations {
+    /// [`RegisterClient`]: read, write and compare-and-set on integer registers.
+    Register,
+    /// [`SetClient`]: add to and read a grow-only set of integers.
+    Set,
+}
+
+impl Operations {
+    /// What a store offering these operations keeps, for messages ("registers").
+    pub fn noun(self) -> &'static str {
+        match self {
+            Operations::Register => "registers",
+            Operations::Set => "sets",
+        }
+    }
 }
 
 /// A client of a key-value register store; values are integers, a missing key reads as `None`.

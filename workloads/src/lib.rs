@@ -1,15 +1,100 @@
 //! faultline's workloads: what clients do during a run, and what they need from a client.
 //!
-//! A workload is a pure generator of operations (seeded, so the same seed gives the same stream),
-//! the client operations it needs (a trait the cluster's clients implement), and the mapping of a
-//! client's answer onto history events.
+//! A workload is one unit ([`Workload`]): a pure generator of operations (seeded, so the same
+//! seed gives the same stream), the client operations it needs (traits the systems' clients
+//! implement, [`Operations`]), the checker that judges it, its final phase, and the mapping of a
+//! client's answer onto history events. The workloads are registered in one list,
+//! [`WorkloadKind::unit`]; adding one takes its file, its variant and its line there.
 
 pub mod client;
+pub mod op;
 pub mod register;
 pub mod set;
 pub mod workload;
 
-pub use client::{ClientError, RegisterClient, SetClient};
-pub use register::{Completion, RegisterGenerator, RegisterOp};
-pub use set::{SetGenerator, SET_KEY};
-pub use workload::{Op, Workload, WorkloadKind};
+pub use client::{ClientError, Operations, RegisterClient, SetClient};
+pub use op::{Completion, Op};
+pub use register::{Register, RegisterGenerator, RegisterOp};
+pub use set::{Set, SetGenerator, SET_KEY};
+pub use workload::{FinalPhase, Generator, Workload};
+
+use clap::ValueEnum;
+use serde::Serialize;
+
+/// Which workload a run uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkloadKind {
+    /// Reads, writes and compare-and-sets on a few registers; checked for linearizability.
+    Register,
+    /// Adds of unique integers to one set, then a final read on every node; checked for lost
+    /// and unexpected elements.
+    Set,
+}
+
+impl WorkloadKind {
+    /// The workload itself: the one list of workloads.
+    pub fn unit(self) -> &'static dyn Workload {
+        match self {
+            WorkloadKind::Register => &Register,
+            WorkloadKind::Set => &Set,
+        }
+    }
+
+    /// The checker that judges a run of this workload.
+    pub fn model(self) -> checker::ModelKind {
+        self.unit().model()
+    }
+}
+
+impl std::fmt::Display for WorkloadKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Spelled as on the command line: clap's derive is the one list of names.
+        f.write_str(
+            self.to_possible_value()
+                .expect("no skipped variant")
+                .get_name(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn kinds_parse_and_draw_their_operations() {
+        assert!(WorkloadKind::from_str("queue", false).is_err());
+        assert_eq!(WorkloadKind::Set.to_string(), "set");
+        let set = WorkloadKind::from_str("set", false).unwrap().unit();
+        let mut draw = set.generator(1, 3);
+        let ops: Vec<Op> = (0..3).map(|_| draw.next_op()).collect();
+        assert_eq!(ops, [Op::Add(0), Op::Add(1), Op::Add(2)]);
+        assert_eq!(
+            (ops[1].f(), ops[1].key(), ops[1].invoke_value()),
+            ("add", SET_KEY, json!(1))
+        );
+        let mut reg = WorkloadKind::Register.unit().generator(1, 3);
+        assert!(matches!(reg.next_op(), Op::Register(k, _) if k.starts_with('k')));
+    }
+
+    #[test]
+    fn each_workload_declares_its_checker_operations_and_end() {
+        let register = WorkloadKind::Register.unit();
+        assert_eq!(register.model(), checker::ModelKind::CasRegister);
+        assert_eq!(register.needs(), [Operations::Register]);
+        assert_eq!(register.final_phase(), FinalPhase::None);
+        let set = WorkloadKind::Set.unit();
+        assert_eq!(set.model(), checker::ModelKind::SetFull);
+        assert_eq!(set.needs(), [Operations::Set]);
+        let FinalPhase::ReadEveryNode(read) = set.final_phase() else {
+            panic!("the set workload ends with final reads");
+        };
+        // The final read is recorded as the set's read: f, key and invocation as before.
+        assert_eq!(
+            (read.f(), read.key(), read.invoke_value()),
+            ("read", SET_KEY, serde_json::Value::Null)
+        );
+    }
+}

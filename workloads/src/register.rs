@@ -3,11 +3,36 @@
 //! Written values are unique per key (1, 2, 3, … for each key), so every read names the write it
 //! observed; that keeps the checker's job small and lets it explain a stale read exactly.
 
-use crate::client::{ClientError, RegisterClient};
+use crate::client::{Operations, RegisterClient};
+use crate::op::{Completion, Op};
+use crate::workload::{FinalPhase, Generator, Workload};
 use checker::event::{EventType, CAS_MISMATCH};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
+
+/// The register workload (`--workload register`): judged for linearizability against a
+/// cas-register, key by key; its history needs no final phase.
+#[derive(Debug, Clone, Copy)]
+pub struct Register;
+
+impl Workload for Register {
+    fn needs(&self) -> &'static [Operations] {
+        &[Operations::Register]
+    }
+
+    fn model(&self) -> checker::ModelKind {
+        checker::ModelKind::CasRegister
+    }
+
+    fn generator(&self, seed: u64, keys: usize) -> Box<dyn Generator> {
+        Box::new(RegisterGenerator::new(seed, keys))
+    }
+
+    fn final_phase(&self) -> FinalPhase {
+        FinalPhase::None
+    }
+}
 
 /// One register operation as the generator chose it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,41 +61,6 @@ impl RegisterOp {
             RegisterOp::Read => Value::Null,
             RegisterOp::Write(v) => json!(v),
             RegisterOp::Cas(e, n) => json!([e, n]),
-        }
-    }
-}
-
-/// The completion of one operation, ready to be recorded.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Completion {
-    /// ok, fail or info.
-    pub kind: EventType,
-    /// The completion's value: what a read returned, else the invocation's value.
-    pub value: Value,
-    /// Why it failed or is indeterminate.
-    pub error: Option<String>,
-}
-
-impl Completion {
-    /// The completion of an operation invoked with `invoked` whose client call gave `result`
-    /// (on success, the value to record).
-    pub fn of(result: Result<Value, ClientError>, invoked: Value) -> Completion {
-        match result {
-            Ok(value) => Completion {
-                kind: EventType::Ok,
-                value,
-                error: None,
-            },
-            Err(ClientError::DidNotHappen(e)) => Completion {
-                kind: EventType::Fail,
-                value: invoked,
-                error: Some(e),
-            },
-            Err(ClientError::MayHaveHappened(e)) => Completion {
-                kind: EventType::Info,
-                value: invoked,
-                error: Some(e),
-            },
         }
     }
 }
@@ -122,7 +112,7 @@ impl RegisterGenerator {
     }
 
     /// The next operation and the key it addresses.
-    pub fn next_op(&mut self) -> (String, RegisterOp) {
+    pub fn next_key_op(&mut self) -> (String, RegisterOp) {
         let k = self.rng.random_range(0..self.keys.len());
         let roll = self.rng.random_range(0..4);
         let op = match roll {
@@ -145,20 +135,28 @@ impl RegisterGenerator {
     }
 }
 
+impl Generator for RegisterGenerator {
+    fn next_op(&mut self) -> Op {
+        let (key, op) = self.next_key_op();
+        Op::Register(key, op)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::ClientError;
     use std::collections::HashSet;
 
     #[test]
     fn same_seed_same_stream() {
         let mut a = RegisterGenerator::new(7, 3);
         let mut b = RegisterGenerator::new(7, 3);
-        let xs: Vec<_> = (0..200).map(|_| a.next_op()).collect();
-        let ys: Vec<_> = (0..200).map(|_| b.next_op()).collect();
+        let xs: Vec<_> = (0..200).map(|_| a.next_key_op()).collect();
+        let ys: Vec<_> = (0..200).map(|_| b.next_key_op()).collect();
         assert_eq!(xs, ys);
         let mut c = RegisterGenerator::new(8, 3);
-        let zs: Vec<_> = (0..200).map(|_| c.next_op()).collect();
+        let zs: Vec<_> = (0..200).map(|_| c.next_key_op()).collect();
         assert_ne!(xs, zs);
     }
 
@@ -168,7 +166,7 @@ mod tests {
         let mut seen = HashSet::new();
         let mut kinds = HashSet::new();
         for _ in 0..1000 {
-            let (key, op) = g.next_op();
+            let (key, op) = g.next_key_op();
             kinds.insert(op.f());
             let new = match op {
                 RegisterOp::Write(v) | RegisterOp::Cas(_, v) => v,

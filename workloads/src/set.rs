@@ -1,10 +1,37 @@
 //! The set workload: clients add unique integers to one set during the run; after the faults
-//! heal and the cluster recovers, every node's copy of the set is read ([`final_read`]), and the
-//! checker's set-full rules judge them (lost, unexpected and never-read elements).
+//! heal and the cluster recovers, every node catches up with the primary and its copy of the set
+//! is read ([`final_read`]), and the checker's set-full rules judge them (lost, unexpected and
+//! never-read elements).
 
-use crate::client::SetClient;
-use crate::register::Completion;
+use crate::client::{Operations, SetClient};
+use crate::op::{Completion, Op};
+use crate::workload::{FinalPhase, Generator, Workload};
 use serde_json::{json, Value};
+
+/// The set workload (`--workload set`): judged by set-full with its final reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Set;
+
+impl Workload for Set {
+    fn needs(&self) -> &'static [Operations] {
+        &[Operations::Set]
+    }
+
+    fn model(&self) -> checker::ModelKind {
+        checker::ModelKind::SetFull
+    }
+
+    /// Elements are numbered, not drawn: neither the seed nor the number of keys shapes them.
+    fn generator(&self, _seed: u64, _keys: usize) -> Box<dyn Generator> {
+        Box::new(SetGenerator::new())
+    }
+
+    /// An element is lost only if it is absent where it must be present: from a node that has
+    /// caught up, read from that node itself.
+    fn final_phase(&self) -> FinalPhase {
+        FinalPhase::ReadEveryNode(Op::ReadSet)
+    }
+}
 
 /// The key of the one set the workload adds to.
 pub const SET_KEY: &str = "faultline-set";
@@ -26,6 +53,12 @@ impl SetGenerator {
         let e = self.next;
         self.next += 1;
         e
+    }
+}
+
+impl Generator for SetGenerator {
+    fn next_op(&mut self) -> Op {
+        Op::Add(self.next_element())
     }
 }
 

@@ -145,7 +145,7 @@ pub(super) async fn status(lab: &Cluster, as_json: bool) -> Result<String> {
     let primary_position = statuses
         .iter()
         .flatten()
-        .filter(|s| s.role == cluster::target::Role::Primary)
+        .filter(|s| s.role == cluster::system::Role::Primary)
         .filter_map(|s| s.position)
         .max();
     let mut rows = Vec::new();

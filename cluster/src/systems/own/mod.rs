@@ -1,26 +1,32 @@
-//! faultline's own node (`faultline node`): one primary and replicas it streams writes to.
+//! faultline's own node (`faultline node`): one primary and replicas it streams writes to, over
+//! RESP, with a `CAS` command of its own; it keeps registers only.
 
-use super::{
-    BoxFuture, DaemonSpec, Launch, NodeAddrs, NodePlan, NodeStatus, Target, TargetKind, Unhealthy,
-};
+use crate::client::{self, BoxFuture, Client, ClientOptions};
 use crate::probe;
+use crate::resp_client::RespClient;
+use crate::system::{
+    judge_primary_replica, DaemonSpec, Launch, NodeAddrs, NodePlan, NodeStatus, PortPlan,
+    ProxyKind, System, SystemOption, Unhealthy,
+};
 use std::path::PathBuf;
 use std::time::Duration;
+use workloads::Operations;
 
 /// faultline's own node, started from the faultline binary itself.
 #[derive(Debug, Clone)]
-pub struct OwnTarget {
+pub struct OwnSystem {
     /// The faultline binary.
     pub exe: PathBuf,
     /// How long replicas hold replication back (milliseconds), so replica reads go stale.
     pub replication_delay_ms: u64,
 }
 
-impl Target for OwnTarget {
-    fn kind(&self) -> TargetKind {
-        TargetKind::Own
-    }
+/// The own node's compare-and-set: its `CAS` command answers 1 when it swapped.
+fn cas(key: &str, expected: i64, new: i64) -> redis::Cmd {
+    redis::cmd("CAS").arg(key).arg(expected).arg(new).clone()
+}
 
+impl System for OwnSystem {
     fn position_unit(&self) -> &'static str {
         // A node's offset is the number of the last write it applied.
         "writes"
@@ -62,7 +68,41 @@ impl Target for OwnTarget {
     }
 
     fn judge(&self, nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), Unhealthy> {
-        super::judge_primary_replica(nodes)
+        judge_primary_replica(nodes)
+    }
+
+    fn ports(&self) -> PortPlan {
+        PortPlan {
+            peer_is_client: true,
+            netns: (6379, 6379),
+            helper: None,
+        }
+    }
+
+    fn proxy(&self) -> ProxyKind {
+        ProxyKind::Links
+    }
+
+    fn noun(&self) -> &'static str {
+        "own nodes"
+    }
+
+    fn operations(&self) -> &'static [Operations] {
+        &[Operations::Register]
+    }
+
+    fn takes(&self, option: SystemOption) -> bool {
+        option == SystemOption::ReplicationDelay
+    }
+
+    fn client(&self, nodes: &[NodeAddrs], worker: usize, opts: &ClientOptions) -> Client {
+        let clients: Vec<_> = nodes.iter().map(|n| n.client).collect();
+        let reader = client::read_addr(&clients, opts.read_from, worker);
+        Client::new(RespClient::new(cas, clients[0], reader, opts.timeout))
+    }
+
+    fn node_client(&self, node: &NodeAddrs, opts: &ClientOptions) -> Client {
+        Client::new(RespClient::new(cas, node.client, node.client, opts.timeout))
     }
 }
 
@@ -88,7 +128,7 @@ mod tests {
             token: "t",
             source_ip: None,
         };
-        let target = OwnTarget {
+        let target = OwnSystem {
             exe: "/bin/faultline".into(),
             replication_delay_ms: 250,
         };

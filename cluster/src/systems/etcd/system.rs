@@ -3,21 +3,23 @@
 //! primary, followers are replicas, and the replication position is the Raft index.
 
 use super::{
-    BoxFuture, DaemonSpec, Launch, NodeAddrs, NodePlan, NodeStatus, Role, Target, TargetKind,
-    Unhealthy,
+    etcd_args, find_etcd, member_names, member_status, EtcdClient, EtcdMember, EtcdTiming,
+    ReadConsistency, DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT,
 };
-use crate::etcd::{etcd_args, find_etcd, member_status, EtcdMember, EtcdTiming};
+use crate::client::{BoxFuture, Client, ClientOptions, ReadFrom};
+use crate::system::{
+    judge_primary_replica, DaemonSpec, Launch, NodeAddrs, NodePlan, NodeStatus, PortPlan,
+    ProxyKind, Role, System, SystemOption, Unhealthy,
+};
+use std::net::SocketAddr;
 use std::time::Duration;
+use workloads::Operations;
 
 /// etcd, one member per node.
 #[derive(Debug, Clone, Copy)]
-pub struct EtcdTarget;
+pub struct EtcdSystem;
 
-impl Target for EtcdTarget {
-    fn kind(&self) -> TargetKind {
-        TargetKind::Etcd
-    }
-
+impl System for EtcdSystem {
     fn position_unit(&self) -> &'static str {
         "raft entries"
     }
@@ -72,7 +74,7 @@ impl Target for EtcdTarget {
 
     /// Healthy when exactly one member leads and every member follows that same leader.
     fn judge(&self, nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), Unhealthy> {
-        super::judge_primary_replica(nodes)?;
+        judge_primary_replica(nodes)?;
         let leaders: Vec<(&str, Option<&str>)> = nodes
             .iter()
             .map(|(n, _, s)| (n.as_str(), s.leader.as_deref()))
@@ -87,6 +89,75 @@ impl Target for EtcdTarget {
             ))),
             None => Ok(()),
         }
+    }
+
+    fn ports(&self) -> PortPlan {
+        PortPlan {
+            peer_is_client: false,
+            netns: (DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT),
+            helper: None,
+        }
+    }
+
+    /// Every member advertises one peer URL to all the others: fronts, which tell members by
+    /// the `X-Server-From` header of their peer requests.
+    fn proxy(&self) -> ProxyKind {
+        ProxyKind::FrontsByHeader
+    }
+
+    fn member_ids<'a>(
+        &'a self,
+        client: SocketAddr,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<Vec<(u64, String)>, String>> {
+        Box::pin(async move {
+            member_names(client, timeout)
+                .await
+                .map_err(|e| format!("cannot learn etcd's member ids: {e}"))
+        })
+    }
+
+    fn noun(&self) -> &'static str {
+        "etcd members"
+    }
+
+    fn operations(&self) -> &'static [Operations] {
+        &[Operations::Register, Operations::Set]
+    }
+
+    fn takes(&self, option: SystemOption) -> bool {
+        option == SystemOption::ReadConsistency
+    }
+
+    fn check_clients(&self, _nodes: usize, clients: &ClientOptions) -> Result<(), String> {
+        if clients.read_from != ReadFrom::Primary {
+            return Err(
+                "--read-from: etcd clients are spread over every member and read from \
+                        their own; choose what a read may see with --read-consistency"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// As Jepsen's etcd clients: each bound to one member, spread over all of them.
+    fn client(&self, nodes: &[NodeAddrs], worker: usize, opts: &ClientOptions) -> Client {
+        let consistency = if opts.serializable_reads {
+            ReadConsistency::Serializable
+        } else {
+            ReadConsistency::Linearizable
+        };
+        let member = nodes[worker % nodes.len()].client;
+        Client::new(EtcdClient::new(vec![member], consistency, opts.timeout))
+    }
+
+    /// A serializable read is the member's own copy, which is what a final read is for.
+    fn node_client(&self, node: &NodeAddrs, opts: &ClientOptions) -> Client {
+        Client::new(EtcdClient::new(
+            vec![node.client],
+            ReadConsistency::Serializable,
+            opts.timeout,
+        ))
     }
 }
 
@@ -114,7 +185,7 @@ mod tests {
             };
             (name.to_string(), addrs, status)
         };
-        let target = EtcdTarget;
+        let target = EtcdSystem;
         let agreed = [
             member("n1", Role::Primary, "a1"),
             member("n2", Role::Replica, "a1"),
@@ -155,7 +226,7 @@ mod tests {
         if !crate::capability::etcd_for_test() {
             return;
         }
-        let d = EtcdTarget.daemons(&plan).expect("etcd is installed");
+        let d = EtcdSystem.daemons(&plan).expect("etcd is installed");
         let args = d[0].launch.args.join(" ");
         assert!(args.contains("--name n2"), "{args}");
         assert!(args.contains("--data-dir /run/x/n2/data"), "{args}");

@@ -1,85 +1,16 @@
-//! The systems faultline can test: each is one implementation of [`Target`], a small interface
-//! saying how a node's daemons start, how to ask a node its role and replication position, and
-//! when the cluster as a whole is healthy.
-//!
-//! `own` ([`own`]): faultline's own node. `redis` ([`redis`]): Debian's `redis-server`, one
-//! primary and replicas, optionally with a `redis-sentinel` beside each node ([`sentinel`]).
-//! `etcd` ([`etcd`]): a static etcd 3.4 cluster, one member per node.
+//! What a system under test is to the cluster: one implementation of [`System`], a small
+//! interface saying how a node's daemons start, how to ask a node its role and replication
+//! position, when the cluster as a whole is healthy, where its nodes listen and how the fault
+//! proxy stands before them, which options and client operations it takes, and the client a
+//! worker drives. The systems themselves, one folder each, are in [`crate::systems`].
 
-pub mod etcd;
-pub mod own;
-pub mod redis;
-pub mod sentinel;
-
-use clap::ValueEnum;
+use crate::client::{BoxFuture, Client, ClientOptions};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::time::Duration;
-
-/// Which system a cluster runs (`--target`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum TargetKind {
-    /// faultline's own node (`faultline node`).
-    Own,
-    /// Debian's `redis-server`, one primary and replicas via `replicaof`.
-    Redis,
-    /// Debian's `etcd` 3.4, one member per node.
-    Etcd,
-}
-
-impl fmt::Display for TargetKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Spelled as on the command line: clap's derive is the one list of names.
-        f.write_str(
-            self.to_possible_value()
-                .expect("no skipped variant")
-                .get_name(),
-        )
-    }
-}
-
-/// Which node a client's reads go to (`--read-from`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum ReadFrom {
-    /// The primary, like writes.
-    Primary,
-    /// A replica (clients are spread over the replicas).
-    Replica,
-    /// Any node (clients are spread over all nodes).
-    Any,
-}
-
-/// How the system fails over when its primary is lost (`--failover`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Failover {
-    /// Nothing promotes a replica: the first node stays the primary.
-    #[default]
-    None,
-    /// A Redis Sentinel beside each node promotes a replica when a majority of them agree.
-    Sentinel,
-}
-
-/// Redis persistence (`--persistence`): none, or the append-only file with its fsync policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Persistence {
-    /// No RDB snapshots, no AOF: a killed node comes back empty and resyncs.
-    #[default]
-    None,
-    /// AOF, fsync after every write.
-    AofAlways,
-    /// AOF, fsync once a second.
-    AofEverysec,
-    /// AOF, fsync left to the kernel.
-    AofNo,
-}
+use workloads::Operations;
 
 /// How one daemon is started: program and arguments.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -119,7 +50,7 @@ pub struct NodeAddrs {
     pub announced: Option<SocketAddr>,
 }
 
-/// Everything a target needs to lay out one node's daemons.
+/// Everything a system needs to lay out one node's daemons.
 pub struct NodePlan<'a> {
     /// The node's name (n1, n2, …).
     pub name: &'a str,
@@ -224,13 +155,62 @@ impl fmt::Display for Unhealthy {
     }
 }
 
-/// A boxed future, so that [`Target`] can be used as a trait object.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// Where a system's nodes listen, as the cluster lays them out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortPlan {
+    /// Whether peers reach a node at its client address (else at a peer port of its own).
+    pub peer_is_client: bool,
+    /// The usual client and peer ports in netns mode, where each node has an address of its own.
+    pub netns: (u16, u16),
+    /// A helper daemon beside each node listening on a port of its own (a sentinel), with its
+    /// usual port in netns mode.
+    pub helper: Option<u16>,
+}
+
+/// How the fault proxy (`--net proxy`) tells which node a connection between nodes comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyKind {
+    /// A listener per directed pair: each node is configured with the link it uses.
+    Links,
+    /// A front per node address that tells nodes by the source address their daemons bind to.
+    FrontsBySource,
+    /// A front per node address that tells nodes by a header naming the sender's member id,
+    /// learned through [`System::member_ids`] once the cluster is up.
+    FrontsByHeader,
+}
+
+/// An option of a run or a cluster that only some systems take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SystemOption {
+    /// `--replication-delay`.
+    ReplicationDelay,
+    /// `--failover sentinel`.
+    Failover,
+    /// `--persistence`.
+    Persistence,
+    /// `--wait-replicas`.
+    WaitReplicas,
+    /// `--read-consistency serializable`.
+    ReadConsistency,
+}
+
+impl SystemOption {
+    /// The error for this option used with a system that does not take it; `takers` names the
+    /// systems that do ("redis", "redis or etcd").
+    pub fn refused(self, takers: &str) -> String {
+        let (flag, what) = match self {
+            SystemOption::ReplicationDelay => ("--replication-delay", ""),
+            SystemOption::Failover => ("--failover", "sentinel "),
+            SystemOption::Persistence => ("--persistence", ""),
+            SystemOption::WaitReplicas => ("--wait-replicas", ""),
+            SystemOption::ReadConsistency => ("--read-consistency", ""),
+        };
+        format!("{flag}: {what}applies to --target {takers} only")
+    }
+}
 
 /// One system faultline can test.
-pub trait Target: Send + Sync + fmt::Debug {
-    /// Its `--target` name.
-    fn kind(&self) -> TargetKind;
+pub trait System: Send + Sync + fmt::Debug {
     /// The daemons of one node, its server first. Errors name a missing binary's Debian package.
     fn daemons(&self, node: &NodePlan<'_>) -> Result<Vec<DaemonSpec>, String>;
     /// What a step of [`NodeStatus::position`] counts, for messages ("8,966 bytes behind").
@@ -243,46 +223,43 @@ pub trait Target: Send + Sync + fmt::Debug {
     ) -> BoxFuture<'a, Result<NodeStatus, String>>;
     /// Whether the cluster is healthy, given every node's status (each node answered).
     fn judge(&self, nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), Unhealthy>;
-}
-
-/// Options that shape a target beyond its kind.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct TargetOptions {
-    /// Redis: how failover happens.
-    #[serde(default)]
-    pub failover: Failover,
-    /// Redis: persistence.
-    #[serde(default)]
-    pub persistence: Persistence,
-    /// Own nodes: how long replication is held back, in milliseconds.
-    #[serde(default)]
-    pub replication_delay_ms: u64,
-    /// The faultline binary, started as `faultline node` for own nodes.
-    #[serde(default)]
-    pub own_exe: PathBuf,
-}
-
-/// The target `kind` shaped by `options`.
-pub fn build(kind: TargetKind, options: &TargetOptions) -> Box<dyn Target> {
-    match kind {
-        TargetKind::Own => Box::new(own::OwnTarget {
-            exe: options.own_exe.clone(),
-            replication_delay_ms: options.replication_delay_ms,
-        }),
-        TargetKind::Redis => Box::new(redis::RedisTarget {
-            failover: options.failover,
-            persistence: options.persistence,
-        }),
-        TargetKind::Etcd => Box::new(etcd::EtcdTarget),
+    /// Where its nodes listen.
+    fn ports(&self) -> PortPlan;
+    /// How the fault proxy stands before its nodes.
+    fn proxy(&self) -> ProxyKind;
+    /// With [`ProxyKind::FrontsByHeader`]: every member's id and node name, asked of the node
+    /// whose client address is `client`.
+    fn member_ids<'a>(
+        &'a self,
+        client: SocketAddr,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<Vec<(u64, String)>, String>> {
+        let _ = (client, timeout);
+        Box::pin(async { Ok(Vec::new()) })
     }
-}
-
-/// The usual ports of a node in netns mode, where each node has an address of its own.
-pub fn netns_ports(kind: TargetKind) -> (u16, u16) {
-    match kind {
-        TargetKind::Etcd => (2379, 2380),
-        TargetKind::Own | TargetKind::Redis => (6379, 6379),
+    /// How its nodes are named in messages ("own nodes").
+    fn noun(&self) -> &'static str;
+    /// The client operations its client offers (a workload runs on it if it offers the ones the
+    /// workload needs).
+    fn operations(&self) -> &'static [Operations];
+    /// Whether it takes `option`.
+    fn takes(&self, option: SystemOption) -> bool;
+    /// Its own rules on a cluster of `nodes` nodes shaped as it was built; errors name the
+    /// option.
+    fn check_cluster(&self, nodes: usize) -> Result<(), String> {
+        let _ = nodes;
+        Ok(())
     }
+    /// Its own rules on the clients' options for a cluster of `nodes` nodes; errors name the
+    /// option.
+    fn check_clients(&self, nodes: usize, clients: &ClientOptions) -> Result<(), String> {
+        let _ = (nodes, clients);
+        Ok(())
+    }
+    /// The client of worker `worker` of a cluster whose nodes (primary first) are at `nodes`.
+    fn client(&self, nodes: &[NodeAddrs], worker: usize, opts: &ClientOptions) -> Client;
+    /// A client that reads only from the node at `node` (final reads, node by node).
+    fn node_client(&self, node: &NodeAddrs, opts: &ClientOptions) -> Client;
 }
 
 /// The health rule of a primary/replica system: exactly one primary, every replica linked.
@@ -313,23 +290,6 @@ pub fn judge_primary_replica(nodes: &[(String, NodeAddrs, NodeStatus)]) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn choices_are_spelled_as_serialised() {
-        // results.json (serde) and the command line (clap) must spell every choice alike.
-        fn same<T: ValueEnum + Serialize + fmt::Display>() {
-            for v in T::value_variants() {
-                let json = serde_json::to_value(v).unwrap();
-                assert_eq!(json.as_str(), Some(v.to_string().as_str()));
-                assert!(T::from_str(&v.to_string(), false).is_ok());
-            }
-        }
-        same::<TargetKind>();
-        assert_eq!(TargetKind::from_str("etcd", false), Ok(TargetKind::Etcd));
-        let aof = serde_json::to_value(Persistence::AofEverysec).unwrap();
-        let name = Persistence::AofEverysec.to_possible_value().unwrap();
-        assert_eq!(aof.as_str(), Some(name.get_name()));
-    }
 
     fn status(role: Role, link_up: Option<bool>) -> NodeStatus {
         NodeStatus {

@@ -3,9 +3,13 @@
 //! reconfigure the old primary as a replica of the new one. Clients ask the sentinels where the
 //! primary is, as real Redis clients do.
 
-use super::redis::find_program;
-use super::{DaemonSpec, Launch, NodeAddrs, NodePlan, NodeStatus, Role, SentinelView, Unhealthy};
+use super::find_program;
+use crate::client::BoxFuture;
 use crate::probe;
+use crate::resp_client::LocatePrimary;
+use crate::system::{
+    DaemonSpec, Launch, NodeAddrs, NodePlan, NodeStatus, Role, SentinelView, Unhealthy,
+};
 use redis::aio::MultiplexedConnection;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,6 +17,9 @@ use std::time::Duration;
 
 /// The Debian package that provides `redis-sentinel`.
 pub const SENTINEL_PACKAGE: &str = "redis-sentinel";
+
+/// The port a sentinel listens on in netns mode (Redis's usual one).
+pub const NETNS_PORT: u16 = 26379;
 
 /// The name every sentinel monitors the primary under.
 pub const MASTER_NAME: &str = "faultline";
@@ -150,6 +157,12 @@ impl SentinelLocator {
             "no sentinel named the primary ({})",
             errors.join("; ")
         ))
+    }
+}
+
+impl LocatePrimary for SentinelLocator {
+    fn locate(&mut self, timeout: Duration) -> BoxFuture<'_, Result<SocketAddr, String>> {
+        Box::pin(SentinelLocator::locate(self, timeout))
     }
 }
 

@@ -1,22 +1,71 @@
 //! Debian's Redis 7.0: one primary and replicas via `replicaof`, persistence as chosen, and with
-//! `--failover sentinel` a `redis-sentinel` beside each node ([`super::sentinel`]).
+//! `--failover sentinel` a `redis-sentinel` beside each node ([`sentinel`]).
 
-use super::sentinel;
-use super::{
-    BoxFuture, DaemonSpec, Failover, Launch, NodeAddrs, NodePlan, NodeStatus, Persistence, Target,
-    TargetKind, Unhealthy,
-};
+pub mod sentinel;
+
 use crate::capability::find_in_path;
+use crate::client::{self, BoxFuture, Client, ClientOptions};
 use crate::probe;
+use crate::resp_client::RespClient;
+use crate::system::{
+    judge_primary_replica, DaemonSpec, Launch, NodeAddrs, NodePlan, NodeStatus, PortPlan,
+    ProxyKind, System, SystemOption, Unhealthy,
+};
+use clap::ValueEnum;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+use workloads::Operations;
 
 /// The Debian package that provides `redis-server`, named in errors when it is missing.
 pub const REDIS_PACKAGE: &str = "redis-server";
 
+/// How Redis fails over when its primary is lost (`--failover`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Failover {
+    /// Nothing promotes a replica: the first node stays the primary.
+    #[default]
+    None,
+    /// A Redis Sentinel beside each node promotes a replica when a majority of them agree.
+    Sentinel,
+}
+
+/// Redis persistence (`--persistence`): none, or the append-only file with its fsync policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Persistence {
+    /// No RDB snapshots, no AOF: a killed node comes back empty and resyncs.
+    #[default]
+    None,
+    /// AOF, fsync after every write.
+    AofAlways,
+    /// AOF, fsync once a second.
+    AofEverysec,
+    /// AOF, fsync left to the kernel.
+    AofNo,
+}
+
+/// Compare-and-set on real Redis: a Lua script runs atomically, so the compare and the set cannot
+/// interleave with another client's write.
+const CAS_SCRIPT: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+                          redis.call('SET', KEYS[1], ARGV[2]) return 1 else return 0 end";
+
+/// Redis's compare-and-set: [`CAS_SCRIPT`] run by `EVAL`.
+fn cas(key: &str, expected: i64, new: i64) -> redis::Cmd {
+    redis::cmd("EVAL")
+        .arg(CAS_SCRIPT)
+        .arg(1)
+        .arg(key)
+        .arg(expected)
+        .arg(new)
+        .clone()
+}
+
 /// Redis, shaped by the run's failover and persistence options.
 #[derive(Debug, Clone)]
-pub struct RedisTarget {
+pub struct RedisSystem {
     /// Whether sentinels run beside the nodes.
     pub failover: Failover,
     /// Whether and how the append-only file is written.
@@ -33,7 +82,7 @@ pub fn find_program(program: &str, package: &str) -> Result<PathBuf, String> {
     })
 }
 
-impl RedisTarget {
+impl RedisSystem {
     fn server(&self, node: &NodePlan<'_>) -> Result<DaemonSpec, String> {
         let program = find_program("redis-server", REDIS_PACKAGE)?;
         let addr = node.addrs.client;
@@ -107,11 +156,7 @@ fn persistence_args(persistence: Persistence) -> Vec<String> {
         .to_vec()
 }
 
-impl Target for RedisTarget {
-    fn kind(&self) -> TargetKind {
-        TargetKind::Redis
-    }
-
+impl System for RedisSystem {
     fn position_unit(&self) -> &'static str {
         // master_repl_offset / slave_repl_offset count bytes of the replication stream.
         "bytes"
@@ -140,11 +185,93 @@ impl Target for RedisTarget {
     }
 
     fn judge(&self, nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), Unhealthy> {
-        super::judge_primary_replica(nodes)?;
+        judge_primary_replica(nodes)?;
         if self.failover == Failover::Sentinel {
             sentinel::judge(nodes)?;
         }
         Ok(())
+    }
+
+    fn ports(&self) -> PortPlan {
+        PortPlan {
+            peer_is_client: true,
+            netns: (6379, 6379),
+            helper: (self.failover == Failover::Sentinel).then_some(sentinel::NETNS_PORT),
+        }
+    }
+
+    /// Sentinels hand one address per node to everyone (where the primary is, replicas as they
+    /// announce themselves): fronts that tell nodes by source address, not per-pair links.
+    fn proxy(&self) -> ProxyKind {
+        match self.failover {
+            Failover::Sentinel => ProxyKind::FrontsBySource,
+            Failover::None => ProxyKind::Links,
+        }
+    }
+
+    fn noun(&self) -> &'static str {
+        "Redis nodes"
+    }
+
+    fn operations(&self) -> &'static [Operations] {
+        &[Operations::Register, Operations::Set]
+    }
+
+    fn takes(&self, option: SystemOption) -> bool {
+        matches!(
+            option,
+            SystemOption::Failover | SystemOption::Persistence | SystemOption::WaitReplicas
+        )
+    }
+
+    fn check_cluster(&self, nodes: usize) -> Result<(), String> {
+        if self.failover == Failover::Sentinel && nodes < 3 {
+            return Err(
+                "--failover sentinel: needs --nodes 3 or more, so a majority of \
+                        sentinels can outvote a lost primary"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    fn check_clients(&self, nodes: usize, clients: &ClientOptions) -> Result<(), String> {
+        if clients.wait_replicas.is_some_and(|n| n as usize >= nodes) {
+            return Err(format!(
+                "--wait-replicas: {} nodes have at most {} replicas",
+                nodes,
+                nodes - 1
+            ));
+        }
+        Ok(())
+    }
+
+    /// With Sentinel, worker `worker` asks its "own" node's sentinel first (it lives beside node
+    /// `worker mod n`), as Jepsen's clients each used their node's sentinel.
+    fn client(&self, nodes: &[NodeAddrs], worker: usize, opts: &ClientOptions) -> Client {
+        let clients: Vec<_> = nodes.iter().map(|n| n.client).collect();
+        let reader = client::read_addr(&clients, opts.read_from, worker);
+        let mut resp =
+            Self::resp_client(clients[0], reader, opts.timeout).with_wait(opts.wait_replicas);
+        let sentinels: Option<Vec<SocketAddr>> = nodes.iter().map(|n| n.sentinel).collect();
+        if let Some(mut order) = sentinels {
+            let first = worker % order.len().max(1);
+            order.rotate_left(first);
+            resp = resp.with_locator(sentinel::SentinelLocator::new(order));
+        }
+        Client::new(resp)
+    }
+
+    fn node_client(&self, node: &NodeAddrs, opts: &ClientOptions) -> Client {
+        Client::new(Self::resp_client(node.client, node.client, opts.timeout))
+    }
+}
+
+impl RedisSystem {
+    /// A client of the Redis nodes whose primary is at `primary`, reading from `reader`: what
+    /// [`System::client`] starts from, and what tests that drive one client by hand use.
+    pub fn resp_client(primary: SocketAddr, reader: SocketAddr, timeout: Duration) -> RespClient {
+        RespClient::new(cas, primary, reader, timeout)
     }
 }
 

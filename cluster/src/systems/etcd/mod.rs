@@ -1,6 +1,8 @@
-//! etcd as a target: launching members, talking to them as a workload client, and asking them
-//! about their Raft state.
+//! etcd as a system under test: launching members, talking to them as a workload client, and
+//! asking them about their Raft state.
 //!
+//! - [`system`]: [`EtcdSystem`], etcd's side of the cluster's [`crate::system::System`]: its
+//!   members' daemons, status and health rule, ports, proxy fronts, options and clients.
 //! - [`launch`]: the `etcd` binary ([`find_etcd`], whose error names Debian's `etcd-server`) and
 //!   the flags of one member of a statically bootstrapped cluster ([`etcd_args`]). Members are
 //!   described by [`EtcdMember`] with separate client and peer addresses, so the same code serves
@@ -20,6 +22,7 @@ mod gateway;
 mod http;
 pub mod launch;
 pub mod status;
+pub mod system;
 
 pub use client::{EtcdClient, ReadConsistency};
 pub use launch::{
@@ -27,3 +30,4 @@ pub use launch::{
     DEFAULT_PEER_PORT, ETCD_PACKAGE,
 };
 pub use status::{health, member_names, member_status, MemberStatus};
+pub use system::EtcdSystem;
