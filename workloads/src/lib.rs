@@ -7,15 +7,21 @@
 //! [`WorkloadKind::unit`]; adding one takes its file, its variant and its line there.
 
 pub mod client;
+pub mod completion;
 pub mod op;
 pub mod register;
+pub mod register_op;
 pub mod set;
+pub mod set_op;
 pub mod workload;
 
 pub use client::{ClientError, Operations, RegisterClient, SetClient};
-pub use op::{Completion, Op};
-pub use register::{Register, RegisterGenerator, RegisterOp};
-pub use set::{Set, SetGenerator, SET_KEY};
+pub use completion::Completion;
+pub use op::Op;
+pub use register::{Register, RegisterGenerator};
+pub use register_op::RegisterOp;
+pub use set::{Set, SetGenerator};
+pub use set_op::SET_KEY;
 pub use workload::{FinalPhase, Generator, Workload};
 
 use clap::ValueEnum;

@@ -1,10 +1,9 @@
-//! One operation a workload drew, as the history records it and as a client runs it, and how it
-//! completed.
+//! One operation a workload drew, as the history records it and as a client runs it.
 
-use crate::client::{ClientError, RegisterClient, SetClient};
-use crate::register::{self, RegisterOp};
-use crate::set::{self, SET_KEY};
-use checker::event::EventType;
+use crate::client::{RegisterClient, SetClient};
+use crate::completion::Completion;
+use crate::register_op::{self, RegisterOp};
+use crate::set_op::{self, SET_KEY};
 use serde_json::{json, Value};
 
 /// One operation a workload drew.
@@ -48,44 +47,9 @@ impl Op {
     /// Runs the operation through `client`.
     pub async fn invoke<C: RegisterClient + SetClient>(&self, client: &mut C) -> Completion {
         match self {
-            Op::Register(key, op) => register::invoke(client, key, op).await,
-            Op::Add(e) => set::add(client, *e).await,
-            Op::ReadSet => set::final_read(client).await,
-        }
-    }
-}
-
-/// The completion of one operation, ready to be recorded.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Completion {
-    /// ok, fail or info.
-    pub kind: EventType,
-    /// The completion's value: what a read returned, else the invocation's value.
-    pub value: Value,
-    /// Why it failed or is indeterminate.
-    pub error: Option<String>,
-}
-
-impl Completion {
-    /// The completion of an operation invoked with `invoked` whose client call gave `result`
-    /// (on success, the value to record).
-    pub fn of(result: Result<Value, ClientError>, invoked: Value) -> Completion {
-        match result {
-            Ok(value) => Completion {
-                kind: EventType::Ok,
-                value,
-                error: None,
-            },
-            Err(ClientError::DidNotHappen(e)) => Completion {
-                kind: EventType::Fail,
-                value: invoked,
-                error: Some(e),
-            },
-            Err(ClientError::MayHaveHappened(e)) => Completion {
-                kind: EventType::Info,
-                value: invoked,
-                error: Some(e),
-            },
+            Op::Register(key, op) => register_op::invoke(client, key, op).await,
+            Op::Add(e) => set_op::add(client, *e).await,
+            Op::ReadSet => set_op::final_read(client).await,
         }
     }
 }

@@ -3,13 +3,12 @@
 //! Written values are unique per key (1, 2, 3, … for each key), so every read names the write it
 //! observed; that keeps the checker's job small and lets it explain a stale read exactly.
 
-use crate::client::{Operations, RegisterClient};
-use crate::op::{Completion, Op};
+use crate::client::Operations;
+use crate::op::Op;
+use crate::register_op::RegisterOp;
 use crate::workload::{FinalPhase, Generator, Workload};
-use checker::event::{EventType, CAS_MISMATCH};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::{json, Value};
 
 /// The register workload (`--workload register`): judged for linearizability against a
 /// cas-register, key by key; its history needs no final phase.
@@ -32,57 +31,6 @@ impl Workload for Register {
     fn final_phase(&self) -> FinalPhase {
         FinalPhase::None
     }
-}
-
-/// One register operation as the generator chose it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RegisterOp {
-    /// Read the key.
-    Read,
-    /// Write this value.
-    Write(i64),
-    /// Compare-and-set: expected value, new value.
-    Cas(i64, i64),
-}
-
-impl RegisterOp {
-    /// The history's `f` for this operation.
-    pub fn f(&self) -> &'static str {
-        match self {
-            RegisterOp::Read => "read",
-            RegisterOp::Write(_) => "write",
-            RegisterOp::Cas(..) => "cas",
-        }
-    }
-
-    /// The history's invocation `value`: null, the value written, or `[expected, new]`.
-    pub fn invoke_value(&self) -> Value {
-        match self {
-            RegisterOp::Read => Value::Null,
-            RegisterOp::Write(v) => json!(v),
-            RegisterOp::Cas(e, n) => json!([e, n]),
-        }
-    }
-}
-
-/// Runs `op` on `key` through `client` and says how it completed.
-pub async fn invoke<C: RegisterClient>(client: &mut C, key: &str, op: &RegisterOp) -> Completion {
-    let result = match op {
-        RegisterOp::Read => client.read(key).await.map(|v| json!(v)),
-        RegisterOp::Write(v) => client.write(key, *v).await.map(|()| json!(v)),
-        RegisterOp::Cas(e, n) => match client.cas(key, *e, *n).await {
-            Ok(true) => Ok(json!([e, n])),
-            Ok(false) => {
-                return Completion {
-                    kind: EventType::Fail,
-                    value: op.invoke_value(),
-                    error: Some(CAS_MISMATCH.to_string()),
-                }
-            }
-            Err(e) => Err(e),
-        },
-    };
-    Completion::of(result, op.invoke_value())
 }
 
 /// A seeded generator of register operations over `keys` keys named `k0`, `k1`, ….
@@ -145,7 +93,11 @@ impl Generator for RegisterGenerator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::ClientError;
+    use crate::client::{ClientError, RegisterClient};
+    use crate::completion::Completion;
+    use crate::register_op::invoke;
+    use checker::event::{EventType, CAS_MISMATCH};
+    use serde_json::{json, Value};
     use std::collections::HashSet;
 
     #[test]

@@ -3,10 +3,9 @@
 //! is read ([`final_read`]), and the checker's set-full rules judge them (lost, unexpected and
 //! never-read elements).
 
-use crate::client::{Operations, SetClient};
-use crate::op::{Completion, Op};
+use crate::client::Operations;
+use crate::op::Op;
 use crate::workload::{FinalPhase, Generator, Workload};
-use serde_json::{json, Value};
 
 /// The set workload (`--workload set`): judged by set-full with its final reads.
 #[derive(Debug, Clone, Copy)]
@@ -32,9 +31,6 @@ impl Workload for Set {
         FinalPhase::ReadEveryNode(Op::ReadSet)
     }
 }
-
-/// The key of the one set the workload adds to.
-pub const SET_KEY: &str = "faultline-set";
 
 /// Hands out the elements to add: 0, 1, 2, … so that every element names exactly one add.
 #[derive(Debug, Default)]
@@ -62,27 +58,13 @@ impl Generator for SetGenerator {
     }
 }
 
-/// Adds `element` to the set through `client` and says how it completed.
-pub async fn add<C: SetClient>(client: &mut C, element: i64) -> Completion {
-    Completion::of(
-        client.add(SET_KEY, element).await.map(|()| json!(element)),
-        json!(element),
-    )
-}
-
-/// Reads the whole set through `client` (from the node it reads from).
-pub async fn final_read<C: SetClient>(client: &mut C) -> Completion {
-    Completion::of(
-        client.read_set(SET_KEY).await.map(|v| json!(v)),
-        Value::Null,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::ClientError;
+    use crate::client::{ClientError, SetClient};
+    use crate::set_op::{add, final_read};
     use checker::event::EventType;
+    use serde_json::{json, Value};
     use std::future::Future;
 
     struct Scripted(Result<Vec<i64>, ClientError>);
