@@ -11,30 +11,30 @@
 //! All validation (pairing, supported functions, argument shapes) happens before any search, so
 //! a malformed history fails fast with a [`HistoryError`] instead of after minutes of searching.
 
-use crate::budget::{Budget, Stop};
-use crate::cas_register::{CasRegister, RegisterOp};
-use crate::counter::Counter;
-use crate::cycle;
-use crate::event::Event;
-use crate::failed_cas::FailedCas;
-use crate::history_error::HistoryError;
+use crate::search::budget::{Budget, Stop};
+use crate::models::cas_register::{CasRegister, RegisterOp};
+use crate::models::counter::Counter;
+use crate::explain::cycle;
+use crate::history::event::Event;
+use crate::history::failed_cas::FailedCas;
+use crate::history::history_error::HistoryError;
 use crate::key_progress::{KeyCounter, KeyProgress};
-use crate::kv::Kv;
-use crate::model::Model;
+use crate::models::kv::Kv;
+use crate::models::model::Model;
 use crate::model_check;
-use crate::multi_register::MultiRegister;
-use crate::op_summary::{describe_key, OpSummary};
-use crate::operation::{pair, Operation, Outcome};
-use crate::partition;
-use crate::queue::Queue;
-use crate::set::Set;
-use crate::sources::Sources;
-use crate::stale::{stale_reads, StaleRead};
-use crate::unique::{self, Decision, Violation};
+use crate::models::multi_register::MultiRegister;
+use crate::history::op_summary::{describe_key, OpSummary};
+use crate::history::operation::{pair, Operation, Outcome};
+use crate::search::partition;
+use crate::models::queue::Queue;
+use crate::models::set::Set;
+use crate::explain::sources::Sources;
+use crate::explain::stale::{stale_reads, StaleRead};
+use crate::search::unique::{self, Decision, Violation};
 use crate::validity::Validity;
 use crate::weak::{check_weak, WeakReport};
-use crate::wgl::{self, Interval, Linearization};
-use crate::witness::{self, Witness};
+use crate::search::wgl::{self, Interval, Linearization};
+use crate::explain::witness::{self, Witness};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -337,7 +337,7 @@ impl<'a> KeyCheck<'a> {
         failed_cas: FailedCas,
     ) -> Result<Self, HistoryError> {
         let mut model = CasRegister::new(initial).with_failed_cas(failed_cas);
-        let (intervals, sources) = crate::wgl::intervals_of(&ops, |op| model.op(op))?;
+        let (intervals, sources) = crate::search::wgl::intervals_of(&ops, |op| model.op(op))?;
         Ok(KeyCheck {
             key,
             ops,
@@ -668,8 +668,8 @@ impl CheckReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::EventType;
-    use crate::history_builder::*;
+    use crate::history::event::EventType;
+    use crate::testing::history_builder::*;
     use serde_json::json;
 
     fn check(events: Vec<Event>) -> CheckReport {
@@ -771,7 +771,7 @@ mod tests {
             ok(30, 1, "cas", json!([1, 2])),
             invoke(40, 2, "cas", json!([1, 3])),
             with_error(
-                crate::event::CAS_MISMATCH,
+                crate::history::event::CAS_MISMATCH,
                 fail(50, 2, "cas", json!([1, 3])),
             ),
         ];
@@ -813,7 +813,7 @@ mod tests {
             on(
                 json!("x"),
                 with_error(
-                    crate::event::CAS_MISMATCH,
+                    crate::history::event::CAS_MISMATCH,
                     fail(30, 2, "cas", json!([1, 2])),
                 ),
             ),
@@ -862,7 +862,7 @@ mod tests {
                 on(
                     json!("x"),
                     with_error(
-                        crate::event::CAS_MISMATCH,
+                        crate::history::event::CAS_MISMATCH,
                         fail(t + 10, 2, "cas", json!([expected, 9])),
                     ),
                 ),
@@ -883,7 +883,7 @@ mod tests {
                 vec![
                     on(json!("x"), ok(10, 1, "write", json!(1))),
                     with_error(
-                        crate::event::CAS_MISMATCH,
+                        crate::history::event::CAS_MISMATCH,
                         on(json!("x"), fail(11, 2, "cas", json!([1, 9]))),
                     ),
                 ],
@@ -1091,7 +1091,7 @@ mod tests {
 {"index":4,"time":4,"process":1,"type":"invoke","f":"read","key":"x","value":null}
 {"index":5,"time":5,"process":1,"type":"ok","f":"read","key":"x","value":3}
 "#;
-        let events = crate::jsonl::read_jsonl(text.as_bytes()).unwrap();
+        let events = crate::history::jsonl::read_jsonl(text.as_bytes()).unwrap();
         let report = check_events(&events, &CheckOptions::default()).unwrap();
         assert_eq!(report.validity, Validity::Valid);
         assert_eq!(report.keys.len(), 1);
@@ -1239,10 +1239,10 @@ mod tests {
     fn unique_values_are_decided_without_the_search() {
         // 20,000 operations by 10 clients, 10% indeterminate: the search alone takes seconds
         // (Porcupine: 15 s); the fast path, milliseconds.
-        let sim = crate::simulation::Simulation {
+        let sim = crate::testing::simulation::Simulation {
             ops: 20_000,
             clients: 10,
-            values: crate::simulation::Values::Unique,
+            values: crate::testing::simulation::Values::Unique,
             info_rate: 0.1,
             seed: 5,
             ..Default::default()
@@ -1254,7 +1254,7 @@ mod tests {
         let started = Instant::now();
         let report = check_events(&sim.events(), &opts).unwrap();
         assert_eq!(report.validity, Validity::Valid);
-        let stale = crate::simulation::Simulation {
+        let stale = crate::testing::simulation::Simulation {
             stale_read: true,
             ..sim
         };

@@ -12,61 +12,27 @@
 //! Most callers want [`read_history_file`] (any format; [`history_file`] says how it is chosen)
 //! and [`check_events`].
 
-pub mod budget;
-pub mod cas_register;
 pub mod check;
-pub mod convergence;
-pub mod counter;
-pub mod counter_bounds;
-pub mod cycle;
-pub mod edn;
-pub mod event;
-pub mod failed_cas;
-pub mod history_error;
-pub mod history_file;
-pub mod independent;
-pub mod interner;
-pub mod jepsen_log;
-pub mod jsonl;
+pub mod explain;
+pub mod history;
 pub mod key_progress;
-pub mod kv;
-pub mod model;
 pub mod model_check;
-pub mod model_inference;
-pub mod multi_register;
-pub mod nil_reads;
-pub mod op_summary;
-pub mod operation;
-pub mod partition;
-pub mod queue;
-pub mod set;
-pub mod set_full;
-pub mod simulation;
-pub mod stale;
-pub mod ties;
-pub mod times;
+pub mod models;
+pub mod search;
+pub mod testing;
 pub mod validity;
 pub mod weak;
-pub mod wgl;
-pub mod witness;
 
-mod bitset;
-#[cfg(test)]
-mod brute_force;
-mod ddmin;
-mod explored;
-mod final_reads;
-mod fx_hash;
-#[cfg(test)]
-mod history_builder;
-mod linearized;
-#[cfg(test)]
-mod model_agreement;
-mod probe;
-mod sources;
-#[cfg(test)]
-mod stretched;
-mod unique;
+// The old flat paths, kept until the public surface is trimmed.
+pub use explain::{cycle, stale, ties, witness};
+pub use history::{
+    edn, event, failed_cas, history_error, history_file, independent, jepsen_log, jsonl,
+    model_inference, nil_reads, op_summary, operation, times,
+};
+pub use models::{cas_register, counter, interner, kv, model, multi_register, queue, set};
+pub use search::{budget, partition, wgl};
+pub use testing::simulation;
+pub use weak::{convergence, counter_bounds, set_full};
 
 pub use budget::{parse_size, Budget, Bytes, Stop};
 pub use cas_register::{CasRegister, RegisterOp};

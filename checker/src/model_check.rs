@@ -10,19 +10,19 @@
 //! [`crate::check`], every key is validated before any is searched, and the keys are searched in
 //! parallel within one shared [`Budget`] (the timeout and `memory_limit`).
 
-use crate::budget::{Budget, Stop};
+use crate::search::budget::{Budget, Stop};
 use crate::check::{Anomaly, CheckOptions, KeyReport};
-use crate::history_error::HistoryError;
+use crate::history::history_error::HistoryError;
 use crate::key_progress::KeyCounter;
-use crate::model::Model;
-use crate::op_summary::{describe_key, OpSummary};
-use crate::operation::{Operation, Outcome};
-use crate::partition;
-use crate::probe;
-use crate::ties::Ties;
+use crate::models::model::Model;
+use crate::history::op_summary::{describe_key, OpSummary};
+use crate::history::operation::{Operation, Outcome};
+use crate::search::partition;
+use crate::search::probe;
+use crate::explain::ties::Ties;
 use crate::validity::Validity;
-use crate::wgl::{self, Interval, Linearization};
-use crate::witness::{self, Witness};
+use crate::search::wgl::{self, Interval, Linearization};
+use crate::explain::witness::{self, Witness};
 use rayon::prelude::*;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -44,13 +44,13 @@ pub trait HistoryModel: Model<Op: Send + Sync + Clone, State: Send> + Sized + Se
     fn from_initial(initial: &Value) -> Result<Self, BadInitial>;
 
     /// Whether `op` never changes the state (a read): a witness may leave such an operation out
-    /// without losing soundness (see [`crate::witness`]). `false` is always safe.
+    /// without losing soundness (see [`crate::explain::witness`]). `false` is always safe.
     fn observes_only(op: &Self::Op) -> bool {
         let _ = op;
         false
     }
 
-    /// What a witness must keep together among one key's operations (see [`crate::ties`]).
+    /// What a witness must keep together among one key's operations (see [`crate::explain::ties`]).
     /// The default keeps every update and shrinks only observations: always sound.
     fn ties(&self, ops: &[Self::Op]) -> Ties {
         Ties::pin_updates(ops, Self::observes_only)
@@ -157,7 +157,7 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
         ops: Vec<&'a Operation>,
         mut model: M,
     ) -> Result<Self, HistoryError> {
-        let (intervals, sources) = crate::wgl::intervals_of(&ops, |op| model.op(op))?;
+        let (intervals, sources) = crate::search::wgl::intervals_of(&ops, |op| model.op(op))?;
         let unobserved = model.unobserved(&intervals);
         let left_out = unobserved.iter().filter(|&&u| u).count();
         let (intervals, sources) = intervals
@@ -379,7 +379,7 @@ fn summary<M: HistoryModel>(op: &Operation) -> OpSummary {
 mod tests {
     use super::*;
     use crate::check::{check_events, ModelKind};
-    use crate::history_builder::*;
+    use crate::testing::history_builder::*;
     use serde_json::json;
 
     fn opts(model: ModelKind, initial: Value) -> CheckOptions {
@@ -446,7 +446,7 @@ mod tests {
     }
 
     /// The witness of the only key of `events`, checked as `model`.
-    fn witness_of(model: ModelKind, events: Vec<crate::event::Event>) -> Witness {
+    fn witness_of(model: ModelKind, events: Vec<crate::history::event::Event>) -> Witness {
         first_witness(&report(model, events)).clone()
     }
 
