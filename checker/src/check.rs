@@ -11,222 +11,36 @@
 //! All validation (pairing, supported functions, argument shapes) happens before any search, so
 //! a malformed history fails fast with a [`HistoryError`] instead of after minutes of searching.
 
-use crate::search::budget::{Budget, Stop};
-use crate::models::cas_register::{CasRegister, RegisterOp};
-use crate::models::counter::Counter;
 use crate::explain::cycle;
+use crate::explain::sources::Sources;
+use crate::explain::stale::stale_reads;
+use crate::explain::witness::{self, Witness};
 use crate::history::event::Event;
 use crate::history::failed_cas::FailedCas;
 use crate::history::history_error::HistoryError;
-use crate::key_progress::{KeyCounter, KeyProgress};
-use crate::models::kv::Kv;
-use crate::models::model::Model;
-use crate::model_check;
-use crate::models::multi_register::MultiRegister;
 use crate::history::op_summary::{describe_key, OpSummary};
 use crate::history::operation::{pair, Operation, Outcome};
-use crate::search::partition;
+use crate::key_progress::KeyCounter;
+use crate::model_check;
+use crate::models::cas_register::{CasRegister, RegisterOp};
+use crate::models::counter::Counter;
+use crate::models::kv::Kv;
+use crate::models::model::Model;
+use crate::models::multi_register::MultiRegister;
 use crate::models::queue::Queue;
 use crate::models::set::Set;
-use crate::explain::sources::Sources;
-use crate::explain::stale::{stale_reads, StaleRead};
+use crate::options::{CheckOptions, ModelKind};
+use crate::report::{Anomaly, CheckReport, Counts, KeyReport};
+use crate::search::budget::{Budget, Stop};
+use crate::search::partition;
 use crate::search::unique::{self, Decision, Violation};
-use crate::validity::Validity;
-use crate::weak::{check_weak, WeakReport};
 use crate::search::wgl::{self, Interval, Linearization};
-use crate::explain::witness::{self, Witness};
+use crate::validity::Validity;
+use crate::weak::check_weak;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::fmt;
-use std::str::FromStr;
-use std::time::{Duration, Instant};
-
-/// Which sequential specification to check a history against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ModelKind {
-    /// A read/write register: `cas` is an error.
-    Register,
-    /// A register with compare-and-set.
-    #[default]
-    CasRegister,
-    /// Knossos's multi-register: named registers read and written together (`txn`).
-    MultiRegister,
-    /// A key-value map of strings with get, put and append, checked key by key.
-    Kv,
-    /// A set with add and whole-set reads.
-    Set,
-    /// An integer counter with add and read.
-    Counter,
-    /// A FIFO queue with enqueue and dequeue.
-    Queue,
-    /// Not linearizability: Jepsen's set-full (acknowledged adds survive into final reads).
-    SetFull,
-    /// Not linearizability: every counter read within the adds' bounds.
-    CounterBounds,
-    /// Not linearizability: replicas' final reads agree and keep acknowledged writes.
-    Convergence,
-}
-
-impl ModelKind {
-    /// Every model, in the order help text lists them.
-    pub const ALL: [ModelKind; 10] = [
-        ModelKind::Register,
-        ModelKind::CasRegister,
-        ModelKind::MultiRegister,
-        ModelKind::Kv,
-        ModelKind::Set,
-        ModelKind::Counter,
-        ModelKind::Queue,
-        ModelKind::SetFull,
-        ModelKind::CounterBounds,
-        ModelKind::Convergence,
-    ];
-
-    /// The name used on the command line and in suite files.
-    pub fn name(self) -> &'static str {
-        match self {
-            ModelKind::Register => "register",
-            ModelKind::CasRegister => "cas-register",
-            ModelKind::MultiRegister => "multi-register",
-            ModelKind::Kv => "kv",
-            ModelKind::Set => "set",
-            ModelKind::Counter => "counter",
-            ModelKind::Queue => "queue",
-            ModelKind::SetFull => "set-full",
-            ModelKind::CounterBounds => "counter-bounds",
-            ModelKind::Convergence => "convergence",
-        }
-    }
-
-    /// The operation functions (`f`) the model accepts.
-    pub fn functions(self) -> &'static [&'static str] {
-        match self {
-            ModelKind::Register => &["read", "write"],
-            ModelKind::CasRegister => &["read", "write", "cas"],
-            ModelKind::MultiRegister => &["txn", "read", "write"],
-            ModelKind::Kv => &["get", "put", "append"],
-            ModelKind::Set | ModelKind::Counter => &["add", "read"],
-            ModelKind::Queue => &["enqueue", "dequeue"],
-            ModelKind::SetFull | ModelKind::CounterBounds => &["add", "read"],
-            ModelKind::Convergence => &["write", "read", "final-read"],
-        }
-    }
-}
-
-impl fmt::Display for ModelKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A model name that is not one of [`ModelKind::ALL`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown model {name:?} (known models: register, cas-register, multi-register, kv, set, \
-     counter, queue, set-full, counter-bounds, convergence)"
-)]
-pub struct UnknownModel {
-    /// The name given.
-    pub name: String,
-}
-
-impl FromStr for ModelKind {
-    type Err = UnknownModel;
-
-    fn from_str(s: &str) -> Result<Self, UnknownModel> {
-        ModelKind::ALL
-            .into_iter()
-            .find(|m| m.name() == s)
-            .ok_or_else(|| UnknownModel {
-                name: s.to_string(),
-            })
-    }
-}
-
-/// How to check a history.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct CheckOptions {
-    /// The model to check against (default: cas-register).
-    pub model: ModelKind,
-    /// Every key's value before any write (default: null, as in Jepsen); for the
-    /// multi-register, a map of register to value.
-    pub initial: Value,
-    /// Give up (answer unknown) after this long, across all keys; `None` searches to the end.
-    pub timeout: Option<Duration>,
-    /// Give up (answer unknown) rather than let the searches' caches grow past this many bytes,
-    /// across all keys (approximately: the caches and stacks are counted, not the history).
-    pub memory_limit: Option<u64>,
-    /// Whether a cas that failed with error `cas-mismatch` is kept as an observation (default)
-    /// or dropped as Knossos drops every failed operation.
-    pub failed_cas: FailedCas,
-    /// Told each time a key is decided (for a progress bar over the keys).
-    pub progress: Option<KeyProgress>,
-}
-
-/// The verdict on a whole history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CheckReport {
-    /// The merge of the keys' verdicts (valid when there are no keys).
-    pub validity: Validity,
-    /// One report per key, keys in [`partition::compare_keys`] order.
-    pub keys: Vec<KeyReport>,
-    /// How the client operations ended.
-    pub counts: Counts,
-    /// The verdict of a weaker-guarantee checker (set-full, counter-bounds, convergence), which
-    /// has no per-key reports; `None` (and absent from JSON) for the linearizability models.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub weak: Option<WeakReport>,
-}
-
-/// How many client operations ended each way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub struct Counts {
-    /// Completed `ok`.
-    pub ok: usize,
-    /// Completed `fail`.
-    pub fail: usize,
-    /// Completed `info`, or never completed.
-    pub info: usize,
-}
-
-/// The verdict on one key.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct KeyReport {
-    /// The key; null for operations without one.
-    pub key: Value,
-    /// Whether this key's operations are linearizable.
-    pub validity: Validity,
-    /// How many client operations addressed the key, whatever their outcome.
-    pub operations: usize,
-    /// Why the verdict is unknown.
-    pub reason: Option<String>,
-    /// What is wrong, when invalid.
-    pub anomaly: Option<Anomaly>,
-}
-
-/// Why a key's history is not linearizable.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Anomaly {
-    /// The operations that could have come next after the longest consistent order, none of
-    /// which can.
-    pub unlinearizable: Vec<OpSummary>,
-    /// How many operations the longest consistent order covers; 0, with `unlinearizable` empty,
-    /// when the unique-value fast path or a probe proved the key invalid and the search did not
-    /// name that order (the message then says why).
-    pub longest_prefix: usize,
-    /// Reads that returned an overwritten value (unique-value keys only).
-    pub stale_reads: Vec<StaleRead>,
-    /// A human explanation: the stale reads if any, else the point where every order fails.
-    pub message: String,
-    /// A small subset of the key's operations that is already not linearizable.
-    pub witness: Option<Witness>,
-    /// Indeterminate updates the search left out because no observation shows their effect
-    /// (see [`crate::HistoryModel::unobserved`]): the longest order is over the rest.
-    pub left_out: usize,
-}
+use std::time::Instant;
 
 /// Checks a history of events: pairs them, then checks each key.
 pub fn check_events(events: &[Event], opts: &CheckOptions) -> Result<CheckReport, HistoryError> {
@@ -562,115 +376,13 @@ impl<'a> KeyCheck<'a> {
     }
 }
 
-/// `1 key`, `2 keys`.
-fn counted(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-/// At most this many stuck operations are listed per key in the human summary.
-const SHOWN_PER_KEY: usize = 5;
-
-/// At most this many witness operations are listed per key in the human summary.
-const SHOWN_WITNESS: usize = 20;
-
-impl fmt::Display for CheckReport {
-    /// A few lines: the verdict with counts, then each key that is not valid and why.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(weak) = &self.weak {
-            return weak.fmt(f);
-        }
-        let count = |v| self.keys.iter().filter(|k| k.validity == v).count();
-        writeln!(
-            f,
-            "{}: {} checked, {} invalid, {} unknown ({} ok, {} fail, {} info operations)",
-            self.validity,
-            counted(self.keys.len(), "key"),
-            count(Validity::Invalid),
-            count(Validity::Unknown),
-            self.counts.ok,
-            self.counts.fail,
-            self.counts.info
-        )?;
-        for key in self.keys.iter().filter(|k| k.validity != Validity::Valid) {
-            let name = describe_key(&key.key);
-            let operations = counted(key.operations, "operation");
-            write!(f, "{name}: {} ({operations})", key.validity)?;
-            if let Some(reason) = &key.reason {
-                write!(f, ": {reason}")?;
-            }
-            writeln!(f)?;
-            let Some(anomaly) = &key.anomaly else {
-                continue;
-            };
-            if anomaly.stale_reads.is_empty() && anomaly.unlinearizable.is_empty() {
-                // Proven without naming the longest order: by the unique-value fast path, or by
-                // a probe (the message says which).
-                writeln!(f, "  {}", anomaly.message)?;
-            } else if anomaly.stale_reads.is_empty() {
-                let left_out = match anomaly.left_out {
-                    0 => String::new(),
-                    n => format!(" ({n} unobserved indeterminate updates left out)"),
-                };
-                writeln!(
-                    f,
-                    "  consistent for {} operations{left_out}; then none of these can take \
-                     effect:",
-                    anomaly.longest_prefix
-                )?;
-                for op in anomaly.unlinearizable.iter().take(SHOWN_PER_KEY) {
-                    writeln!(f, "    {op}")?;
-                }
-                let hidden = anomaly.unlinearizable.len().saturating_sub(SHOWN_PER_KEY);
-                if hidden > 0 {
-                    writeln!(f, "    ... and {hidden} more")?;
-                }
-            } else {
-                for stale in anomaly.stale_reads.iter().take(SHOWN_PER_KEY) {
-                    writeln!(f, "  {}", stale.message)?;
-                }
-                let hidden = anomaly.stale_reads.len().saturating_sub(SHOWN_PER_KEY);
-                if hidden > 0 {
-                    writeln!(f, "  ... and {hidden} more stale reads")?;
-                }
-            }
-            if let Some(witness) = &anomaly.witness {
-                writeln!(f, "  {}", witness.heading())?;
-                for line in witness.timeline.iter().take(SHOWN_WITNESS) {
-                    writeln!(f, "    {line}")?;
-                }
-                let hidden = witness.timeline.len().saturating_sub(SHOWN_WITNESS);
-                if hidden > 0 {
-                    writeln!(f, "    ... and {hidden} more (all of them in --json)")?;
-                }
-                for because in &witness.because {
-                    writeln!(f, "  because: {because}")?;
-                }
-                if let Some(cycle) = &witness.cycle {
-                    writeln!(f, "  cycle: {}", cycle.message)?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-impl CheckReport {
-    /// The human summary the harness prints (the same text as `Display`).
-    pub fn describe(&self) -> String {
-        self.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::history::event::EventType;
     use crate::testing::history_builder::*;
     use serde_json::json;
+    use std::time::Duration;
 
     fn check(events: Vec<Event>) -> CheckReport {
         check_events(&history(events), &CheckOptions::default()).unwrap()
@@ -1330,56 +1042,6 @@ mod tests {
             "unknown: 2 keys checked, 0 invalid, 2 unknown (2 ok, 0 fail, 0 info operations)\n\
              a: unknown (1 operation): the search did not finish within the 0ns timeout\n\
              b: unknown (1 operation): the search did not finish within the 0ns timeout\n"
-        );
-    }
-
-    #[test]
-    fn model_names_parse() {
-        assert_eq!("register".parse::<ModelKind>(), Ok(ModelKind::Register));
-        assert_eq!(
-            "cas-register".parse::<ModelKind>(),
-            Ok(ModelKind::CasRegister)
-        );
-        assert_eq!("set-full".parse::<ModelKind>(), Ok(ModelKind::SetFull));
-        let err = "stack".parse::<ModelKind>().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown model \"stack\" (known models: register, cas-register, multi-register, kv, \
-             set, counter, queue, set-full, counter-bounds, convergence)"
-        );
-        for m in ModelKind::ALL {
-            assert_eq!(m.to_string().parse::<ModelKind>(), Ok(m));
-            assert_eq!(serde_json::to_value(m).unwrap(), json!(m.name()));
-        }
-    }
-
-    #[test]
-    fn report_serializes_as_documented() {
-        let report = check(vec![
-            on(json!("x"), invoke(0, 1, "write", json!(1))),
-            on(json!("x"), fail(10, 1, "write", json!(1))),
-            on(json!("x"), invoke(20, 2, "read", json!(null))),
-            on(json!("x"), ok(30, 2, "read", json!(1))),
-        ]);
-        let json = serde_json::to_value(&report).unwrap();
-        assert_eq!(json["validity"], json!("invalid"));
-        assert_eq!(json["counts"], json!({"ok": 1, "fail": 1, "info": 0}));
-        let key = &json["keys"][0];
-        assert_eq!(key["key"], json!("x"));
-        assert_eq!(key["validity"], json!("invalid"));
-        assert_eq!(key["operations"], json!(2));
-        assert_eq!(key["reason"], json!(null));
-        assert_eq!(key["anomaly"]["longest_prefix"], json!(0));
-        assert_eq!(key["anomaly"]["stale_reads"], json!([]));
-        assert_eq!(key["anomaly"]["unlinearizable"][0]["f"], json!("read"));
-        assert_eq!(key["anomaly"]["unlinearizable"][0]["type"], json!("ok"));
-        let witness = &key["anomaly"]["witness"];
-        assert_eq!(witness["minimal"], json!(true));
-        assert_eq!(witness["shrunk_from"], json!(1));
-        assert_eq!(witness["operations"][0]["f"], json!("read"));
-        assert_eq!(
-            witness["timeline"],
-            json!(["read returned 1 by process 2: invoked at 0.020 s, ok at 0.030 s"])
         );
     }
 }

@@ -18,6 +18,8 @@ pub mod history;
 pub mod key_progress;
 pub mod model_check;
 pub mod models;
+pub mod options;
+pub mod report;
 pub mod search;
 pub mod testing;
 pub mod validity;
@@ -36,10 +38,7 @@ pub use weak::{convergence, counter_bounds, set_full};
 
 pub use budget::{parse_size, Budget, Bytes, Stop};
 pub use cas_register::{CasRegister, RegisterOp};
-pub use check::{
-    check_events, check_operations, Anomaly, CheckOptions, CheckReport, Counts, KeyReport,
-    ModelKind, UnknownModel,
-};
+pub use check::{check_events, check_operations};
 pub use convergence::{
     check_convergence, ConvergenceReport, DivergentKey, LostWrite, UnexpectedValue,
 };
@@ -58,13 +57,15 @@ pub use jsonl::{read_jsonl, read_jsonl_file, ParseError};
 pub use key_progress::KeyProgress;
 pub use kv::{Kv, KvOp};
 pub use model::Model;
-pub use model_check::{BadInitial, HistoryModel};
 pub use model_inference::{infer_model, NoModelFits};
+pub use models::history_model::{BadInitial, HistoryModel};
 pub use multi_register::{MicroOp, MultiRegister};
 pub use nil_reads::nil_reads_unknown;
 pub use op_summary::OpSummary;
 pub use operation::{pair, Operation, Outcome};
+pub use options::{CheckOptions, ModelKind, UnknownModel};
 pub use queue::{Queue, QueueOp};
+pub use report::{Anomaly, CheckReport, Counts, KeyReport};
 pub use set::{Set, SetOp};
 pub use set_full::{check_set_full, SetFullOptions, SetFullReport, SetRead};
 pub use simulation::{Object, Simulation, Values};

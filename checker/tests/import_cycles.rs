@@ -509,7 +509,6 @@ fn scratch_crate(name: &str, files: &[(&str, &str)]) -> PathBuf {
 }
 
 #[test]
-#[ignore = "the checker's cycles are broken in the following commits"]
 fn the_checker_has_no_import_cycles() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let cycles = file_cycles(&src);

@@ -23,9 +23,9 @@
 //!   write 1 → (real time) write 2 → (read 1 follows it, yet returned write 1's value) write 1
 //! ```
 
+use crate::history::op_summary::OpSummary;
 use crate::models::cas_register::RegisterOp;
 use crate::models::interner::ValueId;
-use crate::history::op_summary::OpSummary;
 use crate::search::wgl::Interval;
 use petgraph::algo::{has_path_connecting, tarjan_scc};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -300,18 +300,19 @@ fn describe(steps: &[CycleStep]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::cas_register::CasRegister;
     use crate::history::event::Event;
-    use crate::testing::history_builder::*;
-    use crate::models::model::Model;
     use crate::history::operation::pair;
+    use crate::models::cas_register::CasRegister;
+    use crate::models::model::Model;
+    use crate::testing::history_builder::*;
     use serde_json::{json, Value};
 
     fn cycle_of(events: Vec<Event>) -> Option<Cycle> {
         let ops = pair(&history(events)).unwrap();
         let refs: Vec<_> = ops.iter().collect();
         let mut model = CasRegister::new(&Value::Null);
-        let (intervals, sources) = crate::search::wgl::intervals_of(&refs, |op| model.op(op)).unwrap();
+        let (intervals, sources) =
+            crate::search::wgl::intervals_of(&refs, |op| model.op(op)).unwrap();
         find(model.init(), &intervals, &|i| OpSummary::from(sources[i]))
     }
 

@@ -19,9 +19,9 @@
 //! "read of x returned 3 at 1.204 s, but write 4 to x was acknowledged at 1.180 s, and every
 //! write of 3 before the read had completed before write 4 began".
 
+use crate::history::op_summary::{describe_key, OpSummary};
 use crate::models::cas_register::RegisterOp;
 use crate::models::interner::ValueId;
-use crate::history::op_summary::{describe_key, OpSummary};
 use crate::search::wgl::Interval;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -245,11 +245,11 @@ fn ruled_out(ret: Option<u64>, cut: Option<u64>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::cas_register::CasRegister;
     use crate::history::event::Event;
-    use crate::testing::history_builder::*;
-    use crate::models::model::Model;
     use crate::history::operation::pair;
+    use crate::models::cas_register::CasRegister;
+    use crate::models::model::Model;
+    use crate::testing::history_builder::*;
     use serde_json::json;
 
     fn with_sources<T>(events: Vec<Event>, f: impl FnOnce(&Sources, ValueId) -> T) -> T {

@@ -15,9 +15,9 @@
 //! effect arbitrarily late, so a read of its value is never called stale. With duplicate values
 //! the writer of `v` is ambiguous, and no explanation is given.
 
-use crate::models::cas_register::cas_arguments;
 use crate::history::op_summary::{describe_key, OpSummary};
 use crate::history::operation::{Operation, Outcome};
+use crate::models::cas_register::cas_arguments;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -192,8 +192,8 @@ fn explain(
 mod tests {
     use super::*;
     use crate::history::event::Event;
-    use crate::testing::history_builder::*;
     use crate::history::operation::pair;
+    use crate::testing::history_builder::*;
     use serde_json::json;
 
     fn stale(events: Vec<Event>) -> Vec<StaleRead> {

@@ -4,7 +4,7 @@
 //! A subset of a key's operations is a *sound* witness when its non-linearizability proves the
 //! whole key's: every linearization of the key, cut down to the subset, must stay legal. Reads
 //! can always go (they change nothing); an update can go when no kept operation depends on it.
-//! Each model says what depends on what ([`crate::model_check::HistoryModel::ties`]):
+//! Each model says what depends on what ([`crate::models::history_model::HistoryModel::ties`]):
 //!
 //! ```text
 //!   set      read → {1, 3}      needs every add of 1 and of 3

@@ -27,11 +27,11 @@
 //! Shrinking may take at most `budget_for` the key's own check time: twice it, plus a small
 //! floor, capped, and never past the check's deadline.
 
-use crate::search::budget::{Budget, Stop};
 use crate::explain::cycle::Cycle;
 use crate::explain::ddmin::{ddmin, Probe, Shrunk};
 use crate::history::event::EventType;
 use crate::history::op_summary::OpSummary;
+use crate::search::budget::{Budget, Stop};
 use crate::search::wgl::{Interval, Linearization};
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -296,9 +296,10 @@ fn line(op: &OpSummary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::{check_events, CheckOptions};
-    use crate::testing::history_builder::*;
+    use crate::check::check_events;
     use crate::history::times::Times;
+    use crate::options::CheckOptions;
+    use crate::testing::history_builder::*;
     use serde_json::json;
 
     #[test]

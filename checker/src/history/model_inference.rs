@@ -15,8 +15,8 @@
 //! convergence) judge other guarantees, which a history cannot say it wants. A value that is
 //! `nil` tells nothing about the shape (an invocation's read value, an empty register).
 
-use crate::check::ModelKind;
 use crate::history::event::{Event, EventType, Process};
+use crate::options::ModelKind;
 use std::collections::BTreeSet;
 use std::fmt;
 

@@ -81,7 +81,8 @@ mod tests {
 
     #[test]
     fn a_nil_read_then_checks_against_any_initial_value() {
-        use crate::check::{check_events, CheckOptions};
+        use crate::check::check_events;
+        use crate::options::CheckOptions;
         use crate::validity::Validity;
         let mut events = history([
             invoke(0, 1, "read", json!(null)),

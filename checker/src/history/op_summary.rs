@@ -115,8 +115,8 @@ pub(crate) fn describe_key(key: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::history_builder::*;
     use crate::history::operation::pair;
+    use crate::testing::history_builder::*;
     use serde_json::json;
 
     #[test]

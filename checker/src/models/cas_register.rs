@@ -21,9 +21,9 @@
 use crate::history::event::CAS_MISMATCH;
 use crate::history::failed_cas::FailedCas;
 use crate::history::history_error::HistoryError;
+use crate::history::operation::{Operation, Outcome};
 use crate::models::interner::{Interner, ValueId};
 use crate::models::model::Model;
-use crate::history::operation::{Operation, Outcome};
 use serde_json::Value;
 
 /// One register operation, with values interned.
@@ -197,12 +197,15 @@ impl Model for CasRegister {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::history_builder::*;
     use crate::history::operation::pair;
+    use crate::testing::history_builder::*;
     use serde_json::json;
 
     /// The register operations the search sees for a history, as descriptions.
-    fn search_ops(model: &mut CasRegister, events: Vec<crate::history::event::Event>) -> Vec<String> {
+    fn search_ops(
+        model: &mut CasRegister,
+        events: Vec<crate::history::event::Event>,
+    ) -> Vec<String> {
         let ops: Vec<RegisterOp> = pair(&history(events))
             .unwrap()
             .iter()

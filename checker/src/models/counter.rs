@@ -16,9 +16,9 @@
 //! what a counter can promise without linearizability, see [`crate::weak::counter_bounds`].
 
 use crate::history::history_error::HistoryError;
-use crate::models::model::Model;
-use crate::model_check::{BadInitial, HistoryModel};
 use crate::history::operation::{Operation, Outcome};
+use crate::models::history_model::{BadInitial, HistoryModel};
+use crate::models::model::Model;
 use serde_json::Value;
 
 /// One counter operation.
@@ -150,8 +150,9 @@ impl Model for Counter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::{check_events, CheckOptions, ModelKind};
+    use crate::check::check_events;
     use crate::history::event::Event;
+    use crate::options::{CheckOptions, ModelKind};
     use crate::testing::history_builder::*;
     use crate::validity::Validity;
     use serde_json::json;

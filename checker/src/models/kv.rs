@@ -19,12 +19,12 @@
 //! effect at any time after their invocation, or never). Failed operations and indeterminate
 //! gets change nothing and are dropped.
 
-use crate::search::fx_hash::FxBuildHasher;
-use crate::history::history_error::HistoryError;
-use crate::models::model::Model;
-use crate::model_check::{BadInitial, HistoryModel};
-use crate::history::operation::{Operation, Outcome};
 use crate::explain::ties::{ByLabel, Ties};
+use crate::history::history_error::HistoryError;
+use crate::history::operation::{Operation, Outcome};
+use crate::models::history_model::{BadInitial, HistoryModel};
+use crate::models::model::Model;
+use crate::search::fx_hash::FxBuildHasher;
 use crate::search::wgl::Interval;
 use serde_json::Value;
 use std::cell::{RefCell, RefMut};
@@ -415,10 +415,11 @@ impl Model for Kv {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::{check_events, CheckOptions, ModelKind};
+    use crate::check::check_events;
     use crate::history::event::Event;
-    use crate::testing::history_builder::*;
     use crate::history::operation::pair;
+    use crate::options::{CheckOptions, ModelKind};
+    use crate::testing::history_builder::*;
     use crate::validity::Validity;
     use serde_json::json;
 

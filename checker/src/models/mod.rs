@@ -2,6 +2,7 @@
 
 pub mod cas_register;
 pub mod counter;
+pub mod history_model;
 pub mod interner;
 pub mod kv;
 pub mod model;

@@ -20,12 +20,12 @@
 //! a register it lacks, or every register when it is not a map, starts at that value (or null).
 
 use crate::history::history_error::HistoryError;
+use crate::models::history_model::{BadInitial, HistoryModel};
 use crate::models::interner::{Interner, ValueId};
 use crate::models::model::Model;
-use crate::model_check::{BadInitial, HistoryModel};
 
-use crate::history::operation::{Operation, Outcome};
 use crate::explain::ties::{ByLabel, Ties};
+use crate::history::operation::{Operation, Outcome};
 use crate::search::wgl::Interval;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -372,10 +372,11 @@ fn final_writes(op: &[MicroOp]) -> impl Iterator<Item = (usize, ValueId)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::CheckOptions;
-    use crate::check::{check_events, ModelKind};
-    use crate::testing::history_builder::*;
+    use crate::check::check_events;
     use crate::history::operation::pair;
+    use crate::options::CheckOptions;
+    use crate::options::ModelKind;
+    use crate::testing::history_builder::*;
     use crate::validity::Validity;
     use serde_json::json;
 
@@ -384,7 +385,10 @@ mod tests {
     }
 
     /// The model's description of each operation's search form (`-` when dropped).
-    fn described(model: &mut MultiRegister, events: Vec<crate::history::event::Event>) -> Vec<String> {
+    fn described(
+        model: &mut MultiRegister,
+        events: Vec<crate::history::event::Event>,
+    ) -> Vec<String> {
         pair(&history(events))
             .unwrap()
             .iter()

@@ -19,12 +19,12 @@
 //! leaving them out would wrongly insist that element is still there). Failed operations
 //! certainly did not happen and are dropped.
 
+use crate::explain::ties::{ByLabel, Ties};
 use crate::history::history_error::HistoryError;
+use crate::history::operation::{Operation, Outcome};
+use crate::models::history_model::{BadInitial, HistoryModel};
 use crate::models::interner::{Interner, ValueId};
 use crate::models::model::Model;
-use crate::model_check::{BadInitial, HistoryModel};
-use crate::history::operation::{Operation, Outcome};
-use crate::explain::ties::{ByLabel, Ties};
 use serde_json::Value;
 
 /// One queue operation, with elements interned.
@@ -211,10 +211,11 @@ impl Model for Queue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::{check_events, CheckOptions, ModelKind};
+    use crate::check::check_events;
     use crate::history::event::Event;
-    use crate::testing::history_builder::*;
     use crate::history::operation::pair;
+    use crate::options::{CheckOptions, ModelKind};
+    use crate::testing::history_builder::*;
     use crate::validity::Validity;
     use serde_json::json;
 

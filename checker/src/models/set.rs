@@ -16,13 +16,13 @@
 //! Which operations reach the search: `ok` ones, and `info` adds (which may take effect at any
 //! time after their invocation, or never). Failed adds and indeterminate reads are dropped.
 
+use crate::explain::ties::{ByLabel, Ties};
 use crate::history::history_error::HistoryError;
+use crate::history::operation::{Operation, Outcome};
+use crate::models::history_model::{BadInitial, HistoryModel};
 use crate::models::interner::{Interner, ValueId};
 use crate::models::model::Model;
-use crate::model_check::{BadInitial, HistoryModel};
-use crate::history::operation::{Operation, Outcome};
 use crate::search::partition::compare_keys;
-use crate::explain::ties::{ByLabel, Ties};
 use crate::search::wgl::Interval;
 use serde_json::Value;
 
@@ -229,10 +229,11 @@ impl Model for Set {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::{check_events, CheckOptions, ModelKind};
+    use crate::check::check_events;
     use crate::history::event::Event;
-    use crate::testing::history_builder::*;
     use crate::history::operation::pair;
+    use crate::options::{CheckOptions, ModelKind};
+    use crate::testing::history_builder::*;
     use crate::validity::Validity;
     use serde_json::json;
 

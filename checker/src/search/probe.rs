@@ -16,9 +16,9 @@
 //! probe, so probing is bounded: subsets of at most [`MAX_PROBE`] operations, each searched for
 //! at most [`PER_PROBE`], and all probes of a key together for at most [`PROBE_TIME`].
 
-use crate::search::budget::Budget;
-use crate::model_check::HistoryModel;
 use crate::explain::ties::Ties;
+use crate::models::history_model::HistoryModel;
+use crate::search::budget::Budget;
 use crate::search::wgl::{self, Interval, Linearization};
 use std::time::{Duration, Instant};
 
@@ -99,8 +99,8 @@ pub(crate) fn probe<M: HistoryModel>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::history_model::HistoryModel;
     use crate::models::kv::{Kv, KvOp};
-    use crate::model_check::HistoryModel;
 
     fn at(call: u64, ret: Option<u64>, op: KvOp) -> Interval<KvOp> {
         Interval { op, call, ret }

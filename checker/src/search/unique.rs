@@ -60,8 +60,8 @@
 //! the tests below hold them against the search and a brute force on 30,000 random histories.
 
 use crate::models::cas_register::RegisterOp;
-use crate::search::fx_hash::FxBuildHasher;
 use crate::models::interner::ValueId;
+use crate::search::fx_hash::FxBuildHasher;
 use crate::search::wgl::Interval;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -752,15 +752,15 @@ impl Built {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::search::budget::{Budget, Stop};
     use crate::check::KeyCheck;
     use crate::history::event::{Event, EventType};
     use crate::history::failed_cas::FailedCas;
-    use crate::testing::history_builder::*;
-    use crate::models::model::Model;
     use crate::history::operation::{pair, Operation};
-    use crate::testing::simulation::{Simulation, SplitMix, Values};
+    use crate::models::model::Model;
+    use crate::search::budget::{Budget, Stop};
     use crate::search::wgl::{self, Linearization};
+    use crate::testing::history_builder::*;
+    use crate::testing::simulation::{Simulation, SplitMix, Values};
     use serde_json::{json, Value};
     use std::time::Instant;
 

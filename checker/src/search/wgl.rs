@@ -47,13 +47,13 @@
 //! is charged to a [`Budget`], and the clock is read every few hundred steps, so a search stops
 //! (as [`Stop`]) soon after its deadline and before it runs out of memory.
 
+use crate::history::history_error::HistoryError;
+use crate::history::operation::{Operation, Outcome};
+use crate::models::model::Model;
 use crate::search::budget::{Budget, Reservation, Stop};
 use crate::search::explored::Explored;
 use crate::search::fx_hash::FxBuildHasher;
-use crate::history::history_error::HistoryError;
 use crate::search::linearized::Linearized;
-use crate::models::model::Model;
-use crate::history::operation::{Operation, Outcome};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::time::Instant;
@@ -1057,10 +1057,13 @@ mod tests {
             let mut events = sim.events();
             if n % 3 == 0 {
                 if let Some(e) = events.iter_mut().find(|e| {
-                    e.kind == crate::history::event::EventType::Ok && (e.f == "read" || e.f == "get")
+                    e.kind == crate::history::event::EventType::Ok
+                        && (e.f == "read" || e.f == "get")
                 }) {
                     e.value = match object {
-                        crate::testing::simulation::Object::Register => serde_json::json!(rng.below(3)),
+                        crate::testing::simulation::Object::Register => {
+                            serde_json::json!(rng.below(3))
+                        }
                         crate::testing::simulation::Object::Kv => {
                             serde_json::json!(format!("{};", rng.below(3)))
                         }
@@ -1086,7 +1089,11 @@ mod tests {
     #[test]
     fn pruned_and_exact_searches_agree_on_random_histories() {
         use crate::check::KeyCheck;
-        let histories = random_histories(crate::testing::simulation::Object::Register, 20_000, 0xdec1de);
+        let histories = random_histories(
+            crate::testing::simulation::Object::Register,
+            20_000,
+            0xdec1de,
+        );
         let verdicts = histories.map(|(n, ops)| {
             let null = serde_json::Value::Null;
             let observes = crate::history::failed_cas::FailedCas::Observes;
@@ -1098,8 +1105,9 @@ mod tests {
 
     #[test]
     fn pruned_and_exact_searches_agree_on_random_kv_histories() {
+        use crate::model_check::KeyCheck;
+        use crate::models::history_model::HistoryModel;
         use crate::models::kv::Kv;
-        use crate::model_check::{HistoryModel, KeyCheck};
         let histories = random_histories(crate::testing::simulation::Object::Kv, 10_000, 0xa99e7d);
         let verdicts = histories.map(|(n, ops)| {
             let model = Kv::from_initial(&serde_json::Value::Null).unwrap();

@@ -5,13 +5,14 @@
 //! JSON values. It shares nothing with the search but [`pair`] and the event types, so agreement
 //! on many small histories is evidence both are right.
 
-use crate::check::{check_events, CheckOptions, KeyCheck, ModelKind};
+use crate::check::{check_events, KeyCheck};
 use crate::history::event::{Event, EventType, Process, CAS_MISMATCH};
 use crate::history::failed_cas::FailedCas;
-use crate::models::model::Model;
 use crate::history::operation::{pair, Operation, Outcome};
-use crate::validity::Validity;
+use crate::models::model::Model;
+use crate::options::{CheckOptions, ModelKind};
 use crate::search::wgl::{self, Linearization};
+use crate::validity::Validity;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -347,7 +348,7 @@ fn assert_witness(events: &[Event], initial: &Value, failed_cas: FailedCas) {
 /// key invalid.
 fn assert_minimal_witnesses(
     events: &[Event],
-    report: &crate::check::CheckReport,
+    report: &crate::report::CheckReport,
     initial: &Value,
     failed_cas: FailedCas,
 ) {

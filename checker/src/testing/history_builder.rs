@@ -7,8 +7,10 @@
 //! Times are given in milliseconds (stored as nanoseconds) so messages read `0.010 s`; indexes
 //! are assigned by position.
 
-use crate::check::{check_events, CheckOptions, CheckReport, ModelKind};
+use crate::check::check_events;
 use crate::history::event::{Event, EventType, Process};
+use crate::options::{CheckOptions, ModelKind};
+use crate::report::CheckReport;
 use crate::validity::Validity;
 use serde_json::{json, Value};
 

@@ -7,9 +7,10 @@
 //! code. Agreement per key, on the verdict and on the longest consistent order, over thousands
 //! of small random histories is evidence both are right.
 
-use crate::check::{check_events, CheckOptions, ModelKind};
+use crate::check::check_events;
 use crate::history::event::{Event, EventType, Process};
 use crate::history::operation::{pair, Operation, Outcome};
+use crate::options::{CheckOptions, ModelKind};
 use crate::search::partition;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;

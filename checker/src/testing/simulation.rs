@@ -514,8 +514,9 @@ fn make_stale_gets(events: &mut [Event], rng: &mut SplitMix) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::{check_events, CheckOptions};
+    use crate::check::check_events;
     use crate::history::operation::{pair, Outcome};
+    use crate::options::CheckOptions;
     use crate::validity::Validity;
 
     #[test]
@@ -594,7 +595,7 @@ mod tests {
             .max();
         assert!(longest > Some(4), "appends accumulate: {longest:?}");
         let kv = CheckOptions {
-            model: crate::check::ModelKind::Kv,
+            model: crate::options::ModelKind::Kv,
             ..CheckOptions::default()
         };
         assert_eq!(
@@ -616,7 +617,7 @@ mod tests {
             ..Simulation::default()
         };
         let kv = CheckOptions {
-            model: crate::check::ModelKind::Kv,
+            model: crate::options::ModelKind::Kv,
             memory_limit: Some(2 << 30),
             ..CheckOptions::default()
         };

@@ -20,13 +20,15 @@
 //! ties ([`crate::explain::ties`]), a linearizable history must stay linearizable, or a "witness" could
 //! blame a valid key.
 
-use crate::search::budget::Budget;
-use crate::check::{check_events, CheckOptions, ModelKind};
+use crate::check::check_events;
 use crate::history::event::{Event, EventType, Process, CAS_MISMATCH};
-use crate::model_check::{HistoryModel, KeyCheck};
 use crate::history::operation::{pair, Operation};
-use crate::validity::Validity;
+use crate::model_check::KeyCheck;
+use crate::models::history_model::HistoryModel;
+use crate::options::{CheckOptions, ModelKind};
+use crate::search::budget::Budget;
 use crate::search::wgl::{self, Interval, Linearization};
+use crate::validity::Validity;
 use crate::{Counter, Kv, MultiRegister, Queue, Set};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -336,8 +336,8 @@ impl fmt::Display for ConvergenceReport {
 mod tests {
     use super::*;
     use crate::history::event::Event;
-    use crate::testing::history_builder::*;
     use crate::history::operation::pair;
+    use crate::testing::history_builder::*;
     use serde_json::json;
 
     fn check(events: Vec<Event>) -> ConvergenceReport {

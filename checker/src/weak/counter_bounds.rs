@@ -18,12 +18,12 @@
 //! and info adds]: that is where lost adds show, so without a final read the verdict is at best
 //! unknown. The counter starts at 0 unless `--initial` gives another integer.
 
-use crate::weak::final_reads::FinalReads;
 use crate::history::history_error::HistoryError;
-use crate::model_check::BadInitial;
 use crate::history::op_summary::OpSummary;
 use crate::history::operation::{Operation, Outcome};
+use crate::models::history_model::BadInitial;
 use crate::validity::Validity;
+use crate::weak::final_reads::FinalReads;
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt;
@@ -237,8 +237,8 @@ impl fmt::Display for CounterBoundsReport {
 mod tests {
     use super::*;
     use crate::history::event::Event;
-    use crate::testing::history_builder::*;
     use crate::history::operation::pair;
+    use crate::testing::history_builder::*;
     use serde_json::json;
 
     fn check(events: Vec<Event>) -> CounterBoundsReport {

@@ -41,8 +41,8 @@ impl FinalReads {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::history_builder::*;
     use crate::history::operation::pair;
+    use crate::testing::history_builder::*;
     use serde_json::json;
 
     #[test]

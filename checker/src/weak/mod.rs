@@ -7,13 +7,13 @@ pub mod counter_bounds;
 pub(crate) mod final_reads;
 pub mod set_full;
 
-use crate::check::{CheckOptions, ModelKind};
-use crate::weak::convergence::{check_convergence, ConvergenceReport};
-use crate::weak::counter_bounds::{check_counter_bounds, CounterBoundsReport};
 use crate::history::history_error::HistoryError;
 use crate::history::operation::Operation;
-use crate::weak::set_full::{check_set_full, SetFullOptions, SetFullReport};
+use crate::options::{CheckOptions, ModelKind};
 use crate::validity::Validity;
+use crate::weak::convergence::{check_convergence, ConvergenceReport};
+use crate::weak::counter_bounds::{check_counter_bounds, CounterBoundsReport};
+use crate::weak::set_full::{check_set_full, SetFullOptions, SetFullReport};
 use serde::Serialize;
 use std::fmt;
 
@@ -79,7 +79,8 @@ pub(crate) fn check_weak(
 
 #[cfg(test)]
 mod tests {
-    use crate::check::{check_events, CheckOptions, ModelKind};
+    use crate::check::check_events;
+    use crate::options::{CheckOptions, ModelKind};
     use crate::testing::history_builder::*;
     use crate::validity::Validity;
     use serde_json::{json, Value};

@@ -26,12 +26,12 @@
 //! under [`SetFullOptions::linearizable_reads`]. Without a final read lost elements cannot be
 //! told, and the verdict is at best unknown.
 
-use crate::weak::final_reads::FinalReads;
 use crate::history::history_error::HistoryError;
 use crate::history::op_summary::OpSummary;
 use crate::history::operation::{Operation, Outcome};
 use crate::search::partition::compare_keys;
 use crate::validity::Validity;
+use crate::weak::final_reads::FinalReads;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -327,8 +327,8 @@ impl fmt::Display for SetFullReport {
 mod tests {
     use super::*;
     use crate::history::event::Event;
-    use crate::testing::history_builder::*;
     use crate::history::operation::pair;
+    use crate::testing::history_builder::*;
     use serde_json::json;
 
     fn check(events: Vec<Event>) -> SetFullReport {
