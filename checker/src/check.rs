@@ -1,45 +1,29 @@
-//! The checker's entry point: is a register history linearizable, key by key?
+//! The checker's entry point: is a history linearizable, key by key, or does it keep a weaker
+//! guarantee?
 //!
 //! ```text
-//!   events ──pair──► operations ──by key, in parallel──► per key: model ops
-//!        ──unique values? fast path : wgl (within the shared budget)──► valid / invalid / unknown
-//!                                                                          │ invalid
-//!                                                                          ▼
-//!                                                        stale reads, stuck operations, message
+//!   events ──pair──► operations ──every f one the model reads? counts──┬─► weak checker (weak/)
+//!                                                                     └─► per key (key_check)
+//!                                                  ──► CheckReport: merged verdict, keys, counts
 //! ```
 //!
 //! All validation (pairing, supported functions, argument shapes) happens before any search, so
 //! a malformed history fails fast with a [`HistoryError`] instead of after minutes of searching.
 
-use crate::explain::cycle;
-use crate::explain::sources::Sources;
-use crate::explain::stale::stale_reads;
-use crate::explain::witness::{self, Witness};
 use crate::history::event::Event;
-use crate::history::failed_cas::FailedCas;
 use crate::history::history_error::HistoryError;
-use crate::history::op_summary::{describe_key, OpSummary};
 use crate::history::operation::{pair, Operation, Outcome};
-use crate::key_progress::KeyCounter;
-use crate::model_check;
-use crate::models::cas_register::{CasRegister, RegisterOp};
+use crate::key_check;
+use crate::models::cas_register::CasRegister;
 use crate::models::counter::Counter;
 use crate::models::kv::Kv;
-use crate::models::model::Model;
 use crate::models::multi_register::MultiRegister;
 use crate::models::queue::Queue;
 use crate::models::set::Set;
 use crate::options::{CheckOptions, ModelKind};
-use crate::report::{Anomaly, CheckReport, Counts, KeyReport};
-use crate::search::budget::{Budget, Stop};
-use crate::search::partition;
-use crate::search::unique::{self, Decision, Violation};
-use crate::search::wgl::{self, Interval, Linearization};
+use crate::report::{CheckReport, Counts, KeyReport};
 use crate::validity::Validity;
 use crate::weak::check_weak;
-use rayon::prelude::*;
-use serde_json::Value;
-use std::collections::HashMap;
 use std::time::Instant;
 
 /// Checks a history of events: pairs them, then checks each key.
@@ -81,27 +65,10 @@ pub fn check_operations(
             weak: Some(weak),
         });
     }
-    let keys: Vec<KeyReport> = if let Some(keys) = check_model_keys(ops, opts, deadline) {
-        keys?
-    } else {
-        // Keys are independent (P-compositionality): prepare and check them in parallel. An
-        // indexed collect keeps the key order, and the first error in key order is reported,
-        // whichever thread met it first.
-        let budget = Budget::new(deadline, opts.memory_limit);
-        let prepared: Vec<Result<KeyCheck, HistoryError>> = partition::by_key(ops)
-            .into_par_iter()
-            .map(|(key, ops)| KeyCheck::new(key, ops, &opts.initial, opts.failed_cas))
-            .collect();
-        let keys = prepared.into_iter().collect::<Result<Vec<_>, _>>()?;
-        let counter = KeyCounter::new(opts.progress.as_ref(), keys.len());
-        keys.into_par_iter()
-            .map(|k| {
-                let report = k.run(opts, &budget);
-                counter.tick();
-                report
-            })
-            .collect()
+    let Some(keys) = check_model_keys(ops, opts, deadline) else {
+        unreachable!("the weaker-guarantee models were checked above");
     };
+    let keys = keys?;
     Ok(CheckReport {
         validity: Validity::merge_all(keys.iter().map(|k| k.validity)),
         keys,
@@ -110,278 +77,35 @@ pub fn check_operations(
     })
 }
 
-/// Checks a model that reads its own operations ([`model_check`]) key by key; `None` for the
-/// register models and the weaker-guarantee checkers.
+/// Checks a linearizability model key by key ([`key_check`]); `None` for the weaker-guarantee
+/// checkers.
 fn check_model_keys(
     ops: &[Operation],
     opts: &CheckOptions,
     deadline: Option<Instant>,
 ) -> Option<Result<Vec<KeyReport>, HistoryError>> {
     Some(match opts.model {
-        ModelKind::Kv => model_check::check_keys::<Kv>(ops, opts, deadline),
-        ModelKind::Set => model_check::check_keys::<Set>(ops, opts, deadline),
-        ModelKind::Counter => model_check::check_keys::<Counter>(ops, opts, deadline),
-        ModelKind::Queue => model_check::check_keys::<Queue>(ops, opts, deadline),
-        ModelKind::MultiRegister => model_check::check_keys::<MultiRegister>(ops, opts, deadline),
-        ModelKind::Register
-        | ModelKind::CasRegister
-        | ModelKind::SetFull
-        | ModelKind::CounterBounds
-        | ModelKind::Convergence => return None,
+        ModelKind::Register | ModelKind::CasRegister => {
+            key_check::check_keys::<CasRegister>(ops, opts, deadline)
+        }
+        ModelKind::Kv => key_check::check_keys::<Kv>(ops, opts, deadline),
+        ModelKind::Set => key_check::check_keys::<Set>(ops, opts, deadline),
+        ModelKind::Counter => key_check::check_keys::<Counter>(ops, opts, deadline),
+        ModelKind::Queue => key_check::check_keys::<Queue>(ops, opts, deadline),
+        ModelKind::MultiRegister => key_check::check_keys::<MultiRegister>(ops, opts, deadline),
+        ModelKind::SetFull | ModelKind::CounterBounds | ModelKind::Convergence => return None,
     })
-}
-
-/// One key, validated and ready to search.
-pub(crate) struct KeyCheck<'a> {
-    pub(crate) key: Value,
-    /// All of the key's operations, whatever their outcome.
-    pub(crate) ops: Vec<&'a Operation>,
-    pub(crate) model: CasRegister,
-    /// The operations the search considers.
-    pub(crate) intervals: Vec<Interval<RegisterOp>>,
-    /// The operation behind each interval.
-    pub(crate) sources: Vec<&'a Operation>,
-}
-
-impl<'a> KeyCheck<'a> {
-    pub(crate) fn new(
-        key: Value,
-        ops: Vec<&'a Operation>,
-        initial: &Value,
-        failed_cas: FailedCas,
-    ) -> Result<Self, HistoryError> {
-        let mut model = CasRegister::new(initial).with_failed_cas(failed_cas);
-        let (intervals, sources) = crate::search::wgl::intervals_of(&ops, |op| model.op(op))?;
-        Ok(KeyCheck {
-            key,
-            ops,
-            model,
-            intervals,
-            sources,
-        })
-    }
-
-    /// Decides the key: by the unique-value fast path where it applies, else by the search.
-    fn run(self, opts: &CheckOptions, budget: &Budget) -> KeyReport {
-        let mut report = KeyReport {
-            key: self.key.clone(),
-            validity: Validity::Valid,
-            operations: self.ops.len(),
-            reason: None,
-            anomaly: None,
-        };
-        if let Err(stop) = budget.check_clock() {
-            return self.unknown(report, opts, stop);
-        }
-        let started = Instant::now();
-        // Subsets the verdict points at, for the witness to try before shrinking the whole key.
-        let mut seeds: Vec<Vec<usize>> = Vec::new();
-        let searched = match unique::decide(self.model.init(), &self.intervals) {
-            Some(Decision::Linearizable) => return report,
-            Some(Decision::NotLinearizable(violation)) => {
-                seeds.push(violation.operations());
-                // Proven; the search, if it ends soon, explains it the usual way.
-                match wgl::check_within(
-                    &self.model,
-                    &self.intervals,
-                    budget,
-                    Some(wgl::DETAIL_STEPS),
-                ) {
-                    Ok(found @ Linearization::NotLinearizable { .. }) => found,
-                    Ok(_) => {
-                        report.validity = Validity::Unknown;
-                        report.reason = Some(format!(
-                            "internal error: the unique-value check and the search disagree \
-                             (please report this history): {}",
-                            violation.describe(&|i| OpSummary::from(self.sources[i]).to_string())
-                        ));
-                        return report;
-                    }
-                    Err(_) => {
-                        report.validity = Validity::Invalid;
-                        let mut anomaly = self.violation_anomaly(opts, &violation);
-                        anomaly.witness = Some(self.witness(&anomaly, seeds, started, budget));
-                        report.anomaly = Some(anomaly);
-                        return report;
-                    }
-                }
-            }
-            None => match wgl::decide_detailed(&self.model, &self.intervals, budget) {
-                Ok(found) => found,
-                Err(stop) => return self.unknown(report, opts, stop),
-            },
-        };
-        match searched {
-            Linearization::Linearizable { .. } => {}
-            Linearization::Unknown => {
-                return self.unknown(report, opts, Stop::Deadline);
-            }
-            Linearization::NotLinearizable {
-                longest_prefix,
-                stuck,
-                state,
-            } => {
-                report.validity = Validity::Invalid;
-                let unlinearizable: Vec<OpSummary> = stuck
-                    .iter()
-                    .map(|&i| OpSummary::from(self.sources[i]))
-                    .collect();
-                let stale = stale_reads(&self.key, &self.ops, &opts.initial);
-                let message = if stale.is_empty() {
-                    let next: Vec<String> = unlinearizable.iter().map(|o| o.to_string()).collect();
-                    format!(
-                        "no linearization of {}: the longest consistent order covers {} of {} \
-                         operations and leaves the value {}; none of these can take effect \
-                         next: {}",
-                        describe_key(&self.key),
-                        longest_prefix.len(),
-                        self.intervals.len(),
-                        self.model.value(state),
-                        next.join("; ")
-                    )
-                } else {
-                    let lines: Vec<&str> = stale.iter().map(|s| s.message.as_str()).collect();
-                    lines.join("\n")
-                };
-                seeds.push(longest_prefix.iter().chain(&stuck).copied().collect());
-                let mut anomaly = Anomaly {
-                    unlinearizable,
-                    longest_prefix: longest_prefix.len(),
-                    stale_reads: stale,
-                    message,
-                    witness: None,
-                    left_out: 0,
-                };
-                anomaly.witness = Some(self.witness(&anomaly, seeds, started, budget));
-                report.anomaly = Some(anomaly);
-            }
-        }
-        report
-    }
-
-    /// A minimal witness of the invalid key, shrinking for at most [`witness::budget_for`] the
-    /// time the check took since `started`. The operations `anomaly` names (its stale reads
-    /// with their writes) and `seeds` are tried first.
-    fn witness(
-        &self,
-        anomaly: &Anomaly,
-        mut seeds: Vec<Vec<usize>>,
-        started: Instant,
-        budget: &Budget,
-    ) -> Witness {
-        let allowed = witness::budget_for(started.elapsed());
-        let began = Instant::now();
-        let position: HashMap<u64, usize> = self
-            .sources
-            .iter()
-            .enumerate()
-            .map(|(i, op)| (op.invoke_index, i))
-            .collect();
-        for stale in &anomaly.stale_reads {
-            let named = [
-                Some(&stale.read),
-                stale.writer.as_ref(),
-                Some(&stale.overwrite),
-            ];
-            seeds.push(
-                named
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|o| position.get(&o.invoke_index).copied())
-                    .collect(),
-            );
-        }
-        let init = self.model.init();
-        let sources = Sources::new(&self.intervals);
-        let shrunk = witness::shrink(
-            &self.intervals,
-            seeds,
-            allowed,
-            budget,
-            |subset| sources.close(subset),
-            |sub, oracle| match unique::decide(init, sub) {
-                Some(Decision::Linearizable) => {
-                    Ok(Linearization::Linearizable { order: Vec::new() })
-                }
-                Some(Decision::NotLinearizable(_)) => Ok(Linearization::NotLinearizable {
-                    longest_prefix: Vec::new(),
-                    stuck: Vec::new(),
-                    state: (),
-                }),
-                None => witness::verdict(wgl::decide_within(&self.model, sub, oracle, None)),
-            },
-        );
-        let name = |i: usize| OpSummary::from(self.sources[i]);
-        let mut witness = Witness::new(&shrunk, &name, self.intervals.len(), began.elapsed());
-
-        // Context: what rules out the earlier writes of each observed value, and (with it) the
-        // cycle of ordering constraints, over a sound closure so that the cycle is a proof.
-        let why = sources.explain(&shrunk.kept, init);
-        let mut context: Vec<usize> = why
-            .iter()
-            .flat_map(|w| [w.overwrite, w.latest_ruled_out])
-            .flatten()
-            .filter(|i| !shrunk.kept.contains(i))
-            .collect();
-        let shown = sources.close(&[shrunk.kept.clone(), context.clone()].concat());
-        let sub: Vec<Interval<RegisterOp>> =
-            shown.iter().map(|&i| self.intervals[i].clone()).collect();
-        let cycle = cycle::find(init, &sub, &|j| name(shown[j]));
-        if let Some(cycle) = &cycle {
-            // The cycle may pass through a write the closure added: show it too.
-            for step in cycle.steps.iter().filter_map(|s| s.op.as_ref()) {
-                if let Some(&i) = shown.iter().find(|&&i| {
-                    self.sources[i].invoke_index == step.invoke_index && !shrunk.kept.contains(&i)
-                }) {
-                    context.push(i);
-                }
-            }
-        }
-        let because = why.iter().map(|w| w.describe(&self.key, &name)).collect();
-        witness.explain(context.iter().map(|&i| name(i)).collect(), because);
-        witness.cycle = cycle;
-        witness
-    }
-
-    /// The report of a key whose check stopped early.
-    fn unknown(&self, mut report: KeyReport, opts: &CheckOptions, stop: Stop) -> KeyReport {
-        report.validity = Validity::Unknown;
-        report.reason = Some(match (stop, opts.timeout) {
-            (Stop::Deadline, Some(t)) => {
-                format!("the search did not finish within the {t:?} timeout")
-            }
-            (Stop::Deadline | Stop::Steps, _) => "the search did not finish".to_string(),
-            (Stop::Memory(_), _) => stop.to_string(),
-        });
-        report
-    }
-
-    /// The anomaly of a key the fast path proved invalid and the search could not explain in
-    /// time: the fast path's own reason. It names no longest order (`longest_prefix` 0,
-    /// `unlinearizable` empty); the operations are named in the message.
-    fn violation_anomaly(&self, opts: &CheckOptions, violation: &Violation) -> Anomaly {
-        let name = |i: usize| OpSummary::from(self.sources[i]).to_string();
-        Anomaly {
-            unlinearizable: Vec::new(),
-            longest_prefix: 0,
-            stale_reads: stale_reads(&self.key, &self.ops, &opts.initial),
-            message: format!(
-                "no linearization of {}: {}",
-                describe_key(&self.key),
-                violation.describe(&name)
-            ),
-            witness: None,
-            left_out: 0,
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::history::event::EventType;
+    use crate::history::failed_cas::FailedCas;
+    use crate::report::Anomaly;
     use crate::testing::history_builder::*;
     use serde_json::json;
+    use serde_json::Value;
     use std::time::Duration;
 
     fn check(events: Vec<Event>) -> CheckReport {

@@ -15,8 +15,8 @@
 pub mod check;
 pub mod explain;
 pub mod history;
+mod key_check;
 pub mod key_progress;
-pub mod model_check;
 pub mod models;
 pub mod options;
 pub mod report;
@@ -37,7 +37,7 @@ pub use testing::simulation;
 pub use weak::{convergence, counter_bounds, set_full};
 
 pub use budget::{parse_size, Budget, Bytes, Stop};
-pub use cas_register::{CasRegister, RegisterOp};
+pub use cas_register::CasRegister;
 pub use check::{check_events, check_operations};
 pub use convergence::{
     check_convergence, ConvergenceReport, DivergentKey, LostWrite, UnexpectedValue,
@@ -58,7 +58,7 @@ pub use key_progress::KeyProgress;
 pub use kv::{Kv, KvOp};
 pub use model::Model;
 pub use model_inference::{infer_model, NoModelFits};
-pub use models::history_model::{BadInitial, HistoryModel};
+pub use models::register_op::RegisterOp;
 pub use multi_register::{MicroOp, MultiRegister};
 pub use nil_reads::nil_reads_unknown;
 pub use op_summary::OpSummary;

@@ -24,8 +24,8 @@
 //! ```
 
 use crate::history::op_summary::OpSummary;
-use crate::models::cas_register::RegisterOp;
 use crate::models::interner::ValueId;
+use crate::models::register_op::RegisterOp;
 use crate::search::wgl::Interval;
 use petgraph::algo::{has_path_connecting, tarjan_scc};
 use petgraph::graph::{DiGraph, NodeIndex};

@@ -2,6 +2,8 @@
 
 pub mod cycle;
 pub(crate) mod ddmin;
+pub(crate) mod explainer;
+pub(crate) mod register_witness;
 pub(crate) mod sources;
 pub mod stale;
 pub mod ties;

@@ -20,8 +20,8 @@
 //! write of 3 before the read had completed before write 4 began".
 
 use crate::history::op_summary::{describe_key, OpSummary};
-use crate::models::cas_register::RegisterOp;
 use crate::models::interner::ValueId;
+use crate::models::register_op::RegisterOp;
 use crate::search::wgl::Interval;
 use serde_json::Value;
 use std::collections::HashMap;

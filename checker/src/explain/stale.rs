@@ -17,7 +17,7 @@
 
 use crate::history::op_summary::{describe_key, OpSummary};
 use crate::history::operation::{Operation, Outcome};
-use crate::models::cas_register::cas_arguments;
+use crate::models::register_op::cas_arguments;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};

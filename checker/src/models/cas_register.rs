@@ -18,50 +18,21 @@
 //! failed operations certainly did not happen and indeterminate reads change nothing, so both
 //! are dropped.
 
+use crate::explain::explainer::Explainer;
+use crate::explain::register_witness::RegisterWitness;
+use crate::explain::stale::{stale_reads, StaleRead};
 use crate::history::event::CAS_MISMATCH;
 use crate::history::failed_cas::FailedCas;
 use crate::history::history_error::HistoryError;
 use crate::history::operation::{Operation, Outcome};
+use crate::models::history_model::{BadInitial, Early, HistoryModel, Proof};
 use crate::models::interner::{Interner, ValueId};
 use crate::models::model::Model;
+use crate::models::register_op::{cas_arguments, RegisterOp};
+use crate::options::{CheckOptions, ModelKind};
+use crate::search::unique::{self, Decision, Violation};
+use crate::search::wgl::Interval;
 use serde_json::Value;
-
-/// One register operation, with values interned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RegisterOp {
-    /// A read that returned this value.
-    Read(ValueId),
-    /// A write of this value.
-    Write(ValueId),
-    /// A compare-and-set that swapped `expected` for `new`.
-    Cas {
-        /// The value the register had to hold.
-        expected: ValueId,
-        /// The value it then held.
-        new: ValueId,
-    },
-    /// A compare-and-set that failed its compare: the register held something other than this.
-    CasMismatch(ValueId),
-}
-
-impl RegisterOp {
-    /// The value the operation wrote, if it writes.
-    pub fn wrote(&self) -> Option<ValueId> {
-        match *self {
-            RegisterOp::Write(v) | RegisterOp::Cas { new: v, .. } => Some(v),
-            RegisterOp::Read(_) | RegisterOp::CasMismatch(_) => None,
-        }
-    }
-
-    /// The value the operation observed exactly, if it observes one. A mismatch saw *some other*
-    /// value: no single write to order it after.
-    pub fn observed(&self) -> Option<ValueId> {
-        match *self {
-            RegisterOp::Read(v) | RegisterOp::Cas { expected: v, .. } => Some(v),
-            RegisterOp::Write(_) | RegisterOp::CasMismatch(_) => None,
-        }
-    }
-}
 
 /// A single register holding a JSON value, with read, write and compare-and-set.
 #[derive(Debug, Clone)]
@@ -117,7 +88,7 @@ impl CasRegister {
                 return Err(HistoryError::UnsupportedFunction {
                     index: op.invoke_index,
                     f: op.f.clone(),
-                    model: "cas-register".into(),
+                    model: ModelKind::CasRegister.name().into(),
                     supported: "read, write, cas".into(),
                 })
             }
@@ -127,19 +98,6 @@ impl CasRegister {
     /// The JSON value an interned id stands for.
     pub fn value(&self, id: ValueId) -> &Value {
         self.values.value(id)
-    }
-}
-
-/// A cas's `[expected, new]` argument.
-pub(crate) fn cas_arguments(op: &Operation) -> Result<(&Value, &Value), HistoryError> {
-    match op.value.as_array().map(Vec::as_slice) {
-        Some([expected, new]) => Ok((expected, new)),
-        _ => Err(HistoryError::MalformedValue {
-            index: op.invoke_index,
-            f: op.f.clone(),
-            value: op.value.clone(),
-            reason: "a cas value must be [expected, new]".into(),
-        }),
     }
 }
 
@@ -191,6 +149,67 @@ impl Model for CasRegister {
 
     fn describe_state(&self, state: &ValueId) -> String {
         self.value(*state).to_string()
+    }
+}
+
+/// The register in the per-key check: its unique-value fast path decides before the search,
+/// its stale reads explain an invalid key, and its sources rule its witnesses.
+impl HistoryModel for CasRegister {
+    const KIND: ModelKind = ModelKind::CasRegister;
+    const NOUN: &'static str = "register";
+    const OBSERVING: &'static [&'static str] = &["read"];
+    /// Not probed: a register key the fast path leaves to the search is searched whole, as
+    /// before probes existed, so its reports name the longest consistent order.
+    const PROBES: bool = false;
+
+    fn from_initial(initial: &Value) -> Result<Self, BadInitial> {
+        Ok(CasRegister::new(initial))
+    }
+
+    fn for_check(opts: &CheckOptions) -> Result<Self, BadInitial> {
+        Ok(CasRegister::new(&opts.initial).with_failed_cas(opts.failed_cas))
+    }
+
+    fn observes_only(op: &RegisterOp) -> bool {
+        matches!(op, RegisterOp::Read(_) | RegisterOp::CasMismatch(_))
+    }
+
+    fn op(&mut self, op: &Operation) -> Result<Option<RegisterOp>, HistoryError> {
+        CasRegister::op(self, op)
+    }
+
+    /// Keys whose written values are unique are decided in O(n log n) ([`unique`]).
+    fn decide_first(&self, ops: &[Interval<RegisterOp>]) -> Option<Early> {
+        Some(match unique::decide(self.initial, ops)? {
+            Decision::Linearizable => Early::Linearizable,
+            Decision::NotLinearizable(violation) => Early::NotLinearizable(Box::new(violation)),
+        })
+    }
+
+    fn leaves(&self, state: &ValueId) -> String {
+        format!(" and leaves the value {}", self.value(*state))
+    }
+
+    fn stale_reads(&self, key: &Value, ops: &[&Operation]) -> Vec<StaleRead> {
+        stale_reads(key, ops, self.value(self.initial))
+    }
+
+    fn explainer<'a>(
+        &'a self,
+        key: &'a Value,
+        ops: &'a [Interval<RegisterOp>],
+    ) -> Box<dyn Explainer + 'a> {
+        Box::new(RegisterWitness::new(key, self.initial, ops))
+    }
+}
+
+impl Proof for Violation {
+    fn operations(&self) -> Vec<usize> {
+        Violation::operations(self)
+    }
+
+    fn describe(&self, name: &dyn Fn(usize) -> String) -> String {
+        Violation::describe(self, name)
     }
 }
 

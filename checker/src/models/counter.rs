@@ -19,6 +19,7 @@ use crate::history::history_error::HistoryError;
 use crate::history::operation::{Operation, Outcome};
 use crate::models::history_model::{BadInitial, HistoryModel};
 use crate::models::model::Model;
+use crate::options::ModelKind;
 use serde_json::Value;
 
 /// One counter operation.
@@ -44,7 +45,7 @@ impl Counter {
 }
 
 impl HistoryModel for Counter {
-    const NAME: &'static str = "counter";
+    const KIND: ModelKind = ModelKind::Counter;
     const NOUN: &'static str = "counter";
     const OBSERVING: &'static [&'static str] = &["read"];
 
@@ -52,7 +53,7 @@ impl HistoryModel for Counter {
         match initial {
             Value::Null => Ok(Counter::new(0)),
             other => other.as_i64().map(Counter::new).ok_or_else(|| BadInitial {
-                model: Self::NAME,
+                model: Self::KIND.name(),
                 value: other.clone(),
                 expected: "an integer",
             }),
@@ -88,7 +89,7 @@ impl HistoryModel for Counter {
                 return Err(HistoryError::UnsupportedFunction {
                     index: op.invoke_index,
                     f: op.f.clone(),
-                    model: Self::NAME.into(),
+                    model: Self::KIND.name().into(),
                     supported: "add, read".into(),
                 })
             }

@@ -24,6 +24,7 @@ use crate::history::history_error::HistoryError;
 use crate::history::operation::{Operation, Outcome};
 use crate::models::history_model::{BadInitial, HistoryModel};
 use crate::models::model::Model;
+use crate::options::ModelKind;
 use crate::search::fx_hash::FxBuildHasher;
 use crate::search::wgl::Interval;
 use serde_json::Value;
@@ -114,7 +115,7 @@ impl Clone for Kv {
 }
 
 impl HistoryModel for Kv {
-    const NAME: &'static str = "kv";
+    const KIND: ModelKind = ModelKind::Kv;
     const NOUN: &'static str = "value";
     const OBSERVING: &'static [&'static str] = &["get"];
 
@@ -123,7 +124,7 @@ impl HistoryModel for Kv {
             Value::Null => Ok(Kv::new("")),
             Value::String(s) => Ok(Kv::new(s)),
             other => Err(BadInitial {
-                model: Self::NAME,
+                model: Self::KIND.name(),
                 value: other.clone(),
                 expected: "a string",
             }),
@@ -242,7 +243,7 @@ impl HistoryModel for Kv {
                 return Err(HistoryError::UnsupportedFunction {
                     index: op.invoke_index,
                     f: op.f.clone(),
-                    model: Self::NAME.into(),
+                    model: Self::KIND.name().into(),
                     supported: "get, put, append".into(),
                 })
             }

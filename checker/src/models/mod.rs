@@ -2,10 +2,11 @@
 
 pub mod cas_register;
 pub mod counter;
-pub mod history_model;
+pub(crate) mod history_model;
 pub mod interner;
 pub mod kv;
 pub mod model;
 pub mod multi_register;
 pub mod queue;
+pub mod register_op;
 pub mod set;

@@ -23,6 +23,7 @@ use crate::history::history_error::HistoryError;
 use crate::models::history_model::{BadInitial, HistoryModel};
 use crate::models::interner::{Interner, ValueId};
 use crate::models::model::Model;
+use crate::options::ModelKind;
 
 use crate::explain::ties::{ByLabel, Ties};
 use crate::history::operation::{Operation, Outcome};
@@ -294,7 +295,7 @@ impl Model for MultiRegister {
 /// Checked key by key by the shared runner (`model_check`), under the run's budget like every
 /// other model.
 impl HistoryModel for MultiRegister {
-    const NAME: &'static str = "multi-register";
+    const KIND: ModelKind = ModelKind::MultiRegister;
     const NOUN: &'static str = "register set";
     // An ok transaction is shown by its completion, which holds the values its reads saw.
     const OBSERVING: &'static [&'static str] = &["txn", "read"];

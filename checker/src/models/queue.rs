@@ -25,6 +25,7 @@ use crate::history::operation::{Operation, Outcome};
 use crate::models::history_model::{BadInitial, HistoryModel};
 use crate::models::interner::{Interner, ValueId};
 use crate::models::model::Model;
+use crate::options::ModelKind;
 use serde_json::Value;
 
 /// One queue operation, with elements interned.
@@ -58,7 +59,7 @@ impl Queue {
 }
 
 impl HistoryModel for Queue {
-    const NAME: &'static str = "queue";
+    const KIND: ModelKind = ModelKind::Queue;
     const NOUN: &'static str = "queue";
     const OBSERVING: &'static [&'static str] = &["dequeue"];
 
@@ -67,7 +68,7 @@ impl HistoryModel for Queue {
             Value::Null => Ok(Queue::new(&[])),
             Value::Array(elements) if !elements.contains(&Value::Null) => Ok(Queue::new(elements)),
             other => Err(BadInitial {
-                model: Self::NAME,
+                model: Self::KIND.name(),
                 value: other.clone(),
                 expected: "an array of non-null elements, oldest first",
             }),
@@ -123,7 +124,7 @@ impl HistoryModel for Queue {
                 return Err(HistoryError::UnsupportedFunction {
                     index: op.invoke_index,
                     f: op.f.clone(),
-                    model: Self::NAME.into(),
+                    model: Self::KIND.name().into(),
                     supported: "enqueue, dequeue".into(),
                 })
             }

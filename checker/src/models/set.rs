@@ -22,6 +22,7 @@ use crate::history::operation::{Operation, Outcome};
 use crate::models::history_model::{BadInitial, HistoryModel};
 use crate::models::interner::{Interner, ValueId};
 use crate::models::model::Model;
+use crate::options::ModelKind;
 use crate::search::partition::compare_keys;
 use crate::search::wgl::Interval;
 use serde_json::Value;
@@ -63,7 +64,7 @@ impl Set {
 }
 
 impl HistoryModel for Set {
-    const NAME: &'static str = "set";
+    const KIND: ModelKind = ModelKind::Set;
     const NOUN: &'static str = "set";
     const OBSERVING: &'static [&'static str] = &["read"];
 
@@ -72,7 +73,7 @@ impl HistoryModel for Set {
             Value::Null => Ok(Set::new(&[])),
             Value::Array(elements) => Ok(Set::new(elements)),
             other => Err(BadInitial {
-                model: Self::NAME,
+                model: Self::KIND.name(),
                 value: other.clone(),
                 expected: "an array of elements",
             }),
@@ -143,7 +144,7 @@ impl HistoryModel for Set {
                 return Err(HistoryError::UnsupportedFunction {
                     index: op.invoke_index,
                     f: op.f.clone(),
-                    model: Self::NAME.into(),
+                    model: Self::KIND.name().into(),
                     supported: "add, read".into(),
                 })
             }

@@ -16,7 +16,7 @@
 //! probe, so probing is bounded: subsets of at most [`MAX_PROBE`] operations, each searched for
 //! at most [`PER_PROBE`], and all probes of a key together for at most [`PROBE_TIME`].
 
-use crate::explain::ties::Ties;
+use crate::explain::explainer::Explainer;
 use crate::models::history_model::HistoryModel;
 use crate::search::budget::Budget;
 use crate::search::wgl::{self, Interval, Linearization};
@@ -46,7 +46,7 @@ pub(crate) struct Found {
 pub(crate) fn probe<M: HistoryModel>(
     model: &M,
     intervals: &[Interval<M::Op>],
-    ties: &Ties,
+    ties: &dyn Explainer,
     budget: &Budget,
 ) -> Option<Found> {
     let side = budget.side(Instant::now() + PROBE_TIME);

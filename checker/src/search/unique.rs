@@ -59,8 +59,8 @@
 //! [`decide`] answers `None` and the caller searches. Both answers are proofs, never guesses;
 //! the tests below hold them against the search and a brute force on 30,000 random histories.
 
-use crate::models::cas_register::RegisterOp;
 use crate::models::interner::ValueId;
+use crate::models::register_op::RegisterOp;
 use crate::search::fx_hash::FxBuildHasher;
 use crate::search::wgl::Interval;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -752,10 +752,11 @@ impl Built {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::KeyCheck;
     use crate::history::event::{Event, EventType};
     use crate::history::failed_cas::FailedCas;
     use crate::history::operation::{pair, Operation};
+    use crate::key_check::KeyCheck;
+    use crate::models::cas_register::CasRegister;
     use crate::models::model::Model;
     use crate::search::budget::{Budget, Stop};
     use crate::search::wgl::{self, Linearization};
@@ -771,13 +772,8 @@ mod tests {
 
     fn decide_from(events: &[Event], initial: &Value) -> Option<Decision> {
         let ops = pair(events).unwrap();
-        let k = KeyCheck::new(
-            Value::Null,
-            ops.iter().collect(),
-            initial,
-            FailedCas::Observes,
-        )
-        .unwrap();
+        let register = CasRegister::new(initial).with_failed_cas(FailedCas::Observes);
+        let k = KeyCheck::new(Value::Null, ops.iter().collect(), register).unwrap();
         decide(k.model.init(), &k.intervals)
     }
 
@@ -1186,8 +1182,8 @@ mod tests {
             let initial = if n % 7 == 0 { json!(0) } else { Value::Null };
             let ops = pair(&events).unwrap();
             let refs: Vec<&Operation> = ops.iter().collect();
-            let k =
-                KeyCheck::new(Value::Null, refs.clone(), &initial, FailedCas::Observes).unwrap();
+            let register = CasRegister::new(&initial).with_failed_cas(FailedCas::Observes);
+            let k = KeyCheck::new(Value::Null, refs.clone(), register).unwrap();
             let fast = decide(k.model.init(), &k.intervals);
             let mismatches = k
                 .intervals

@@ -1088,7 +1088,8 @@ mod tests {
 
     #[test]
     fn pruned_and_exact_searches_agree_on_random_histories() {
-        use crate::check::KeyCheck;
+        use crate::key_check::KeyCheck;
+        use crate::models::cas_register::CasRegister;
         let histories = random_histories(
             crate::testing::simulation::Object::Register,
             20_000,
@@ -1097,7 +1098,8 @@ mod tests {
         let verdicts = histories.map(|(n, ops)| {
             let null = serde_json::Value::Null;
             let observes = crate::history::failed_cas::FailedCas::Observes;
-            let k = KeyCheck::new(null.clone(), ops.iter().collect(), &null, observes).unwrap();
+            let register = CasRegister::new(&null).with_failed_cas(observes);
+            let k = KeyCheck::new(null.clone(), ops.iter().collect(), register).unwrap();
             pruned_agrees(&k.model, &k.intervals, n)
         });
         assert_both_kinds(verdicts, 4000);
@@ -1105,7 +1107,7 @@ mod tests {
 
     #[test]
     fn pruned_and_exact_searches_agree_on_random_kv_histories() {
-        use crate::model_check::KeyCheck;
+        use crate::key_check::KeyCheck;
         use crate::models::history_model::HistoryModel;
         use crate::models::kv::Kv;
         let histories = random_histories(crate::testing::simulation::Object::Kv, 10_000, 0xa99e7d);

@@ -5,10 +5,12 @@
 //! JSON values. It shares nothing with the search but [`pair`] and the event types, so agreement
 //! on many small histories is evidence both are right.
 
-use crate::check::{check_events, KeyCheck};
+use crate::check::check_events;
 use crate::history::event::{Event, EventType, Process, CAS_MISMATCH};
 use crate::history::failed_cas::FailedCas;
 use crate::history::operation::{pair, Operation, Outcome};
+use crate::key_check::KeyCheck;
+use crate::models::cas_register::CasRegister;
 use crate::models::model::Model;
 use crate::options::{CheckOptions, ModelKind};
 use crate::search::wgl::{self, Linearization};
@@ -296,7 +298,8 @@ fn reference_keys(events: &[Event], initial: &Value, failed_cas: FailedCas) -> V
 fn assert_witness(events: &[Event], initial: &Value, failed_cas: FailedCas) {
     let ops = pair(events).unwrap();
     for (key, key_ops) in crate::search::partition::by_key(&ops) {
-        let k = KeyCheck::new(key, key_ops, initial, failed_cas).unwrap();
+        let register = CasRegister::new(initial).with_failed_cas(failed_cas);
+        let k = KeyCheck::new(key, key_ops, register).unwrap();
         let Linearization::Linearizable { order } = wgl::check(&k.model, &k.intervals, None) else {
             panic!("expected a witness for {events:#?}")
         };

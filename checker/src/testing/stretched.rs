@@ -23,7 +23,7 @@
 use crate::check::check_events;
 use crate::history::event::{Event, EventType, Process, CAS_MISMATCH};
 use crate::history::operation::{pair, Operation};
-use crate::model_check::KeyCheck;
+use crate::key_check::KeyCheck;
 use crate::models::history_model::HistoryModel;
 use crate::options::{CheckOptions, ModelKind};
 use crate::search::budget::Budget;
@@ -470,7 +470,7 @@ fn closed_subsets_stay_linearizable<O: Object, M: HistoryModel>(seed: u64, cases
                 matches!(got, Ok(Linearization::Linearizable { .. })),
                 "{} case {n}: the closed subset {closed:?} of a linearizable history is not \
                  linearizable\n{}",
-                M::NAME,
+                M::KIND.name(),
                 events
                     .iter()
                     .map(|e| serde_json::to_string(e).unwrap())

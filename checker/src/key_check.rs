@@ -1,22 +1,27 @@
-//! Checking a history against a model that reads its own operations from the history: the kv,
-//! set, counter and queue models all go through here.
+//! The one per-key check every linearizability model goes through: a key's operations, run
+//! through the model, searched, explained and reported.
 //!
 //! ```text
-//!   operations ──by key──► per key: a fresh model, model.op(each) ──► intervals ──wgl──► KeyReport
+//!   operations ──by key, validated──► per key: a fresh model, model.op(each) ──► intervals
+//!     ──HistoryModel::unobserved──► without unobserved indeterminate updates
+//!     ──HistoryModel::decide_first (the register's unique values)──► verdict, or
+//!     ──wgl search (100 ms), then probes (PROBES), then the whole search──► verdict
+//!     ──invalid: stale reads or the longest order, minimal witness (explainer)──► KeyReport
 //! ```
 //!
 //! Each key is its own object (P-compositionality: a history is linearizable if and only if
-//! each key's history is), so each key gets its own model and its states stay small. As in
-//! [`crate::check`], every key is validated before any is searched, and the keys are searched in
+//! each key's history is), so each key gets its own model and its states stay small. Every key
+//! is validated before any is searched, so a malformed history fails fast with a
+//! [`HistoryError`] instead of after minutes of searching; the keys are prepared and searched in
 //! parallel within one shared [`Budget`] (the timeout and `memory_limit`).
 
-use crate::explain::ties::Ties;
+use crate::explain::explainer::Explainer;
 use crate::explain::witness::{self, Witness};
 use crate::history::history_error::HistoryError;
 use crate::history::op_summary::{describe_key, OpSummary};
 use crate::history::operation::{Operation, Outcome};
 use crate::key_progress::KeyCounter;
-use crate::models::history_model::HistoryModel;
+use crate::models::history_model::{Early, HistoryModel, Proof};
 use crate::options::CheckOptions;
 use crate::report::{Anomaly, KeyReport};
 use crate::search::budget::{Budget, Stop};
@@ -26,6 +31,8 @@ use crate::search::wgl::{self, Interval, Linearization};
 use crate::validity::Validity;
 use rayon::prelude::*;
 use serde_json::Value;
+use std::cell::OnceCell;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Checks each key's operations against its own `M`.
@@ -37,14 +44,16 @@ pub(crate) fn check_keys<M: HistoryModel>(
     opts: &CheckOptions,
     deadline: Option<Instant>,
 ) -> Result<Vec<KeyReport>, HistoryError> {
-    let bad_initial = M::from_initial(&opts.initial).err();
+    let bad_initial = M::for_check(opts).err();
     let model = || match &bad_initial {
-        None => M::from_initial(&opts.initial),
+        None => M::for_check(opts),
         // Still validate the history, from the natural empty state.
         Some(_) => M::from_initial(&Value::Null),
     };
-    let keys = partition::by_key(ops)
-        .into_iter()
+    // Keys are independent: prepare them in parallel. An indexed collect keeps the key order,
+    // and the first error in key order is reported, whichever thread met it first.
+    let prepared: Vec<Result<KeyCheck<M>, HistoryError>> = partition::by_key(ops)
+        .into_par_iter()
         .map(|(key, ops)| {
             KeyCheck::new(
                 key,
@@ -52,10 +61,10 @@ pub(crate) fn check_keys<M: HistoryModel>(
                 model().expect("null is every model's empty state"),
             )
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect();
+    let keys = prepared.into_iter().collect::<Result<Vec<_>, _>>()?;
     let budget = Budget::new(deadline, opts.memory_limit);
     let counter = KeyCounter::new(opts.progress.as_ref(), keys.len());
-    // An indexed parallel map keeps the keys' order.
     Ok(keys
         .into_par_iter()
         .map(|k| {
@@ -64,7 +73,7 @@ pub(crate) fn check_keys<M: HistoryModel>(
                 Some(bad) => KeyReport {
                     key: k.key,
                     validity: Validity::Unknown,
-                    operations: k.operations,
+                    operations: k.ops.len(),
                     reason: Some(bad.to_string()),
                     anomaly: None,
                 },
@@ -87,8 +96,8 @@ enum Decided<S> {
 /// One key, validated and ready to search.
 pub(crate) struct KeyCheck<'a, M: HistoryModel> {
     pub(crate) key: Value,
-    /// How many client operations addressed the key, whatever their outcome.
-    pub(crate) operations: usize,
+    /// All of the key's operations, whatever their outcome.
+    pub(crate) ops: Vec<&'a Operation>,
     pub(crate) model: M,
     /// The operations the search considers.
     pub(crate) intervals: Vec<Interval<M::Op>>,
@@ -104,7 +113,7 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
         ops: Vec<&'a Operation>,
         mut model: M,
     ) -> Result<Self, HistoryError> {
-        let (intervals, sources) = crate::search::wgl::intervals_of(&ops, |op| model.op(op))?;
+        let (intervals, sources) = wgl::intervals_of(&ops, |op| model.op(op))?;
         let unobserved = model.unobserved(&intervals);
         let left_out = unobserved.iter().filter(|&&u| u).count();
         let (intervals, sources) = intervals
@@ -115,7 +124,7 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
             .unzip();
         Ok(KeyCheck {
             key,
-            operations: ops.len(),
+            ops,
             model,
             intervals,
             sources,
@@ -123,45 +132,87 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
         })
     }
 
+    /// Decides the key: by the model's own proof where it has one, else by the search (with
+    /// probes first, for the models that probe), and explains an invalid one.
     fn run(self, opts: &CheckOptions, budget: &Budget) -> KeyReport {
         let mut report = KeyReport {
             key: self.key.clone(),
             validity: Validity::Valid,
-            operations: self.operations,
+            operations: self.ops.len(),
             reason: None,
             anomaly: None,
         };
-        let stopped = |stop: Stop| match (stop, opts.timeout) {
-            (Stop::Deadline, Some(t)) => {
-                format!("the search did not finish within the {t:?} timeout")
-            }
-            (Stop::Deadline | Stop::Steps, _) => "the search did not finish".to_string(),
-            (Stop::Memory(_), _) => stop.to_string(),
+        let stopped = |mut report: KeyReport, stop: Stop| {
+            report.validity = Validity::Unknown;
+            report.reason = Some(match (stop, opts.timeout) {
+                (Stop::Deadline, Some(t)) => {
+                    format!("the search did not finish within the {t:?} timeout")
+                }
+                (Stop::Deadline | Stop::Steps, _) => "the search did not finish".to_string(),
+                (Stop::Memory(_), _) => stop.to_string(),
+            });
+            report
         };
+        if let Err(stop) = budget.check_clock() {
+            return stopped(report, stop);
+        }
         let started = Instant::now();
-        // Only a key that needs a probe or a witness needs its ties.
-        let ties = std::cell::OnceCell::new();
-        let ties = || {
-            ties.get_or_init(|| {
-                let ops: Vec<M::Op> = self.intervals.iter().map(|i| i.op.clone()).collect();
-                self.model.ties(&ops)
-            })
-        };
+        // Only a key that needs a probe or a witness needs its explainer.
+        let explainer = OnceCell::new();
+        let explainer =
+            || &**explainer.get_or_init(|| self.model.explainer(&self.key, &self.intervals));
         let search = |budget: &Budget| {
             budget
                 .check_clock()
                 .and_then(|()| wgl::decide_detailed(&self.model, &self.intervals, budget))
         };
-        // Most keys are decided at once. One that is not may be invalid, which the search can
-        // only show by exhausting every order: a probe may show it in microseconds.
-        let decided = match search(&budget.side(Instant::now() + PROBE_AFTER)) {
-            Err(Stop::Deadline) | Ok(Linearization::Unknown) if budget.check_clock().is_ok() => {
-                match probe::probe(&self.model, &self.intervals, ties(), budget) {
-                    Some(found) => Decided::Probed(found),
-                    None => Decided::Searched(search(budget)),
+        // Subsets the verdict points at, for the witness to try before shrinking the whole key.
+        let mut seeds: Vec<Vec<usize>> = Vec::new();
+        let decided = match self.model.decide_first(&self.intervals) {
+            Some(Early::Linearizable) => return report,
+            Some(Early::NotLinearizable(proof)) => {
+                seeds.push(proof.operations());
+                // Proven; the search, if it ends soon, explains it the usual way.
+                match wgl::check_within(
+                    &self.model,
+                    &self.intervals,
+                    budget,
+                    Some(wgl::DETAIL_STEPS),
+                ) {
+                    Ok(found @ Linearization::NotLinearizable { .. }) => {
+                        Decided::Searched(Ok(found))
+                    }
+                    Ok(_) => {
+                        report.validity = Validity::Unknown;
+                        report.reason = Some(format!(
+                            "internal error: the model's own proof and the search disagree \
+                             (please report this history): {}",
+                            proof.describe(&|i| self.summary(i).to_string())
+                        ));
+                        return report;
+                    }
+                    Err(_) => {
+                        report.validity = Validity::Invalid;
+                        report.anomaly =
+                            Some(self.proven(&*proof, seeds, started, budget, explainer()));
+                        return report;
+                    }
                 }
             }
-            searched => Decided::Searched(searched),
+            // Most keys are decided at once. One that is not may be invalid, which the search
+            // can only show by exhausting every order: a probe may show it in microseconds.
+            None if M::PROBES => match search(&budget.side(Instant::now() + PROBE_AFTER)) {
+                Err(Stop::Deadline) | Ok(Linearization::Unknown)
+                    if budget.check_clock().is_ok() =>
+                {
+                    match probe::probe(&self.model, &self.intervals, explainer(), budget) {
+                        Some(found) => Decided::Probed(found),
+                        None => Decided::Searched(search(budget)),
+                    }
+                }
+                searched => Decided::Searched(searched),
+            },
+            None => Decided::Searched(search(budget)),
         };
         let object = self.object();
         let left_out = match self.left_out {
@@ -172,11 +223,9 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
             ),
         };
         let described = |ops: &[usize]| -> Vec<String> {
-            ops.iter()
-                .map(|&i| summary::<M>(self.sources[i]).to_string())
-                .collect()
+            ops.iter().map(|&i| self.summary(i).to_string()).collect()
         };
-        let (longest_prefix, stuck, message, seed) = match decided {
+        let (longest_prefix, stuck, message) = match decided {
             Decided::Searched(Ok(Linearization::NotLinearizable {
                 longest_prefix,
                 stuck,
@@ -184,16 +233,14 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
             })) => {
                 let message = format!(
                     "no linearization of {object}: the longest consistent order covers {} of {} \
-                     operations{left_out}, after which the {} is {}; none of these can take \
-                     effect next: {}",
+                     operations{left_out}{}; none of these can take effect next: {}",
                     longest_prefix.len(),
                     self.intervals.len(),
-                    M::NOUN,
-                    self.model.describe_state(&state),
+                    self.model.leaves(&state),
                     described(&stuck).join("; ")
                 );
-                let seed = longest_prefix.iter().chain(&stuck).copied().collect();
-                (longest_prefix.len(), stuck, message, seed)
+                seeds.push(longest_prefix.iter().chain(&stuck).copied().collect());
+                (longest_prefix.len(), stuck, message)
             }
             Decided::Probed(found) => {
                 let message = format!(
@@ -205,41 +252,41 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
                     self.intervals.len(),
                     described(&found.stuck).join("; ")
                 );
+                seeds.push(found.subset);
                 // No longest order of the whole key to name: the message says what is known.
-                (0, Vec::new(), message, found.subset)
+                (0, Vec::new(), message)
             }
             Decided::Searched(Ok(Linearization::Linearizable { .. })) => return report,
             Decided::Searched(Ok(Linearization::Unknown)) => {
-                report.validity = Validity::Unknown;
-                report.reason = Some(stopped(Stop::Deadline));
-                return report;
+                return stopped(report, Stop::Deadline);
             }
-            Decided::Searched(Err(stop)) => {
-                report.validity = Validity::Unknown;
-                report.reason = Some(stopped(stop));
-                return report;
-            }
+            Decided::Searched(Err(stop)) => return stopped(report, stop),
         };
         report.validity = Validity::Invalid;
-        let witness = self.witness(ties(), seed, started, budget);
-        report.anomaly = Some(Anomaly {
-            unlinearizable: stuck
-                .iter()
-                .map(|&i| summary::<M>(self.sources[i]))
-                .collect(),
+        let stale_reads = self.model.stale_reads(&self.key, &self.ops);
+        let message = if stale_reads.is_empty() {
+            message
+        } else {
+            let lines: Vec<&str> = stale_reads.iter().map(|s| s.message.as_str()).collect();
+            lines.join("\n")
+        };
+        let mut anomaly = Anomaly {
+            unlinearizable: stuck.iter().map(|&i| self.summary(i)).collect(),
             longest_prefix,
-            stale_reads: Vec::new(),
+            stale_reads,
             message,
-            witness: Some(witness),
+            witness: None,
             left_out: self.left_out,
-        });
+        };
+        anomaly.witness = Some(self.witness(&anomaly, seeds, started, budget, explainer()));
+        report.anomaly = Some(anomaly);
         report
     }
 }
 
 impl<M: HistoryModel> KeyCheck<'_, M> {
-    /// The key as prose, as the register's reports name it: `x`, or `the value` for operations
-    /// without a key.
+    /// The key as prose, as the reports name it: `x`, or `the set` for operations without a
+    /// key.
     fn object(&self) -> String {
         match &self.key {
             Value::Null => format!("the {}", M::NOUN),
@@ -247,27 +294,110 @@ impl<M: HistoryModel> KeyCheck<'_, M> {
         }
     }
 
+    /// The operation behind the interval at `i` as a report shows it: an ok observation by
+    /// what it returned.
+    fn summary(&self, i: usize) -> OpSummary {
+        let op = self.sources[i];
+        let mut summary = OpSummary::from(op);
+        if op.outcome == Outcome::Ok && M::OBSERVING.contains(&op.f.as_str()) {
+            summary.value = op.output.clone();
+        }
+        summary
+    }
+
+    /// The anomaly of a key the model's own proof showed invalid and the search could not
+    /// explain in time: the proof's reason. It names no longest order (`longest_prefix` 0,
+    /// `unlinearizable` empty); the operations are named in the message.
+    fn proven(
+        &self,
+        proof: &dyn Proof,
+        seeds: Vec<Vec<usize>>,
+        started: Instant,
+        budget: &Budget,
+        explainer: &dyn Explainer,
+    ) -> Anomaly {
+        let mut anomaly = Anomaly {
+            unlinearizable: Vec::new(),
+            longest_prefix: 0,
+            stale_reads: self.model.stale_reads(&self.key, &self.ops),
+            message: format!(
+                "no linearization of {}: {}",
+                self.object(),
+                proof.describe(&|i| self.summary(i).to_string())
+            ),
+            witness: None,
+            left_out: self.left_out,
+        };
+        anomaly.witness = Some(self.witness(&anomaly, seeds, started, budget, explainer));
+        anomaly
+    }
+
     /// A minimal witness of the invalid key, shrinking for at most [`witness::budget_for`] the
-    /// time the check took since `started`, trying `seed` first.
-    fn witness(&self, ties: &Ties, seed: Vec<usize>, started: Instant, budget: &Budget) -> Witness {
+    /// time the check took since `started`. `seeds`, then the operations `anomaly` names (its
+    /// stale reads with their writes), are tried first.
+    fn witness(
+        &self,
+        anomaly: &Anomaly,
+        mut seeds: Vec<Vec<usize>>,
+        started: Instant,
+        budget: &Budget,
+        explainer: &dyn Explainer,
+    ) -> Witness {
         let allowed = witness::budget_for(started.elapsed());
         let began = Instant::now();
+        if !anomaly.stale_reads.is_empty() {
+            let position: HashMap<u64, usize> = self
+                .sources
+                .iter()
+                .enumerate()
+                .map(|(i, op)| (op.invoke_index, i))
+                .collect();
+            for stale in &anomaly.stale_reads {
+                let named = [
+                    Some(&stale.read),
+                    stale.writer.as_ref(),
+                    Some(&stale.overwrite),
+                ];
+                seeds.push(
+                    named
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|o| position.get(&o.invoke_index).copied())
+                        .collect(),
+                );
+            }
+        }
         let shrunk = witness::shrink(
             &self.intervals,
-            vec![seed],
+            seeds,
             allowed,
             budget,
-            |subset| ties.close(subset),
-            |sub, oracle| witness::verdict(wgl::decide_within(&self.model, sub, oracle, None)),
+            |subset| explainer.close(subset),
+            |sub, oracle| match self.model.decide_first(sub) {
+                Some(Early::Linearizable) => Ok(Linearization::Linearizable { order: Vec::new() }),
+                Some(Early::NotLinearizable(_)) => Ok(Linearization::NotLinearizable {
+                    longest_prefix: Vec::new(),
+                    stuck: Vec::new(),
+                    state: (),
+                }),
+                None => witness::verdict(wgl::decide_within(&self.model, sub, oracle, None)),
+            },
         );
-        let mut witness = Witness::new(
-            &shrunk,
-            &|i| summary::<M>(self.sources[i]),
-            self.intervals.len(),
-            began.elapsed(),
-        );
-        if let Some(sentence) = self.unordered(&shrunk.kept, budget) {
-            witness.explain(Vec::new(), vec![sentence]);
+        let name = |i: usize| self.summary(i);
+        let mut witness = Witness::new(&shrunk, &name, self.intervals.len(), began.elapsed());
+        match explainer.context(&shrunk.kept, &name) {
+            Some(context) => {
+                witness.explain(
+                    context.context.iter().map(|&i| name(i)).collect(),
+                    context.because,
+                );
+                witness.cycle = context.cycle;
+            }
+            None => {
+                if let Some(sentence) = self.unordered(&shrunk.kept, budget) {
+                    witness.explain(Vec::new(), vec![sentence]);
+                }
+            }
         }
         witness
     }
@@ -286,7 +416,7 @@ impl<M: HistoryModel> KeyCheck<'_, M> {
         else {
             return None;
         };
-        let what = |j: &usize| witness::what(&summary::<M>(self.sources[kept[*j]]));
+        let what = |j: &usize| witness::what(&self.summary(kept[*j]));
         let object = self.object();
         let stuck: Vec<String> = stuck.iter().map(what).collect();
         let state = self.model.describe_state(&state);
@@ -311,15 +441,6 @@ impl<M: HistoryModel> KeyCheck<'_, M> {
             }
         })
     }
-}
-
-/// An operation as a report shows it: an ok observation by what it returned.
-fn summary<M: HistoryModel>(op: &Operation) -> OpSummary {
-    let mut summary = OpSummary::from(op);
-    if op.outcome == Outcome::Ok && M::OBSERVING.contains(&op.f.as_str()) {
-        summary.value = op.output.clone();
-    }
-    summary
 }
 
 #[cfg(test)]
