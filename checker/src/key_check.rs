@@ -640,15 +640,15 @@ mod tests {
     fn a_key_too_large_to_exhaust_is_proven_invalid_by_a_probe() {
         // 1,000 kv operations from 50 clients with one stale get: exhausting every order takes
         // the search seconds; a probe around the stale get takes microseconds.
-        let events = crate::Simulation {
-            object: crate::Object::Kv,
+        let events = crate::testing::simulation::Simulation {
+            object: crate::testing::simulation::Object::Kv,
             ops: 1_000,
             clients: 50,
-            values: crate::Values::Unique,
+            values: crate::testing::simulation::Values::Unique,
             info_rate: 0.05,
             stale_read: true,
             seed: 7,
-            ..crate::Simulation::default()
+            ..crate::testing::simulation::Simulation::default()
         }
         .events();
         let started = Instant::now();

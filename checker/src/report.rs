@@ -3,11 +3,19 @@
 //!
 //! A leaf: the checking fills these in; they import only what they hold.
 
-use crate::explain::stale::StaleRead;
-use crate::explain::witness::Witness;
-use crate::history::op_summary::{describe_key, OpSummary};
+use crate::history::op_summary::describe_key;
 use crate::validity::Validity;
-use crate::weak::WeakReport;
+
+// What the reports hold, nameable by callers as `checker::report::…`.
+pub use crate::explain::cycle::{Constraint, Cycle, CycleStep};
+pub use crate::explain::stale::StaleRead;
+pub use crate::explain::witness::Witness;
+pub use crate::history::op_summary::OpSummary;
+pub use crate::history::times::Times;
+pub use crate::weak::convergence::{ConvergenceReport, DivergentKey, LostWrite, UnexpectedValue};
+pub use crate::weak::counter_bounds::{BoundsViolation, CounterBoundsReport};
+pub use crate::weak::set_full::{SetFullReport, SetRead};
+pub use crate::weak::WeakReport;
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt;

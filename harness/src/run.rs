@@ -18,8 +18,8 @@ use crate::signals;
 use crate::target_client::{ClientOptions, TargetClient};
 use crate::worker::{self, Shared};
 use anyhow::{anyhow, bail, Context, Result};
-use checker::event::{EventType, Process};
 use checker::{CheckOptions, Validity};
+use checker::{EventType, Process};
 use cluster::target::TargetOptions;
 use cluster::{Cluster, ClusterSpec, Lifetime};
 use nemesis::{ClusterControl, FaultRecorder, NemesisReport, Schedule};
@@ -174,7 +174,7 @@ async fn phases(
 /// the summary.
 fn conclude(cfg: &TestConfig, run_dir: &RunDir, learned: &Learned, ended: Ended) -> Result<RunEnd> {
     let stopped_early = !matches!(ended, Ended::Completed);
-    let (events, check) = match checker::jsonl::read_jsonl_file(&run_dir.history_path()) {
+    let (events, check) = match checker::formats::read_jsonl_file(&run_dir.history_path()) {
         Ok(events) => {
             let check = checker::check_events(&events, &check_options(cfg, stopped_early))
                 .map_err(|e| anyhow!("checking the history: {e}"));

@@ -4,7 +4,7 @@
 //! observed; that keeps the checker's job small and lets it explain a stale read exactly.
 
 use crate::client::{ClientError, RegisterClient};
-use checker::event::{EventType, CAS_MISMATCH};
+use checker::{EventType, CAS_MISMATCH};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};

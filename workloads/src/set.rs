@@ -49,7 +49,7 @@ pub async fn final_read<C: SetClient>(client: &mut C) -> Completion {
 mod tests {
     use super::*;
     use crate::client::ClientError;
-    use checker::event::EventType;
+    use checker::EventType;
     use std::future::Future;
 
     struct Scripted(Result<Vec<i64>, ClientError>);

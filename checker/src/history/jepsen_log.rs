@@ -23,7 +23,7 @@
 //! The value is EDN, converted as [`crate::history::edn`] says; the error is taken as EDN when it reads as
 //! EDN (Jepsen logs it with `str`), else as text. An event's time is its bracketed time; a log
 //! without times (the older layout) numbers each event's time by its index
-//! ([`crate::Times::EventOrder`]). A log whose operation lines have times on some lines only
+//! ([`crate::history::times::Times::EventOrder`]). A log whose operation lines have times on some lines only
 //! is an error.
 
 use crate::history::edn;
@@ -313,13 +313,19 @@ INFO  jepsen.core - Everything looks good! ヽ('ー`)ノ
             ]
         );
         assert_eq!(events[3].error.as_deref(), Some("timeout"));
-        assert_eq!(crate::Times::of(&events), crate::Times::Nanos);
+        assert_eq!(
+            crate::history::times::Times::of(&events),
+            crate::history::times::Times::Nanos
+        );
     }
 
     #[test]
     fn older_logs_have_no_times_and_count_events() {
         let events = read(LOG).unwrap();
-        assert_eq!(crate::Times::of(&events), crate::Times::EventOrder);
+        assert_eq!(
+            crate::history::times::Times::of(&events),
+            crate::history::times::Times::EventOrder
+        );
         // A bracketed thread name before the process is not a time.
         let events = read("INFO [jepsen worker 2] 12\t:ok\t:read\t1").unwrap();
         assert_eq!(

@@ -134,6 +134,7 @@ impl Model for CasRegister {
         }
     }
 
+    #[cfg(test)]
     fn describe(&self, op: &RegisterOp) -> String {
         match *op {
             RegisterOp::Read(v) => format!("read {}", self.value(v)),

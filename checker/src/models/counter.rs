@@ -136,6 +136,7 @@ impl Model for Counter {
         (low..=high).contains(&i128::from(v))
     }
 
+    #[cfg(test)]
     fn describe(&self, op: &CounterOp) -> String {
         match op {
             CounterOp::Add(d) => format!("add {d}"),

@@ -42,13 +42,9 @@ impl Interner {
     }
 
     /// How many distinct values have been interned.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.values.len()
-    }
-
-    /// Whether no value has been interned yet.
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
     }
 }
 

@@ -399,6 +399,7 @@ impl Model for Kv {
         spelled[want.len()]
     }
 
+    #[cfg(test)]
     fn describe(&self, op: &KvOp) -> String {
         let (f, v) = match op {
             KvOp::Get(v) => ("get", self.text(*v)),

@@ -52,7 +52,9 @@ pub trait Model {
         true
     }
 
-    /// A short human description of an operation, e.g. `write 3`.
+    /// A short human description of an operation, e.g. `write 3`: how the tests read what a
+    /// model made of a history's operations.
+    #[cfg(test)]
     fn describe(&self, op: &Self::Op) -> String;
 
     /// A short human description of a state, e.g. `3`.

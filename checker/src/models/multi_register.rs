@@ -266,6 +266,7 @@ impl Model for MultiRegister {
         needs.is_empty()
     }
 
+    #[cfg(test)]
     fn describe(&self, op: &Vec<MicroOp>) -> String {
         let steps: Vec<String> = op
             .iter()

@@ -190,6 +190,7 @@ impl Model for Queue {
         }
     }
 
+    #[cfg(test)]
     fn describe(&self, op: &QueueOp) -> String {
         match *op {
             QueueOp::Enqueue(e) => format!("enqueue {}", self.elements.value(e)),

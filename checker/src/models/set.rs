@@ -209,6 +209,7 @@ impl Model for Set {
         missing.is_empty()
     }
 
+    #[cfg(test)]
     fn describe(&self, op: &SetOp) -> String {
         match op {
             SetOp::Add(e) => format!("add {}", self.elements.value(*e)),

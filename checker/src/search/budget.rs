@@ -49,6 +49,7 @@ impl Budget {
     }
 
     /// A budget without limits.
+    #[cfg(test)]
     pub fn unlimited() -> Self {
         Budget::new(None, None)
     }
@@ -67,11 +68,6 @@ impl Budget {
     /// The deadline, if any.
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline
-    }
-
-    /// The memory limit in bytes, if any.
-    pub fn memory_limit(&self) -> Option<u64> {
-        self.memory_limit
     }
 
     /// `Err(Stop::Deadline)` once the deadline has passed.
@@ -103,6 +99,7 @@ impl Budget {
     }
 
     /// How many bytes running searches hold now.
+    #[cfg(test)]
     pub fn reserved(&self) -> u64 {
         self.reserved.load(Ordering::Relaxed)
     }

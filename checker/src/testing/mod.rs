@@ -6,6 +6,8 @@ pub(crate) mod brute_force;
 pub(crate) mod history_builder;
 #[cfg(test)]
 pub(crate) mod model_agreement;
-pub mod simulation;
+pub(crate) mod simulation;
 #[cfg(test)]
 pub(crate) mod stretched;
+
+pub use simulation::{Object, Simulation, Values};
