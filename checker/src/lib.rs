@@ -9,15 +9,17 @@
 //!        invalid: explain/ (stale reads, minimal witness, its context and cycle) ─► report
 //! ```
 //!
-//! The rooms, each documented in its `mod.rs`: [`history`] (events, formats, operations),
-//! [`models`] (the sequential specifications), [`search`] (deciding a key), [`explain`] (why a
-//! key is invalid), [`weak`] (checkers of weaker guarantees), [`testing`] (simulated histories
-//! and brute-force references). At the top: [`check`] (the entry point), [`key_check`] (the one
-//! per-key pipeline), [`options`] and [`report`] (what goes in and what comes out; leaves that
-//! import nothing of the checking), [`validity`] and [`key_progress`].
+//! The rooms, each documented in its `mod.rs`: `history/` (events, formats, operations),
+//! `models/` (the sequential specifications, and how to add one), `search/` (deciding a key),
+//! `explain/` (why a key is invalid), `weak/` (checkers of weaker guarantees), [`testing`]
+//! (simulated histories and brute-force references). At the top: `check.rs` (the entry point),
+//! `key_check.rs` (the one per-key pipeline every model goes through), `options.rs` and
+//! [`report`] (what goes in and what comes out; leaves that import nothing of the checking),
+//! `validity.rs` and `key_progress.rs`. No file imports a file that imports it back
+//! (`tests/import_cycles.rs`).
 //!
 //! Most callers want [`read_history_file`] (any format, chosen as [`Format`] says) and
-//! [`check_events`]. To add a model: see [`models`].
+//! [`check_events`]; [`formats`] has each format's own reader.
 
 mod check;
 mod explain;

@@ -92,8 +92,8 @@ impl fmt::Display for ModelKind {
 /// A model name that is not one of [`ModelKind::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown model {name:?} (known models: register, cas-register, multi-register, kv, set, \
-     counter, queue, set-full, counter-bounds, convergence)"
+    "unknown model {name:?} (known models: {})",
+    ModelKind::ALL.map(ModelKind::name).join(", ")
 )]
 pub struct UnknownModel {
     /// The name given.

@@ -25,7 +25,7 @@ use std::fmt;
 pub struct CheckReport {
     /// The merge of the keys' verdicts (valid when there are no keys).
     pub validity: Validity,
-    /// One report per key, keys in [`partition::compare_keys`] order.
+    /// One report per key, keys in `search::partition::compare_keys` order.
     pub keys: Vec<KeyReport>,
     /// How the client operations ended.
     pub counts: Counts,
@@ -78,7 +78,7 @@ pub struct Anomaly {
     /// A small subset of the key's operations that is already not linearizable.
     pub witness: Option<Witness>,
     /// Indeterminate updates the search left out because no observation shows their effect
-    /// (see [`crate::HistoryModel::unobserved`]): the longest order is over the rest.
+    /// (see `HistoryModel::unobserved`): the longest order is over the rest.
     pub left_out: usize,
 }
 

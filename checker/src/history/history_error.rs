@@ -1,5 +1,6 @@
 //! What can be wrong with a history as a whole, as opposed to one unparsable line
-//! ([`crate::history::jsonl::ParseError`]): events that do not pair up, or operations a model cannot judge.
+//! ([`crate::history::jsonl::ParseError`]): events that do not pair up, or operations a model
+//! cannot judge.
 
 use crate::history::event::Process;
 use serde_json::Value;

@@ -20,11 +20,11 @@
 //! operation and is an error, as is an operation line whose process, function or value cannot be
 //! read: nothing that looks like an operation is skipped in silence. Every other line is ignored.
 //!
-//! The value is EDN, converted as [`crate::history::edn`] says; the error is taken as EDN when it reads as
-//! EDN (Jepsen logs it with `str`), else as text. An event's time is its bracketed time; a log
-//! without times (the older layout) numbers each event's time by its index
-//! ([`crate::history::times::Times::EventOrder`]). A log whose operation lines have times on some lines only
-//! is an error.
+//! The value is EDN, converted as [`crate::history::edn`] says; the error is taken as EDN when it
+//! reads as EDN (Jepsen logs it with `str`), else as text. An event's time is its bracketed time;
+//! a log without times (the older layout) numbers each event's time by its index
+//! ([`crate::history::times::Times::EventOrder`]). A log whose operation lines have times on some
+//! lines only is an error.
 
 use crate::history::edn;
 use crate::history::event::{Event, EventType, Process};

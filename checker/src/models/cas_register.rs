@@ -89,7 +89,7 @@ impl CasRegister {
                     index: op.invoke_index,
                     f: op.f.clone(),
                     model: ModelKind::CasRegister.name().into(),
-                    supported: "read, write, cas".into(),
+                    supported: ModelKind::CasRegister.functions().join(", "),
                 })
             }
         }))

@@ -90,7 +90,7 @@ impl HistoryModel for Counter {
                     index: op.invoke_index,
                     f: op.f.clone(),
                     model: Self::KIND.name().into(),
-                    supported: "add, read".into(),
+                    supported: Self::KIND.functions().join(", "),
                 })
             }
         }))

@@ -244,7 +244,7 @@ impl HistoryModel for Kv {
                     index: op.invoke_index,
                     f: op.f.clone(),
                     model: Self::KIND.name().into(),
-                    supported: "get, put, append".into(),
+                    supported: Self::KIND.functions().join(", "),
                 })
             }
         }))

@@ -1,6 +1,6 @@
 //! Sequential specifications: what a single-copy object does when operations hit it one at a
-//! time. The linearizability search ([`crate::search::wgl`]) asks a model whether each operation can
-//! happen next, from each state it reaches.
+//! time. The linearizability search ([`crate::search::wgl`]) asks a model whether each operation
+//! can happen next, from each state it reaches.
 //!
 //! A model must be pure: `step` depends only on its arguments, so the search may try an
 //! operation from the same state many times and cache what it learnt. States should be small,
@@ -19,8 +19,8 @@ pub trait Model {
     /// search can find identical operations (it tries them in one order only).
     type Op: Debug + Eq + Hash;
 
-    /// Whether [`crate::search::wgl::decide_within`] may skip an indeterminate operation whose effect
-    /// the next operation undoes. It spares registers trying their pending writes in every
+    /// Whether [`crate::search::wgl::decide_within`] may skip an indeterminate operation whose
+    /// effect the next operation undoes. It spares registers trying their pending writes in every
     /// combination, but on the kv model (a put undoing an append) it led the search the long
     /// way round: 1.5 s against 55 ms on the bench's 10,000-operation history.
     const PRUNE_ABSORBED: bool = true;

@@ -144,8 +144,8 @@ impl MultiRegister {
                 return Err(HistoryError::UnsupportedFunction {
                     index: op.invoke_index,
                     f: op.f.clone(),
-                    model: "multi-register".into(),
-                    supported: "txn, read, write".into(),
+                    model: Self::KIND.name().into(),
+                    supported: Self::KIND.functions().join(", "),
                 })
             }
         };

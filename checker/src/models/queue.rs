@@ -125,7 +125,7 @@ impl HistoryModel for Queue {
                     index: op.invoke_index,
                     f: op.f.clone(),
                     model: Self::KIND.name().into(),
-                    supported: "enqueue, dequeue".into(),
+                    supported: Self::KIND.functions().join(", "),
                 })
             }
         }))

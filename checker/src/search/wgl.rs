@@ -118,7 +118,7 @@ pub enum Linearization<S> {
         /// The model state after the longest prefix.
         state: S,
     },
-    /// The deadline passed before the search finished. Only the tests' [`check`] answers it:
+    /// The deadline passed before the search finished. Only the tests' `check` answers it:
     /// the checker's searches say why they stopped (`Err(Stop)`); their callers still match it.
     #[cfg_attr(not(test), allow(dead_code))]
     Unknown,

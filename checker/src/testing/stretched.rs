@@ -17,8 +17,8 @@
 //! valid. Every model is covered, each by a few thousand seeded histories.
 //!
 //! The same runs test witnesses' soundness: cut down to any subset closed under the model's
-//! ties ([`crate::explain::ties`]), a linearizable history must stay linearizable, or a "witness" could
-//! blame a valid key.
+//! ties ([`crate::explain::ties`]), a linearizable history must stay linearizable, or a "witness"
+//! could blame a valid key.
 
 use crate::check::check_events;
 use crate::history::event::{Event, EventType, Process, CAS_MISMATCH};

@@ -39,6 +39,7 @@
 use crate::history::history_error::HistoryError;
 use crate::history::op_summary::OpSummary;
 use crate::history::operation::{Operation, Outcome};
+use crate::options::ModelKind;
 use crate::validity::Validity;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -152,8 +153,8 @@ pub fn check_convergence(
                 return Err(HistoryError::UnsupportedFunction {
                     index: op.invoke_index,
                     f: op.f.clone(),
-                    model: "convergence".into(),
-                    supported: "write, read, final-read".into(),
+                    model: ModelKind::Convergence.name().into(),
+                    supported: ModelKind::Convergence.functions().join(", "),
                 })
             }
         }

@@ -1,6 +1,6 @@
-//! Jepsen's counter checker: a weaker promise than a linearizable counter ([`crate::models::counter`]).
-//! Every read must lie between what had certainly been added when it began and what may have
-//! been added by the time it ended.
+//! Jepsen's counter checker: a weaker promise than a linearizable counter
+//! ([`crate::models::counter`]). Every read must lie between what had certainly been added when
+//! it began and what may have been added by the time it ended.
 //!
 //! ```text
 //!   add 1   |--|ok
@@ -22,6 +22,7 @@ use crate::history::history_error::HistoryError;
 use crate::history::op_summary::OpSummary;
 use crate::history::operation::{Operation, Outcome};
 use crate::models::history_model::BadInitial;
+use crate::options::ModelKind;
 use crate::validity::Validity;
 use crate::weak::final_reads::FinalReads;
 use serde::Serialize;
@@ -140,8 +141,8 @@ pub fn check_counter_bounds(
                 return Err(HistoryError::UnsupportedFunction {
                     index: op.invoke_index,
                     f: op.f.clone(),
-                    model: "counter-bounds".into(),
-                    supported: "add, read".into(),
+                    model: ModelKind::CounterBounds.name().into(),
+                    supported: ModelKind::CounterBounds.functions().join(", "),
                 })
             }
         }
@@ -166,7 +167,7 @@ pub fn check_counter_bounds(
             Some(start) => start,
             None => {
                 let bad = BadInitial {
-                    model: "counter-bounds",
+                    model: ModelKind::CounterBounds.name(),
                     value: other.clone(),
                     expected: "an integer",
                 };

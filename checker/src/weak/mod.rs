@@ -1,11 +1,19 @@
 //! Checkers of guarantees weaker than linearizability: set-full, counter bounds and
 //! convergence. They judge a whole history at once (no per-key search), so their verdicts ride
 //! in [`crate::CheckReport::weak`] instead of its per-key reports.
+//!
+//! - `set_full.rs`: Jepsen's set-full, simplified: every acknowledged add survives into the
+//!   final reads.
+//! - `counter_bounds.rs`: every counter read lies within what the adds before and around it
+//!   allow.
+//! - `convergence.rs`: replicas' final reads agree and keep every acknowledged write; with
+//!   `final_reads.rs`, which reads are final.
+//! - this file: [`WeakReport`], the verdict of whichever ran, and routing a model to its checker.
 
-pub mod convergence;
-pub mod counter_bounds;
+pub(crate) mod convergence;
+pub(crate) mod counter_bounds;
 pub(crate) mod final_reads;
-pub mod set_full;
+pub(crate) mod set_full;
 
 use crate::history::history_error::HistoryError;
 use crate::history::operation::Operation;

@@ -1,6 +1,6 @@
 //! Jepsen's set-full checker, simplified: was every acknowledged add kept, and did reads return
-//! only what was added? A weaker guarantee than a linearizable set ([`crate::models::set`]): reads may
-//! lag, as long as nothing acknowledged is lost for good.
+//! only what was added? A weaker guarantee than a linearizable set ([`crate::models::set`]): reads
+//! may lag, as long as nothing acknowledged is lost for good.
 //!
 //! ```text
 //!   add 1   |--|ok
@@ -29,6 +29,7 @@
 use crate::history::history_error::HistoryError;
 use crate::history::op_summary::OpSummary;
 use crate::history::operation::{Operation, Outcome};
+use crate::options::ModelKind;
 use crate::search::partition::compare_keys;
 use crate::validity::Validity;
 use crate::weak::final_reads::FinalReads;
@@ -131,8 +132,8 @@ pub fn check_set_full(
                 return Err(HistoryError::UnsupportedFunction {
                     index: op.invoke_index,
                     f: op.f.clone(),
-                    model: "set-full".into(),
-                    supported: "add, read".into(),
+                    model: ModelKind::SetFull.name().into(),
+                    supported: ModelKind::SetFull.functions().join(", "),
                 })
             }
         }
