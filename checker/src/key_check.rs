@@ -113,15 +113,18 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
         ops: Vec<&'a Operation>,
         mut model: M,
     ) -> Result<Self, HistoryError> {
-        let (intervals, sources) = wgl::intervals_of(&ops, |op| model.op(op))?;
+        let (mut intervals, mut sources) = wgl::intervals_of(&ops, |op| model.op(op))?;
         let unobserved = model.unobserved(&intervals);
         let left_out = unobserved.iter().filter(|&&u| u).count();
-        let (intervals, sources) = intervals
-            .into_iter()
-            .zip(sources)
-            .zip(unobserved)
-            .filter_map(|(kept, unobserved)| (!unobserved).then_some(kept))
-            .unzip();
+        // Most keys leave nothing out: they keep their vectors as they are.
+        if left_out > 0 {
+            (intervals, sources) = intervals
+                .into_iter()
+                .zip(sources)
+                .zip(unobserved)
+                .filter_map(|(kept, unobserved)| (!unobserved).then_some(kept))
+                .unzip();
+        }
         Ok(KeyCheck {
             key,
             ops,
