@@ -144,12 +144,14 @@ fn is_dir_module(path: &Path) -> bool {
     )
 }
 
-/// `text` with `//` and `/* */` comments blanked out (string literals kept as they are).
+/// `text` without comments, and with the contents of string and character literals left out
+/// (`""`, `' '`): neither imports anything, and a brace in a string must not count.
 fn without_comments(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < bytes.len() {
+        let ident_before = i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
         match (bytes[i], bytes.get(i + 1)) {
             (b'/', Some(b'/')) => {
                 while i < bytes.len() && bytes[i] != b'\n' {
@@ -173,15 +175,50 @@ fn without_comments(text: &str) -> String {
                     }
                 }
             }
+            (b'r', Some(b'"' | b'#')) if !ident_before => {
+                // A raw string: r"…", r#"…"#, …; it ends at a quote followed by as many #.
+                let hashes = bytes[i + 1..].iter().take_while(|&&b| b == b'#').count();
+                let open = i + 1 + hashes;
+                if bytes.get(open) != Some(&b'"') {
+                    out.push('r');
+                    i += 1;
+                    continue;
+                }
+                let close = format!("\"{}", "#".repeat(hashes));
+                i = text[open + 1..]
+                    .find(&close)
+                    .map_or(bytes.len(), |k| open + 1 + k + close.len());
+                out.push_str("\"\"");
+            }
             (b'"', _) => {
-                // A string may hold `//`; copy it whole.
-                let start = i;
                 i += 1;
                 while i < bytes.len() && bytes[i] != b'"' {
                     i += if bytes[i] == b'\\' { 2 } else { 1 };
                 }
                 i = (i + 1).min(bytes.len());
-                out.push_str(&text[start..i]);
+                out.push_str("\"\"");
+            }
+            (b'\'', Some(_)) => {
+                // A character literal ('x', '\n', '"'); otherwise a lifetime or label.
+                let len = if bytes[i + 1] == b'\\' {
+                    bytes[i + 2..]
+                        .iter()
+                        .position(|&b| b == b'\'')
+                        .map(|k| k + 3)
+                } else {
+                    let c = text[i + 1..].chars().next().expect("in bounds");
+                    (bytes.get(i + 1 + c.len_utf8()) == Some(&b'\'')).then(|| c.len_utf8() + 2)
+                };
+                match len {
+                    Some(len) => {
+                        out.push_str("' '");
+                        i += len;
+                    }
+                    None => {
+                        out.push('\'');
+                        i += 1;
+                    }
+                }
             }
             _ => {
                 let c = text[i..].chars().next().expect("in bounds");
@@ -259,13 +296,23 @@ fn use_paths(code: &str, reexports_only: bool) -> Vec<Vec<String>> {
     let mut paths = Vec::new();
     let mut rest = code;
     while let Some(at) = find_word(rest, "use") {
+        // A `use` statement starts a statement: after `;`, a brace, an attribute, or the
+        // visibility before it. Anything else (a word in a string) is not one.
         let head = rest[..at].trim_end();
-        let public = head.ends_with("pub") || head.ends_with(')') && head.contains("pub(");
+        let visibility = head
+            .rfind("pub")
+            .filter(|&p| {
+                let after = head[p + 3..].trim();
+                after.is_empty() || after.starts_with('(') && after.ends_with(')')
+            })
+            .filter(|&p| !head[..p].ends_with(|c: char| c.is_alphanumeric() || c == '_'));
+        let before = visibility.map_or(head, |p| head[..p].trim_end());
+        let starts = before.is_empty() || before.ends_with([';', '{', '}', ']']);
         let Some(end) = rest[at..].find(';') else {
             break;
         };
         let tree = &rest[at + 3..at + end];
-        if !reexports_only || public {
+        if starts && (!reexports_only || visibility.is_some()) {
             expand(tree, &mut Vec::new(), &mut paths);
         }
         rest = &rest[at + end + 1..];
@@ -293,7 +340,7 @@ fn find_word(text: &str, word: &str) -> Option<usize> {
 fn expand(tree: &str, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
     let tree = tree.trim();
     if let Some(open) = tree.find('{') {
-        let close = tree.rfind('}').unwrap_or(tree.len());
+        let close = tree.rfind('}').filter(|&c| c > open).unwrap_or(tree.len());
         let before: Vec<String> = segments(&tree[..open]);
         let depth = prefix.len();
         prefix.extend(before);
@@ -578,6 +625,9 @@ fn reexports_tests_and_comments_make_no_cycle() {
             (
                 "room/c.rs",
                 "/// Unlike [`crate::room::b::B`]…\npub struct C;\n// crate::B\n\
+                 const S: &str = \"we use crate::room::b::B; {\";\n\
+                 const R: &str = r#\"crate::B \"}\" \"#;\nconst Q: char = '\"';\n\
+                 fn g<'a>(s: &'a str) -> &'a str { s }\n\
                  #[cfg(test)]\nmod tests {\n    use crate::room::b::B;\n    fn f() { { } }\n}\n",
             ),
         ],
