@@ -217,8 +217,9 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
             },
             None => Decided::Searched(search(budget)),
         };
-        let object = self.object();
-        let left_out = match self.left_out {
+        // The words of an invalid key's message (a valid key returns before needing them).
+        let object = || self.object();
+        let left_out = || match self.left_out {
             0 => String::new(),
             n => format!(
                 " (and {n} indeterminate update{} that no observation shows, left out)",
@@ -235,10 +236,12 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
                 state,
             })) => {
                 let message = format!(
-                    "no linearization of {object}: the longest consistent order covers {} of {} \
-                     operations{left_out}{}; none of these can take effect next: {}",
+                    "no linearization of {}: the longest consistent order covers {} of {} \
+                     operations{}{}; none of these can take effect next: {}",
+                    object(),
                     longest_prefix.len(),
                     self.intervals.len(),
+                    left_out(),
                     self.model.leaves(&state),
                     described(&stuck).join("; ")
                 );
@@ -247,12 +250,14 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
             }
             Decided::Probed(found) => {
                 let message = format!(
-                    "no linearization of {object}: {} of its {} operations{left_out} already \
-                     have none, with every operation they depend on (the whole key's longest \
-                     consistent order was not searched for); none of these can take effect \
-                     after the subset's longest consistent order: {}",
+                    "no linearization of {}: {} of its {} operations{} already have none, \
+                     with every operation they depend on (the whole key's longest consistent \
+                     order was not searched for); none of these can take effect after the \
+                     subset's longest consistent order: {}",
+                    object(),
                     found.subset.len(),
                     self.intervals.len(),
+                    left_out(),
                     described(&found.stuck).join("; ")
                 );
                 seeds.push(found.subset);

@@ -293,7 +293,7 @@ impl Model for MultiRegister {
     }
 }
 
-/// Checked key by key by the shared runner (`model_check`), under the run's budget like every
+/// Checked key by key by the per-key check (`key_check`), under the run's budget like every
 /// other model.
 impl HistoryModel for MultiRegister {
     const KIND: ModelKind = ModelKind::MultiRegister;
