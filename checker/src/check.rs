@@ -1,232 +1,30 @@
-//! The checker's entry point: is a register history linearizable, key by key?
+//! The checker's entry point: is a history linearizable, key by key, or does it keep a weaker
+//! guarantee?
 //!
 //! ```text
-//!   events ──pair──► operations ──by key, in parallel──► per key: model ops
-//!        ──unique values? fast path : wgl (within the shared budget)──► valid / invalid / unknown
-//!                                                                          │ invalid
-//!                                                                          ▼
-//!                                                        stale reads, stuck operations, message
+//!   events ──pair──► operations ──every f one the model reads? counts──┬─► weak checker (weak/)
+//!                                                                     └─► per key (key_check)
+//!                                                  ──► CheckReport: merged verdict, keys, counts
 //! ```
 //!
 //! All validation (pairing, supported functions, argument shapes) happens before any search, so
 //! a malformed history fails fast with a [`HistoryError`] instead of after minutes of searching.
 
-use crate::budget::{Budget, Stop};
-use crate::cas_register::{CasRegister, RegisterOp};
-use crate::counter::Counter;
-use crate::cycle;
-use crate::event::Event;
-use crate::failed_cas::FailedCas;
-use crate::history_error::HistoryError;
-use crate::key_progress::{KeyCounter, KeyProgress};
-use crate::kv::Kv;
-use crate::model::Model;
-use crate::model_check;
-use crate::multi_register::MultiRegister;
-use crate::op_summary::{describe_key, OpSummary};
-use crate::operation::{pair, Operation, Outcome};
-use crate::partition;
-use crate::queue::Queue;
-use crate::set::Set;
-use crate::sources::Sources;
-use crate::stale::{stale_reads, StaleRead};
-use crate::unique::{self, Decision, Violation};
+use crate::history::event::Event;
+use crate::history::history_error::HistoryError;
+use crate::history::operation::{pair, Operation, Outcome};
+use crate::key_check;
+use crate::models::cas_register::CasRegister;
+use crate::models::counter::Counter;
+use crate::models::kv::Kv;
+use crate::models::multi_register::MultiRegister;
+use crate::models::queue::Queue;
+use crate::models::set::Set;
+use crate::options::{CheckOptions, ModelKind};
+use crate::report::{CheckReport, Counts, KeyReport};
 use crate::validity::Validity;
-use crate::weak::{check_weak, WeakReport};
-use crate::wgl::{self, Interval, Linearization};
-use crate::witness::{self, Witness};
-use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use std::collections::HashMap;
-use std::fmt;
-use std::str::FromStr;
-use std::time::{Duration, Instant};
-
-/// Which sequential specification to check a history against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ModelKind {
-    /// A read/write register: `cas` is an error.
-    Register,
-    /// A register with compare-and-set.
-    #[default]
-    CasRegister,
-    /// Knossos's multi-register: named registers read and written together (`txn`).
-    MultiRegister,
-    /// A key-value map of strings with get, put and append, checked key by key.
-    Kv,
-    /// A set with add and whole-set reads.
-    Set,
-    /// An integer counter with add and read.
-    Counter,
-    /// A FIFO queue with enqueue and dequeue.
-    Queue,
-    /// Not linearizability: Jepsen's set-full (acknowledged adds survive into final reads).
-    SetFull,
-    /// Not linearizability: every counter read within the adds' bounds.
-    CounterBounds,
-    /// Not linearizability: replicas' final reads agree and keep acknowledged writes.
-    Convergence,
-}
-
-impl ModelKind {
-    /// Every model, in the order help text lists them.
-    pub const ALL: [ModelKind; 10] = [
-        ModelKind::Register,
-        ModelKind::CasRegister,
-        ModelKind::MultiRegister,
-        ModelKind::Kv,
-        ModelKind::Set,
-        ModelKind::Counter,
-        ModelKind::Queue,
-        ModelKind::SetFull,
-        ModelKind::CounterBounds,
-        ModelKind::Convergence,
-    ];
-
-    /// The name used on the command line and in suite files.
-    pub fn name(self) -> &'static str {
-        match self {
-            ModelKind::Register => "register",
-            ModelKind::CasRegister => "cas-register",
-            ModelKind::MultiRegister => "multi-register",
-            ModelKind::Kv => "kv",
-            ModelKind::Set => "set",
-            ModelKind::Counter => "counter",
-            ModelKind::Queue => "queue",
-            ModelKind::SetFull => "set-full",
-            ModelKind::CounterBounds => "counter-bounds",
-            ModelKind::Convergence => "convergence",
-        }
-    }
-
-    /// The operation functions (`f`) the model accepts.
-    pub fn functions(self) -> &'static [&'static str] {
-        match self {
-            ModelKind::Register => &["read", "write"],
-            ModelKind::CasRegister => &["read", "write", "cas"],
-            ModelKind::MultiRegister => &["txn", "read", "write"],
-            ModelKind::Kv => &["get", "put", "append"],
-            ModelKind::Set | ModelKind::Counter => &["add", "read"],
-            ModelKind::Queue => &["enqueue", "dequeue"],
-            ModelKind::SetFull | ModelKind::CounterBounds => &["add", "read"],
-            ModelKind::Convergence => &["write", "read", "final-read"],
-        }
-    }
-}
-
-impl fmt::Display for ModelKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A model name that is not one of [`ModelKind::ALL`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown model {name:?} (known models: register, cas-register, multi-register, kv, set, \
-     counter, queue, set-full, counter-bounds, convergence)"
-)]
-pub struct UnknownModel {
-    /// The name given.
-    pub name: String,
-}
-
-impl FromStr for ModelKind {
-    type Err = UnknownModel;
-
-    fn from_str(s: &str) -> Result<Self, UnknownModel> {
-        ModelKind::ALL
-            .into_iter()
-            .find(|m| m.name() == s)
-            .ok_or_else(|| UnknownModel {
-                name: s.to_string(),
-            })
-    }
-}
-
-/// How to check a history.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct CheckOptions {
-    /// The model to check against (default: cas-register).
-    pub model: ModelKind,
-    /// Every key's value before any write (default: null, as in Jepsen); for the
-    /// multi-register, a map of register to value.
-    pub initial: Value,
-    /// Give up (answer unknown) after this long, across all keys; `None` searches to the end.
-    pub timeout: Option<Duration>,
-    /// Give up (answer unknown) rather than let the searches' caches grow past this many bytes,
-    /// across all keys (approximately: the caches and stacks are counted, not the history).
-    pub memory_limit: Option<u64>,
-    /// Whether a cas that failed with error `cas-mismatch` is kept as an observation (default)
-    /// or dropped as Knossos drops every failed operation.
-    pub failed_cas: FailedCas,
-    /// Told each time a key is decided (for a progress bar over the keys).
-    pub progress: Option<KeyProgress>,
-}
-
-/// The verdict on a whole history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CheckReport {
-    /// The merge of the keys' verdicts (valid when there are no keys).
-    pub validity: Validity,
-    /// One report per key, keys in [`partition::compare_keys`] order.
-    pub keys: Vec<KeyReport>,
-    /// How the client operations ended.
-    pub counts: Counts,
-    /// The verdict of a weaker-guarantee checker (set-full, counter-bounds, convergence), which
-    /// has no per-key reports; `None` (and absent from JSON) for the linearizability models.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub weak: Option<WeakReport>,
-}
-
-/// How many client operations ended each way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub struct Counts {
-    /// Completed `ok`.
-    pub ok: usize,
-    /// Completed `fail`.
-    pub fail: usize,
-    /// Completed `info`, or never completed.
-    pub info: usize,
-}
-
-/// The verdict on one key.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct KeyReport {
-    /// The key; null for operations without one.
-    pub key: Value,
-    /// Whether this key's operations are linearizable.
-    pub validity: Validity,
-    /// How many client operations addressed the key, whatever their outcome.
-    pub operations: usize,
-    /// Why the verdict is unknown.
-    pub reason: Option<String>,
-    /// What is wrong, when invalid.
-    pub anomaly: Option<Anomaly>,
-}
-
-/// Why a key's history is not linearizable.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Anomaly {
-    /// The operations that could have come next after the longest consistent order, none of
-    /// which can.
-    pub unlinearizable: Vec<OpSummary>,
-    /// How many operations the longest consistent order covers; 0, with `unlinearizable` empty,
-    /// when the unique-value fast path or a probe proved the key invalid and the search did not
-    /// name that order (the message then says why).
-    pub longest_prefix: usize,
-    /// Reads that returned an overwritten value (unique-value keys only).
-    pub stale_reads: Vec<StaleRead>,
-    /// A human explanation: the stale reads if any, else the point where every order fails.
-    pub message: String,
-    /// A small subset of the key's operations that is already not linearizable.
-    pub witness: Option<Witness>,
-    /// Indeterminate updates the search left out because no observation shows their effect
-    /// (see [`crate::HistoryModel::unobserved`]): the longest order is over the rest.
-    pub left_out: usize,
-}
+use crate::weak::check_weak;
+use std::time::Instant;
 
 /// Checks a history of events: pairs them, then checks each key.
 pub fn check_events(events: &[Event], opts: &CheckOptions) -> Result<CheckReport, HistoryError> {
@@ -267,27 +65,10 @@ pub fn check_operations(
             weak: Some(weak),
         });
     }
-    let keys: Vec<KeyReport> = if let Some(keys) = check_model_keys(ops, opts, deadline) {
-        keys?
-    } else {
-        // Keys are independent (P-compositionality): prepare and check them in parallel. An
-        // indexed collect keeps the key order, and the first error in key order is reported,
-        // whichever thread met it first.
-        let budget = Budget::new(deadline, opts.memory_limit);
-        let prepared: Vec<Result<KeyCheck, HistoryError>> = partition::by_key(ops)
-            .into_par_iter()
-            .map(|(key, ops)| KeyCheck::new(key, ops, &opts.initial, opts.failed_cas))
-            .collect();
-        let keys = prepared.into_iter().collect::<Result<Vec<_>, _>>()?;
-        let counter = KeyCounter::new(opts.progress.as_ref(), keys.len());
-        keys.into_par_iter()
-            .map(|k| {
-                let report = k.run(opts, &budget);
-                counter.tick();
-                report
-            })
-            .collect()
+    let Some(keys) = check_model_keys(ops, opts, deadline) else {
+        unreachable!("the weaker-guarantee models were checked above");
     };
+    let keys = keys?;
     Ok(CheckReport {
         validity: Validity::merge_all(keys.iter().map(|k| k.validity)),
         keys,
@@ -296,381 +77,36 @@ pub fn check_operations(
     })
 }
 
-/// Checks a model that reads its own operations ([`model_check`]) key by key; `None` for the
-/// register models and the weaker-guarantee checkers.
+/// Checks a linearizability model key by key ([`key_check`]); `None` for the weaker-guarantee
+/// checkers.
 fn check_model_keys(
     ops: &[Operation],
     opts: &CheckOptions,
     deadline: Option<Instant>,
 ) -> Option<Result<Vec<KeyReport>, HistoryError>> {
     Some(match opts.model {
-        ModelKind::Kv => model_check::check_keys::<Kv>(ops, opts, deadline),
-        ModelKind::Set => model_check::check_keys::<Set>(ops, opts, deadline),
-        ModelKind::Counter => model_check::check_keys::<Counter>(ops, opts, deadline),
-        ModelKind::Queue => model_check::check_keys::<Queue>(ops, opts, deadline),
-        ModelKind::MultiRegister => model_check::check_keys::<MultiRegister>(ops, opts, deadline),
-        ModelKind::Register
-        | ModelKind::CasRegister
-        | ModelKind::SetFull
-        | ModelKind::CounterBounds
-        | ModelKind::Convergence => return None,
+        ModelKind::Register | ModelKind::CasRegister => {
+            key_check::check_keys::<CasRegister>(ops, opts, deadline)
+        }
+        ModelKind::Kv => key_check::check_keys::<Kv>(ops, opts, deadline),
+        ModelKind::Set => key_check::check_keys::<Set>(ops, opts, deadline),
+        ModelKind::Counter => key_check::check_keys::<Counter>(ops, opts, deadline),
+        ModelKind::Queue => key_check::check_keys::<Queue>(ops, opts, deadline),
+        ModelKind::MultiRegister => key_check::check_keys::<MultiRegister>(ops, opts, deadline),
+        ModelKind::SetFull | ModelKind::CounterBounds | ModelKind::Convergence => return None,
     })
-}
-
-/// One key, validated and ready to search.
-pub(crate) struct KeyCheck<'a> {
-    pub(crate) key: Value,
-    /// All of the key's operations, whatever their outcome.
-    pub(crate) ops: Vec<&'a Operation>,
-    pub(crate) model: CasRegister,
-    /// The operations the search considers.
-    pub(crate) intervals: Vec<Interval<RegisterOp>>,
-    /// The operation behind each interval.
-    pub(crate) sources: Vec<&'a Operation>,
-}
-
-impl<'a> KeyCheck<'a> {
-    pub(crate) fn new(
-        key: Value,
-        ops: Vec<&'a Operation>,
-        initial: &Value,
-        failed_cas: FailedCas,
-    ) -> Result<Self, HistoryError> {
-        let mut model = CasRegister::new(initial).with_failed_cas(failed_cas);
-        let (intervals, sources) = crate::wgl::intervals_of(&ops, |op| model.op(op))?;
-        Ok(KeyCheck {
-            key,
-            ops,
-            model,
-            intervals,
-            sources,
-        })
-    }
-
-    /// Decides the key: by the unique-value fast path where it applies, else by the search.
-    fn run(self, opts: &CheckOptions, budget: &Budget) -> KeyReport {
-        let mut report = KeyReport {
-            key: self.key.clone(),
-            validity: Validity::Valid,
-            operations: self.ops.len(),
-            reason: None,
-            anomaly: None,
-        };
-        if let Err(stop) = budget.check_clock() {
-            return self.unknown(report, opts, stop);
-        }
-        let started = Instant::now();
-        // Subsets the verdict points at, for the witness to try before shrinking the whole key.
-        let mut seeds: Vec<Vec<usize>> = Vec::new();
-        let searched = match unique::decide(self.model.init(), &self.intervals) {
-            Some(Decision::Linearizable) => return report,
-            Some(Decision::NotLinearizable(violation)) => {
-                seeds.push(violation.operations());
-                // Proven; the search, if it ends soon, explains it the usual way.
-                match wgl::check_within(
-                    &self.model,
-                    &self.intervals,
-                    budget,
-                    Some(wgl::DETAIL_STEPS),
-                ) {
-                    Ok(found @ Linearization::NotLinearizable { .. }) => found,
-                    Ok(_) => {
-                        report.validity = Validity::Unknown;
-                        report.reason = Some(format!(
-                            "internal error: the unique-value check and the search disagree \
-                             (please report this history): {}",
-                            violation.describe(&|i| OpSummary::from(self.sources[i]).to_string())
-                        ));
-                        return report;
-                    }
-                    Err(_) => {
-                        report.validity = Validity::Invalid;
-                        let mut anomaly = self.violation_anomaly(opts, &violation);
-                        anomaly.witness = Some(self.witness(&anomaly, seeds, started, budget));
-                        report.anomaly = Some(anomaly);
-                        return report;
-                    }
-                }
-            }
-            None => match wgl::decide_detailed(&self.model, &self.intervals, budget) {
-                Ok(found) => found,
-                Err(stop) => return self.unknown(report, opts, stop),
-            },
-        };
-        match searched {
-            Linearization::Linearizable { .. } => {}
-            Linearization::Unknown => {
-                return self.unknown(report, opts, Stop::Deadline);
-            }
-            Linearization::NotLinearizable {
-                longest_prefix,
-                stuck,
-                state,
-            } => {
-                report.validity = Validity::Invalid;
-                let unlinearizable: Vec<OpSummary> = stuck
-                    .iter()
-                    .map(|&i| OpSummary::from(self.sources[i]))
-                    .collect();
-                let stale = stale_reads(&self.key, &self.ops, &opts.initial);
-                let message = if stale.is_empty() {
-                    let next: Vec<String> = unlinearizable.iter().map(|o| o.to_string()).collect();
-                    format!(
-                        "no linearization of {}: the longest consistent order covers {} of {} \
-                         operations and leaves the value {}; none of these can take effect \
-                         next: {}",
-                        describe_key(&self.key),
-                        longest_prefix.len(),
-                        self.intervals.len(),
-                        self.model.value(state),
-                        next.join("; ")
-                    )
-                } else {
-                    let lines: Vec<&str> = stale.iter().map(|s| s.message.as_str()).collect();
-                    lines.join("\n")
-                };
-                seeds.push(longest_prefix.iter().chain(&stuck).copied().collect());
-                let mut anomaly = Anomaly {
-                    unlinearizable,
-                    longest_prefix: longest_prefix.len(),
-                    stale_reads: stale,
-                    message,
-                    witness: None,
-                    left_out: 0,
-                };
-                anomaly.witness = Some(self.witness(&anomaly, seeds, started, budget));
-                report.anomaly = Some(anomaly);
-            }
-        }
-        report
-    }
-
-    /// A minimal witness of the invalid key, shrinking for at most [`witness::budget_for`] the
-    /// time the check took since `started`. The operations `anomaly` names (its stale reads
-    /// with their writes) and `seeds` are tried first.
-    fn witness(
-        &self,
-        anomaly: &Anomaly,
-        mut seeds: Vec<Vec<usize>>,
-        started: Instant,
-        budget: &Budget,
-    ) -> Witness {
-        let allowed = witness::budget_for(started.elapsed());
-        let began = Instant::now();
-        let position: HashMap<u64, usize> = self
-            .sources
-            .iter()
-            .enumerate()
-            .map(|(i, op)| (op.invoke_index, i))
-            .collect();
-        for stale in &anomaly.stale_reads {
-            let named = [
-                Some(&stale.read),
-                stale.writer.as_ref(),
-                Some(&stale.overwrite),
-            ];
-            seeds.push(
-                named
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|o| position.get(&o.invoke_index).copied())
-                    .collect(),
-            );
-        }
-        let init = self.model.init();
-        let sources = Sources::new(&self.intervals);
-        let shrunk = witness::shrink(
-            &self.intervals,
-            seeds,
-            allowed,
-            budget,
-            |subset| sources.close(subset),
-            |sub, oracle| match unique::decide(init, sub) {
-                Some(Decision::Linearizable) => {
-                    Ok(Linearization::Linearizable { order: Vec::new() })
-                }
-                Some(Decision::NotLinearizable(_)) => Ok(Linearization::NotLinearizable {
-                    longest_prefix: Vec::new(),
-                    stuck: Vec::new(),
-                    state: (),
-                }),
-                None => witness::verdict(wgl::decide_within(&self.model, sub, oracle, None)),
-            },
-        );
-        let name = |i: usize| OpSummary::from(self.sources[i]);
-        let mut witness = Witness::new(&shrunk, &name, self.intervals.len(), began.elapsed());
-
-        // Context: what rules out the earlier writes of each observed value, and (with it) the
-        // cycle of ordering constraints, over a sound closure so that the cycle is a proof.
-        let why = sources.explain(&shrunk.kept, init);
-        let mut context: Vec<usize> = why
-            .iter()
-            .flat_map(|w| [w.overwrite, w.latest_ruled_out])
-            .flatten()
-            .filter(|i| !shrunk.kept.contains(i))
-            .collect();
-        let shown = sources.close(&[shrunk.kept.clone(), context.clone()].concat());
-        let sub: Vec<Interval<RegisterOp>> =
-            shown.iter().map(|&i| self.intervals[i].clone()).collect();
-        let cycle = cycle::find(init, &sub, &|j| name(shown[j]));
-        if let Some(cycle) = &cycle {
-            // The cycle may pass through a write the closure added: show it too.
-            for step in cycle.steps.iter().filter_map(|s| s.op.as_ref()) {
-                if let Some(&i) = shown.iter().find(|&&i| {
-                    self.sources[i].invoke_index == step.invoke_index && !shrunk.kept.contains(&i)
-                }) {
-                    context.push(i);
-                }
-            }
-        }
-        let because = why.iter().map(|w| w.describe(&self.key, &name)).collect();
-        witness.explain(context.iter().map(|&i| name(i)).collect(), because);
-        witness.cycle = cycle;
-        witness
-    }
-
-    /// The report of a key whose check stopped early.
-    fn unknown(&self, mut report: KeyReport, opts: &CheckOptions, stop: Stop) -> KeyReport {
-        report.validity = Validity::Unknown;
-        report.reason = Some(match (stop, opts.timeout) {
-            (Stop::Deadline, Some(t)) => {
-                format!("the search did not finish within the {t:?} timeout")
-            }
-            (Stop::Deadline | Stop::Steps, _) => "the search did not finish".to_string(),
-            (Stop::Memory(_), _) => stop.to_string(),
-        });
-        report
-    }
-
-    /// The anomaly of a key the fast path proved invalid and the search could not explain in
-    /// time: the fast path's own reason. It names no longest order (`longest_prefix` 0,
-    /// `unlinearizable` empty); the operations are named in the message.
-    fn violation_anomaly(&self, opts: &CheckOptions, violation: &Violation) -> Anomaly {
-        let name = |i: usize| OpSummary::from(self.sources[i]).to_string();
-        Anomaly {
-            unlinearizable: Vec::new(),
-            longest_prefix: 0,
-            stale_reads: stale_reads(&self.key, &self.ops, &opts.initial),
-            message: format!(
-                "no linearization of {}: {}",
-                describe_key(&self.key),
-                violation.describe(&name)
-            ),
-            witness: None,
-            left_out: 0,
-        }
-    }
-}
-
-/// `1 key`, `2 keys`.
-fn counted(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-/// At most this many stuck operations are listed per key in the human summary.
-const SHOWN_PER_KEY: usize = 5;
-
-/// At most this many witness operations are listed per key in the human summary.
-const SHOWN_WITNESS: usize = 20;
-
-impl fmt::Display for CheckReport {
-    /// A few lines: the verdict with counts, then each key that is not valid and why.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(weak) = &self.weak {
-            return weak.fmt(f);
-        }
-        let count = |v| self.keys.iter().filter(|k| k.validity == v).count();
-        writeln!(
-            f,
-            "{}: {} checked, {} invalid, {} unknown ({} ok, {} fail, {} info operations)",
-            self.validity,
-            counted(self.keys.len(), "key"),
-            count(Validity::Invalid),
-            count(Validity::Unknown),
-            self.counts.ok,
-            self.counts.fail,
-            self.counts.info
-        )?;
-        for key in self.keys.iter().filter(|k| k.validity != Validity::Valid) {
-            let name = describe_key(&key.key);
-            let operations = counted(key.operations, "operation");
-            write!(f, "{name}: {} ({operations})", key.validity)?;
-            if let Some(reason) = &key.reason {
-                write!(f, ": {reason}")?;
-            }
-            writeln!(f)?;
-            let Some(anomaly) = &key.anomaly else {
-                continue;
-            };
-            if anomaly.stale_reads.is_empty() && anomaly.unlinearizable.is_empty() {
-                // Proven without naming the longest order: by the unique-value fast path, or by
-                // a probe (the message says which).
-                writeln!(f, "  {}", anomaly.message)?;
-            } else if anomaly.stale_reads.is_empty() {
-                let left_out = match anomaly.left_out {
-                    0 => String::new(),
-                    n => format!(" ({n} unobserved indeterminate updates left out)"),
-                };
-                writeln!(
-                    f,
-                    "  consistent for {} operations{left_out}; then none of these can take \
-                     effect:",
-                    anomaly.longest_prefix
-                )?;
-                for op in anomaly.unlinearizable.iter().take(SHOWN_PER_KEY) {
-                    writeln!(f, "    {op}")?;
-                }
-                let hidden = anomaly.unlinearizable.len().saturating_sub(SHOWN_PER_KEY);
-                if hidden > 0 {
-                    writeln!(f, "    ... and {hidden} more")?;
-                }
-            } else {
-                for stale in anomaly.stale_reads.iter().take(SHOWN_PER_KEY) {
-                    writeln!(f, "  {}", stale.message)?;
-                }
-                let hidden = anomaly.stale_reads.len().saturating_sub(SHOWN_PER_KEY);
-                if hidden > 0 {
-                    writeln!(f, "  ... and {hidden} more stale reads")?;
-                }
-            }
-            if let Some(witness) = &anomaly.witness {
-                writeln!(f, "  {}", witness.heading())?;
-                for line in witness.timeline.iter().take(SHOWN_WITNESS) {
-                    writeln!(f, "    {line}")?;
-                }
-                let hidden = witness.timeline.len().saturating_sub(SHOWN_WITNESS);
-                if hidden > 0 {
-                    writeln!(f, "    ... and {hidden} more (all of them in --json)")?;
-                }
-                for because in &witness.because {
-                    writeln!(f, "  because: {because}")?;
-                }
-                if let Some(cycle) = &witness.cycle {
-                    writeln!(f, "  cycle: {}", cycle.message)?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-impl CheckReport {
-    /// The human summary the harness prints (the same text as `Display`).
-    pub fn describe(&self) -> String {
-        self.to_string()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::EventType;
-    use crate::history_builder::*;
+    use crate::history::event::EventType;
+    use crate::history::failed_cas::FailedCas;
+    use crate::report::Anomaly;
+    use crate::testing::history_builder::*;
     use serde_json::json;
+    use serde_json::Value;
+    use std::time::Duration;
 
     fn check(events: Vec<Event>) -> CheckReport {
         check_events(&history(events), &CheckOptions::default()).unwrap()
@@ -771,7 +207,7 @@ mod tests {
             ok(30, 1, "cas", json!([1, 2])),
             invoke(40, 2, "cas", json!([1, 3])),
             with_error(
-                crate::event::CAS_MISMATCH,
+                crate::history::event::CAS_MISMATCH,
                 fail(50, 2, "cas", json!([1, 3])),
             ),
         ];
@@ -813,7 +249,7 @@ mod tests {
             on(
                 json!("x"),
                 with_error(
-                    crate::event::CAS_MISMATCH,
+                    crate::history::event::CAS_MISMATCH,
                     fail(30, 2, "cas", json!([1, 2])),
                 ),
             ),
@@ -862,7 +298,7 @@ mod tests {
                 on(
                     json!("x"),
                     with_error(
-                        crate::event::CAS_MISMATCH,
+                        crate::history::event::CAS_MISMATCH,
                         fail(t + 10, 2, "cas", json!([expected, 9])),
                     ),
                 ),
@@ -883,7 +319,7 @@ mod tests {
                 vec![
                     on(json!("x"), ok(10, 1, "write", json!(1))),
                     with_error(
-                        crate::event::CAS_MISMATCH,
+                        crate::history::event::CAS_MISMATCH,
                         on(json!("x"), fail(11, 2, "cas", json!([1, 9]))),
                     ),
                 ],
@@ -1091,7 +527,7 @@ mod tests {
 {"index":4,"time":4,"process":1,"type":"invoke","f":"read","key":"x","value":null}
 {"index":5,"time":5,"process":1,"type":"ok","f":"read","key":"x","value":3}
 "#;
-        let events = crate::jsonl::read_jsonl(text.as_bytes()).unwrap();
+        let events = crate::history::jsonl::read_jsonl(text.as_bytes()).unwrap();
         let report = check_events(&events, &CheckOptions::default()).unwrap();
         assert_eq!(report.validity, Validity::Valid);
         assert_eq!(report.keys.len(), 1);
@@ -1239,10 +675,10 @@ mod tests {
     fn unique_values_are_decided_without_the_search() {
         // 20,000 operations by 10 clients, 10% indeterminate: the search alone takes seconds
         // (Porcupine: 15 s); the fast path, milliseconds.
-        let sim = crate::simulation::Simulation {
+        let sim = crate::testing::simulation::Simulation {
             ops: 20_000,
             clients: 10,
-            values: crate::simulation::Values::Unique,
+            values: crate::testing::simulation::Values::Unique,
             info_rate: 0.1,
             seed: 5,
             ..Default::default()
@@ -1254,7 +690,7 @@ mod tests {
         let started = Instant::now();
         let report = check_events(&sim.events(), &opts).unwrap();
         assert_eq!(report.validity, Validity::Valid);
-        let stale = crate::simulation::Simulation {
+        let stale = crate::testing::simulation::Simulation {
             stale_read: true,
             ..sim
         };
@@ -1330,56 +766,6 @@ mod tests {
             "unknown: 2 keys checked, 0 invalid, 2 unknown (2 ok, 0 fail, 0 info operations)\n\
              a: unknown (1 operation): the search did not finish within the 0ns timeout\n\
              b: unknown (1 operation): the search did not finish within the 0ns timeout\n"
-        );
-    }
-
-    #[test]
-    fn model_names_parse() {
-        assert_eq!("register".parse::<ModelKind>(), Ok(ModelKind::Register));
-        assert_eq!(
-            "cas-register".parse::<ModelKind>(),
-            Ok(ModelKind::CasRegister)
-        );
-        assert_eq!("set-full".parse::<ModelKind>(), Ok(ModelKind::SetFull));
-        let err = "stack".parse::<ModelKind>().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown model \"stack\" (known models: register, cas-register, multi-register, kv, \
-             set, counter, queue, set-full, counter-bounds, convergence)"
-        );
-        for m in ModelKind::ALL {
-            assert_eq!(m.to_string().parse::<ModelKind>(), Ok(m));
-            assert_eq!(serde_json::to_value(m).unwrap(), json!(m.name()));
-        }
-    }
-
-    #[test]
-    fn report_serializes_as_documented() {
-        let report = check(vec![
-            on(json!("x"), invoke(0, 1, "write", json!(1))),
-            on(json!("x"), fail(10, 1, "write", json!(1))),
-            on(json!("x"), invoke(20, 2, "read", json!(null))),
-            on(json!("x"), ok(30, 2, "read", json!(1))),
-        ]);
-        let json = serde_json::to_value(&report).unwrap();
-        assert_eq!(json["validity"], json!("invalid"));
-        assert_eq!(json["counts"], json!({"ok": 1, "fail": 1, "info": 0}));
-        let key = &json["keys"][0];
-        assert_eq!(key["key"], json!("x"));
-        assert_eq!(key["validity"], json!("invalid"));
-        assert_eq!(key["operations"], json!(2));
-        assert_eq!(key["reason"], json!(null));
-        assert_eq!(key["anomaly"]["longest_prefix"], json!(0));
-        assert_eq!(key["anomaly"]["stale_reads"], json!([]));
-        assert_eq!(key["anomaly"]["unlinearizable"][0]["f"], json!("read"));
-        assert_eq!(key["anomaly"]["unlinearizable"][0]["type"], json!("ok"));
-        let witness = &key["anomaly"]["witness"];
-        assert_eq!(witness["minimal"], json!(true));
-        assert_eq!(witness["shrunk_from"], json!(1));
-        assert_eq!(witness["operations"][0]["f"], json!("read"));
-        assert_eq!(
-            witness["timeline"],
-            json!(["read returned 1 by process 2: invoked at 0.020 s, ok at 0.030 s"])
         );
     }
 }

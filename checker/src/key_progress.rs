@@ -85,14 +85,14 @@ mod tests {
             r#"{"index":3,"time":4,"process":1,"type":"ok","f":"read","key":"b","value":null}"#,
         ]
         .join("\n");
-        let events = crate::read_jsonl(text.as_bytes()).unwrap();
+        let events = crate::history::jsonl::read_jsonl(text.as_bytes()).unwrap();
         let last = Arc::new(Mutex::new((9, 9)));
         let log = last.clone();
-        let options = crate::CheckOptions {
+        let options = crate::options::CheckOptions {
             progress: Some(KeyProgress::new(move |d, t| *log.lock().unwrap() = (d, t))),
-            ..crate::CheckOptions::default()
+            ..crate::options::CheckOptions::default()
         };
-        let report = crate::check_events(&events, &options).unwrap();
+        let report = crate::check::check_events(&events, &options).unwrap();
         assert_eq!(report.keys.len(), 2);
         assert_eq!(*last.lock().unwrap(), (2, 2));
     }

@@ -1,110 +1,60 @@
 //! faultline's checker: the history model and the verdicts drawn from it.
 //!
 //! ```text
-//!   JSONL ──────jsonl──────┐
-//!   Jepsen EDN ──edn───────┼─► events ──operation::pair──► operations ──check──► CheckReport
-//!   Jepsen log ──jepsen_log┘                                            │
-//!   per key (partition): cas_register or multi_register ─► wgl search ◄─┤
-//!                                          stale reads (explanations) ◄─┤
-//!          invalid keys: minimal witness (ddmin, sound subsets) + cycle ◄─┘
+//!   JSONL ─────┐
+//!   Jepsen EDN ┼─► events ──pair──► operations ──check──┬─► weak/: set-full, counter bounds,
+//!   Jepsen log ┘  (history/)                           │          convergence
+//!                                                      └─► key_check, per key, in parallel:
+//!        models/ (the model's operations) ─► search/ (fast path, probes, wgl) ─► verdict
+//!        invalid: explain/ (stale reads, minimal witness, its context and cycle) ─► report
 //! ```
 //!
-//! Most callers want [`read_history_file`] (any format; [`history_file`] says how it is chosen)
-//! and [`check_events`].
+//! The rooms, each documented in its `mod.rs`: `history/` (events, formats, operations),
+//! `models/` (the sequential specifications, and how to add one), `search/` (deciding a key),
+//! `explain/` (why a key is invalid), `weak/` (checkers of weaker guarantees), [`testing`]
+//! (simulated histories and brute-force references). At the top: `check.rs` (the entry point),
+//! `key_check.rs` (the one per-key pipeline every model goes through), `options.rs` and
+//! [`report`] (what goes in and what comes out; leaves that import nothing of the checking),
+//! `validity.rs` and `key_progress.rs`. No file imports a file that imports it back
+//! (`tests/import_cycles.rs`).
+//!
+//! Most callers want [`read_history_file`] (any format, chosen as [`Format`] says) and
+//! [`check_events`]; [`formats`] has each format's own reader.
 
-pub mod budget;
-pub mod cas_register;
-pub mod check;
-pub mod convergence;
-pub mod counter;
-pub mod counter_bounds;
-pub mod cycle;
-pub mod edn;
-pub mod event;
-pub mod failed_cas;
-pub mod history_error;
-pub mod history_file;
-pub mod independent;
-pub mod interner;
-pub mod jepsen_log;
-pub mod jsonl;
-pub mod key_progress;
-pub mod kv;
-pub mod model;
-pub mod model_check;
-pub mod model_inference;
-pub mod multi_register;
-pub mod nil_reads;
-pub mod op_summary;
-pub mod operation;
-pub mod partition;
-pub mod queue;
-pub mod set;
-pub mod set_full;
-pub mod simulation;
-pub mod stale;
-pub mod ties;
-pub mod times;
-pub mod validity;
-pub mod weak;
-pub mod wgl;
-pub mod witness;
+mod check;
+mod explain;
+mod history;
+mod key_check;
+mod key_progress;
+mod models;
+mod options;
+pub mod report;
+mod search;
+pub mod testing;
+mod validity;
+mod weak;
 
-mod bitset;
-#[cfg(test)]
-mod brute_force;
-mod ddmin;
-mod explored;
-mod final_reads;
-mod fx_hash;
-#[cfg(test)]
-mod history_builder;
-mod linearized;
-#[cfg(test)]
-mod model_agreement;
-mod probe;
-mod sources;
-#[cfg(test)]
-mod stretched;
-mod unique;
+/// The readers of each format, for callers that know theirs (`faultline run` reads its own
+/// JSONL; the fuzz targets read one format each).
+pub mod formats {
+    pub use crate::history::edn::{parse_value, read_edn, EdnValueError};
+    pub use crate::history::jepsen_log::read_jepsen_log;
+    pub use crate::history::jsonl::{read_jsonl, read_jsonl_file};
+}
 
-pub use budget::{parse_size, Budget, Bytes, Stop};
-pub use cas_register::{CasRegister, RegisterOp};
-pub use check::{
-    check_events, check_operations, Anomaly, CheckOptions, CheckReport, Counts, KeyReport,
-    ModelKind, UnknownModel,
+pub use check::check_events;
+pub use history::event::{Event, EventType, Process, CAS_MISMATCH};
+pub use history::failed_cas::{mark_failed_cas_as_mismatch, FailedCas};
+pub use history::history_error::HistoryError;
+pub use history::history_file::{
+    history_files_in, read_history_file, read_history_file_with, Format, ReadOptions,
 };
-pub use convergence::{
-    check_convergence, ConvergenceReport, DivergentKey, LostWrite, UnexpectedValue,
-};
-pub use counter::{Counter, CounterOp};
-pub use counter_bounds::{check_counter_bounds, BoundsViolation, CounterBoundsReport};
-pub use cycle::{Constraint, Cycle, CycleStep};
-pub use event::{Event, EventType, Process, CAS_MISMATCH};
-pub use failed_cas::{mark_failed_cas_as_mismatch, FailedCas, UnknownFailedCas};
-pub use history_error::HistoryError;
-pub use history_file::{
-    history_files_in, read_history_file, read_history_file_with, Format, HistoryFile, ReadOptions,
-    UnknownFormat,
-};
-pub use independent::Independent;
-pub use jsonl::{read_jsonl, read_jsonl_file, ParseError};
+pub use history::independent::Independent;
+pub use history::jsonl::ParseError;
+pub use history::model_inference::infer_model;
+pub use history::nil_reads::nil_reads_unknown;
 pub use key_progress::KeyProgress;
-pub use kv::{Kv, KvOp};
-pub use model::Model;
-pub use model_check::{BadInitial, HistoryModel};
-pub use model_inference::{infer_model, NoModelFits};
-pub use multi_register::{MicroOp, MultiRegister};
-pub use nil_reads::nil_reads_unknown;
-pub use op_summary::OpSummary;
-pub use operation::{pair, Operation, Outcome};
-pub use queue::{Queue, QueueOp};
-pub use set::{Set, SetOp};
-pub use set_full::{check_set_full, SetFullOptions, SetFullReport, SetRead};
-pub use simulation::{Object, Simulation, Values};
-pub use stale::StaleRead;
-pub use ties::Ties;
-pub use times::Times;
+pub use options::{CheckOptions, ModelKind, UnknownModel};
+pub use report::{Anomaly, CheckReport, Counts, KeyReport, Witness};
+pub use search::budget::parse_size;
 pub use validity::Validity;
-pub use weak::WeakReport;
-pub use witness::Witness;

@@ -5,8 +5,8 @@
 //! (or wherever `FAULTLINE_CORPUS` points: the `knossos` directory or its parent). When it is
 //! missing the test is skipped with a message, unless `FAULTLINE_REQUIRE_ALL` is set.
 //!
-//! Knossos reads a nil read as one that observed nothing ([`checker::nil_reads`]); its verdicts
-//! depend on that, so the histories are checked that way.
+//! Knossos reads a nil read as one that observed nothing ([`checker::nil_reads_unknown`]); its
+//! verdicts depend on that, so the histories are checked that way.
 
 use checker::{
     check_events, infer_model, nil_reads_unknown, read_history_file, CheckOptions, Event,
@@ -61,7 +61,7 @@ fn expected_rows(dir: &Path) -> Vec<Expected> {
             Expected {
                 path: path.to_string(),
                 model: model.parse().expect("a known model"),
-                initial: checker::edn::parse_value(initial).expect("an EDN initial value"),
+                initial: checker::formats::parse_value(initial).expect("an EDN initial value"),
                 validity: serde_json::from_value(json!(expected)).expect("valid or invalid"),
             }
         })

@@ -3,7 +3,7 @@
 
 mod check;
 
-use checker::edn::{parse_value, read_edn};
+use checker::formats::{parse_value, read_edn};
 use checker::Independent;
 use libfuzzer_sys::fuzz_target;
 

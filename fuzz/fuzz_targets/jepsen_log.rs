@@ -3,7 +3,7 @@
 
 mod check;
 
-use checker::jepsen_log::read_jepsen_log;
+use checker::formats::read_jepsen_log;
 use checker::Independent;
 use libfuzzer_sys::fuzz_target;
 

@@ -6,7 +6,7 @@ mod check;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(events) = checker::read_jsonl(data) {
+    if let Ok(events) = checker::formats::read_jsonl(data) {
         check::check_briefly(&events);
     }
 });

@@ -16,7 +16,7 @@
 //! invalid verdict stays invalid whatever the shortfall, since an anomaly found is evidence.
 
 use crate::catch_up::{CatchUp, NodeCatchUp};
-use checker::event::{Event, EventType, Process};
+use checker::{Event, EventType, Process};
 use nemesis::{NemesisKinds, NemesisReport, WindowEdge};
 use serde::Serialize;
 use serde_json::Value;

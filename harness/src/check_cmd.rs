@@ -255,7 +255,8 @@ fn parse_initial(text: &str) -> Result<Value, String> {
     if let Ok(v) = serde_json::from_str(text) {
         return Ok(v);
     }
-    checker::edn::parse_value(text).map_err(|e| format!("not a JSON or EDN value ({e}): {text}"))
+    checker::formats::parse_value(text)
+        .map_err(|e| format!("not a JSON or EDN value ({e}): {text}"))
 }
 
 fn usage(msg: &str) -> i32 {

@@ -1,6 +1,6 @@
 //! The run's recorder: the history log shared by every client and the nemesis, plus live counts.
 
-use checker::event::{EventType, Process};
+use checker::{EventType, Process};
 use nemesis::{Fault, FaultRecorder};
 use results::{Entry, HistoryLog, StoreError};
 use serde_json::Value;

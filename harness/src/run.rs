@@ -17,8 +17,8 @@ use crate::replication::{self, ReplicationSummary};
 use crate::signals;
 use crate::worker::{self, Shared};
 use anyhow::{anyhow, bail, Context, Result};
-use checker::event::{EventType, Process};
 use checker::{CheckOptions, Validity};
+use checker::{EventType, Process};
 use cluster::{ClientOptions, Cluster, Lifetime};
 use nemesis::{ClusterControl, FaultRecorder, NemesisReport, Schedule};
 use results::{Entry, ExitCode, HistoryLog, RunDir, RunSummary};
@@ -171,7 +171,7 @@ async fn phases(
 /// the summary.
 fn conclude(cfg: &TestConfig, run_dir: &RunDir, learned: &Learned, ended: Ended) -> Result<RunEnd> {
     let stopped_early = !matches!(ended, Ended::Completed);
-    let (events, check) = match checker::jsonl::read_jsonl_file(&run_dir.history_path()) {
+    let (events, check) = match checker::formats::read_jsonl_file(&run_dir.history_path()) {
         Ok(events) => {
             let check = checker::check_events(&events, &check_options(cfg, stopped_early))
                 .map_err(|e| anyhow!("checking the history: {e}"));

@@ -1,7 +1,7 @@
 //! One client worker: draw an operation, record its invocation, run it, record its completion.
 
 use crate::recorder::Recorder;
-use checker::event::{EventType, Process};
+use checker::{EventType, Process};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use results::Entry;

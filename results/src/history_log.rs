@@ -1,7 +1,7 @@
 //! The history as it is recorded: each event appended and flushed the moment it happens.
 
 use crate::StoreError;
-use checker::event::{Event, EventType, Process};
+use checker::{Event, EventType, Process};
 use serde_json::Value;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};

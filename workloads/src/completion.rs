@@ -2,7 +2,7 @@
 //! info (may have happened), from what the client said.
 
 use crate::client::ClientError;
-use checker::event::EventType;
+use checker::EventType;
 use serde_json::Value;
 
 /// The completion of one operation, ready to be recorded.

@@ -96,7 +96,7 @@ mod tests {
     use crate::client::{ClientError, RegisterClient};
     use crate::completion::Completion;
     use crate::register_op::invoke;
-    use checker::event::{EventType, CAS_MISMATCH};
+    use checker::{EventType, CAS_MISMATCH};
     use serde_json::{json, Value};
     use std::collections::HashSet;
 

@@ -3,7 +3,7 @@
 
 use crate::client::RegisterClient;
 use crate::completion::Completion;
-use checker::event::{EventType, CAS_MISMATCH};
+use checker::{EventType, CAS_MISMATCH};
 use serde_json::{json, Value};
 
 /// One register operation as the generator chose it.

@@ -63,7 +63,7 @@ mod tests {
     use super::*;
     use crate::client::{ClientError, SetClient};
     use crate::set_op::{add, final_read};
-    use checker::event::EventType;
+    use checker::EventType;
     use serde_json::{json, Value};
     use std::future::Future;
 

@@ -17,9 +17,10 @@
 
 use crate::cli::BenchCheckArgs;
 use anyhow::{anyhow, bail, Context, Result};
+use checker::testing::{Object, Simulation, Values};
 use checker::{
     check_events, nil_reads_unknown, read_history_file, CheckOptions, CheckReport, Event,
-    EventType, FailedCas, Format, ModelKind, Object, Simulation, Validity, Values, Witness,
+    EventType, FailedCas, Format, ModelKind, Validity, Witness,
 };
 use results::ExitCode;
 use serde::{Deserialize, Serialize};
@@ -614,7 +615,7 @@ fn knossos(args: &BenchCheckArgs) -> Result<Cases> {
         nil_reads_unknown(&mut events);
         let options = CheckOptions {
             model: model.parse()?,
-            initial: checker::edn::parse_value(initial)?,
+            initial: checker::formats::parse_value(initial)?,
             // As `faultline check` reads EDN by default, and as Knossos's verdicts assume.
             failed_cas: FailedCas::Dropped,
             ..CheckOptions::default()

@@ -1,0 +1,209 @@
+//! The set of operations a search configuration has linearized, and the compact key the search
+//! caches it under.
+//!
+//! The cache holds one key per explored configuration, so a full bitset per key costs
+//! O(n²/64) memory over a search of n operations: gigabytes at 50,000. But in call order a
+//! linearized set is nearly a prefix: everything below some rank, except the few operations
+//! still concurrent with the frontier and indeterminate ones never linearized:
+//!
+//! ```text
+//!   rank:    0 1 2 3 4 5 6 7 8 9
+//!   member:  x x x . x x . x . .      end = 8, gaps = [3, 6]
+//! ```
+//!
+//! So the key is `end` plus the gaps below it, unless the gaps outnumber the words of a bitset
+//! of `0..end` (many stuck indeterminate operations), in which case it is that bitset. A search
+//! of at most 128 operations (the common case: a key of a Jepsen test) keys by the whole bitset,
+//! two words. The choice depends only on the set and the search's size, so within a search
+//! equal sets always get equal keys. Keys are written as words (see [`Linearized::write_key`])
+//! for the memo's arena (`explored.rs`):
+//!
+//! ```text
+//!   small:  [bits 0..64, bits 64..128]
+//!   gaps:   [end | count << 32, gap0 | gap1 << 32, …]        (bit 63 clear)
+//!   bits:   [1 << 63 | words, word0, word1, …]
+//! ```
+
+use crate::search::bitset::Bitset;
+
+/// Searches of at most this many operations key by the whole bitset.
+const SMALL: usize = 128;
+
+/// Marks a key in bitset form.
+const BITS_TAG: u64 = 1 << 63;
+
+/// A set of ranks (operations numbered in call order), kept in gap form.
+#[derive(Debug, Clone)]
+pub(crate) struct Linearized {
+    /// Whether keys are the whole bitset; then `end` and `gaps` are not kept.
+    small: bool,
+    bits: Bitset,
+    /// One past the highest member; 0 when empty.
+    end: usize,
+    /// The non-members below `end`, ascending.
+    gaps: Vec<u32>,
+}
+
+/// Ranks are stored as `u32` in keys: 4 billion operations is far beyond any search.
+fn rank32(rank: usize) -> u32 {
+    u32::try_from(rank).expect("fewer than 2^32 operations")
+}
+
+impl Linearized {
+    /// An empty set of ranks below `len`.
+    pub(crate) fn new(len: usize) -> Self {
+        Linearized {
+            small: len <= SMALL,
+            bits: Bitset::new(len),
+            end: 0,
+            gaps: Vec::new(),
+        }
+    }
+
+    /// Adds `rank`, which must not be a member.
+    pub(crate) fn insert(&mut self, rank: usize) {
+        self.bits.set(rank);
+        if self.small {
+            return;
+        }
+        if rank >= self.end {
+            self.gaps.extend(rank32(self.end)..rank32(rank));
+            self.end = rank + 1;
+        } else {
+            let at = self
+                .gaps
+                .binary_search(&rank32(rank))
+                .expect("a rank below end that is not a member is a gap");
+            self.gaps.remove(at);
+        }
+    }
+
+    /// Removes `rank`, which must be a member.
+    pub(crate) fn remove(&mut self, rank: usize) {
+        self.bits.clear(rank);
+        if self.small {
+            return;
+        }
+        if rank + 1 == self.end {
+            let mut end = rank;
+            while end > 0 && self.gaps.last() == Some(&rank32(end - 1)) {
+                self.gaps.pop();
+                end -= 1;
+            }
+            self.end = end;
+        } else {
+            let at = self
+                .gaps
+                .binary_search(&rank32(rank))
+                .expect_err("a member is not a gap");
+            self.gaps.insert(at, rank32(rank));
+        }
+    }
+
+    /// Replaces `out` with the set's cache key (the module docs give its forms).
+    pub(crate) fn write_key(&self, out: &mut Vec<u64>) {
+        out.clear();
+        let bits = self.bits.words();
+        if self.small {
+            out.push(bits.first().copied().unwrap_or(0));
+            out.push(bits.get(1).copied().unwrap_or(0));
+            return;
+        }
+        let words = self.end.div_ceil(64);
+        if self.gaps.len() <= 2 * words {
+            out.push(self.end as u64 | (self.gaps.len() as u64) << 32);
+            out.extend(
+                self.gaps
+                    .chunks(2)
+                    .map(|g| u64::from(g[0]) | u64::from(g.get(1).copied().unwrap_or(0)) << 32),
+            );
+        } else {
+            out.push(BITS_TAG | words as u64);
+            out.extend_from_slice(&bits[..words]);
+        }
+    }
+
+    /// The set's cache key, as a new vector.
+    #[cfg(test)]
+    pub(crate) fn key(&self) -> Vec<u64> {
+        let mut out = Vec::new();
+        self.write_key(&mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    use std::collections::{BTreeSet, HashMap};
+
+    #[test]
+    fn gap_form_of_a_nearly_full_prefix() {
+        let mut s = Linearized::new(200);
+        for r in [0, 1, 2, 4, 5, 7] {
+            s.insert(r);
+        }
+        assert_eq!(s.key(), [8 | 2 << 32, 3 | 6 << 32]);
+        s.remove(7);
+        assert_eq!(s.key(), [6 | 1 << 32, 3]);
+        s.remove(0);
+        assert_eq!(s.key(), [6 | 2 << 32, 3 << 32]);
+    }
+
+    #[test]
+    fn many_gaps_fall_back_to_bits() {
+        let mut s = Linearized::new(200);
+        s.insert(150);
+        s.insert(3);
+        let mut words = vec![0u64; 3];
+        words[0] = 1 << 3;
+        words[2] = 1 << (150 - 128);
+        assert_eq!(s.key(), [[BITS_TAG | 3].as_slice(), &words].concat());
+    }
+
+    #[test]
+    fn keys_are_equal_exactly_when_sets_are() {
+        // Random walks of inserts and removes; every set seen must map to one key and back.
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut by_key: HashMap<Vec<u64>, BTreeSet<usize>> = HashMap::new();
+        for _ in 0..200 {
+            let len = rng.random_range(1..150);
+            let mut s = Linearized::new(len);
+            let mut reference = BTreeSet::new();
+            for _ in 0..300 {
+                let r = rng.random_range(0..len);
+                if reference.insert(r) {
+                    s.insert(r);
+                } else {
+                    reference.remove(&r);
+                    s.remove(r);
+                }
+                let previous = by_key.insert(s.key(), reference.clone());
+                assert!(
+                    previous.is_none_or(|p| p == reference),
+                    "two sets share a key"
+                );
+            }
+            // Emptying it returns to the empty key.
+            for r in std::mem::take(&mut reference) {
+                s.remove(r);
+            }
+            assert_eq!(s.key(), Linearized::new(len).key());
+        }
+    }
+
+    #[test]
+    fn small_searches_key_by_inline_words() {
+        let mut s = Linearized::new(128);
+        s.insert(0);
+        s.insert(127);
+        assert_eq!(s.key(), [1, 1 << 63]);
+        s.remove(127);
+        assert_eq!(s.key(), [1, 0]);
+        let mut one_word = Linearized::new(3);
+        one_word.insert(2);
+        assert_eq!(one_word.key(), [4, 0]);
+    }
+}

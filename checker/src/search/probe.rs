@@ -1,0 +1,156 @@
+//! Probes: tiny sound subsets of a key, searched before the whole key, that can prove it
+//! invalid in microseconds where the whole search must exhaust every order.
+//!
+//! A stale observation is usually visible from close by: the observation, the few updates
+//! acknowledged last before it began, and what the model ties to them ([`crate::explain::ties`]):
+//!
+//! ```text
+//!   put "a;"  |--|                       the get's spelling: put "a;", append "b;"
+//!   append "b;"   |--|
+//!   put "c;"           |--|ok            acknowledged last before the get began
+//!   get → "a;b;"             |--|        ─► {put a, append b, put c, get}: no legal order
+//! ```
+//!
+//! Such a subset is closed under the ties, so its non-linearizability proves the key's (the
+//! argument is in `ties.rs`, the property test in `stretched.rs`). A valid key passes every
+//! probe, so probing is bounded: subsets of at most [`MAX_PROBE`] operations, each searched for
+//! at most [`PER_PROBE`], and all probes of a key together for at most [`PROBE_TIME`].
+
+use crate::explain::explainer::Explainer;
+use crate::models::history_model::HistoryModel;
+use crate::search::budget::Budget;
+use crate::search::wgl::{self, Interval, Linearization};
+use std::time::{Duration, Instant};
+
+/// The largest subset worth probing: beyond it the search on the subset is no longer tiny.
+const MAX_PROBE: usize = 24;
+/// How many acknowledged updates before an observation each probe takes, in turn.
+const WINDOWS: [usize; 2] = [1, 3];
+/// The most time all probes of one key may take.
+const PROBE_TIME: Duration = Duration::from_millis(50);
+/// The most time one probe may take.
+const PER_PROBE: Duration = Duration::from_millis(2);
+
+/// A proof found by probing: a closed subset with no legal order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Found {
+    /// The subset's positions among the key's operations, in order.
+    pub(crate) subset: Vec<usize>,
+    /// The positions (among the key's operations) that could not follow the subset's longest
+    /// legal order.
+    pub(crate) stuck: Vec<usize>,
+}
+
+/// Probes around each observation of `intervals`, in order; the first subset shown not
+/// linearizable, if any is found within the probes' time.
+pub(crate) fn probe<M: HistoryModel>(
+    model: &M,
+    intervals: &[Interval<M::Op>],
+    ties: &dyn Explainer,
+    budget: &Budget,
+) -> Option<Found> {
+    let side = budget.side(Instant::now() + PROBE_TIME);
+    // Acknowledged updates by the time they returned.
+    let mut acked: Vec<(u64, usize)> = intervals
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| !M::observes_only(&i.op))
+        .filter_map(|(at, i)| Some((i.ret?, at)))
+        .collect();
+    acked.sort_unstable();
+    let mut tried: Vec<Vec<usize>> = Vec::new();
+    for (at, observation) in intervals.iter().enumerate() {
+        if !M::observes_only(&observation.op) {
+            continue;
+        }
+        let before = acked.partition_point(|&(ret, _)| ret < observation.call);
+        for k in WINDOWS {
+            let window: Vec<usize> = acked[before.saturating_sub(k)..before]
+                .iter()
+                .map(|&(_, u)| u)
+                .chain([at])
+                .collect();
+            let subset = ties.close(&window);
+            if subset.len() > MAX_PROBE {
+                break;
+            }
+            if tried.contains(&subset) {
+                continue;
+            }
+            let sub: Vec<Interval<M::Op>> = subset.iter().map(|&i| intervals[i].clone()).collect();
+            // One awkward subset must not use up every probe's time.
+            let own = side.side(Instant::now() + PER_PROBE);
+            match wgl::check_within(model, &sub, &own, None) {
+                Ok(Linearization::NotLinearizable { stuck, .. }) => {
+                    let stuck = stuck.iter().map(|&j| subset[j]).collect();
+                    return Some(Found { subset, stuck });
+                }
+                Ok(Linearization::Linearizable { .. }) => tried.push(subset),
+                // Out of probing time (or memory): the whole search decides.
+                Ok(Linearization::Unknown) | Err(_) if side.check_clock().is_err() => return None,
+                Ok(Linearization::Unknown) | Err(_) => {}
+            }
+        }
+        tried.clear();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::history_model::HistoryModel;
+    use crate::models::kv::{Kv, KvOp};
+
+    fn at(call: u64, ret: Option<u64>, op: KvOp) -> Interval<KvOp> {
+        Interval { op, call, ret }
+    }
+
+    #[test]
+    fn a_stale_get_is_caught_with_the_put_acknowledged_before_it() {
+        let kv = Kv::new("");
+        let (a, b, c) = (kv.intern("a;"), kv.intern("b;"), kv.intern("c;"));
+        let ab = kv.intern("a;b;");
+        let mut ops = vec![
+            at(0, Some(1), KvOp::Put(a)),
+            at(2, Some(3), KvOp::Append(b)),
+            at(4, Some(5), KvOp::Get(ab)),
+        ];
+        // Fifty unrelated appends, then an acknowledged put, then the stale get.
+        for i in 0..50 {
+            ops.push(at(
+                6 + 2 * i,
+                Some(7 + 2 * i),
+                KvOp::Append(kv.intern(&format!("{i};"))),
+            ));
+        }
+        ops.push(at(200, Some(201), KvOp::Put(c)));
+        ops.push(at(202, Some(203), KvOp::Get(ab)));
+        let plain: Vec<KvOp> = ops.iter().map(|i| i.op.clone()).collect();
+        let ties = kv.ties(&plain);
+        let found = probe(&kv, &ops, &ties, &Budget::unlimited()).expect("a proof");
+        assert_eq!(found.subset, [0, 1, 53, 54]);
+        assert_eq!(found.stuck, [54]);
+        // Without the stale get every probe passes.
+        ops.pop();
+        let plain: Vec<KvOp> = ops.iter().map(|i| i.op.clone()).collect();
+        let ties = kv.ties(&plain);
+        assert_eq!(probe(&kv, &ops, &ties, &Budget::unlimited()), None);
+    }
+
+    #[test]
+    fn no_time_left_means_no_proof_and_the_search_decides() {
+        let kv = Kv::new("");
+        let a = kv.intern("a;");
+        let ops = vec![
+            at(0, Some(1), KvOp::Put(a)),
+            at(2, Some(3), KvOp::Put(kv.intern("b;"))),
+            at(4, Some(5), KvOp::Get(a)),
+        ];
+        let plain: Vec<KvOp> = ops.iter().map(|i| i.op.clone()).collect();
+        let ties = kv.ties(&plain);
+        assert!(probe(&kv, &ops, &ties, &Budget::unlimited()).is_some());
+        let past = Budget::new(Some(Instant::now() - Duration::from_millis(1)), None);
+        assert_eq!(probe(&kv, &ops, &ties, &past), None);
+    }
+}
