@@ -660,8 +660,20 @@ mod tests {
         }
         .events();
         let started = Instant::now();
-        let report = check_events(&events, &opts(ModelKind::Kv, Value::Null)).unwrap();
-        assert_eq!(report.validity, Validity::Invalid);
+        // Bounded, so that if the probe ever missed, this fails in a minute instead of searching
+        // every order of 1,000 operations for hours.
+        let options = CheckOptions {
+            timeout: Some(std::time::Duration::from_secs(60)),
+            memory_limit: Some(1 << 30),
+            ..opts(ModelKind::Kv, Value::Null)
+        };
+        let report = check_events(&events, &options).unwrap();
+        assert_eq!(
+            report.validity,
+            Validity::Invalid,
+            "{:?}",
+            report.keys[0].reason
+        );
         let anomaly = report.keys[0].anomaly.as_ref().unwrap();
         assert!(
             anomaly.message.contains("already have none"),

@@ -14,22 +14,27 @@
 //! Such a subset is closed under the ties, so its non-linearizability proves the key's (the
 //! argument is in `ties.rs`, the property test in `stretched.rs`). A valid key passes every
 //! probe, so probing is bounded: subsets of at most [`MAX_PROBE`] operations, each searched for
-//! at most [`PER_PROBE`], and all probes of a key together for at most [`PROBE_TIME`].
+//! at most [`PER_PROBE_STEPS`] steps, and all probes of a key together for at most [`PROBE_TIME`]
+//! of this thread's CPU time. Both bounds count work, not wall-clock time, so a loaded machine
+//! (a thread descheduled for a while) probes exactly as far as an idle one: the same key gets the
+//! same verdict and the same proof either way.
 
 use crate::explain::explainer::Explainer;
 use crate::models::history_model::HistoryModel;
 use crate::search::budget::Budget;
+use crate::search::budget::Stop;
 use crate::search::wgl::{self, Interval, Linearization};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The largest subset worth probing: beyond it the search on the subset is no longer tiny.
 const MAX_PROBE: usize = 24;
 /// How many acknowledged updates before an observation each probe takes, in turn.
 const WINDOWS: [usize; 2] = [1, 3];
-/// The most time all probes of one key may take.
+/// The most CPU time (of the probing thread) all probes of one key may take.
 const PROBE_TIME: Duration = Duration::from_millis(50);
-/// The most time one probe may take.
-const PER_PROBE: Duration = Duration::from_millis(2);
+/// The most search steps one probe may take: one awkward subset must not use up every probe's
+/// time.
+const PER_PROBE_STEPS: u64 = 20_000;
 
 /// A proof found by probing: a closed subset with no legal order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +54,7 @@ pub(crate) fn probe<M: HistoryModel>(
     ties: &dyn Explainer,
     budget: &Budget,
 ) -> Option<Found> {
-    let side = budget.side(Instant::now() + PROBE_TIME);
+    let started = thread_cpu_time();
     // Acknowledged updates by the time they returned.
     let mut acked: Vec<(u64, usize)> = intervals
         .iter()
@@ -78,17 +83,19 @@ pub(crate) fn probe<M: HistoryModel>(
                 continue;
             }
             let sub: Vec<Interval<M::Op>> = subset.iter().map(|&i| intervals[i].clone()).collect();
-            // One awkward subset must not use up every probe's time.
-            let own = side.side(Instant::now() + PER_PROBE);
-            match wgl::check_within(model, &sub, &own, None) {
+            if thread_cpu_time().saturating_sub(started) > PROBE_TIME {
+                return None;
+            }
+            match wgl::check_within(model, &sub, budget, Some(PER_PROBE_STEPS)) {
                 Ok(Linearization::NotLinearizable { stuck, .. }) => {
                     let stuck = stuck.iter().map(|&j| subset[j]).collect();
                     return Some(Found { subset, stuck });
                 }
                 Ok(Linearization::Linearizable { .. }) => tried.push(subset),
-                // Out of probing time (or memory): the whole search decides.
-                Ok(Linearization::Unknown) | Err(_) if side.check_clock().is_err() => return None,
-                Ok(Linearization::Unknown) | Err(_) => {}
+                // The check's own deadline or memory ran out: the whole search reports it.
+                Err(Stop::Deadline | Stop::Memory(_)) => return None,
+                // Out of this probe's steps: the next probe may do better.
+                Ok(Linearization::Unknown) | Err(Stop::Steps) => {}
             }
         }
         tried.clear();
@@ -96,11 +103,27 @@ pub(crate) fn probe<M: HistoryModel>(
     None
 }
 
+/// CPU time this thread has used: the probes' clock, blind to how loaded the machine is.
+fn thread_cpu_time() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec for the call to fill; the clock id is a constant.
+    let ok = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) } == 0;
+    if !ok {
+        // Never seen on Linux; without the clock, probing stops at once and the search decides.
+        return Duration::MAX;
+    }
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::models::history_model::HistoryModel;
     use crate::models::kv::{Kv, KvOp};
+    use std::time::Instant;
 
     fn at(call: u64, ret: Option<u64>, op: KvOp) -> Interval<KvOp> {
         Interval { op, call, ret }
