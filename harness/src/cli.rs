@@ -147,11 +147,8 @@ pub struct CheckArgs {
     /// Format of the files: auto (by extension, else by content), jsonl, edn or jepsen-log.
     #[arg(long, default_value = "auto")]
     pub format: String,
-    /// Model or checker: register, cas-register, multi-register, kv, set, counter, queue
-    /// (linearizability), set-full, counter-bounds, convergence (weaker guarantees), or auto: a
-    /// run's own checker, else the one model the history's operations fit (an error names the
-    /// candidates when several fit).
-    #[arg(long, default_value = "auto")]
+    // Help is built from the checker's one list of models (ModelKind::ALL).
+    #[arg(long, default_value = "auto", help = model_help())]
     pub model: String,
     /// The initial value, as JSON or EDN (e.g. 0, nil, {:x 0 :y 0} for multi-register).
     #[arg(long, default_value = "null")]
@@ -316,6 +313,16 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .map_err(|e| format!("'{text}' is not a duration ({e}): write 10, 10s, 1500ms or 2m"))
 }
 
+/// `--model`'s help, listing every model from the checker's one list.
+fn model_help() -> String {
+    let names: Vec<&str> = checker::ModelKind::ALL.iter().map(|m| m.name()).collect();
+    format!(
+        "Model or checker: {}; or auto: a run's own checker, else the one model the history's \
+         operations fit (an error names the candidates when several fit)",
+        names.join(", ")
+    )
+}
+
 /// `--nemesis`'s help, listing every fault name from the one definition.
 fn nemesis_help() -> String {
     format!(
@@ -364,6 +371,15 @@ mod tests {
             assert!(help.contains(name), "help lacks {name}");
         }
         assert!(help.contains("<target>-<workload>"));
+        let check = cmd.find_subcommand_mut("check").unwrap();
+        let help = check.render_long_help().to_string();
+        for model in checker::ModelKind::ALL {
+            assert!(
+                help.contains(model.name()),
+                "--model help lacks {}",
+                model.name()
+            );
+        }
         assert!(
             !help.contains("needs --net netns)"),
             "--partition works with proxy too"
