@@ -3,6 +3,8 @@
 //! A leaf: everything that checks a history reads these, and they read nothing of the checking.
 
 use crate::history::failed_cas::FailedCas;
+use crate::history::history_error::HistoryError;
+use crate::history::operation::Operation;
 use crate::key_progress::KeyProgress;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -65,6 +67,16 @@ impl ModelKind {
             ModelKind::SetFull => "set-full",
             ModelKind::CounterBounds => "counter-bounds",
             ModelKind::Convergence => "convergence",
+        }
+    }
+
+    /// The error for `op`, whose function this model does not accept.
+    pub(crate) fn unsupported(self, op: &Operation) -> HistoryError {
+        HistoryError::UnsupportedFunction {
+            index: op.invoke_index,
+            f: op.f.clone(),
+            model: self.name().into(),
+            supported: self.functions().join(", "),
         }
     }
 

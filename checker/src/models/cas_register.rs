@@ -84,14 +84,7 @@ impl CasRegister {
                     new: self.values.intern(new),
                 }
             }
-            _ => {
-                return Err(HistoryError::UnsupportedFunction {
-                    index: op.invoke_index,
-                    f: op.f.clone(),
-                    model: ModelKind::CasRegister.name().into(),
-                    supported: ModelKind::CasRegister.functions().join(", "),
-                })
-            }
+            _ => return Err(ModelKind::CasRegister.unsupported(op)),
         }))
     }
 

@@ -85,14 +85,7 @@ impl HistoryModel for Counter {
                 "a counter read must return an integer",
             )?),
             "add" => CounterOp::Add(integer(&op.value, "a counter add must be an integer")?),
-            _ => {
-                return Err(HistoryError::UnsupportedFunction {
-                    index: op.invoke_index,
-                    f: op.f.clone(),
-                    model: Self::KIND.name().into(),
-                    supported: Self::KIND.functions().join(", "),
-                })
-            }
+            _ => return Err(Self::KIND.unsupported(op)),
         }))
     }
 }

@@ -239,14 +239,7 @@ impl HistoryModel for Kv {
             "append" => {
                 KvOp::Append(self.intern(&string(&op.value, "an append value must be a string")?))
             }
-            _ => {
-                return Err(HistoryError::UnsupportedFunction {
-                    index: op.invoke_index,
-                    f: op.f.clone(),
-                    model: Self::KIND.name().into(),
-                    supported: Self::KIND.functions().join(", "),
-                })
-            }
+            _ => return Err(Self::KIND.unsupported(op)),
         }))
     }
 }

@@ -140,14 +140,7 @@ impl MultiRegister {
                 .iter()
                 .map(|(register, v)| (op.f == "read", Value::String(register.clone()), v))
                 .collect(),
-            _ => {
-                return Err(HistoryError::UnsupportedFunction {
-                    index: op.invoke_index,
-                    f: op.f.clone(),
-                    model: Self::KIND.name().into(),
-                    supported: Self::KIND.functions().join(", "),
-                })
-            }
+            _ => return Err(Self::KIND.unsupported(op)),
         };
         let mut micro = Vec::with_capacity(steps.len());
         for (read, register, v) in steps {

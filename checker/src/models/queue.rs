@@ -120,14 +120,7 @@ impl HistoryModel for Queue {
                 })
             }
             "enqueue" => QueueOp::Enqueue(self.elements.intern(&op.value)),
-            _ => {
-                return Err(HistoryError::UnsupportedFunction {
-                    index: op.invoke_index,
-                    f: op.f.clone(),
-                    model: Self::KIND.name().into(),
-                    supported: Self::KIND.functions().join(", "),
-                })
-            }
+            _ => return Err(Self::KIND.unsupported(op)),
         }))
     }
 }

@@ -140,14 +140,7 @@ impl HistoryModel for Set {
                 }
             },
             "add" => SetOp::Add(self.elements.intern(&op.value)),
-            _ => {
-                return Err(HistoryError::UnsupportedFunction {
-                    index: op.invoke_index,
-                    f: op.f.clone(),
-                    model: Self::KIND.name().into(),
-                    supported: Self::KIND.functions().join(", "),
-                })
-            }
+            _ => return Err(Self::KIND.unsupported(op)),
         }))
     }
 }

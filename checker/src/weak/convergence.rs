@@ -149,14 +149,7 @@ pub fn check_convergence(
                 finals.insert(name(node), contents);
             }
             "final-read" | "read" => {}
-            _ => {
-                return Err(HistoryError::UnsupportedFunction {
-                    index: op.invoke_index,
-                    f: op.f.clone(),
-                    model: ModelKind::Convergence.name().into(),
-                    supported: ModelKind::Convergence.functions().join(", "),
-                })
-            }
+            _ => return Err(ModelKind::Convergence.unsupported(op)),
         }
     }
 

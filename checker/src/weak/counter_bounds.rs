@@ -137,14 +137,7 @@ pub fn check_counter_bounds(
                 reads.push((op, value));
             }
             "read" => {}
-            _ => {
-                return Err(HistoryError::UnsupportedFunction {
-                    index: op.invoke_index,
-                    f: op.f.clone(),
-                    model: ModelKind::CounterBounds.name().into(),
-                    supported: ModelKind::CounterBounds.functions().join(", "),
-                })
-            }
+            _ => return Err(ModelKind::CounterBounds.unsupported(op)),
         }
     }
 

@@ -128,14 +128,7 @@ pub fn check_set_full(
             }
             ("add", Outcome::Info) => elements.entry(&op.value).or_default().indeterminate = true,
             ("add" | "read", _) => {}
-            _ => {
-                return Err(HistoryError::UnsupportedFunction {
-                    index: op.invoke_index,
-                    f: op.f.clone(),
-                    model: ModelKind::SetFull.name().into(),
-                    supported: ModelKind::SetFull.functions().join(", "),
-                })
-            }
+            _ => return Err(ModelKind::SetFull.unsupported(op)),
         }
         if op.f != "read" || op.outcome != Outcome::Ok {
             continue;
