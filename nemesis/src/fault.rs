@@ -24,6 +24,17 @@ pub enum FaultKind {
     Link(LinkKind),
 }
 
+/// What a fault kind needs of the network (`--net`) it runs on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NetworkNeed {
+    /// Nothing: it acts on processes.
+    Nothing,
+    /// Links that can be cut.
+    Cut,
+    /// Links that can be degraded like this.
+    Degrade(LinkFault),
+}
+
 impl FaultKind {
     /// Every kind `--nemesis` can name, in the order help lists them.
     pub fn named() -> Vec<FaultKind> {
@@ -68,6 +79,15 @@ impl FaultKind {
                 // The spec was checked against the node names when the run was configured.
                 grudge: spec.grudge(nodes).unwrap_or_default(),
             },
+        }
+    }
+
+    /// What this kind needs of the network it runs on, for networks to say whether they can.
+    pub fn needs(&self) -> NetworkNeed {
+        match self {
+            FaultKind::Pause | FaultKind::Kill => NetworkNeed::Nothing,
+            FaultKind::Partition(_) | FaultKind::Explicit(_) => NetworkNeed::Cut,
+            FaultKind::Link(link) => NetworkNeed::Degrade(link.fault()),
         }
     }
 

@@ -11,7 +11,7 @@ pub mod runner;
 pub mod schedule;
 
 pub use control::{ClusterControl, FaultRecorder};
-pub use fault::{nemesis_names, Fault, FaultKind, NemesisKinds, WindowEdge};
+pub use fault::{nemesis_names, Fault, FaultKind, NemesisKinds, NetworkNeed, WindowEdge};
 pub use link::{LinkFault, LinkKind};
 pub use partition::{Grudge, PartitionSpec, Shape};
 pub use runner::{run, FaultRecord, NemesisReport};

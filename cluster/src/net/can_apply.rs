@@ -2,15 +2,15 @@
 //! anything starts) and the network itself (before it acts) ask, so they cannot disagree.
 
 use super::NetMode;
-use nemesis::{FaultKind, LinkFault};
+use nemesis::{FaultKind, LinkFault, NetworkNeed};
 
 impl NetMode {
     /// Whether this network can apply faults of `kind`; the error says why not and what would.
     pub fn can_apply(self, kind: &FaultKind) -> Result<(), String> {
-        match kind {
-            FaultKind::Pause | FaultKind::Kill => Ok(()),
-            FaultKind::Partition(_) | FaultKind::Explicit(_) => self.can_partition(),
-            FaultKind::Link(link) => self.can_degrade(&link.fault()),
+        match kind.needs() {
+            NetworkNeed::Nothing => Ok(()),
+            NetworkNeed::Cut => self.can_partition(),
+            NetworkNeed::Degrade(fault) => self.can_degrade(&fault),
         }
     }
 
