@@ -70,7 +70,7 @@ pub async fn run<C: RegisterClient + SetClient>(
         };
         let recorder = &shared.recorder;
         if recorder
-            .record(entry(EventType::Invoke, op.invoke_value(), None))
+            .invoke(entry(EventType::Invoke, op.invoke_value(), None))
             .is_err()
         {
             return;
@@ -78,7 +78,8 @@ pub async fn run<C: RegisterClient + SetClient>(
         let done = op.invoke(&mut client).await;
         let kind = done.kind;
         if recorder
-            .record(entry(kind, done.value, done.error))
+            .complete(entry(kind, done.value, done.error))
+            .await
             .is_err()
         {
             return;

@@ -8,6 +8,6 @@ pub mod history_log;
 pub mod run_dir;
 pub mod summary;
 
-pub use history_log::{Entry, HistoryLog};
+pub use history_log::{Entry, HistoryLog, Stamp};
 pub use run_dir::{RunDir, StoreError};
 pub use summary::{recorded_workload, ExitCode, RecordError, RunSummary};
