@@ -254,15 +254,14 @@ fn test_args(args: &BenchThroughputArgs, seed: u64) -> Vec<String> {
 /// per second, p50=0.183 msec".
 fn requests_per_second(text: &str, command: &str) -> Option<f64> {
     let prefix = format!("{command}: ");
-    text.split(['\r', '\n'])
+    text.rsplit(['\r', '\n'])
         .filter_map(|line| line.trim().strip_prefix(&prefix))
-        .filter_map(|rest| {
+        .find_map(|rest| {
             let (number, unit) = rest.split_once(' ')?;
             unit.starts_with("requests per second")
                 .then(|| number.parse().ok())
                 .flatten()
         })
-        .last()
 }
 
 /// A child process this bench started: killed (by its pid) and reaped if still running when
