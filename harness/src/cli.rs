@@ -32,7 +32,8 @@ pub enum Command {
     Cluster(ClusterArgs),
     /// Run one of faultline's own demo nodes (started by `test` for `--target own`).
     Node(node::NodeArgs),
-    /// Measure faultline itself: `bench check` times the checker on simulated workloads.
+    /// Measure faultline itself: `bench check` times the checker on simulated workloads, `bench
+    /// faults` applying and healing faults, `bench throughput` the run's operations per second.
     Bench(BenchArgs),
 }
 
@@ -264,6 +265,9 @@ pub enum BenchWhat {
     Check(BenchCheckArgs),
     /// Time applying and healing each fault, in each network mode this machine allows.
     Faults(BenchFaultsArgs),
+    /// Operations per second of `faultline test` against one local redis-server, beside
+    /// redis-benchmark's requests per second with as many clients: is the harness the bottleneck?
+    Throughput(BenchThroughputArgs),
 }
 
 /// Options of `faultline bench check`.
@@ -299,6 +303,29 @@ pub struct BenchFaultsArgs {
     /// Nodes in the cluster.
     #[arg(long, default_value_t = 5)]
     pub nodes: usize,
+}
+
+/// Options of `faultline bench throughput`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchThroughputArgs {
+    /// Rounds of (redis-benchmark, faultline test); medians are shown.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Concurrent clients of both (redis-benchmark -c, faultline --concurrency).
+    #[arg(long, default_value_t = 32)]
+    pub clients: usize,
+    /// redis-benchmark's requests per command (SET, then GET).
+    #[arg(long, default_value_t = 100_000)]
+    pub requests: u64,
+    /// faultline's workload phase in each round.
+    #[arg(long, value_parser = parse_duration, default_value = "5s")]
+    pub time_limit: Duration,
+    /// Keys of faultline's register workload.
+    #[arg(long, default_value_t = 100)]
+    pub keys: usize,
+    /// The faultline binary whose `test` is measured (default: this one), to compare builds.
+    #[arg(long)]
+    pub faultline: Option<PathBuf>,
 }
 
 /// A duration as Jepsen users type it: a bare number is seconds (`--time-limit 10`), anything else

@@ -82,13 +82,18 @@ pub async fn run_test(cfg: TestConfig, own_exe: PathBuf) -> Result<RunEnd> {
         Err(e) => Ended::Failed(e.into()),
         Ok(log) => {
             let recorder = Arc::new(Recorder::new(log));
-            tokio::select! {
+            let ended = tokio::select! {
                 result = phases(&cfg, own_exe, &run_dir, &recorder, &mut learned) => match result {
                     Ok(()) => Ended::Completed,
                     Err(e) => Ended::Failed(e),
                 },
                 signal = signals::interrupted() => Ended::Interrupted(signal),
-            }
+            };
+            // Workers' invocations do not wait for the file: those of operations cut short by
+            // an interruption or an error are written now, before the history is read back.
+            // (A failure to write is already remembered, and the run already failed with it.)
+            let _ = recorder.flush();
+            ended
         }
     };
     // The phases' future is gone, and with it the cluster: every node stopped, the network removed.

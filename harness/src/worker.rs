@@ -34,14 +34,30 @@ pub async fn run<C: RegisterClient + SetClient>(
 ) {
     let mut process = id as u64;
     let mut rng = StdRng::seed_from_u64(shared.seed.wrapping_add(id as u64 + 1));
-    // Start staggered so clients do not march in lockstep.
-    let mut gap = shared.mean_gap.mul_f64(rng.random_range(0.0..1.0));
+    // Seconds of pause owed, negative after a sleep overshot; the first is a fraction of the
+    // mean, so clients start staggered and do not march in lockstep.
+    let mean_gap = shared.mean_gap.as_secs_f64();
+    let mut owed = mean_gap * rng.random_range(0.0..1.0);
     loop {
-        if tokio::time::timeout(gap, stop.wait_for(|s| *s))
-            .await
-            .is_ok()
-        {
-            return;
+        if owed < MIN_SLEEP.as_secs_f64() {
+            // tokio's timer ticks every millisecond, so a shorter sleep would last a whole tick and
+            // cap a fast run far below its --rate: a short pause is owed until it adds up to one.
+            if *stop.borrow() {
+                return;
+            }
+            // Without a sleep, an operation that fails at once would loop without yielding.
+            tokio::task::consume_budget().await;
+        } else {
+            let slept = tokio::time::Instant::now();
+            let pause = Duration::from_secs_f64(owed);
+            if tokio::time::timeout(pause, stop.wait_for(|s| *s))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            // A sleep overshoots its tick: the excess counts against the pauses to come.
+            owed -= slept.elapsed().as_secs_f64();
         }
         let op = shared.generator.lock().expect("generator lock").next_op();
         let entry = |kind, value, error| Entry {
@@ -54,7 +70,7 @@ pub async fn run<C: RegisterClient + SetClient>(
         };
         let recorder = &shared.recorder;
         if recorder
-            .record(entry(EventType::Invoke, op.invoke_value(), None))
+            .invoke(entry(EventType::Invoke, op.invoke_value(), None))
             .is_err()
         {
             return;
@@ -62,7 +78,8 @@ pub async fn run<C: RegisterClient + SetClient>(
         let done = op.invoke(&mut client).await;
         let kind = done.kind;
         if recorder
-            .record(entry(kind, done.value, done.error))
+            .complete(entry(kind, done.value, done.error))
+            .await
             .is_err()
         {
             return;
@@ -72,6 +89,9 @@ pub async fn run<C: RegisterClient + SetClient>(
             process += shared.concurrency as u64;
         }
         // Uniform in [0, 2 × mean]: the mean rate is kept without a fixed rhythm.
-        gap = shared.mean_gap.mul_f64(rng.random_range(0.0..2.0));
+        owed += mean_gap * rng.random_range(0.0..2.0);
     }
 }
+
+/// The shortest pause a worker sleeps: tokio's timer resolution.
+const MIN_SLEEP: Duration = Duration::from_millis(1);

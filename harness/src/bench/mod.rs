@@ -1,9 +1,11 @@
 //! `faultline bench`: measures faultline itself. `check` times the checker on simulated
 //! workloads and the Knossos corpus ([`check`]); `faults` times applying and healing each fault
-//! ([`faults`]).
+//! ([`faults`]); `throughput` sets a run's operations per second beside redis-benchmark's
+//! ([`throughput`]).
 
 mod check;
 mod faults;
+mod throughput;
 
 use crate::cli::{BenchArgs, BenchWhat};
 
@@ -12,5 +14,6 @@ pub fn run(args: BenchArgs) -> i32 {
     match &args.what {
         BenchWhat::Check(args) => check::main(args),
         BenchWhat::Faults(args) => faults::main(args),
+        BenchWhat::Throughput(args) => throughput::main(args),
     }
 }
