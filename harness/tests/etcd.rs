@@ -200,7 +200,7 @@ fn stale_reads_on(net: &str) {
 }
 
 #[test]
-fn a_missing_etcd_names_the_package() {
+fn a_missing_etcd_names_the_package_and_the_run_still_ends_with_a_result() {
     let case = Case::new();
     let empty = tempfile::tempdir().unwrap();
     let out = case
@@ -216,9 +216,20 @@ fn a_missing_etcd_names_the_package() {
         .env("PATH", empty.path())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(2), "errors keep their code");
     let err = stderr(&out);
     assert!(err.contains("apt-get install etcd-server"), "{err}");
+    // The run directory existed before the failure: it still ends with a result and a history.
+    let results = case.results();
+    assert_eq!(results["verdict"], "unknown");
+    assert_eq!(results["exit_code"], 2);
+    let reason = results["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("the run failed: starting the cluster")
+            && reason.contains("etcd-server"),
+        "{results:#}"
+    );
+    assert!(case.latest().join("history.jsonl").is_file());
 }
 
 #[test]

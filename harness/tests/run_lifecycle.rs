@@ -258,34 +258,3 @@ fn sigint_mid_run_leaves_results_with_the_counts_so_far() {
     );
     assert!(results["duration_secs"].as_f64().unwrap() > 0.0);
 }
-
-#[test]
-fn an_error_after_the_run_directory_leaves_results_with_the_reason() {
-    // A missing server binary fails the run after its directory exists.
-    let case = Case::new();
-    let empty = tempfile::tempdir().unwrap();
-    let out = case
-        .cmd(&[
-            "test",
-            "--target",
-            "etcd",
-            "--net",
-            "loopback",
-            "--time-limit",
-            "1s",
-        ])
-        .env("PATH", empty.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "errors keep their code");
-    let results = case.results();
-    assert_eq!(results["verdict"], "unknown");
-    assert_eq!(results["exit_code"], 2);
-    let reason = results["reason"].as_str().unwrap_or_default();
-    assert!(
-        reason.starts_with("the run failed: starting the cluster")
-            && reason.contains("etcd-server"),
-        "{results:#}"
-    );
-    assert!(case.latest().join("history.jsonl").is_file());
-}
