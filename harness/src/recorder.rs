@@ -46,7 +46,6 @@ pub struct Recorder {
     /// Completion counts so far.
     pub counts: Counts,
     fault: Mutex<Option<String>>,
-    failure: Mutex<Option<String>>,
 }
 
 impl Recorder {
@@ -57,7 +56,6 @@ impl Recorder {
             written: Notify::new(),
             counts: Counts::default(),
             fault: Mutex::new(None),
-            failure: Mutex::new(None),
         }
     }
 
@@ -68,7 +66,7 @@ impl Recorder {
         let stamp = self.queue(entry)?;
         let result = self.log.write_through(stamp.index);
         self.written.notify_waiters();
-        self.outcome(result).map(|()| stamp)
+        result.map(|()| stamp)
     }
 
     /// Records a client's invocation without waiting for the file (see the module docs for why
@@ -96,7 +94,7 @@ impl Recorder {
             match self.log.try_write() {
                 Some(result) => {
                     self.written.notify_waiters();
-                    self.outcome(result)?;
+                    result?;
                 }
                 None => notified.await,
             }
@@ -107,7 +105,7 @@ impl Recorder {
     pub fn flush(&self) -> Result<(), StoreError> {
         let result = self.log.flush();
         self.written.notify_waiters();
-        self.outcome(result)
+        result
     }
 
     /// Numbers, times and queues an event, and counts a client's completion.
@@ -131,17 +129,6 @@ impl Recorder {
         Ok(stamp)
     }
 
-    /// Remembers the first write failure: the run cannot be trusted past it.
-    fn outcome(&self, result: Result<(), StoreError>) -> Result<(), StoreError> {
-        if let Err(e) = &result {
-            self.failure
-                .lock()
-                .expect("failure lock")
-                .get_or_insert_with(|| e.to_string());
-        }
-        result
-    }
-
     /// Starts the history's clock: time 0 is now (see [`HistoryLog::start_clock`]).
     pub fn start_clock(&self) {
         self.log.start_clock();
@@ -154,7 +141,8 @@ impl Recorder {
 
     /// The first history write error, if any: the run cannot be trusted past it.
     pub fn failure(&self) -> Option<String> {
-        self.failure.lock().expect("failure lock").clone()
+        // The log keeps the first write error itself: nothing to remember here.
+        self.log.failure().map(|e| e.to_string())
     }
 
     /// The fault in force now, as text.
@@ -170,7 +158,7 @@ impl FaultRecorder for Recorder {
         } else {
             EventType::Info
         };
-        // A failure here is remembered by `record` and ends the run; nothing more to do.
+        // A failure here is kept by the log and ends the run; nothing more to do.
         let _ = Recorder::record(
             self,
             Entry {
@@ -193,6 +181,7 @@ impl FaultRecorder for Recorder {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::path::Path;
     use std::sync::Arc;
 
     #[test]
@@ -304,5 +293,30 @@ mod tests {
         assert!(text.is_empty(), "an invocation does not wait");
         recorder.flush().unwrap();
         assert_eq!(on_disk(&path).len(), 1);
+    }
+
+    #[test]
+    fn a_write_error_fails_the_event_and_every_later_one() {
+        // /dev/full takes the open and refuses every write (ENOSPC), as a full disk does.
+        let recorder = Recorder::new(HistoryLog::create(Path::new("/dev/full")).unwrap());
+        let event = |kind| Entry {
+            process: Process::Nemesis,
+            kind,
+            f: "pause".into(),
+            key: None,
+            value: json!(null),
+            error: None,
+        };
+        let err = recorder
+            .record(event(EventType::Info))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/dev/full"), "{err}");
+        let failure = recorder.failure().expect("the failure is kept");
+        assert!(failure.contains("/dev/full"), "{failure}");
+        assert!(
+            recorder.invoke(event(EventType::Invoke)).is_err(),
+            "no event after it"
+        );
     }
 }
