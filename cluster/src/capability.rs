@@ -85,6 +85,13 @@ pub fn netns_for_test() -> bool {
 
 /// Whether the kernel has `sch_netem` (latency in netns mode), probed in a throwaway namespace.
 pub fn netem_available() -> bool {
+    // The kernel's qdiscs do not change while faultline runs, and the network asks before every
+    // degradation (NetMode::can_degrade): probe once.
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(probe_netem)
+}
+
+fn probe_netem() -> bool {
     // `unshare --net` gives the probe its own namespace, which vanishes with it: nothing to clean.
     std::process::Command::new("unshare")
         .args([
