@@ -90,11 +90,6 @@ impl FaultKind {
             FaultKind::Link(link) => NetworkNeed::Degrade(link.fault()),
         }
     }
-
-    /// Whether this fault cuts the network.
-    pub fn is_partition(&self) -> bool {
-        matches!(self, FaultKind::Partition(_) | FaultKind::Explicit(_))
-    }
 }
 
 /// results.json names a kind as `--nemesis` does, so a run's options can be typed again.
@@ -171,24 +166,6 @@ impl fmt::Display for FaultKind {
             FaultKind::Explicit(spec) => write!(f, "--partition {spec}"),
             FaultKind::Link(link) => write!(f, "{link}"),
         }
-    }
-}
-
-impl NemesisKinds {
-    /// Whether any of these faults cuts the network (which needs a network that can be cut).
-    pub fn partitions(&self) -> bool {
-        self.0.iter().any(FaultKind::is_partition)
-    }
-
-    /// The link faults among these.
-    pub fn link_faults(&self) -> Vec<LinkKind> {
-        self.0
-            .iter()
-            .filter_map(|k| match k {
-                FaultKind::Link(link) => Some(*link),
-                _ => None,
-            })
-            .collect()
     }
 }
 
@@ -301,10 +278,20 @@ mod tests {
                 FaultKind::Kill
             ]
         );
-        assert!(k.partitions());
+        assert_eq!(k.0[1].needs(), NetworkNeed::Cut);
+        assert_eq!(k.0[0].needs(), NetworkNeed::Nothing);
         let links: NemesisKinds = "latency,half-open".parse().unwrap();
-        assert_eq!(links.link_faults(), [LinkKind::Latency, LinkKind::HalfOpen]);
-        assert!(!links.partitions());
+        assert_eq!(
+            links.0,
+            [
+                FaultKind::Link(LinkKind::Latency),
+                FaultKind::Link(LinkKind::HalfOpen)
+            ]
+        );
+        assert_eq!(
+            links.0[1].needs(),
+            NetworkNeed::Degrade(LinkKind::HalfOpen.fault())
+        );
         assert_eq!("none".parse::<NemesisKinds>().unwrap().0, vec![]);
         let err = "pause,flood".parse::<NemesisKinds>().unwrap_err();
         assert!(
