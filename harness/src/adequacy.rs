@@ -16,11 +16,11 @@
 //! invalid verdict stays invalid whatever the shortfall, since an anomaly found is evidence.
 
 use crate::catch_up::{CatchUp, NodeCatchUp};
-use checker::{Event, EventType, Process};
+use checker::{Event, EventType, Operation, Outcome, Process};
 use nemesis::{NemesisKinds, NemesisReport, WindowEdge};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The fewest `ok` reads a key needs for its check to mean anything.
@@ -64,8 +64,10 @@ pub fn judge(
     if let Some(report) = nemesis {
         shortfalls.extend(never_applied(requested, report, ran));
     }
+    // A history the pairing refuses is reported by the check itself; here it just has no operations.
+    let ops = checker::pair(events).unwrap_or_default();
     let windows = fault_windows(events);
-    let during = operations_during(events, &windows);
+    let during = operations_during(&ops, &windows);
     if !requested.0.is_empty() && !windows.is_empty() && during == 0 {
         shortfalls.push(format!(
             "no client operation overlapped any of the {} fault window(s): the faults were \
@@ -73,7 +75,7 @@ pub fn judge(
             windows.len()
         ));
     }
-    shortfalls.extend(thin_keys(events));
+    shortfalls.extend(thin_keys(&ops));
     if let Some(c) = catch_up {
         shortfalls.extend(c.nodes.values().filter_map(|n| match n {
             NodeCatchUp::Behind { why, .. } => {
@@ -147,50 +149,30 @@ fn fault_windows(events: &[Event]) -> Vec<(u64, u64)> {
     windows
 }
 
-/// How many client operations overlapped some window.
-fn operations_during(events: &[Event], windows: &[(u64, u64)]) -> usize {
-    let overlaps = |from: u64, to: u64| windows.iter().any(|&(s, e)| from <= e && to >= s);
-    let mut open: HashMap<u64, u64> = HashMap::new();
-    let mut count = 0;
-    for e in events {
-        let Process::Client(p) = e.process else {
-            continue;
-        };
-        match e.kind {
-            EventType::Invoke => {
-                open.insert(p, e.time);
-            }
-            _ => {
-                if let Some(from) = open.remove(&p) {
-                    count += usize::from(overlaps(from, e.time));
-                }
-            }
-        }
-    }
-    count
-        + open
-            .values()
-            .filter(|&&from| overlaps(from, u64::MAX))
-            .count()
+/// How many client operations overlapped some window (one never completed lasts forever).
+fn operations_during(ops: &[Operation], windows: &[(u64, u64)]) -> usize {
+    ops.iter()
+        .filter(|op| {
+            let (from, to) = (op.invoke_time, op.complete_time.unwrap_or(u64::MAX));
+            windows.iter().any(|&(s, e)| from <= e && to >= s)
+        })
+        .count()
 }
 
 /// One line naming the keys with too few acknowledged reads or updates, if any; one line if
 /// there was no client operation at all.
-fn thin_keys(events: &[Event]) -> Option<String> {
+fn thin_keys(ops: &[Operation]) -> Option<String> {
     // Per key (as JSON text, so any key type orders): ok reads, ok updates.
     let mut keys: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    for e in events {
-        if !matches!(e.process, Process::Client(_)) {
-            continue;
-        }
-        let key = match &e.key {
+    for op in ops {
+        let key = match &op.key {
             Some(Value::String(s)) => s.clone(),
             Some(other) => other.to_string(),
             None => "(none)".to_string(),
         };
         let tally = keys.entry(key).or_default();
-        if e.kind == EventType::Ok {
-            if e.f == "read" {
+        if op.outcome == Outcome::Ok {
+            if op.f == "read" {
                 tally.0 += 1;
             } else {
                 tally.1 += 1;
