@@ -6,8 +6,9 @@
 //!   ──────────────────┼────────────────────────┼──────────────┼───────────
 //!          health? ───┘                 heal ──┘── health? ───┘
 //! ```
-//! Every action and every health check is recorded, and a fault that could not be applied is
-//! recorded as such rather than skipped in silence. When told to stop, it heals the active fault
+//! Before a fault the cluster gets up to one interval to be healthy. Every action and every
+//! health check is recorded, and a fault that could not be applied is recorded as such rather
+//! than skipped in silence. When told to stop, it heals the active fault
 //! before returning, so the run's recovery phase starts from a healed cluster.
 
 use crate::control::{apply, heal, ClusterControl, FaultRecorder};
@@ -76,7 +77,13 @@ pub async fn run<C: ClusterControl, R: FaultRecorder>(
             let _ = stop.wait_for(|s| *s).await;
             break;
         };
-        let ready = match control.health().await {
+        // A cluster still settling (a sentinel's flag flickering under load) gets up to one
+        // interval to become healthy; only then is the attempt given up and recorded.
+        let healthy = tokio::select! {
+            healthy = wait_healthy(control, interval) => healthy,
+            _ = stop.wait_for(|s| *s) => break,
+        };
+        let ready = match healthy {
             Err(why) => {
                 let error = format!("cluster unhealthy before fault: {why}");
                 report.unhealthy.push(error.clone());
@@ -170,6 +177,8 @@ mod tests {
         refuse: bool,
         /// Resuming leaves the node paused: the cluster never becomes healthy again.
         sticky: bool,
+        /// Health checks still to fail before the first fault, as a cluster settling does.
+        settling: std::sync::atomic::AtomicUsize,
     }
 
     impl ClusterControl for PausedSet {
@@ -208,6 +217,12 @@ mod tests {
             Some("n1".into())
         }
         async fn health(&self) -> Result<(), String> {
+            use std::sync::atomic::Ordering::SeqCst;
+            let settling = self.settling.load(SeqCst);
+            if settling > 0 {
+                self.settling.store(settling - 1, SeqCst);
+                return Err("settling".into());
+            }
             match self.paused.lock().unwrap().iter().next() {
                 Some(n) => Err(format!("{n} paused")),
                 None => Ok(()),
@@ -282,6 +297,25 @@ mod tests {
             began.elapsed()
         );
         assert_eq!(report.applied["pause"], 1, "{report:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cluster_settling_before_a_fault_is_waited_for_not_skipped() {
+        let cluster = PausedSet {
+            settling: 2.into(),
+            ..Default::default()
+        };
+        let log = Log::default();
+        // Two failed checks 100 ms apart fit in the wait before the first fault (paused time).
+        let schedule = Schedule::new("pause".parse().unwrap(), Duration::from_millis(400), 9);
+        let (tx, rx) = watch::channel(false);
+        let stopper = async {
+            tokio::time::sleep(Duration::from_millis(1200)).await;
+            tx.send(true).unwrap();
+        };
+        let (report, ()) = tokio::join!(run(&cluster, schedule, &log, rx), stopper);
+        assert!(report.unhealthy.is_empty(), "{report:?}");
+        assert_eq!(report.faults.first().map(|f| f.applied), Some(true));
     }
 
     #[tokio::test]
