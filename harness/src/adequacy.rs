@@ -51,12 +51,15 @@ impl Adequacy {
 /// Judges a run from its history `events`, the `requested` fault kinds, what the nemesis
 /// reported (`None` if it never finished, as in an interrupted run: then applied kinds are not
 /// judged) and whether the nodes caught up before their final reads (a node that did not had
-/// its read left unjudged). `ran` is how long the workload ran, for the messages.
+/// its read left unjudged). With `ops_per_key`, a key that had fewer operations than its share
+/// was cut off by the run's end and need not be judgeable alone. `ran` is how long the workload
+/// ran, for the messages.
 pub fn judge(
     events: &[Event],
     requested: &NemesisKinds,
     nemesis: Option<&NemesisReport>,
     catch_up: Option<&CatchUp>,
+    ops_per_key: Option<u64>,
     ran: Duration,
     accepted: bool,
 ) -> Adequacy {
@@ -75,7 +78,7 @@ pub fn judge(
             windows.len()
         ));
     }
-    shortfalls.extend(thin_keys(&ops));
+    shortfalls.extend(thin_keys(&ops, ops_per_key));
     if let Some(c) = catch_up {
         shortfalls.extend(c.nodes.values().filter_map(|n| match n {
             NodeCatchUp::Behind { why, .. } => {
@@ -161,9 +164,9 @@ fn operations_during(ops: &[Operation], windows: &[(u64, u64)]) -> usize {
 
 /// One line naming the keys with too few acknowledged reads or updates, if any; one line if
 /// there was no client operation at all.
-fn thin_keys(ops: &[Operation]) -> Option<String> {
-    // Per key (as JSON text, so any key type orders): ok reads, ok updates.
-    let mut keys: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+fn thin_keys(ops: &[Operation], ops_per_key: Option<u64>) -> Option<String> {
+    // Per key (as JSON text, so any key type orders): ok reads, ok updates, operations.
+    let mut keys: BTreeMap<String, (usize, usize, u64)> = BTreeMap::new();
     for op in ops {
         let key = match &op.key {
             Some(Value::String(s)) => s.clone(),
@@ -171,6 +174,7 @@ fn thin_keys(ops: &[Operation]) -> Option<String> {
             None => "(none)".to_string(),
         };
         let tally = keys.entry(key).or_default();
+        tally.2 += 1;
         if op.outcome == Outcome::Ok {
             if op.f == "read" {
                 tally.0 += 1;
@@ -182,10 +186,17 @@ fn thin_keys(ops: &[Operation]) -> Option<String> {
     if keys.is_empty() {
         return Some("no client operation was recorded".to_string());
     }
+    let is_thin = |&(reads, updates, _): &(usize, usize, u64)| {
+        reads < MIN_OK_READS || updates < MIN_OK_UPDATES
+    };
+    // A key the run's end cut off before its share was drawn is excused, as long as some key
+    // was judgeable at all.
+    let cut_off = |&(_, _, n): &(usize, usize, u64)| ops_per_key.is_some_and(|share| n < share);
+    let any_judgeable = keys.values().any(|t| !is_thin(t));
     let thin: Vec<String> = keys
         .iter()
-        .filter(|(_, &(reads, updates))| reads < MIN_OK_READS || updates < MIN_OK_UPDATES)
-        .map(|(key, (reads, updates))| {
+        .filter(|(_, t)| is_thin(t) && !(any_judgeable && cut_off(t)))
+        .map(|(key, (reads, updates, _))| {
             format!("key {key}: {reads} ok read(s), {updates} ok update(s)")
         })
         .collect();
@@ -278,6 +289,7 @@ mod tests {
             &kinds("partition,kill"),
             Some(&report(&[("partition", 2), ("kill", 0)], &[])),
             None,
+            None,
             TEN,
             false,
         );
@@ -297,6 +309,7 @@ mod tests {
                 &[("partition", 1), ("kill", 0)],
                 &[("kill", "no such pid")],
             )),
+            None,
             None,
             TEN,
             true,
@@ -318,6 +331,7 @@ mod tests {
             &kinds("pause"),
             Some(&report(&[("pause", 1)], &[])),
             None,
+            None,
             TEN,
             false,
         );
@@ -337,6 +351,7 @@ mod tests {
             &kinds("kill"),
             Some(&report(&[("kill", 1)], &[])),
             None,
+            None,
             TEN,
             false,
         );
@@ -353,6 +368,7 @@ mod tests {
             &kinds("none"),
             Some(&report(&[], &[])),
             None,
+            None,
             TEN,
             false,
         );
@@ -366,7 +382,15 @@ mod tests {
             (30, None, Info, "pause", None),
             (40, None, Info, "resume", None),
         ];
-        let a = judge(&history(&rows), &kinds("pause"), None, None, TEN, false);
+        let a = judge(
+            &history(&rows),
+            &kinds("pause"),
+            None,
+            None,
+            None,
+            TEN,
+            false,
+        );
         assert_eq!(a.operations_during_faults, 1, "{a:?}");
     }
 
@@ -379,7 +403,15 @@ mod tests {
             (70, Some(2), Invoke, "read", Some("c")),
             (80, Some(2), Info, "read", Some("c")),
         ]);
-        let a = judge(&history(&rows), &kinds("none"), None, None, TEN, false);
+        let a = judge(
+            &history(&rows),
+            &kinds("none"),
+            None,
+            None,
+            None,
+            TEN,
+            false,
+        );
         assert_eq!(a.shortfalls.len(), 1, "{a:?}");
         let text = &a.shortfalls[0];
         assert!(
@@ -388,7 +420,27 @@ mod tests {
             ) && !text.contains("key a"),
             "{text}"
         );
-        let nothing = judge(&[], &kinds("none"), None, None, TEN, false);
+        let nothing = judge(&[], &kinds("none"), None, None, None, TEN, false);
         assert_eq!(nothing.shortfalls, ["no client operation was recorded"]);
+
+        // With --ops-per-key 2, b and c had fewer than their share: the run's end cut them off,
+        // and a, with its two, was judgeable. A share of 1 would leave b and c full, and thin.
+        let share = |n| {
+            judge(
+                &history(&rows),
+                &kinds("none"),
+                None,
+                None,
+                Some(n),
+                TEN,
+                false,
+            )
+        };
+        assert!(share(2).adequate(), "{:?}", share(2));
+        assert_eq!(share(1).shortfalls, a.shortfalls);
+        // Cut-off keys are excused only beside a judgeable one.
+        let only_thin = history(&rows[4..]);
+        let a = judge(&only_thin, &kinds("none"), None, None, Some(5), TEN, false);
+        assert!(!a.adequate(), "{a:?}");
     }
 }

@@ -80,9 +80,13 @@ pub struct TestArgs {
     /// Seed for the operation stream and the fault schedule (random when absent; printed).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Number of keys the register workload uses.
+    /// Number of keys the register workload uses at once.
     #[arg(long, default_value_t = 3)]
     pub keys: usize,
+    /// Register: retire a key after this many operations and move on to a fresh one (Jepsen's
+    /// independent keys), so a long run checks many small keys instead of a few huge ones.
+    #[arg(long)]
+    pub ops_per_key: Option<u64>,
     /// How long a client waits for a reply before the operation is indeterminate.
     #[arg(long, value_parser = parse_duration, default_value = "1s")]
     pub op_timeout: Duration,

@@ -41,8 +41,10 @@ pub struct TestConfig {
     pub nemesis_interval: Duration,
     /// The seed.
     pub seed: u64,
-    /// Number of keys.
+    /// Number of keys in use at once.
     pub keys: usize,
+    /// Register: operations a key receives before a fresh key replaces it.
+    pub ops_per_key: Option<u64>,
     /// Client operation timeout.
     #[serde(with = "secs")]
     pub op_timeout: Duration,
@@ -237,6 +239,14 @@ impl TestConfig {
         if args.keys == 0 {
             return Err("--keys: must be at least 1".into());
         }
+        if args.ops_per_key == Some(0) {
+            return Err("--ops-per-key: must be at least 1".into());
+        }
+        if args.ops_per_key.is_some() && !workload.unit().keyed() {
+            return Err(format!(
+                "--ops-per-key: the {workload} workload keeps one key, so it has no keys to move on from"
+            ));
+        }
         if args.op_timeout.is_zero() {
             return Err("--op-timeout: must be longer than 0s".into());
         }
@@ -257,6 +267,7 @@ impl TestConfig {
             nemesis_interval: args.nemesis_interval,
             seed,
             keys: args.keys,
+            ops_per_key: args.ops_per_key,
             op_timeout: args.op_timeout,
             store: args.store,
             json: args.json,
@@ -379,6 +390,24 @@ mod tests {
         assert!(e.contains("--nodes 3"), "{e}");
         assert!(err(&["--workload", "set"]).starts_with("--workload set"));
         assert!(err(&["--workload", "bank"]).contains("--workload"));
+        let e = err(&["--ops-per-key", "0"]);
+        assert_eq!(e, "--ops-per-key: must be at least 1");
+        let e = err(&[
+            "--workload",
+            "set",
+            "--target",
+            "redis",
+            "--ops-per-key",
+            "9",
+        ]);
+        assert!(
+            e.starts_with("--ops-per-key: the set workload keeps one key"),
+            "{e}"
+        );
+        assert_eq!(
+            resolve(&["--ops-per-key", "9"]).unwrap().ops_per_key,
+            Some(9)
+        );
         assert!(err(&["--wait-replicas", "1"]).starts_with("--wait-replicas"));
         let e = err(&["--target", "redis", "--wait-replicas", "3"]);
         assert!(e.contains("at most 2 replicas"), "{e}");

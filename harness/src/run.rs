@@ -198,6 +198,7 @@ fn conclude(cfg: &TestConfig, run_dir: &RunDir, learned: &Learned, ended: Ended)
         &cfg.nemesis,
         learned.faults.as_ref(),
         learned.catch_up.as_ref(),
+        cfg.ops_per_key,
         learned.ran(),
         cfg.accept_inadequate,
     );
@@ -303,7 +304,11 @@ async fn drive(
 ) -> (nemesis::NemesisReport, ReplicationSummary) {
     let (stop_tx, stop_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
-        generator: Mutex::new(cfg.workload.unit().generator(cfg.seed, cfg.keys)),
+        generator: Mutex::new(cfg.workload.unit().generator(&workloads::Shape {
+            seed: cfg.seed,
+            keys: cfg.keys,
+            ops_per_key: cfg.ops_per_key,
+        })),
         recorder: recorder.clone(),
         concurrency: cfg.concurrency,
         mean_gap: Duration::from_secs_f64(cfg.concurrency as f64 / cfg.rate),

@@ -37,6 +37,50 @@ fn own_nodes_under_pauses_are_linearizable() {
     assert!(pauses >= 1, "the nemesis paused a node");
 }
 
+/// Jepsen's independent keys: with --ops-per-key, no key gets more than its share, fresh keys
+/// take the retired ones' places, and each is checked on its own.
+#[test]
+fn keys_retire_after_their_share_of_operations() {
+    let case = Case::new();
+    let out = case.run(&[
+        "test",
+        "--nemesis",
+        "none",
+        "--time-limit",
+        "2s",
+        "--rate",
+        "300",
+        "--keys",
+        "2",
+        "--ops-per-key",
+        "30",
+        "--seed",
+        "4",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "valid exits 0: {}",
+        stdout(&out)
+    );
+    let mut per_key = std::collections::BTreeMap::<String, usize>::new();
+    for e in history_lines(&case.latest()) {
+        if e["type"] == "invoke" {
+            *per_key
+                .entry(e["key"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    assert!(per_key.values().all(|&n| n <= 30), "{per_key:?}");
+    let checked = case.results()["check"]["keys"].as_array().unwrap().len();
+    // The run's own count decides how many keys there must be: more than the share allows two.
+    let ops: usize = per_key.values().sum();
+    if ops > 2 * 30 {
+        assert!(checked > 2, "{checked} keys for {ops} ops");
+    }
+    assert_eq!(checked, per_key.len());
+}
+
 #[test]
 fn real_redis_primary_and_replicas_are_linearizable_from_the_primary() {
     if !cluster::capability::redis_for_test() {

@@ -22,7 +22,7 @@ pub use register::{Register, RegisterGenerator};
 pub use register_op::RegisterOp;
 pub use set::{Set, SetGenerator};
 pub use set_op::SET_KEY;
-pub use workload::{FinalPhase, Generator, Workload};
+pub use workload::{FinalPhase, Generator, Shape, Workload};
 
 use clap::ValueEnum;
 use serde::Serialize;
@@ -74,14 +74,19 @@ mod tests {
         assert!(WorkloadKind::from_str("queue", false).is_err());
         assert_eq!(WorkloadKind::Set.to_string(), "set");
         let set = WorkloadKind::from_str("set", false).unwrap().unit();
-        let mut draw = set.generator(1, 3);
+        let shape = Shape {
+            seed: 1,
+            keys: 3,
+            ops_per_key: None,
+        };
+        let mut draw = set.generator(&shape);
         let ops: Vec<Op> = (0..3).map(|_| draw.next_op()).collect();
         assert_eq!(ops, [Op::Add(0), Op::Add(1), Op::Add(2)]);
         assert_eq!(
             (ops[1].f(), ops[1].key(), ops[1].invoke_value()),
             ("add", SET_KEY, json!(1))
         );
-        let mut reg = WorkloadKind::Register.unit().generator(1, 3);
+        let mut reg = WorkloadKind::Register.unit().generator(&shape);
         assert!(matches!(reg.next_op(), Op::Register(k, _) if k.starts_with('k')));
     }
 

@@ -1,12 +1,14 @@
 //! The register workload: random reads, writes and compare-and-sets on a few keys.
 //!
 //! Written values are unique per key (1, 2, 3, … for each key), so every read names the write it
-//! observed; that keeps the checker's job small and lets it explain a stale read exactly.
+//! observed; that keeps the checker's job small and lets it explain a stale read exactly. With
+//! `--ops-per-key`, keys are retired after their share and fresh ones take their place, as
+//! Jepsen's `independent` generator does: a long run checks many small keys, never one huge one.
 
 use crate::client::Operations;
 use crate::op::Op;
 use crate::register_op::RegisterOp;
-use crate::workload::{FinalPhase, Generator, Workload};
+use crate::workload::{FinalPhase, Generator, Shape, Workload};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -24,8 +26,12 @@ impl Workload for Register {
         checker::ModelKind::CasRegister
     }
 
-    fn generator(&self, seed: u64, keys: usize) -> Box<dyn Generator> {
-        Box::new(RegisterGenerator::new(seed, keys))
+    fn generator(&self, shape: &Shape) -> Box<dyn Generator> {
+        Box::new(RegisterGenerator::new(shape))
+    }
+
+    fn keyed(&self) -> bool {
+        true
     }
 
     fn final_phase(&self) -> FinalPhase {
@@ -33,52 +39,79 @@ impl Workload for Register {
     }
 }
 
-/// A seeded generator of register operations over `keys` keys named `k0`, `k1`, ….
+/// A seeded generator of register operations over `keys` keys in use at once, named `k0`, `k1`,
+/// …; with `ops_per_key`, a key that has had its share is retired and the next name takes its
+/// place.
 ///
 /// The mix is about half reads, a quarter writes and a quarter cas; a cas expects one of the last
 /// few values written to its key, so that some succeed and some do not.
 pub struct RegisterGenerator {
     rng: StdRng,
-    keys: Vec<String>,
-    next_value: Vec<i64>,
+    slots: Vec<Slot>,
+    ops_per_key: Option<u64>,
+    /// The number the next fresh key is named with.
+    next_key: usize,
+}
+
+/// A key in use: its name, the next value to write to it, and how many operations it has had.
+struct Slot {
+    key: String,
+    next_value: i64,
+    ops: u64,
+}
+
+impl Slot {
+    fn fresh(n: usize) -> Slot {
+        Slot {
+            key: format!("k{n}"),
+            next_value: 1,
+            ops: 0,
+        }
+    }
 }
 
 impl RegisterGenerator {
-    /// A generator for `keys` keys (at least one); the same seed gives the same stream.
-    pub fn new(seed: u64, keys: usize) -> RegisterGenerator {
-        let keys = keys.max(1);
+    /// A generator for `shape.keys` keys (at least one); the same shape gives the same stream.
+    pub fn new(shape: &Shape) -> RegisterGenerator {
+        let keys = shape.keys.max(1);
         RegisterGenerator {
-            rng: StdRng::seed_from_u64(seed),
-            keys: (0..keys).map(|i| format!("k{i}")).collect(),
-            next_value: vec![1; keys],
+            rng: StdRng::seed_from_u64(shape.seed),
+            slots: (0..keys).map(Slot::fresh).collect(),
+            // A share of 0 would retire a key before its first operation.
+            ops_per_key: shape.ops_per_key.map(|n| n.max(1)),
+            next_key: keys,
         }
-    }
-
-    /// The key names this generator uses.
-    pub fn keys(&self) -> &[String] {
-        &self.keys
     }
 
     /// The next operation and the key it addresses.
     pub fn next_key_op(&mut self) -> (String, RegisterOp) {
-        let k = self.rng.random_range(0..self.keys.len());
+        let k = self.rng.random_range(0..self.slots.len());
         let roll = self.rng.random_range(0..4);
+        let slot = &mut self.slots[k];
         let op = match roll {
             0 | 1 => RegisterOp::Read,
-            2 => RegisterOp::Write(self.fresh(k)),
+            2 => RegisterOp::Write(slot.fresh_value()),
             _ => {
-                let written = self.next_value[k] - 1;
+                let written = slot.next_value - 1;
                 // Expect a recent value: most often the latest, so cas succeeds often enough to matter.
                 let expected = (written - self.rng.random_range(0..3)).max(1);
-                RegisterOp::Cas(expected, self.fresh(k))
+                RegisterOp::Cas(expected, slot.fresh_value())
             }
         };
-        (self.keys[k].clone(), op)
+        slot.ops += 1;
+        let key = slot.key.clone();
+        if self.ops_per_key.is_some_and(|n| slot.ops >= n) {
+            *slot = Slot::fresh(self.next_key);
+            self.next_key += 1;
+        }
+        (key, op)
     }
+}
 
-    fn fresh(&mut self, k: usize) -> i64 {
-        let v = self.next_value[k];
-        self.next_value[k] += 1;
+impl Slot {
+    fn fresh_value(&mut self) -> i64 {
+        let v = self.next_value;
+        self.next_value += 1;
         v
     }
 }
@@ -100,21 +133,56 @@ mod tests {
     use serde_json::{json, Value};
     use std::collections::HashSet;
 
+    fn shape(seed: u64, keys: usize, ops_per_key: Option<u64>) -> Shape {
+        Shape {
+            seed,
+            keys,
+            ops_per_key,
+        }
+    }
+
+    #[test]
+    fn keys_retire_after_their_share_and_fresh_ones_take_their_place() {
+        let mut g = RegisterGenerator::new(&shape(3, 4, Some(25)));
+        let mut per_key: std::collections::BTreeMap<String, u64> = Default::default();
+        for _ in 0..1000 {
+            *per_key.entry(g.next_key_op().0).or_default() += 1;
+        }
+        // Every retired key had exactly its share; the four in use at the end have had less.
+        let open: HashSet<&str> = g.slots.iter().map(|s| s.key.as_str()).collect();
+        for (key, n) in &per_key {
+            match open.contains(key.as_str()) {
+                true => assert!(*n < 25, "{key}: {n}"),
+                false => assert_eq!(*n, 25, "{key}"),
+            }
+        }
+        assert_eq!(open.len(), 4);
+        assert!(per_key.len() >= 40, "{per_key:?}");
+        // Fresh keys are numbered in order (one just made may not have been drawn yet).
+        let numbers: Vec<usize> = per_key.keys().map(|k| k[1..].parse().unwrap()).collect();
+        assert!(numbers.iter().all(|&i| i < g.next_key), "{numbers:?}");
+        assert!(per_key.len() + open.len() >= g.next_key, "{numbers:?}");
+        // Without a share the keys stay.
+        let mut kept = RegisterGenerator::new(&shape(3, 4, None));
+        let names: HashSet<String> = (0..1000).map(|_| kept.next_key_op().0).collect();
+        assert_eq!(names.len(), 4);
+    }
+
     #[test]
     fn same_seed_same_stream() {
-        let mut a = RegisterGenerator::new(7, 3);
-        let mut b = RegisterGenerator::new(7, 3);
+        let mut a = RegisterGenerator::new(&shape(7, 3, None));
+        let mut b = RegisterGenerator::new(&shape(7, 3, None));
         let xs: Vec<_> = (0..200).map(|_| a.next_key_op()).collect();
         let ys: Vec<_> = (0..200).map(|_| b.next_key_op()).collect();
         assert_eq!(xs, ys);
-        let mut c = RegisterGenerator::new(8, 3);
+        let mut c = RegisterGenerator::new(&shape(8, 3, None));
         let zs: Vec<_> = (0..200).map(|_| c.next_key_op()).collect();
         assert_ne!(xs, zs);
     }
 
     #[test]
     fn written_values_are_unique_per_key() {
-        let mut g = RegisterGenerator::new(1, 2);
+        let mut g = RegisterGenerator::new(&shape(1, 2, Some(50)));
         let mut seen = HashSet::new();
         let mut kinds = HashSet::new();
         for _ in 0..1000 {

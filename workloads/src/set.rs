@@ -5,7 +5,7 @@
 
 use crate::client::Operations;
 use crate::op::Op;
-use crate::workload::{FinalPhase, Generator, Workload};
+use crate::workload::{FinalPhase, Generator, Shape, Workload};
 
 /// The set workload (`--workload set`): judged by set-full with its final reads.
 #[derive(Debug, Clone, Copy)]
@@ -20,9 +20,14 @@ impl Workload for Set {
         checker::ModelKind::SetFull
     }
 
-    /// Elements are numbered, not drawn: neither the seed nor the number of keys shapes them.
-    fn generator(&self, _seed: u64, _keys: usize) -> Box<dyn Generator> {
+    /// Elements are numbered, not drawn: nothing in the shape changes them.
+    fn generator(&self, _shape: &Shape) -> Box<dyn Generator> {
         Box::new(SetGenerator::new())
+    }
+
+    /// One set under one key.
+    fn keyed(&self) -> bool {
+        false
     }
 
     /// An element is lost only if it is absent where it must be present: from a node that has

@@ -11,11 +11,24 @@ pub trait Workload: Send + Sync {
     fn needs(&self) -> &'static [Operations];
     /// The checker that judges a run of it.
     fn model(&self) -> checker::ModelKind;
-    /// Its generator for one run, shared by every client: `seed` and `keys` shape the
-    /// operations of the workloads they apply to.
-    fn generator(&self, seed: u64, keys: usize) -> Box<dyn Generator>;
+    /// Its generator for one run, shared by every client, drawing as `shape` says.
+    fn generator(&self, shape: &Shape) -> Box<dyn Generator>;
+    /// Whether its operations spread over keys, so that `--keys` and `--ops-per-key` shape it.
+    fn keyed(&self) -> bool;
     /// What follows the workload phase, once the faults heal and the cluster recovers.
     fn final_phase(&self) -> FinalPhase;
+}
+
+/// What shapes a run's operation stream; each workload uses the parts that apply to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// The seed: the same shape gives the same stream.
+    pub seed: u64,
+    /// How many keys are in use at once.
+    pub keys: usize,
+    /// After this many operations a key is retired and a fresh one takes its place (Jepsen's
+    /// `independent` keys), so a long run never builds one enormous key; `None` keeps the keys.
+    pub ops_per_key: Option<u64>,
 }
 
 /// A seeded source of a workload's operations (the same seed gives the same stream).
