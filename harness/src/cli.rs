@@ -24,6 +24,8 @@ pub struct Cli {
 #[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Start a cluster, run a workload under faults, check the history, write the run directory.
+    // A later option overrides an earlier one: `--like` puts the recorded options first.
+    #[command(args_override_self = true)]
     Test(TestArgs),
     /// Check saved histories (faultline JSONL, Jepsen EDN, Jepsen logs) for linearizability.
     Check(CheckArgs),
@@ -99,6 +101,10 @@ pub struct TestArgs {
     /// Print results.json to stdout instead of the human summary.
     #[arg(long)]
     pub json: bool,
+    /// Repeat a recorded run: its command and seed, against a fresh cluster; options given
+    /// beside it override the recorded ones.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub like: Option<PathBuf>,
     /// Let a run that did not test what was asked (a requested fault never applied, no operation
     /// during a fault, a key without an acknowledged read or update) keep its verdict instead of
     /// `unknown` (exit 3); the shortfall stays in results.json.

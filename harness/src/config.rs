@@ -54,6 +54,8 @@ pub struct TestConfig {
     pub json: bool,
     /// Keep the verdict of a run that did not test what was asked.
     pub accept_inadequate: bool,
+    /// The words after `faultline` that asked for this run (`--like` repeats them).
+    pub command: Vec<String>,
 }
 
 /// A validated choice of cluster: target, size, network.
@@ -272,6 +274,7 @@ impl TestConfig {
             store: args.store,
             json: args.json,
             accept_inadequate: args.accept_inadequate,
+            command: Vec::new(),
         })
     }
 }

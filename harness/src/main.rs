@@ -8,6 +8,7 @@ mod check_inputs;
 mod cli;
 mod config;
 mod lab;
+mod like;
 mod memory_cap;
 mod output;
 mod progress;
@@ -23,7 +24,17 @@ use config::TestConfig;
 use results::ExitCode;
 
 fn main() -> std::process::ExitCode {
-    let cli = match Cli::try_parse() {
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let argv = match like::expand(&argv) {
+        Ok(expanded) => expanded.unwrap_or(argv),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return code(ExitCode::BadInput.code());
+        }
+    };
+    let cli = match Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -57,7 +68,10 @@ fn main() -> std::process::ExitCode {
         Command::Test(args) => {
             init_tracing("warn");
             match TestConfig::resolve(args) {
-                Ok(cfg) => test(cfg),
+                Ok(mut cfg) => {
+                    cfg.command = argv[1..].to_vec();
+                    test(cfg)
+                }
                 Err(e) => {
                     eprintln!("error: {e}");
                     ExitCode::BadInput.code()

@@ -81,6 +81,49 @@ fn keys_retire_after_their_share_of_operations() {
     assert_eq!(checked, per_key.len());
 }
 
+/// `--like RUN_DIR` repeats a recorded run's options and seed; options beside it win.
+#[test]
+fn like_repeats_a_recorded_run_with_its_seed() {
+    let case = Case::new();
+    let first = case.run(&[
+        "test",
+        "--nemesis",
+        "none",
+        "--time-limit",
+        "1s",
+        "--keys",
+        "2",
+    ]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let (run, recorded) = (case.latest(), case.results());
+    let again = case.run(&[
+        "test",
+        "--like",
+        run.to_str().unwrap(),
+        "--time-limit",
+        "2s",
+    ]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let repeated = case.results();
+    assert_ne!(case.latest(), run, "a fresh run directory");
+    assert_eq!(repeated["seed"], recorded["seed"]);
+    assert_eq!(repeated["options"]["time_limit"], 2.0);
+    let (mut a, mut b) = (recorded["options"].clone(), repeated["options"].clone());
+    for o in [&mut a, &mut b] {
+        let o = o.as_object_mut().unwrap();
+        o.remove("command");
+        o.remove("time_limit");
+    }
+    assert_eq!(a, b, "every other option as recorded");
+    let bad = case.run(&["test", "--like", case.store.path().to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("no results.json there"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
 #[test]
 fn real_redis_primary_and_replicas_are_linearizable_from_the_primary() {
     if !cluster::capability::redis_for_test() {

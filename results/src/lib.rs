@@ -10,4 +10,4 @@ pub mod summary;
 
 pub use history_log::{Entry, HistoryLog, Stamp};
 pub use run_dir::{RunDir, StoreError};
-pub use summary::{recorded_workload, ExitCode, RecordError, RunSummary};
+pub use summary::{recorded_command, recorded_workload, ExitCode, RecordError, RunSummary};

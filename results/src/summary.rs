@@ -114,28 +114,64 @@ pub enum RecordError {
     },
 }
 
-/// The workload a saved run used, as its `results.json` names it (`options.workload`, as
-/// [`RunSummary::options`] holds the run's resolved options).
-pub fn recorded_workload(results: &Path) -> Result<String, RecordError> {
+/// A saved run's `results.json`, parsed; errors name the file.
+fn read_recorded(results: &Path) -> Result<Value, RecordError> {
     let text = std::fs::read_to_string(results).map_err(|source| RecordError::Io {
         path: results.to_path_buf(),
         source,
     })?;
-    let malformed = |reason: String| RecordError::Malformed {
+    serde_json::from_str(&text).map_err(|e| malformed(results, format!("not JSON: {e}")))
+}
+
+fn malformed(results: &Path, reason: String) -> RecordError {
+    RecordError::Malformed {
         path: results.to_path_buf(),
         reason,
-    };
-    let value: Value =
-        serde_json::from_str(&text).map_err(|e| malformed(format!("not JSON: {e}")))?;
+    }
+}
+
+/// The workload a saved run used, as its `results.json` names it (`options.workload`, as
+/// [`RunSummary::options`] holds the run's resolved options).
+pub fn recorded_workload(results: &Path) -> Result<String, RecordError> {
+    let value = read_recorded(results)?;
     match &value["options"]["workload"] {
         Value::String(workload) => Ok(workload.clone()),
         Value::Null => Err(malformed(
+            results,
             "no options.workload: not the results.json of a faultline run".into(),
         )),
-        other => Err(malformed(format!(
-            "options.workload must be a workload's name, found {other}"
-        ))),
+        other => Err(malformed(
+            results,
+            format!("options.workload must be a workload's name, found {other}"),
+        )),
     }
+}
+
+/// The command a saved run was started with (`options.command`: the words after `faultline`)
+/// and the seed it used, so that it can be run again alike.
+pub fn recorded_command(results: &Path) -> Result<(Vec<String>, u64), RecordError> {
+    let value = read_recorded(results)?;
+    let seed = value["seed"].as_u64().ok_or_else(|| {
+        malformed(
+            results,
+            "no seed: not the results.json of a faultline run".into(),
+        )
+    })?;
+    let words = match &value["options"]["command"] {
+        Value::Array(words) if !words.is_empty() => words
+            .iter()
+            .map(|w| w.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>(),
+        _ => None,
+    };
+    let words = words.ok_or_else(|| {
+        malformed(
+            results,
+            "no options.command: the run's command was not recorded (made by an older faultline)"
+                .into(),
+        )
+    })?;
+    Ok((words, seed))
 }
 
 impl RunSummary<'_> {
@@ -162,7 +198,8 @@ mod tests {
             verdict: report.validity,
             exit_code: 0,
             seed: 1,
-            options: serde_json::json!({"workload": "set", "nodes": 3}),
+            options: serde_json::json!({"workload": "set", "nodes": 3,
+                "command": ["test", "--workload", "set"]}),
             duration_secs: 1.0,
             faults: Value::Null,
             adequacy: Value::Null,
@@ -173,8 +210,12 @@ mod tests {
         };
         summary.write(&path).unwrap();
         assert_eq!(recorded_workload(&path).unwrap(), "set");
+        let (words, seed) = recorded_command(&path).unwrap();
+        assert_eq!((words.join(" "), seed), ("test --workload set".into(), 1));
 
-        std::fs::write(&path, r#"{"options": {}}"#).unwrap();
+        std::fs::write(&path, r#"{"seed": 3, "options": {}}"#).unwrap();
+        let err = recorded_command(&path).unwrap_err().to_string();
+        assert!(err.ends_with("no options.command: the run's command was not recorded (made by an older faultline)"), "{err}");
         assert_eq!(
             recorded_workload(&path).unwrap_err().to_string(),
             format!(
