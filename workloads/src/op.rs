@@ -49,7 +49,7 @@ impl Op {
         match self {
             Op::Register(key, op) => register_op::invoke(client, key, op).await,
             Op::Add(e) => set_op::add(client, *e).await,
-            Op::ReadSet => set_op::final_read(client).await,
+            Op::ReadSet => set_op::read(client).await,
         }
     }
 }

@@ -1,11 +1,13 @@
-//! The set workload: clients add unique integers to one set during the run; after the faults
-//! heal and the cluster recovers, every node catches up with the primary and its copy of the set
-//! is read ([`final_read`]), and the checker's set-full rules judge them (lost, unexpected and
-//! never-read elements).
+//! The set workload: clients add unique integers to one set during the run and now and then read
+//! it whole; after the faults heal and the cluster recovers, every node catches up with the
+//! primary and its copy of the set is read, and the checker's set-full rules judge them all
+//! (lost, unexpected, stale and never-read elements).
 
 use crate::client::Operations;
 use crate::op::Op;
 use crate::workload::{FinalPhase, Generator, Shape, Workload};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 /// The set workload (`--workload set`): judged by set-full with its final reads.
 #[derive(Debug, Clone, Copy)]
@@ -20,9 +22,9 @@ impl Workload for Set {
         checker::ModelKind::SetFull
     }
 
-    /// Elements are numbered, not drawn: nothing in the shape changes them.
-    fn generator(&self, _shape: &Shape) -> Box<dyn Generator> {
-        Box::new(SetGenerator::new())
+    /// Elements are numbered, not drawn; the seed decides when a read comes instead.
+    fn generator(&self, shape: &Shape) -> Box<dyn Generator> {
+        Box::new(SetGenerator::new(shape.seed))
     }
 
     /// One set under one key.
@@ -37,16 +39,25 @@ impl Workload for Set {
     }
 }
 
-/// Hands out the elements to add: 0, 1, 2, … so that every element names exactly one add.
-#[derive(Debug, Default)]
+/// Hands out the elements to add, 0, 1, 2, … so that every element names exactly one add, with a
+/// read of the whole set drawn in place of about one operation in [`READ_ONE_IN`].
+#[derive(Debug)]
 pub struct SetGenerator {
     next: i64,
+    rng: StdRng,
 }
 
+/// One operation in this many, on average, is a read during the run: enough to see stale reads,
+/// few enough that reading a large set does not crowd out the adds.
+pub const READ_ONE_IN: u32 = 10;
+
 impl SetGenerator {
-    /// A generator starting at 0.
-    pub fn new() -> SetGenerator {
-        SetGenerator::default()
+    /// A generator starting at 0; the same seed draws its reads at the same places.
+    pub fn new(seed: u64) -> SetGenerator {
+        SetGenerator {
+            next: 0,
+            rng: StdRng::seed_from_u64(seed),
+        }
     }
 
     /// The next element to add.
@@ -59,7 +70,11 @@ impl SetGenerator {
 
 impl Generator for SetGenerator {
     fn next_op(&mut self) -> Op {
-        Op::Add(self.next_element())
+        if self.rng.random_ratio(1, READ_ONE_IN) {
+            Op::ReadSet
+        } else {
+            Op::Add(self.next_element())
+        }
     }
 }
 
@@ -67,7 +82,7 @@ impl Generator for SetGenerator {
 mod tests {
     use super::*;
     use crate::client::{ClientError, SetClient};
-    use crate::set_op::{add, final_read};
+    use crate::set_op::{add, read};
     use checker::EventType;
     use serde_json::{json, Value};
     use std::future::Future;
@@ -94,8 +109,20 @@ mod tests {
 
     #[test]
     fn elements_are_unique_and_completions_map_to_history_types() {
-        let mut g = SetGenerator::new();
+        let mut g = SetGenerator::new(1);
         assert_eq!((g.next_element(), g.next_element()), (0, 1));
+        // Adds keep counting up between the reads drawn among them.
+        let ops: Vec<Op> = (0..1000).map(|_| g.next_op()).collect();
+        let adds: Vec<i64> = ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Add(e) => Some(*e),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(adds, (2..2 + adds.len() as i64).collect::<Vec<_>>());
+        let reads = ops.len() - adds.len();
+        assert!((50..200).contains(&reads), "about one in ten: {reads}");
         let ok = now(add(&mut Scripted(Ok(vec![])), 7));
         assert_eq!((ok.kind, ok.value), (EventType::Ok, json!(7)));
         let lost = now(add(
@@ -103,9 +130,12 @@ mod tests {
             8,
         ));
         assert_eq!((lost.kind, lost.value), (EventType::Info, json!(8)));
-        let read = now(final_read(&mut Scripted(Ok(vec![1, 2]))));
-        assert_eq!((read.kind, read.value), (EventType::Ok, json!([1, 2])));
-        let refused = now(final_read(&mut Scripted(Err(ClientError::DidNotHappen(
+        let read_back = now(read(&mut Scripted(Ok(vec![1, 2]))));
+        assert_eq!(
+            (read_back.kind, read_back.value),
+            (EventType::Ok, json!([1, 2]))
+        );
+        let refused = now(read(&mut Scripted(Err(ClientError::DidNotHappen(
             "down".into(),
         )))));
         assert_eq!(

@@ -15,8 +15,9 @@ pub async fn add<C: SetClient>(client: &mut C, element: i64) -> Completion {
     )
 }
 
-/// Reads the whole set through `client` (from the node it reads from).
-pub async fn final_read<C: SetClient>(client: &mut C) -> Completion {
+/// Reads the whole set through `client` (from the node it reads from): during the run, and as
+/// each node's final read.
+pub async fn read<C: SetClient>(client: &mut C) -> Completion {
     Completion::of(
         client.read_set(SET_KEY).await.map(|v| json!(v)),
         Value::Null,
