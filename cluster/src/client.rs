@@ -8,7 +8,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::time::Duration;
-use workloads::{ClientError, RegisterClient, SetClient};
+use workloads::{ClientError, CounterClient, RegisterClient, SetClient};
 
 /// A boxed future, so that the traits of clients and systems can be used as trait objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -54,7 +54,7 @@ pub struct Client(Box<dyn AnyClient>);
 
 impl Client {
     /// Boxes a system's own client.
-    pub fn new(client: impl RegisterClient + SetClient + 'static) -> Client {
+    pub fn new(client: impl RegisterClient + SetClient + CounterClient + 'static) -> Client {
         Client(Box::new(client))
     }
 }
@@ -71,9 +71,11 @@ trait AnyClient: Send {
     ) -> BoxFuture<'a, Result<bool, ClientError>>;
     fn add<'a>(&'a mut self, key: &'a str, element: i64) -> BoxFuture<'a, Result<(), ClientError>>;
     fn read_set<'a>(&'a mut self, key: &'a str) -> BoxFuture<'a, Result<Vec<i64>, ClientError>>;
+    fn incr<'a>(&'a mut self, key: &'a str, delta: i64) -> BoxFuture<'a, Result<(), ClientError>>;
+    fn read_counter<'a>(&'a mut self, key: &'a str) -> BoxFuture<'a, Result<i64, ClientError>>;
 }
 
-impl<C: RegisterClient + SetClient> AnyClient for C {
+impl<C: RegisterClient + SetClient + CounterClient> AnyClient for C {
     fn read<'a>(&'a mut self, key: &'a str) -> BoxFuture<'a, Result<Option<i64>, ClientError>> {
         Box::pin(RegisterClient::read(self, key))
     }
@@ -98,6 +100,14 @@ impl<C: RegisterClient + SetClient> AnyClient for C {
     fn read_set<'a>(&'a mut self, key: &'a str) -> BoxFuture<'a, Result<Vec<i64>, ClientError>> {
         Box::pin(SetClient::read_set(self, key))
     }
+
+    fn incr<'a>(&'a mut self, key: &'a str, delta: i64) -> BoxFuture<'a, Result<(), ClientError>> {
+        Box::pin(CounterClient::incr(self, key, delta))
+    }
+
+    fn read_counter<'a>(&'a mut self, key: &'a str) -> BoxFuture<'a, Result<i64, ClientError>> {
+        Box::pin(CounterClient::read_counter(self, key))
+    }
 }
 
 impl RegisterClient for Client {
@@ -121,6 +131,16 @@ impl SetClient for Client {
 
     async fn read_set(&mut self, key: &str) -> Result<Vec<i64>, ClientError> {
         self.0.read_set(key).await
+    }
+}
+
+impl CounterClient for Client {
+    async fn incr(&mut self, key: &str, delta: i64) -> Result<(), ClientError> {
+        self.0.incr(key, delta).await
+    }
+
+    async fn read_counter(&mut self, key: &str) -> Result<i64, ClientError> {
+        self.0.read_counter(key).await
     }
 }
 

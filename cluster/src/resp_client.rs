@@ -18,7 +18,7 @@ use redis::aio::MultiplexedConnection;
 use redis::{FromRedisValue, RedisError};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use workloads::{ClientError, RegisterClient, SetClient};
+use workloads::{ClientError, CounterClient, RegisterClient, SetClient};
 
 /// The command that sets `key` to `new` if it holds `expected`, answering 1 if it did, in a
 /// system's dialect.
@@ -246,5 +246,19 @@ impl SetClient for RespClient {
             .await?;
         elements.sort_unstable();
         Ok(elements)
+    }
+}
+
+impl CounterClient for RespClient {
+    async fn incr(&mut self, key: &str, delta: i64) -> Result<(), ClientError> {
+        let _: i64 = self
+            .write_cmd(redis::cmd("INCRBY").arg(key).arg(delta).clone())
+            .await?;
+        Ok(())
+    }
+
+    async fn read_counter(&mut self, key: &str) -> Result<i64, ClientError> {
+        let value: Option<i64> = self.run(redis::cmd("GET").arg(key).clone(), true).await?;
+        Ok(value.unwrap_or(0))
     }
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
-use workloads::{Generator, RegisterClient, SetClient};
+use workloads::{CounterClient, Generator, RegisterClient, SetClient};
 
 /// What a worker shares with the others.
 pub struct Shared {
@@ -26,7 +26,7 @@ pub struct Shared {
 }
 
 /// Runs worker `id` until `stop` turns true or the history cannot be written.
-pub async fn run<C: RegisterClient + SetClient>(
+pub async fn run<C: RegisterClient + SetClient + CounterClient>(
     id: usize,
     mut client: C,
     shared: Arc<Shared>,

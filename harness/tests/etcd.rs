@@ -118,6 +118,19 @@ fn sets_lose_nothing_under_the_same_faults() {
 }
 
 #[test]
+fn counters_stay_within_bounds_under_the_same_faults() {
+    if !etcd_here() {
+        return;
+    }
+    let case = Case::new();
+    faulty_run(&case, "counter", "24");
+    let weak = &case.results()["check"]["weak"];
+    assert_eq!(weak["checker"], "counter-bounds", "{weak:#}");
+    assert_eq!(weak["violations"].as_array().map(Vec::len), Some(0));
+    assert_eq!(weak["final_reads"], 3, "one per member");
+}
+
+#[test]
 fn through_the_fault_proxy_linearizable_registers_survive_partitions_pauses_and_kills() {
     if !cluster::capability::etcd_for_test() {
         return;

@@ -36,6 +36,8 @@ pub enum Command {
         /// The value it gets if it did.
         new: Bytes,
     },
+    /// `INCRBY key delta`.
+    IncrBy(Bytes, i64),
     /// `INFO [section ...]`.
     Info(Vec<Bytes>),
     /// `ROLE`.
@@ -116,6 +118,16 @@ impl Command {
                 expected: take(&mut args),
                 new: take(&mut args),
             },
+            "incrby" => {
+                let key = take(&mut args);
+                let delta = std::str::from_utf8(&take(&mut args))
+                    .ok()
+                    .and_then(|d| d.parse().ok())
+                    .ok_or_else(|| {
+                        CommandError::Other("value is not an integer or out of range".into())
+                    })?;
+                Command::IncrBy(key, delta)
+            }
             "info" => Command::Info(args.collect()),
             "role" => Command::Role,
             "replconf" => Command::Replconf(args.collect()),
@@ -129,7 +141,11 @@ impl Command {
     pub fn is_write(&self) -> bool {
         matches!(
             self,
-            Command::Set(..) | Command::Del(_) | Command::FlushAll | Command::Cas { .. }
+            Command::Set(..)
+                | Command::Del(_)
+                | Command::FlushAll
+                | Command::Cas { .. }
+                | Command::IncrBy(..)
         )
     }
 }
@@ -149,6 +165,7 @@ const ARITY: &[(&str, usize, Option<usize>)] = &[
     ("flushall", 1, Some(2)),
     ("flushdb", 1, Some(2)),
     ("cas", 4, Some(4)),
+    ("incrby", 3, Some(3)),
     ("info", 1, None),
     ("role", 1, Some(1)),
     ("replconf", 1, None),
@@ -214,6 +231,15 @@ mod tests {
     #[test]
     fn writes_are_marked() {
         assert!(parse(&["cas", "k", "a", "b"]).unwrap().is_write());
+        assert_eq!(
+            parse(&["INCRBY", "c", "-4"]).unwrap(),
+            Command::IncrBy(Bytes::from_static(b"c"), -4)
+        );
+        assert!(parse(&["incrby", "c", "2"]).unwrap().is_write());
+        assert_eq!(
+            parse(&["incrby", "c", "x"]).unwrap_err().to_string(),
+            "ERR value is not an integer or out of range"
+        );
         assert!(parse(&["FLUSHDB"]).unwrap().is_write());
         assert!(!parse(&["get", "k"]).unwrap().is_write());
     }

@@ -130,6 +130,10 @@ fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
         Command::Cas { key, expected, new } => {
             Reply::Integer(i64::from(store.cas(key, &expected, new)))
         }
+        Command::IncrBy(key, delta) => match store.incr_by(key, delta) {
+            Some(sum) => Reply::Integer(sum),
+            None => reply::error("ERR value is not an integer or out of range"),
+        },
         Command::Info(sections) => reply::bulk(info::info(server, &sections)),
         Command::Role => info::role(server),
         Command::Replconf(args) => replconf(session, &args),

@@ -119,6 +119,23 @@ impl Store {
         true
     }
 
+    /// Adds `delta` to the integer under `key` (a missing key counts from 0) and returns the sum;
+    /// the stream carries the sum as a `Set`. `None` if the value is not an integer or the sum
+    /// overflows, as Redis refuses those.
+    pub fn incr_by(&self, key: Bytes, delta: i64) -> Option<i64> {
+        let mut inner = self.lock();
+        let current = match inner.snapshot.data.get(&key) {
+            None => 0,
+            Some(v) => std::str::from_utf8(v).ok()?.parse::<i64>().ok()?,
+        };
+        let sum = current.checked_add(delta)?;
+        inner.commit(Write::Set {
+            key,
+            value: Bytes::from(sum.to_string()),
+        });
+        Some(sum)
+    }
+
     /// A copy of the data and a feed of every write after it, taken atomically.
     pub fn subscribe(&self) -> (Snapshot, broadcast::Receiver<Arc<Entry>>) {
         let inner = self.lock();
@@ -184,6 +201,23 @@ mod tests {
         assert!(store.cas(b("k"), b"1", b("3")));
         assert_eq!(store.get(b"k"), Some(b("3")));
         assert_eq!(store.offset(), 2, "one set and one successful cas");
+    }
+
+    #[test]
+    fn incr_by_counts_from_zero_and_refuses_what_is_not_an_integer() {
+        let store = Store::new();
+        assert_eq!(store.incr_by(b("c"), 3), Some(3));
+        assert_eq!(store.incr_by(b("c"), -5), Some(-2));
+        assert_eq!(store.get(b"c"), Some(b("-2")));
+        store.set(b("s"), b("x"));
+        assert_eq!(store.incr_by(b("s"), 1), None);
+        store.set(b("big"), Bytes::from(i64::MAX.to_string()));
+        assert_eq!(store.incr_by(b("big"), 1), None);
+        assert_eq!(
+            store.offset(),
+            4,
+            "two sums and two sets; refusals write nothing"
+        );
     }
 
     #[test]

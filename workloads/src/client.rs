@@ -24,6 +24,8 @@ pub enum Operations {
     Register,
     /// [`SetClient`]: add to and read a grow-only set of integers.
     Set,
+    /// [`CounterClient`]: add to and read an integer counter.
+    Counter,
 }
 
 impl Operations {
@@ -32,6 +34,7 @@ impl Operations {
         match self {
             Operations::Register => "registers",
             Operations::Set => "sets",
+            Operations::Counter => "counters",
         }
     }
 }
@@ -66,4 +69,16 @@ pub trait SetClient: Send {
     /// Reads every element of the set `key`, from the node this client reads from.
     fn read_set(&mut self, key: &str)
         -> impl Future<Output = Result<Vec<i64>, ClientError>> + Send;
+}
+
+/// A client of integer counters: the counter workload's operations.
+pub trait CounterClient: Send {
+    /// Adds `delta` to the counter `key` (a missing counter counts from 0).
+    fn incr(
+        &mut self,
+        key: &str,
+        delta: i64,
+    ) -> impl Future<Output = Result<(), ClientError>> + Send;
+    /// Reads the counter `key` from the node this client reads from; a missing counter is 0.
+    fn read_counter(&mut self, key: &str) -> impl Future<Output = Result<i64, ClientError>> + Send;
 }

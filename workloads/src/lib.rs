@@ -8,6 +8,8 @@
 
 pub mod client;
 pub mod completion;
+pub mod counter;
+pub mod counter_op;
 pub mod op;
 pub mod register;
 pub mod register_op;
@@ -15,8 +17,10 @@ pub mod set;
 pub mod set_op;
 pub mod workload;
 
-pub use client::{ClientError, Operations, RegisterClient, SetClient};
+pub use client::{ClientError, CounterClient, Operations, RegisterClient, SetClient};
 pub use completion::Completion;
+pub use counter::{Counter, CounterGenerator};
+pub use counter_op::COUNTER_KEY;
 pub use op::Op;
 pub use register::{Register, RegisterGenerator};
 pub use register_op::RegisterOp;
@@ -36,6 +40,9 @@ pub enum WorkloadKind {
     /// Adds of unique integers to one set, then a final read on every node; checked for lost
     /// and unexpected elements.
     Set,
+    /// Adds of small deltas to one counter and reads, then a final read on every node; every
+    /// read checked to lie within what may have been added (Jepsen's counter checker).
+    Counter,
 }
 
 impl WorkloadKind {
@@ -44,6 +51,7 @@ impl WorkloadKind {
         match self {
             WorkloadKind::Register => &Register,
             WorkloadKind::Set => &Set,
+            WorkloadKind::Counter => &Counter,
         }
     }
 

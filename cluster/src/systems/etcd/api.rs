@@ -112,17 +112,21 @@ pub(crate) struct TxnRequest {
     pub success: Vec<RequestOp>,
 }
 
-/// `value(key) == value`.
+/// A transaction's condition: `value(key) == value`, or `key` absent.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Compare {
     /// The key, base64.
     pub key: String,
-    /// What is compared: always `"VALUE"` here.
+    /// What is compared: `"VALUE"`, or `"CREATE"` (the key's creation revision).
     pub target: &'static str,
     /// How: always `"EQUAL"` here.
     pub result: &'static str,
-    /// The value compared with, base64.
-    pub value: String,
+    /// The value compared with, base64 (for `"VALUE"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The creation revision compared with (for `"CREATE"`): 0 for a key that does not exist.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_revision: Option<String>,
 }
 
 impl Compare {
@@ -132,7 +136,19 @@ impl Compare {
             key: base64::encode(key),
             target: "VALUE",
             result: "EQUAL",
-            value: base64::encode(value),
+            value: Some(base64::encode(value)),
+            create_revision: None,
+        }
+    }
+
+    /// Holds when `key` does not exist (etcd gives a missing key creation revision 0).
+    pub(crate) fn absent(key: &[u8]) -> Compare {
+        Compare {
+            key: base64::encode(key),
+            target: "CREATE",
+            result: "EQUAL",
+            value: None,
+            create_revision: Some("0".into()),
         }
     }
 }
@@ -333,6 +349,10 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&txn).unwrap(),
             r#"{"compare":[{"key":"Zm9v","target":"VALUE","result":"EQUAL","value":"MQ=="}],"success":[{"request_put":{"key":"Zm9v","value":"Mg=="}}]}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Compare::absent(b"foo")).unwrap(),
+            r#"{"key":"Zm9v","target":"CREATE","result":"EQUAL","create_revision":"0"}"#
         );
     }
 

@@ -31,7 +31,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::time::Duration;
-use workloads::{ClientError, RegisterClient, SetClient};
+use workloads::{ClientError, CounterClient, RegisterClient, SetClient};
 
 /// How reads are served: through Raft (the default) or from the member's local state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -277,6 +277,49 @@ impl RegisterClient for EtcdClient {
             .await
             .map_err(Failure::for_write)?;
         Ok(resp.succeeded)
+    }
+}
+
+/// How many times an add re-reads the counter after another add won the race, before it gives up
+/// (certainly not applied: every attempt's compare failed).
+const COUNTER_ATTEMPTS: usize = 20;
+
+impl CounterClient for EtcdClient {
+    /// etcd has no increment: read, then put the sum in a transaction that holds only if the
+    /// counter still has the value read (deltas are positive, so the value never comes back), and
+    /// read again when another add got there first.
+    async fn incr(&mut self, key: &str, delta: i64) -> Result<(), ClientError> {
+        for _ in 0..COUNTER_ATTEMPTS {
+            // Nothing is written until the transaction: a failed read means the add did not happen.
+            let current = RegisterClient::read(self, key)
+                .await
+                .map_err(|e| ClientError::DidNotHappen(e.to_string()))?;
+            let compare = match current {
+                Some(v) => Compare::value_equals(key.as_bytes(), v.to_string().as_bytes()),
+                None => Compare::absent(key.as_bytes()),
+            };
+            let sum = current.unwrap_or(0) + delta;
+            let request = TxnRequest {
+                compare: vec![compare],
+                success: vec![RequestOp {
+                    request_put: PutRequest::new(key.as_bytes(), sum.to_string().as_bytes()),
+                }],
+            };
+            let resp: TxnResponse = self
+                .call("/v3/kv/txn", &request)
+                .await
+                .map_err(Failure::for_write)?;
+            if resp.succeeded {
+                return Ok(());
+            }
+        }
+        Err(ClientError::DidNotHappen(format!(
+            "counter {key}: {COUNTER_ATTEMPTS} attempts each lost the race to another add"
+        )))
+    }
+
+    async fn read_counter(&mut self, key: &str) -> Result<i64, ClientError> {
+        Ok(RegisterClient::read(self, key).await?.unwrap_or(0))
     }
 }
 

@@ -122,7 +122,7 @@ impl System for EtcdSystem {
     }
 
     fn operations(&self) -> &'static [Operations] {
-        &[Operations::Register, Operations::Set]
+        &[Operations::Register, Operations::Set, Operations::Counter]
     }
 
     fn takes(&self, option: SystemOption) -> bool {

@@ -88,7 +88,7 @@ impl System for OwnSystem {
     }
 
     fn operations(&self) -> &'static [Operations] {
-        &[Operations::Register]
+        &[Operations::Register, Operations::Counter]
     }
 
     fn takes(&self, option: SystemOption) -> bool {

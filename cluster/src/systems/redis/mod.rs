@@ -214,7 +214,7 @@ impl System for RedisSystem {
     }
 
     fn operations(&self) -> &'static [Operations] {
-        &[Operations::Register, Operations::Set]
+        &[Operations::Register, Operations::Set, Operations::Counter]
     }
 
     fn takes(&self, option: SystemOption) -> bool {
