@@ -266,14 +266,7 @@ fn usage(msg: &str) -> i32 {
 
 /// A bar over a file's keys, drawn (by indicatif) only when stderr is a terminal.
 fn key_bar(file: &Path) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(0);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{elapsed:>4} [{bar:30}] {pos}/{len} keys {msg}")
-            .expect("a valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(file.display().to_string());
-    bar
+    crate::progress::key_bar(&file.display().to_string())
 }
 
 #[cfg(test)]

@@ -8,9 +8,9 @@ use std::fmt;
 use std::io::IsTerminal;
 use std::path::Path;
 
-/// Prints an informational line on stderr.
+/// Prints an informational line on stderr (above any progress bar).
 pub fn note(text: &str) {
-    eprintln!("{text}");
+    crate::progress::println(text);
 }
 
 /// The verdict word, coloured when stdout is a terminal.

@@ -11,13 +11,13 @@ use crate::adequacy;
 use crate::catch_up::{self, CatchUp};
 use crate::config::TestConfig;
 use crate::output::{self, Conclusion};
-use crate::progress::Progress;
+use crate::progress::{self, Phase, Progress};
 use crate::recorder::Recorder;
 use crate::replication::{self, ReplicationSummary};
 use crate::signals;
 use crate::worker::{self, Shared};
 use anyhow::{anyhow, bail, Context, Result};
-use checker::{CheckOptions, Validity};
+use checker::{CheckOptions, KeyProgress, Validity};
 use checker::{EventType, Process};
 use cluster::{ClientOptions, Cluster, Lifetime};
 use nemesis::{ClusterControl, FaultRecorder, NemesisReport, Schedule};
@@ -132,7 +132,13 @@ async fn phases(
         record,
         cfg.seed,
     );
-    let mut cluster = Cluster::start(spec).await.context("starting the cluster")?;
+    let starting = Phase::start(format!(
+        "starting the cluster ({} {} nodes)",
+        cfg.cluster.nodes, cfg.cluster.target
+    ));
+    let started = Cluster::start(spec).await;
+    starting.finish(if started.is_ok() { "ready" } else { "failed" });
+    let mut cluster = started.context("starting the cluster")?;
 
     recorder.start_clock();
     learned.started = Some(Instant::now());
@@ -146,7 +152,13 @@ async fn phases(
     }
 
     // Recovery: every node resumed (the nemesis healed), the cluster answering and replicating.
+    let recovering = Phase::start("recovering: waiting for a healthy cluster");
     let recovered = nemesis::runner::wait_healthy(&cluster, cfg.cluster.ready_timeout).await;
+    recovering.finish(if recovered.is_ok() {
+        "healthy"
+    } else {
+        "not healthy"
+    });
     FaultRecorder::record(
         &**recorder,
         "recovered",
@@ -160,9 +172,11 @@ async fn phases(
     if let FinalPhase::ReadEveryNode(read) = cfg.workload.unit().final_phase() {
         // A final read taken while a replica still replays the primary's stream would call its
         // late elements lost: wait for every node to reach the primary's position first.
+        let catching_up = Phase::start("final reads: every node catching up with the primary");
         let caught = catch_up::wait(&cluster, cfg.cluster.ready_timeout).await;
         FaultRecorder::record(&**recorder, "caught-up", json!(caught), None);
         final_reads(cfg, &cluster, recorder, &caught, &read).await;
+        catching_up.finish("read");
         learned.catch_up = Some(caught);
         if let Some(failure) = recorder.failure() {
             bail!("the history could not be written, so the run cannot be judged: {failure}");
@@ -178,8 +192,18 @@ fn conclude(cfg: &TestConfig, run_dir: &RunDir, learned: &Learned, ended: Ended)
     let stopped_early = !matches!(ended, Ended::Completed);
     let (events, check) = match checker::formats::read_jsonl_file(&run_dir.history_path()) {
         Ok(events) => {
-            let check = checker::check_events(&events, &check_options(cfg, stopped_early))
+            let bar = progress::key_bar("checking the history");
+            let ticks = bar.clone();
+            let options = CheckOptions {
+                progress: Some(KeyProgress::new(move |done, total| {
+                    ticks.set_length(total as u64);
+                    ticks.set_position(done as u64);
+                })),
+                ..check_options(cfg, stopped_early)
+            };
+            let check = checker::check_events(&events, &options)
                 .map_err(|e| anyhow!("checking the history: {e}"));
+            bar.finish_and_clear();
             (events, check)
         }
         Err(e) => (Vec::new(), Err(anyhow!("reading the history: {e}"))),

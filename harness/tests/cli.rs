@@ -875,3 +875,51 @@ fn a_full_disk_mid_run_stops_the_run_with_a_clear_error() {
     );
     assert_all_gone(&pids);
 }
+
+/// On a terminal each phase shows and ends with its time, the workload bar its rate; piped, the
+/// same run prints only its notes and summary, with no escape codes.
+#[test]
+fn the_terminal_shows_each_phase_and_pipes_stay_plain() {
+    let case = Case::new();
+    let args = [
+        "test",
+        "--nemesis",
+        "none",
+        "--time-limit",
+        "1s",
+        "--seed",
+        "2",
+    ];
+    let piped = case.run(&args);
+    assert_eq!(piped.status.code(), Some(0), "{}", stderr(&piped));
+    for text in [stdout(&piped), stderr(&piped)] {
+        assert!(
+            !text.contains('\u{1b}'),
+            "no escape codes in a pipe: {text:?}"
+        );
+        assert!(!text.contains("starting the cluster"), "{text}");
+    }
+    // `script` (util-linux) gives the run a pseudo-terminal and copies what it drew.
+    let store = case.store.path().display().to_string();
+    let line = format!(
+        "{} {} --store {store}",
+        env!("CARGO_BIN_EXE_faultline"),
+        args.join(" ")
+    );
+    let out = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("script runs");
+    let drawn = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{drawn}");
+    for phase in [
+        "starting the cluster (3 own nodes): ready (",
+        "recovering: waiting for a healthy cluster: healthy (",
+        "keys checking the history",
+        "/s) | ok ",
+        "verdict: \u{1b}[1;32mVALID",
+    ] {
+        assert!(drawn.contains(phase), "{phase:?} in {drawn:?}");
+    }
+}
