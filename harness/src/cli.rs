@@ -89,6 +89,11 @@ pub struct TestArgs {
     /// independent keys), so a long run checks many small keys instead of a few huge ones.
     #[arg(long)]
     pub ops_per_key: Option<u64>,
+    /// How often each kind of operation is drawn, by the history's names: e.g. "read=1,write=1"
+    /// for the register (read=2,write=1,cas=1 unless given), "add=1,read=1" for set or counter;
+    /// a kind left out is not drawn.
+    #[arg(long)]
+    pub mix: Option<workloads::Mix>,
     /// How long a client waits for a reply before the operation is indeterminate.
     #[arg(long, value_parser = parse_duration, default_value = "1s")]
     pub op_timeout: Duration,

@@ -45,6 +45,12 @@ pub struct TestConfig {
     pub keys: usize,
     /// Register: operations a key receives before a fresh key replaces it.
     pub ops_per_key: Option<u64>,
+    /// The mix as given (`--mix`), for the record.
+    #[serde(serialize_with = "as_text")]
+    pub mix: Option<workloads::Mix>,
+    /// The weights the workload draws its kinds with.
+    #[serde(skip)]
+    pub weights: workloads::Weights,
     /// Client operation timeout.
     #[serde(with = "secs")]
     pub op_timeout: Duration,
@@ -244,6 +250,8 @@ impl TestConfig {
         if args.ops_per_key == Some(0) {
             return Err("--ops-per-key: must be at least 1".into());
         }
+        let weights = workloads::Weights::resolve(workload.unit().kinds(), args.mix.as_ref())
+            .map_err(|e| format!("--mix: the {workload} workload has {e}"))?;
         if args.ops_per_key.is_some() && !workload.unit().keyed() {
             return Err(format!(
                 "--ops-per-key: the {workload} workload keeps one key, so it has no keys to move on from"
@@ -270,12 +278,25 @@ impl TestConfig {
             seed,
             keys: args.keys,
             ops_per_key: args.ops_per_key,
+            mix: args.mix,
+            weights,
             op_timeout: args.op_timeout,
             store: args.store,
             json: args.json,
             accept_inadequate: args.accept_inadequate,
             command: Vec::new(),
         })
+    }
+}
+
+/// Records an option by its text, as typed (`read=1,write=1`).
+fn as_text<T: std::fmt::Display, S: serde::Serializer>(
+    value: &Option<T>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => s.serialize_str(&v.to_string()),
+        None => s.serialize_none(),
     }
 }
 
@@ -411,6 +432,19 @@ mod tests {
             resolve(&["--ops-per-key", "9"]).unwrap().ops_per_key,
             Some(9)
         );
+        let e = err(&["--mix", "add=1"]);
+        assert_eq!(
+            e,
+            "--mix: the register workload has no operation 'add'; its operations: read, write, cas"
+        );
+        let c = resolve(&["--mix", "read=1,cas=1"]).unwrap();
+        let register = WorkloadKind::Register.unit().kinds();
+        let asked = "read=1,cas=1".parse().unwrap();
+        assert_eq!(
+            c.weights,
+            workloads::Weights::resolve(register, Some(&asked)).unwrap()
+        );
+        assert_eq!(serde_json::to_value(&c).unwrap()["mix"], "read=1,cas=1");
         assert!(err(&["--wait-replicas", "1"]).starts_with("--wait-replicas"));
         let e = err(&["--target", "redis", "--wait-replicas", "3"]);
         assert!(e.contains("at most 2 replicas"), "{e}");

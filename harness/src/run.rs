@@ -332,6 +332,7 @@ async fn drive(
             seed: cfg.seed,
             keys: cfg.keys,
             ops_per_key: cfg.ops_per_key,
+            weights: Some(cfg.weights.clone()),
         })),
         recorder: recorder.clone(),
         concurrency: cfg.concurrency,

@@ -81,6 +81,36 @@ fn keys_retire_after_their_share_of_operations() {
     assert_eq!(checked, per_key.len());
 }
 
+/// `--mix` draws only the kinds it names, and the run records it.
+#[test]
+fn a_mix_draws_only_the_kinds_it_names() {
+    let case = Case::new();
+    let out = case.run(&[
+        "test",
+        "--nemesis",
+        "none",
+        "--time-limit",
+        "1s",
+        "--rate",
+        "200",
+        "--mix",
+        "write=1,read=1",
+        "--seed",
+        "9",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let fs: std::collections::BTreeSet<String> = history_lines(&case.latest())
+        .iter()
+        .filter(|e| e["type"] == "invoke")
+        .map(|e| e["f"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(fs.into_iter().collect::<Vec<_>>(), ["read", "write"]);
+    assert_eq!(case.results()["options"]["mix"], "write=1,read=1");
+    let bad = case.run(&["test", "--mix", "add=1"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("--mix: the register workload has no operation 'add'"));
+}
+
 /// `--like RUN_DIR` repeats a recorded run's options and seed; options beside it win.
 #[test]
 fn like_repeats_a_recorded_run_with_its_seed() {

@@ -6,6 +6,7 @@
 //! the same history.
 
 use crate::client::Operations;
+use crate::mix::Weights;
 use crate::op::Op;
 use crate::workload::{FinalPhase, Generator, Shape, Workload};
 use rand::rngs::StdRng;
@@ -25,7 +26,15 @@ impl Workload for Counter {
     }
 
     fn generator(&self, shape: &Shape) -> Box<dyn Generator> {
-        Box::new(CounterGenerator::new(shape.seed))
+        let weights = shape.weights.clone();
+        Box::new(CounterGenerator::new(
+            shape.seed,
+            weights.unwrap_or_else(|| Weights::defaults(&KINDS)),
+        ))
+    }
+
+    fn kinds(&self) -> &'static [(&'static str, u32)] {
+        &KINDS
     }
 
     /// One counter under one key.
@@ -39,35 +48,35 @@ impl Workload for Counter {
     }
 }
 
-/// Draws adds of 1 to [`MAX_DELTA`] and, in place of about one operation in [`READ_ONE_IN`], a
-/// read.
+/// Draws adds of 1 to [`MAX_DELTA`] and reads.
 #[derive(Debug)]
 pub struct CounterGenerator {
     rng: StdRng,
+    weights: Weights,
 }
 
 /// The largest delta an add draws. Deltas are positive: the counter only grows, so the bounds
 /// on each read are as tight as Jepsen's.
 pub const MAX_DELTA: i64 = 5;
 
-/// One operation in this many, on average, is a read during the run.
-pub const READ_ONE_IN: u32 = 4;
+/// Three adds to a read.
+const KINDS: [(&str, u32); 2] = [("add", 3), ("read", 1)];
 
 impl CounterGenerator {
     /// A generator; the same seed draws the same stream.
-    pub fn new(seed: u64) -> CounterGenerator {
+    pub fn new(seed: u64, weights: Weights) -> CounterGenerator {
         CounterGenerator {
             rng: StdRng::seed_from_u64(seed),
+            weights,
         }
     }
 }
 
 impl Generator for CounterGenerator {
     fn next_op(&mut self) -> Op {
-        if self.rng.random_ratio(1, READ_ONE_IN) {
-            Op::ReadCounter
-        } else {
-            Op::Incr(self.rng.random_range(1..=MAX_DELTA))
+        match self.weights.draw(&mut self.rng) {
+            0 => Op::Incr(self.rng.random_range(1..=MAX_DELTA)),
+            _ => Op::ReadCounter,
         }
     }
 }
@@ -103,14 +112,14 @@ mod tests {
 
     #[test]
     fn adds_are_small_and_positive_reads_about_one_in_four() {
-        let mut g = CounterGenerator::new(3);
+        let mut g = CounterGenerator::new(3, Weights::defaults(&KINDS));
         let ops: Vec<Op> = (0..2000).map(|_| g.next_op()).collect();
         let reads = ops.iter().filter(|op| **op == Op::ReadCounter).count();
         assert!((400..600).contains(&reads), "{reads}");
         assert!(ops
             .iter()
             .all(|op| matches!(op, Op::ReadCounter | Op::Incr(1..=MAX_DELTA))));
-        let mut again = CounterGenerator::new(3);
+        let mut again = CounterGenerator::new(3, Weights::defaults(&KINDS));
         assert!(
             ops.iter().all(|op| *op == again.next_op()),
             "same seed, same stream"

@@ -10,6 +10,7 @@ pub mod client;
 pub mod completion;
 pub mod counter;
 pub mod counter_op;
+pub mod mix;
 pub mod op;
 pub mod register;
 pub mod register_op;
@@ -21,6 +22,7 @@ pub use client::{ClientError, CounterClient, Operations, RegisterClient, SetClie
 pub use completion::Completion;
 pub use counter::{Counter, CounterGenerator};
 pub use counter_op::COUNTER_KEY;
+pub use mix::{Mix, Weights};
 pub use op::Op;
 pub use register::{Register, RegisterGenerator};
 pub use register_op::RegisterOp;
@@ -86,6 +88,7 @@ mod tests {
             seed: 1,
             keys: 3,
             ops_per_key: None,
+            weights: None,
         };
         let mut draw = set.generator(&shape);
         // Reads come among the adds; the adds count up.

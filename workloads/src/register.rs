@@ -6,6 +6,7 @@
 //! Jepsen's `independent` generator does: a long run checks many small keys, never one huge one.
 
 use crate::client::Operations;
+use crate::mix::Weights;
 use crate::op::Op;
 use crate::register_op::RegisterOp;
 use crate::workload::{FinalPhase, Generator, Shape, Workload};
@@ -30,6 +31,10 @@ impl Workload for Register {
         Box::new(RegisterGenerator::new(shape))
     }
 
+    fn kinds(&self) -> &'static [(&'static str, u32)] {
+        &KINDS
+    }
+
     fn keyed(&self) -> bool {
         true
     }
@@ -39,14 +44,18 @@ impl Workload for Register {
     }
 }
 
+/// About half reads, a quarter writes and a quarter cas.
+const KINDS: [(&str, u32); 3] = [("read", 2), ("write", 1), ("cas", 1)];
+
 /// A seeded generator of register operations over `keys` keys in use at once, named `k0`, `k1`,
 /// …; with `ops_per_key`, a key that has had its share is retired and the next name takes its
 /// place.
 ///
-/// The mix is about half reads, a quarter writes and a quarter cas; a cas expects one of the last
-/// few values written to its key, so that some succeed and some do not.
+/// A cas expects one of the last few values written to its key, so that some succeed and some do
+/// not.
 pub struct RegisterGenerator {
     rng: StdRng,
+    weights: Weights,
     slots: Vec<Slot>,
     ops_per_key: Option<u64>,
     /// The number the next fresh key is named with.
@@ -76,6 +85,10 @@ impl RegisterGenerator {
         let keys = shape.keys.max(1);
         RegisterGenerator {
             rng: StdRng::seed_from_u64(shape.seed),
+            weights: shape
+                .weights
+                .clone()
+                .unwrap_or_else(|| Weights::defaults(&KINDS)),
             slots: (0..keys).map(Slot::fresh).collect(),
             // A share of 0 would retire a key before its first operation.
             ops_per_key: shape.ops_per_key.map(|n| n.max(1)),
@@ -86,11 +99,11 @@ impl RegisterGenerator {
     /// The next operation and the key it addresses.
     pub fn next_key_op(&mut self) -> (String, RegisterOp) {
         let k = self.rng.random_range(0..self.slots.len());
-        let roll = self.rng.random_range(0..4);
+        let kind = self.weights.draw(&mut self.rng);
         let slot = &mut self.slots[k];
-        let op = match roll {
-            0 | 1 => RegisterOp::Read,
-            2 => RegisterOp::Write(slot.fresh_value()),
+        let op = match kind {
+            0 => RegisterOp::Read,
+            1 => RegisterOp::Write(slot.fresh_value()),
             _ => {
                 let written = slot.next_value - 1;
                 // Expect a recent value: most often the latest, so cas succeeds often enough to matter.
@@ -138,6 +151,7 @@ mod tests {
             seed,
             keys,
             ops_per_key,
+            weights: None,
         }
     }
 

@@ -4,10 +4,11 @@
 //! (lost, unexpected, stale and never-read elements).
 
 use crate::client::Operations;
+use crate::mix::Weights;
 use crate::op::Op;
 use crate::workload::{FinalPhase, Generator, Shape, Workload};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 
 /// The set workload (`--workload set`): judged by set-full with its final reads.
 #[derive(Debug, Clone, Copy)]
@@ -24,7 +25,15 @@ impl Workload for Set {
 
     /// Elements are numbered, not drawn; the seed decides when a read comes instead.
     fn generator(&self, shape: &Shape) -> Box<dyn Generator> {
-        Box::new(SetGenerator::new(shape.seed))
+        let weights = shape.weights.clone();
+        Box::new(SetGenerator::new(
+            shape.seed,
+            weights.unwrap_or_else(|| Weights::defaults(&KINDS)),
+        ))
+    }
+
+    fn kinds(&self) -> &'static [(&'static str, u32)] {
+        &KINDS
     }
 
     /// One set under one key.
@@ -39,24 +48,26 @@ impl Workload for Set {
     }
 }
 
-/// Hands out the elements to add, 0, 1, 2, … so that every element names exactly one add, with a
-/// read of the whole set drawn in place of about one operation in [`READ_ONE_IN`].
+/// Hands out the elements to add, 0, 1, 2, … so that every element names exactly one add, with
+/// reads of the whole set drawn among them.
 #[derive(Debug)]
 pub struct SetGenerator {
     next: i64,
     rng: StdRng,
+    weights: Weights,
 }
 
-/// One operation in this many, on average, is a read during the run: enough to see stale reads,
-/// few enough that reading a large set does not crowd out the adds.
-pub const READ_ONE_IN: u32 = 10;
+/// One read in ten operations: enough to see stale reads, few enough that reading a large set
+/// does not crowd out the adds.
+const KINDS: [(&str, u32); 2] = [("add", 9), ("read", 1)];
 
 impl SetGenerator {
     /// A generator starting at 0; the same seed draws its reads at the same places.
-    pub fn new(seed: u64) -> SetGenerator {
+    pub fn new(seed: u64, weights: Weights) -> SetGenerator {
         SetGenerator {
             next: 0,
             rng: StdRng::seed_from_u64(seed),
+            weights,
         }
     }
 
@@ -70,10 +81,9 @@ impl SetGenerator {
 
 impl Generator for SetGenerator {
     fn next_op(&mut self) -> Op {
-        if self.rng.random_ratio(1, READ_ONE_IN) {
-            Op::ReadSet
-        } else {
-            Op::Add(self.next_element())
+        match self.weights.draw(&mut self.rng) {
+            0 => Op::Add(self.next_element()),
+            _ => Op::ReadSet,
         }
     }
 }
@@ -109,7 +119,7 @@ mod tests {
 
     #[test]
     fn elements_are_unique_and_completions_map_to_history_types() {
-        let mut g = SetGenerator::new(1);
+        let mut g = SetGenerator::new(1, Weights::defaults(&KINDS));
         assert_eq!((g.next_element(), g.next_element()), (0, 1));
         // Adds keep counting up between the reads drawn among them.
         let ops: Vec<Op> = (0..1000).map(|_| g.next_op()).collect();

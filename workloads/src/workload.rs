@@ -3,6 +3,7 @@
 //! systems it runs on are the ones whose clients offer the operations it needs.
 
 use crate::client::Operations;
+use crate::mix::Weights;
 use crate::op::Op;
 
 /// One workload (`--workload`).
@@ -13,6 +14,9 @@ pub trait Workload: Send + Sync {
     fn model(&self) -> checker::ModelKind;
     /// Its generator for one run, shared by every client, drawing as `shape` says.
     fn generator(&self, shape: &Shape) -> Box<dyn Generator>;
+    /// Its kinds of operation, by the history's names, with the weights they are drawn with
+    /// unless `--mix` says otherwise.
+    fn kinds(&self) -> &'static [(&'static str, u32)];
     /// Whether its operations spread over keys, so that `--keys` and `--ops-per-key` shape it.
     fn keyed(&self) -> bool;
     /// What follows the workload phase, once the faults heal and the cluster recovers.
@@ -20,7 +24,7 @@ pub trait Workload: Send + Sync {
 }
 
 /// What shapes a run's operation stream; each workload uses the parts that apply to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shape {
     /// The seed: the same shape gives the same stream.
     pub seed: u64,
@@ -29,6 +33,8 @@ pub struct Shape {
     /// After this many operations a key is retired and a fresh one takes its place (Jepsen's
     /// `independent` keys), so a long run never builds one enormous key; `None` keeps the keys.
     pub ops_per_key: Option<u64>,
+    /// How often each of the workload's kinds is drawn (`None`: its own weights).
+    pub weights: Option<Weights>,
 }
 
 /// A seeded source of a workload's operations (the same seed gives the same stream).
