@@ -84,11 +84,11 @@ impl Generator for CounterGenerator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::at_once::at_once as now;
     use crate::client::{ClientError, CounterClient};
     use crate::counter_op::{add, read};
     use checker::EventType;
     use serde_json::{json, Value};
-    use std::future::Future;
 
     struct Scripted(Result<i64, ClientError>);
 
@@ -98,15 +98,6 @@ mod tests {
         }
         async fn read_counter(&mut self, _: &str) -> Result<i64, ClientError> {
             self.0.clone()
-        }
-    }
-
-    fn now<F: Future>(f: F) -> F::Output {
-        let mut f = std::pin::pin!(f);
-        let waker = std::task::Waker::noop();
-        match f.as_mut().poll(&mut std::task::Context::from_waker(waker)) {
-            std::task::Poll::Ready(v) => v,
-            std::task::Poll::Pending => panic!("scripted client never pends"),
         }
     }
 

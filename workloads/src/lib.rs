@@ -6,6 +6,8 @@
 //! client's answer onto history events. The workloads are registered in one list,
 //! [`WorkloadKind::unit`]; adding one takes its file, its variant and its line there.
 
+#[cfg(test)]
+mod at_once;
 pub mod client;
 pub mod completion;
 pub mod counter;

@@ -227,16 +227,8 @@ mod tests {
 
     fn run(client: Result<bool, ClientError>, op: RegisterOp) -> Completion {
         let mut c = Scripted(client);
-        // A client future that never awaits anything finishes on its first poll.
-        let fut = std::pin::pin!(invoke(&mut c, "k", &op));
-        let waker = std::task::Waker::noop();
-        match fut.poll(&mut std::task::Context::from_waker(waker)) {
-            std::task::Poll::Ready(c) => c,
-            std::task::Poll::Pending => panic!("scripted client never pends"),
-        }
+        crate::at_once::at_once(invoke(&mut c, "k", &op))
     }
-
-    use std::future::Future;
 
     #[test]
     fn completions_map_to_history_types() {

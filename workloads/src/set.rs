@@ -91,11 +91,11 @@ impl Generator for SetGenerator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::at_once::at_once as now;
     use crate::client::{ClientError, SetClient};
     use crate::set_op::{add, read};
     use checker::EventType;
     use serde_json::{json, Value};
-    use std::future::Future;
 
     struct Scripted(Result<Vec<i64>, ClientError>);
 
@@ -105,15 +105,6 @@ mod tests {
         }
         async fn read_set(&mut self, _: &str) -> Result<Vec<i64>, ClientError> {
             self.0.clone()
-        }
-    }
-
-    fn now<F: Future>(f: F) -> F::Output {
-        let mut f = std::pin::pin!(f);
-        let waker = std::task::Waker::noop();
-        match f.as_mut().poll(&mut std::task::Context::from_waker(waker)) {
-            std::task::Poll::Ready(v) => v,
-            std::task::Poll::Pending => panic!("scripted client never pends"),
         }
     }
 
