@@ -128,7 +128,8 @@ pub struct ClusterOpts {
     /// node promotes a replica when a majority cannot reach the primary).
     #[arg(long, value_enum, default_value = "none")]
     pub failover: Failover,
-    /// Redis: none, or the append-only file with its fsync policy.
+    /// Redis and own nodes: none, or an append-only file with its fsync policy (aof-no: own
+    /// nodes keep writes in their buffer, so a kill -9 loses them).
     #[arg(long, value_enum, default_value = "none")]
     pub persistence: Persistence,
     /// Number of nodes: one primary, the rest replicas.

@@ -1,5 +1,7 @@
 //! The command line of `faultline node`.
 
+use crate::durable::Fsync;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Command-line arguments of `faultline node`.
@@ -20,4 +22,12 @@ pub struct NodeArgs {
     /// Hold the replication stream back by this long (e.g. 200ms) so replica reads go stale.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "0ms")]
     pub replication_delay: Duration,
+    /// Keep every write in this append-only file and recover from it at start; without it the
+    /// data lives in memory only and a restarted node comes back empty.
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+    /// With --log: when writes reach the disk (always: before each is acknowledged;
+    /// every-second; never: they wait in the node's buffer, so a kill -9 loses them).
+    #[arg(long, value_enum, default_value = "every-second")]
+    pub fsync: Fsync,
 }

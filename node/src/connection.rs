@@ -14,6 +14,7 @@ use crate::replication;
 use crate::reply::{self, Reply};
 use crate::request;
 use crate::state::{Role, Server};
+use crate::store::LogFailed;
 
 /// What a connection remembers between requests.
 struct Session {
@@ -117,23 +118,19 @@ fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
         Command::Select(_) => reply::error("ERR DB index is out of range"),
         Command::Introspect => Reply::Array(Vec::new()),
         Command::Get(key) => store.get(&key).map_or(Reply::Null, reply::bulk),
-        Command::Set(key, value) => {
-            store.set(key, value);
-            reply::ok()
-        }
-        Command::Del(keys) => reply::count(store.del(keys)),
+        Command::Set(key, value) => logged(store.set(key, value).map(|()| reply::ok())),
+        Command::Del(keys) => logged(store.del(keys).map(reply::count)),
         Command::DbSize => reply::count(store.len()),
-        Command::FlushAll => {
-            store.flush_all();
-            reply::ok()
-        }
-        Command::Cas { key, expected, new } => {
-            Reply::Integer(i64::from(store.cas(key, &expected, new)))
-        }
-        Command::IncrBy(key, delta) => match store.incr_by(key, delta) {
+        Command::FlushAll => logged(store.flush_all().map(|()| reply::ok())),
+        Command::Cas { key, expected, new } => logged(
+            store
+                .cas(key, &expected, new)
+                .map(|swapped| Reply::Integer(i64::from(swapped))),
+        ),
+        Command::IncrBy(key, delta) => logged(store.incr_by(key, delta).map(|sum| match sum {
             Some(sum) => Reply::Integer(sum),
             None => reply::error("ERR value is not an integer or out of range"),
-        },
+        })),
         Command::Info(sections) => reply::bulk(info::info(server, &sections)),
         Command::Role => info::role(server),
         Command::Replconf(args) => replconf(session, &args),
@@ -142,6 +139,11 @@ fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
         Command::Quit => return Next::Close(reply::ok()),
     };
     Next::Reply(reply)
+}
+
+/// The reply to a write, or the error of a log that refused it (the write was not applied).
+fn logged(result: Result<Reply, LogFailed>) -> Reply {
+    result.unwrap_or_else(|e| reply::error(format!("ERR {e}")))
 }
 
 /// HELLO: we speak RESP2 only, so protocol 3 is refused and the reply is a flat array of pairs.

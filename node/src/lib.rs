@@ -4,11 +4,12 @@
 //! A node is a primary, or (with `--replica-of`) a read-only replica of one. Besides GET, SET, DEL
 //! and friends it offers `CAS key expected new`, a compare-and-set for register workloads.
 //! The `replication` module's documentation describes the replication protocol; `store`'s, the data
-//! and its offsets.
+//! and its offsets; `durable`'s, the log on disk that lets a killed node come back with its data.
 
 mod args;
 mod command;
 mod connection;
+mod durable;
 mod info;
 mod replication;
 mod reply;
@@ -23,6 +24,7 @@ use tokio::net::TcpListener;
 use tracing::Instrument;
 
 pub use args::NodeArgs;
+pub use durable::Fsync;
 
 /// Runs a node until it is killed (builds its own tokio runtime). Errors (e.g. port in use) are returned.
 pub fn main(args: NodeArgs) -> anyhow::Result<()> {

@@ -12,6 +12,7 @@ use tracing::{error, info, warn, Instrument};
 
 use crate::args::NodeArgs;
 use crate::connection;
+use crate::durable::Fsync;
 use crate::replication;
 use crate::state::{Role, Server};
 
@@ -26,6 +27,18 @@ pub async fn run(args: NodeArgs, listener: TcpListener) -> anyhow::Result<()> {
         .context("listener has no local address")?;
     let server = Arc::new(Server::new(&args, addr.port())?);
     let mut tasks = JoinSet::new();
+    if args.log.is_some() && args.fsync == Fsync::EverySecond {
+        let store = server.store.clone();
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                if let Err(e) = store.sync_log() {
+                    error!("{e}");
+                }
+            }
+        });
+    }
     match &server.role {
         Role::Primary(_) => info!("listening on {addr} as primary"),
         Role::Replica(upstream) => {

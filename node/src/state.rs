@@ -7,8 +7,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::args::NodeArgs;
+use crate::durable::DurableLog;
 use crate::replication::{Registry, Upstream};
 use crate::store::Store;
+use anyhow::Context;
 
 /// Whether the node takes writes or follows a primary; fixed at startup in version 0.
 pub enum Role {
@@ -35,6 +37,22 @@ pub struct Server {
     next_client_id: AtomicU64,
 }
 
+/// The node's data: recovered from its log with `--log`, else empty.
+fn open_store(args: &NodeArgs) -> anyhow::Result<Store> {
+    let Some(path) = &args.log else {
+        return Ok(Store::new());
+    };
+    let (log, recovered) = DurableLog::open(path, args.fsync)
+        .with_context(|| format!("opening the log {}", path.display()))?;
+    tracing::info!(
+        "recovered {} keys at offset {} from {}",
+        recovered.data.len(),
+        recovered.offset,
+        path.display()
+    );
+    Ok(Store::durable(log, recovered))
+}
+
 impl Server {
     /// State for a node started with `args`, serving on `port`.
     pub fn new(args: &NodeArgs, port: u16) -> anyhow::Result<Server> {
@@ -46,7 +64,7 @@ impl Server {
             name: args.name.clone(),
             port,
             role,
-            store: Arc::new(Store::new()),
+            store: Arc::new(open_store(args)?),
             delay: args.replication_delay,
             started: Instant::now(),
             next_client_id: AtomicU64::new(1),

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
+use crate::durable::DurableLog;
 use crate::write::Write;
 
 /// Writes a replica link may fall behind the feed before it is cut (and the replica resyncs).
@@ -46,6 +47,22 @@ pub struct OffsetGap {
     pub got: u64,
 }
 
+/// A write the node's log on disk refused (disk full, say): the write was not applied.
+#[derive(Debug, thiserror::Error)]
+#[error("the node's log cannot be written: {0}")]
+pub struct LogFailed(#[from] std::io::Error);
+
+/// Why a replicated write was not applied; either way the link is cut and the replica resyncs.
+#[derive(Debug, thiserror::Error)]
+pub enum NotApplied {
+    /// It did not follow the replica's offset.
+    #[error(transparent)]
+    Gap(#[from] OffsetGap),
+    /// The replica's log refused it.
+    #[error(transparent)]
+    Log(#[from] LogFailed),
+}
+
 /// The node's data; shared by every connection.
 pub struct Store {
     inner: Mutex<Inner>,
@@ -54,6 +71,8 @@ pub struct Store {
 struct Inner {
     snapshot: Snapshot,
     feed: broadcast::Sender<Arc<Entry>>,
+    /// The log on disk, with `--log`; every applied write goes to it first.
+    log: Option<DurableLog>,
 }
 
 impl Default for Store {
@@ -63,14 +82,32 @@ impl Default for Store {
 }
 
 impl Store {
-    /// An empty store at offset 0.
+    /// An empty store at offset 0, in memory only.
     pub fn new() -> Self {
+        Store::with(Snapshot::default(), None)
+    }
+
+    /// A store that logs every write to `log`, starting from what the log held.
+    pub fn durable(log: DurableLog, recovered: Snapshot) -> Self {
+        Store::with(recovered, Some(log))
+    }
+
+    fn with(snapshot: Snapshot, log: Option<DurableLog>) -> Self {
         let (feed, _) = broadcast::channel(FEED_CAPACITY);
         Store {
             inner: Mutex::new(Inner {
-                snapshot: Snapshot::default(),
+                snapshot,
                 feed,
+                log,
             }),
+        }
+    }
+
+    /// Writes out and fsyncs the log, if there is one (`--fsync every-second`'s tick).
+    pub fn sync_log(&self) -> Result<(), LogFailed> {
+        match &mut self.lock().log {
+            Some(log) => Ok(log.sync()?),
+            None => Ok(()),
         }
     }
 
@@ -95,45 +132,49 @@ impl Store {
     }
 
     /// Stores `value` under `key`.
-    pub fn set(&self, key: Bytes, value: Bytes) {
-        self.lock().commit(Write::Set { key, value });
+    pub fn set(&self, key: Bytes, value: Bytes) -> Result<(), LogFailed> {
+        self.lock().commit(Write::Set { key, value }).map(drop)
     }
 
     /// Removes `keys`; returns how many existed.
-    pub fn del(&self, keys: Vec<Bytes>) -> usize {
+    pub fn del(&self, keys: Vec<Bytes>) -> Result<usize, LogFailed> {
         self.lock().commit(Write::Del(keys))
     }
 
     /// Removes every key.
-    pub fn flush_all(&self) {
-        self.lock().commit(Write::FlushAll);
+    pub fn flush_all(&self) -> Result<(), LogFailed> {
+        self.lock().commit(Write::FlushAll).map(drop)
     }
 
     /// Swaps `key` to `new` if its value is byte-equal to `expected`; a missing key never matches.
-    pub fn cas(&self, key: Bytes, expected: &[u8], new: Bytes) -> bool {
+    pub fn cas(&self, key: Bytes, expected: &[u8], new: Bytes) -> Result<bool, LogFailed> {
         let mut inner = self.lock();
         if inner.snapshot.data.get(&key).map(Bytes::as_ref) != Some(expected) {
-            return false;
+            return Ok(false);
         }
-        inner.commit(Write::Set { key, value: new });
-        true
+        inner.commit(Write::Set { key, value: new })?;
+        Ok(true)
     }
 
     /// Adds `delta` to the integer under `key` (a missing key counts from 0) and returns the sum;
     /// the stream carries the sum as a `Set`. `None` if the value is not an integer or the sum
     /// overflows, as Redis refuses those.
-    pub fn incr_by(&self, key: Bytes, delta: i64) -> Option<i64> {
+    pub fn incr_by(&self, key: Bytes, delta: i64) -> Result<Option<i64>, LogFailed> {
         let mut inner = self.lock();
         let current = match inner.snapshot.data.get(&key) {
-            None => 0,
-            Some(v) => std::str::from_utf8(v).ok()?.parse::<i64>().ok()?,
+            None => Some(0),
+            Some(v) => std::str::from_utf8(v)
+                .ok()
+                .and_then(|v| v.parse::<i64>().ok()),
         };
-        let sum = current.checked_add(delta)?;
+        let Some(sum) = current.and_then(|c| c.checked_add(delta)) else {
+            return Ok(None);
+        };
         inner.commit(Write::Set {
             key,
             value: Bytes::from(sum.to_string()),
-        });
-        Some(sum)
+        })?;
+        Ok(Some(sum))
     }
 
     /// A copy of the data and a feed of every write after it, taken atomically.
@@ -146,17 +187,26 @@ impl Store {
         (snapshot, inner.feed.subscribe())
     }
 
-    /// Replaces all data and the offset with a primary's snapshot (a replica's full resync).
-    pub fn load(&self, snapshot: Snapshot) {
-        self.lock().snapshot = snapshot;
+    /// Replaces all data and the offset with a primary's snapshot (a replica's full resync),
+    /// and the log with it.
+    pub fn load(&self, snapshot: Snapshot) -> Result<(), LogFailed> {
+        let mut inner = self.lock();
+        if let Some(log) = &mut inner.log {
+            log.rewrite(&snapshot)?;
+        }
+        inner.snapshot = snapshot;
+        Ok(())
     }
 
     /// Applies a write from the primary's stream, which must be the next one after ours.
-    pub fn apply_replicated(&self, offset: u64, write: &Write) -> Result<(), OffsetGap> {
+    pub fn apply_replicated(&self, offset: u64, write: &Write) -> Result<(), NotApplied> {
         let mut inner = self.lock();
         let have = inner.snapshot.offset;
         if offset != have + 1 {
-            return Err(OffsetGap { have, got: offset });
+            return Err(OffsetGap { have, got: offset }.into());
+        }
+        if let Some(log) = &mut inner.log {
+            log.append(offset, write).map_err(LogFailed)?;
         }
         write.apply(&mut inner.snapshot.data);
         inner.snapshot.offset = offset;
@@ -165,13 +215,18 @@ impl Store {
 }
 
 impl Inner {
-    /// Applies a client's write and, if it changed anything, numbers it and publishes it.
-    /// Returns how many keys it removed.
-    fn commit(&mut self, write: Write) -> usize {
-        let removed = write.apply(&mut self.snapshot.data);
-        if matches!(write, Write::Del(_)) && removed == 0 {
-            return 0;
+    /// Applies a client's write and, if it changed anything, logs it, numbers it and publishes
+    /// it. Returns how many keys it removed. A write the log refuses is not applied.
+    fn commit(&mut self, write: Write) -> Result<usize, LogFailed> {
+        if let Write::Del(keys) = &write {
+            if !keys.iter().any(|k| self.snapshot.data.contains_key(k)) {
+                return Ok(0);
+            }
         }
+        if let Some(log) = &mut self.log {
+            log.append(self.snapshot.offset + 1, &write)?;
+        }
+        let removed = write.apply(&mut self.snapshot.data);
         self.snapshot.offset += 1;
         let entry = Entry {
             offset: self.snapshot.offset,
@@ -180,7 +235,7 @@ impl Inner {
         };
         // An error only means no replica is listening right now.
         let _ = self.feed.send(Arc::new(entry));
-        removed
+        Ok(removed)
     }
 }
 
@@ -195,10 +250,13 @@ mod tests {
     #[test]
     fn cas_swaps_only_on_byte_equal_value() {
         let store = Store::new();
-        assert!(!store.cas(b("k"), b"", b("x")), "missing key never matches");
-        store.set(b("k"), b("1"));
-        assert!(!store.cas(b("k"), b"2", b("3")));
-        assert!(store.cas(b("k"), b"1", b("3")));
+        assert!(
+            !store.cas(b("k"), b"", b("x")).unwrap(),
+            "missing key never matches"
+        );
+        store.set(b("k"), b("1")).unwrap();
+        assert!(!store.cas(b("k"), b"2", b("3")).unwrap());
+        assert!(store.cas(b("k"), b"1", b("3")).unwrap());
         assert_eq!(store.get(b"k"), Some(b("3")));
         assert_eq!(store.offset(), 2, "one set and one successful cas");
     }
@@ -206,13 +264,15 @@ mod tests {
     #[test]
     fn incr_by_counts_from_zero_and_refuses_what_is_not_an_integer() {
         let store = Store::new();
-        assert_eq!(store.incr_by(b("c"), 3), Some(3));
-        assert_eq!(store.incr_by(b("c"), -5), Some(-2));
+        assert_eq!(store.incr_by(b("c"), 3).unwrap(), Some(3));
+        assert_eq!(store.incr_by(b("c"), -5).unwrap(), Some(-2));
         assert_eq!(store.get(b"c"), Some(b("-2")));
-        store.set(b("s"), b("x"));
-        assert_eq!(store.incr_by(b("s"), 1), None);
-        store.set(b("big"), Bytes::from(i64::MAX.to_string()));
-        assert_eq!(store.incr_by(b("big"), 1), None);
+        store.set(b("s"), b("x")).unwrap();
+        assert_eq!(store.incr_by(b("s"), 1).unwrap(), None);
+        store
+            .set(b("big"), Bytes::from(i64::MAX.to_string()))
+            .unwrap();
+        assert_eq!(store.incr_by(b("big"), 1).unwrap(), None);
         assert_eq!(
             store.offset(),
             4,
@@ -223,11 +283,11 @@ mod tests {
     #[test]
     fn subscription_sees_exactly_the_writes_after_the_snapshot() {
         let store = Store::new();
-        store.set(b("a"), b("1"));
+        store.set(b("a"), b("1")).unwrap();
         let (snapshot, mut feed) = store.subscribe();
         assert_eq!(snapshot.offset, 1);
-        assert_eq!(store.del(vec![b("missing")]), 0);
-        store.set(b("a"), b("2"));
+        assert_eq!(store.del(vec![b("missing")]).unwrap(), 0);
+        store.set(b("a"), b("2")).unwrap();
         let entry = feed.try_recv().unwrap();
         assert_eq!(entry.offset, 2);
         assert_eq!(
@@ -243,10 +303,12 @@ mod tests {
     #[test]
     fn replicated_writes_must_follow_the_offset() {
         let store = Store::new();
-        store.load(Snapshot {
-            offset: 5,
-            data: HashMap::from([(b("k"), b("v"))]),
-        });
+        store
+            .load(Snapshot {
+                offset: 5,
+                data: HashMap::from([(b("k"), b("v"))]),
+            })
+            .unwrap();
         assert!(store.apply_replicated(7, &Write::FlushAll).is_err());
         store.apply_replicated(6, &Write::FlushAll).unwrap();
         assert_eq!((store.offset(), store.len()), (6, 0));

@@ -43,6 +43,8 @@ fn args(name: &str, replica_of: Option<SocketAddr>, delay: Duration) -> NodeArgs
         port: 0,
         replica_of: replica_of.map(|a| a.to_string()),
         replication_delay: delay,
+        log: None,
+        fsync: node::Fsync::EverySecond,
     }
 }
 

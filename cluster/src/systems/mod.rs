@@ -13,10 +13,12 @@
 
 pub mod etcd;
 pub mod own;
+pub mod persistence;
 pub mod redis;
 
 pub use etcd::ReadConsistency;
-pub use redis::{Failover, Persistence};
+pub use persistence::Persistence;
+pub use redis::Failover;
 
 use crate::system::{System, SystemOption};
 use clap::ValueEnum;
@@ -71,6 +73,7 @@ pub fn build(kind: TargetKind, options: &TargetOptions) -> Box<dyn System> {
         TargetKind::Own => Box::new(own::OwnSystem {
             exe: options.own_exe.clone(),
             replication_delay_ms: options.replication_delay_ms,
+            persistence: options.persistence,
         }),
         TargetKind::Redis => Box::new(redis::RedisSystem {
             failover: options.failover,

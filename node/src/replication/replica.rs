@@ -141,7 +141,7 @@ async fn link(
             other => bail!("expected a snapshot key, got {other:?}"),
         };
     }
-    store.load(Snapshot { offset, data });
+    store.load(Snapshot { offset, data })?;
     upstream.link_up.store(true, Ordering::SeqCst);
     info!(primary = %upstream, offset, keys, "replication link to primary up (full resync)");
 

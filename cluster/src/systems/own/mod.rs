@@ -1,6 +1,7 @@
 //! faultline's own node (`faultline node`): one primary and replicas it streams writes to, over
 //! RESP, with a `CAS` command of its own; it keeps registers only.
 
+use super::Persistence;
 use crate::client::{self, BoxFuture, Client, ClientOptions};
 use crate::probe;
 use crate::resp_client::RespClient;
@@ -19,6 +20,18 @@ pub struct OwnSystem {
     pub exe: PathBuf,
     /// How long replicas hold replication back (milliseconds), so replica reads go stale.
     pub replication_delay_ms: u64,
+    /// Whether nodes keep a log on disk, and when it is fsynced (`--persistence`).
+    pub persistence: Persistence,
+}
+
+/// The node's `--fsync` for `persistence`, or `None` for a node that keeps its data in memory.
+fn fsync(persistence: Persistence) -> Option<&'static str> {
+    match persistence {
+        Persistence::None => None,
+        Persistence::AofAlways => Some("always"),
+        Persistence::AofEverysec => Some("every-second"),
+        Persistence::AofNo => Some("never"),
+    }
 }
 
 /// The own node's compare-and-set: its `CAS` command answers 1 when it swapped.
@@ -47,6 +60,10 @@ impl System for OwnSystem {
         ];
         if node.index > 0 {
             args.extend(["--replica-of".into(), node.first().peer.to_string()]);
+        }
+        if let Some(fsync) = fsync(self.persistence) {
+            let log = node.dir.join("node.aof").display().to_string();
+            args.extend(["--log".into(), log, "--fsync".into(), fsync.into()]);
         }
         Ok(vec![DaemonSpec {
             role: "server",
@@ -92,7 +109,10 @@ impl System for OwnSystem {
     }
 
     fn takes(&self, option: SystemOption) -> bool {
-        option == SystemOption::ReplicationDelay
+        matches!(
+            option,
+            SystemOption::ReplicationDelay | SystemOption::Persistence
+        )
     }
 
     fn client(&self, nodes: &[NodeAddrs], worker: usize, opts: &ClientOptions) -> Client {
@@ -128,12 +148,19 @@ mod tests {
             token: "t",
             source_ip: None,
         };
-        let target = OwnSystem {
+        let mut target = OwnSystem {
             exe: "/bin/faultline".into(),
             replication_delay_ms: 250,
+            persistence: Persistence::None,
         };
         let d = target.daemons(&plan).unwrap();
+        assert!(!d[0].launch.args.iter().any(|a| a == "--log"));
+        target.persistence = Persistence::AofNo;
+        let d = target.daemons(&plan).unwrap();
         let args = &d[0].launch.args;
+        assert!(args
+            .windows(4)
+            .any(|w| w == ["--log", "/tmp/x/node.aof", "--fsync", "never"]));
         assert_eq!(args[0], "node");
         assert!(args
             .windows(2)

@@ -3,6 +3,7 @@
 
 pub mod sentinel;
 
+use super::Persistence;
 use crate::capability::find_in_path;
 use crate::client::{self, BoxFuture, Client, ClientOptions};
 use crate::probe;
@@ -30,21 +31,6 @@ pub enum Failover {
     None,
     /// A Redis Sentinel beside each node promotes a replica when a majority of them agree.
     Sentinel,
-}
-
-/// Redis persistence (`--persistence`): none, or the append-only file with its fsync policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Persistence {
-    /// No RDB snapshots, no AOF: a killed node comes back empty and resyncs.
-    #[default]
-    None,
-    /// AOF, fsync after every write.
-    AofAlways,
-    /// AOF, fsync once a second.
-    AofEverysec,
-    /// AOF, fsync left to the kernel.
-    AofNo,
 }
 
 /// Compare-and-set on real Redis: a Lua script runs atomically, so the compare and the set cannot
