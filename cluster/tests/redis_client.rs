@@ -4,7 +4,8 @@
 //! Skips when redis-server is missing, unless FAULTLINE_REQUIRE_ALL is set (CI), where it fails.
 
 use cluster::systems::redis::sentinel::SentinelLocator;
-use cluster::systems::redis::{Persistence, RedisSystem};
+use cluster::systems::redis::RedisSystem;
+use cluster::systems::Persistence;
 use cluster::{Cluster, ClusterSpec, TargetKind, TargetOptions};
 use nemesis::ClusterControl;
 use std::time::Duration;
