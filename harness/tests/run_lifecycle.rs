@@ -210,6 +210,14 @@ fn sigint_during_startup_leaves_results_with_the_reason() {
         results["faults"].is_null(),
         "the nemesis never ran: {results:#}"
     );
+    // The files for machines too: no operation, and a run case saying why there is no verdict.
+    assert_eq!(csv_rows(&run).len(), 1, "history.csv has its header only");
+    let junit = junit(&run.join("junit.xml"));
+    let cases = &junit.test_suites[0].test_cases;
+    assert_eq!(cases.len(), 1, "nothing checked but the run");
+    let (kind, _, message) = non_success(&cases[0]).expect("the run case is an error");
+    assert_eq!(kind, "error");
+    assert_eq!(message, reason);
 }
 
 #[test]
@@ -257,4 +265,14 @@ fn sigint_mid_run_leaves_results_with_the_counts_so_far() {
         "the counts are the history's"
     );
     assert!(results["duration_secs"].as_f64().unwrap() > 0.0);
+    // history.csv holds what was recorded; junit.xml says the run did not finish.
+    assert_eq!(csv_rows(&run).len() - 1, completed_operations(&run));
+    let junit = junit(&run.join("junit.xml"));
+    let (kind, ty, message) =
+        non_success(&junit.test_suites[0].test_cases[0]).expect("the run case is an error");
+    assert_eq!((kind, ty.as_str()), ("error", "run"));
+    assert!(
+        message.starts_with("interrupted by SIGINT after"),
+        "{message}"
+    );
 }

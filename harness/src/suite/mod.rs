@@ -103,6 +103,7 @@ pub fn run(args: SuiteArgs) -> i32 {
         tests: &outcomes,
     };
     let written = outcome::write(&dir, &summary);
+    println!();
     print!("{}", outcome::table(&outcomes));
     println!("suite: {}  (exit {exit})", dir.path().display());
     if let Some(signal) = interrupted {

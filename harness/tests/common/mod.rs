@@ -195,3 +195,48 @@ pub fn assert_network_gone(run: &Path) {
         );
     }
 }
+
+/// A run's history.csv as rows (the header first), read back by a CSV reader.
+pub fn csv_rows(run: &Path) -> Vec<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_path(run.join("history.csv"))
+        .unwrap_or_else(|e| panic!("{} has history.csv: {e}", run.display()));
+    reader
+        .records()
+        .map(|r| r.expect("a CSV row").iter().map(String::from).collect())
+        .collect()
+}
+
+/// How many client operations of a run's history.jsonl completed (each is one CSV row).
+pub fn completed_operations(run: &Path) -> usize {
+    history_lines(run)
+        .iter()
+        .filter(|e| e["process"] != "nemesis" && e["type"] != "invoke")
+        .count()
+}
+
+/// A JUnit file, parsed (strictly: quick-junit's reader rejects malformed XML).
+pub fn junit(path: &Path) -> quick_junit::Report {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{} is readable: {e}", path.display()));
+    quick_junit::Report::deserialize_from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is JUnit XML: {e}\n{text}", path.display()))
+}
+
+/// A test case's (kind, type, message) when it did not pass.
+pub fn non_success(case: &quick_junit::TestCase) -> Option<(&'static str, String, String)> {
+    match &case.status {
+        quick_junit::TestCaseStatus::NonSuccess {
+            kind, message, ty, ..
+        } => Some((
+            match kind {
+                quick_junit::NonSuccessKind::Failure => "failure",
+                quick_junit::NonSuccessKind::Error => "error",
+            },
+            ty.as_ref().map(|t| t.to_string()).unwrap_or_default(),
+            message.as_ref().map(|m| m.to_string()).unwrap_or_default(),
+        )),
+        _ => None,
+    }
+}
