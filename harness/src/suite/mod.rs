@@ -153,3 +153,66 @@ fn bad_input(message: &str) -> i32 {
     eprintln!("error: {message}");
     ExitCode::BadInput.code()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn the_example_suites_resolve_one_per_target() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        files.sort();
+        let names: Vec<String> = files
+            .iter()
+            .map(|f| f.file_stem().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["etcd", "own", "redis"]);
+        for file in &files {
+            let suite = SuiteFile::read(file).unwrap();
+            let args = SuiteArgs {
+                file: file.clone(),
+                store: PathBuf::from("store"),
+            };
+            let configs = resolve(&suite, &args).unwrap_or_else(|e| panic!("{e:?}"));
+            for cfg in configs {
+                assert_eq!(
+                    cfg.cluster.target.to_string(),
+                    suite.name,
+                    "{}",
+                    file.display()
+                );
+                assert!(
+                    cfg.time_limit.as_secs() <= 6,
+                    "example suites stay short: {}",
+                    file.display()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn tests_with_one_name_are_refused() {
+        let suite = SuiteFile::parse(
+            Path::new("s.toml"),
+            "[[test]]\nnemesis = \"none\"\n[[test]]\nnemesis = \"none\"\nname = \"own-register\"\n",
+        )
+        .unwrap();
+        let args = SuiteArgs {
+            file: "s.toml".into(),
+            store: "store".into(),
+        };
+        assert_eq!(
+            resolve(&suite, &args).unwrap_err(),
+            [
+                "s.toml: test 2 (own-register) and test 1 are both named `own-register`: give one \
+              a `name` (the table and junit.xml tell tests by name)"
+            ]
+        );
+    }
+}

@@ -62,7 +62,8 @@ impl SuiteFile {
         SuiteFile::parse(path, &text)
     }
 
-    /// Parses `text`, read from `path`.
+    /// Parses `text`, read from `path`. Several tests' errors come as one text, a line each
+    /// (after the first, each led by `error: `).
     pub fn parse(path: &Path, text: &str) -> Result<SuiteFile, String> {
         let at = |what: String| format!("{}: {what}", path.display());
         let table: toml::Table = toml::from_str(text).map_err(|e| {
@@ -99,7 +100,8 @@ impl SuiteFile {
         let Some(list) = tests.filter(|l| !l.is_empty()) else {
             return Err(at("no tests: add a [[test]] table for each".into()));
         };
-        let tests = list
+        // Every test's error at once: a suite file is fixed in one go, not one run per typo.
+        let (tests, errors): (Vec<_>, Vec<_>) = list
             .iter()
             .enumerate()
             .map(|(i, value)| {
@@ -114,7 +116,12 @@ impl SuiteFile {
                     })
                     .map_err(|e| at(format!("{label}: {e}")))
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .partition(Result::is_ok);
+        if !errors.is_empty() {
+            let errors: Vec<String> = errors.into_iter().filter_map(Result::err).collect();
+            return Err(errors.join("\nerror: "));
+        }
+        let tests: Vec<SuiteTest> = tests.into_iter().filter_map(Result::ok).collect();
         let name = match name {
             Some(name) => name,
             None => path
@@ -231,6 +238,9 @@ fn clap_message(e: &clap::Error) -> String {
         .take_while(|l| !l.trim().is_empty() && !l.starts_with("Usage:"))
         .collect();
     let message = message
+        .iter()
+        .map(|l| l.trim())
+        .collect::<Vec<_>>()
         .join(" ")
         .trim_start_matches("error: ")
         .trim()
@@ -306,7 +316,13 @@ mod tests {
             (
                 "[[test]]\ntarget = \"mongo\"\n",
                 "suites/x.toml: test 1: field `target`: invalid value 'mongo' for '--target \
-                 <TARGET>'",
+                 <TARGET>' [possible values: own, redis, etcd]",
+            ),
+            (
+                "[[test]]\nnodes = \"x\"\n[[test]]\n[[test]]\nrate = \"fast\"\n",
+                "suites/x.toml: test 1: field `nodes`: invalid value 'x' for '--nodes <NODES>': \
+                 invalid digit found in string\nerror: suites/x.toml: test 3: field `rate`: \
+                 invalid value 'fast' for '--rate <RATE>': invalid float literal",
             ),
             (
                 "[[test]]\ntime_limit = \"1s\"\n",
