@@ -206,12 +206,15 @@ mod tests {
         "\n",
     );
 
+    /// An element as the strict parse below sees it: name, attributes, text.
+    type Element = (String, Vec<(String, String)>, String);
+
     /// Parses `xml` strictly (every element closed, names matching, entities known) and returns
     /// each element's name with its attributes and text, in document order.
-    fn parse(xml: &str) -> Vec<(String, Vec<(String, String)>, String)> {
+    fn parse(xml: &str) -> Vec<Element> {
         let mut reader = quick_xml::Reader::from_str(xml);
         reader.config_mut().check_end_names = true;
-        let mut out: Vec<(String, Vec<(String, String)>, String)> = Vec::new();
+        let mut out: Vec<Element> = Vec::new();
         loop {
             match reader.read_event().expect("well-formed XML") {
                 Xml::Start(e) | Xml::Empty(e) => {
@@ -251,7 +254,7 @@ mod tests {
         out
     }
 
-    fn attr<'a>(element: &'a (String, Vec<(String, String)>, String), name: &str) -> &'a str {
+    fn attr<'a>(element: &'a Element, name: &str) -> &'a str {
         element
             .1
             .iter()
