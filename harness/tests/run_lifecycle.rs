@@ -5,9 +5,7 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
 
 /// Own nodes through the fault proxy (no root), asking for two fault kinds in a run with room
 /// for one: 2 s quiet, then the first fault, then the end at 3 s.
@@ -92,58 +90,6 @@ fn accept_inadequate_keeps_the_verdict_and_the_warning() {
         text.contains("(accepted with --accept-inadequate)") && text.contains("verdict: VALID"),
         "{text}"
     );
-}
-
-/// Starts `faultline ARGS` in the background.
-fn spawn(case: &Case, args: &[&str]) -> Child {
-    case.cmd(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("faultline starts")
-}
-
-/// Waits until the latest run directory satisfies `ready`, or fails the test (killing `child`).
-fn wait_for(
-    case: &Case,
-    child: &mut Child,
-    what: &str,
-    ready: impl Fn(&PathBuf) -> bool,
-) -> PathBuf {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(run) = std::fs::canonicalize(case.store.path().join("latest")) {
-            if ready(&run) {
-                return run;
-            }
-        }
-        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} never happened");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// SIGINTs `child` and returns its exit code, within 30 s.
-fn interrupt(child: &mut Child) -> Option<i32> {
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("faultline did not exit within 30 s of SIGINT");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// The results.json of `run`.

@@ -30,8 +30,7 @@ fn suite(case: &Case, file: &Path) -> Output {
 
 /// The table's rows (header left out), each cell trimmed: cells are separated by two spaces or
 /// more, and no cell holds two spaces.
-fn table_rows(out: &Output) -> Vec<Vec<String>> {
-    let text = stdout(out);
+fn table_rows(text: &str) -> Vec<Vec<String>> {
     let lines: Vec<&str> = text.lines().collect();
     let header = lines
         .iter()
@@ -113,7 +112,7 @@ fn assert_suite_reports_its_runs(
     name: &str,
     tests: &[&str],
 ) -> Vec<Value> {
-    let rows = table_rows(out);
+    let rows = table_rows(&stdout(out));
     let (dir, summary) = suite_json(case, name);
     assert_eq!(summary["suite"], name);
     let entries = summary["tests"].as_array().expect("tests in suite.json");
@@ -201,6 +200,43 @@ fn the_own_example_suite_runs_and_reports_each_test() {
         // may leave a fault without room (inconclusive), never an anomaly.
         assert_eq!(r["check"]["validity"], "valid", "{r:#}");
     }
+    // Each run records the `faultline test` words it stands for: `--like` repeats it.
+    let store = case.store.path().display().to_string();
+    let command: Vec<&str> = results[0]["options"]["command"]
+        .as_array()
+        .expect("the run's command")
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert_eq!(command[0], "test");
+    assert!(
+        command
+            .windows(2)
+            .any(|w| w == ["--name", "own-register-pause"]),
+        "{command:?}"
+    );
+    assert!(command.ends_with(&["--store", &store]), "{command:?}");
+    let (_, summary) = suite_json(&case, "own");
+    let first = summary["tests"][0]["run_dir"].as_str().unwrap();
+    let out = case.run(&[
+        "test",
+        "--like",
+        first,
+        "--time-limit",
+        "1s",
+        "--nemesis",
+        "none",
+    ]);
+    assert!(
+        matches!(out.status.code(), Some(0 | 3)),
+        "repeated: {out:?}"
+    );
+    assert_eq!(
+        case.results()["seed"],
+        results[0]["seed"],
+        "the seed is the suite's run's"
+    );
+    assert_eq!(case.results()["test"], "own-register-pause");
 }
 
 #[test]
@@ -259,7 +295,7 @@ seed = 1
     );
     let results = assert_suite_reports_its_runs(&case, &out, "mixed", &tests);
     assert_eq!(results[0]["verdict"], "invalid");
-    let rows = table_rows(&out);
+    let rows = table_rows(&stdout(&out));
     assert_eq!(rows[0][2], "INVALID");
     // The invalid key's failure in the suite's junit.xml carries the checker's explanation.
     let (dir, _) = suite_json(&case, "mixed");
@@ -312,7 +348,7 @@ time-limit = "1s"
         .unwrap();
     eprintln!("{}\n{}", stdout(&out), stderr(&out));
     assert_eq!(out.status.code(), Some(2), "an error outranks valid");
-    let rows = table_rows(&out);
+    let rows = table_rows(&stdout(&out));
     assert_eq!(rows[0][2], "VALID");
     assert_eq!(rows[1][2], "ERROR");
     let text = stdout(&out);
@@ -382,4 +418,65 @@ fn a_bad_suite_file_is_refused_before_any_test_runs() {
     let out = suite(&case, &missing);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains(&format!("cannot read {}", missing.display())));
+}
+
+#[test]
+fn an_interrupted_suite_stops_writes_its_files_and_exits_130() {
+    let case = Case::new();
+    let file = case.store.path().join("long.toml");
+    std::fs::write(
+        &file,
+        r#"
+[[test]]
+name = "long"
+net = "loopback"
+nemesis = "none"
+time-limit = "60s"
+
+[[test]]
+name = "after"
+net = "loopback"
+nemesis = "none"
+time-limit = "1s"
+"#,
+    )
+    .unwrap();
+    let (file, store) = (
+        file.display().to_string(),
+        case.store.path().display().to_string(),
+    );
+    let mut child = spawn(&case, &["suite", &file, "--store", &store]);
+    wait_for(&case, &mut child, "operations in the first test", |run| {
+        history_lines(run)
+            .iter()
+            .filter(|e| e["type"] == "ok")
+            .count()
+            > 20
+    });
+    assert_eq!(interrupt(&mut child), Some(130));
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut text).unwrap();
+    let rows = table_rows(&text);
+    assert_eq!(rows[0][2], "INTERRUPTED", "{text}");
+    assert_eq!(&rows[1][1..4], ["after", "NOT RUN", "-"], "{text}");
+    assert!(text.contains("(exit 130)"), "{text}");
+    let (dir, summary) = suite_json(&case, "long");
+    assert_eq!(summary["exit_code"], 130);
+    assert_eq!(summary["tests"][0]["exit_code"], 130);
+    assert!(summary["tests"][1]["exit_code"].is_null(), "{summary:#}");
+    assert!(
+        !case.store.path().join("after").exists(),
+        "the second test never ran"
+    );
+    let report = junit(&dir.join("junit.xml"));
+    let messages: Vec<String> = report
+        .test_suites
+        .iter()
+        .map(|s| non_success(&s.test_cases[0]).expect("an error").2)
+        .collect();
+    assert!(
+        messages[0].starts_with("interrupted by SIGINT"),
+        "{messages:?}"
+    );
+    assert_eq!(messages[1], "not run");
 }

@@ -103,19 +103,23 @@ pub fn run(args: SuiteArgs) -> i32 {
         tests: &outcomes,
     };
     let written = outcome::write(&dir, &summary);
+    if let Err(e) = &written {
+        eprintln!("error: the suite's files: {e}");
+    }
+    let exit = match (interrupted, written) {
+        (Some(_), _) | (None, Ok(())) => exit,
+        // The files are part of the suite's answer: missing, they are an error by precedence.
+        (None, Err(_)) => outcome::suite_exit(&outcomes)
+            .combine(ExitCode::BadInput)
+            .code(),
+    };
     println!();
     print!("{}", outcome::table(&outcomes));
     println!("suite: {}  (exit {exit})", dir.path().display());
     if let Some(signal) = interrupted {
         eprintln!("interrupted by {signal}: the tests after it were not run");
     }
-    match written {
-        Ok(()) => exit,
-        Err(e) => {
-            eprintln!("error: the suite's files: {e}");
-            exit.max(ExitCode::BadInput.code())
-        }
-    }
+    exit
 }
 
 /// Every test's validated config, run in the suite's store; or every error, each naming the
@@ -128,7 +132,11 @@ fn resolve(suite: &SuiteFile, args: &SuiteArgs) -> Result<Vec<TestConfig>, Vec<S
         let mut test_args = test.args.clone();
         test_args.store = args.store.clone();
         match TestConfig::resolve(test_args) {
-            Ok(cfg) => {
+            Ok(mut cfg) => {
+                // What ran, as `faultline test` words: `--like` on the run repeats it.
+                cfg.command = test.command.clone();
+                cfg.command.push("--store".into());
+                cfg.command.push(args.store.display().to_string());
                 if let Some(first) = names.insert(cfg.name.clone(), &test.label) {
                     errors.push(format!(
                         "{}: {} and {first} are both named `{}`: give one a `name` (the \

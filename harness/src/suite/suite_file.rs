@@ -15,7 +15,8 @@
 //! Each table is turned into the arguments of `faultline test` and parsed by the same clap
 //! definition, so every option, default and value error is the test command's own; an error is
 //! prefixed with the file, the test (its position from 1, and its name when it has one) and the
-//! field. `store` and `json` belong to `faultline suite` itself, not to a test.
+//! field. `like = "RUN_DIR"` repeats a recorded run as `--like` does (the test's other fields
+//! override it). `store` and `json` belong to `faultline suite` itself, not to a test.
 
 use crate::cli::{Cli, Command, TestArgs};
 use clap::error::{ContextKind, ContextValue};
@@ -40,6 +41,8 @@ pub struct SuiteTest {
     pub label: String,
     /// Its options, parsed by `faultline test`'s definition.
     pub args: TestArgs,
+    /// The words of the `faultline test` command it stands for (what `--like` repeats).
+    pub command: Vec<String>,
 }
 
 /// Fields of a test that are the suite command's, not the test's.
@@ -110,9 +113,10 @@ impl SuiteFile {
                     return Err(at(format!("{label}: must be a table ([[test]])")));
                 };
                 test_args(fields)
-                    .map(|args| SuiteTest {
+                    .map(|(args, command)| SuiteTest {
                         label: label.clone(),
                         args,
+                        command,
                     })
                     .map_err(|e| at(format!("{label}: {e}")))
             })
@@ -151,8 +155,9 @@ fn label(index: usize, value: &toml::Value) -> String {
     }
 }
 
-/// A test's fields as `faultline test` arguments, parsed by its clap definition.
-fn test_args(fields: &toml::Table) -> Result<TestArgs, String> {
+/// A test's fields as `faultline test` arguments, parsed by its clap definition (`like`
+/// expanded first, as on the command line), with the words parsed.
+fn test_args(fields: &toml::Table) -> Result<(TestArgs, Vec<String>), String> {
     let command = Cli::command();
     let test = command
         .find_subcommand("test")
@@ -196,10 +201,13 @@ fn test_args(fields: &toml::Table) -> Result<TestArgs, String> {
         argv.push(format!("--{field}"));
         argv.push(text);
     }
+    let argv = crate::like::expand(&argv)
+        .map_err(|e| format!("field `like`: {e}"))?
+        .unwrap_or(argv);
     match Cli::try_parse_from(&argv) {
         Ok(Cli {
             command: Command::Test(args),
-        }) => Ok(args),
+        }) => Ok((args, argv[1..].to_vec())),
         Ok(_) => unreachable!("the arguments start with `test`"),
         Err(e) => Err(clap_message(&e)),
     }
@@ -366,6 +374,11 @@ mod tests {
                 "suites/x.toml: `name` must be a non-empty string",
             ),
             ("[[test]\n", "suites/x.toml: not a suite file (TOML): "),
+            (
+                "[[test]]\nlike = \"/nonexistent-run\"\n",
+                "suites/x.toml: test 1: field `like`: --like /nonexistent-run: no results.json \
+                 there",
+            ),
         ];
         for (text, expected) in cases {
             let err = parse(text).unwrap_err();

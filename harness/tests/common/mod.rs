@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// One test's faultline: its own store, taken down on drop.
@@ -238,5 +238,57 @@ pub fn non_success(case: &quick_junit::TestCase) -> Option<(&'static str, String
             message.as_ref().map(|m| m.to_string()).unwrap_or_default(),
         )),
         _ => None,
+    }
+}
+
+/// Starts `faultline ARGS` in the background.
+pub fn spawn(case: &Case, args: &[&str]) -> Child {
+    case.cmd(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("faultline starts")
+}
+
+/// Waits until the latest run directory satisfies `ready`, or fails the test (killing `child`).
+pub fn wait_for(
+    case: &Case,
+    child: &mut Child,
+    what: &str,
+    ready: impl Fn(&PathBuf) -> bool,
+) -> PathBuf {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(run) = std::fs::canonicalize(case.store.path().join("latest")) {
+            if ready(&run) {
+                return run;
+            }
+        }
+        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} never happened");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// SIGINTs `child` and returns its exit code, within 30 s.
+pub fn interrupt(child: &mut Child) -> Option<i32> {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("faultline did not exit within 30 s of SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
