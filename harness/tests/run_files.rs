@@ -55,6 +55,26 @@ fn an_invalid_run_leaves_its_csv_and_junit_and_check_rewrites_them() {
     let by_type = |t: &str| rows[1..].iter().filter(|r| r[7] == t).count() as u64;
     assert_eq!(by_type("ok"), counts["ok"].as_u64().unwrap());
     assert_eq!(by_type("fail"), counts["fail"].as_u64().unwrap());
+    // Each row is one completion of the history: its process, time, type and error.
+    let mut from_history: Vec<[String; 4]> = history_lines(&run)
+        .iter()
+        .filter(|e| e["process"] != "nemesis" && e["type"] != "invoke")
+        .map(|e| {
+            [
+                e["process"].to_string(),
+                e["time"].to_string(),
+                e["type"].as_str().unwrap().to_string(),
+                e["error"].as_str().unwrap_or_default().to_string(),
+            ]
+        })
+        .collect();
+    let mut from_csv: Vec<[String; 4]> = rows[1..]
+        .iter()
+        .map(|r| [r[0].clone(), r[5].clone(), r[7].clone(), r[8].clone()])
+        .collect();
+    from_history.sort();
+    from_csv.sort();
+    assert_eq!(from_csv, from_history);
     for row in &rows[1..] {
         let (invoke, complete, latency): (u64, u64, u64) = (
             row[4].parse().unwrap(),

@@ -11,12 +11,14 @@
 //! invocation order; an invocation that never completed (an interrupted run's last operations)
 //! has no row, and nemesis events are not operations. Times are nanoseconds since the run
 //! started. `value` is what the completion returned (a read's value) when it returned anything,
-//! else the invocation's argument. Keys and values that are JSON strings are written bare, null
-//! as an empty field, anything else as compact JSON; quoting is RFC 4180's.
+//! else the invocation's argument; `error` is the completion's (a fail's or an info's). Keys and
+//! values that are JSON strings are written bare, null as an empty field, anything else as
+//! compact JSON; quoting is RFC 4180's.
 
 use crate::StoreError;
-use checker::{pair, Event, Operation, Outcome};
+use checker::{pair, Event, EventType, Operation, Outcome};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::io;
 use std::path::Path;
 
@@ -36,6 +38,11 @@ pub const HEADER: [&str; 9] = [
 /// Writes `events`' completed operations as CSV to `path` (via a temporary file, so a reader
 /// never sees half a file).
 pub fn write_history_csv(events: &[Event], path: &Path) -> Result<(), StoreError> {
+    let completions: HashMap<u64, &Event> = events
+        .iter()
+        .filter(|e| e.kind != EventType::Invoke)
+        .map(|e| (e.index, e))
+        .collect();
     let ops = pair(events).map_err(|e| {
         StoreError::io(
             path,
@@ -47,7 +54,8 @@ pub fn write_history_csv(events: &[Event], path: &Path) -> Result<(), StoreError
         let mut out = csv::Writer::from_path(&tmp)?;
         out.write_record(HEADER)?;
         for op in &ops {
-            if let Some(row) = row(op) {
+            let completion = op.complete_index.and_then(|i| completions.get(&i));
+            if let Some(row) = completion.map(|c| row(op, c)) {
                 out.write_record(&row)?;
             }
         }
@@ -58,29 +66,29 @@ pub fn write_history_csv(events: &[Event], path: &Path) -> Result<(), StoreError
     std::fs::rename(&tmp, path).map_err(|e| StoreError::io(path, e))
 }
 
-/// One operation's row, or `None` if it never completed.
-fn row(op: &Operation) -> Option<[String; 9]> {
-    let complete = op.complete_time?;
-    let (kind, error) = match &op.outcome {
-        Outcome::Ok => ("ok", None),
-        Outcome::Fail { error } => ("fail", error.clone()),
-        Outcome::Info => ("info", None),
+/// A completed operation's row, from its pairing and its completion event (whose error an
+/// `info` keeps too, such as a timeout).
+fn row(op: &Operation, completion: &Event) -> [String; 9] {
+    let kind = match &op.outcome {
+        Outcome::Ok => "ok",
+        Outcome::Fail { .. } => "fail",
+        Outcome::Info => "info",
     };
-    let value = match &op.output {
+    let value = match &completion.value {
         Value::Null => &op.value,
-        output => output,
+        returned => returned,
     };
-    Some([
+    [
         op.process.to_string(),
         op.f.clone(),
         op.key.as_ref().map_or_else(String::new, field),
         field(value),
         op.invoke_time.to_string(),
-        complete.to_string(),
-        complete.saturating_sub(op.invoke_time).to_string(),
+        completion.time.to_string(),
+        completion.time.saturating_sub(op.invoke_time).to_string(),
         kind.into(),
-        error.unwrap_or_default(),
-    ])
+        completion.error.clone().unwrap_or_default(),
+    ]
 }
 
 /// A JSON value as a CSV field: strings bare, null empty, the rest compact JSON.
@@ -174,7 +182,17 @@ mod tests {
                 "ok",
                 "",
             ],
-            vec!["5", "write", "k2", "9", "4100", "9100", "5000", "info", ""],
+            vec![
+                "5",
+                "write",
+                "k2",
+                "9",
+                "4100",
+                "9100",
+                "5000",
+                "info",
+                "timed out",
+            ],
         ];
         // Process 4's read never completed: no row.
         assert_eq!(rows[1..], expected);
