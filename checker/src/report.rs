@@ -3,7 +3,7 @@
 //!
 //! A leaf: the checking fills these in; they import only what they hold.
 
-use crate::history::op_summary::describe_key;
+pub use crate::history::op_summary::describe_key;
 use crate::validity::Validity;
 
 // What the reports hold, nameable by callers as `checker::report::…`.

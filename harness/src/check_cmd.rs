@@ -1,5 +1,6 @@
 //! `faultline check`: re-check saved histories (faultline's JSONL, Jepsen's EDN or a Jepsen log)
-//! and saved runs, one verdict per history and one exit code.
+//! and saved runs, one verdict per history and one exit code. A saved run's `history.csv` and
+//! `junit.xml` are rewritten from its history and the new check.
 
 use crate::check_inputs::{self, Input};
 use crate::cli::CheckArgs;
@@ -8,7 +9,7 @@ use checker::{
     infer_model, mark_failed_cas_as_mismatch, nil_reads_unknown, read_history_file_with,
     CheckOptions, Event, FailedCas, Format, Independent, KeyProgress, ModelKind, ReadOptions,
 };
-use results::{ExitCode, RunDir};
+use results::{run_files, ExitCode, RunDir};
 use serde_json::{json, Value};
 use std::path::Path;
 use workloads::WorkloadKind;
@@ -128,8 +129,8 @@ impl ModelArg {
 }
 
 /// Checks every history; one verdict each, and one exit code for all by
-/// [`ExitCode::combine`]: 1 if any is invalid, else 2 if any could not be read, else 3 if any is
-/// unknown, else 0.
+/// [`ExitCode::combine`]: 1 if any is invalid, else 2 if any could not be read (or a run's files
+/// could not be rewritten), else 3 if any is unknown, else 0.
 pub fn run(args: CheckArgs) -> i32 {
     let model = match ModelArg::parse(&args.model) {
         Ok(m) => m,
@@ -175,6 +176,7 @@ pub fn run(args: CheckArgs) -> i32 {
 
     let json = args.json;
     let mut tally = output::Tally::default();
+    let mut unwritten = false;
     let mut reports = Vec::new();
     let fail = |reports: &mut Vec<Value>, tally: &mut output::Tally, file: &Path, e: String| {
         tally.unreadable += 1;
@@ -221,6 +223,16 @@ pub fn run(args: CheckArgs) -> i32 {
         match checked {
             Ok((format, model, chosen, report)) => {
                 tally.count(report.validity);
+                // A saved run's derived files follow its new check.
+                if let Some(run) = &input.run {
+                    if let Err(e) = run_files::rewrite(&RunDir::open(run), &report) {
+                        eprintln!(
+                            "error: {}: history.csv and junit.xml not rewritten: {e}",
+                            run.display()
+                        );
+                        unwritten = true;
+                    }
+                }
                 if json {
                     reports.push(json!({
                         "file": file,
@@ -247,7 +259,11 @@ pub fn run(args: CheckArgs) -> i32 {
     } else if tally.total() > 1 {
         println!("{tally}");
     }
-    tally.exit_code().code()
+    let code = tally.exit_code();
+    match unwritten {
+        true => code.combine(ExitCode::BadInput).code(),
+        false => code.code(),
+    }
 }
 
 /// `--initial` as JSON (`0`, `"a"`, `{"x": 0}`) or, failing that, EDN (`nil`, `{:x 0 :y 0}`).

@@ -34,6 +34,9 @@ pub enum Command {
     Cluster(ClusterArgs),
     /// Run one of faultline's own demo nodes (started by `test` for `--target own`).
     Node(node::NodeArgs),
+    /// Run the tests of a suite file (TOML; each test takes `faultline test`'s options) in
+    /// sequence: one summary table, a suite junit.xml and suite.json, one exit code.
+    Suite(SuiteArgs),
     /// Measure faultline itself: `bench check` times the checker on simulated workloads, `bench
     /// faults` applying and healing faults, `bench throughput` the run's operations per second.
     Bench(BenchArgs),
@@ -115,6 +118,18 @@ pub struct TestArgs {
     /// `unknown` (exit 3); the shortfall stays in results.json.
     #[arg(long)]
     pub accept_inadequate: bool,
+}
+
+/// Options of `faultline suite`.
+#[derive(Args, Debug, Clone)]
+pub struct SuiteArgs {
+    /// The suite file: `[[test]]` tables whose fields are `faultline test`'s options, named as
+    /// on the command line (`time-limit = "5s"`, `nemesis = "pause,kill"`); see the README.
+    pub file: PathBuf,
+    /// Directory of the run store: every test's run goes there as `faultline test` puts it, and
+    /// the suite's files under suites/<suite>/<timestamp>/.
+    #[arg(long, default_value = "store")]
+    pub store: PathBuf,
 }
 
 /// What cluster to start: shared by `faultline test` and `faultline cluster up`.

@@ -16,6 +16,7 @@ mod recorder;
 mod replication;
 mod run;
 mod signals;
+mod suite;
 mod worker;
 
 use clap::Parser;
@@ -61,6 +62,10 @@ fn main() -> std::process::ExitCode {
             init_tracing("warn");
             bench::run(args)
         }
+        Command::Suite(args) => {
+            init_tracing("warn");
+            suite::run(args)
+        }
         Command::Check(args) => {
             init_tracing("warn");
             check_cmd::run(args)
@@ -83,10 +88,10 @@ fn main() -> std::process::ExitCode {
 }
 
 fn test(cfg: TestConfig) -> i32 {
-    let exe = match std::env::current_exe() {
+    let exe = match run::own_exe() {
         Ok(exe) => exe,
         Err(e) => {
-            eprintln!("error: cannot locate the faultline binary to start own nodes: {e}");
+            eprintln!("error: {e:#}");
             return ExitCode::BadInput.code();
         }
     };

@@ -5,7 +5,8 @@
 //! run, an error, a signal — dropping it drops the [`Cluster`], which tears everything down
 //! (resuming every paused node first), and then the run is concluded the same way: the history
 //! (created before the cluster starts, so it always exists) is read back from its file and
-//! checked, and `results.json` is written with the verdict and why it is what it is.
+//! checked, and `results.json` is written with the verdict and why it is what it is, and beside
+//! it `history.csv` and `junit.xml` (`results::run_files`).
 
 use crate::adequacy;
 use crate::catch_up::{self, CatchUp};
@@ -21,7 +22,7 @@ use checker::{CheckOptions, KeyProgress, Validity};
 use checker::{EventType, Process};
 use cluster::{ClientOptions, Cluster, Lifetime};
 use nemesis::{ClusterControl, FaultRecorder, NemesisReport, Schedule};
-use results::{Entry, ExitCode, HistoryLog, RunDir, RunSummary};
+use results::{run_files, Entry, ExitCode, HistoryLog, RunDir, RunJunit, RunSummary};
 use serde_json::json;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -69,9 +70,20 @@ enum Ended {
     Interrupted(&'static str),
 }
 
+/// This binary, which `--target own` starts as its nodes (`faultline node`).
+pub fn own_exe() -> Result<PathBuf> {
+    std::env::current_exe().context("cannot locate the faultline binary to start own nodes")
+}
+
 /// Runs one test and says how it ended; every run that made its directory leaves a results.json.
 pub async fn run_test(cfg: TestConfig, own_exe: PathBuf) -> Result<RunEnd> {
     let run_dir = RunDir::create(&cfg.store, &cfg.name)?;
+    run_test_in(cfg, own_exe, run_dir).await
+}
+
+/// [`run_test`] in a run directory already made (a suite makes it, to find the run's files
+/// however the run ends).
+pub async fn run_test_in(cfg: TestConfig, own_exe: PathBuf, run_dir: RunDir) -> Result<RunEnd> {
     output::note(&format!(
         "run directory: {}  (seed {})",
         run_dir.path().display(),
@@ -275,10 +287,19 @@ fn conclude(cfg: &TestConfig, run_dir: &RunDir, learned: &Learned, ended: Ended)
         catch_up: serde_json::to_value(&learned.catch_up)?,
         check: check.as_ref(),
     };
-    if let Err(e) = summary.write(&run_dir.results_path()) {
+    let junit = RunJunit {
+        test: &cfg.name,
+        reason: reason.as_deref(),
+        check: check.as_ref(),
+        duration: learned.ran(),
+    };
+    let written = summary
+        .write(&run_dir.results_path())
+        .and_then(|()| run_files::write(run_dir, &events, &junit));
+    if let Err(e) = written {
         match ended {
             // The run's own failure is the news (a full disk fails both).
-            Ended::Failed(_) => output::note(&format!("results.json not written: {e}")),
+            Ended::Failed(_) => output::note(&format!("results not all written: {e}")),
             _ => return Err(e.into()),
         }
     }

@@ -5,9 +5,7 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
 
 /// Own nodes through the fault proxy (no root), asking for two fault kinds in a run with room
 /// for one: 2 s quiet, then the first fault, then the end at 3 s.
@@ -94,58 +92,6 @@ fn accept_inadequate_keeps_the_verdict_and_the_warning() {
     );
 }
 
-/// Starts `faultline ARGS` in the background.
-fn spawn(case: &Case, args: &[&str]) -> Child {
-    case.cmd(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("faultline starts")
-}
-
-/// Waits until the latest run directory satisfies `ready`, or fails the test (killing `child`).
-fn wait_for(
-    case: &Case,
-    child: &mut Child,
-    what: &str,
-    ready: impl Fn(&PathBuf) -> bool,
-) -> PathBuf {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(run) = std::fs::canonicalize(case.store.path().join("latest")) {
-            if ready(&run) {
-                return run;
-            }
-        }
-        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} never happened");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// SIGINTs `child` and returns its exit code, within 30 s.
-fn interrupt(child: &mut Child) -> Option<i32> {
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("faultline did not exit within 30 s of SIGINT");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// The results.json of `run`.
 fn results_of(run: &std::path::Path) -> Value {
     let text = std::fs::read_to_string(run.join("results.json"))
@@ -210,6 +156,14 @@ fn sigint_during_startup_leaves_results_with_the_reason() {
         results["faults"].is_null(),
         "the nemesis never ran: {results:#}"
     );
+    // The files for machines too: no operation, and a run case saying why there is no verdict.
+    assert_eq!(csv_rows(&run).len(), 1, "history.csv has its header only");
+    let junit = junit(&run.join("junit.xml"));
+    let cases = &junit.test_suites[0].test_cases;
+    assert_eq!(cases.len(), 1, "nothing checked but the run");
+    let (kind, _, message) = non_success(&cases[0]).expect("the run case is an error");
+    assert_eq!(kind, "error");
+    assert_eq!(message, reason);
 }
 
 #[test]
@@ -257,4 +211,14 @@ fn sigint_mid_run_leaves_results_with_the_counts_so_far() {
         "the counts are the history's"
     );
     assert!(results["duration_secs"].as_f64().unwrap() > 0.0);
+    // history.csv holds what was recorded; junit.xml says the run did not finish.
+    assert_eq!(csv_rows(&run).len() - 1, completed_operations(&run));
+    let junit = junit(&run.join("junit.xml"));
+    let (kind, ty, message) =
+        non_success(&junit.test_suites[0].test_cases[0]).expect("the run case is an error");
+    assert_eq!((kind, ty.as_str()), ("error", "run"));
+    assert!(
+        message.starts_with("interrupted by SIGINT after"),
+        "{message}"
+    );
 }

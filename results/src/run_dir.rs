@@ -36,16 +36,7 @@ pub struct RunDir {
 impl RunDir {
     /// Creates `store/<test_name>/<timestamp>/` and points `store/latest` at it.
     pub fn create(store: &Path, test_name: &str) -> Result<RunDir, StoreError> {
-        let stamp = timestamp(SystemTime::now());
-        let test_dir = store.join(test_name);
-        let mut path = test_dir.join(&stamp);
-        // Two runs in the same millisecond (tests do this) must not share a directory.
-        let mut n = 1;
-        while path.exists() {
-            path = test_dir.join(format!("{stamp}-{n}"));
-            n += 1;
-        }
-        std::fs::create_dir_all(&path).map_err(|e| StoreError::io(&path, e))?;
+        let path = create_stamped(&store.join(test_name))?;
         let dir = RunDir { path };
         dir.point_latest(store)?;
         Ok(dir)
@@ -77,6 +68,16 @@ impl RunDir {
         self.path.join("results.json")
     }
 
+    /// Where the completed operations are written as CSV (`history_csv.rs`).
+    pub fn csv_path(&self) -> PathBuf {
+        self.path.join("history.csv")
+    }
+
+    /// Where the verdict is written as JUnit XML (`junit.rs`).
+    pub fn junit_path(&self) -> PathBuf {
+        self.path.join("junit.xml")
+    }
+
     /// Where node `name` keeps its log and data.
     pub fn node_dir(&self, name: &str) -> Result<PathBuf, StoreError> {
         let dir = self.path.join("nodes").join(name);
@@ -98,6 +99,20 @@ impl RunDir {
         // rename over the old link is atomic, so readers never see no `latest`.
         std::fs::rename(&tmp, &latest).map_err(|e| StoreError::io(&latest, e))
     }
+}
+
+/// Creates `parent/<timestamp>/` (with its parents), a directory no other run or suite has.
+pub(crate) fn create_stamped(parent: &Path) -> Result<PathBuf, StoreError> {
+    let stamp = timestamp(SystemTime::now());
+    let mut path = parent.join(&stamp);
+    // Two runs in the same millisecond (tests do this) must not share a directory.
+    let mut n = 1;
+    while path.exists() {
+        path = parent.join(format!("{stamp}-{n}"));
+        n += 1;
+    }
+    std::fs::create_dir_all(&path).map_err(|e| StoreError::io(&path, e))?;
+    Ok(path)
 }
 
 /// A sortable, filesystem-friendly UTC timestamp such as `20261124T185921.123Z`.

@@ -1,9 +1,11 @@
-//! `results.json`: the machine-readable verdict of a run, and the exit code it maps to.
+//! `results.json`: the machine-readable verdict of a run, and the exit code it maps to; what a
+//! saved one says, read back.
 
 use crate::StoreError;
-use checker::{CheckReport, Validity};
+use checker::{CheckReport, Counts, Validity};
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The process exit codes faultline promises (documented in the README).
@@ -174,6 +176,66 @@ pub fn recorded_command(results: &Path) -> Result<(Vec<String>, u64), RecordErro
     Ok((words, seed))
 }
 
+/// What a saved run's `results.json` says of its outcome: what a suite's table and a re-checked
+/// run's `junit.xml` need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedRun {
+    /// The test's name.
+    pub test: String,
+    /// The run's verdict.
+    pub verdict: Validity,
+    /// Why the verdict is not simply the check's, if it is not.
+    pub reason: Option<String>,
+    /// The exit code the run ended with.
+    pub exit_code: i32,
+    /// Seconds the workload ran.
+    pub duration_secs: f64,
+    /// How the client operations ended; `None` if the history was not checked.
+    pub counts: Option<Counts>,
+    /// Faults applied per requested kind; empty when the nemesis did not finish.
+    pub faults_applied: BTreeMap<String, usize>,
+}
+
+impl RecordedRun {
+    /// Reads `results` (a run's `results.json`).
+    pub fn read(results: &Path) -> Result<RecordedRun, RecordError> {
+        let value = read_recorded(results)?;
+        let bad = |reason: String| malformed(results, reason);
+        let field = |name: &str| {
+            value.get(name).ok_or_else(|| {
+                bad(format!(
+                    "no {name}: not the results.json of a faultline run"
+                ))
+            })
+        };
+        let typed = |name: &str, e: serde_json::Error| bad(format!("{name}: {e}"));
+        let count = |kind: &str| value["check"]["counts"][kind].as_u64().map(|n| n as usize);
+        let counts = match (count("ok"), count("fail"), count("info")) {
+            (Some(ok), Some(fail), Some(info)) => Some(Counts { ok, fail, info }),
+            _ => None,
+        };
+        let faults_applied = match &value["faults"]["applied"] {
+            Value::Null => BTreeMap::new(),
+            applied => {
+                serde_json::from_value(applied.clone()).map_err(|e| typed("faults.applied", e))?
+            }
+        };
+        Ok(RecordedRun {
+            test: serde_json::from_value(field("test")?.clone()).map_err(|e| typed("test", e))?,
+            verdict: serde_json::from_value(field("verdict")?.clone())
+                .map_err(|e| typed("verdict", e))?,
+            reason: serde_json::from_value(value["reason"].clone())
+                .map_err(|e| typed("reason", e))?,
+            exit_code: serde_json::from_value(field("exit_code")?.clone())
+                .map_err(|e| typed("exit_code", e))?,
+            duration_secs: serde_json::from_value(field("duration_secs")?.clone())
+                .map_err(|e| typed("duration_secs", e))?,
+            counts,
+            faults_applied,
+        })
+    }
+}
+
 impl RunSummary<'_> {
     /// Writes the summary as pretty JSON to `path` (via a temporary file, so it is never half-written).
     pub fn write(&self, path: &Path) -> Result<(), StoreError> {
@@ -212,6 +274,37 @@ mod tests {
         assert_eq!(recorded_workload(&path).unwrap(), "set");
         let (words, seed) = recorded_command(&path).unwrap();
         assert_eq!((words.join(" "), seed), ("test --workload set".into(), 1));
+        let recorded = RecordedRun::read(&path).unwrap();
+        assert_eq!(
+            recorded,
+            RecordedRun {
+                test: "redis-set".into(),
+                verdict: Validity::Valid,
+                reason: None,
+                exit_code: 0,
+                duration_secs: 1.0,
+                counts: Some(Counts::default()),
+                faults_applied: BTreeMap::new(),
+            }
+        );
+        let mut failed: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        failed["check"] = Value::Null;
+        failed["verdict"] = "unknown".into();
+        failed["reason"] = "the run failed: no etcd".into();
+        failed["faults"] = serde_json::json!({"applied": {"pause": 2, "kill": 0}});
+        std::fs::write(&path, failed.to_string()).unwrap();
+        let recorded = RecordedRun::read(&path).unwrap();
+        assert_eq!(recorded.counts, None);
+        assert_eq!(recorded.reason.as_deref(), Some("the run failed: no etcd"));
+        assert_eq!(recorded.faults_applied["pause"], 2);
+        failed["verdict"] = "maybe".into();
+        std::fs::write(&path, failed.to_string()).unwrap();
+        let err = RecordedRun::read(&path).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("{}: verdict: ", path.display())),
+            "{err}"
+        );
 
         std::fs::write(&path, r#"{"seed": 3, "options": {}}"#).unwrap();
         let err = recorded_command(&path).unwrap_err().to_string();

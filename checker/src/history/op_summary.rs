@@ -104,7 +104,7 @@ pub(crate) fn action(f: &str, value: &Value) -> String {
 }
 
 /// A key as prose: a string key bare (`x`), no key as `the register`, anything else as JSON.
-pub(crate) fn describe_key(key: &Value) -> String {
+pub fn describe_key(key: &Value) -> String {
     match key {
         Value::Null => "the register".to_string(),
         Value::String(s) => s.clone(),

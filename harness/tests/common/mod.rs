@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// One test's faultline: its own store, taken down on drop.
@@ -193,5 +193,102 @@ pub fn assert_network_gone(run: &Path) {
             !Path::new("/sys/class/net").join(&d).exists(),
             "device {d} left behind"
         );
+    }
+}
+
+/// A run's history.csv as rows (the header first), read back by a CSV reader.
+pub fn csv_rows(run: &Path) -> Vec<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_path(run.join("history.csv"))
+        .unwrap_or_else(|e| panic!("{} has history.csv: {e}", run.display()));
+    reader
+        .records()
+        .map(|r| r.expect("a CSV row").iter().map(String::from).collect())
+        .collect()
+}
+
+/// How many client operations of a run's history.jsonl completed (each is one CSV row).
+pub fn completed_operations(run: &Path) -> usize {
+    history_lines(run)
+        .iter()
+        .filter(|e| e["process"] != "nemesis" && e["type"] != "invoke")
+        .count()
+}
+
+/// A JUnit file, parsed (strictly: quick-junit's reader rejects malformed XML).
+pub fn junit(path: &Path) -> quick_junit::Report {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{} is readable: {e}", path.display()));
+    quick_junit::Report::deserialize_from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is JUnit XML: {e}\n{text}", path.display()))
+}
+
+/// A test case's (kind, type, message) when it did not pass.
+pub fn non_success(case: &quick_junit::TestCase) -> Option<(&'static str, String, String)> {
+    match &case.status {
+        quick_junit::TestCaseStatus::NonSuccess {
+            kind, message, ty, ..
+        } => Some((
+            match kind {
+                quick_junit::NonSuccessKind::Failure => "failure",
+                quick_junit::NonSuccessKind::Error => "error",
+            },
+            ty.as_ref().map(|t| t.to_string()).unwrap_or_default(),
+            message.as_ref().map(|m| m.to_string()).unwrap_or_default(),
+        )),
+        _ => None,
+    }
+}
+
+/// Starts `faultline ARGS` in the background.
+pub fn spawn(case: &Case, args: &[&str]) -> Child {
+    case.cmd(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("faultline starts")
+}
+
+/// Waits until the latest run directory satisfies `ready`, or fails the test (killing `child`).
+pub fn wait_for(
+    case: &Case,
+    child: &mut Child,
+    what: &str,
+    ready: impl Fn(&PathBuf) -> bool,
+) -> PathBuf {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(run) = std::fs::canonicalize(case.store.path().join("latest")) {
+            if ready(&run) {
+                return run;
+            }
+        }
+        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} never happened");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// SIGINTs `child` and returns its exit code, within 30 s.
+pub fn interrupt(child: &mut Child) -> Option<i32> {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("faultline did not exit within 30 s of SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
