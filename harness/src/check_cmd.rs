@@ -221,6 +221,9 @@ pub fn run(args: CheckArgs) -> i32 {
         match checked {
             Ok((format, model, chosen, report)) => {
                 tally.count(report.validity);
+                if let Some(run) = &input.run {
+                    rewrite_report(run, &report);
+                }
                 if json {
                     reports.push(json!({
                         "file": file,
@@ -248,6 +251,21 @@ pub fn run(args: CheckArgs) -> i32 {
         println!("{tally}");
     }
     tally.exit_code().code()
+}
+
+/// Rewrites a run's report.html with the verdict just reached (results.json keeps the run's
+/// own); a report that cannot be written is said, and the check's verdict stands.
+fn rewrite_report(run: &Path, check: &checker::CheckReport) {
+    let written = report::RunFiles::read(run).and_then(|mut files| {
+        if let Some(Value::Object(results)) = files.results.as_mut() {
+            results.insert("check".into(), json!(check));
+        }
+        report::write_report(&files)
+    });
+    match written {
+        Ok(path) => eprintln!("report rewritten: {}", path.display()),
+        Err(e) => eprintln!("report.html not rewritten: {e}"),
+    }
 }
 
 /// `--initial` as JSON (`0`, `"a"`, `{"x": 0}`) or, failing that, EDN (`nil`, `{:x 0 :y 0}`).

@@ -13,6 +13,7 @@ mod output;
 mod progress;
 mod recorder;
 mod replication;
+mod report_cmd;
 mod run;
 mod signals;
 mod worker;
@@ -54,6 +55,7 @@ fn main() -> std::process::ExitCode {
             init_tracing("warn");
             check_cmd::run(args)
         }
+        Command::Report(args) => report_cmd::run(args),
         Command::Test(args) => {
             init_tracing("warn");
             match TestConfig::resolve(args) {

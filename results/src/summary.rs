@@ -72,6 +72,9 @@ pub struct RunSummary<'a> {
     pub reason: Option<String>,
     /// The exit code the run ended with.
     pub exit_code: i32,
+    /// How the run ended: `completed`, `interrupted` (by a signal) or `failed`; a report of a
+    /// run that did not complete is marked incomplete.
+    pub ended: &'static str,
     /// The seed that reproduces the operation stream and fault schedule.
     pub seed: u64,
     /// The resolved options the run used.
@@ -88,6 +91,9 @@ pub struct RunSummary<'a> {
     pub replication: Value,
     /// Before the final reads: whether each node caught up with the primary's position.
     pub catch_up: Value,
+    /// The figures the report draws: latency quantiles per kind of operation (ms, of `ok`
+    /// completions), throughput over time, and the largest replication lag per replica.
+    pub figures: Value,
     /// The checker's report on what the history holds: counts, per-key verdicts and anomalies;
     /// null only if the history could not be checked (`reason` says why).
     pub check: Option<&'a CheckReport>,
@@ -161,6 +167,7 @@ mod tests {
             test: "redis-set",
             verdict: report.validity,
             exit_code: 0,
+            ended: "completed",
             seed: 1,
             options: serde_json::json!({"workload": "set", "nodes": 3}),
             duration_secs: 1.0,
@@ -168,6 +175,7 @@ mod tests {
             adequacy: Value::Null,
             replication: Value::Null,
             catch_up: Value::Null,
+            figures: Value::Null,
             reason: None,
             check: Some(&report),
         };
