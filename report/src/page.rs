@@ -34,7 +34,11 @@ pub fn ending(results: Option<&Value>) -> Option<String> {
     match results["ended"].as_str() {
         Some("completed") | None => None,
         Some(how) => Some(format!(
-            "incomplete: the run {how} — {}",
+            "incomplete: the run {} — {}",
+            match how {
+                "interrupted" => "was interrupted",
+                other => other,
+            },
             results["reason"].as_str().unwrap_or("no reason recorded")
         )),
     }
