@@ -158,6 +158,27 @@ fn render_and_check(run: &Path, name: &str) -> String {
     assert!(windows > 0, "the run applied faults: {results:#}");
     assert!(timeline.matches(r#"<rect class="fault""#).count() as u64 >= windows);
 
+    // Zoom: opened on a stretch of the run, the script narrows the timeline's view to it and
+    // redraws the ticks for it.
+    let span = results["duration_secs"].as_f64().unwrap();
+    let (from, to) = (span * 0.25, span * 0.5);
+    let zoomed = chromium(
+        &PathBuf::from(format!("{}#t={from:.3}-{to:.3}", page.display())),
+        &["--dump-dom".to_string()],
+    )
+    .dom;
+    let view = zoomed
+        .split(r#"id="timeline" viewBox"#)
+        .nth(1)
+        .and_then(|s| s.split(r#"<svg class="zoomable""#).nth(1))
+        .and_then(|s| s.split(r#"viewBox=""#).nth(1))
+        .and_then(|s| s.split('"').next())
+        .expect("the zoomable view");
+    let x: Vec<f64> = view.split(' ').map(|v| v.parse().unwrap()).collect();
+    assert!(
+        x[0] > 0.0 && x[2] < 1000.0 * 0.5,
+        "the view narrowed to the stretch: {view}"
+    );
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report_browser");
     std::fs::create_dir_all(&dir).unwrap();
     let shot = dir.join(format!("{name}.png"));

@@ -84,5 +84,8 @@
       }
     });
   });
+  // A link may open the report on a stretch of the run: report.html#t=FROM-TO (seconds).
+  var m = /^#t=([0-9.]+)-([0-9.]+)$/.exec(location.hash);
+  if (m && views.timeline) views.timeline.show(+m[1], +m[2]);
   document.body.setAttribute("data-ready", "1");
 })();

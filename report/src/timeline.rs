@@ -26,8 +26,14 @@ use std::fmt::Write;
 /// Final reads are recorded by processes numbered from here (after every worker's).
 const FINAL_READ_PROCESSES: u64 = 1_000_000;
 
-/// Height of one lane, in pixels.
-const LANE: f64 = 16.0;
+/// Height of one lane, in pixels: roomy for a few workers, tighter for many.
+fn lane_height(lanes: usize) -> f64 {
+    match lanes {
+        0..=10 => 22.0,
+        11..=40 => 16.0,
+        _ => 10.0,
+    }
+}
 /// Left margin for lane labels.
 const LEFT: f64 = 110.0;
 /// Width of the drawing area.
@@ -73,7 +79,8 @@ pub fn timeline_svg(spec: &TimelineSpec) -> String {
         lanes.entry(k).or_insert(label);
     }
     let row: BTreeMap<u64, usize> = lanes.keys().enumerate().map(|(i, &k)| (k, i)).collect();
-    let inner_height = (lanes.len().max(1) as f64) * LANE;
+    let lane_h = lane_height(lanes.len());
+    let inner_height = (lanes.len().max(1) as f64) * lane_h;
     let top = 8.0;
     let height = top + inner_height + 40.0;
     let span = spec.to.saturating_sub(spec.from).max(1);
@@ -97,7 +104,7 @@ pub fn timeline_svg(spec: &TimelineSpec) -> String {
         ih = num(inner_height),
     );
     for (i, label) in lanes.values().enumerate() {
-        let y = top + i as f64 * LANE + LANE / 2.0 + 4.0;
+        let y = top + i as f64 * lane_h + lane_h / 2.0 + 4.0;
         let _ = write!(
             s,
             r#"<text class="lane" x="{}" y="{}" text-anchor="end">{}</text>"#,
@@ -114,8 +121,8 @@ pub fn timeline_svg(spec: &TimelineSpec) -> String {
     for i in (0..lanes.len()).step_by(2) {
         let _ = write!(
             s,
-            r#"<rect class="stripe" x="0" y="{}" width="{WIDTH}" height="{LANE}"/>"#,
-            num(i as f64 * LANE)
+            r#"<rect class="stripe" x="0" y="{}" width="{WIDTH}" height="{lane_h}"/>"#,
+            num(i as f64 * lane_h)
         );
     }
     for p in &spec.marks.prefixes {
@@ -194,9 +201,9 @@ pub fn timeline_svg(spec: &TimelineSpec) -> String {
             s,
             r#"<rect class="op {class}{mark}" x="{}" y="{}" width="{}" height="{}"{ve}><title>process {} {}{key}: {class}{} · {when}</title></rect>"#,
             num(x0),
-            num(lane as f64 * LANE + 3.0),
+            num(lane as f64 * lane_h + lane_h * 0.18),
             num(x1 - x0),
-            num(LANE - 6.0),
+            num(lane_h * 0.64),
             op.process,
             escape(&truncate(&summary.action(), 120)),
             escape(&error),
@@ -211,7 +218,7 @@ pub fn timeline_svg(spec: &TimelineSpec) -> String {
                 s,
                 r#"<text class="op-label" x="{}" y="{}">{}</text>"#,
                 num(x0 + 3.0),
-                num(lane as f64 * LANE + LANE - 5.0),
+                num(lane as f64 * lane_h + lane_h * 0.66),
                 escape(&truncate(&summary.action(), 40))
             );
         }
