@@ -384,7 +384,18 @@ fn explain(
 fn timeline(p: &mut String, files: &RunFiles, marks: &Marks, results: &Value) {
     p.push_str(r#"<section id="timeline-section"><h2>Timeline</h2>"#);
     p.push_str(r#"<div class="controls"><button data-timeline="timeline" data-action="in">zoom in</button><button data-timeline="timeline" data-action="out">zoom out</button><button data-timeline="timeline" data-action="reset">whole run</button><span class="hint">wheel to zoom, drag to pan, hover a bar for the operation</span></div>"#);
-    p.push_str(r#"<div class="key-legend"><span><i class="ok"></i>ok</span><span><i class="fail"></i>fail</span><span><i class="info"></i>info (indeterminate)</span><span><i class="fault"></i>fault in force</span><span><i class="witness"></i>witness</span><span><i class="stuck"></i>cannot follow the longest prefix</span><span><i class="prefix"></i>longest linearizable prefix (certainly up to the line)</span></div>"#);
+    p.push_str(r#"<div class="key-legend"><span><i class="ok"></i>ok</span><span><i class="fail"></i>fail</span><span><i class="info"></i>info (indeterminate)</span><span><i class="fault"></i>fault in force</span>"#);
+    // Only what this run's timeline shows.
+    if !marks.witness.is_empty() {
+        p.push_str(r#"<span><i class="witness"></i>witness</span>"#);
+    }
+    if !marks.stuck.is_empty() {
+        p.push_str(r#"<span><i class="stuck"></i>cannot follow the longest prefix</span>"#);
+    }
+    if !marks.prefixes.is_empty() {
+        p.push_str(r#"<span><i class="prefix"></i>longest linearizable prefix (certainly up to the line)</span>"#);
+    }
+    p.push_str("</div>");
     let to = ((files.span_secs * 1e9) as u64).max(1);
     p.push_str(&timeline_svg(&TimelineSpec {
         id: "timeline",

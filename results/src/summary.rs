@@ -87,7 +87,8 @@ pub struct RunSummary<'a> {
     /// Whether the run tested what was asked: faults applied, operations during them, enough
     /// acknowledged operations per key.
     pub adequacy: Value,
-    /// Replication positions sampled during the run: samples taken, largest lag per node.
+    /// Replication positions sampled during the run: rounds taken, rounds each node did not
+    /// answer (the lag itself is in `figures`).
     pub replication: Value,
     /// Before the final reads: whether each node caught up with the primary's position.
     pub catch_up: Value,
