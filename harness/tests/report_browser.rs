@@ -23,7 +23,7 @@ struct Rendered {
 /// Runs headless Chromium on `page` with `args`, in its own profile directory, within 90 s.
 fn chromium(page: &Path, args: &[String]) -> Rendered {
     let profile = tempfile::tempdir().expect("a profile directory");
-    let mut child = Command::new("chromium")
+    let child = Command::new("chromium")
         .args([
             "--headless",
             "--no-sandbox",

@@ -52,7 +52,7 @@ impl Marks {
                 marks.witness.extend(index(&step["op"]));
             }
             let stuck = list(&anomaly["unlinearizable"]);
-            marks.stuck.extend(stuck.iter().filter_map(|op| index(op)));
+            marks.stuck.extend(stuck.iter().filter_map(index));
             let until = stuck
                 .iter()
                 .filter_map(|op| op["invoke_time"].as_u64())

@@ -84,7 +84,7 @@ impl RunFiles {
         let samples = std::fs::read_to_string(dir.join("replication.jsonl"))
             .map(|text| parse_samples(&text))
             .unwrap_or_default();
-        Ok(RunFiles::from_parts(dir, results, &events, &samples)?)
+        RunFiles::from_parts(dir, results, &events, &samples)
     }
 
     /// A run's files from what is already in memory (the run that just ended holds its events).
