@@ -108,10 +108,14 @@ pub fn render(store: &Path, rows: &[IndexRow]) -> String {
     let count = |v: &str| rows.iter().filter(|r| r.verdict == v).count();
     let _ = write!(
         p,
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>faultline runs: {}</title><style>{}</style></head><body><main><h1>faultline runs</h1><p class="note">{} runs in {}: {} valid, {} invalid, {} unknown</p><section><table id="runs"><tr><th>time</th><th>test</th><th>verdict</th><th>note</th><th>report</th></tr>"#,
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>faultline runs: {}</title><style>{}</style></head><body><main><h1>faultline runs</h1><p class="note">{} in {}: {} valid, {} invalid, {} unknown</p><section><table id="runs"><tr><th>time</th><th>test</th><th>verdict</th><th>note</th><th>report</th></tr>"#,
         escape(&store.display().to_string()),
         include_str!("page.css"),
-        rows.len(),
+        if rows.len() == 1 {
+            "1 run".to_string()
+        } else {
+            format!("{} runs", rows.len())
+        },
         escape(&store.display().to_string()),
         count("valid"),
         count("invalid"),
