@@ -259,6 +259,7 @@ fn rewrite_report(run: &Path, check: &checker::CheckReport) {
     let written = report::RunFiles::read(run).and_then(|mut files| {
         if let Some(Value::Object(results)) = files.results.as_mut() {
             results.insert("check".into(), json!(check));
+            results.insert("explanation".into(), json!(check.describe()));
         }
         report::write_report(&files)
     });

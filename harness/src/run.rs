@@ -261,6 +261,7 @@ fn conclude(cfg: &TestConfig, run_dir: &RunDir, learned: &Learned, ended: Ended)
         adequacy: serde_json::to_value(&adequacy)?,
         replication: serde_json::to_value(&learned.replication)?,
         catch_up: serde_json::to_value(&learned.catch_up)?,
+        explanation: check.as_ref().map(|c| c.describe()),
         check: check.as_ref(),
     };
     if let Err(e) = summary.write(&run_dir.results_path()) {

@@ -94,7 +94,7 @@ pub fn render(files: &RunFiles) -> String {
         );
     }
     facts(&mut p, files, results);
-    keys(&mut p, files, check, &marks);
+    keys(&mut p, files, results, &marks);
     timeline(&mut p, files, &marks, results);
     plots(&mut p, files);
     faults(&mut p, files, results);
@@ -198,29 +198,59 @@ fn facts(p: &mut String, files: &RunFiles, results: &Value) {
 }
 
 /// The verdict per key, or the weak checker's, with the explanation of every key not valid.
-fn keys(p: &mut String, files: &RunFiles, check: &Value, marks: &Marks) {
-    p.push_str(r#"<section id="keys"><h2>Verdict per key</h2>"#);
+fn keys(p: &mut String, files: &RunFiles, results: &Value, marks: &Marks) {
+    let check = &results["check"];
+    p.push_str(match check["weak"].is_object() {
+        true => r#"<section id="keys"><h2>Verdict</h2>"#,
+        false => r#"<section id="keys"><h2>Verdict per key</h2>"#,
+    });
     if check.is_null() {
         p.push_str(
             r#"<p class="note">The history was not checked (see the reason above).</p></section>"#,
         );
         return;
     }
-    if let Some((name, weak)) = check["weak"].as_object().and_then(|o| o.iter().next()) {
+    let weak = &check["weak"];
+    if weak.is_object() {
         let validity = weak["validity"].as_str().unwrap_or("unknown");
         let _ = write!(
             p,
             r#"<p>Checker <b>{}</b>: <span class="badge {validity}">{validity}</span>{}</p>"#,
-            escape(name),
+            escape(weak["checker"].as_str().unwrap_or("?")),
             weak["reason"]
                 .as_str()
                 .map(|r| format!(" — {}", escape(r)))
                 .unwrap_or_default()
         );
+        if let Some(words) = results["explanation"].as_str() {
+            let _ = write!(p, r#"<pre class="explanation">{}</pre>"#, escape(words));
+        }
+        // The numbers, and how many of each kind of finding; every detail stays one click away.
+        let mut facts = Vec::new();
+        for (name, v) in weak.as_object().into_iter().flatten() {
+            match v {
+                Value::Number(_) => facts.push((name.clone(), v.to_string())),
+                Value::Array(a) => facts.push((name.replace('_', " "), a.len().to_string())),
+                _ => {}
+            }
+        }
+        p.push_str(r#"<div class="facts">"#);
+        for (name, value) in facts {
+            let _ = write!(
+                p,
+                "<div><span>{}</span><b>{}</b></div>",
+                escape(&name.replace('_', " ")),
+                escape(&value)
+            );
+        }
+        p.push_str("</div>");
         let _ = write!(
             p,
-            r#"<details open><summary>what the checker found</summary><pre class="mono">{}</pre></details>"#,
-            escape(&serde_json::to_string_pretty(weak).unwrap_or_default())
+            r#"<details><summary>everything the checker found (JSON)</summary><pre class="mono">{}</pre></details>"#,
+            escape(&truncate(
+                &serde_json::to_string_pretty(weak).unwrap_or_default(),
+                200_000
+            ))
         );
     }
     let keys = check["keys"].as_array().map(Vec::as_slice).unwrap_or(&[]);

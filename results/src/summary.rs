@@ -95,6 +95,8 @@ pub struct RunSummary<'a> {
     /// The figures the report draws: latency quantiles per kind of operation (ms, of `ok`
     /// completions), throughput over time, and the largest replication lag per replica.
     pub figures: Value,
+    /// The checker's verdict in words, as the summary prints it (null when not checked).
+    pub explanation: Option<String>,
     /// The checker's report on what the history holds: counts, per-key verdicts and anomalies;
     /// null only if the history could not be checked (`reason` says why).
     pub check: Option<&'a CheckReport>,
@@ -177,6 +179,7 @@ mod tests {
             replication: Value::Null,
             catch_up: Value::Null,
             figures: Value::Null,
+            explanation: Some(report.describe()),
             reason: None,
             check: Some(&report),
         };
