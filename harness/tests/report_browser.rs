@@ -301,4 +301,17 @@ fn an_invalid_run_s_report_shows_its_witness() {
         dom.contains(r#"<svg class="timeline" id="witness-"#),
         "the witness has its own timeline"
     );
+    // Where the search named the longest linearizable prefix, the timeline marks its end.
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
+    let named_prefix = results["check"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| {
+            k["anomaly"]["unlinearizable"]
+                .as_array()
+                .is_some_and(|u| !u.is_empty())
+        });
+    assert_eq!(dom.contains(r#"<line class="prefix-end""#), named_prefix);
 }

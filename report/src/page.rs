@@ -393,7 +393,9 @@ fn explain(
             let id = format!("witness-{i}");
             let _ = write!(
                 p,
-                r#"<div class="controls"><b>The witness on its own</b> <button data-timeline="{id}" data-action="reset">whole witness</button><span class="hint">each bar from invocation to completion; hover for details</span></div>"#
+                r##"<div class="controls"><b>The witness on its own</b> <button data-timeline="{id}" data-action="reset">whole witness</button><a href="#timeline" data-timeline="timeline" data-action="show" data-from="{}" data-to="{}">show it on the run's timeline</a><span class="hint">each bar from invocation to completion; hover for details</span></div>"##,
+                from as f64 / 1e9,
+                to as f64 / 1e9
             );
             p.push_str(&timeline_svg(&TimelineSpec {
                 id: &id,
