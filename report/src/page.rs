@@ -258,16 +258,23 @@ fn keys(p: &mut String, files: &RunFiles, results: &Value, marks: &Marks) {
         p.push_str(r#"<table><tr><th>key</th><th>verdict</th><th class="num">operations</th><th>why</th></tr>"#);
         for key in keys {
             let validity = key["validity"].as_str().unwrap_or("unknown");
-            let why = key["reason"]
-                .as_str()
-                .or(key["anomaly"]["message"].as_str())
-                .unwrap_or("");
+            let anomaly = &key["anomaly"];
+            // A key's message repeats every stale read: the first, and how many, say it.
+            let why = match (key["reason"].as_str(), anomaly["stale_reads"].as_array()) {
+                (Some(reason), _) => reason.to_string(),
+                (None, Some(stale)) if !stale.is_empty() => format!(
+                    "{} stale reads, the first: {}",
+                    stale.len(),
+                    stale[0]["message"].as_str().unwrap_or("")
+                ),
+                (None, _) => anomaly["message"].as_str().unwrap_or("").to_string(),
+            };
             let _ = write!(
                 p,
                 r#"<tr><td class="mono">{}</td><td><span class="badge {validity}">{validity}</span></td><td class="num">{}</td><td>{}</td></tr>"#,
                 escape(&key["key"].to_string()),
                 key["operations"],
-                escape(&truncate(why, 200))
+                escape(&truncate(&why, 240))
             );
         }
         p.push_str("</table>");
