@@ -51,6 +51,15 @@ pub fn etcd_for_test() -> bool {
     )
 }
 
+/// For tests: whether Debian's chromium (the browser the report test renders report.html in) is
+/// installed, under [`available_for_test`]'s policy.
+pub fn chromium_for_test() -> bool {
+    available_for_test(
+        find_in_path("chromium").is_some(),
+        "chromium (apt-get install chromium)",
+    )
+}
+
 /// Whether this process may create network namespaces and devices (CAP_NET_ADMIN, root has it).
 pub fn can_admin_network() -> bool {
     // Bit 12 of the effective capability set is CAP_NET_ADMIN (linux/capability.h).

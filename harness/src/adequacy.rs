@@ -16,8 +16,9 @@
 //! invalid verdict stays invalid whatever the shortfall, since an anomaly found is evidence.
 
 use crate::catch_up::{CatchUp, NodeCatchUp};
-use checker::{Event, EventType, Operation, Outcome, Process};
-use nemesis::{NemesisKinds, NemesisReport, WindowEdge};
+use checker::{Event, Operation, Outcome};
+use nemesis::{NemesisKinds, NemesisReport};
+use report::{fault_windows, FaultWindow};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -125,39 +126,12 @@ fn never_applied(requested: &NemesisKinds, report: &NemesisReport, ran: Duration
         .collect()
 }
 
-/// The fault windows of a history as closed intervals of time, in order; a fault never healed
-/// lasts forever.
-fn fault_windows(events: &[Event]) -> Vec<(u64, u64)> {
-    let mut windows = Vec::new();
-    let mut open: Option<u64> = None;
-    for e in events.iter().filter(|e| e.process == Process::Nemesis) {
-        match WindowEdge::of(&e.f) {
-            // A fault that could not be applied opened no window.
-            Some(WindowEdge::Start) if e.kind != EventType::Fail => {
-                if let Some(start) = open.replace(e.time) {
-                    windows.push((start, e.time));
-                }
-            }
-            Some(WindowEdge::End) => {
-                if let Some(start) = open.take() {
-                    windows.push((start, e.time));
-                }
-            }
-            _ => {}
-        }
-    }
-    if let Some(start) = open {
-        windows.push((start, u64::MAX));
-    }
-    windows
-}
-
 /// How many client operations overlapped some window (one never completed lasts forever).
-fn operations_during(ops: &[Operation], windows: &[(u64, u64)]) -> usize {
+fn operations_during(ops: &[Operation], windows: &[FaultWindow]) -> usize {
     ops.iter()
         .filter(|op| {
             let (from, to) = (op.invoke_time, op.complete_time.unwrap_or(u64::MAX));
-            windows.iter().any(|&(s, e)| from <= e && to >= s)
+            windows.iter().any(|w| w.overlaps(from, to))
         })
         .count()
 }
@@ -213,6 +187,7 @@ fn thin_keys(ops: &[Operation], ops_per_key: Option<u64>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use checker::{EventType, Process};
     use nemesis::{Fault, FaultRecord};
     use serde_json::json;
 

@@ -223,13 +223,17 @@ pub fn run(args: CheckArgs) -> i32 {
         match checked {
             Ok((format, model, chosen, report)) => {
                 tally.count(report.validity);
-                // A saved run's derived files follow its new check.
+                // A saved run's derived files and report follow its new check.
                 if let Some(run) = &input.run {
                     if let Err(e) = run_files::rewrite(&RunDir::open(run), &report) {
                         eprintln!(
                             "error: {}: history.csv and junit.xml not rewritten: {e}",
                             run.display()
                         );
+                        unwritten = true;
+                    }
+                    if let Err(e) = rewrite_report(run, &report) {
+                        eprintln!("error: {}: report.html not rewritten: {e}", run.display());
                         unwritten = true;
                     }
                 }
@@ -264,6 +268,19 @@ pub fn run(args: CheckArgs) -> i32 {
         true => code.combine(ExitCode::BadInput).code(),
         false => code.code(),
     }
+}
+
+/// Rewrites a run's report.html with the verdict just reached (results.json keeps the run's
+/// own).
+fn rewrite_report(run: &Path, check: &checker::CheckReport) -> Result<(), String> {
+    let mut files = report::RunFiles::read(run).map_err(|e| e.to_string())?;
+    if let Some(Value::Object(results)) = files.results.as_mut() {
+        results.insert("check".into(), json!(check));
+        results.insert("explanation".into(), json!(check.describe()));
+    }
+    let path = report::write_report(&files).map_err(|e| e.to_string())?;
+    eprintln!("report rewritten: {}", path.display());
+    Ok(())
 }
 
 /// `--initial` as JSON (`0`, `"a"`, `{"x": 0}`) or, failing that, EDN (`nil`, `{:x 0 :y 0}`).

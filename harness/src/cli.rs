@@ -29,6 +29,8 @@ pub enum Command {
     Test(TestArgs),
     /// Check saved histories (faultline JSONL, Jepsen EDN, Jepsen logs) for linearizability.
     Check(CheckArgs),
+    /// Rebuild report.html of run directories from their files, and the store's index.html.
+    Report(ReportArgs),
     /// A cluster to experiment with by hand: up, status, partition, heal, pause, resume, kill,
     /// restart, down.
     Cluster(ClusterArgs),
@@ -208,6 +210,15 @@ pub struct CheckArgs {
     /// Print the reports as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Options of `faultline report`.
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// Run directories (their report.html is rebuilt from history.jsonl, results.json and
+    /// replication.jsonl) or stores (every run's report.html, and the store's index.html).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
 }
 
 /// `faultline cluster …`: the hands-on lab.

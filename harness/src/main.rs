@@ -14,6 +14,7 @@ mod output;
 mod progress;
 mod recorder;
 mod replication;
+mod report_cmd;
 mod run;
 mod signals;
 mod suite;
@@ -70,6 +71,7 @@ fn main() -> std::process::ExitCode {
             init_tracing("warn");
             check_cmd::run(args)
         }
+        Command::Report(args) => report_cmd::run(args),
         Command::Test(args) => {
             init_tracing("warn");
             match TestConfig::resolve(args) {

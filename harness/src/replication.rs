@@ -1,8 +1,8 @@
 //! Replication positions sampled during a run (`replication.jsonl` in the run directory), so lag
 //! over time can be shown: every interval, each node's role and position (Redis's replication
-//! offset, etcd's raft index), and a summary of the largest lag behind the primary per node.
+//! offset, etcd's raft index). The lag itself is computed from the file, once, by the report
+//! (`report::lag`): results.json's `figures.max_lag` and the report's plot are the same numbers.
 
-use cluster::system::Role;
 use cluster::Cluster;
 use nemesis::ClusterControl;
 use serde::Serialize;
@@ -19,8 +19,6 @@ use tokio::sync::watch;
 pub struct ReplicationSummary {
     /// How many rounds were sampled.
     pub samples: usize,
-    /// Per node: the largest distance behind the primary's position seen in one round.
-    pub max_lag: BTreeMap<String, i64>,
     /// Per node: how many rounds it did not answer.
     pub unanswered: BTreeMap<String, usize>,
     /// Why sampling stopped early, if it did (the file could not be written).
@@ -50,19 +48,10 @@ pub async fn sample(
             .statuses(every.min(Duration::from_millis(500)))
             .await;
         let time = origin.elapsed().as_secs_f64();
-        let primary = statuses
-            .iter()
-            .flatten()
-            .find(|s| s.role == Role::Primary)
-            .and_then(|s| s.position);
         let mut lines = String::new();
         for (name, status) in names.iter().zip(&statuses) {
             let line = match status {
                 Ok(s) => {
-                    if let (Some(p), Some(mine), Role::Replica) = (primary, s.position, s.role) {
-                        let lag = summary.max_lag.entry(name.clone()).or_default();
-                        *lag = (*lag).max(p - mine);
-                    }
                     json!({"time": time, "node": name, "role": s.role, "position": s.position,
                            "link_up": s.link_up, "leader": s.leader})
                 }

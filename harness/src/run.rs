@@ -273,11 +273,24 @@ fn conclude(cfg: &TestConfig, run_dir: &RunDir, learned: &Learned, ended: Ended)
             (v, r, ExitCode::for_validity(v).code())
         }
     };
+    // The report and results.json share one computation of the figures.
+    let samples = std::fs::read_to_string(run_dir.path().join("replication.jsonl"))
+        .map(|text| report::lag::parse_samples(&text))
+        .unwrap_or_default();
+    let mut files = report::RunFiles::from_parts(run_dir.path(), None, &events, &samples)
+        .map_err(|e| output::note(&format!("no report: {e}")))
+        .ok();
     let summary = RunSummary {
         test: &cfg.name,
         verdict,
         reason: reason.clone(),
         exit_code: code,
+        ended: match ended {
+            Ended::Completed => "completed",
+            Ended::Interrupted(_) => "interrupted",
+            Ended::Failed(_) => "failed",
+        },
+        figures: serde_json::to_value(files.as_ref().map(|f| &f.figures))?,
         seed: cfg.seed,
         options: serde_json::to_value(cfg)?,
         duration_secs: learned.ran().as_secs_f64(),
@@ -285,6 +298,7 @@ fn conclude(cfg: &TestConfig, run_dir: &RunDir, learned: &Learned, ended: Ended)
         adequacy: serde_json::to_value(&adequacy)?,
         replication: serde_json::to_value(&learned.replication)?,
         catch_up: serde_json::to_value(&learned.catch_up)?,
+        explanation: check.as_ref().map(|c| c.describe()),
         check: check.as_ref(),
     };
     let junit = RunJunit {
@@ -316,10 +330,26 @@ fn conclude(cfg: &TestConfig, run_dir: &RunDir, learned: &Learned, ended: Ended)
             run_dir,
         });
     }
+    if let Some(files) = files.as_mut() {
+        files.results = Some(serde_json::to_value(&summary)?);
+        write_report(files, &cfg.store);
+    }
     match ended {
         Ended::Completed => Ok(RunEnd::Finished(ExitCode::for_validity(verdict))),
         Ended::Interrupted(signal) => Ok(RunEnd::Interrupted(signal)),
         Ended::Failed(e) => Err(e),
+    }
+}
+
+/// Writes the run's report.html and the store's index.html; a failure is said, not fatal (the
+/// verdict and results.json stand without them).
+fn write_report(files: &report::RunFiles, store: &std::path::Path) {
+    match report::write_report(files) {
+        Ok(path) => output::note(&format!("report: {}", path.display())),
+        Err(e) => output::note(&format!("report.html not written: {e}")),
+    }
+    if let Err(e) = report::write_index(store) {
+        output::note(&format!("index.html not written: {e}"));
     }
 }
 

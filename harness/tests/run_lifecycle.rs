@@ -221,4 +221,21 @@ fn sigint_mid_run_leaves_results_with_the_counts_so_far() {
         message.starts_with("interrupted by SIGINT after"),
         "{message}"
     );
+    // The report of the history so far says plainly that the run did not finish.
+    assert_eq!(results["ended"], "interrupted", "{results:#}");
+    let report = std::fs::read_to_string(run.join("report.html")).expect("report.html");
+    let banner = report
+        .split(r#"<div class="incomplete" id="incomplete">"#)
+        .nth(1)
+        .expect("the report is marked incomplete");
+    assert!(
+        banner.starts_with("incomplete: the run was interrupted — interrupted by SIGINT after"),
+        "{}",
+        &banner[..banner.len().min(200)]
+    );
+    let index = std::fs::read_to_string(case.store.path().join("index.html")).unwrap();
+    assert!(
+        index.contains("incomplete: the run was interrupted"),
+        "the index says so too"
+    );
 }

@@ -74,6 +74,9 @@ pub struct RunSummary<'a> {
     pub reason: Option<String>,
     /// The exit code the run ended with.
     pub exit_code: i32,
+    /// How the run ended: `completed`, `interrupted` (by a signal) or `failed`; a report of a
+    /// run that did not complete is marked incomplete.
+    pub ended: &'static str,
     /// The seed that reproduces the operation stream and fault schedule.
     pub seed: u64,
     /// The resolved options the run used.
@@ -86,10 +89,16 @@ pub struct RunSummary<'a> {
     /// Whether the run tested what was asked: faults applied, operations during them, enough
     /// acknowledged operations per key.
     pub adequacy: Value,
-    /// Replication positions sampled during the run: samples taken, largest lag per node.
+    /// Replication positions sampled during the run: rounds taken, rounds each node did not
+    /// answer (the lag itself is in `figures`).
     pub replication: Value,
     /// Before the final reads: whether each node caught up with the primary's position.
     pub catch_up: Value,
+    /// The figures the report draws: latency quantiles per kind of operation (ms, of `ok`
+    /// completions), throughput over time, and the largest replication lag per replica.
+    pub figures: Value,
+    /// The checker's verdict in words, as the summary prints it (null when not checked).
+    pub explanation: Option<String>,
     /// The checker's report on what the history holds: counts, per-key verdicts and anomalies;
     /// null only if the history could not be checked (`reason` says why).
     pub check: Option<&'a CheckReport>,
@@ -259,6 +268,7 @@ mod tests {
             test: "redis-set",
             verdict: report.validity,
             exit_code: 0,
+            ended: "completed",
             seed: 1,
             options: serde_json::json!({"workload": "set", "nodes": 3,
                 "command": ["test", "--workload", "set"]}),
@@ -267,6 +277,8 @@ mod tests {
             adequacy: Value::Null,
             replication: Value::Null,
             catch_up: Value::Null,
+            figures: Value::Null,
+            explanation: Some(report.describe()),
             reason: None,
             check: Some(&report),
         };
