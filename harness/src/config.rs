@@ -80,7 +80,7 @@ pub struct ClusterChoice {
     pub replication_delay: Duration,
     /// Redis: how failover happens.
     pub failover: Failover,
-    /// Redis: persistence.
+    /// Redis and own nodes: persistence.
     pub persistence: Persistence,
     /// How long startup and recovery may take.
     #[serde(with = "secs")]
@@ -467,6 +467,11 @@ mod tests {
             e.contains("'eventual'") && e.contains("--read-consistency"),
             "{e}"
         );
-        assert!(err(&["--persistence", "aof-always"]).starts_with("--persistence"));
+        let e = err(&["--target", "etcd", "--persistence", "aof-always"]);
+        assert_eq!(e, "--persistence: applies to --target own or redis only");
+        assert!(
+            resolve(&["--persistence", "aof-always"]).is_ok(),
+            "own nodes keep a log"
+        );
     }
 }

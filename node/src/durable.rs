@@ -21,7 +21,7 @@ use redis_protocol::resp2::decode::decode_bytes_mut;
 use tracing::warn;
 
 use crate::replication::Message;
-use crate::store::Snapshot;
+use crate::snapshot::Snapshot;
 use crate::write::Write;
 
 /// When the log reaches the disk (`--fsync`).

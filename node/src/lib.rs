@@ -15,6 +15,7 @@ mod replication;
 mod reply;
 mod request;
 mod server;
+mod snapshot;
 mod state;
 mod store;
 mod write;

@@ -4,7 +4,6 @@
 //! stream every replica sees is exactly the order the primary applied writes in, and a snapshot
 //! taken together with a feed subscription misses nothing and repeats nothing.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
@@ -12,6 +11,7 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use crate::durable::DurableLog;
+use crate::snapshot::Snapshot;
 use crate::write::Write;
 
 /// Writes a replica link may fall behind the feed before it is cut (and the replica resyncs).
@@ -26,15 +26,6 @@ pub struct Entry {
     pub acked_at: Instant,
     /// The change itself.
     pub write: Write,
-}
-
-/// The whole data set at one offset.
-#[derive(Debug, Default)]
-pub struct Snapshot {
-    /// Offset of the last write the snapshot includes.
-    pub offset: u64,
-    /// Every key and its value.
-    pub data: HashMap<Bytes, Bytes>,
 }
 
 /// A replicated write that did not follow the replica's offset: the stream lost or repeated something.
@@ -242,6 +233,7 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     fn b(s: &'static str) -> Bytes {
         Bytes::from_static(s.as_bytes())

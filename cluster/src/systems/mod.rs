@@ -166,7 +166,7 @@ mod tests {
         );
         assert_eq!(
             check_operations(&*own, "set", &[Operations::Set]).unwrap_err(),
-            "--workload set: own nodes keep registers only; use --target redis or etcd"
+            "--workload set: own nodes keep registers and counters only; use --target redis or etcd"
         );
         let etcd = build(TargetKind::Etcd, &TargetOptions::default());
         assert!(check_operations(&*etcd, "set", &[Operations::Set]).is_ok());

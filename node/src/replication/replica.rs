@@ -18,7 +18,8 @@ use tracing::{debug, info, warn};
 
 use super::{Message, LINK_TIMEOUT};
 use crate::reply::{self, Reply};
-use crate::store::{Snapshot, Store};
+use crate::snapshot::Snapshot;
+use crate::store::Store;
 
 /// First wait before reconnecting after a link breaks.
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
