@@ -17,6 +17,7 @@
 //! opens from a CI artifact folder in any browser, with no server and no network.
 
 mod axes;
+mod drawn;
 pub mod fault_windows;
 pub mod figures;
 pub mod index;

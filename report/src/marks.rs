@@ -23,6 +23,14 @@ pub struct Marks {
     pub prefixes: Vec<Prefix>,
 }
 
+impl Marks {
+    /// Whether `op` is one the verdict singles out (a witness's or one that cannot follow the
+    /// prefix).
+    pub fn singles_out(&self, op: &checker::Operation) -> bool {
+        self.witness.contains(&op.invoke_index) || self.stuck.contains(&op.invoke_index)
+    }
+}
+
 /// Where one key's longest linearizable prefix certainly reaches.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prefix {

@@ -2,6 +2,7 @@
 //! fetched), read top to bottom: the verdict, what was run, the faults and whether they met
 //! operations, why each key or checker decided as it did, then the timeline and the plots.
 
+use crate::drawn::{drawn, MAX_DRAWN};
 use crate::marks::Marks;
 use crate::markup::escape;
 use crate::plots::{lag_plot, latency_plots, throughput_plot};
@@ -436,9 +437,17 @@ fn timeline(p: &mut String, files: &RunFiles, marks: &Marks, results: &Value) {
     }
     p.push_str("</div>");
     let to = ((files.span_secs * 1e9) as u64).max(1);
+    let shown = drawn(&files.ops, MAX_DRAWN, |op| marks.singles_out(op));
+    if let Some(note) = shown.note() {
+        let _ = write!(
+            p,
+            r#"<p class="hint" id="timeline-drawn">{}</p>"#,
+            escape(&note)
+        );
+    }
     p.push_str(&timeline_svg(&TimelineSpec {
         id: "timeline",
-        ops: files.ops.iter().collect(),
+        ops: shown.ops,
         from: 0,
         to,
         concurrency: find(&results["options"], "concurrency").and_then(Value::as_u64),
@@ -471,7 +480,11 @@ fn plots(p: &mut String, files: &RunFiles) {
         p.push_str("</table>");
     }
     p.push_str(r#"<div class="plots">"#);
-    for (kind, svg) in latency_plots(&files.ops, span, &files.windows) {
+    let shown = drawn(&files.ops, MAX_DRAWN, |_| false);
+    if let Some(note) = shown.note() {
+        let _ = write!(p, r#"<p class="hint">{}</p>"#, escape(&note));
+    }
+    for (kind, svg) in latency_plots(&shown.ops, span, &files.windows) {
         let _ = write!(
             p,
             r#"<figure data-plot="latency-{k}"><figcaption>{k}: latency of each completed operation, by invocation time</figcaption>{svg}</figure>"#,

@@ -29,7 +29,7 @@ const PALETTE: [&str; 6] = [
 
 /// One latency plot per kind of operation, in name order: `(kind, svg)`.
 pub fn latency_plots(
-    ops: &[Operation],
+    ops: &[&Operation],
     span: f64,
     windows: &[FaultWindow],
 ) -> Vec<(String, String)> {
@@ -248,7 +248,7 @@ mod tests {
             ev(4, 4_000_000, 2, EventType::Invoke, "write"),
         ];
         let ops = checker::pair(&events).unwrap();
-        let plots = latency_plots(&ops, 0.005, &[]);
+        let plots = latency_plots(&ops.iter().collect::<Vec<_>>(), 0.005, &[]);
         let kinds: Vec<&str> = plots.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(kinds, ["read", "write"]);
         // The write never completed: only the failed one is a point (legend dots aside).

@@ -122,3 +122,29 @@ fn ten_thousand_operations_make_a_report_under_five_megabytes() {
         "no URL but SVG's namespace"
     );
 }
+
+/// Past what a page can draw, the report draws a share and says so; its figures count everything.
+#[test]
+fn two_hundred_thousand_operations_are_drawn_in_part_and_the_page_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    generated_run(dir.path(), 200_000);
+    let began = std::time::Instant::now();
+    let path = report::rebuild_report(dir.path()).unwrap();
+    let html = std::fs::read_to_string(&path).unwrap();
+    eprintln!(
+        "report.html of 200,000 operations: {} bytes in {:?}",
+        html.len(),
+        began.elapsed()
+    );
+    assert!(html.len() < 10 * 1024 * 1024, "{} bytes", html.len());
+    assert_eq!(html.matches(r#"<rect class="op "#).count(), 20_000);
+    assert!(
+        html.contains("20000 of 200000 operations drawn"),
+        "the page says what it left out"
+    );
+    // Failed and indeterminate operations come first: here there are more of them (3 in 17)
+    // than the page draws, so they are all it draws.
+    let not_ok = html.matches(r#"<rect class="op fail"#).count()
+        + html.matches(r#"<rect class="op info"#).count();
+    assert_eq!(not_ok, 20_000);
+}
