@@ -71,7 +71,9 @@ pub(crate) fn check_keys<M: HistoryModel>(
         .map(|k| {
             let decision = match &bad_initial {
                 None => k.decide(opts, &budget),
-                Some(bad) => Decision::Final(k.report(Validity::Unknown, Some(bad.to_string()))),
+                Some(bad) => {
+                    Decision::Final(Box::new(k.report(Validity::Unknown, Some(bad.to_string()))))
+                }
             };
             if opts.fail_fast && matches!(decision, Decision::Invalid { .. }) {
                 budget.halt();
@@ -117,7 +119,7 @@ const PROBE_AFTER: Duration = Duration::from_millis(100);
 /// A key's verdict, before any explanation.
 pub(crate) enum Decision {
     /// Valid, or unknown with the reason: the report is final.
-    Final(KeyReport),
+    Final(Box<KeyReport>),
     /// Not linearizable, as `found` shows; deciding took `took`.
     Invalid { found: Found, took: Duration },
 }
@@ -195,7 +197,7 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
                 (Stop::Deadline | Stop::Steps, _) => "the search did not finish".to_string(),
                 (Stop::Memory(_) | Stop::Halted, _) => stop.to_string(),
             };
-            Decision::Final(self.report(Validity::Unknown, Some(reason)))
+            Decision::Final(Box::new(self.report(Validity::Unknown, Some(reason))))
         };
         if let Err(stop) = budget.check_clock() {
             return stopped(stop);
@@ -207,7 +209,7 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
         };
         let searched = |result: Result<Linearization<M::State>, Stop>| match result {
             Ok(Linearization::Linearizable { .. }) => {
-                Decision::Final(self.report(Validity::Valid, None))
+                Decision::Final(Box::new(self.report(Validity::Valid, None)))
             }
             Ok(Linearization::NotLinearizable {
                 longest_prefix,
@@ -227,7 +229,9 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
                 .and_then(|()| wgl::decide_within(&self.model, &self.intervals, budget, None))
         };
         match self.model.decide_first(&self.intervals) {
-            Some(Early::Linearizable) => Decision::Final(self.report(Validity::Valid, None)),
+            Some(Early::Linearizable) => {
+                Decision::Final(Box::new(self.report(Validity::Valid, None)))
+            }
             Some(Early::NotLinearizable(proof)) => invalid(Found::Model {
                 described: proof.describe(&|i| self.summary(i).to_string()),
                 operations: proof.operations(),
@@ -265,7 +269,7 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
     /// it was found so, without the exact longest order or a witness.
     fn unexplained(&self, decision: Decision) -> KeyReport {
         match decision {
-            Decision::Final(report) => report,
+            Decision::Final(report) => *report,
             Decision::Invalid { found, .. } => self.invalid(found),
         }
     }
@@ -275,7 +279,7 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
     /// not fit is reported as not done ("not shrunk: out of time"), never waited for.
     fn explain(&self, decision: Decision, budget: &Budget) -> KeyReport {
         let (found, took) = match decision {
-            Decision::Final(report) => return report,
+            Decision::Final(report) => return *report,
             Decision::Invalid { found, took } => (found, took),
         };
         let explainer = self.model.explainer(&self.key, &self.intervals);
