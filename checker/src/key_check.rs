@@ -21,7 +21,7 @@ use crate::history::history_error::HistoryError;
 use crate::history::op_summary::{describe_key, OpSummary};
 use crate::history::operation::{Operation, Outcome};
 use crate::key_progress::KeyCounter;
-use crate::models::history_model::{Early, HistoryModel, Proof};
+use crate::models::history_model::{Early, HistoryModel};
 use crate::options::CheckOptions;
 use crate::report::{Anomaly, KeyReport};
 use crate::search::budget::{Budget, Stop};
@@ -31,7 +31,6 @@ use crate::search::wgl::{self, Interval, Linearization};
 use crate::validity::Validity;
 use rayon::prelude::*;
 use serde_json::Value;
-use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -65,32 +64,83 @@ pub(crate) fn check_keys<M: HistoryModel>(
     let keys = prepared.into_iter().collect::<Result<Vec<_>, _>>()?;
     let budget = Budget::new(deadline, opts.memory_limit);
     let counter = KeyCounter::new(opts.progress.as_ref(), keys.len());
-    Ok(keys
+    // First every verdict, none waiting on any key's explanation.
+    let started = Instant::now();
+    let decided: Vec<(KeyCheck<M>, Decision)> = keys
         .into_par_iter()
         .map(|k| {
-            let report = match &bad_initial {
-                None => k.run(opts, &budget),
-                Some(bad) => KeyReport {
-                    key: k.key,
-                    validity: Validity::Unknown,
-                    operations: k.ops.len(),
-                    reason: Some(bad.to_string()),
-                    anomaly: None,
-                },
+            let decision = match &bad_initial {
+                None => k.decide(opts, &budget),
+                Some(bad) => {
+                    Decision::Final(Box::new(k.report(Validity::Unknown, Some(bad.to_string()))))
+                }
             };
+            if opts.fail_fast && matches!(decision, Decision::Invalid { .. }) {
+                budget.halt();
+            }
             counter.tick();
-            report
+            (k, decision)
         })
+        .collect();
+    if opts.no_explain {
+        return Ok(decided.into_iter().map(|(k, d)| k.unexplained(d)).collect());
+    }
+    // Then the explanations, together within a time tied to what the verdicts cost.
+    let allowed = explain_budget(started.elapsed());
+    let until = Instant::now() + allowed;
+    let explaining = Budget::new(
+        Some(deadline.map_or(until, |d| d.min(until))),
+        opts.memory_limit,
+    );
+    Ok(decided
+        .into_par_iter()
+        .map(|(k, d)| k.explain(d, &explaining))
         .collect())
 }
+
+/// Explaining every invalid key may take twice the verdicts' time plus this floor (room for
+/// the exact longest orders and a few dozen oracle calls after verdicts of a few
+/// milliseconds)...
+const EXPLAIN_FLOOR: Duration = Duration::from_millis(200);
+/// ...and never more than this in all, however long the verdicts took.
+const EXPLAIN_CAP: Duration = Duration::from_secs(10);
+
+/// The time the explanations of a check whose verdicts took `verdicts` may take together.
+fn explain_budget(verdicts: Duration) -> Duration {
+    (verdicts * 2 + EXPLAIN_FLOOR).min(EXPLAIN_CAP)
+}
+
+/// The largest subset a witness's oracle decides with [`wgl::decide_small`].
+const SMALL: usize = 64;
 
 /// How long the whole search runs before a key is probed for a small proof of invalidity.
 const PROBE_AFTER: Duration = Duration::from_millis(100);
 
-/// How a key's check ended: by the whole search, or by a probe's proof of invalidity.
-enum Decided<S> {
-    Searched(Result<Linearization<S>, Stop>),
+/// A key's verdict, before any explanation.
+pub(crate) enum Decision {
+    /// Valid, or unknown with the reason: the report is final.
+    Final(Box<KeyReport>),
+    /// Not linearizable, as `found` shows; deciding took `took`.
+    Invalid { found: Found, took: Duration },
+}
+
+/// How a key was shown invalid: what its report can say at once, and what its explanation
+/// starts from. Positions are among the key's intervals.
+pub(crate) enum Found {
+    /// The model's own proof, in words, and the operations it names.
+    Model {
+        described: String,
+        operations: Vec<usize>,
+    },
+    /// A probe's small subset with no legal order.
     Probed(probe::Found),
+    /// The pruned search's dead end: a consistent order, what it leaves the object as, and
+    /// what cannot follow it.
+    Searched {
+        longest_prefix: Vec<usize>,
+        stuck: Vec<usize>,
+        leaves: String,
+    },
 }
 
 /// One key, validated and ready to search.
@@ -136,90 +186,184 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
     }
 
     /// Decides the key: by the model's own proof where it has one, else by the search (with
-    /// probes first, for the models that probe), and explains an invalid one.
-    fn run(self, opts: &CheckOptions, budget: &Budget) -> KeyReport {
-        let mut report = KeyReport {
-            key: self.key.clone(),
-            validity: Validity::Valid,
-            operations: self.ops.len(),
-            reason: None,
-            anomaly: None,
-        };
-        let stopped = |mut report: KeyReport, stop: Stop| {
-            report.validity = Validity::Unknown;
-            report.reason = Some(match (stop, opts.timeout) {
+    /// probes first, for the models that probe). Explains nothing: an invalid key's
+    /// explanation is [`KeyCheck::explain`]'s, after every key is decided.
+    fn decide(&self, opts: &CheckOptions, budget: &Budget) -> Decision {
+        let stopped = |stop: Stop| {
+            let reason = match (stop, opts.timeout) {
                 (Stop::Deadline, Some(t)) => {
                     format!("the search did not finish within the {t:?} timeout")
                 }
                 (Stop::Deadline | Stop::Steps, _) => "the search did not finish".to_string(),
-                (Stop::Memory(_), _) => stop.to_string(),
-            });
-            report
+                (Stop::Memory(_) | Stop::Halted, _) => stop.to_string(),
+            };
+            Decision::Final(Box::new(self.report(Validity::Unknown, Some(reason))))
         };
         if let Err(stop) = budget.check_clock() {
-            return stopped(report, stop);
+            return stopped(stop);
         }
         let started = Instant::now();
-        // Only a key that needs a probe or a witness needs its explainer.
-        let explainer = OnceCell::new();
-        let explainer =
-            || &**explainer.get_or_init(|| self.model.explainer(&self.key, &self.intervals));
+        let invalid = |found: Found| Decision::Invalid {
+            found,
+            took: started.elapsed(),
+        };
+        let searched = |result: Result<Linearization<M::State>, Stop>| match result {
+            Ok(Linearization::Linearizable { .. }) => {
+                Decision::Final(Box::new(self.report(Validity::Valid, None)))
+            }
+            Ok(Linearization::NotLinearizable {
+                longest_prefix,
+                stuck,
+                state,
+            }) => invalid(Found::Searched {
+                longest_prefix,
+                stuck,
+                leaves: self.model.leaves(&state),
+            }),
+            Ok(Linearization::Unknown) => stopped(Stop::Deadline),
+            Err(stop) => stopped(stop),
+        };
         let search = |budget: &Budget| {
             budget
                 .check_clock()
-                .and_then(|()| wgl::decide_detailed(&self.model, &self.intervals, budget))
+                .and_then(|()| wgl::decide_within(&self.model, &self.intervals, budget, None))
         };
-        // Subsets the verdict points at, for the witness to try before shrinking the whole key.
-        let mut seeds: Vec<Vec<usize>> = Vec::new();
-        let decided = match self.model.decide_first(&self.intervals) {
-            Some(Early::Linearizable) => return report,
-            Some(Early::NotLinearizable(proof)) => {
-                seeds.push(proof.operations());
-                // Proven; the search, if it ends soon, explains it the usual way.
-                match wgl::check_within(
-                    &self.model,
-                    &self.intervals,
-                    budget,
-                    Some(wgl::DETAIL_STEPS),
-                ) {
-                    Ok(found @ Linearization::NotLinearizable { .. }) => {
-                        Decided::Searched(Ok(found))
-                    }
-                    Ok(_) => {
-                        report.validity = Validity::Unknown;
-                        report.reason = Some(format!(
-                            "internal error: the model's own proof and the search disagree \
-                             (please report this history): {}",
-                            proof.describe(&|i| self.summary(i).to_string())
-                        ));
-                        return report;
-                    }
-                    Err(_) => {
-                        report.validity = Validity::Invalid;
-                        report.anomaly =
-                            Some(self.proven(&*proof, seeds, started, budget, explainer()));
-                        return report;
-                    }
-                }
+        match self.model.decide_first(&self.intervals) {
+            Some(Early::Linearizable) => {
+                Decision::Final(Box::new(self.report(Validity::Valid, None)))
             }
+            Some(Early::NotLinearizable(proof)) => invalid(Found::Model {
+                described: proof.describe(&|i| self.summary(i).to_string()),
+                operations: proof.operations(),
+            }),
             // Most keys are decided at once. One that is not may be invalid, which the search
             // can only show by exhausting every order: a probe may show it in microseconds.
             None if M::PROBES => match search(&budget.side(Instant::now() + PROBE_AFTER)) {
                 Err(Stop::Deadline) | Ok(Linearization::Unknown)
                     if budget.check_clock().is_ok() =>
                 {
-                    match probe::probe(&self.model, &self.intervals, explainer(), budget) {
-                        Some(found) => Decided::Probed(found),
-                        None => Decided::Searched(search(budget)),
+                    let explainer = self.model.explainer(&self.key, &self.intervals);
+                    match probe::probe(&self.model, &self.intervals, &*explainer, budget) {
+                        Some(found) => invalid(Found::Probed(found)),
+                        None => searched(search(budget)),
                     }
                 }
-                searched => Decided::Searched(searched),
+                result => searched(result),
             },
-            None => Decided::Searched(search(budget)),
+            None => searched(search(budget)),
+        }
+    }
+
+    /// The report of a key decided `validity`, with the reason if unknown.
+    fn report(&self, validity: Validity, reason: Option<String>) -> KeyReport {
+        KeyReport {
+            key: self.key.clone(),
+            validity,
+            operations: self.ops.len(),
+            reason,
+            anomaly: None,
+        }
+    }
+
+    /// The report of `decision` without explanation (`--no-explain`): an invalid key says how
+    /// it was found so, without the exact longest order or a witness.
+    fn unexplained(&self, decision: Decision) -> KeyReport {
+        match decision {
+            Decision::Final(report) => *report,
+            Decision::Invalid { found, .. } => self.invalid(found),
+        }
+    }
+
+    /// The report of `decision`, an invalid key explained within `budget`: the exact longest
+    /// order, a minimal witness and why it has no legal order, as far as time allows; what does
+    /// not fit is reported as not done ("not shrunk: out of time"), never waited for.
+    fn explain(&self, decision: Decision, budget: &Budget) -> KeyReport {
+        let (found, took) = match decision {
+            Decision::Final(report) => return *report,
+            Decision::Invalid { found, took } => (found, took),
         };
-        // The words of an invalid key's message (a valid key returns before needing them).
-        let object = || self.object();
-        let left_out = || match self.left_out {
+        let explainer = self.model.explainer(&self.key, &self.intervals);
+        // The exact search names the true longest order where it ends within its steps and the
+        // explanations' time; for the model's own proof, an order it finds means the proof is
+        // wrong, which is reported, never guessed over.
+        let exact = match found {
+            // A probe's subset is the proof: the whole key's order is not searched for.
+            Found::Probed(_) => Err(Stop::Steps),
+            _ => budget.check_clock().and_then(|()| {
+                wgl::check_within(
+                    &self.model,
+                    &self.intervals,
+                    budget,
+                    Some(wgl::DETAIL_STEPS),
+                )
+            }),
+        };
+        let mut seeds = Vec::new();
+        let found = match (found, exact) {
+            (Found::Model { described, .. }, Ok(Linearization::Linearizable { .. })) => {
+                let reason = format!(
+                    "internal error: the model's own proof and the search disagree (please \
+                     report this history): {described}"
+                );
+                return self.report(Validity::Unknown, Some(reason));
+            }
+            (
+                found @ (Found::Model { .. } | Found::Searched { .. }),
+                Ok(Linearization::NotLinearizable {
+                    longest_prefix,
+                    stuck,
+                    state,
+                }),
+            ) => {
+                if let Found::Model { operations, .. } = found {
+                    seeds.push(operations);
+                }
+                Found::Searched {
+                    longest_prefix,
+                    stuck,
+                    leaves: self.model.leaves(&state),
+                }
+            }
+            (found, _) => found,
+        };
+        if let Found::Model { operations, .. } = &found {
+            seeds.push(operations.clone());
+        }
+        self.explained(found, seeds, took, budget, &*explainer)
+    }
+
+    /// The report of the invalid key `found` shows, with its witness shrunk within `budget`.
+    fn explained(
+        &self,
+        found: Found,
+        mut seeds: Vec<Vec<usize>>,
+        took: Duration,
+        budget: &Budget,
+        explainer: &dyn Explainer,
+    ) -> KeyReport {
+        let mut proven = None;
+        match &found {
+            Found::Searched {
+                longest_prefix,
+                stuck,
+                ..
+            } => seeds.push(longest_prefix.iter().chain(stuck).copied().collect()),
+            Found::Probed(probed) => proven = Some(probed.subset.clone()),
+            Found::Model { .. } => {}
+        }
+        let mut report = self.invalid(found);
+        let anomaly = report
+            .anomaly
+            .as_mut()
+            .expect("an invalid key has an anomaly");
+        anomaly.witness = Some(self.witness(anomaly, seeds, proven, took, budget, explainer));
+        report
+    }
+
+    /// The report of the invalid key `found` shows, its anomaly without a witness.
+    fn invalid(&self, found: Found) -> KeyReport {
+        let object = self.object();
+        let left_out = match self.left_out {
             0 => String::new(),
             n => format!(
                 " (and {n} indeterminate update{} that no observation shows, left out)",
@@ -229,65 +373,60 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
         let described = |ops: &[usize]| -> Vec<String> {
             ops.iter().map(|&i| self.summary(i).to_string()).collect()
         };
-        let (longest_prefix, stuck, message) = match decided {
-            Decided::Searched(Ok(Linearization::NotLinearizable {
+        let (longest_prefix, stuck, message, proof) = match found {
+            Found::Searched {
                 longest_prefix,
                 stuck,
-                state,
-            })) => {
+                leaves,
+            } => {
                 let message = format!(
-                    "no linearization of {}: the longest consistent order covers {} of {} \
-                     operations{}{}; none of these can take effect next: {}",
-                    object(),
+                    "no linearization of {object}: the longest consistent order covers {} of {} \
+                     operations{left_out}{leaves}; none of these can take effect next: {}",
                     longest_prefix.len(),
                     self.intervals.len(),
-                    left_out(),
-                    self.model.leaves(&state),
                     described(&stuck).join("; ")
                 );
-                seeds.push(longest_prefix.iter().chain(&stuck).copied().collect());
-                (longest_prefix.len(), stuck, message)
+                (longest_prefix.len(), stuck, message, false)
             }
-            Decided::Probed(found) => {
+            Found::Probed(found) => {
                 let message = format!(
-                    "no linearization of {}: {} of its {} operations{} already have none, \
-                     with every operation they depend on (the whole key's longest consistent \
-                     order was not searched for); none of these can take effect after the \
-                     subset's longest consistent order: {}",
-                    object(),
+                    "no linearization of {object}: {} of its {} operations{left_out} already \
+                     have none, with every operation they depend on (the whole key's longest \
+                     consistent order was not searched for); none of these can take effect \
+                     after the subset's longest consistent order: {}",
                     found.subset.len(),
                     self.intervals.len(),
-                    left_out(),
                     described(&found.stuck).join("; ")
                 );
-                seeds.push(found.subset);
                 // No longest order of the whole key to name: the message says what is known.
-                (0, Vec::new(), message)
+                (0, Vec::new(), message, false)
             }
-            Decided::Searched(Ok(Linearization::Linearizable { .. })) => return report,
-            Decided::Searched(Ok(Linearization::Unknown)) => {
-                return stopped(report, Stop::Deadline);
-            }
-            Decided::Searched(Err(stop)) => return stopped(report, stop),
+            // It names no longest order (`longest_prefix` 0, `unlinearizable` empty); the
+            // operations are named in the message.
+            Found::Model { described, .. } => (
+                0,
+                Vec::new(),
+                format!("no linearization of {object}: {described}"),
+                true,
+            ),
         };
-        report.validity = Validity::Invalid;
         let stale_reads = self.model.stale_reads(&self.key, &self.ops);
-        let message = if stale_reads.is_empty() {
+        // The model's proof is the message; otherwise stale reads say it best.
+        let message = if proof || stale_reads.is_empty() {
             message
         } else {
             let lines: Vec<&str> = stale_reads.iter().map(|s| s.message.as_str()).collect();
             lines.join("\n")
         };
-        let mut anomaly = Anomaly {
+        let mut report = self.report(Validity::Invalid, None);
+        report.anomaly = Some(Anomaly {
             unlinearizable: stuck.iter().map(|&i| self.summary(i)).collect(),
             longest_prefix,
             stale_reads,
             message,
             witness: None,
             left_out: self.left_out,
-        };
-        anomaly.witness = Some(self.witness(&anomaly, seeds, started, budget, explainer()));
-        report.anomaly = Some(anomaly);
+        });
         report
     }
 }
@@ -313,45 +452,20 @@ impl<M: HistoryModel> KeyCheck<'_, M> {
         summary
     }
 
-    /// The anomaly of a key the model's own proof showed invalid and the search could not
-    /// explain in time: the proof's reason. It names no longest order (`longest_prefix` 0,
-    /// `unlinearizable` empty); the operations are named in the message.
-    fn proven(
-        &self,
-        proof: &dyn Proof,
-        seeds: Vec<Vec<usize>>,
-        started: Instant,
-        budget: &Budget,
-        explainer: &dyn Explainer,
-    ) -> Anomaly {
-        let mut anomaly = Anomaly {
-            unlinearizable: Vec::new(),
-            longest_prefix: 0,
-            stale_reads: self.model.stale_reads(&self.key, &self.ops),
-            message: format!(
-                "no linearization of {}: {}",
-                self.object(),
-                proof.describe(&|i| self.summary(i).to_string())
-            ),
-            witness: None,
-            left_out: self.left_out,
-        };
-        anomaly.witness = Some(self.witness(&anomaly, seeds, started, budget, explainer));
-        anomaly
-    }
-
     /// A minimal witness of the invalid key, shrinking for at most [`witness::budget_for`] the
-    /// time the check took since `started`. `seeds`, then the operations `anomaly` names (its
-    /// stale reads with their writes), are tried first.
+    /// time its verdict took (`took`), within `budget`. `proven`, a subset already shown to
+    /// have no legal order, is where shrinking starts (else the whole key); `seeds`, then the
+    /// operations `anomaly` names (its stale reads with their writes), are tried first.
     fn witness(
         &self,
         anomaly: &Anomaly,
         mut seeds: Vec<Vec<usize>>,
-        started: Instant,
+        proven: Option<Vec<usize>>,
+        took: Duration,
         budget: &Budget,
         explainer: &dyn Explainer,
     ) -> Witness {
-        let allowed = witness::budget_for(started.elapsed());
+        let allowed = witness::budget_for(took);
         let began = Instant::now();
         if !anomaly.stale_reads.is_empty() {
             let position: HashMap<u64, usize> = self
@@ -377,6 +491,7 @@ impl<M: HistoryModel> KeyCheck<'_, M> {
         }
         let shrunk = witness::shrink(
             &self.intervals,
+            proven,
             seeds,
             allowed,
             budget,
@@ -388,11 +503,21 @@ impl<M: HistoryModel> KeyCheck<'_, M> {
                     stuck: Vec::new(),
                     state: (),
                 }),
+                // The small search's every step walks all that is left: worth it on a few dozen
+                // operations, not on the whole key.
+                None if sub.len() <= SMALL => {
+                    witness::verdict(wgl::decide_small(&self.model, sub, oracle, None))
+                }
                 None => witness::verdict(wgl::decide_within(&self.model, sub, oracle, None)),
             },
         );
         let name = |i: usize| self.summary(i);
         let mut witness = Witness::new(&shrunk, &name, self.intervals.len(), began.elapsed());
+        let shrunk = &shrunk.0;
+        if budget.check_clock().is_err() {
+            // Why the witness has no legal order is explanation too: out of time, it is left out.
+            return witness;
+        }
         match explainer.context(&shrunk.kept, &name) {
             Some(context) => {
                 witness.explain(

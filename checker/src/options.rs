@@ -143,6 +143,11 @@ pub struct CheckOptions {
     pub failed_cas: FailedCas,
     /// Told each time a key is decided (for a progress bar over the keys).
     pub progress: Option<KeyProgress>,
+    /// Stop at the first invalid key (for CI): keys not decided by then are unknown, with the
+    /// reason; the invalid ones found are still explained.
+    pub fail_fast: bool,
+    /// Skip the explanations (the exact longest order, witnesses, cycles): verdicts only.
+    pub no_explain: bool,
 }
 
 #[cfg(test)]

@@ -164,6 +164,8 @@ pub fn run(args: CheckArgs) -> i32 {
         ),
         failed_cas: FailedCas::default(),
         progress: None,
+        fail_fast: args.fail_fast,
+        no_explain: args.no_explain,
     };
     let read = ReadOptions {
         format,

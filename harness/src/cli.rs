@@ -207,6 +207,13 @@ pub struct CheckArgs {
     /// default: half of this machine's RAM.
     #[arg(long, value_name = "SIZE", value_parser = checker::parse_size)]
     pub memory_limit: Option<u64>,
+    /// Stop at the first invalid key, for CI speed: keys not yet decided are reported unknown
+    /// (the invalid ones found are still explained).
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Skip the explanations (exact longest order, minimal witness, cycle): verdicts only.
+    #[arg(long)]
+    pub no_explain: bool,
     /// Print the reports as JSON.
     #[arg(long)]
     pub json: bool,

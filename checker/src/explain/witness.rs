@@ -45,6 +45,10 @@ pub struct Witness {
     pub shrunk_from: usize,
     /// Whether removing any one operation was shown to make the rest linearizable.
     pub minimal: bool,
+    /// Whether shrinking got anywhere: `false` ("not shrunk: out of time") when the
+    /// explanations' time ran out before it could test one subset, and the witness is what the
+    /// verdict itself showed invalid (a probe's subset, or the whole key).
+    pub shrunk: bool,
     /// How long shrinking took, in seconds.
     pub seconds: f64,
     /// The witness as a timeline in words, one line per operation.
@@ -72,31 +76,37 @@ pub(crate) fn budget_for(check: Duration) -> Duration {
 }
 
 /// Shrinks the invalid `intervals` to a 1-minimal invalid subset with `decide` as the oracle,
-/// trying `seeds` (subsets by position) first, within `allowed` and the check's `budget`.
+/// from `proven` (a closed subset already shown invalid; else all of `intervals`), trying
+/// `seeds` (subsets by position) first, within `allowed` and the check's `budget`.
 ///
 /// Every subset tested is first passed through `close`, which adds back what the subset's own
 /// operations depend on (see [`crate::explain::sources`]): only such a subset is a *sound* witness,
-/// one whose non-linearizability proves the whole key's. Returns the positions kept, in order.
+/// one whose non-linearizability proves the whole key's. Returns the positions kept, in order,
+/// and whether any subset was tested (see [`Witness::shrunk`]).
 pub(crate) fn shrink<O: Clone>(
     intervals: &[Interval<O>],
+    proven: Option<Vec<usize>>,
     seeds: Vec<Vec<usize>>,
     allowed: Duration,
     budget: &Budget,
     close: impl Fn(&[usize]) -> Vec<usize>,
     decide: impl Fn(&[Interval<O>], &Budget) -> Result<Linearization<()>, Stop>,
-) -> Shrunk {
+) -> (Shrunk, bool) {
     // Memory other keys' searches hold now is not available to this one.
     let oracle = budget.side(Instant::now() + allowed);
     let deadline = oracle.deadline().expect("a side budget has a deadline");
+    let answered = std::cell::Cell::new(false);
     let test = |closed: &[usize]| {
         let sub: Vec<Interval<O>> = closed.iter().map(|&i| intervals[i].clone()).collect();
-        match decide(&sub, &oracle) {
+        let probe = match decide(&sub, &oracle) {
             Ok(Linearization::NotLinearizable { .. }) => Probe::Fails,
             Ok(Linearization::Linearizable { .. }) => Probe::Passes,
             Ok(Linearization::Unknown) | Err(_) => Probe::Unknown,
-        }
+        };
+        answered.set(answered.get() || probe != Probe::Unknown);
+        probe
     };
-    let mut start: Vec<usize> = (0..intervals.len()).collect();
+    let mut start: Vec<usize> = proven.unwrap_or_else(|| (0..intervals.len()).collect());
     let mut seeds: Vec<Vec<usize>> = seeds.iter().map(|s| close(s)).collect();
     seeds.sort_by_key(Vec::len);
     for seed in seeds {
@@ -116,10 +126,11 @@ pub(crate) fn shrink<O: Clone>(
     let mut at = 0;
     while at < kept.len() {
         if Instant::now() >= deadline {
-            return Shrunk {
+            let shrunk = Shrunk {
                 kept,
                 minimal: false,
             };
+            return (shrunk, answered.get());
         }
         let mut without = kept.clone();
         let removed = without.remove(at);
@@ -141,10 +152,12 @@ pub(crate) fn shrink<O: Clone>(
             Probe::Passes => at += 1,
         }
     }
-    Shrunk {
+    let shrunk = Shrunk {
         kept,
         minimal: certain,
-    }
+    };
+    let tried = answered.get() || certain;
+    (shrunk, tried)
 }
 
 /// Drops the state from a search's answer: the oracle only needs the verdict.
@@ -168,7 +181,7 @@ impl Witness {
     /// The witness of `shrunk`, each kept position named by `name`, shrunk from `from`
     /// operations in `took`.
     pub(crate) fn new(
-        shrunk: &Shrunk,
+        (shrunk, tried): &(Shrunk, bool),
         name: &dyn Fn(usize) -> OpSummary,
         from: usize,
         took: Duration,
@@ -179,6 +192,7 @@ impl Witness {
             operations,
             shrunk_from: from,
             minimal: shrunk.minimal,
+            shrunk: *tried,
             seconds: took.as_secs_f64(),
             timeline: Vec::new(),
             cycle: None,
@@ -240,6 +254,11 @@ impl Witness {
         if self.minimal {
             format!(
                 "minimal witness ({n} of {} {ops}{context}):",
+                self.shrunk_from
+            )
+        } else if !self.shrunk {
+            format!(
+                "witness ({n} of {} {ops}{context}; not shrunk: out of time):",
                 self.shrunk_from
             )
         } else {

@@ -10,7 +10,7 @@
 //! ```
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -21,6 +21,9 @@ pub struct Budget {
     memory_limit: Option<u64>,
     /// Bytes currently reserved by running searches, shared with side budgets.
     reserved: Arc<AtomicU64>,
+    /// Set once the check should stop every search (`--fail-fast` found an invalid key),
+    /// shared with side budgets.
+    halted: Arc<AtomicBool>,
 }
 
 /// Why a search stopped before deciding.
@@ -35,6 +38,9 @@ pub enum Stop {
     /// The search took more steps than it was allowed.
     #[error("the search's step limit was reached")]
     Steps,
+    /// The check stopped every search: another key was found invalid first (`--fail-fast`).
+    #[error("not decided: the check stopped at the first invalid key (fail fast)")]
+    Halted,
 }
 
 impl Budget {
@@ -45,6 +51,7 @@ impl Budget {
             deadline,
             memory_limit,
             reserved: Arc::new(AtomicU64::new(0)),
+            halted: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -62,7 +69,13 @@ impl Budget {
             deadline: Some(self.deadline.map_or(until, |d| d.min(until))),
             memory_limit: self.memory_limit,
             reserved: Arc::clone(&self.reserved),
+            halted: Arc::clone(&self.halted),
         }
+    }
+
+    /// Stops every search drawing on this budget or its sides, at their next look at the clock.
+    pub fn halt(&self) {
+        self.halted.store(true, Ordering::Relaxed);
     }
 
     /// The deadline, if any.
@@ -70,8 +83,11 @@ impl Budget {
         self.deadline
     }
 
-    /// `Err(Stop::Deadline)` once the deadline has passed.
+    /// `Err(Stop::Deadline)` once the deadline has passed, `Err(Stop::Halted)` once halted.
     pub fn check_clock(&self) -> Result<(), Stop> {
+        if self.halted.load(Ordering::Relaxed) {
+            return Err(Stop::Halted);
+        }
         match self.deadline {
             Some(d) if Instant::now() >= d => Err(Stop::Deadline),
             _ => Ok(()),
@@ -255,6 +271,15 @@ mod tests {
         let budget = Budget::unlimited();
         assert_eq!(budget.reserve(u64::MAX), Ok(()));
         assert_eq!(budget.check_clock(), Ok(()));
+    }
+
+    #[test]
+    fn halting_stops_the_budget_and_its_sides() {
+        let budget = Budget::unlimited();
+        let side = budget.side(Instant::now() + Duration::from_secs(60));
+        budget.halt();
+        assert_eq!(budget.check_clock(), Err(Stop::Halted));
+        assert_eq!(side.check_clock(), Err(Stop::Halted));
     }
 
     #[test]

@@ -21,4 +21,4 @@ pub(crate) mod simulation;
 #[cfg(test)]
 pub(crate) mod stretched;
 
-pub use simulation::{Object, Simulation, Values};
+pub use simulation::{Mix, Object, Simulation, Values};

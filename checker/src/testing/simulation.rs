@@ -38,7 +38,8 @@ pub enum Values {
 pub enum Object {
     /// A register per key: read, write and (optionally) cas, values as JSON numbers.
     Register,
-    /// A string per key: get, put and append (equally often); a value `v` is the string `"v;"`,
+    /// A string per key: get, put and append (equally often, unless [`Simulation::mix`] says
+    /// otherwise); a value `v` is the string `"v;"`,
     /// so a get returns the concatenation of the put and what was appended since.
     Kv,
 }
@@ -66,6 +67,16 @@ pub struct Simulation {
     pub bursty: bool,
     /// The fraction of writes and cas that certainly fail (and do not take effect).
     pub fail_rate: f64,
+    /// How often each kind of operation is drawn; `None`: equally often (read, write and, for
+    /// kv or with `cas`, the third kind).
+    pub mix: Option<Mix>,
+    /// The fraction of updates (writes, appends, cas) that are slow: each stays in flight about
+    /// [`SLOWDOWN`] times as long as other operations, as a client retrying against a slow
+    /// leader does, overlapping much of its key's history.
+    pub long_updates: f64,
+    /// Whether events carry no times, only their order (as Porcupine's and Knossos's histories):
+    /// each event's time is its index, and reports show event numbers.
+    pub event_order: bool,
     /// Make one read stale: return the value of a write that was overwritten before the read
     /// began (see the module docs). For kv, one get per key: it returns what an earlier get
     /// returned before an acknowledged put or append that ended before it began.
@@ -87,8 +98,40 @@ impl Default for Simulation {
             info_rate: 0.1,
             bursty: false,
             fail_rate: 0.02,
+            mix: None,
+            long_updates: 0.0,
+            event_order: false,
             stale_read: false,
             seed: 0,
+        }
+    }
+}
+
+/// How many times longer a slow update ([`Simulation::long_updates`]) stays in flight.
+pub const SLOWDOWN: u64 = 20;
+
+/// Relative weights of the kinds of operation a client draws, e.g. Porcupine's kv shape: 44 gets,
+/// 5 puts, 51 appends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mix {
+    /// Reads (gets, for kv).
+    pub read: u64,
+    /// Plain writes (puts, for kv).
+    pub write: u64,
+    /// The third kind: appends for kv, cas for a register (whatever `cas` says).
+    pub third: u64,
+}
+
+impl Mix {
+    /// Draws a kind: 0 read, 1 write, 2 the third kind.
+    fn draw(self, rng: &mut SplitMix) -> u64 {
+        let roll = rng.below((self.read + self.write + self.third).max(1));
+        if roll < self.read {
+            0
+        } else if roll < self.read + self.write {
+            1
+        } else {
+            2
         }
     }
 }
@@ -140,6 +183,8 @@ type Contents = Vec<u64>;
 struct Flight {
     key: usize,
     f: F,
+    /// A slow update: it moves on only one time in [`SLOWDOWN`] its client is scheduled.
+    slow: bool,
     /// Once it has taken effect: what it returned (a read's value, whether a cas swapped).
     effect: Option<Effect>,
 }
@@ -161,7 +206,8 @@ struct AckedWrite {
 }
 
 impl Simulation {
-    /// The history, as events indexed from 0 (times are 1 µs apart).
+    /// The history, as events indexed from 0 (times are 1 µs apart, or the index itself with
+    /// `event_order`).
     pub fn events(&self) -> Vec<Event> {
         let mut rng = SplitMix::new(self.seed);
         let clients = self.clients.max(1);
@@ -180,6 +226,7 @@ impl Simulation {
         let keyed = self.keys > 1;
 
         let kv = self.object == Object::Kv;
+        let event_order = self.event_order;
         let emit = |events: &mut Vec<Event>, p: u64, kind, key: usize, f: F, out: Value| {
             let index = events.len() as u64;
             let (name, value) = match (kind, f, kv) {
@@ -194,7 +241,7 @@ impl Simulation {
             };
             events.push(Event {
                 index,
-                time: index * 1000,
+                time: if event_order { index } else { index * 1000 },
                 process: Process::Client(p),
                 kind,
                 f: name.to_string(),
@@ -221,7 +268,11 @@ impl Simulation {
                     invoked += 1;
                     let key = rng.below(registers.len() as u64) as usize;
                     let third = kv || self.cas;
-                    let f = match rng.below(if third { 3 } else { 2 }) {
+                    let kind = match self.mix {
+                        Some(mix) => mix.draw(&mut rng),
+                        None => rng.below(if third { 3 } else { 2 }),
+                    };
+                    let f = match kind {
                         0 => F::Read,
                         1 => F::Write(fresh(self.values, &mut next_value, &mut rng)),
                         _ if kv => F::Append(fresh(self.values, &mut next_value, &mut rng)),
@@ -235,6 +286,10 @@ impl Simulation {
                             F::Cas(expected, fresh(self.values, &mut next_value, &mut rng))
                         }
                     };
+                    // Drawn only when asked for, so that other simulations keep their histories.
+                    let slow = !matches!(f, F::Read)
+                        && self.long_updates > 0.0
+                        && rng.chance(self.long_updates);
                     let at = emit(
                         &mut events,
                         process[w],
@@ -247,12 +302,14 @@ impl Simulation {
                         Flight {
                             key,
                             f,
+                            slow,
                             effect: None,
                         },
                         at,
                     ));
                 }
                 None => {}
+                Some((flight, _)) if flight.slow && rng.below(SLOWDOWN) != 0 => {}
                 Some((flight, _)) if flight.effect.is_none() && rng.chance(0.5) => {
                     let fails = !matches!(flight.f, F::Read) && rng.chance(self.fail_rate);
                     if !fails {

@@ -17,7 +17,7 @@
 
 use crate::cli::BenchCheckArgs;
 use anyhow::{anyhow, bail, Context, Result};
-use checker::testing::{Object, Simulation, Values};
+use checker::testing::{Mix, Object, Simulation, Values};
 use checker::{
     check_events, nil_reads_unknown, read_history_file, CheckOptions, CheckReport, Event,
     EventType, FailedCas, Format, ModelKind, Validity, Witness,
@@ -43,6 +43,9 @@ struct Workload {
 struct Cases {
     histories: Vec<(Vec<Event>, CheckOptions, Option<Validity>)>,
     clients: Option<usize>,
+    /// The verdict every key of every history must get, an invalid one with its witness
+    /// (`None`: only the histories' verdicts are expected).
+    every_key: Option<Validity>,
 }
 
 /// One row of the table.
@@ -116,6 +119,44 @@ impl WitnessStats {
     }
 }
 
+/// Keys against the verdict each must get (`Cases::every_key`), an invalid one with its witness.
+#[derive(Debug, Default)]
+struct KeyTally {
+    keys: usize,
+    as_expected: usize,
+    /// Invalid keys reported without a witness.
+    unexplained: usize,
+    /// Witnesses given as found, because explaining ran out of its time.
+    out_of_time: usize,
+}
+
+impl KeyTally {
+    fn add(&mut self, report: &CheckReport, expected: Validity) {
+        for key in &report.keys {
+            self.keys += 1;
+            self.as_expected += usize::from(key.validity == expected);
+            if key.validity == Validity::Invalid {
+                match key.anomaly.as_ref().and_then(|a| a.witness.as_ref()) {
+                    None => self.unexplained += 1,
+                    Some(w) => self.out_of_time += usize::from(!w.minimal),
+                }
+            }
+        }
+    }
+
+    /// Keys that missed their verdict, and invalid keys without a witness.
+    fn unexpected(&self) -> usize {
+        self.keys - self.as_expected + self.unexplained
+    }
+
+    fn describe(&self, expected: Validity) -> String {
+        format!(
+            "{} of {} keys {expected}, {} without a witness, {} not shrunk to minimal",
+            self.as_expected, self.keys, self.unexplained, self.out_of_time
+        )
+    }
+}
+
 const WORKLOADS: &[Workload] = &[
     Workload {
         name: "etcd",
@@ -175,6 +216,15 @@ const WORKLOADS: &[Workload] = &[
                 each with its witness)",
         extra: false,
         cases: kv_stale,
+    },
+    Workload {
+        name: "kv-50-stale",
+        about: "Porcupine's bad 50-client kv shape: 2,000 ops, 10 keys (about 200 each), 51% \
+                appends, 44% gets, 5% puts, no times (event order only), 50 clients nearly \
+                always in flight, a stale get on every key (every key must be decided invalid, \
+                each with its witness)",
+        extra: false,
+        cases: kv_50_stale,
     },
     Workload {
         name: "register-10",
@@ -355,6 +405,7 @@ fn child(args: &BenchCheckArgs, name: &str) -> Result<i32> {
     let mut totals = Vec::with_capacity(runs);
     let mut verdicts = vec![Validity::Valid; n];
     let mut witnesses = WitnessStats::default();
+    let mut keys_as_expected = KeyTally::default();
     for run in 0..runs {
         let mut total = Duration::ZERO;
         for (i, (events, options, _)) in cases.histories.iter().enumerate() {
@@ -368,6 +419,9 @@ fn child(args: &BenchCheckArgs, name: &str) -> Result<i32> {
             if run + 1 == runs && report.validity == Validity::Invalid {
                 witnesses.add(&report, took.as_secs_f64());
             }
+            if let (true, Some(expected)) = (run + 1 == runs, cases.every_key) {
+                keys_as_expected.add(&report, expected);
+            }
         }
         totals.push(total.as_secs_f64());
     }
@@ -376,7 +430,8 @@ fn child(args: &BenchCheckArgs, name: &str) -> Result<i32> {
         .iter()
         .zip(&verdicts)
         .filter(|((_, _, expected), got)| expected.is_some_and(|e| e != **got))
-        .count();
+        .count()
+        + keys_as_expected.unexpected();
     let merged = Validity::merge_all(verdicts.iter().copied());
     let verdict = if n > 1 {
         let count = |v| verdicts.iter().filter(|&&x| x == v).count();
@@ -397,6 +452,10 @@ fn child(args: &BenchCheckArgs, name: &str) -> Result<i32> {
         format!("{merged} (unexpected)")
     } else {
         merged.to_string()
+    };
+    let verdict = match cases.every_key {
+        Some(expected) => format!("{verdict}; {}", keys_as_expected.describe(expected)),
+        None => verdict,
     };
     let all_events = cases.histories.iter().flat_map(|(e, _, _)| e);
     let ops = all_events
@@ -479,6 +538,7 @@ fn etcd(_: &BenchCheckArgs) -> Result<Cases> {
     Ok(Cases {
         histories,
         clients: Some(5),
+        every_key: None,
     })
 }
 
@@ -500,6 +560,7 @@ fn unique(_: &BenchCheckArgs, clients: usize, stale_read: bool) -> Result<Cases>
     Ok(Cases {
         histories: vec![(sim.events(), cas_register(), Some(expected))],
         clients: Some(clients),
+        every_key: None,
     })
 }
 
@@ -521,6 +582,7 @@ fn large(args: &BenchCheckArgs, values: Values) -> Result<Cases> {
     Ok(Cases {
         histories: vec![(sim.events(), cas_register(), Some(Validity::Valid))],
         clients: Some(50),
+        every_key: None,
     })
 }
 
@@ -557,6 +619,7 @@ fn kv_cases(sim: Simulation, expected: Validity) -> Cases {
     Cases {
         histories: vec![(sim.events(), options, Some(expected))],
         clients: Some(sim.clients),
+        every_key: None,
     }
 }
 
@@ -569,6 +632,35 @@ fn kv_stale(args: &BenchCheckArgs) -> Result<Cases> {
         ..kv_simulation(args, Object::Kv, None)
     };
     Ok(kv_cases(sim, Validity::Invalid))
+}
+
+/// The history of issue 15: Porcupine's kv shape (a 6.824 key-value service under 50 clients),
+/// where every key is invalid and each must be decided and explained, not only the first.
+fn kv_50_stale(_: &BenchCheckArgs) -> Result<Cases> {
+    let sim = Simulation {
+        object: Object::Kv,
+        ops: 2_000,
+        keys: 10,
+        clients: 50,
+        values: Values::Unique,
+        mix: Some(Mix {
+            read: 44,
+            write: 5,
+            third: 51,
+        }),
+        event_order: true,
+        long_updates: 0.2,
+        // Porcupine's kv histories have no indeterminate operations, only ones still running
+        // when the history ends.
+        info_rate: 0.0,
+        fail_rate: 0.0,
+        stale_read: true,
+        seed: 15,
+        ..Simulation::default()
+    };
+    let mut cases = kv_cases(sim, Validity::Invalid);
+    cases.every_key = Some(Validity::Invalid);
+    Ok(cases)
 }
 
 fn kv(args: &BenchCheckArgs) -> Result<Cases> {
@@ -626,6 +718,7 @@ fn knossos(args: &BenchCheckArgs) -> Result<Cases> {
     Ok(Cases {
         histories,
         clients: None,
+        every_key: None,
     })
 }
 
