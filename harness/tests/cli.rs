@@ -953,3 +953,51 @@ fn the_terminal_shows_each_phase_and_pipes_stay_plain() {
         assert!(drawn.contains(phase), "{phase:?} in {drawn:?}");
     }
 }
+
+/// `check --no-explain` gives verdicts only; `--fail-fast` stops at the first invalid key and
+/// leaves the keys it did not decide unknown, saying why.
+#[test]
+fn check_fail_fast_and_no_explain() {
+    let case = Case::new();
+    let mut lines = Vec::new();
+    for key in ["a", "b", "c"] {
+        // Each key: write 1 acknowledged, then a read of nothing: a stale read.
+        for (process, kind, f, value) in [
+            (0, "invoke", "write", json!(1)),
+            (0, "ok", "write", json!(1)),
+            (1, "invoke", "read", Value::Null),
+            (1, "ok", "read", Value::Null),
+        ] {
+            let i = lines.len();
+            lines.push(
+                json!({"index": i, "time": i * 1000, "process": process, "type": kind, "f": f,
+                       "key": key, "value": value})
+                .to_string(),
+            );
+        }
+    }
+    let file = case.store.path().join("three-stale.jsonl");
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let file = file.to_str().unwrap();
+
+    let terse = case.run(&["check", "--no-explain", file]);
+    assert_eq!(terse.status.code(), Some(1));
+    let text = stdout(&terse);
+    assert_eq!(
+        text.matches(": invalid (2 operations)").count(),
+        3,
+        "{text}"
+    );
+    assert!(!text.contains("minimal witness"), "{text}");
+
+    let fast = case.run(&["check", "--fail-fast", "--json", file]);
+    assert_eq!(fast.status.code(), Some(1));
+    let json: Value = serde_json::from_str(&stdout(&fast)).unwrap();
+    let keys = json[0]["report"]["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 3);
+    assert!(keys.iter().any(|k| k["validity"] == "invalid"), "{json:#}");
+    for k in keys.iter().filter(|k| k["validity"] != "invalid") {
+        assert_eq!(k["validity"], "unknown", "{k:#}");
+        assert!(k.to_string().contains("fail fast"), "{k:#}");
+    }
+}
