@@ -244,6 +244,12 @@ pub trait System: Send + Sync + fmt::Debug {
     fn operations(&self) -> &'static [Operations];
     /// Whether it takes `option`.
     fn takes(&self, option: SystemOption) -> bool;
+    /// Whether, with clients shaped by `clients`, it promises linearizable reads and writes, so
+    /// that a workload is judged by its linearizable model.
+    fn linearizable(&self, clients: &ClientOptions) -> bool {
+        let _ = clients;
+        false
+    }
     /// Its own rules on a cluster of `nodes` nodes shaped as it was built; errors name the
     /// option.
     fn check_cluster(&self, nodes: usize) -> Result<(), String> {

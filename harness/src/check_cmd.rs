@@ -108,6 +108,14 @@ impl ModelArg {
             (ModelArg::Told(model), _) => Ok((model, "as asked".into())),
             (ModelArg::Auto, Some(run)) => {
                 let results = RunDir::open(run).results_path();
+                if let Some(name) =
+                    results::recorded_checker(&results).map_err(|e| e.to_string())?
+                {
+                    let model = name
+                        .parse::<ModelKind>()
+                        .map_err(|e| format!("{}: options.checker: {e}", results.display()))?;
+                    return Ok((model, "the checker the run was judged by".into()));
+                }
                 let workload = results::recorded_workload(&results).map_err(|e| e.to_string())?;
                 let kind = <WorkloadKind as clap::ValueEnum>::from_str(&workload, false)
                     .map_err(|e| format!("{}: options.workload: {e}", results.display()))?;

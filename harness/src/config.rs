@@ -30,6 +30,9 @@ pub struct TestConfig {
     pub read_from: ReadFrom,
     /// What clients do.
     pub workload: WorkloadKind,
+    /// The checker that judges it: the workload's, or its linearizable model where the system
+    /// so configured promises linearizability.
+    pub checker: checker::ModelKind,
     /// Redis: replicas to WAIT for after each write.
     pub wait_replicas: Option<u32>,
     /// etcd: serializable reads instead of linearizable ones.
@@ -220,6 +223,11 @@ impl TestConfig {
             systems::check_takes(&*system, SystemOption::WaitReplicas)?;
         }
         system.check_clients(cluster.nodes, &clients)?;
+        let unit = workload.unit();
+        let checker = match unit.linearizable_model() {
+            Some(model) if system.linearizable(&clients) => model,
+            _ => unit.model(),
+        };
         if serializable_reads {
             systems::check_takes(&*system, SystemOption::ReadConsistency)?;
         }
@@ -271,6 +279,7 @@ impl TestConfig {
             time_limit: args.time_limit,
             read_from,
             workload,
+            checker,
             wait_replicas: args.wait_replicas,
             serializable_reads,
             nemesis,
@@ -432,6 +441,20 @@ mod tests {
             resolve(&["--ops-per-key", "9"]).unwrap().ops_per_key,
             Some(9)
         );
+        // The counter is judged by its linearizable model where the system so configured
+        // promises it, by its bounds elsewhere.
+        let checker = |args: &[&str]| {
+            let mut all = vec!["--workload", "counter"];
+            all.extend_from_slice(args);
+            resolve(&all).unwrap().checker.name()
+        };
+        assert_eq!(checker(&[]), "counter");
+        assert_eq!(checker(&["--read-from", "replica"]), "counter-bounds");
+        assert_eq!(checker(&["--target", "redis"]), "counter-bounds");
+        assert_eq!(checker(&["--target", "etcd"]), "counter");
+        let serializable = ["--target", "etcd", "--read-consistency", "serializable"];
+        assert_eq!(checker(&serializable), "counter-bounds");
+        assert_eq!(resolve(&[]).unwrap().checker.name(), "cas-register");
         let e = err(&["--mix", "add=1"]);
         assert_eq!(
             e,

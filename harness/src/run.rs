@@ -357,7 +357,7 @@ fn write_report(files: &report::RunFiles, store: &std::path::Path) {
 /// stopped it is waiting.
 fn check_options(cfg: &TestConfig, stopped_early: bool) -> CheckOptions {
     CheckOptions {
-        model: cfg.workload.model(),
+        model: cfg.checker,
         initial: json!(null),
         timeout: stopped_early.then_some(EARLY_CHECK_TIMEOUT),
         // A run's history is checked on the machine that ran it: answer unknown rather than let a

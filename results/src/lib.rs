@@ -21,5 +21,6 @@ pub use junit::RunJunit;
 pub use run_dir::{RunDir, StoreError};
 pub use suite_dir::SuiteDir;
 pub use summary::{
-    recorded_command, recorded_workload, ExitCode, RecordError, RecordedRun, RunSummary,
+    recorded_checker, recorded_command, recorded_workload, ExitCode, RecordError, RecordedRun,
+    RunSummary,
 };

@@ -158,6 +158,20 @@ pub fn recorded_workload(results: &Path) -> Result<String, RecordError> {
     }
 }
 
+/// The checker a saved run was judged by (`options.checker`), if it recorded one (runs made
+/// before it was recorded were judged by their workload's own checker).
+pub fn recorded_checker(results: &Path) -> Result<Option<String>, RecordError> {
+    let value = read_recorded(results)?;
+    match &value["options"]["checker"] {
+        Value::Null => Ok(None),
+        Value::String(name) => Ok(Some(name.clone())),
+        other => Err(malformed(
+            results,
+            format!("options.checker must be a checker's name, found {other}"),
+        )),
+    }
+}
+
 /// The command a saved run was started with (`options.command`: the words after `faultline`)
 /// and the seed it used, so that it can be run again alike.
 pub fn recorded_command(results: &Path) -> Result<(Vec<String>, u64), RecordError> {

@@ -12,6 +12,12 @@ pub trait Workload: Send + Sync {
     fn needs(&self) -> &'static [Operations];
     /// The checker that judges a run of it.
     fn model(&self) -> checker::ModelKind;
+    /// The stronger, linearizable model that judges it instead on a system whose options
+    /// promise linearizable reads and writes; `None` where [`Workload::model`] already is one,
+    /// or where no stronger question is asked.
+    fn linearizable_model(&self) -> Option<checker::ModelKind> {
+        None
+    }
     /// Its generator for one run, shared by every client, drawing as `shape` says.
     fn generator(&self, shape: &Shape) -> Box<dyn Generator>;
     /// Its kinds of operation, by the history's names, with the weights they are drawn with

@@ -115,6 +115,11 @@ impl System for OwnSystem {
         )
     }
 
+    /// One primary takes every write; reads from it see them all.
+    fn linearizable(&self, clients: &ClientOptions) -> bool {
+        clients.read_from == client::ReadFrom::Primary
+    }
+
     fn client(&self, nodes: &[NodeAddrs], worker: usize, opts: &ClientOptions) -> Client {
         let clients: Vec<_> = nodes.iter().map(|n| n.client).collect();
         let reader = client::read_addr(&clients, opts.read_from, worker);
