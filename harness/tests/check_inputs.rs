@@ -261,12 +261,29 @@ fn a_run_directory_and_a_store_are_rechecked_with_the_runs_checker() {
     let text = stdout(&out);
     assert_eq!(text.matches("verdict: ").count(), 1, "one verdict: {text}");
     assert!(
-        text.contains("model cas-register: the checker of the run's register workload"),
+        text.contains("model cas-register: the checker the run was judged by"),
         "{text}"
     );
-    let results: Value =
+    let mut results: Value =
         serde_json::from_str(&std::fs::read_to_string(first.join("results.json")).unwrap())
             .unwrap();
+    // A run made before results.json named its checker: its workload's checker.
+    let named = results["options"]
+        .as_object_mut()
+        .unwrap()
+        .remove("checker");
+    assert_eq!(named, Some(Value::from("cas-register")));
+    let older = case.store.path().join("older");
+    std::fs::create_dir(&older).unwrap();
+    std::fs::copy(first.join("history.jsonl"), older.join("history.jsonl")).unwrap();
+    std::fs::write(older.join("results.json"), results.to_string()).unwrap();
+    let out = case.run(&["check", older.to_str().unwrap()]);
+    assert!(
+        stdout(&out).contains("model cas-register: the checker of the run's register workload"),
+        "{}",
+        stdout(&out)
+    );
+    std::fs::remove_dir_all(&older).unwrap();
     let counts = &results["check"]["counts"];
     assert!(
         text.contains(&format!(
