@@ -17,6 +17,14 @@ fn counter_run(case: &Case, extra: &[&str]) -> (Option<i32>, Value) {
     (out.status.code(), case.results())
 }
 
+/// How many nodes' final reads (processes numbered from 1,000,000) the run recorded as ok.
+fn node_final_reads(case: &Case) -> usize {
+    history_lines(&case.latest())
+        .iter()
+        .filter(|e| e["type"] == "ok" && e["process"].as_u64() >= Some(1_000_000))
+        .count()
+}
+
 /// The counter-bounds report, with the final reads every node made.
 fn bounds(results: &Value) -> &Value {
     let weak = &results["check"]["weak"];
@@ -34,11 +42,7 @@ fn own_nodes_read_from_the_primary_are_a_linearizable_counter_under_pauses() {
     assert_eq!(keys.len(), 1, "{results:#}");
     assert_eq!(keys[0]["validity"], "valid");
     // The final reads, one per node, are among what the model judged.
-    let finals = history_lines(&case.latest())
-        .iter()
-        .filter(|e| e["type"] == "ok" && e["process"].as_u64() >= Some(1_000_000))
-        .count();
-    assert_eq!(finals, 3);
+    assert_eq!(node_final_reads(&case), 3);
     assert_run_dir_complete(&case, "valid");
 }
 
@@ -94,7 +98,13 @@ fn redis_counters_under_pauses_stay_within_bounds() {
         ],
     );
     assert_eq!(code, Some(0), "valid exits 0: {results:#}");
-    assert_eq!(bounds(&results)["final_reads"], 3);
+    // Every node's final read; a worker's read that began after the last add ended counts as
+    // final too, so the checker may count more.
+    assert_eq!(node_final_reads(&case), 3);
+    assert!(
+        bounds(&results)["final_reads"].as_u64() >= Some(3),
+        "{results:#}"
+    );
     let log = std::fs::read_to_string(case.latest().join("history.jsonl")).unwrap();
     assert!(log.contains("\"faultline-counter\""), "one counter key");
 }
