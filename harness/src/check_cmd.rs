@@ -14,72 +14,6 @@ use serde_json::{json, Value};
 use std::path::Path;
 use workloads::WorkloadKind;
 
-/// What an ok read of nil saw (`--nil-reads`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NilReads {
-    /// Knossos's reading for Jepsen's formats, the value null for faultline's own.
-    Auto,
-    /// The value null.
-    Value,
-    /// Nothing: the read constrains no state.
-    Unknown,
-}
-
-impl NilReads {
-    fn parse(s: &str) -> Option<NilReads> {
-        match s {
-            "auto" => Some(NilReads::Auto),
-            "value" => Some(NilReads::Value),
-            "unknown" => Some(NilReads::Unknown),
-            _ => None,
-        }
-    }
-
-    /// Whether a file read as `format` gets Knossos's reading.
-    fn unknown_for(self, format: Format) -> bool {
-        match self {
-            NilReads::Auto => matches!(format, Format::Edn | Format::JepsenLog),
-            NilReads::Value => false,
-            NilReads::Unknown => true,
-        }
-    }
-}
-
-/// What a failed cas says (`--failed-cas`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FailedCasArg {
-    /// Observes for faultline's JSONL (which marks evaluated mismatches), dropped for Jepsen's
-    /// formats (which do not say why a cas failed), as Knossos reads them.
-    Auto,
-    /// As told: `observes` (in JSONL where the error says `cas-mismatch`, in Jepsen's formats
-    /// every failed cas) or `dropped`.
-    Told(FailedCas),
-}
-
-impl FailedCasArg {
-    fn parse(s: &str) -> Result<FailedCasArg, String> {
-        match s {
-            "auto" => Ok(FailedCasArg::Auto),
-            told => told
-                .parse()
-                .map(FailedCasArg::Told)
-                .map_err(|_| format!("unknown choice {told:?} (known: auto, observes, dropped)")),
-        }
-    }
-
-    /// How failed cas of a file read as `format` are checked, and whether each of its failed
-    /// cas must first be marked as a mismatch (Jepsen's formats do not say so themselves).
-    fn resolve(self, format: Format) -> (FailedCas, bool) {
-        let jepsen = matches!(format, Format::Edn | Format::JepsenLog);
-        match self {
-            FailedCasArg::Auto if jepsen => (FailedCas::Dropped, false),
-            FailedCasArg::Auto => (FailedCas::Observes, false),
-            FailedCasArg::Told(FailedCas::Observes) => (FailedCas::Observes, jepsen),
-            FailedCasArg::Told(FailedCas::Dropped) => (FailedCas::Dropped, false),
-        }
-    }
-}
-
 /// `--model`: a model, or `auto` (the run's checker for a run directory, else the one model the
 /// history's operations fit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,16 +82,7 @@ pub fn run(args: CheckArgs) -> i32 {
         Ok(f) => f,
         Err(e) => return usage(&format!("--format: {e}")),
     };
-    let Some(nil_reads) = NilReads::parse(&args.nil_reads) else {
-        return usage(&format!(
-            "--nil-reads: unknown choice {:?} (known: auto, value, unknown)",
-            args.nil_reads
-        ));
-    };
-    let failed_cas = match FailedCasArg::parse(&args.failed_cas) {
-        Ok(f) => f,
-        Err(e) => return usage(&format!("--failed-cas: {e}")),
-    };
+    let (nil_reads, failed_cas) = (args.nil_reads, args.failed_cas);
     let initial = match parse_initial(&args.initial) {
         Ok(v) => v,
         Err(e) => return usage(&format!("--initial: {e}")),
@@ -331,36 +256,6 @@ mod tests {
                  (an unclosed bracket or string?)): {:x"
                     .into()
             )
-        );
-    }
-
-    #[test]
-    fn nil_reads_follow_the_format_unless_told() {
-        assert!(NilReads::Auto.unknown_for(Format::Edn));
-        assert!(NilReads::Auto.unknown_for(Format::JepsenLog));
-        assert!(!NilReads::Auto.unknown_for(Format::Jsonl));
-        assert!(!NilReads::Value.unknown_for(Format::Edn));
-        assert!(NilReads::Unknown.unknown_for(Format::Jsonl));
-        assert_eq!(NilReads::parse("knossos"), None);
-    }
-
-    #[test]
-    fn failed_cas_observes_for_jsonl_and_is_dropped_for_jepsen_unless_told() {
-        let [auto, observes, dropped] =
-            ["auto", "observes", "dropped"].map(|s| FailedCasArg::parse(s).unwrap());
-        assert_eq!(auto.resolve(Format::Jsonl), (FailedCas::Observes, false));
-        assert_eq!(auto.resolve(Format::Edn), (FailedCas::Dropped, false));
-        assert_eq!(auto.resolve(Format::JepsenLog), (FailedCas::Dropped, false));
-        // Told so, every failed cas of a Jepsen history is a mismatch; JSONL says which are.
-        assert_eq!(observes.resolve(Format::Edn), (FailedCas::Observes, true));
-        assert_eq!(
-            observes.resolve(Format::Jsonl),
-            (FailedCas::Observes, false)
-        );
-        assert_eq!(dropped.resolve(Format::Jsonl), (FailedCas::Dropped, false));
-        assert_eq!(
-            FailedCasArg::parse("knossos").unwrap_err(),
-            "unknown choice \"knossos\" (known: auto, observes, dropped)"
         );
     }
 }

@@ -1,6 +1,7 @@
 //! The command line as the user types it, every subcommand's `Args` in one place; `config.rs` turns
 //! them into a validated run config.
 
+use crate::check_readings::{FailedCasReading, NilReads};
 use clap::{Args, Parser, Subcommand};
 use cluster::systems::{Failover, Persistence, ReadConsistency};
 use cluster::{NetChoice, ReadFrom, TargetKind};
@@ -193,13 +194,13 @@ pub struct CheckArgs {
     pub independent: bool,
     /// What an ok read of nil saw: value (the value nil), unknown (nothing, as Knossos reads
     /// it) or auto (unknown for EDN and Jepsen logs, value for JSONL).
-    #[arg(long, default_value = "auto")]
-    pub nil_reads: String,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub nil_reads: NilReads,
     /// What a failed cas tells: observes (it saw a value other than its expected one: in JSONL
     /// where its error is "cas-mismatch", in EDN and Jepsen logs every failed cas), dropped (it
     /// never happened, as Knossos reads it) or auto (observes for JSONL, dropped otherwise).
-    #[arg(long, default_value = "auto")]
-    pub failed_cas: String,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub failed_cas: FailedCasReading,
     /// Give up after this long and answer unknown (e.g. 30s).
     #[arg(long, value_parser = parse_duration)]
     pub timeout: Option<Duration>,

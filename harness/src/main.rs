@@ -5,6 +5,7 @@ mod bench;
 mod catch_up;
 mod check_cmd;
 mod check_inputs;
+mod check_readings;
 mod cli;
 mod config;
 mod lab;

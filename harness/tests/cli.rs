@@ -265,7 +265,12 @@ fn a_failed_cas_observes_a_mismatch_in_jsonl_and_when_told_in_edn() {
     assert_eq!(code(&["check", "--failed-cas", "observes", &edn]), Some(1));
     let out = case.run(&["check", "--failed-cas", "maybe", &edn]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--failed-cas: unknown choice \"maybe\""));
+    let err = stderr(&out);
+    assert!(
+        err.contains("invalid value 'maybe' for '--failed-cas <FAILED_CAS>'")
+            && err.contains("[possible values: auto, observes, dropped]"),
+        "{err}"
+    );
 }
 
 #[test]
