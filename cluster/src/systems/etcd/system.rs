@@ -140,13 +140,13 @@ impl System for EtcdSystem {
         Ok(())
     }
 
-    /// As Jepsen's etcd clients: each bound to one member, spread over all of them.
     /// Raft orders every write; reads through the leader's read index see them all (serializable
     /// reads, served from a member's own state, may not).
     fn linearizable(&self, clients: &ClientOptions) -> bool {
         !clients.serializable_reads
     }
 
+    /// As Jepsen's etcd clients: each bound to one member, spread over all of them.
     fn client(&self, nodes: &[NodeAddrs], worker: usize, opts: &ClientOptions) -> Client {
         let consistency = if opts.serializable_reads {
             ReadConsistency::Serializable
