@@ -9,7 +9,7 @@ use checker::{
     infer_model, mark_failed_cas_as_mismatch, nil_reads_unknown, read_history_file_with,
     CheckOptions, Event, FailedCas, Format, Independent, KeyProgress, ModelKind, ReadOptions,
 };
-use results::{run_files, ExitCode, RunDir};
+use results::{run_files, ExitCode, RecordedChecker, RunDir};
 use serde_json::{json, Value};
 use std::path::Path;
 use workloads::WorkloadKind;
@@ -42,21 +42,23 @@ impl ModelArg {
             (ModelArg::Told(model), _) => Ok((model, "as asked".into())),
             (ModelArg::Auto, Some(run)) => {
                 let results = RunDir::open(run).results_path();
-                if let Some(name) =
-                    results::recorded_checker(&results).map_err(|e| e.to_string())?
-                {
-                    let model = name
-                        .parse::<ModelKind>()
-                        .map_err(|e| format!("{}: options.checker: {e}", results.display()))?;
-                    return Ok((model, "the checker the run was judged by".into()));
+                let named = results::recorded_checker(&results).map_err(|e| e.to_string())?;
+                match named {
+                    RecordedChecker::Named(name) => {
+                        let model = name
+                            .parse::<ModelKind>()
+                            .map_err(|e| format!("{}: options.checker: {e}", results.display()))?;
+                        Ok((model, "the checker the run was judged by".into()))
+                    }
+                    RecordedChecker::OfWorkload(workload) => {
+                        let kind = <WorkloadKind as clap::ValueEnum>::from_str(&workload, false)
+                            .map_err(|e| format!("{}: options.workload: {e}", results.display()))?;
+                        Ok((
+                            kind.model(),
+                            format!("the checker of the run's {kind} workload"),
+                        ))
+                    }
                 }
-                let workload = results::recorded_workload(&results).map_err(|e| e.to_string())?;
-                let kind = <WorkloadKind as clap::ValueEnum>::from_str(&workload, false)
-                    .map_err(|e| format!("{}: options.workload: {e}", results.display()))?;
-                Ok((
-                    kind.model(),
-                    format!("the checker of the run's {kind} workload"),
-                ))
             }
             (ModelArg::Auto, None) => infer_model(events)
                 .map(|model| (model, "picked from its operations".into()))

@@ -21,6 +21,6 @@ pub use junit::RunJunit;
 pub use run_dir::{RunDir, StoreError};
 pub use suite_dir::SuiteDir;
 pub use summary::{
-    recorded_checker, recorded_command, recorded_workload, ExitCode, RecordError, RecordedRun,
+    recorded_checker, recorded_command, ExitCode, RecordError, RecordedChecker, RecordedRun,
     RunSummary,
 };

@@ -141,33 +141,35 @@ fn malformed(results: &Path, reason: String) -> RecordError {
     }
 }
 
-/// The workload a saved run used, as its `results.json` names it (`options.workload`, as
-/// [`RunSummary::options`] holds the run's resolved options).
-pub fn recorded_workload(results: &Path) -> Result<String, RecordError> {
-    let value = read_recorded(results)?;
-    match &value["options"]["workload"] {
-        Value::String(workload) => Ok(workload.clone()),
-        Value::Null => Err(malformed(
-            results,
-            "no options.workload: not the results.json of a faultline run".into(),
-        )),
-        other => Err(malformed(
-            results,
-            format!("options.workload must be a workload's name, found {other}"),
-        )),
-    }
+/// How a saved run's `results.json` names the checker that judged it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordedChecker {
+    /// `options.checker`: the checker itself.
+    Named(String),
+    /// Runs made before the checker was recorded: their workload (`options.workload`), judged
+    /// by that workload's own checker.
+    OfWorkload(String),
 }
 
-/// The checker a saved run was judged by (`options.checker`), if it recorded one (runs made
-/// before it was recorded were judged by their workload's own checker).
-pub fn recorded_checker(results: &Path) -> Result<Option<String>, RecordError> {
+/// The checker a saved run was judged by, read from its `results.json` once.
+pub fn recorded_checker(results: &Path) -> Result<RecordedChecker, RecordError> {
     let value = read_recorded(results)?;
-    match &value["options"]["checker"] {
-        Value::Null => Ok(None),
+    let name = |field: &str, noun: &str| match &value["options"][field] {
         Value::String(name) => Ok(Some(name.clone())),
+        Value::Null => Ok(None),
         other => Err(malformed(
             results,
-            format!("options.checker must be a checker's name, found {other}"),
+            format!("options.{field} must be a {noun}'s name, found {other}"),
+        )),
+    };
+    if let Some(checker) = name("checker", "checker")? {
+        return Ok(RecordedChecker::Named(checker));
+    }
+    match name("workload", "workload")? {
+        Some(workload) => Ok(RecordedChecker::OfWorkload(workload)),
+        None => Err(malformed(
+            results,
+            "no options.workload: not the results.json of a faultline run".into(),
         )),
     }
 }
@@ -297,7 +299,10 @@ mod tests {
             check: Some(&report),
         };
         summary.write(&path).unwrap();
-        assert_eq!(recorded_workload(&path).unwrap(), "set");
+        assert_eq!(
+            recorded_checker(&path).unwrap(),
+            RecordedChecker::OfWorkload("set".into())
+        );
         let (words, seed) = recorded_command(&path).unwrap();
         assert_eq!((words.join(" "), seed), ("test --workload set".into(), 1));
         let recorded = RecordedRun::read(&path).unwrap();
@@ -336,18 +341,35 @@ mod tests {
         let err = recorded_command(&path).unwrap_err().to_string();
         assert!(err.ends_with("no options.command: the run's command was not recorded (made by an older faultline)"), "{err}");
         assert_eq!(
-            recorded_workload(&path).unwrap_err().to_string(),
+            recorded_checker(&path).unwrap_err().to_string(),
             format!(
                 "{}: no options.workload: not the results.json of a faultline run",
                 path.display()
             )
         );
+        std::fs::write(
+            &path,
+            r#"{"options": {"workload": "set", "checker": "counter"}}"#,
+        )
+        .unwrap();
+        let named = recorded_checker(&path).unwrap();
+        assert_eq!(
+            named,
+            RecordedChecker::Named("counter".into()),
+            "the checker wins"
+        );
+        std::fs::write(&path, r#"{"options": {"checker": 7}}"#).unwrap();
+        let err = recorded_checker(&path).unwrap_err().to_string();
+        assert!(
+            err.ends_with("options.checker must be a checker's name, found 7"),
+            "{err}"
+        );
         std::fs::write(&path, "{").unwrap();
-        let err = recorded_workload(&path).unwrap_err().to_string();
+        let err = recorded_checker(&path).unwrap_err().to_string();
         assert!(err.contains("not JSON"), "{err}");
         let missing = dir.path().join("nothing.json");
         assert!(matches!(
-            recorded_workload(&missing),
+            recorded_checker(&missing),
             Err(RecordError::Io { .. })
         ));
     }
