@@ -43,7 +43,7 @@ pub fn check_operations(
     for op in ops {
         if !supported.contains(&op.f.as_str()) {
             return Err(HistoryError::UnsupportedFunction {
-                index: op.invoke_index,
+                index: op.span.invoke_index,
                 f: op.f.clone(),
                 model: opts.model.to_string(),
                 supported: supported.join(", "),
@@ -170,13 +170,13 @@ mod tests {
         let anomaly = key.anomaly.as_ref().unwrap();
         assert_eq!(anomaly.longest_prefix, 2);
         assert_eq!(anomaly.unlinearizable.len(), 1);
-        assert_eq!(anomaly.unlinearizable[0].invoke_index, 4);
+        assert_eq!(anomaly.unlinearizable[0].span.invoke_index, 4);
         assert_eq!(anomaly.stale_reads.len(), 1);
         let stale = &anomaly.stale_reads[0];
-        assert_eq!(stale.read.invoke_index, 4);
+        assert_eq!(stale.read.span.invoke_index, 4);
         assert_eq!(stale.read.value, json!(1));
-        assert_eq!(stale.overwrite.invoke_index, 2);
-        assert_eq!(stale.writer.as_ref().unwrap().invoke_index, 0);
+        assert_eq!(stale.overwrite.span.invoke_index, 2);
+        assert_eq!(stale.writer.as_ref().unwrap().span.invoke_index, 0);
         let message = "read of x returned 1 at 1.204 s, but write 2 to x was acknowledged at \
                        1.180 s, after write 1 had completed at 1.100 s";
         assert_eq!(anomaly.message, message);

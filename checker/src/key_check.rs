@@ -472,7 +472,7 @@ impl<M: HistoryModel> KeyCheck<'_, M> {
                 .sources
                 .iter()
                 .enumerate()
-                .map(|(i, op)| (op.invoke_index, i))
+                .map(|(i, op)| (op.span.invoke_index, i))
                 .collect();
             for stale in &anomaly.stale_reads {
                 let named = [
@@ -484,7 +484,7 @@ impl<M: HistoryModel> KeyCheck<'_, M> {
                     named
                         .into_iter()
                         .flatten()
-                        .filter_map(|o| position.get(&o.invoke_index).copied())
+                        .filter_map(|o| position.get(&o.span.invoke_index).copied())
                         .collect(),
                 );
             }

@@ -54,6 +54,7 @@ pub use history::jsonl::ParseError;
 pub use history::model_inference::infer_model;
 pub use history::nil_reads::nil_reads_unknown;
 pub use history::operation::{pair, Operation, Outcome};
+pub use history::span::Span;
 pub use key_progress::KeyProgress;
 pub use options::{CheckOptions, ModelKind, UnknownModel};
 pub use report::{Anomaly, CheckReport, Counts, KeyReport, Witness};

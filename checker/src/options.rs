@@ -73,11 +73,24 @@ impl ModelKind {
     /// The error for `op`, whose function this model does not accept.
     pub(crate) fn unsupported(self, op: &Operation) -> HistoryError {
         HistoryError::UnsupportedFunction {
-            index: op.invoke_index,
+            index: op.span.invoke_index,
             f: op.f.clone(),
             model: self.name().into(),
             supported: self.functions().join(", "),
         }
+    }
+
+    /// Whether `--model auto` may pick it: the linearizability models a history's operations
+    /// can tell apart. The plain register reads what the cas-register reads, and the weak
+    /// checkers judge guarantees a history cannot say it wants.
+    pub fn inferable(self) -> bool {
+        !matches!(
+            self,
+            ModelKind::Register
+                | ModelKind::SetFull
+                | ModelKind::CounterBounds
+                | ModelKind::Convergence
+        )
     }
 
     /// The operation functions (`f`) the model accepts.

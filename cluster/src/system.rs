@@ -35,6 +35,18 @@ pub struct DaemonSpec {
     pub files: Vec<(PathBuf, String)>,
 }
 
+impl DaemonSpec {
+    /// The system's own server on a node: `program args`, known again by `marker`, no files.
+    pub fn server(program: PathBuf, args: Vec<String>, marker: String) -> DaemonSpec {
+        DaemonSpec {
+            role: "server",
+            launch: Launch { program, args },
+            marker,
+            files: Vec::new(),
+        }
+    }
+}
+
 /// Where one node listens, as the cluster laid it out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeAddrs {
@@ -209,6 +221,9 @@ impl SystemOption {
     }
 }
 
+/// A node's answer to [`System::status`], on its way.
+pub type StatusFuture<'a> = BoxFuture<'a, Result<NodeStatus, String>>;
+
 /// One system faultline can test.
 pub trait System: Send + Sync + fmt::Debug {
     /// The daemons of one node, its server first. Errors name a missing binary's Debian package.
@@ -216,11 +231,7 @@ pub trait System: Send + Sync + fmt::Debug {
     /// What a step of [`NodeStatus::position`] counts, for messages ("8,966 bytes behind").
     fn position_unit(&self) -> &'static str;
     /// Asks one node its role and replication position, within `timeout`.
-    fn status<'a>(
-        &'a self,
-        addrs: &'a NodeAddrs,
-        timeout: Duration,
-    ) -> BoxFuture<'a, Result<NodeStatus, String>>;
+    fn status<'a>(&'a self, addrs: &'a NodeAddrs, timeout: Duration) -> StatusFuture<'a>;
     /// Whether the cluster is healthy, given every node's status (each node answered).
     fn judge(&self, nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), Unhealthy>;
     /// Where its nodes listen.

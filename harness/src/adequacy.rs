@@ -130,7 +130,10 @@ fn never_applied(requested: &NemesisKinds, report: &NemesisReport, ran: Duration
 fn operations_during(ops: &[Operation], windows: &[FaultWindow]) -> usize {
     ops.iter()
         .filter(|op| {
-            let (from, to) = (op.invoke_time, op.complete_time.unwrap_or(u64::MAX));
+            let (from, to) = (
+                op.span.invoke_time,
+                op.span.complete_time.unwrap_or(u64::MAX),
+            );
             windows.iter().any(|w| w.overlaps(from, to))
         })
         .count()

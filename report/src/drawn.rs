@@ -109,10 +109,10 @@ mod tests {
     #[test]
     fn a_long_run_keeps_what_matters_and_an_even_share_of_the_rest() {
         let ops = history(10_000);
-        let d = drawn(&ops, 1_000, |o| o.invoke_index == 2 * 4321);
+        let d = drawn(&ops, 1_000, |o| o.span.invoke_index == 2 * 4321);
         assert_eq!((d.ops.len(), d.of), (1_000, 10_000));
         assert!(
-            d.ops.iter().any(|o| o.invoke_index == 2 * 4321),
+            d.ops.iter().any(|o| o.span.invoke_index == 2 * 4321),
             "the singled-out one"
         );
         assert_eq!(
@@ -121,12 +121,12 @@ mod tests {
             "every indeterminate one"
         );
         // The ok ones are spread over the whole run, not its first stretch.
-        let last = d.ops.iter().map(|o| o.invoke_time).max().unwrap();
+        let last = d.ops.iter().map(|o| o.span.invoke_time).max().unwrap();
         assert!(last > 190_000, "{last}");
         assert!(
             d.ops
                 .windows(2)
-                .all(|w| w[0].invoke_index < w[1].invoke_index),
+                .all(|w| w[0].span.invoke_index < w[1].span.invoke_index),
             "in the history's order"
         );
         assert!(d

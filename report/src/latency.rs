@@ -44,8 +44,9 @@ impl Quantiles {
 
 /// An operation's latency in milliseconds, if it completed.
 pub fn latency_ms(op: &Operation) -> Option<f64> {
-    op.complete_time
-        .map(|c| c.saturating_sub(op.invoke_time) as f64 / 1e6)
+    op.span
+        .complete_time
+        .map(|c| c.saturating_sub(op.span.invoke_time) as f64 / 1e6)
 }
 
 /// The quantiles of each kind (`f`) of operation over its `ok` completions.

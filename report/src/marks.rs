@@ -27,7 +27,7 @@ impl Marks {
     /// Whether `op` is one the verdict singles out (a witness's or one that cannot follow the
     /// prefix).
     pub fn singles_out(&self, op: &checker::Operation) -> bool {
-        self.witness.contains(&op.invoke_index) || self.stuck.contains(&op.invoke_index)
+        self.witness.contains(&op.span.invoke_index) || self.stuck.contains(&op.span.invoke_index)
     }
 }
 

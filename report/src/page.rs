@@ -389,12 +389,12 @@ fn explain(
         let ops: Vec<&Operation> = files
             .ops
             .iter()
-            .filter(|op| ids.contains(&op.invoke_index))
+            .filter(|op| ids.contains(&op.span.invoke_index))
             .collect();
         if let (Some(from), Some(to)) = (
-            ops.iter().map(|op| op.invoke_time).min(),
+            ops.iter().map(|op| op.span.invoke_time).min(),
             ops.iter()
-                .map(|op| op.complete_time.unwrap_or(op.invoke_time))
+                .map(|op| op.span.complete_time.unwrap_or(op.span.invoke_time))
                 .max(),
         ) {
             let pad = (to - from) / 10 + 1_000;
@@ -544,7 +544,12 @@ fn faults(p: &mut String, files: &RunFiles, results: &Value) {
             let overlapping = files
                 .ops
                 .iter()
-                .filter(|op| w.overlaps(op.invoke_time, op.complete_time.unwrap_or(u64::MAX)))
+                .filter(|op| {
+                    w.overlaps(
+                        op.span.invoke_time,
+                        op.span.complete_time.unwrap_or(u64::MAX),
+                    )
+                })
                 .count();
             let end = if w.healed() {
                 format!("{:.3}", w.end as f64 / 1e9)

@@ -46,7 +46,7 @@ pub fn latency_plots(
         by_kind
             .entry(&op.f)
             .or_default()
-            .push((op.invoke_time as f64 / 1e9, ms, class));
+            .push((op.span.invoke_time as f64 / 1e9, ms, class));
     }
     by_kind
         .into_iter()

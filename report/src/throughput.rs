@@ -30,7 +30,7 @@ impl Throughput {
         let (mut ok, mut fail, mut info) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
         let mut total_ok = 0usize;
         for op in ops {
-            let Some(done) = op.complete_time else {
+            let Some(done) = op.span.complete_time else {
                 continue;
             };
             let i = ((done as f64 / 1e9 / bucket) as usize).min(n - 1);

@@ -166,8 +166,8 @@ pub fn timeline_svg(spec: &TimelineSpec) -> String {
     ordered.sort_by_key(|op| marked(spec.marks, op).is_some());
     for op in ordered {
         let lane = row[&lane_of(op.process, spec.concurrency).0];
-        let x0 = x.at(op.invoke_time as f64);
-        let end = op.complete_time.unwrap_or(spec.to);
+        let x0 = x.at(op.span.invoke_time as f64);
+        let end = op.span.complete_time.unwrap_or(spec.to);
         let x1 = x.at(end as f64).max(x0 + 1.0);
         let class = match op.outcome {
             Outcome::Ok => "ok",
@@ -184,14 +184,14 @@ pub fn timeline_svg(spec: &TimelineSpec) -> String {
             .as_ref()
             .map(|k| format!(" on key {k}"))
             .unwrap_or_default();
-        let when = match op.complete_time {
+        let when = match op.span.complete_time {
             Some(c) => format!(
                 "{} to {} ({:.1} ms)",
-                seconds(op.invoke_time),
+                seconds(op.span.invoke_time),
                 seconds(c),
-                c.saturating_sub(op.invoke_time) as f64 / 1e6
+                c.saturating_sub(op.span.invoke_time) as f64 / 1e6
             ),
-            None => format!("{} to never (no completion)", seconds(op.invoke_time)),
+            None => format!("{} to never (no completion)", seconds(op.span.invoke_time)),
         };
         let error = match &op.outcome {
             Outcome::Fail { error: Some(e) } => format!(": {e}"),
@@ -241,9 +241,9 @@ pub fn timeline_svg(spec: &TimelineSpec) -> String {
 
 /// The class an operation is singled out with, if any.
 fn marked(marks: &Marks, op: &Operation) -> Option<&'static str> {
-    if marks.witness.contains(&op.invoke_index) {
+    if marks.witness.contains(&op.span.invoke_index) {
         Some("witness")
-    } else if marks.stuck.contains(&op.invoke_index) {
+    } else if marks.stuck.contains(&op.span.invoke_index) {
         Some("stuck")
     } else {
         None

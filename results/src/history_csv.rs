@@ -54,7 +54,7 @@ pub fn write_history_csv(events: &[Event], path: &Path) -> Result<(), StoreError
         let mut out = csv::Writer::from_path(&tmp)?;
         out.write_record(HEADER)?;
         for op in &ops {
-            let completion = op.complete_index.and_then(|i| completions.get(&i));
+            let completion = op.span.complete_index.and_then(|i| completions.get(&i));
             if let Some(row) = completion.map(|c| row(op, c)) {
                 out.write_record(&row)?;
             }
@@ -83,9 +83,12 @@ fn row(op: &Operation, completion: &Event) -> [String; 9] {
         op.f.clone(),
         op.key.as_ref().map_or_else(String::new, field),
         field(value),
-        op.invoke_time.to_string(),
+        op.span.invoke_time.to_string(),
         completion.time.to_string(),
-        completion.time.saturating_sub(op.invoke_time).to_string(),
+        completion
+            .time
+            .saturating_sub(op.span.invoke_time)
+            .to_string(),
         kind.into(),
         completion.error.clone().unwrap_or_default(),
     ]

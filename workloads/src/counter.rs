@@ -33,20 +33,11 @@ impl Workload for Counter {
     }
 
     fn generator(&self, shape: &Shape) -> Box<dyn Generator> {
-        let weights = shape.weights.clone();
-        Box::new(CounterGenerator::new(
-            shape.seed,
-            weights.unwrap_or_else(|| Weights::defaults(&KINDS)),
-        ))
+        Box::new(CounterGenerator::new(shape.seed, shape.weights_or(&KINDS)))
     }
 
     fn kinds(&self) -> &'static [(&'static str, u32)] {
         &KINDS
-    }
-
-    /// One counter under one key.
-    fn keyed(&self) -> bool {
-        false
     }
 
     /// An add is lost only if a node that has caught up reads less than every acknowledged add.

@@ -85,10 +85,7 @@ impl RegisterGenerator {
         let keys = shape.keys.max(1);
         RegisterGenerator {
             rng: StdRng::seed_from_u64(shape.seed),
-            weights: shape
-                .weights
-                .clone()
-                .unwrap_or_else(|| Weights::defaults(&KINDS)),
+            weights: shape.weights_or(&KINDS),
             slots: (0..keys).map(Slot::fresh).collect(),
             // A share of 0 would retire a key before its first operation.
             ops_per_key: shape.ops_per_key.map(|n| n.max(1)),

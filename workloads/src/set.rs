@@ -25,20 +25,11 @@ impl Workload for Set {
 
     /// Elements are numbered, not drawn; the seed decides when a read comes instead.
     fn generator(&self, shape: &Shape) -> Box<dyn Generator> {
-        let weights = shape.weights.clone();
-        Box::new(SetGenerator::new(
-            shape.seed,
-            weights.unwrap_or_else(|| Weights::defaults(&KINDS)),
-        ))
+        Box::new(SetGenerator::new(shape.seed, shape.weights_or(&KINDS)))
     }
 
     fn kinds(&self) -> &'static [(&'static str, u32)] {
         &KINDS
-    }
-
-    /// One set under one key.
-    fn keyed(&self) -> bool {
-        false
     }
 
     /// An element is lost only if it is absent where it must be present: from a node that has

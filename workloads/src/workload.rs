@@ -23,8 +23,11 @@ pub trait Workload: Send + Sync {
     /// Its kinds of operation, by the history's names, with the weights they are drawn with
     /// unless `--mix` says otherwise.
     fn kinds(&self) -> &'static [(&'static str, u32)];
-    /// Whether its operations spread over keys, so that `--keys` and `--ops-per-key` shape it.
-    fn keyed(&self) -> bool;
+    /// Whether its operations spread over keys, so that `--keys` and `--ops-per-key` shape it;
+    /// a workload on one key says nothing.
+    fn keyed(&self) -> bool {
+        false
+    }
     /// What follows the workload phase, once the faults heal and the cluster recovers.
     fn final_phase(&self) -> FinalPhase;
 }
@@ -41,6 +44,15 @@ pub struct Shape {
     pub ops_per_key: Option<u64>,
     /// How often each of the workload's kinds is drawn (`None`: its own weights).
     pub weights: Option<Weights>,
+}
+
+impl Shape {
+    /// The weights to draw `kinds` with: the run's mix, or the kinds' own defaults.
+    pub fn weights_or(&self, kinds: &[(&str, u32)]) -> Weights {
+        self.weights
+            .clone()
+            .unwrap_or_else(|| Weights::defaults(kinds))
+    }
 }
 
 /// A seeded source of a workload's operations (the same seed gives the same stream).

@@ -328,7 +328,7 @@ mod tests {
         assert_eq!(cycle.steps[0].then, Constraint::RealTime);
         assert!(matches!(
             &cycle.steps[1].then,
-            Constraint::WriteOrder { read } if read.invoke_index == 4
+            Constraint::WriteOrder { read } if read.span.invoke_index == 4
         ));
         let json = serde_json::to_value(&cycle.steps[0]).unwrap();
         assert_eq!(json["then"], json!({"kind": "real-time"}));

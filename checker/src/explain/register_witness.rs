@@ -55,10 +55,9 @@ impl Explainer for RegisterWitness<'_> {
         if let Some(cycle) = &cycle {
             // The cycle may pass through a write the closure added: show it too.
             for step in cycle.steps.iter().filter_map(|s| s.op.as_ref()) {
-                if let Some(&i) = shown
-                    .iter()
-                    .find(|&&i| name(i).invoke_index == step.invoke_index && !kept.contains(&i))
-                {
+                if let Some(&i) = shown.iter().find(|&&i| {
+                    name(i).span.invoke_index == step.span.invoke_index && !kept.contains(&i)
+                }) {
                     context.push(i);
                 }
             }

@@ -64,7 +64,7 @@ pub fn stale_reads(key: &Value, ops: &[&Operation], initial: &Value) -> Vec<Stal
     let acknowledged: Vec<(&Operation, u64)> = writes
         .iter()
         .filter(|(op, _)| op.outcome == Outcome::Ok)
-        .filter_map(|&(op, _)| Some((op, op.complete_index?)))
+        .filter_map(|&(op, _)| Some((op, op.span.complete_index?)))
         .collect();
 
     // For each read: the latest-acknowledged write W2 with writer.complete < W2.invoke and
@@ -91,23 +91,26 @@ pub fn stale_reads(key: &Value, ops: &[&Operation], initial: &Value) -> Vec<Stal
     }
     let mut by_done: Vec<usize> = (0..acknowledged.len()).collect();
     by_done.sort_by_key(|&i| acknowledged[i].1);
-    let mut invokes: Vec<u64> = acknowledged.iter().map(|(w, _)| w.invoke_index).collect();
+    let mut invokes: Vec<u64> = acknowledged
+        .iter()
+        .map(|(w, _)| w.span.invoke_index)
+        .collect();
     invokes.sort_unstable();
     let mut latest = SuffixMax::new(acknowledged.len());
     let mut order: Vec<usize> = (0..queries.len()).collect();
-    order.sort_by_key(|&q| queries[q].0.invoke_index);
+    order.sort_by_key(|&q| queries[q].0.span.invoke_index);
     let mut overwrites: Vec<Option<usize>> = vec![None; queries.len()];
     let mut added = 0;
     for q in order {
         let (read, writer) = queries[q];
-        while added < by_done.len() && acknowledged[by_done[added]].1 < read.invoke_index {
+        while added < by_done.len() && acknowledged[by_done[added]].1 < read.span.invoke_index {
             let w = by_done[added];
-            let at = invokes.partition_point(|&i| i < acknowledged[w].0.invoke_index);
+            let at = invokes.partition_point(|&i| i < acknowledged[w].0.span.invoke_index);
             latest.raise(at, (acknowledged[w].1, w));
             added += 1;
         }
         let after = writer
-            .and_then(|w| w.complete_index)
+            .and_then(|w| w.span.complete_index)
             .map_or(0, |c| invokes.partition_point(|&i| i <= c));
         overwrites[q] = latest.max_from(after).map(|(_, w)| w);
     }
@@ -234,17 +237,21 @@ mod tests {
                 .find(|(w, v)| **v == read.output && !matches!(w.outcome, Outcome::Fail { .. }));
             let written_by = match (read.output.is_null(), writer) {
                 (true, _) => None,
-                (false, Some((w, _))) if w.outcome == Outcome::Ok => w.complete_index,
+                (false, Some((w, _))) if w.outcome == Outcome::Ok => w.span.complete_index,
                 _ => continue,
             };
             let overwrite = writes
                 .iter()
                 .filter(|(w, _)| w.outcome == Outcome::Ok)
-                .filter(|(w, _)| written_by.is_none_or(|c| c < w.invoke_index))
-                .filter(|(w, _)| w.complete_index.is_some_and(|d| d < read.invoke_index))
-                .max_by_key(|(w, _)| w.complete_index);
+                .filter(|(w, _)| written_by.is_none_or(|c| c < w.span.invoke_index))
+                .filter(|(w, _)| {
+                    w.span
+                        .complete_index
+                        .is_some_and(|d| d < read.span.invoke_index)
+                })
+                .max_by_key(|(w, _)| w.span.complete_index);
             if let Some((w, _)) = overwrite {
-                found.push((read.invoke_index, w.invoke_index));
+                found.push((read.span.invoke_index, w.span.invoke_index));
             }
         }
         found
@@ -278,7 +285,7 @@ mod tests {
             let ops: Vec<&Operation> = paired.iter().collect();
             let got: Vec<(u64, u64)> = stale_reads(&json!(null), &ops, &Value::Null)
                 .iter()
-                .map(|s| (s.read.invoke_index, s.overwrite.invoke_index))
+                .map(|s| (s.read.span.invoke_index, s.overwrite.span.invoke_index))
                 .collect();
             let expected = quadratic(&ops);
             assert_eq!(got, expected, "seed {seed}");
@@ -303,9 +310,9 @@ mod tests {
             "read of x returned 3 at 1.204 s, but write 4 to x was acknowledged at 1.180 s, \
              after write 3 had completed at 1.100 s"
         );
-        assert_eq!(found[0].read.invoke_index, 4);
-        assert_eq!(found[0].writer.as_ref().unwrap().invoke_index, 0);
-        assert_eq!(found[0].overwrite.invoke_index, 2);
+        assert_eq!(found[0].read.span.invoke_index, 4);
+        assert_eq!(found[0].writer.as_ref().unwrap().span.invoke_index, 0);
+        assert_eq!(found[0].overwrite.span.invoke_index, 2);
     }
 
     #[test]

@@ -187,7 +187,7 @@ impl Witness {
         took: Duration,
     ) -> Witness {
         let mut operations: Vec<OpSummary> = shrunk.kept.iter().map(|&i| name(i)).collect();
-        operations.sort_by_key(|o| o.invoke_index);
+        operations.sort_by_key(|o| o.span.invoke_index);
         let mut witness = Witness {
             operations,
             shrunk_from: from,
@@ -205,13 +205,13 @@ impl Witness {
 
     /// Adds operations shown for context and the sentences that say why.
     pub(crate) fn explain(&mut self, mut context: Vec<OpSummary>, because: Vec<String>) {
-        context.sort_by_key(|o| o.invoke_index);
-        context.dedup_by_key(|o| o.invoke_index);
+        context.sort_by_key(|o| o.span.invoke_index);
+        context.dedup_by_key(|o| o.span.invoke_index);
         context.retain(|c| {
             !self
                 .operations
                 .iter()
-                .any(|o| o.invoke_index == c.invoke_index)
+                .any(|o| o.span.invoke_index == c.span.invoke_index)
         });
         self.context = context;
         self.because = because;
@@ -226,7 +226,7 @@ impl Witness {
             .map(|o| (o, false))
             .chain(self.context.iter().map(|o| (o, true)))
             .collect();
-        all.sort_by_key(|(o, _)| o.invoke_index);
+        all.sort_by_key(|(o, _)| o.span.invoke_index);
         all.into_iter()
             .map(|(o, context)| {
                 let line = line(o);
@@ -284,8 +284,8 @@ pub(crate) fn what(op: &OpSummary) -> String {
 fn line(op: &OpSummary) -> String {
     let at = |time| op.at(time);
     let what = what(op);
-    let invoked = at(op.invoke_time);
-    let ended = match (op.outcome, op.complete_time) {
+    let invoked = at(op.span.invoke_time);
+    let ended = match (op.outcome, op.span.complete_time) {
         (EventType::Ok, Some(t)) => format!("ok at {}", at(t)),
         // Only a failed cas that was evaluated reaches a witness: it observed the value.
         (EventType::Fail, Some(t)) => match op.value.as_array().map(Vec::as_slice) {
@@ -316,6 +316,7 @@ fn line(op: &OpSummary) -> String {
 mod tests {
     use super::*;
     use crate::check::check_events;
+    use crate::history::span::Span;
     use crate::history::times::Times;
     use crate::options::CheckOptions;
     use crate::testing::history_builder::*;
@@ -385,9 +386,17 @@ mod tests {
         assert!(witness.minimal);
         // The read alone proves it: the acknowledged write of 2 at 35–36 always falls between
         // the only earlier write of 1 and the read, and the other write of 1 began too late.
-        let kept: Vec<u64> = witness.operations.iter().map(|o| o.invoke_index).collect();
+        let kept: Vec<u64> = witness
+            .operations
+            .iter()
+            .map(|o| o.span.invoke_index)
+            .collect();
         assert_eq!(kept, [6]);
-        let context: Vec<u64> = witness.context.iter().map(|o| o.invoke_index).collect();
+        let context: Vec<u64> = witness
+            .context
+            .iter()
+            .map(|o| o.span.invoke_index)
+            .collect();
         assert_eq!(context, [0, 4]);
     }
 
@@ -398,10 +407,12 @@ mod tests {
             f: "write".into(),
             value: json!(5),
             outcome: EventType::Info,
-            invoke_index: 4,
-            complete_index: None,
-            invoke_time: 2_500_000_000,
-            complete_time: None,
+            span: Span {
+                invoke_index: 4,
+                complete_index: None,
+                invoke_time: 2_500_000_000,
+                complete_time: None,
+            },
             times: Times::Nanos,
         }];
         assert_eq!(
@@ -420,10 +431,12 @@ mod tests {
             f: "cas".into(),
             value: json!([1, 2]),
             outcome: EventType::Fail,
-            invoke_index: 7,
-            complete_index: Some(9),
-            invoke_time: 7,
-            complete_time: Some(9),
+            span: Span {
+                invoke_index: 7,
+                complete_index: Some(9),
+                invoke_time: 7,
+                complete_time: Some(9),
+            },
             times: Times::EventOrder,
         }];
         assert_eq!(

@@ -38,4 +38,5 @@ pub(crate) mod model_inference;
 pub(crate) mod nil_reads;
 pub(crate) mod op_summary;
 pub(crate) mod operation;
+pub(crate) mod span;
 pub(crate) mod times;

@@ -20,16 +20,6 @@ use crate::options::ModelKind;
 use std::collections::BTreeSet;
 use std::fmt;
 
-/// The models `--model auto` chooses among, in the order messages list them.
-const CANDIDATES: [ModelKind; 6] = [
-    ModelKind::CasRegister,
-    ModelKind::MultiRegister,
-    ModelKind::Kv,
-    ModelKind::Set,
-    ModelKind::Counter,
-    ModelKind::Queue,
-];
-
 /// Why no single model was picked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NoModelFits {
@@ -99,8 +89,9 @@ pub fn infer_model(events: &[Event]) -> Result<ModelKind, NoModelFits> {
     }
     let functions: BTreeSet<&str> = clients.iter().map(|e| e.f.as_str()).collect();
     let functions_list = || functions.iter().map(|f| f.to_string()).collect();
-    let readable: Vec<ModelKind> = CANDIDATES
+    let readable: Vec<ModelKind> = ModelKind::ALL
         .into_iter()
+        .filter(|m| m.inferable())
         .filter(|m| functions.iter().all(|f| m.functions().contains(f)))
         .collect();
     if readable.is_empty() {

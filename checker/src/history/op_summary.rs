@@ -3,6 +3,7 @@
 
 use crate::history::event::{EventType, Process};
 use crate::history::operation::{Operation, Outcome};
+use crate::history::span::Span;
 use crate::history::times::Times;
 use serde::Serialize;
 use serde_json::Value;
@@ -20,14 +21,9 @@ pub struct OpSummary {
     /// How it ended; `info` also when it never completed.
     #[serde(rename = "type")]
     pub outcome: EventType,
-    /// The invocation's event index.
-    pub invoke_index: u64,
-    /// The completion's event index, if it completed.
-    pub complete_index: Option<u64>,
-    /// The invocation's time, in nanoseconds.
-    pub invoke_time: u64,
-    /// The completion's time, in nanoseconds, if it completed.
-    pub complete_time: Option<u64>,
+    /// When it was invoked and completed.
+    #[serde(flatten)]
+    pub span: Span,
     /// How its history's times read (seconds, or event numbers for a history without times).
     #[serde(skip)]
     pub times: Times,
@@ -46,10 +42,7 @@ impl From<&Operation> for OpSummary {
             f: op.f.clone(),
             value,
             outcome,
-            invoke_index: op.invoke_index,
-            complete_index: op.complete_index,
-            invoke_time: op.invoke_time,
-            complete_time: op.complete_time,
+            span: op.span,
             times: op.times,
         }
     }
@@ -68,7 +61,7 @@ impl OpSummary {
 
     /// When it ended, or was invoked if it never did, as [`OpSummary::at`] shows it.
     pub fn last_seen(&self) -> String {
-        self.at(self.complete_time.unwrap_or(self.invoke_time))
+        self.at(self.span.complete_time.unwrap_or(self.span.invoke_time))
     }
 }
 
@@ -81,14 +74,14 @@ impl fmt::Display for OpSummary {
             "{} by process {} (invoked {}, ",
             self.action(),
             self.process,
-            self.at(self.invoke_time)
+            self.at(self.span.invoke_time)
         )?;
         let ended = match self.outcome {
             EventType::Ok => "ok",
             EventType::Fail => "fail",
             EventType::Info | EventType::Invoke => "info",
         };
-        match self.complete_time {
+        match self.span.complete_time {
             Some(t) => write!(f, "{ended} at {})", self.at(t)),
             None => f.write_str("no reply)"),
         }

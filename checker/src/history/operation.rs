@@ -13,6 +13,7 @@
 
 use crate::history::event::{Event, EventType, Process};
 use crate::history::history_error::HistoryError;
+use crate::history::span::Span;
 use crate::history::times::Times;
 use serde::Serialize;
 use serde_json::Value;
@@ -51,14 +52,9 @@ pub struct Operation {
     pub output: Value,
     /// How it ended.
     pub outcome: Outcome,
-    /// The invocation's event index.
-    pub invoke_index: u64,
-    /// The completion's event index; `None` if it never completed.
-    pub complete_index: Option<u64>,
-    /// The invocation's time, in nanoseconds.
-    pub invoke_time: u64,
-    /// The completion's time, in nanoseconds; `None` if it never completed.
-    pub complete_time: Option<u64>,
+    /// When it was invoked and completed.
+    #[serde(flatten)]
+    pub span: Span,
     /// Whether its history has times or event order only (how reports show its times).
     #[serde(skip)]
     pub times: Times,
@@ -85,7 +81,7 @@ pub fn pair(events: &[Event]) -> Result<Vec<Operation>, HistoryError> {
                     index: e.index,
                     process: e.process,
                     f: e.f.clone(),
-                    open_index: ops[id].invoke_index,
+                    open_index: ops[id].span.invoke_index,
                 });
             }
             open.insert(p, ops.len());
@@ -97,10 +93,12 @@ pub fn pair(events: &[Event]) -> Result<Vec<Operation>, HistoryError> {
                 value: e.value.clone(),
                 output: Value::Null,
                 outcome: Outcome::Info,
-                invoke_index: e.index,
-                complete_index: None,
-                invoke_time: e.time,
-                complete_time: None,
+                span: Span {
+                    invoke_index: e.index,
+                    complete_index: None,
+                    invoke_time: e.time,
+                    complete_time: None,
+                },
                 times,
             });
             continue;
@@ -118,13 +116,13 @@ pub fn pair(events: &[Event]) -> Result<Vec<Operation>, HistoryError> {
             return Err(HistoryError::FunctionMismatch {
                 index: e.index,
                 process: e.process,
-                invoke_index: op.invoke_index,
+                invoke_index: op.span.invoke_index,
                 invoked: op.f.clone(),
                 completed: e.f.clone(),
             });
         }
-        op.complete_index = Some(e.index);
-        op.complete_time = Some(e.time);
+        op.span.complete_index = Some(e.index);
+        op.span.complete_time = Some(e.time);
         op.outcome = match e.kind {
             EventType::Ok => {
                 op.output = e.value.clone();
@@ -169,18 +167,24 @@ mod tests {
                 error: Some("cas-mismatch".into())
             }
         );
-        assert_eq!((ops[0].invoke_index, ops[0].complete_index), (0, Some(4)));
-        assert_eq!(ops[0].complete_time, Some(4_000_000));
+        assert_eq!(
+            (ops[0].span.invoke_index, ops[0].span.complete_index),
+            (0, Some(4))
+        );
+        assert_eq!(ops[0].span.complete_time, Some(4_000_000));
 
         assert_eq!(ops[1].f, "read");
         assert_eq!(ops[1].output, json!(1));
         assert_eq!(ops[1].outcome, Outcome::Ok);
-        assert_eq!((ops[1].invoke_index, ops[1].complete_index), (1, Some(3)));
+        assert_eq!(
+            (ops[1].span.invoke_index, ops[1].span.complete_index),
+            (1, Some(3))
+        );
 
         // Never completed: indeterminate.
         assert_eq!(ops[2].outcome, Outcome::Info);
-        assert_eq!(ops[2].complete_index, None);
-        assert_eq!(ops[2].complete_time, None);
+        assert_eq!(ops[2].span.complete_index, None);
+        assert_eq!(ops[2].span.complete_time, None);
         assert_eq!(ops[2].times, Times::Nanos);
     }
 
@@ -203,7 +207,7 @@ mod tests {
         ]);
         let ops = pair(&h).unwrap();
         assert_eq!(ops[0].outcome, Outcome::Info);
-        assert_eq!(ops[0].complete_index, Some(1));
+        assert_eq!(ops[0].span.complete_index, Some(1));
         assert_eq!(ops[1].outcome, Outcome::Ok);
     }
 
@@ -212,7 +216,7 @@ mod tests {
         let mut h = history([invoke(0, 1, "write", json!(1)), ok(1, 1, "write", json!(1))]);
         h.reverse();
         let ops = pair(&h).unwrap();
-        assert_eq!(ops[0].complete_index, Some(1));
+        assert_eq!(ops[0].span.complete_index, Some(1));
     }
 
     #[test]

@@ -72,7 +72,7 @@ impl HistoryModel for Counter {
         };
         let integer = |value: &Value, reason: &str| {
             value.as_i64().ok_or_else(|| HistoryError::MalformedValue {
-                index: op.invoke_index,
+                index: op.span.invoke_index,
                 f: op.f.clone(),
                 value: value.clone(),
                 reason: reason.into(),

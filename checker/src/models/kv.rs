@@ -222,7 +222,7 @@ impl HistoryModel for Kv {
         let string = |value: &Value, reason: &str| match value {
             Value::String(s) => Ok(s.clone()),
             _ => Err(HistoryError::MalformedValue {
-                index: op.invoke_index,
+                index: op.span.invoke_index,
                 f: op.f.clone(),
                 value: value.clone(),
                 reason: reason.into(),

@@ -21,8 +21,8 @@
 //! To add a model: write `models/<name>.rs` with the `Model` and `HistoryModel` impls (only
 //! `op`, `from_initial` and the constants are required; `ties` and `unobserved` make witnesses
 //! small and searches short), declare it here, add its `ModelKind` variant with its name and
-//! functions (`options.rs`), dispatch it in `check.rs`'s `check_model_keys`, and, if `--model
-//! auto` may pick it, add it to `CANDIDATES` in `history/model_inference.rs`. Its reference
+//! functions (`options.rs`; `ModelKind::inferable` says whether `--model auto` may pick it),
+//! and dispatch it in `check.rs`'s `check_model_keys`. Its reference
 //! belongs in `testing/model_agreement.rs` and its tie property in `testing/stretched.rs`.
 
 pub(crate) mod cas_register;

@@ -101,7 +101,7 @@ impl MultiRegister {
         // An ok operation's completion says what it did; an indeterminate one only its invocation.
         let value = if info { &op.value } else { &op.output };
         let malformed = |reason: String| HistoryError::MalformedValue {
-            index: op.invoke_index,
+            index: op.span.invoke_index,
             f: op.f.clone(),
             value: value.clone(),
             reason,

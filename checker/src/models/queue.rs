@@ -112,7 +112,7 @@ impl HistoryModel for Queue {
             "dequeue" => QueueOp::Dequeue(self.elements.intern(&op.output)),
             "enqueue" if op.value.is_null() => {
                 return Err(HistoryError::MalformedValue {
-                    index: op.invoke_index,
+                    index: op.span.invoke_index,
                     f: op.f.clone(),
                     value: Value::Null,
                     reason: "null cannot be enqueued: a dequeue of null means the queue was empty"

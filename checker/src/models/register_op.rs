@@ -48,7 +48,7 @@ pub(crate) fn cas_arguments(op: &Operation) -> Result<(&Value, &Value), HistoryE
     match op.value.as_array().map(Vec::as_slice) {
         Some([expected, new]) => Ok((expected, new)),
         _ => Err(HistoryError::MalformedValue {
-            index: op.invoke_index,
+            index: op.span.invoke_index,
             f: op.f.clone(),
             value: op.value.clone(),
             reason: "a cas value must be [expected, new]".into(),

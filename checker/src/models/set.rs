@@ -132,7 +132,7 @@ impl HistoryModel for Set {
                 Value::Array(elements) => SetOp::Read(self.intern_all(elements)),
                 other => {
                     return Err(HistoryError::MalformedValue {
-                        index: op.invoke_index,
+                        index: op.span.invoke_index,
                         f: op.f.clone(),
                         value: other.clone(),
                         reason: "a set read must return an array of elements".into(),

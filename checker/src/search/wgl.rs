@@ -87,12 +87,12 @@ pub(crate) fn intervals_of<'a, O>(
         // mismatch: evaluated before it failed); an indeterminate operation may take effect at
         // any later time.
         let ret = match op.outcome {
-            Outcome::Ok | Outcome::Fail { .. } => op.complete_index,
+            Outcome::Ok | Outcome::Fail { .. } => op.span.complete_index,
             Outcome::Info => None,
         };
         intervals.push(Interval {
             op: model_op,
-            call: op.invoke_index,
+            call: op.span.invoke_index,
             ret,
         });
         sources.push(op);

@@ -109,7 +109,9 @@ fn longest_prefix(ops: &[&Operation], initial: &Value, failed_cas: FailedCas) ->
 /// kept mismatches (the only failed operations ever placed): they were evaluated.
 fn precedes(a: &Operation, b: &Operation) -> bool {
     matches!(a.outcome, Outcome::Ok | Outcome::Fail { .. })
-        && a.complete_index.is_some_and(|c| c < b.invoke_index)
+        && a.span
+            .complete_index
+            .is_some_and(|c| c < b.span.invoke_index)
 }
 
 /// The register after `op`, or `None` if `op` cannot happen from `state`.
@@ -366,7 +368,7 @@ fn assert_minimal_witnesses(
                 witness
                     .operations
                     .iter()
-                    .any(|w| w.invoke_index == op.invoke_index)
+                    .any(|w| w.span.invoke_index == op.span.invoke_index)
             })
             .collect();
         assert_eq!(kept.len(), witness.operations.len());

@@ -32,7 +32,10 @@ trait Reference {
 
 /// Whether `a` certainly finished before `b` began (only acknowledged operations finish).
 fn precedes(a: &Operation, b: &Operation) -> bool {
-    a.outcome == Outcome::Ok && a.complete_index.is_some_and(|c| c < b.invoke_index)
+    a.outcome == Outcome::Ok
+        && a.span
+            .complete_index
+            .is_some_and(|c| c < b.span.invoke_index)
 }
 
 /// The operations that may be placed in some order: acknowledged ones, and the optional ones.

@@ -114,7 +114,7 @@ pub fn check_convergence(
     initial: &Value,
 ) -> Result<ConvergenceReport, HistoryError> {
     let malformed = |op: &Operation, value: &Value, reason: &str| HistoryError::MalformedValue {
-        index: op.invoke_index,
+        index: op.span.invoke_index,
         f: op.f.clone(),
         value: value.clone(),
         reason: reason.into(),
@@ -188,7 +188,7 @@ pub fn check_convergence(
             match w.outcome {
                 Outcome::Ok => {
                     let e = writers.entry(&w.value).or_default();
-                    e.last_ok = e.last_ok.max(w.complete_index);
+                    e.last_ok = e.last_ok.max(w.span.complete_index);
                 }
                 Outcome::Info => writers.entry(&w.value).or_default().indeterminate = true,
                 Outcome::Fail { .. } => {}
@@ -212,17 +212,17 @@ pub fn check_convergence(
         let last_ok_invoke = key_writes
             .iter()
             .filter(|w| w.outcome == Outcome::Ok)
-            .map(|w| w.invoke_index)
+            .map(|w| w.span.invoke_index)
             .max();
         for w in key_writes.iter().filter(|w| w.outcome == Outcome::Ok) {
-            if last_ok_invoke > w.complete_index {
+            if last_ok_invoke > w.span.complete_index {
                 continue;
             }
             // Some write of v may have taken effect after w: v can be w's successor.
             let may_follow = |v: &Value| {
                 v == &w.value
                     || writers.get(v).is_some_and(|x| {
-                        x.indeterminate || x.last_ok.is_some_and(|c| c > w.invoke_index)
+                        x.indeterminate || x.last_ok.is_some_and(|c| c > w.span.invoke_index)
                     })
             };
             if !distinct.iter().any(may_follow) {

@@ -107,7 +107,7 @@ pub fn check_counter_bounds(
     let mut reads = Vec::new();
     for op in ops {
         let malformed = |value: &Value, reason: &str| HistoryError::MalformedValue {
-            index: op.invoke_index,
+            index: op.span.invoke_index,
             f: op.f.clone(),
             value: value.clone(),
             reason: reason.into(),
@@ -122,11 +122,11 @@ pub fn check_counter_bounds(
                 })?;
                 match op.outcome {
                     Outcome::Ok => {
-                        let done = op.complete_index.expect("an ok operation completed");
+                        let done = op.span.complete_index.expect("an ok operation completed");
                         acknowledged.push((done, delta));
-                        possible.push((op.invoke_index, delta));
+                        possible.push((op.span.invoke_index, delta));
                     }
-                    Outcome::Info => possible.push((op.invoke_index, delta)),
+                    Outcome::Info => possible.push((op.span.invoke_index, delta)),
                     Outcome::Fail { .. } => {}
                 }
             }
@@ -173,8 +173,8 @@ pub fn check_counter_bounds(
     report.acknowledged = report.acknowledged.saturating_add(start);
     report.possible = report.possible.saturating_add(start);
     for &(read, value) in &reads {
-        let done = read.complete_index.expect("an ok operation completed");
-        let lower = start.saturating_add(acknowledged.before(read.invoke_index));
+        let done = read.span.complete_index.expect("an ok operation completed");
+        let lower = start.saturating_add(acknowledged.before(read.span.invoke_index));
         let upper = start.saturating_add(possible.before(done));
         if value < lower || value > upper {
             report.violations.push(BoundsViolation {
@@ -260,7 +260,15 @@ mod tests {
         report
             .violations
             .iter()
-            .map(|v| (v.read.invoke_index, v.value, v.lower, v.upper, v.final_read))
+            .map(|v| {
+                (
+                    v.read.span.invoke_index,
+                    v.value,
+                    v.lower,
+                    v.upper,
+                    v.final_read,
+                )
+            })
             .collect()
     }
 

@@ -27,14 +27,15 @@ impl FinalReads {
         let last_update = ops
             .iter()
             .filter(|op| op.f == update)
-            .map(|op| op.complete_index.unwrap_or(op.invoke_index))
+            .map(|op| op.span.complete_index.unwrap_or(op.span.invoke_index))
             .max();
         FinalReads { last_update }
     }
 
     /// Whether `read` began after every update had ended.
     pub(crate) fn is_final(&self, read: &Operation) -> bool {
-        self.last_update.is_none_or(|last| read.invoke_index > last)
+        self.last_update
+            .is_none_or(|last| read.span.invoke_index > last)
     }
 }
 

@@ -124,7 +124,10 @@ pub fn check_set_full(
         match (op.f.as_str(), &op.outcome) {
             ("add", Outcome::Ok) => {
                 let e = elements.entry(&op.value).or_default();
-                e.acknowledged = e.acknowledged.min(op.complete_index).or(op.complete_index);
+                e.acknowledged = e
+                    .acknowledged
+                    .min(op.span.complete_index)
+                    .or(op.span.complete_index);
             }
             ("add", Outcome::Info) => elements.entry(&op.value).or_default().indeterminate = true,
             ("add" | "read", _) => {}
@@ -135,7 +138,7 @@ pub fn check_set_full(
         }
         let Value::Array(seen) = &op.output else {
             return Err(HistoryError::MalformedValue {
-                index: op.invoke_index,
+                index: op.span.invoke_index,
                 f: op.f.clone(),
                 value: op.output.clone(),
                 reason: "a set-full read must return an array of elements".into(),
@@ -146,7 +149,7 @@ pub fn check_set_full(
     for (read, seen) in &reads {
         for &v in seen {
             let e = elements.entry(v).or_default();
-            e.last_read = e.last_read.max(Some(read.invoke_index));
+            e.last_read = e.last_read.max(Some(read.span.invoke_index));
         }
     }
 
@@ -168,9 +171,9 @@ pub fn check_set_full(
             acknowledged
                 .iter()
                 .filter(|&&(v, at)| {
-                    at < read.invoke_index
+                    at < read.span.invoke_index
                         && !seen.contains(v)
-                        && elements[v].last_read > Some(read.invoke_index)
+                        && elements[v].last_read > Some(read.span.invoke_index)
                 })
                 .map(|(v, _)| (*v).clone())
                 .collect()
@@ -253,14 +256,14 @@ fn list(elements: &[Value]) -> String {
 
 /// `read by process 3 (invoked 1.000 s, ok at 1.100 s)`: a read without its (long) value.
 fn describe_read(read: &OpSummary) -> String {
-    let ended = match read.complete_time {
+    let ended = match read.span.complete_time {
         Some(t) => format!("ok at {}", read.at(t)),
         None => "no reply".into(),
     };
     format!(
         "read by process {} (invoked {}, {ended})",
         read.process,
-        read.at(read.invoke_time)
+        read.at(read.span.invoke_time)
     )
 }
 
@@ -403,11 +406,11 @@ mod tests {
         let lacked: Vec<(u64, &[Value])> = report
             .final_reads
             .iter()
-            .map(|r| (r.read.invoke_index, r.missing.as_slice()))
+            .map(|r| (r.read.span.invoke_index, r.missing.as_slice()))
             .collect();
         assert_eq!(lacked, [(8, &[][..]), (9, &[json!(1)][..])]);
         assert_eq!(report.stale_reads.len(), 1);
-        assert_eq!(report.stale_reads[0].read.invoke_index, 5);
+        assert_eq!(report.stale_reads[0].read.span.invoke_index, 5);
         assert_eq!(
             report.to_string(),
             "invalid: set-full: 2 of 3 elements acknowledged, 3 reads (2 final); 1 lost, 1 \

@@ -8,8 +8,8 @@ use super::{
 };
 use crate::client::{BoxFuture, Client, ClientOptions, ReadFrom};
 use crate::system::{
-    judge_primary_replica, DaemonSpec, Launch, NodeAddrs, NodePlan, NodeStatus, PortPlan,
-    ProxyKind, Role, System, SystemOption, Unhealthy,
+    judge_primary_replica, DaemonSpec, NodeAddrs, NodePlan, NodeStatus, PortPlan, ProxyKind, Role,
+    StatusFuture, System, SystemOption, Unhealthy,
 };
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -43,19 +43,10 @@ impl System for EtcdSystem {
             &node.dir.join("data"),
             EtcdTiming::default(),
         );
-        Ok(vec![DaemonSpec {
-            role: "server",
-            marker: me.client_url(),
-            launch: Launch { program, args },
-            files: Vec::new(),
-        }])
+        Ok(vec![DaemonSpec::server(program, args, me.client_url())])
     }
 
-    fn status<'a>(
-        &'a self,
-        addrs: &'a NodeAddrs,
-        timeout: Duration,
-    ) -> BoxFuture<'a, Result<NodeStatus, String>> {
+    fn status<'a>(&'a self, addrs: &'a NodeAddrs, timeout: Duration) -> StatusFuture<'a> {
         Box::pin(async move {
             let s = member_status(addrs.client, timeout).await?;
             Ok(NodeStatus {

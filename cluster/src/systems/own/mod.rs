@@ -2,12 +2,12 @@
 //! RESP, with a `CAS` command of its own; it keeps registers only.
 
 use super::Persistence;
-use crate::client::{self, BoxFuture, Client, ClientOptions};
+use crate::client::{self, Client, ClientOptions};
 use crate::probe;
 use crate::resp_client::RespClient;
 use crate::system::{
-    judge_primary_replica, DaemonSpec, Launch, NodeAddrs, NodePlan, NodeStatus, PortPlan,
-    ProxyKind, System, SystemOption, Unhealthy,
+    judge_primary_replica, DaemonSpec, NodeAddrs, NodePlan, NodeStatus, PortPlan, ProxyKind,
+    StatusFuture, System, SystemOption, Unhealthy,
 };
 use std::path::PathBuf;
 use std::time::Duration;
@@ -65,22 +65,14 @@ impl System for OwnSystem {
             let log = node.dir.join("node.aof").display().to_string();
             args.extend(["--log".into(), log, "--fsync".into(), fsync.into()]);
         }
-        Ok(vec![DaemonSpec {
-            role: "server",
-            launch: Launch {
-                program: self.exe.clone(),
-                args,
-            },
-            marker: addr.port().to_string(),
-            files: Vec::new(),
-        }])
+        Ok(vec![DaemonSpec::server(
+            self.exe.clone(),
+            args,
+            addr.port().to_string(),
+        )])
     }
 
-    fn status<'a>(
-        &'a self,
-        addrs: &'a NodeAddrs,
-        timeout: Duration,
-    ) -> BoxFuture<'a, Result<NodeStatus, String>> {
+    fn status<'a>(&'a self, addrs: &'a NodeAddrs, timeout: Duration) -> StatusFuture<'a> {
         Box::pin(probe::resp_status(addrs.client, timeout))
     }
 

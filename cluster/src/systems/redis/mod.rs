@@ -5,12 +5,12 @@ pub mod sentinel;
 
 use super::Persistence;
 use crate::capability::find_in_path;
-use crate::client::{self, BoxFuture, Client, ClientOptions};
+use crate::client::{self, Client, ClientOptions};
 use crate::probe;
 use crate::resp_client::RespClient;
 use crate::system::{
-    judge_primary_replica, DaemonSpec, Launch, NodeAddrs, NodePlan, NodeStatus, PortPlan,
-    ProxyKind, System, SystemOption, Unhealthy,
+    judge_primary_replica, DaemonSpec, NodeAddrs, NodePlan, NodeStatus, PortPlan, ProxyKind,
+    StatusFuture, System, SystemOption, Unhealthy,
 };
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
@@ -100,12 +100,7 @@ impl RedisSystem {
                 primary.port().to_string(),
             ]);
         }
-        Ok(DaemonSpec {
-            role: "server",
-            launch: Launch { program, args },
-            marker: addr.port().to_string(),
-            files: Vec::new(),
-        })
+        Ok(DaemonSpec::server(program, args, addr.port().to_string()))
     }
 }
 
@@ -156,11 +151,7 @@ impl System for RedisSystem {
         Ok(daemons)
     }
 
-    fn status<'a>(
-        &'a self,
-        addrs: &'a NodeAddrs,
-        timeout: Duration,
-    ) -> BoxFuture<'a, Result<NodeStatus, String>> {
+    fn status<'a>(&'a self, addrs: &'a NodeAddrs, timeout: Duration) -> StatusFuture<'a> {
         Box::pin(async move {
             let mut status = probe::resp_status(addrs.client, timeout).await?;
             if let Some(at) = addrs.sentinel {
