@@ -86,7 +86,9 @@ pub(crate) fn check_keys<M: HistoryModel>(
         return Ok(decided.into_iter().map(|(k, d)| k.unexplained(d)).collect());
     }
     // Then the explanations, together within a time tied to what the verdicts cost.
-    let allowed = explain_budget(started.elapsed());
+    let allowed = opts
+        .explain_time
+        .unwrap_or_else(|| explain_budget(started.elapsed()));
     let until = Instant::now() + allowed;
     let explaining = Budget::new(
         Some(deadline.map_or(until, |d| d.min(until))),

@@ -101,6 +101,7 @@ pub fn run(args: CheckArgs) -> i32 {
         progress: None,
         fail_fast: args.fail_fast,
         no_explain: args.no_explain,
+        explain_time: args.explain_time,
     };
     let read = ReadOptions {
         format,

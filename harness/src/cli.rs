@@ -215,6 +215,10 @@ pub struct CheckArgs {
     /// Skip the explanations (exact longest order, minimal witness, cycle): verdicts only.
     #[arg(long)]
     pub no_explain: bool,
+    /// How long explaining every invalid key may take together (e.g. 30s); default: twice
+    /// what the verdicts took plus 200 ms, at most 10 s. A witness not shrunk in time says so.
+    #[arg(long, value_parser = parse_duration)]
+    pub explain_time: Option<Duration>,
     /// Print the reports as JSON.
     #[arg(long)]
     pub json: bool,

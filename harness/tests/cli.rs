@@ -960,7 +960,8 @@ fn the_terminal_shows_each_phase_and_pipes_stay_plain() {
 }
 
 /// `check --no-explain` gives verdicts only; `--fail-fast` stops at the first invalid key and
-/// leaves the keys it did not decide unknown, saying why.
+/// leaves the keys it did not decide unknown, saying why; `--explain-time` sets the explanations'
+/// time, and with none left a witness says it was not shrunk.
 #[test]
 fn check_fail_fast_and_no_explain() {
     let case = Case::new();
@@ -994,6 +995,24 @@ fn check_fail_fast_and_no_explain() {
         "{text}"
     );
     assert!(!text.contains("minimal witness"), "{text}");
+
+    let hurried = case.run(&["check", "--explain-time", "0", file]);
+    assert_eq!(hurried.status.code(), Some(1));
+    let text = stdout(&hurried);
+    assert_eq!(
+        text.matches("witness (2 of 2 operations; not shrunk: out of time):")
+            .count(),
+        3,
+        "{text}"
+    );
+    let patient = case.run(&["check", "--explain-time", "1m", file]);
+    assert_eq!(patient.status.code(), Some(1));
+    let text = stdout(&patient);
+    assert_eq!(
+        text.matches("minimal witness (2 of 2 operations):").count(),
+        3,
+        "{text}"
+    );
 
     let fast = case.run(&["check", "--fail-fast", "--json", file]);
     assert_eq!(fast.status.code(), Some(1));

@@ -575,6 +575,7 @@ mod tests {
     use crate::history::operation::{pair, Outcome};
     use crate::options::CheckOptions;
     use crate::validity::Validity;
+    use std::time::Duration;
 
     #[test]
     fn same_seed_same_history() {
@@ -673,9 +674,12 @@ mod tests {
             seed: 5,
             ..Simulation::default()
         };
+        // The default explanation time follows the verdicts' and a loaded machine can leave it
+        // short: this test is about the witnesses' size, so it gives them time enough.
         let kv = CheckOptions {
             model: crate::options::ModelKind::Kv,
             memory_limit: Some(2 << 30),
+            explain_time: Some(Duration::from_secs(300)),
             ..CheckOptions::default()
         };
         let report = check_events(&sim.events(), &kv).unwrap();
@@ -684,8 +688,29 @@ mod tests {
         for key in &report.keys {
             let witness = key.anomaly.as_ref().and_then(|a| a.witness.as_ref());
             let witness = witness.expect("every invalid key has a witness");
+            assert!(witness.shrunk && witness.minimal, "{:?}", witness.timeline);
             assert!(witness.operations.len() <= 10, "{:?}", witness.timeline);
             assert_eq!(witness.because.len(), 1);
+        }
+        // With no time to explain, each verdict stands with its unshrunk witness, and says so.
+        let hurried = CheckOptions {
+            explain_time: Some(Duration::ZERO),
+            ..kv.clone()
+        };
+        let report = check_events(&sim.events(), &hurried).unwrap();
+        for key in &report.keys {
+            assert_eq!(key.validity, Validity::Invalid);
+            let anomaly = key
+                .anomaly
+                .as_ref()
+                .expect("an invalid key names its anomaly");
+            let witness = anomaly.witness.as_ref().expect("and shows a witness");
+            assert!(!witness.shrunk && !witness.minimal);
+            assert!(
+                witness.heading().contains("not shrunk: out of time"),
+                "{}",
+                witness.heading()
+            );
         }
         let fresh = Simulation {
             stale_read: false,
