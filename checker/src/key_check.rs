@@ -586,14 +586,6 @@ mod tests {
     use crate::testing::history_builder::*;
     use serde_json::json;
 
-    fn opts(model: ModelKind, initial: Value) -> CheckOptions {
-        CheckOptions {
-            model,
-            initial,
-            ..CheckOptions::default()
-        }
-    }
-
     #[test]
     fn anomaly_names_the_object_and_shows_what_observations_returned() {
         let report = check_events(
@@ -603,7 +595,7 @@ mod tests {
                 invoke(20, 2, "dequeue", json!(null)),
                 ok(30, 2, "dequeue", json!(2)),
             ]),
-            &opts(ModelKind::Queue, Value::Null),
+            &options(ModelKind::Queue, Value::Null),
         )
         .unwrap();
         assert_eq!(report.validity, Validity::Invalid);
@@ -633,7 +625,7 @@ mod tests {
                 invoke(80, 3, "get", json!(null)),
                 ok(90, 3, "get", json!("a")),
             ]),
-            &opts(ModelKind::Kv, Value::Null),
+            &options(ModelKind::Kv, Value::Null),
         )
         .unwrap();
         let witness = first_witness(&report);
@@ -792,7 +784,7 @@ mod tests {
         let options = CheckOptions {
             timeout: Some(std::time::Duration::from_secs(60)),
             memory_limit: Some(1 << 30),
-            ..opts(ModelKind::Kv, Value::Null)
+            ..options(ModelKind::Kv, Value::Null)
         };
         let report = check_events(&events, &options).unwrap();
         assert_eq!(
@@ -824,7 +816,7 @@ mod tests {
             on(json!("b"), invoke(20, 2, "read", json!(null))),
             on(json!("b"), ok(30, 2, "read", json!(0))),
         ]);
-        let report = check_events(&events, &opts(ModelKind::Counter, json!("zero"))).unwrap();
+        let report = check_events(&events, &options(ModelKind::Counter, json!("zero"))).unwrap();
         assert_eq!(report.validity, Validity::Unknown);
         let reasons: Vec<Option<&str>> = report.keys.iter().map(|k| k.reason.as_deref()).collect();
         let reason = "the counter model cannot start from \"zero\": the initial value must be \
@@ -833,7 +825,7 @@ mod tests {
 
         let malformed = history([invoke(0, 1, "add", json!("one"))]);
         assert!(matches!(
-            check_events(&malformed, &opts(ModelKind::Counter, json!("zero"))),
+            check_events(&malformed, &options(ModelKind::Counter, json!("zero"))),
             Err(HistoryError::MalformedValue { index: 0, .. })
         ));
     }
@@ -850,7 +842,7 @@ mod tests {
             &events,
             &CheckOptions {
                 memory_limit: Some(1),
-                ..opts(ModelKind::Kv, Value::Null)
+                ..options(ModelKind::Kv, Value::Null)
             },
         )
         .unwrap();
@@ -866,7 +858,7 @@ mod tests {
             &events,
             &CheckOptions {
                 timeout: Some(std::time::Duration::ZERO),
-                ..opts(ModelKind::Set, Value::Null)
+                ..options(ModelKind::Set, Value::Null)
             },
         )
         .unwrap();

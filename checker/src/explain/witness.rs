@@ -318,9 +318,9 @@ mod tests {
     use crate::check::check_events;
     use crate::history::span::Span;
     use crate::history::times::Times;
-    use crate::options::CheckOptions;
+    use crate::options::ModelKind;
     use crate::testing::history_builder::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     #[test]
     fn budget_is_twice_the_check_plus_a_floor_and_capped() {
@@ -341,7 +341,11 @@ mod tests {
             events.push(on(json!("x"), ok(10 * i + 1, 3, "write", json!(100 + i))));
         }
         events.extend(stale_read().into_iter().map(|e| on(json!("x"), e)));
-        let report = check_events(&history(events), &CheckOptions::default()).unwrap();
+        let report = check_events(
+            &history(events),
+            &options(ModelKind::CasRegister, Value::Null),
+        )
+        .unwrap();
         let witness = first_witness(&report);
         assert!(witness.minimal);
         assert_eq!(witness.shrunk_from, 53);
@@ -381,7 +385,7 @@ mod tests {
             invoke(60, 3, "write", json!(1)),
             info(70, 3, "write", json!(1)),
         ]);
-        let report = check_events(&events, &CheckOptions::default()).unwrap();
+        let report = check_events(&events, &options(ModelKind::CasRegister, Value::Null)).unwrap();
         let witness = first_witness(&report);
         assert!(witness.minimal);
         // The read alone proves it: the acknowledged write of 2 at 35–36 always falls between

@@ -96,11 +96,13 @@ pub(crate) fn stale_read() -> Vec<Event> {
     ]
 }
 
-/// Check options for `model`, every key starting at `initial`.
+/// Check options for `model`, every key starting at `initial`, with a minute for explanations:
+/// tests that judge a witness must not depend on how loaded the machine is.
 pub(crate) fn options(model: ModelKind, initial: Value) -> CheckOptions {
     CheckOptions {
         model,
         initial,
+        explain_time: Some(std::time::Duration::from_secs(60)),
         ..CheckOptions::default()
     }
 }
