@@ -22,8 +22,12 @@ use crate::models::queue::Queue;
 use crate::models::set::Set;
 use crate::options::{CheckOptions, ModelKind};
 use crate::report::{CheckReport, Counts, KeyReport};
+use crate::search::partition::compare_keys;
 use crate::validity::Validity;
 use crate::weak::check_weak;
+use serde_json::Value;
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::time::Instant;
 
 /// Checks a history of events: pairs them, then checks each key.
@@ -31,10 +35,32 @@ pub fn check_events(events: &[Event], opts: &CheckOptions) -> Result<CheckReport
     check_operations(&pair(events)?, opts)
 }
 
+/// Checks a history some of whose keys were already checked on their own (a run checks each
+/// key as it finishes): the reports in `decided` stand for their keys' operations, the other keys
+/// are checked, and the report is the one [`check_events`] gives. Linearizability is
+/// compositional, so a key's verdict depends on its own operations only. The weak checkers judge
+/// the history whole and ignore `decided`.
+pub fn check_events_reusing(
+    events: &[Event],
+    opts: &CheckOptions,
+    decided: Vec<KeyReport>,
+) -> Result<CheckReport, HistoryError> {
+    check_reusing(&pair(events)?, opts, decided)
+}
+
 /// Checks already paired operations, each key on its own.
 pub fn check_operations(
     ops: &[Operation],
     opts: &CheckOptions,
+) -> Result<CheckReport, HistoryError> {
+    check_reusing(ops, opts, Vec::new())
+}
+
+/// [`check_operations`], taking the reports in `decided` for their keys.
+fn check_reusing(
+    ops: &[Operation],
+    opts: &CheckOptions,
+    decided: Vec<KeyReport>,
 ) -> Result<CheckReport, HistoryError> {
     // The clock starts before validation so the timeout bounds the whole check.
     let deadline = opts.timeout.and_then(|t| Instant::now().checked_add(t));
@@ -65,10 +91,20 @@ pub fn check_operations(
             weak: Some(weak),
         });
     }
-    let Some(keys) = check_model_keys(ops, opts, deadline) else {
+    // Most checks have nothing decided: they search the operations as given, uncopied.
+    let undecided: Cow<[Operation]> = if decided.is_empty() {
+        Cow::Borrowed(ops)
+    } else {
+        let known: HashSet<&Value> = decided.iter().map(|k| &k.key).collect();
+        let fresh = |op: &&Operation| !known.contains(op.key.as_ref().unwrap_or(&Value::Null));
+        Cow::Owned(ops.iter().filter(fresh).cloned().collect())
+    };
+    let Some(keys) = check_model_keys(&undecided, opts, deadline) else {
         unreachable!("the weaker-guarantee models were checked above");
     };
-    let keys = keys?;
+    let mut keys = keys?;
+    keys.extend(decided);
+    keys.sort_by(|a, b| compare_keys(&a.key, &b.key));
     Ok(CheckReport {
         validity: Validity::merge_all(keys.iter().map(|k| k.validity)),
         keys,
@@ -767,5 +803,64 @@ mod tests {
              a: unknown (1 operation): the search did not finish within the 0ns timeout\n\
              b: unknown (1 operation): the search did not finish within the 0ns timeout\n"
         );
+    }
+
+    /// Keys checked on their own, as a run checks them while it goes, and the rest checked at
+    /// the end: the same report as checking the whole history at once.
+    #[test]
+    fn keys_decided_apart_give_the_whole_history_s_report() {
+        use crate::testing::simulation::{Object, Simulation, Values};
+        for (seed, stale_read) in [(1, false), (2, true), (3, true)] {
+            let events = Simulation {
+                object: Object::Register,
+                ops: 400,
+                keys: 6,
+                values: Values::Unique,
+                stale_read,
+                seed,
+                ..Simulation::default()
+            }
+            .events();
+            let opts = options(ModelKind::CasRegister, Value::Null);
+            let whole = check_events(&events, &opts).unwrap();
+            // Every other key decided apart, from its own events only.
+            let decided: Vec<KeyReport> = whole
+                .keys
+                .iter()
+                .step_by(2)
+                .map(|k| {
+                    let own: Vec<Event> = events
+                        .iter()
+                        .filter(|e| e.key.as_ref() == Some(&k.key))
+                        .cloned()
+                        .collect();
+                    let alone = check_events(&own, &opts).unwrap();
+                    assert_eq!(alone.keys.len(), 1);
+                    alone.keys.into_iter().next().unwrap()
+                })
+                .collect();
+            assert!(decided.len() >= 3);
+            let reused = check_events_reusing(&events, &opts, decided).unwrap();
+            let summary = |r: &CheckReport| -> Vec<(Value, Validity, usize, Option<String>)> {
+                r.keys
+                    .iter()
+                    .map(|k| {
+                        let message = k.anomaly.as_ref().map(|a| a.message.clone());
+                        (k.key.clone(), k.validity, k.operations, message)
+                    })
+                    .collect()
+            };
+            assert_eq!(summary(&reused), summary(&whole));
+            assert_eq!(reused.validity, whole.validity);
+            assert_eq!(reused.counts, whole.counts);
+            assert_eq!(
+                whole.validity,
+                if stale_read {
+                    Validity::Invalid
+                } else {
+                    Validity::Valid
+                }
+            );
+        }
     }
 }

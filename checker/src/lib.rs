@@ -42,7 +42,7 @@ pub mod formats {
     pub use crate::history::jsonl::{read_jsonl, read_jsonl_file};
 }
 
-pub use check::check_events;
+pub use check::{check_events, check_events_reusing};
 pub use history::event::{Event, EventType, Process, CAS_MISMATCH};
 pub use history::failed_cas::{mark_failed_cas_as_mismatch, FailedCas};
 pub use history::history_error::HistoryError;
