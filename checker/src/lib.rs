@@ -53,6 +53,7 @@ pub use history::independent::Independent;
 pub use history::jsonl::ParseError;
 pub use history::model_inference::infer_model;
 pub use history::nil_reads::nil_reads_unknown;
+pub use history::op_summary::describe_key;
 pub use history::operation::{pair, Operation, Outcome};
 pub use history::span::Span;
 pub use key_progress::KeyProgress;

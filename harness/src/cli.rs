@@ -95,6 +95,10 @@ pub struct TestArgs {
     /// independent keys), so a long run checks many small keys instead of a few huge ones.
     #[arg(long)]
     pub ops_per_key: Option<u64>,
+    /// End the workload as soon as a key is found not linearizable (keys are checked as they
+    /// retire, so this needs --ops-per-key): heal, tear down, and report it (exit 1).
+    #[arg(long)]
+    pub stop_on_anomaly: bool,
     /// How often each kind of operation is drawn, by the history's names: e.g. "read=1,write=1"
     /// for the register (read=2,write=1,cas=1 unless given), "add=1,read=1" for set or counter;
     /// a kind left out is not drawn.

@@ -48,6 +48,8 @@ pub struct TestConfig {
     pub keys: usize,
     /// Register: operations a key receives before a fresh key replaces it.
     pub ops_per_key: Option<u64>,
+    /// End the workload at the first key found not linearizable while the run goes.
+    pub stop_on_anomaly: bool,
     /// The mix as given (`--mix`), for the record.
     #[serde(serialize_with = "as_text")]
     pub mix: Option<workloads::Mix>,
@@ -265,6 +267,13 @@ impl TestConfig {
                 "--ops-per-key: the {workload} workload keeps one key, so it has no keys to move on from"
             ));
         }
+        if args.stop_on_anomaly && args.ops_per_key.is_none() {
+            return Err(
+                "--stop-on-anomaly: needs --ops-per-key (a key is checked while the run \
+                        goes once it has had its operations)"
+                    .into(),
+            );
+        }
         if args.op_timeout.is_zero() {
             return Err("--op-timeout: must be longer than 0s".into());
         }
@@ -287,6 +296,7 @@ impl TestConfig {
             seed,
             keys: args.keys,
             ops_per_key: args.ops_per_key,
+            stop_on_anomaly: args.stop_on_anomaly,
             mix: args.mix,
             weights,
             op_timeout: args.op_timeout,

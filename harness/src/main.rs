@@ -10,6 +10,7 @@ mod cli;
 mod config;
 mod lab;
 mod like;
+mod live_check;
 mod memory_cap;
 mod output;
 mod progress;

@@ -18,12 +18,13 @@
 //! the file is that of a run that stopped just before the invocation. Its own completion, and
 //! the end of the run ([`Recorder::flush`]), write it.
 
+use crate::live_check::LiveCheck;
 use checker::{EventType, Process};
 use nemesis::{Fault, FaultRecorder};
 use results::{Entry, HistoryLog, Stamp, StoreError};
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
 /// Live counts of client operations' completions, for the progress bar (the nemesis's events
@@ -46,6 +47,8 @@ pub struct Recorder {
     /// Completion counts so far.
     pub counts: Counts,
     fault: Mutex<Option<String>>,
+    /// Told every client event, to check keys as they finish.
+    live: Option<Arc<LiveCheck>>,
 }
 
 impl Recorder {
@@ -56,6 +59,15 @@ impl Recorder {
             written: Notify::new(),
             counts: Counts::default(),
             fault: Mutex::new(None),
+            live: None,
+        }
+    }
+
+    /// This recorder, telling `live` every client event it records.
+    pub fn watched_by(self, live: Arc<LiveCheck>) -> Recorder {
+        Recorder {
+            live: Some(live),
+            ..self
         }
     }
 
@@ -115,7 +127,15 @@ impl Recorder {
         }
         let kind = entry.kind;
         let client = matches!(entry.process, Process::Client(_));
+        let seen = self
+            .live
+            .as_ref()
+            .filter(|_| client)
+            .map(|l| (l, entry.clone()));
         let stamp = self.log.append(entry);
+        if let Some((live, entry)) = seen {
+            live.observe(&entry, stamp);
+        }
         let count = match kind {
             _ if !client => None,
             EventType::Ok => Some(&self.counts.ok),

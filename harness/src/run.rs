@@ -11,6 +11,7 @@
 use crate::adequacy;
 use crate::catch_up::{self, CatchUp};
 use crate::config::TestConfig;
+use crate::live_check::{Decided, LiveCheck};
 use crate::output::{self, Conclusion};
 use crate::progress::{self, Phase, Progress};
 use crate::recorder::Recorder;
@@ -23,7 +24,7 @@ use checker::{EventType, Process};
 use cluster::{ClientOptions, Cluster, Lifetime};
 use nemesis::{ClusterControl, FaultRecorder, NemesisReport, Schedule};
 use results::{run_files, Entry, ExitCode, HistoryLog, RunDir, RunJunit, RunSummary};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -52,6 +53,8 @@ struct Learned {
     /// The recovery after the faults: `Err` says what stayed unhealthy.
     recovered: Option<Result<(), String>>,
     catch_up: Option<CatchUp>,
+    /// The invalid key that ended the workload early (`--stop-on-anomaly`), and when.
+    stopped_on: Option<(Value, Duration)>,
 }
 
 impl Learned {
@@ -90,12 +93,21 @@ pub async fn run_test_in(cfg: TestConfig, own_exe: PathBuf, run_dir: RunDir) -> 
         cfg.seed
     ));
     let mut learned = Learned::default();
+    // Keys that retire can be checked as they do (see live_check).
+    let live = cfg
+        .ops_per_key
+        .map(|n| LiveCheck::start(n, check_options(&cfg, false)));
     let ended = match HistoryLog::create(&run_dir.history_path()) {
         Err(e) => Ended::Failed(e.into()),
         Ok(log) => {
-            let recorder = Arc::new(Recorder::new(log));
+            let recorder = match &live {
+                Some(live) => Recorder::new(log).watched_by(live.clone()),
+                None => Recorder::new(log),
+            };
+            let recorder = Arc::new(recorder);
+            let live = live.as_deref();
             let ended = tokio::select! {
-                result = phases(&cfg, own_exe, &run_dir, &recorder, &mut learned) => match result {
+                result = phases(&cfg, own_exe, &run_dir, &recorder, live, &mut learned) => match result {
                     Ok(()) => Ended::Completed,
                     Err(e) => Ended::Failed(e),
                 },
@@ -120,7 +132,8 @@ pub async fn run_test_in(cfg: TestConfig, own_exe: PathBuf, run_dir: RunDir) -> 
             std::process::exit(signals::INTERRUPTED);
         });
     }
-    conclude(&cfg, &run_dir, &learned, ended)
+    let decided = live.map(|l| l.finish()).unwrap_or_default();
+    conclude(&cfg, &run_dir, &learned, ended, decided)
 }
 
 /// The run's phases, recording what they learn in `learned` as they go.
@@ -129,6 +142,7 @@ async fn phases(
     own_exe: PathBuf,
     run_dir: &RunDir,
     recorder: &Arc<Recorder>,
+    live: Option<&LiveCheck>,
     learned: &mut Learned,
 ) -> Result<()> {
     let id = run_dir
@@ -155,8 +169,13 @@ async fn phases(
     recorder.start_clock();
     learned.started = Some(Instant::now());
     let replication_path = run_dir.path().join("replication.jsonl");
-    let (faults, replication) = drive(cfg, &cluster, recorder, &replication_path).await;
+    let stop_on = live.filter(|_| cfg.stop_on_anomaly);
+    let (faults, replication) = drive(cfg, &cluster, recorder, stop_on, &replication_path).await;
     learned.duration = learned.started.map(|s| s.elapsed());
+    learned.stopped_on = stop_on.and_then(|l| l.anomaly()).and_then(|a| {
+        let at = a.at.checked_duration_since(learned.started?)?;
+        Some((a.key, at))
+    });
     learned.faults = Some(faults);
     learned.replication = Some(replication);
     if let Some(failure) = recorder.failure() {
@@ -200,8 +219,16 @@ async fn phases(
 
 /// Checks whatever history the run left, decides the verdict, writes results.json and prints
 /// the summary.
-fn conclude(cfg: &TestConfig, run_dir: &RunDir, learned: &Learned, ended: Ended) -> Result<RunEnd> {
+fn conclude(
+    cfg: &TestConfig,
+    run_dir: &RunDir,
+    learned: &Learned,
+    ended: Ended,
+    decided: Decided,
+) -> Result<RunEnd> {
     let stopped_early = !matches!(ended, Ended::Completed);
+    let checking = Instant::now();
+    let (during, waited) = (decided.reports.len(), decided.waited);
     let (events, check) = match checker::formats::read_jsonl_file(&run_dir.history_path()) {
         Ok(events) => {
             let bar = progress::key_bar("checking the history");
@@ -213,7 +240,7 @@ fn conclude(cfg: &TestConfig, run_dir: &RunDir, learned: &Learned, ended: Ended)
                 })),
                 ..check_options(cfg, stopped_early)
             };
-            let check = checker::check_events(&events, &options)
+            let check = checker::check_events_reusing(&events, &options, decided.reports)
                 .map_err(|e| anyhow!("checking the history: {e}"));
             bar.finish_and_clear();
             (events, check)
@@ -238,6 +265,18 @@ fn conclude(cfg: &TestConfig, run_dir: &RunDir, learned: &Learned, ended: Ended)
         learned.ran(),
         cfg.accept_inadequate,
     );
+    let checking = json!({
+        "keys_during_run": during,
+        "keys_at_end": check.as_ref().map_or(0, |c| c.keys.len().saturating_sub(during)),
+        "secs": (waited + checking.elapsed()).as_secs_f64(),
+    });
+    if during > 0 {
+        output::note(&format!(
+            "checked {during} keys while the run went and {} after it, in {:.3} s",
+            checking["keys_at_end"],
+            checking["secs"].as_f64().unwrap_or_default(),
+        ));
+    }
     let checked = check.as_ref().map_or(Validity::Unknown, |r| r.validity);
     // An anomaly found is evidence however the run ended; anything else needs a whole run.
     let early = |why: String| {
@@ -270,6 +309,16 @@ fn conclude(cfg: &TestConfig, run_dir: &RunDir, learned: &Learned, ended: Ended)
                 ),
                 false => (checked, None),
             };
+            let r = r.or_else(|| {
+                let (key, at) = learned.stopped_on.as_ref()?;
+                Some(format!(
+                    "stopped after {:.1} s of the {:.1} s time limit: key {} is not \
+                     linearizable (--stop-on-anomaly)",
+                    at.as_secs_f64(),
+                    cfg.time_limit.as_secs_f64(),
+                    checker::describe_key(key),
+                ))
+            });
             (v, r, ExitCode::for_validity(v).code())
         }
     };
@@ -298,6 +347,7 @@ fn conclude(cfg: &TestConfig, run_dir: &RunDir, learned: &Learned, ended: Ended)
         adequacy: serde_json::to_value(&adequacy)?,
         replication: serde_json::to_value(&learned.replication)?,
         catch_up: serde_json::to_value(&learned.catch_up)?,
+        checking,
         explanation: check.as_ref().map(|c| c.describe()),
         check: check.as_ref(),
     };
@@ -375,6 +425,7 @@ async fn drive(
     cfg: &TestConfig,
     cluster: &Cluster,
     recorder: &Arc<Recorder>,
+    stop_on: Option<&LiveCheck>,
     replication_path: &std::path::Path,
 ) -> (nemesis::NemesisReport, ReplicationSummary) {
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -403,6 +454,13 @@ async fn drive(
         let start = tokio::time::Instant::now();
         let end = start + cfg.time_limit;
         while tokio::time::Instant::now() < end && recorder.failure().is_none() {
+            if let Some(anomaly) = stop_on.and_then(LiveCheck::anomaly) {
+                output::note(&format!(
+                    "key {} is not linearizable: stopping the workload (--stop-on-anomaly)",
+                    checker::describe_key(&anomaly.key)
+                ));
+                break;
+            }
             progress.update(start.elapsed(), recorder);
             tokio::time::sleep(Duration::from_millis(100).min(end - tokio::time::Instant::now()))
                 .await;

@@ -97,6 +97,10 @@ pub struct RunSummary<'a> {
     /// The figures the report draws: latency quantiles per kind of operation (ms, of `ok`
     /// completions), throughput over time, and the largest replication lag per replica.
     pub figures: Value,
+    /// When the history was checked: `{"keys_during_run": N, "keys_at_end": M, "secs": S}`,
+    /// keys checked as they retired while the run went, the rest after it, and how long the
+    /// check after the run took.
+    pub checking: Value,
     /// The checker's verdict in words, as the summary prints it (null when not checked).
     pub explanation: Option<String>,
     /// The checker's report on what the history holds: counts, per-key verdicts and anomalies;
@@ -294,6 +298,7 @@ mod tests {
             replication: Value::Null,
             catch_up: Value::Null,
             figures: Value::Null,
+            checking: Value::Null,
             explanation: Some(report.describe()),
             reason: None,
             check: Some(&report),
