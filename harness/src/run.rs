@@ -515,11 +515,10 @@ async fn final_reads(
     caught: &CatchUp,
     read: &Op,
 ) {
-    let base = 1_000_000_u64;
     for (i, node) in cluster.nodes().iter().enumerate() {
         let mut client = cluster.node_client(i, &client_options(cfg));
         let entry = |kind, value, error| Entry {
-            process: Process::Client(base + i as u64),
+            process: Process::Client(results::FINAL_READ_PROCESSES + i as u64),
             kind,
             f: read.f().to_string(),
             key: Some(serde_json::Value::from(read.key())),

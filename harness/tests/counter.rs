@@ -21,7 +21,9 @@ fn counter_run(case: &Case, extra: &[&str]) -> (Option<i32>, Value) {
 fn node_final_reads(case: &Case) -> usize {
     history_lines(&case.latest())
         .iter()
-        .filter(|e| e["type"] == "ok" && e["process"].as_u64() >= Some(1_000_000))
+        .filter(|e| {
+            e["type"] == "ok" && e["process"].as_u64() >= Some(results::FINAL_READ_PROCESSES)
+        })
         .count()
 }
 

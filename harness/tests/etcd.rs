@@ -116,7 +116,7 @@ fn sets_lose_nothing_under_the_same_faults() {
         .unwrap()
         .iter()
         .filter_map(|r| r["read"]["process"].as_u64())
-        .filter(|&p| p >= 1_000_000)
+        .filter(|&p| p >= results::FINAL_READ_PROCESSES)
         .collect();
     assert_eq!(members.len(), 3, "one per member: {weak:#}");
 }
@@ -137,7 +137,9 @@ fn counters_are_linearizable_under_the_same_faults() {
     );
     let finals = history_lines(&case.latest())
         .iter()
-        .filter(|e| e["type"] == "ok" && e["process"].as_u64() >= Some(1_000_000))
+        .filter(|e| {
+            e["type"] == "ok" && e["process"].as_u64() >= Some(results::FINAL_READ_PROCESSES)
+        })
         .count();
     assert_eq!(finals, 3, "one per member");
 }

@@ -226,7 +226,7 @@ fn final_reads_wait_for_lagging_replicas_so_lag_is_not_loss() {
             .unwrap_or_else(|| panic!("a primary set the mark: {catch_up:#}"));
         let history = history_lines(&run);
         let final_read = |node: &str| {
-            let process = 1_000_000 + node[1..].parse::<u64>().unwrap() - 1;
+            let process = results::FINAL_READ_PROCESSES + node[1..].parse::<u64>().unwrap() - 1;
             history
                 .iter()
                 .rfind(|e| e["process"] == process && e["type"] != "invoke")

@@ -20,11 +20,9 @@ use crate::marks::Marks;
 use crate::markup::{escape, num};
 use checker::report::OpSummary;
 use checker::{Operation, Outcome, Process};
+use results::FINAL_READ_PROCESSES;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-
-/// Final reads are recorded by processes numbered from here (after every worker's).
-const FINAL_READ_PROCESSES: u64 = 1_000_000;
 
 /// Height of one lane, in pixels: roomy for a few workers, tighter for many.
 fn lane_height(lanes: usize) -> f64 {
@@ -320,7 +318,14 @@ mod tests {
     fn bars_per_worker_lane_coloured_and_marked() {
         let events = vec![
             ev(0, 0, 0, EventType::Invoke, "write", json!(1)),
-            ev(1, 1_000_000, 1, EventType::Invoke, "read", json!(null)),
+            ev(
+                1,
+                FINAL_READ_PROCESSES,
+                1,
+                EventType::Invoke,
+                "read",
+                json!(null),
+            ),
             ev(2, 5_000_000, 0, EventType::Info, "write", json!(1)),
             ev(3, 6_000_000, 1, EventType::Ok, "read", json!(1)),
             ev(4, 7_000_000, 2, EventType::Invoke, "read", json!(null)),

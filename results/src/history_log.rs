@@ -21,6 +21,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, TryLockError};
 use std::time::Instant;
 
+/// The process of a run's first final read (the read of node n1 after recovery; n2's is the
+/// next): numbered after every worker's, so a history tells final reads apart by process.
+pub const FINAL_READ_PROCESSES: u64 = 1_000_000;
+
 /// An event as its recorder knows it, before the log gives it an index and a time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {

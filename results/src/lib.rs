@@ -16,7 +16,7 @@ pub mod suite_dir;
 pub mod summary;
 
 pub use history_csv::write_history_csv;
-pub use history_log::{Entry, HistoryLog, Stamp};
+pub use history_log::{Entry, HistoryLog, Stamp, FINAL_READ_PROCESSES};
 pub use junit::RunJunit;
 pub use run_dir::{RunDir, StoreError};
 pub use suite_dir::SuiteDir;
