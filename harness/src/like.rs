@@ -89,6 +89,16 @@ mod tests {
         .unwrap();
         let err = expand(&words(&format!("faultline test --like {run}"))).unwrap_err();
         assert!(err.contains("no options.command"), "{err}");
+        std::fs::write(
+            dir.path().join("results.json"),
+            r#"{"seed": 1, "options": {"command": ["check", "h.jsonl"]}}"#,
+        )
+        .unwrap();
+        let err = expand(&words(&format!("faultline test --like {run}"))).unwrap_err();
+        assert_eq!(
+            err,
+            format!("--like {run}: the recorded command is not a test: check h.jsonl")
+        );
         let err = expand(&words("faultline test --like")).unwrap_err();
         assert_eq!(err, "--like: needs a run directory");
     }
