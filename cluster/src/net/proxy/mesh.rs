@@ -212,15 +212,17 @@ impl ProxyMesh {
                 f.half_open = half_open;
             });
         }
-        // Connections of unknown source into `to` are cut as soon as any node may not connect to
-        // it: the sender could be that node, and Go's keep-alive lets a connection opened by an
-        // anonymous request (/raft/probing) later carry that node's Raft messages.
+        // Connections of unknown source into `to` are cut as soon as the grudge keeps any node
+        // from connecting to it: the sender could be that node, and Go's keep-alive lets a
+        // connection opened by an anonymous request (/raft/probing) later carry that node's Raft
+        // messages. Only the partition decides: a degradation standing on a link (a blackhole
+        // also holds connections) is not a cut, and is kept on the unknown link as it is.
         for (to, link) in &self.unknown {
             let touched = self
                 .links
-                .iter()
-                .filter(|((_, t), _)| t == to)
-                .any(|(_, l)| l.faults().connect_flow() != super::faults::Flow::Pass);
+                .keys()
+                .filter(|(_, t)| t == to)
+                .any(|(from, to)| !grudge.allows(from, to) || !grudge.allows(to, from));
             link.modify(|f| f.cut = touched);
         }
     }
@@ -537,6 +539,31 @@ mod tests {
     fn request(from: Option<&str>) -> Vec<u8> {
         let header = from.map_or(String::new(), |id| format!("X-Server-From: {id}\r\n"));
         format!("GET /raft/stream/message/1 HTTP/1.1\r\nHost: x\r\n{header}\r\n").into_bytes()
+    }
+
+    #[tokio::test]
+    async fn a_degradation_standing_is_no_cut_for_connections_of_unknown_source() {
+        timeout(Duration::from_secs(10), async {
+            let (_targets, mesh) = fronted(Identify::ServerFrom(Default::default())).await;
+            let blackhole = LinkFault {
+                blackhole: true,
+                ..LinkFault::default()
+            };
+            mesh.degrade(&["n2".to_string()], &blackhole).unwrap();
+            // A partition that keeps no node from any other, while the blackhole stands.
+            mesh.partition(&Grudge(BTreeMap::new()));
+            let unknown = mesh.unknown_link("n2").unwrap().faults();
+            assert!(!unknown.cut, "{unknown:?}");
+            assert!(unknown.link.blackhole, "the degradation stays: {unknown:?}");
+            // A real partition still cuts them, into n1 and into the nodes n1 may not reach.
+            mesh.partition(&isolate_n1());
+            for n in NODES {
+                assert!(mesh.unknown_link(n).unwrap().faults().cut, "{n}");
+            }
+            mesh.shutdown().await;
+        })
+        .await
+        .expect("test exceeded its time bound")
     }
 
     #[tokio::test]
