@@ -26,7 +26,7 @@
 //!   destination's link faults otherwise. Connections of unknown source that exist when the ids
 //!   are learned are reset, so that their senders reconnect and are told apart.
 
-use super::link::{Handoff, LinkHandle};
+use super::link::{stopped, Handoff, LinkHandle};
 use super::ProxyError;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -181,7 +181,13 @@ impl Front {
         let addr = listener.local_addr().map_err(bind)?;
         let (stop, stop_rx) = watch::channel(false);
         let to = routes.to.clone();
-        let accepting = tokio::spawn(accept(listener, routes, target, identify, stop_rx));
+        let accepting = tokio::spawn(accept(
+            listener,
+            Arc::new(routes),
+            target,
+            identify,
+            stop_rx,
+        ));
         Ok(Front {
             to,
             addr,
@@ -218,7 +224,7 @@ impl Front {
 
 async fn accept(
     listener: TcpListener,
-    routes: Routes,
+    routes: Arc<Routes>,
     target: SocketAddr,
     identify: Identify,
     mut stop: watch::Receiver<bool>,
@@ -244,17 +250,11 @@ async fn accept(
     identifying.shutdown().await;
 }
 
-/// Returns once the front stops or is dropped.
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    // The guard `wait_for` returns may not be held across an await: drop it here.
-    let _ = stop.wait_for(|s| *s).await.is_ok();
-}
-
 async fn hand_over(
     mut client: TcpStream,
     peer: IpAddr,
     target: SocketAddr,
-    routes: Routes,
+    routes: Arc<Routes>,
     identify: Identify,
 ) {
     let (source, head) = identify.source(&mut client, peer).await;

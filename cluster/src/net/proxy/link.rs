@@ -245,8 +245,8 @@ async fn accept_own(listener: Option<&(TcpListener, SocketAddr)>) -> std::io::Re
     })
 }
 
-/// Returns once the proxy stops or is dropped.
-async fn stopped(stop: &mut watch::Receiver<bool>) {
+/// Returns once the proxy (or front) stops or is dropped.
+pub(super) async fn stopped(stop: &mut watch::Receiver<bool>) {
     // The guard `wait_for` returns may not be held across an await: drop it here.
     let _ = stop.wait_for(|s| *s).await.is_ok();
 }
