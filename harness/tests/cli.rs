@@ -183,21 +183,10 @@ fn real_redis_primary_and_replicas_are_linearizable_from_the_primary() {
 #[test]
 fn delayed_replication_with_replica_reads_is_invalid_and_names_stale_reads() {
     let case = Case::new();
-    let out = case.run(&[
-        "test",
-        "--time-limit",
-        "3s",
-        "--nemesis",
-        "none",
-        "--replication-delay",
-        "300ms",
-        "--read-from",
-        "replica",
-        "--seed",
-        "3",
-        "--keys",
-        "1",
-    ]);
+    let out = case.run(&words(&[
+        &["test", "--time-limit", "3s", "--seed", "3", "--keys", "1"],
+        &LAGGING_REPLICA_READS,
+    ]));
     assert_eq!(out.status.code(), Some(1), "invalid exits 1");
     assert!(
         stdout(&out).contains("stale"),

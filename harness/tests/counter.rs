@@ -51,19 +51,7 @@ fn own_nodes_read_from_the_primary_are_a_linearizable_counter_under_pauses() {
 #[test]
 fn reads_from_lagging_replicas_fall_below_their_bounds() {
     let case = Case::new();
-    let (code, results) = counter_run(
-        &case,
-        &[
-            "--nemesis",
-            "none",
-            "--replication-delay",
-            "300ms",
-            "--read-from",
-            "replica",
-            "--seed",
-            "3",
-        ],
-    );
+    let (code, results) = counter_run(&case, &words(&[&LAGGING_REPLICA_READS, &["--seed", "3"]]));
     assert_eq!(code, Some(1), "invalid exits 1: {results:#}");
     assert_eq!(
         results["options"]["checker"], "counter-bounds",

@@ -68,24 +68,11 @@ fn keys_checked_while_the_run_goes_give_the_report_check_gives() {
 fn stop_on_anomaly_ends_the_workload_at_the_first_invalid_key() {
     let case = Case::new();
     // Replicas 300 ms behind, read from: a read soon after a write to a fresh key finds nothing.
-    let out = case.run(&[
-        "test",
-        "--net",
-        "loopback",
-        "--nemesis",
-        "none",
-        "--read-from",
-        "replica",
-        "--replication-delay",
-        "300ms",
-        "--ops-per-key",
-        "10",
-        "--time-limit",
-        "60s",
-        "--stop-on-anomaly",
-        "--seed",
-        "3",
-    ]);
+    let out = case.run(&words(&[
+        &["test", "--net", "loopback", "--ops-per-key", "10"],
+        &["--time-limit", "60s", "--stop-on-anomaly", "--seed", "3"],
+        &LAGGING_REPLICA_READS,
+    ]));
     let results = case.results();
     assert_eq!(out.status.code(), Some(1), "invalid exits 1: {results:#}");
     assert_eq!(results["verdict"], "invalid");

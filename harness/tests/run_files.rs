@@ -10,23 +10,11 @@ use common::*;
 fn an_invalid_run_leaves_its_csv_and_junit_and_check_rewrites_them() {
     let case = Case::new();
     // Stale replica reads (as in cli.rs): invalid, with the stale reads named.
-    let out = case.run(&[
-        "test",
-        "--net",
-        "loopback",
-        "--nemesis",
-        "none",
-        "--replication-delay",
-        "300ms",
-        "--read-from",
-        "replica",
-        "--keys",
-        "1",
-        "--time-limit",
-        "3s",
-        "--seed",
-        "3",
-    ]);
+    let out = case.run(&words(&[
+        &["test", "--net", "loopback", "--keys", "1"],
+        &["--time-limit", "3s", "--seed", "3"],
+        &LAGGING_REPLICA_READS,
+    ]));
     assert_eq!(out.status.code(), Some(1), "invalid exits 1");
     let run = case.latest();
     let results = case.results();

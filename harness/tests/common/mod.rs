@@ -8,6 +8,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// Own nodes with no faults whose replicas apply the primary's writes 300 ms late, read from:
+/// a read soon after a write finds the value before it, so stale reads are all but certain.
+pub const LAGGING_REPLICA_READS: [&str; 6] = [
+    "--nemesis",
+    "none",
+    "--replication-delay",
+    "300ms",
+    "--read-from",
+    "replica",
+];
+
+/// The words of one command, from parts: `words(&[&["test"], &LAGGING_REPLICA_READS])`.
+pub fn words<'a>(parts: &[&[&'a str]]) -> Vec<&'a str> {
+    parts.concat()
+}
+
 /// One test's faultline: its own store, taken down on drop.
 pub struct Case {
     pub store: tempfile::TempDir,
