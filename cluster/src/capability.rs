@@ -51,6 +51,29 @@ pub fn etcd_for_test() -> bool {
     )
 }
 
+/// For tests: whether an SSH test can run here: OpenSSH's client and server, and root (the
+/// test's sshd logs in as the user running it, and only root's sshd can).
+pub fn sshd_for_test() -> bool {
+    let root = effective_uid() == Some(0);
+    let present = find_in_path("ssh").is_some()
+        && find_in_path("ssh-keygen").is_some()
+        && std::path::Path::new(SSHD).is_file();
+    available_for_test(
+        present && root,
+        "sshd as root (apt-get install openssh-server openssh-client; run as root)",
+    )
+}
+
+/// This process's effective user id, from `/proc/self/status`.
+fn effective_uid() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let ids = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+    ids.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Where Debian's openssh-server puts its daemon.
+pub const SSHD: &str = "/usr/sbin/sshd";
+
 /// For tests: whether Debian's chromium (the browser the report test renders report.html in) is
 /// installed, under [`available_for_test`]'s policy.
 pub fn chromium_for_test() -> bool {

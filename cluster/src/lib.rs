@@ -17,6 +17,7 @@ pub mod probe;
 pub mod process;
 pub mod resp_client;
 pub mod spec;
+pub mod ssh;
 pub mod system;
 pub mod systems;
 
