@@ -96,7 +96,7 @@ pub(crate) fn check_keys<M: HistoryModel>(
     );
     Ok(decided
         .into_par_iter()
-        .map(|(k, d)| k.explain(d, &explaining))
+        .map(|(k, d)| k.explain(d, &explaining, opts.explain_time))
         .collect())
 }
 
@@ -278,11 +278,20 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
 
     /// The report of `decision`, an invalid key explained within `budget`: the exact longest
     /// order, a minimal witness and why it has no legal order, as far as time allows; what does
-    /// not fit is reported as not done ("not shrunk: out of time"), never waited for.
-    fn explain(&self, decision: Decision, budget: &Budget) -> KeyReport {
-        let (found, took) = match decision {
+    /// not fit is reported as not done ("not shrunk: out of time"), never waited for. The
+    /// witness may shrink for `patience` where the user set the explanations' time, else for
+    /// [`witness::budget_for`] the time the verdict took.
+    fn explain(
+        &self,
+        decision: Decision,
+        budget: &Budget,
+        patience: Option<Duration>,
+    ) -> KeyReport {
+        let (found, shrinking) = match decision {
             Decision::Final(report) => return *report,
-            Decision::Invalid { found, took } => (found, took),
+            Decision::Invalid { found, took } => {
+                (found, patience.unwrap_or_else(|| witness::budget_for(took)))
+            }
         };
         let explainer = self.model.explainer(&self.key, &self.intervals);
         // The exact search names the true longest order where it ends within its steps and the
@@ -331,7 +340,7 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
         if let Found::Model { operations, .. } = &found {
             seeds.push(operations.clone());
         }
-        self.explained(found, seeds, took, budget, &*explainer)
+        self.explained(found, seeds, shrinking, budget, &*explainer)
     }
 
     /// The report of the invalid key `found` shows, with its witness shrunk within `budget`.
@@ -339,7 +348,7 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
         &self,
         found: Found,
         mut seeds: Vec<Vec<usize>>,
-        took: Duration,
+        shrinking: Duration,
         budget: &Budget,
         explainer: &dyn Explainer,
     ) -> KeyReport {
@@ -358,7 +367,7 @@ impl<'a, M: HistoryModel> KeyCheck<'a, M> {
             .anomaly
             .as_mut()
             .expect("an invalid key has an anomaly");
-        anomaly.witness = Some(self.witness(anomaly, seeds, proven, took, budget, explainer));
+        anomaly.witness = Some(self.witness(anomaly, seeds, proven, shrinking, budget, explainer));
         report
     }
 
@@ -454,8 +463,7 @@ impl<M: HistoryModel> KeyCheck<'_, M> {
         summary
     }
 
-    /// A minimal witness of the invalid key, shrinking for at most [`witness::budget_for`] the
-    /// time its verdict took (`took`), within `budget`. `proven`, a subset already shown to
+    /// A minimal witness of the invalid key, shrinking for at most `allowed`, within `budget`. `proven`, a subset already shown to
     /// have no legal order, is where shrinking starts (else the whole key); `seeds`, then the
     /// operations `anomaly` names (its stale reads with their writes), are tried first.
     fn witness(
@@ -463,11 +471,10 @@ impl<M: HistoryModel> KeyCheck<'_, M> {
         anomaly: &Anomaly,
         mut seeds: Vec<Vec<usize>>,
         proven: Option<Vec<usize>>,
-        took: Duration,
+        allowed: Duration,
         budget: &Budget,
         explainer: &dyn Explainer,
     ) -> Witness {
-        let allowed = witness::budget_for(took);
         let began = Instant::now();
         if !anomaly.stale_reads.is_empty() {
             let position: HashMap<u64, usize> = self

@@ -161,9 +161,10 @@ pub struct CheckOptions {
     pub fail_fast: bool,
     /// Skip the explanations (the exact longest order, witnesses, cycles): verdicts only.
     pub no_explain: bool,
-    /// How long the explanations of every invalid key may take together (still within
-    /// `timeout`); `None`: twice what the verdicts took plus 200 ms, at most 10 s. A witness
-    /// the time did not let shrink says so ("not shrunk: out of time").
+    /// How long the explanations of every invalid key may take together, and each witness's
+    /// shrinking within them (still within `timeout`); `None`: together twice what the verdicts
+    /// took plus 200 ms, at most 10 s, and each witness twice its key's verdict plus 10 ms. A
+    /// witness the time did not let shrink says so ("not shrunk: out of time").
     pub explain_time: Option<Duration>,
 }
 
