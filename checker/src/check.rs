@@ -145,7 +145,7 @@ mod tests {
     use std::time::Duration;
 
     fn check(events: Vec<Event>) -> CheckReport {
-        check_events(&history(events), &CheckOptions::default()).unwrap()
+        check_events(&history(events), &patient()).unwrap()
     }
 
     fn validity(events: Vec<Event>) -> Validity {
@@ -292,7 +292,7 @@ mod tests {
             on(json!("x"), invoke(40, 1, "read", json!(null))),
             on(json!("x"), ok(50, 1, "read", json!(1))),
         ]);
-        let observes = check_events(&events, &CheckOptions::default()).unwrap();
+        let observes = check_events(&events, &patient()).unwrap();
         assert_eq!(observes.validity, Validity::Invalid);
         assert_eq!(
             first_witness(&observes).timeline,
@@ -304,7 +304,7 @@ mod tests {
         );
         let dropped = CheckOptions {
             failed_cas: FailedCas::Dropped,
-            ..CheckOptions::default()
+            ..patient()
         };
         assert_eq!(
             check_events(&events, &dropped).unwrap().validity,
@@ -314,9 +314,7 @@ mod tests {
         let mut unexplained = events.clone();
         unexplained[3].error = Some("timeout".into());
         assert_eq!(
-            check_events(&unexplained, &CheckOptions::default())
-                .unwrap()
-                .validity,
+            check_events(&unexplained, &patient()).unwrap().validity,
             Validity::Valid
         );
     }
@@ -363,9 +361,7 @@ mod tests {
             .concat(),
         );
         assert_eq!(
-            check_events(&concurrent, &CheckOptions::default())
-                .unwrap()
-                .validity,
+            check_events(&concurrent, &patient()).unwrap().validity,
             Validity::Valid
         );
         let never_written = history([write(1, 0), mismatch(json!(7), 20)].concat());
@@ -499,7 +495,7 @@ mod tests {
         for e in &mut events {
             e.time = e.index;
         }
-        let report = check_events(&events, &CheckOptions::default()).unwrap();
+        let report = check_events(&events, &patient()).unwrap();
         assert_eq!(
             report.to_string(),
             "invalid: 1 key checked, 1 invalid, 0 unknown (1 ok, 1 fail, 0 info operations)\n\
@@ -564,7 +560,7 @@ mod tests {
 {"index":5,"time":5,"process":1,"type":"ok","f":"read","key":"x","value":3}
 "#;
         let events = crate::history::jsonl::read_jsonl(text.as_bytes()).unwrap();
-        let report = check_events(&events, &CheckOptions::default()).unwrap();
+        let report = check_events(&events, &patient()).unwrap();
         assert_eq!(report.validity, Validity::Valid);
         assert_eq!(report.keys.len(), 1);
         assert_eq!(report.keys[0].key, json!("x"));
@@ -578,13 +574,13 @@ mod tests {
         ]);
         let zero = CheckOptions {
             initial: json!(0),
-            ..CheckOptions::default()
+            ..patient()
         };
         assert_eq!(
             check_events(&events, &zero).unwrap().validity,
             Validity::Valid
         );
-        let null = CheckOptions::default();
+        let null = patient();
         assert_eq!(
             check_events(&events, &null).unwrap().validity,
             Validity::Invalid
@@ -620,18 +616,18 @@ mod tests {
         ]);
         let register = CheckOptions {
             model: ModelKind::Register,
-            ..CheckOptions::default()
+            ..patient()
         };
         assert_eq!(
             check_events(&cas, &register).unwrap_err().to_string(),
             "operation invoked at event 1: f \"cas\" is not supported by the register model \
              (it supports read, write)"
         );
-        assert!(check_events(&cas, &CheckOptions::default()).is_ok());
+        assert!(check_events(&cas, &patient()).is_ok());
 
         let append = history([invoke(0, 1, "append", json!(1))]);
         assert_eq!(
-            check_events(&append, &CheckOptions::default()).unwrap_err(),
+            check_events(&append, &patient()).unwrap_err(),
             HistoryError::UnsupportedFunction {
                 index: 0,
                 f: "append".into(),
@@ -645,7 +641,7 @@ mod tests {
     fn pairing_errors_surface() {
         let events = history([ok(0, 1, "read", json!(1))]);
         assert!(matches!(
-            check_events(&events, &CheckOptions::default()),
+            check_events(&events, &patient()),
             Err(HistoryError::CompletionWithoutInvocation { index: 0, .. })
         ));
     }
@@ -672,7 +668,7 @@ mod tests {
     fn a_tiny_memory_limit_is_unknown_with_the_reason() {
         let opts = CheckOptions {
             memory_limit: Some(1 << 20),
-            ..CheckOptions::default()
+            ..patient()
         };
         let report = check_events(&hard_history(), &opts).unwrap();
         assert_eq!(report.validity, Validity::Unknown);
@@ -692,7 +688,7 @@ mod tests {
         let timeout = Duration::from_millis(100);
         let opts = CheckOptions {
             timeout: Some(timeout),
-            ..CheckOptions::default()
+            ..patient()
         };
         let started = Instant::now();
         let report = check_events(&hard_history(), &opts).unwrap();
@@ -721,7 +717,7 @@ mod tests {
         };
         let opts = CheckOptions {
             timeout: Some(Duration::from_secs(10)),
-            ..CheckOptions::default()
+            ..patient()
         };
         let started = Instant::now();
         let report = check_events(&sim.events(), &opts).unwrap();
@@ -785,7 +781,7 @@ mod tests {
         ];
         let opts = CheckOptions {
             timeout: Some(Duration::ZERO),
-            ..CheckOptions::default()
+            ..patient()
         };
         let report = check_events(&history([valid, invalid].concat()), &opts).unwrap();
         assert_eq!(report.validity, Validity::Unknown);

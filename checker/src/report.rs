@@ -188,7 +188,6 @@ impl CheckReport {
 #[cfg(test)]
 mod tests {
     use crate::check::check_events;
-    use crate::options::CheckOptions;
     use crate::testing::history_builder::*;
     use serde_json::json;
 
@@ -201,7 +200,7 @@ mod tests {
                 on(json!("x"), invoke(20, 2, "read", json!(null))),
                 on(json!("x"), ok(30, 2, "read", json!(1))),
             ]),
-            &CheckOptions::default(),
+            &patient(),
         )
         .unwrap();
         let json = serde_json::to_value(&report).unwrap();

@@ -107,6 +107,11 @@ pub(crate) fn options(model: ModelKind, initial: Value) -> CheckOptions {
     }
 }
 
+/// The default check options, with [`options`]' minute for explanations.
+pub(crate) fn patient() -> CheckOptions {
+    options(ModelKind::default(), Value::Null)
+}
+
 /// The report on `events` (indexed in order) under `model` from the initial value null.
 pub(crate) fn report(model: ModelKind, events: Vec<Event>) -> CheckReport {
     check_events(&history(events), &options(model, Value::Null)).expect("a well-formed history")
