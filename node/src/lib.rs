@@ -27,6 +27,22 @@ use tracing::Instrument;
 pub use args::NodeArgs;
 pub use durable::Fsync;
 
+/// How the node reads bytes a client sent, without a connection (for fuzzing): each complete
+/// request at the front of `bytes` is taken off and its command parsed, until the bytes run out
+/// or a request is malformed (which would close the connection). Returns how many requests
+/// were read whole; a refused command (unknown, wrong arity) counts, as the node answers it.
+pub fn read_requests(bytes: &[u8]) -> usize {
+    let mut buf = bytes::BytesMut::from(bytes);
+    let mut read = 0;
+    while let Ok(Some(args)) = request::parse(&mut buf) {
+        if !args.is_empty() {
+            let _ = command::Command::parse(args);
+        }
+        read += 1;
+    }
+    read
+}
+
 /// Runs a node until it is killed (builds its own tokio runtime). Errors (e.g. port in use) are returned.
 pub fn main(args: NodeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
