@@ -21,6 +21,10 @@ pub enum Command {
     Get(Bytes),
     /// `SET key value` (options are refused).
     Set(Bytes, Bytes),
+    /// `SADD key member [member ...]`.
+    SAdd(Bytes, Vec<Bytes>),
+    /// `SMEMBERS key`.
+    SMembers(Bytes),
     /// `DEL key [key ...]`.
     Del(Vec<Bytes>),
     /// `DBSIZE`.
@@ -110,6 +114,11 @@ impl Command {
                 ))
             }
             "set" => Command::Set(take(&mut args), take(&mut args)),
+            "sadd" => {
+                let key = take(&mut args);
+                Command::SAdd(key, args.collect())
+            }
+            "smembers" => Command::SMembers(take(&mut args)),
             "del" => Command::Del(args.collect()),
             "dbsize" => Command::DbSize,
             "flushall" | "flushdb" => Command::FlushAll,
@@ -142,6 +151,7 @@ impl Command {
         matches!(
             self,
             Command::Set(..)
+                | Command::SAdd(..)
                 | Command::Del(_)
                 | Command::FlushAll
                 | Command::Cas { .. }
@@ -160,6 +170,8 @@ const ARITY: &[(&str, usize, Option<usize>)] = &[
     ("command", 1, None),
     ("get", 2, Some(2)),
     ("set", 3, None),
+    ("sadd", 3, None),
+    ("smembers", 2, Some(2)),
     ("del", 2, None),
     ("dbsize", 1, Some(1)),
     ("flushall", 1, Some(2)),
@@ -226,6 +238,30 @@ mod tests {
             "ERR unknown command 'NOPE', with args beginning with: 'a' "
         );
         assert!(parse(&["SET", "k", "v", "NX"]).is_err());
+        assert_eq!(
+            parse(&["SADD", "s"]).unwrap_err().to_string(),
+            "ERR wrong number of arguments for 'sadd' command"
+        );
+        assert_eq!(
+            parse(&["smembers"]).unwrap_err().to_string(),
+            "ERR wrong number of arguments for 'smembers' command"
+        );
+        assert_eq!(
+            parse(&["smembers", "a", "b"]).unwrap_err().to_string(),
+            "ERR wrong number of arguments for 'smembers' command"
+        );
+    }
+
+    #[test]
+    fn set_commands_parse() {
+        let b = |s: &'static str| Bytes::from_static(s.as_bytes());
+        assert_eq!(
+            parse(&["sAdd", "s", "1", "2"]).unwrap(),
+            Command::SAdd(b("s"), vec![b("1"), b("2")])
+        );
+        assert!(parse(&["SADD", "s", "1"]).unwrap().is_write());
+        assert_eq!(parse(&["SMEMBERS", "s"]).unwrap(), Command::SMembers(b("s")));
+        assert!(!parse(&["SMEMBERS", "s"]).unwrap().is_write());
     }
 
     #[test]

@@ -11,10 +11,11 @@ use tracing::debug;
 use crate::command::{Command, CommandError};
 use crate::info;
 use crate::replication;
-use crate::reply::{self, Reply};
+use crate::reply::{self, Protocol, Reply, Response};
 use crate::request;
 use crate::state::{Role, Server};
-use crate::store::LogFailed;
+use crate::store::Refused;
+use crate::value::WrongType;
 
 /// What a connection remembers between requests.
 struct Session {
@@ -22,12 +23,14 @@ struct Session {
     name: Option<Bytes>,
     /// The port a replica announced with `REPLCONF listening-port`.
     listening_port: Option<u16>,
+    /// RESP2, or RESP3 after `HELLO 3`.
+    protocol: Protocol,
 }
 
 /// What to do after a request.
 enum Next {
     /// Send the reply and read on.
-    Reply(Reply),
+    Reply(Response),
     /// Send the reply and close (QUIT).
     Close(Reply),
     /// The peer is a replica that asked for FLSYNC: the connection becomes a replication link.
@@ -42,6 +45,7 @@ pub async fn handle(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr
         id: server.next_client_id(),
         name: None,
         listening_port: None,
+        protocol: Protocol::default(),
     };
     let mut inbox = BytesMut::with_capacity(4096);
     let mut out = BytesMut::new();
@@ -54,7 +58,7 @@ pub async fn handle(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr
                 Ok(None) => break,
                 Ok(Some(args)) if args.is_empty() => {}
                 Ok(Some(args)) => match execute(&server, &mut session, args) {
-                    Next::Reply(reply) => reply::encode(&reply, &mut out),
+                    Next::Reply(reply) => reply.encode(session.protocol, &mut out),
                     Next::Close(reply) => {
                         reply::encode(&reply, &mut out);
                         close = true;
@@ -102,23 +106,33 @@ pub async fn handle(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr
 fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
     let command = match Command::parse(args) {
         Ok(command) => command,
-        Err(e) => return Next::Reply(reply::error(e)),
+        Err(e) => return Next::Reply(reply::error(e).into()),
     };
     let primary = matches!(server.role, Role::Primary(_));
     if command.is_write() && !primary {
-        return Next::Reply(reply::error(CommandError::ReadOnly));
+        return Next::Reply(reply::error(CommandError::ReadOnly).into());
     }
     let store = &server.store;
     let reply = match command {
         Command::Ping(None) => reply::simple("PONG"),
         Command::Ping(Some(message)) | Command::Echo(message) => reply::bulk(message),
-        Command::Hello(version) => hello(server, session, version),
+        Command::Hello(version) => return Next::Reply(hello(server, session, version)),
         Command::Client(sub, args) => client(session, &sub, &args),
         Command::Select(index) if index.as_ref() == b"0" => reply::ok(),
         Command::Select(_) => reply::error("ERR DB index is out of range"),
         Command::Introspect => Reply::Array(Vec::new()),
-        Command::Get(key) => store.get(&key).map_or(Reply::Null, reply::bulk),
+        Command::Get(key) => match store.get(&key) {
+            Ok(value) => value.map_or(Reply::Null, reply::bulk),
+            Err(e) => wrong_type(e),
+        },
         Command::Set(key, value) => logged(store.set(key, value).map(|()| reply::ok())),
+        Command::SAdd(key, members) => logged(store.sadd(key, members).map(reply::count)),
+        Command::SMembers(key) => match store.members(&key) {
+            Ok(members) => {
+                return Next::Reply(Response::Set(members.into_iter().map(reply::bulk).collect()))
+            }
+            Err(e) => wrong_type(e),
+        },
         Command::Del(keys) => logged(store.del(keys).map(reply::count)),
         Command::DbSize => reply::count(store.len()),
         Command::FlushAll => logged(store.flush_all().map(|()| reply::ok())),
@@ -138,23 +152,38 @@ fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
         Command::Flsync => reply::error("ERR FLSYNC is served by primaries only"),
         Command::Quit => return Next::Close(reply::ok()),
     };
-    Next::Reply(reply)
+    Next::Reply(reply.into())
 }
 
-/// The reply to a write, or the error of a log that refused it (the write was not applied).
-fn logged(result: Result<Reply, LogFailed>) -> Reply {
-    result.unwrap_or_else(|e| reply::error(format!("ERR {e}")))
+/// The reply to a write, or why it was refused (a key of the other kind, or a log that refused
+/// it): either way the write was not applied.
+fn logged(result: Result<Reply, impl Into<Refused>>) -> Reply {
+    result.unwrap_or_else(|e| match e.into() {
+        Refused::WrongType(e) => wrong_type(e),
+        Refused::Log(e) => reply::error(format!("ERR {e}")),
+    })
 }
 
-/// HELLO: we speak RESP2 only, so protocol 3 is refused and the reply is a flat array of pairs.
-fn hello(server: &Server, session: &Session, version: Option<Bytes>) -> Reply {
+/// Redis's WRONGTYPE error.
+fn wrong_type(e: WrongType) -> Reply {
+    reply::error(e)
+}
+
+/// HELLO: switches the connection to the protocol asked for (2 or 3; none keeps the current one)
+/// and answers, in it, with the node's description as a map.
+fn hello(server: &Server, session: &mut Session, version: Option<Bytes>) -> Response {
     match version.as_deref() {
-        None | Some(b"2") => info::hello(server, session.id),
+        None => {}
+        Some(b"2") => session.protocol = Protocol::Resp2,
+        Some(b"3") => session.protocol = Protocol::Resp3,
         Some(v) if std::str::from_utf8(v).is_ok_and(|v| v.parse::<u8>().is_ok()) => {
-            reply::error(CommandError::NoProto)
+            return reply::error(CommandError::NoProto).into()
         }
-        Some(_) => reply::error("ERR Protocol version is not an integer or out of range"),
+        Some(_) => {
+            return reply::error("ERR Protocol version is not an integer or out of range").into()
+        }
     }
+    info::hello(server, session.id, session.protocol)
 }
 
 /// CLIENT: enough for clients' connection setup (`redis` sends SETINFO on connect).

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use bytes::Bytes;
 
-use crate::reply::{self, Reply};
+use crate::reply::{self, Protocol, Reply, Response};
 use crate::state::{Role, Server};
 
 /// Sections INFO knows, in the order INFO without arguments prints them.
@@ -135,27 +135,28 @@ pub fn role(server: &Server) -> Reply {
     }
 }
 
-/// HELLO's reply in RESP2: a flat array of field, value pairs.
-pub fn hello(server: &Server, client_id: u64) -> Reply {
+/// HELLO's reply for a connection now speaking `protocol`: a map, as Redis's (RESP2 sends it as
+/// a flat array of field, value pairs).
+pub fn hello(server: &Server, client_id: u64, protocol: Protocol) -> Response {
     let role = match server.role {
         Role::Primary(_) => "master",
         Role::Replica(_) => "replica",
     };
-    Reply::Array(vec![
-        reply::bulk("server"),
-        reply::bulk("faultline"),
-        reply::bulk("version"),
-        reply::bulk(env!("CARGO_PKG_VERSION")),
-        reply::bulk("proto"),
-        Reply::Integer(2),
-        reply::bulk("id"),
-        int(client_id),
-        reply::bulk("mode"),
-        reply::bulk("standalone"),
-        reply::bulk("role"),
-        reply::bulk(role),
-        reply::bulk("modules"),
-        Reply::Array(Vec::new()),
+    let proto = match protocol {
+        Protocol::Resp2 => 2,
+        Protocol::Resp3 => 3,
+    };
+    Response::Map(vec![
+        (reply::bulk("server"), reply::bulk("faultline")),
+        (
+            reply::bulk("version"),
+            reply::bulk(env!("CARGO_PKG_VERSION")),
+        ),
+        (reply::bulk("proto"), Reply::Integer(proto)),
+        (reply::bulk("id"), int(client_id)),
+        (reply::bulk("mode"), reply::bulk("standalone")),
+        (reply::bulk("role"), reply::bulk(role)),
+        (reply::bulk("modules"), Reply::Array(Vec::new())),
     ])
 }
 

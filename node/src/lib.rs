@@ -1,8 +1,10 @@
-//! faultline's own node: a key-value store spoken to over RESP (Redis's protocol), so the `redis`
-//! client drives it as it drives Redis, with asynchronous primary → replica replication.
+//! faultline's own node: a key-value store spoken to over RESP (Redis's protocol, RESP2 or RESP3
+//! after `HELLO 3`), so the `redis` client drives it as it drives Redis, with asynchronous
+//! primary → replica replication.
 //!
-//! A node is a primary, or (with `--replica-of`) a read-only replica of one. Besides GET, SET, DEL
-//! and friends it offers `CAS key expected new`, a compare-and-set for register workloads.
+//! A node is a primary, or (with `--replica-of`) a read-only replica of one. A key holds a string
+//! or a set (`value`). Besides GET, SET, DEL, SADD, SMEMBERS and friends it offers
+//! `CAS key expected new`, a compare-and-set for register workloads.
 //! The `replication` module's documentation describes the replication protocol; `store`'s, the data
 //! and its offsets; `durable`'s, the log on disk that lets a killed node come back with its data.
 
@@ -18,6 +20,7 @@ mod server;
 mod snapshot;
 mod state;
 mod store;
+mod value;
 mod write;
 
 use anyhow::Context;

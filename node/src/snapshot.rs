@@ -5,11 +5,13 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 
+use crate::value::Value;
+
 /// The whole data set at one offset.
 #[derive(Debug, Default)]
 pub struct Snapshot {
     /// Offset of the last write the snapshot includes.
     pub offset: u64,
-    /// Every key and its value.
-    pub data: HashMap<Bytes, Bytes>,
+    /// Every key and its value (a string or a set).
+    pub data: HashMap<Bytes, Value>,
 }

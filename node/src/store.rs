@@ -1,4 +1,4 @@
-//! The key-value data, its replication offset and the feed of writes, behind one mutex.
+//! The data (strings and sets under keys), its replication offset and the feed of writes, behind one mutex.
 //!
 //! Applying a write, numbering it and publishing it to the feed happen under the same lock, so the
 //! stream every replica sees is exactly the order the primary applied writes in, and a snapshot
@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use crate::durable::DurableLog;
 use crate::snapshot::Snapshot;
+use crate::value::{Value, WrongType};
 use crate::write::Write;
 
 /// Writes a replica link may fall behind the feed before it is cut (and the replica resyncs).
@@ -42,6 +43,17 @@ pub struct OffsetGap {
 #[derive(Debug, thiserror::Error)]
 #[error("the node's log cannot be written: {0}")]
 pub struct LogFailed(#[from] std::io::Error);
+
+/// Why a client's command against a key was refused; either way nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    /// The key holds the other kind of value.
+    #[error(transparent)]
+    WrongType(#[from] WrongType),
+    /// The node's log refused the write.
+    #[error(transparent)]
+    Log(#[from] LogFailed),
+}
 
 /// Why a replicated write was not applied; either way the link is cut and the replica resyncs.
 #[derive(Debug, thiserror::Error)]
@@ -107,9 +119,20 @@ impl Store {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The value under `key`.
-    pub fn get(&self, key: &[u8]) -> Option<Bytes> {
-        self.lock().snapshot.data.get(key).cloned()
+    /// The string under `key`; [`WrongType`] if it holds a set.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Bytes>, WrongType> {
+        let inner = self.lock();
+        inner.snapshot.data.get(key).map(|v| v.string().cloned()).transpose()
+    }
+
+    /// The members of the set under `key`, in order (none for a missing key); [`WrongType`] if
+    /// it holds a string.
+    pub fn members(&self, key: &[u8]) -> Result<Vec<Bytes>, WrongType> {
+        let inner = self.lock();
+        match inner.snapshot.data.get(key) {
+            None => Ok(Vec::new()),
+            Some(value) => Ok(value.set()?.iter().cloned().collect()),
+        }
     }
 
     /// How many keys are stored.
@@ -137,10 +160,12 @@ impl Store {
         self.lock().commit(Write::FlushAll).map(drop)
     }
 
-    /// Swaps `key` to `new` if its value is byte-equal to `expected`; a missing key never matches.
-    pub fn cas(&self, key: Bytes, expected: &[u8], new: Bytes) -> Result<bool, LogFailed> {
+    /// Swaps `key` to `new` if its string is byte-equal to `expected`; a missing key never matches;
+    /// [`WrongType`] if it holds a set.
+    pub fn cas(&self, key: Bytes, expected: &[u8], new: Bytes) -> Result<bool, Refused> {
         let mut inner = self.lock();
-        if inner.snapshot.data.get(&key).map(Bytes::as_ref) != Some(expected) {
+        let current = inner.snapshot.data.get(&key).map(Value::string).transpose()?;
+        if current.map(Bytes::as_ref) != Some(expected) {
             return Ok(false);
         }
         inner.commit(Write::Set { key, value: new })?;
@@ -149,10 +174,10 @@ impl Store {
 
     /// Adds `delta` to the integer under `key` (a missing key counts from 0) and returns the sum;
     /// the stream carries the sum as a `Set`. `None` if the value is not an integer or the sum
-    /// overflows, as Redis refuses those.
-    pub fn incr_by(&self, key: Bytes, delta: i64) -> Result<Option<i64>, LogFailed> {
+    /// overflows, as Redis refuses those; [`WrongType`] if the key holds a set.
+    pub fn incr_by(&self, key: Bytes, delta: i64) -> Result<Option<i64>, Refused> {
         let mut inner = self.lock();
-        let current = match inner.snapshot.data.get(&key) {
+        let current = match inner.snapshot.data.get(&key).map(Value::string).transpose()? {
             None => Some(0),
             Some(v) => std::str::from_utf8(v)
                 .ok()
@@ -166,6 +191,33 @@ impl Store {
             value: Bytes::from(sum.to_string()),
         })?;
         Ok(Some(sum))
+    }
+
+    /// Adds `members` to the set under `key` (made if missing); returns how many were not in it
+    /// yet. Only those travel on the stream, and an SADD that added none writes nothing.
+    /// [`WrongType`] if the key holds a string.
+    pub fn sadd(&self, key: Bytes, members: Vec<Bytes>) -> Result<usize, Refused> {
+        let mut inner = self.lock();
+        let held = match inner.snapshot.data.get(&key) {
+            None => None,
+            Some(value) => Some(value.set()?),
+        };
+        let mut fresh: Vec<Bytes> = members
+            .into_iter()
+            .filter(|m| !held.is_some_and(|set| set.contains(m)))
+            .collect();
+        // `SADD k a a` adds one member, as in Redis.
+        fresh.sort();
+        fresh.dedup();
+        if fresh.is_empty() {
+            return Ok(0);
+        }
+        let added = fresh.len();
+        inner.commit(Write::SAdd {
+            key,
+            members: fresh,
+        })?;
+        Ok(added)
     }
 
     /// A copy of the data and a feed of every write after it, taken atomically.
@@ -249,7 +301,7 @@ mod tests {
         store.set(b("k"), b("1")).unwrap();
         assert!(!store.cas(b("k"), b"2", b("3")).unwrap());
         assert!(store.cas(b("k"), b"1", b("3")).unwrap());
-        assert_eq!(store.get(b"k"), Some(b("3")));
+        assert_eq!(store.get(b"k").unwrap(), Some(b("3")));
         assert_eq!(store.offset(), 2, "one set and one successful cas");
     }
 
@@ -258,7 +310,7 @@ mod tests {
         let store = Store::new();
         assert_eq!(store.incr_by(b("c"), 3).unwrap(), Some(3));
         assert_eq!(store.incr_by(b("c"), -5).unwrap(), Some(-2));
-        assert_eq!(store.get(b"c"), Some(b("-2")));
+        assert_eq!(store.get(b"c").unwrap(), Some(b("-2")));
         store.set(b("s"), b("x")).unwrap();
         assert_eq!(store.incr_by(b("s"), 1).unwrap(), None);
         store
@@ -270,6 +322,50 @@ mod tests {
             4,
             "two sums and two sets; refusals write nothing"
         );
+    }
+
+    #[test]
+    fn sadd_counts_new_members_and_streams_only_those() {
+        let store = Store::new();
+        let (_, mut feed) = store.subscribe();
+        assert_eq!(store.sadd(b("s"), vec![b("2"), b("1"), b("2")]).unwrap(), 2);
+        assert_eq!(store.sadd(b("s"), vec![b("1")]).unwrap(), 0);
+        assert_eq!(store.sadd(b("s"), vec![b("1"), b("3")]).unwrap(), 1);
+        assert_eq!(store.members(b"s").unwrap(), [b("1"), b("2"), b("3")]);
+        assert_eq!(store.members(b"missing").unwrap(), Vec::<Bytes>::new());
+        let streamed: Vec<Write> = std::iter::from_fn(|| feed.try_recv().ok())
+            .map(|entry| entry.write.clone())
+            .collect();
+        let sadd = |members: &[&'static str]| Write::SAdd {
+            key: b("s"),
+            members: members.iter().map(|m| b(m)).collect(),
+        };
+        assert_eq!(streamed, [sadd(&["1", "2"]), sadd(&["3"])]);
+        assert_eq!(store.offset(), 2, "the SADD that added nothing wrote nothing");
+    }
+
+    #[test]
+    fn a_key_refuses_commands_for_the_other_kind() {
+        let store = Store::new();
+        store.set(b("str"), b("5")).unwrap();
+        store.sadd(b("set"), vec![b("a")]).unwrap();
+        fn wrong<T>(r: Result<T, Refused>) -> bool {
+            matches!(r, Err(Refused::WrongType(WrongType)))
+        }
+        assert!(wrong(store.sadd(b("str"), vec![b("a")])));
+        assert_eq!(store.members(b"str"), Err(WrongType));
+        assert_eq!(store.get(b"set"), Err(WrongType));
+        assert!(wrong(store.incr_by(b("set"), 1)));
+        assert!(wrong(store.cas(b("set"), b"a", b("b"))));
+        assert_eq!(store.offset(), 2, "refusals write nothing");
+        // SET overwrites whatever a key holds, as in Redis; DEL and FLUSHALL remove sets too.
+        store.set(b("set"), b("x")).unwrap();
+        assert_eq!(store.get(b"set").unwrap(), Some(b("x")));
+        store.sadd(b("other"), vec![b("a")]).unwrap();
+        assert_eq!(store.del(vec![b("other")]).unwrap(), 1);
+        store.sadd(b("other"), vec![b("a")]).unwrap();
+        store.flush_all().unwrap();
+        assert_eq!(store.len(), 0);
     }
 
     #[test]
@@ -298,7 +394,7 @@ mod tests {
         store
             .load(Snapshot {
                 offset: 5,
-                data: HashMap::from([(b("k"), b("v"))]),
+                data: HashMap::from([(b("k"), Value::String(b("v")))]),
             })
             .unwrap();
         assert!(store.apply_replicated(7, &Write::FlushAll).is_err());

@@ -171,7 +171,7 @@ async fn bad_commands_get_redis_errors_and_the_connection_lives_on() {
             Some("wrong number of arguments for 'cas' command")
         );
         let err = redis::cmd("HELLO")
-            .arg(3)
+            .arg(4)
             .query_async::<()>(&mut con)
             .await
             .unwrap_err();

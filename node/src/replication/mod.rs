@@ -2,8 +2,8 @@
 //!
 //! # Offsets
 //! The replication offset counts *writes*, not bytes: every write a primary applies that changes (or
-//! may change) data gets the next offset — each SET, FLUSHALL, successful CAS and DEL that removed a
-//! key. A fresh primary is at offset 0 and its first write is offset 1. A replica's offset is the
+//! may change) data gets the next offset — each SET, FLUSHALL, successful CAS, SADD that added a
+//! member and DEL that removed a key. A fresh primary is at offset 0 and its first write is offset 1. A replica's offset is the
 //! offset of the last write it applied, so "caught up" means equal offsets.
 //!
 //! # The link
@@ -16,8 +16,10 @@
 //!                                   ◄───────  +OK
 //!   FLSYNC                          ───────►  (the connection is now a replication link)
 //!                                   ◄───────  SNAPSHOT <offset> <key count>
-//!                                   ◄───────  KV <key> <value>              (key count times)
+//!                                   ◄───────  KV <key> <value>              (a string; or
+//!                                   ◄───────  SKV <key> <member> ...         a set: key count times)
 //!                                   ◄───────  WRITE <offset> SET <key> <value>
+//!                                   ◄───────  WRITE <offset> SADD <key> <member> ...
 //!                                   ◄───────  WRITE <offset> DEL <key> ...
 //!                                   ◄───────  WRITE <offset> FLUSHALL
 //!                                   ◄───────  PING                          (every second)
@@ -53,6 +55,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 
 use crate::reply::{self, Reply};
+use crate::value::Value;
 use crate::write::Write;
 
 /// How often a primary sends PING on an idle link.
@@ -70,8 +73,8 @@ pub enum Message {
         /// How many key-value messages follow.
         keys: usize,
     },
-    /// One key of a snapshot.
-    Kv(Bytes, Bytes),
+    /// One key of a snapshot: `KV key value` for a string, `SKV key member...` for a set.
+    Kv(Bytes, Value),
     /// A write at its offset.
     Write(u64, Write),
     /// Heartbeat.
@@ -98,7 +101,13 @@ impl Message {
                 offset.to_string().into(),
                 keys.to_string().into(),
             ],
-            Message::Kv(key, value) => vec![Bytes::from_static(b"KV"), key.clone(), value.clone()],
+            Message::Kv(key, Value::String(value)) => {
+                vec![Bytes::from_static(b"KV"), key.clone(), value.clone()]
+            }
+            Message::Kv(key, Value::Set(members)) => [Bytes::from_static(b"SKV"), key.clone()]
+                .into_iter()
+                .chain(members.iter().cloned())
+                .collect(),
             Message::Write(offset, write) => {
                 [Bytes::from_static(b"WRITE"), offset.to_string().into()]
                     .into_iter()
@@ -129,8 +138,12 @@ impl Message {
                 keys: number(keys)?,
             }),
             [kind, key, value] if kind.as_ref() == b"KV" => {
-                Some(Message::Kv(key.clone(), value.clone()))
+                Some(Message::Kv(key.clone(), Value::String(value.clone())))
             }
+            // A set is never empty (see `Value`).
+            [kind, key, members @ ..] if kind.as_ref() == b"SKV" && !members.is_empty() => Some(
+                Message::Kv(key.clone(), Value::Set(members.iter().cloned().collect())),
+            ),
             [kind, offset, write @ ..] if kind.as_ref() == b"WRITE" => {
                 Some(Message::Write(number(offset)?, Write::from_args(write)?))
             }
@@ -163,7 +176,21 @@ mod tests {
     fn messages_round_trip() {
         let messages = [
             Message::Snapshot { offset: 7, keys: 2 },
-            Message::Kv(Bytes::from_static(b"k"), Bytes::from_static(b"\r\n")),
+            Message::Kv(
+                Bytes::from_static(b"k"),
+                Value::String(Bytes::from_static(b"\r\n")),
+            ),
+            Message::Kv(
+                Bytes::from_static(b"s"),
+                Value::Set([Bytes::from_static(b"1"), Bytes::from_static(b"")].into()),
+            ),
+            Message::Write(
+                9,
+                Write::SAdd {
+                    key: Bytes::from_static(b"s"),
+                    members: vec![Bytes::from_static(b"2")],
+                },
+            ),
             Message::Write(8, Write::Del(vec![Bytes::from_static(b"k")])),
             Message::Ping,
         ];
@@ -180,6 +207,10 @@ mod tests {
         ));
         assert!(matches!(
             Message::decode(reply::bulks(["WRITE", "x", "FLUSHALL"])),
+            Err(StreamError::Malformed(_))
+        ));
+        assert!(matches!(
+            Message::decode(reply::bulks(["SKV", "empty-set"])),
             Err(StreamError::Malformed(_))
         ));
     }
