@@ -260,7 +260,10 @@ mod tests {
             Command::SAdd(b("s"), vec![b("1"), b("2")])
         );
         assert!(parse(&["SADD", "s", "1"]).unwrap().is_write());
-        assert_eq!(parse(&["SMEMBERS", "s"]).unwrap(), Command::SMembers(b("s")));
+        assert_eq!(
+            parse(&["SMEMBERS", "s"]).unwrap(),
+            Command::SMembers(b("s"))
+        );
         assert!(!parse(&["SMEMBERS", "s"]).unwrap().is_write());
     }
 

@@ -129,7 +129,9 @@ fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
         Command::SAdd(key, members) => logged(store.sadd(key, members).map(reply::count)),
         Command::SMembers(key) => match store.members(&key) {
             Ok(members) => {
-                return Next::Reply(Response::Set(members.into_iter().map(reply::bulk).collect()))
+                return Next::Reply(Response::Set(
+                    members.into_iter().map(reply::bulk).collect(),
+                ))
             }
             Err(e) => wrong_type(e),
         },

@@ -168,7 +168,10 @@ mod tests {
     fn sadd(k: &'static str, members: &[&'static str]) -> Write {
         Write::SAdd {
             key: Bytes::from_static(k.as_bytes()),
-            members: members.iter().map(|m| Bytes::from_static(m.as_bytes())).collect(),
+            members: members
+                .iter()
+                .map(|m| Bytes::from_static(m.as_bytes()))
+                .collect(),
         }
     }
 
@@ -177,7 +180,11 @@ mod tests {
     }
 
     fn members(ms: &[&'static str]) -> Value {
-        Value::Set(ms.iter().map(|m| Bytes::from_static(m.as_bytes())).collect())
+        Value::Set(
+            ms.iter()
+                .map(|m| Bytes::from_static(m.as_bytes()))
+                .collect(),
+        )
     }
 
     #[test]
@@ -194,10 +201,7 @@ mod tests {
         let (_, back) = DurableLog::open(&path, Fsync::Always).unwrap();
         assert_eq!(back.offset, 3);
         assert_eq!(back.data.len(), 1);
-        assert_eq!(
-            back.data[&Bytes::from_static(b"b")],
-            string("2")
-        );
+        assert_eq!(back.data[&Bytes::from_static(b"b")], string("2"));
     }
 
     #[test]
@@ -212,19 +216,13 @@ mod tests {
         std::fs::write(&path, &whole[..whole.len() - 3]).unwrap();
         let (mut log, back) = DurableLog::open(&path, Fsync::Always).unwrap();
         assert_eq!(back.offset, 1);
-        assert_eq!(
-            back.data[&Bytes::from_static(b"a")],
-            string("1")
-        );
+        assert_eq!(back.data[&Bytes::from_static(b"a")], string("1"));
         // The torn tail is gone from the file, so the next write follows the last whole one.
         log.append(2, &set("a", "3")).unwrap();
         drop(log);
         let (_, again) = DurableLog::open(&path, Fsync::Always).unwrap();
         assert_eq!(again.offset, 2);
-        assert_eq!(
-            again.data[&Bytes::from_static(b"a")],
-            string("3")
-        );
+        assert_eq!(again.data[&Bytes::from_static(b"a")], string("3"));
     }
 
     #[test]
@@ -237,9 +235,7 @@ mod tests {
             offset: 40,
             ..Snapshot::default()
         };
-        snapshot
-            .data
-            .insert(Bytes::from_static(b"k"), string("v"));
+        snapshot.data.insert(Bytes::from_static(b"k"), string("v"));
         log.rewrite(&snapshot).unwrap();
         log.append(41, &set("k", "w")).unwrap();
         log.sync().unwrap();
@@ -247,10 +243,7 @@ mod tests {
         let (_, back) = DurableLog::open(&path, Fsync::Never).unwrap();
         assert_eq!(back.offset, 41);
         assert_eq!(back.data.len(), 1, "the old key went with the rewrite");
-        assert_eq!(
-            back.data[&Bytes::from_static(b"k")],
-            string("w")
-        );
+        assert_eq!(back.data[&Bytes::from_static(b"k")], string("w"));
     }
 
     #[test]
@@ -264,7 +257,10 @@ mod tests {
         drop(log);
         let (mut log, back) = DurableLog::open(&path, Fsync::Always).unwrap();
         assert_eq!(back.offset, 3);
-        assert_eq!(back.data[&Bytes::from_static(b"s")], members(&["1", "2", "3"]));
+        assert_eq!(
+            back.data[&Bytes::from_static(b"s")],
+            members(&["1", "2", "3"])
+        );
         // A full resync's snapshot holds sets as SKV records; they replay as sets.
         log.rewrite(&back).unwrap();
         log.append(4, &sadd("t", &["x"])).unwrap();
@@ -272,7 +268,10 @@ mod tests {
         let (_, again) = DurableLog::open(&path, Fsync::Always).unwrap();
         assert_eq!(again.offset, 4);
         assert_eq!(again.data.len(), 3);
-        assert_eq!(again.data[&Bytes::from_static(b"s")], members(&["1", "2", "3"]));
+        assert_eq!(
+            again.data[&Bytes::from_static(b"s")],
+            members(&["1", "2", "3"])
+        );
         assert_eq!(again.data[&Bytes::from_static(b"t")], members(&["x"]));
         assert_eq!(again.data[&Bytes::from_static(b"k")], string("v"));
     }

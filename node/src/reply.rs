@@ -174,13 +174,22 @@ mod tests {
     #[test]
     fn resp3_types_and_their_resp2_forms() {
         let map = Response::Map(vec![(bulk("proto"), Reply::Integer(3))]);
-        assert_eq!(wire_in(map.clone(), Protocol::Resp3), b"%1\r\n$5\r\nproto\r\n:3\r\n");
-        assert_eq!(wire_in(map, Protocol::Resp2), b"*2\r\n$5\r\nproto\r\n:3\r\n");
+        assert_eq!(
+            wire_in(map.clone(), Protocol::Resp3),
+            b"%1\r\n$5\r\nproto\r\n:3\r\n"
+        );
+        assert_eq!(
+            wire_in(map, Protocol::Resp2),
+            b"*2\r\n$5\r\nproto\r\n:3\r\n"
+        );
         let set = Response::Set(vec![bulk("a")]);
         assert_eq!(wire_in(set.clone(), Protocol::Resp3), b"~1\r\n$1\r\na\r\n");
         assert_eq!(wire_in(set, Protocol::Resp2), b"*1\r\n$1\r\na\r\n");
         let nulls = Response::from(Reply::Array(vec![Reply::Null, Reply::Integer(1)]));
-        assert_eq!(wire_in(nulls.clone(), Protocol::Resp3), b"*2\r\n_\r\n:1\r\n");
+        assert_eq!(
+            wire_in(nulls.clone(), Protocol::Resp3),
+            b"*2\r\n_\r\n:1\r\n"
+        );
         assert_eq!(wire_in(nulls, Protocol::Resp2), b"*2\r\n$-1\r\n:1\r\n");
         assert_eq!(wire_in(ok().into(), Protocol::Resp3), b"+OK\r\n");
     }

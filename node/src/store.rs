@@ -122,7 +122,12 @@ impl Store {
     /// The string under `key`; [`WrongType`] if it holds a set.
     pub fn get(&self, key: &[u8]) -> Result<Option<Bytes>, WrongType> {
         let inner = self.lock();
-        inner.snapshot.data.get(key).map(|v| v.string().cloned()).transpose()
+        inner
+            .snapshot
+            .data
+            .get(key)
+            .map(|v| v.string().cloned())
+            .transpose()
     }
 
     /// The members of the set under `key`, in order (none for a missing key); [`WrongType`] if
@@ -164,7 +169,12 @@ impl Store {
     /// [`WrongType`] if it holds a set.
     pub fn cas(&self, key: Bytes, expected: &[u8], new: Bytes) -> Result<bool, Refused> {
         let mut inner = self.lock();
-        let current = inner.snapshot.data.get(&key).map(Value::string).transpose()?;
+        let current = inner
+            .snapshot
+            .data
+            .get(&key)
+            .map(Value::string)
+            .transpose()?;
         if current.map(Bytes::as_ref) != Some(expected) {
             return Ok(false);
         }
@@ -177,7 +187,13 @@ impl Store {
     /// overflows, as Redis refuses those; [`WrongType`] if the key holds a set.
     pub fn incr_by(&self, key: Bytes, delta: i64) -> Result<Option<i64>, Refused> {
         let mut inner = self.lock();
-        let current = match inner.snapshot.data.get(&key).map(Value::string).transpose()? {
+        let current = match inner
+            .snapshot
+            .data
+            .get(&key)
+            .map(Value::string)
+            .transpose()?
+        {
             None => Some(0),
             Some(v) => std::str::from_utf8(v)
                 .ok()
@@ -341,7 +357,11 @@ mod tests {
             members: members.iter().map(|m| b(m)).collect(),
         };
         assert_eq!(streamed, [sadd(&["1", "2"]), sadd(&["3"])]);
-        assert_eq!(store.offset(), 2, "the SADD that added nothing wrote nothing");
+        assert_eq!(
+            store.offset(),
+            2,
+            "the SADD that added nothing wrote nothing"
+        );
     }
 
     #[test]

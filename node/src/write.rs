@@ -150,13 +150,19 @@ mod tests {
         let mut data = HashMap::new();
         let add = |members: &[&'static str]| Write::SAdd {
             key: Bytes::from_static(b"s"),
-            members: members.iter().map(|m| Bytes::from_static(m.as_bytes())).collect(),
+            members: members
+                .iter()
+                .map(|m| Bytes::from_static(m.as_bytes()))
+                .collect(),
         };
         add(&["b"]).apply(&mut data);
         add(&["a", "c"]).apply(&mut data);
         let Some(Value::Set(set)) = data.get(b"s".as_slice()) else {
             panic!("no set under s: {data:?}");
         };
-        assert_eq!(set.iter().map(|m| m.as_ref()).collect::<Vec<_>>(), [b"a", b"b", b"c"]);
+        assert_eq!(
+            set.iter().map(|m| m.as_ref()).collect::<Vec<_>>(),
+            [b"a", b"b", b"c"]
+        );
     }
 }

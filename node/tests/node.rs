@@ -408,6 +408,288 @@ async fn a_replica_resyncs_from_a_new_primary_on_the_same_port() {
     .await;
 }
 
+async fn sadd(con: &mut MultiplexedConnection, key: &str, members: &[&str]) -> i64 {
+    redis::cmd("SADD")
+        .arg(key)
+        .arg(members)
+        .query_async(con)
+        .await
+        .unwrap()
+}
+
+async fn smembers(con: &mut MultiplexedConnection, key: &str) -> Vec<String> {
+    redis::cmd("SMEMBERS")
+        .arg(key)
+        .query_async(con)
+        .await
+        .unwrap()
+}
+
+/// The error code of a command that must be refused.
+async fn refused(con: &mut MultiplexedConnection, cmd: &redis::Cmd) -> String {
+    let err = cmd.query_async::<redis::Value>(con).await.unwrap_err();
+    format!(
+        "{} {}",
+        err.code().unwrap_or("?"),
+        err.detail().unwrap_or("")
+    )
+}
+
+#[tokio::test]
+async fn sets_behave_as_redis_sets_and_refuse_strings() {
+    bounded(async {
+        let (addr, _node) = start(args("n1", None, Duration::ZERO)).await;
+        let mut con = connect(addr).await;
+
+        assert!(
+            smembers(&mut con, "s").await.is_empty(),
+            "a missing set is empty"
+        );
+        assert_eq!(sadd(&mut con, "s", &["2", "1", "2"]).await, 2);
+        assert_eq!(sadd(&mut con, "s", &["1", "3"]).await, 1);
+        assert_eq!(smembers(&mut con, "s").await, ["1", "2", "3"]);
+
+        let wrongtype = "WRONGTYPE Operation against a key holding the wrong kind of value";
+        set(&mut con, "str", "5").await;
+        for cmd in [
+            redis::cmd("SADD").arg(&["str", "x"]).clone(),
+            redis::cmd("SMEMBERS").arg("str").clone(),
+            redis::cmd("GET").arg("s").clone(),
+            redis::cmd("INCRBY").arg(&["s", "1"]).clone(),
+            redis::cmd("CAS").arg(&["s", "1", "2"]).clone(),
+        ] {
+            assert_eq!(refused(&mut con, &cmd).await, wrongtype, "{cmd:?}");
+        }
+        assert_eq!(
+            refused(&mut con, redis::cmd("SADD").arg("s")).await,
+            "ERR wrong number of arguments for 'sadd' command"
+        );
+        assert_eq!(
+            smembers(&mut con, "s").await,
+            ["1", "2", "3"],
+            "refusals changed nothing"
+        );
+        assert_eq!(get(&mut con, "str").await.as_deref(), Some("5"));
+
+        // DEL and FLUSHALL take sets as they take strings; SET overwrites a set.
+        let deleted: i64 = redis::cmd("DEL")
+            .arg("s")
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert_eq!(deleted, 1);
+        assert!(smembers(&mut con, "s").await.is_empty());
+        sadd(&mut con, "s", &["a"]).await;
+        set(&mut con, "s", "now a string").await;
+        assert_eq!(get(&mut con, "s").await.as_deref(), Some("now a string"));
+        sadd(&mut con, "t", &["a"]).await;
+        redis::cmd("FLUSHALL")
+            .query_async::<()>(&mut con)
+            .await
+            .unwrap();
+        let size: i64 = redis::cmd("DBSIZE").query_async(&mut con).await.unwrap();
+        assert_eq!(size, 0);
+        // Still serving after every refusal.
+        assert_eq!(sadd(&mut con, "s", &["x"]).await, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sets_reach_replicas_in_snapshots_and_in_the_stream() {
+    bounded(async {
+        let (primary, _p) = start(args("n1", None, Duration::ZERO)).await;
+        let mut p = connect(primary).await;
+        // Written before the replica exists: it must travel in its snapshot (SKV).
+        sadd(&mut p, "s", &["1", "2"]).await;
+        set(&mut p, "k", "v").await;
+        let (replica, _r) = start(args("n2", Some(primary), Duration::ZERO)).await;
+        let mut r = connect(replica).await;
+        eventually!(
+            "the snapshot's set on the replica",
+            smembers(&mut r, "s").await == ["1", "2"]
+        );
+        assert_eq!(get(&mut r, "k").await.as_deref(), Some("v"));
+        // Then streamed (WRITE ... SADD); an SADD that adds nothing is not a write.
+        assert_eq!(sadd(&mut p, "s", &["2"]).await, 0);
+        assert_eq!(sadd(&mut p, "s", &["3", "2"]).await, 1);
+        sadd(&mut p, "other", &["x"]).await;
+        eventually!(
+            "the streamed adds on the replica",
+            smembers(&mut r, "other").await == ["x"]
+        );
+        assert_eq!(smembers(&mut r, "s").await, ["1", "2", "3"]);
+        let offset = |text: String, name: &str| field(&text, name).map(str::to_owned);
+        assert_eq!(
+            offset(info(&mut r, "replication").await, "slave_repl_offset").as_deref(),
+            Some("4"),
+            "two SADDs, a SET and the SADD that added 3"
+        );
+        assert_eq!(
+            refused(&mut r, redis::cmd("SADD").arg(&["s", "4"])).await,
+            "READONLY You can't write against a read only replica."
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sets_come_back_from_the_log_after_a_restart() {
+    bounded(async {
+        let dir = tempfile::tempdir().unwrap();
+        let durable = || NodeArgs {
+            log: Some(dir.path().join("node.aof")),
+            fsync: node::Fsync::Always,
+            ..args("n1", None, Duration::ZERO)
+        };
+        let (addr, first) = start(durable()).await;
+        {
+            let mut con = connect(addr).await;
+            sadd(&mut con, "s", &["1", "2"]).await;
+            sadd(&mut con, "s", &["3"]).await;
+            set(&mut con, "k", "v").await;
+            sadd(&mut con, "gone", &["x"]).await;
+            let _: i64 = redis::cmd("DEL")
+                .arg("gone")
+                .query_async(&mut con)
+                .await
+                .unwrap();
+        }
+        first.abort();
+        let _ = first.await;
+
+        let (addr, _second) = start(durable()).await;
+        let mut con = connect(addr).await;
+        assert_eq!(smembers(&mut con, "s").await, ["1", "2", "3"]);
+        assert_eq!(get(&mut con, "k").await.as_deref(), Some("v"));
+        assert!(smembers(&mut con, "gone").await.is_empty());
+        assert_eq!(
+            refused(&mut con, redis::cmd("GET").arg("s")).await,
+            "WRONGTYPE Operation against a key holding the wrong kind of value",
+            "a recovered set is still a set"
+        );
+        // Offsets go on from the log's: the next write is the sixth.
+        sadd(&mut con, "s", &["4"]).await;
+        let text = info(&mut con, "replication").await;
+        assert_eq!(field(&text, "master_repl_offset"), Some("6"));
+    })
+    .await;
+}
+
+/// Sends `request` (raw RESP) on `stream` and reads until `expected` bytes came back.
+async fn exchange(stream: &mut TcpStream, request: &[u8], expected: &[u8]) {
+    stream.write_all(request).await.unwrap();
+    let mut got = vec![0; expected.len()];
+    stream.read_exact(&mut got).await.unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(expected),
+        "reply to {}",
+        String::from_utf8_lossy(request)
+    );
+}
+
+#[tokio::test]
+async fn hello_3_switches_the_connection_to_resp3_and_hello_2_back() {
+    bounded(async {
+        let (addr, _node) = start(args("n1", None, Duration::ZERO)).await;
+        let mut con = connect(addr).await;
+        sadd(&mut con, "s", &["b", "a"]).await;
+
+        let mut raw = TcpStream::connect(addr).await.unwrap();
+        // RESP2 until HELLO 3.
+        exchange(&mut raw, b"GET missing\r\n", b"$-1\r\n").await;
+        exchange(&mut raw, b"SMEMBERS s\r\n", b"*2\r\n$1\r\na\r\n$1\r\nb\r\n").await;
+        let version = env!("CARGO_PKG_VERSION");
+        let hello3 = format!(
+            "%7\r\n$6\r\nserver\r\n$9\r\nfaultline\r\n$7\r\nversion\r\n${}\r\n{version}\r\n\
+             $5\r\nproto\r\n:3\r\n$2\r\nid\r\n:2\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n\
+             $4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n",
+            version.len()
+        );
+        exchange(&mut raw, b"HELLO 3\r\n", hello3.as_bytes()).await;
+        exchange(&mut raw, b"GET missing\r\n", b"_\r\n").await;
+        exchange(&mut raw, b"SMEMBERS s\r\n", b"~2\r\n$1\r\na\r\n$1\r\nb\r\n").await;
+        exchange(&mut raw, b"SMEMBERS missing\r\n", b"~0\r\n").await;
+        exchange(&mut raw, b"CLIENT GETNAME\r\n", b"_\r\n").await;
+        exchange(&mut raw, b"SADD s c\r\n", b":1\r\n").await;
+        exchange(
+            &mut raw,
+            b"HELLO 4\r\n",
+            b"-NOPROTO unsupported protocol version\r\n",
+        )
+        .await;
+        // HELLO without a version answers in the protocol the connection speaks.
+        let hello = b"HELLO\r\n";
+        raw.write_all(hello).await.unwrap();
+        let mut head = [0; 4];
+        raw.read_exact(&mut head).await.unwrap();
+        assert_eq!(&head, b"%7\r\n");
+        let mut rest = vec![0; hello3.len() - 4];
+        raw.read_exact(&mut rest).await.unwrap();
+        let hello2 = hello3.replacen("%7", "*14", 1).replacen(":3", ":2", 1);
+        exchange(&mut raw, b"HELLO 2\r\n", hello2.as_bytes()).await;
+        exchange(&mut raw, b"GET missing\r\n", b"$-1\r\n").await;
+        exchange(&mut raw, b"SMEMBERS missing\r\n", b"*0\r\n").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_redis_client_speaks_resp3_to_the_node() {
+    bounded(async {
+        let (addr, _node) = start(args("n1", None, Duration::ZERO)).await;
+        let mut con = redis::Client::open(format!("redis://{addr}/?protocol=resp3"))
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let added: i64 = redis::cmd("SADD")
+            .arg(&["s", "2", "1"])
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert_eq!(added, 2);
+        let value = |items: &[&str]| {
+            redis::Value::Set(
+                items
+                    .iter()
+                    .map(|i| redis::Value::BulkString(i.as_bytes().to_vec()))
+                    .collect(),
+            )
+        };
+        let members: redis::Value = redis::cmd("SMEMBERS")
+            .arg("s")
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert_eq!(members, value(&["1", "2"]));
+        let missing: redis::Value = redis::cmd("GET")
+            .arg("k")
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert_eq!(missing, redis::Value::Nil);
+        let hello: redis::Value = redis::cmd("HELLO").query_async(&mut con).await.unwrap();
+        let redis::Value::Map(fields) = hello else {
+            panic!("HELLO on a RESP3 connection is a map: {hello:?}");
+        };
+        let proto = fields
+            .iter()
+            .find(|(k, _)| *k == redis::Value::BulkString(b"proto".to_vec()))
+            .map(|(_, v)| v.clone());
+        assert_eq!(proto, Some(redis::Value::Int(3)));
+        // Typed reads work as on RESP2.
+        let members: Vec<i64> = redis::cmd("SMEMBERS")
+            .arg("s")
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert_eq!(members, [1, 2]);
+    })
+    .await;
+}
+
 #[test]
 fn main_reports_a_port_already_in_use() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
