@@ -1,5 +1,6 @@
 //! faultline's own node (`faultline node`): one primary and replicas it streams writes to, over
-//! RESP, with a `CAS` command of its own; it keeps registers only.
+//! RESP, with a `CAS` command of its own; it keeps registers, counters (`INCRBY`) and sets
+//! (`SADD`, `SMEMBERS`), spoken to by the same RESP client as Redis.
 
 use super::Persistence;
 use crate::client::{self, Client, ClientOptions};
@@ -97,7 +98,7 @@ impl System for OwnSystem {
     }
 
     fn operations(&self) -> &'static [Operations] {
-        &[Operations::Register, Operations::Counter]
+        &[Operations::Register, Operations::Set, Operations::Counter]
     }
 
     fn takes(&self, option: SystemOption) -> bool {
