@@ -78,7 +78,8 @@ fn own_nodes_keep_every_acknowledged_add_under_pauses() {
         );
         // Judged by what the run recorded: a run in which no pause was applied (a loaded machine
         // can hold the nemesis back until the end) is inconclusive, and the next seed is tried.
-        if !(results["faults"]["applied"]["pause"].as_u64() > Some(0)) {
+        let pauses = results["faults"]["applied"]["pause"].as_u64().unwrap_or(0);
+        if pauses == 0 {
             assert_eq!(code, Some(3), "no pause is inconclusive: {results:#}");
             seen.push(format!("seed {seed}: no pause applied"));
             continue;

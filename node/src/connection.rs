@@ -15,7 +15,6 @@ use crate::reply::{self, Protocol, Reply, Response};
 use crate::request;
 use crate::state::{Role, Server};
 use crate::store::Refused;
-use crate::value::WrongType;
 
 /// What a connection remembers between requests.
 struct Session {
@@ -123,7 +122,7 @@ fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
         Command::Introspect => Reply::Array(Vec::new()),
         Command::Get(key) => match store.get(&key) {
             Ok(value) => value.map_or(Reply::Null, reply::bulk),
-            Err(e) => wrong_type(e),
+            Err(e) => reply::error(e),
         },
         Command::Set(key, value) => logged(store.set(key, value).map(|()| reply::ok())),
         Command::SAdd(key, members) => logged(store.sadd(key, members).map(reply::count)),
@@ -133,7 +132,7 @@ fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
                     members.into_iter().map(reply::bulk).collect(),
                 ))
             }
-            Err(e) => wrong_type(e),
+            Err(e) => reply::error(e),
         },
         Command::Del(keys) => logged(store.del(keys).map(reply::count)),
         Command::DbSize => reply::count(store.len()),
@@ -161,14 +160,9 @@ fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
 /// it): either way the write was not applied.
 fn logged(result: Result<Reply, impl Into<Refused>>) -> Reply {
     result.unwrap_or_else(|e| match e.into() {
-        Refused::WrongType(e) => wrong_type(e),
+        Refused::WrongType(e) => reply::error(e),
         Refused::Log(e) => reply::error(format!("ERR {e}")),
     })
-}
-
-/// Redis's WRONGTYPE error.
-fn wrong_type(e: WrongType) -> Reply {
-    reply::error(e)
 }
 
 /// HELLO: switches the connection to the protocol asked for (2 or 3; none keeps the current one)
