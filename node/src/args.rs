@@ -1,6 +1,7 @@
 //! The command line of `faultline node`.
 
 use crate::durable::Fsync;
+use crate::replication::failover::{self, Plan};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -30,4 +31,40 @@ pub struct NodeArgs {
     /// every-second; never: they wait in the node's buffer, so a kill -9 loses them).
     #[arg(long, value_enum, default_value = "every-second")]
     pub fsync: Fsync,
+    /// Automatic failover, with no consensus: a replica whose primary has been silent this long
+    /// (plus a second per --rank) promotes itself; every node follows the newest primary among
+    /// its --peer nodes. Longer than the primary's 1 s heartbeat.
+    #[arg(long, value_parser = humantime::parse_duration, requires = "peer")]
+    pub failover_after: Option<Duration>,
+    /// With --failover-after: another node, HOST:PORT as this node reaches it (repeat per node).
+    #[arg(long, requires = "failover_after")]
+    pub peer: Vec<String>,
+    /// With --failover-after: this node's rank, 0 for the first node; staggers promotions so
+    /// that usually one replica promotes and the others follow it.
+    #[arg(long, default_value_t = 0)]
+    pub rank: u32,
+}
+
+impl NodeArgs {
+    /// The automatic failover asked for, if any; errors name the option.
+    pub fn failover_plan(&self) -> anyhow::Result<Option<Plan>> {
+        let Some(after) = self.failover_after else {
+            return Ok(None);
+        };
+        if after <= crate::replication::HEARTBEAT {
+            anyhow::bail!(
+                "--failover-after {after:?}: must be longer than the primary's heartbeat ({:?}), \
+                 or a healthy primary looks silent between two",
+                crate::replication::HEARTBEAT
+            );
+        }
+        if let Some(bad) = self.peer.iter().find(|p| !p.contains(':')) {
+            anyhow::bail!("--peer {bad:?}: not HOST:PORT");
+        }
+        Ok(Some(failover::Plan {
+            after,
+            rank: self.rank,
+            peers: self.peer.clone(),
+        }))
+    }
 }

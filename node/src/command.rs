@@ -50,6 +50,8 @@ pub enum Command {
     Replconf(Vec<Bytes>),
     /// `FLSYNC`: turn this connection into a replication link (see [`crate::replication`]).
     Flsync,
+    /// `REPLICAOF host port` (follow that primary), or `REPLICAOF NO ONE` (`None`: become one).
+    Replicaof(Option<(Bytes, Bytes)>),
     /// `QUIT`.
     Quit,
 }
@@ -141,6 +143,11 @@ impl Command {
             "role" => Command::Role,
             "replconf" => Command::Replconf(args.collect()),
             "flsync" => Command::Flsync,
+            "replicaof" => {
+                let (host, port) = (take(&mut args), take(&mut args));
+                let no_one = host.eq_ignore_ascii_case(b"no") && port.eq_ignore_ascii_case(b"one");
+                Command::Replicaof((!no_one).then_some((host, port)))
+            }
             "quit" => Command::Quit,
             _ => unreachable!("every name in ARITY is matched above"),
         })
@@ -182,6 +189,7 @@ const ARITY: &[(&str, usize, Option<usize>)] = &[
     ("role", 1, Some(1)),
     ("replconf", 1, None),
     ("flsync", 1, Some(1)),
+    ("replicaof", 3, Some(3)),
     ("quit", 1, None),
 ];
 
@@ -281,5 +289,21 @@ mod tests {
         );
         assert!(parse(&["FLUSHDB"]).unwrap().is_write());
         assert!(!parse(&["get", "k"]).unwrap().is_write());
+    }
+
+    #[test]
+    fn replicaof_takes_an_address_or_no_one() {
+        assert_eq!(
+            parse(&["REPLICAOF", "no", "One"]),
+            Ok(Command::Replicaof(None))
+        );
+        assert_eq!(
+            parse(&["replicaof", "10.0.0.1", "6379"]),
+            Ok(Command::Replicaof(Some((
+                Bytes::from_static(b"10.0.0.1"),
+                Bytes::from_static(b"6379")
+            ))))
+        );
+        assert!(parse(&["replicaof", "no"]).is_err());
     }
 }

@@ -10,7 +10,7 @@ use tracing::debug;
 
 use crate::command::{Command, CommandError};
 use crate::info;
-use crate::replication;
+use crate::replication::{self, Upstream};
 use crate::reply::{self, Protocol, Reply, Response};
 use crate::request;
 use crate::state::{Role, Server};
@@ -82,11 +82,16 @@ pub async fn handle(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr
             return;
         }
         if replicate {
-            if let Role::Primary(registry) = &server.role {
+            // The role is read again: it may have changed since FLSYNC was accepted.
+            if let (Role::Primary { registry, epoch }, term) = server.role_and_term() {
+                let primary = replication::Primary {
+                    store: &server.store,
+                    registry: &registry,
+                    epoch,
+                    delay: server.delay,
+                };
                 let port = session.listening_port;
-                let store = &server.store;
-                replication::serve_link(stream, inbox, peer, port, store, registry, server.delay)
-                    .await;
+                replication::serve_link(stream, inbox, peer, port, primary, term).await;
             }
             return;
         }
@@ -107,7 +112,7 @@ fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
         Ok(command) => command,
         Err(e) => return Next::Reply(reply::error(e).into()),
     };
-    let primary = matches!(server.role, Role::Primary(_));
+    let primary = server.is_primary();
     if command.is_write() && !primary {
         return Next::Reply(reply::error(CommandError::ReadOnly).into());
     }
@@ -151,6 +156,11 @@ fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
         Command::Replconf(args) => replconf(session, &args),
         Command::Flsync if primary => return Next::Replicate,
         Command::Flsync => reply::error("ERR FLSYNC is served by primaries only"),
+        Command::Replicaof(None) => {
+            server.promote(0);
+            reply::ok()
+        }
+        Command::Replicaof(Some((host, port))) => replicaof(server, &host, &port),
         Command::Quit => return Next::Close(reply::ok()),
     };
     Next::Reply(reply.into())
@@ -214,6 +224,19 @@ fn client(session: &mut Session, sub: &[u8], args: &[Bytes]) -> Reply {
             "ERR unknown subcommand '{}'. Try CLIENT HELP.",
             String::from_utf8_lossy(sub)
         )),
+    }
+}
+
+/// REPLICAOF host port: follow that primary (a primary is demoted and resyncs from it).
+fn replicaof(server: &Server, host: &[u8], port: &[u8]) -> Reply {
+    let port = std::str::from_utf8(port).ok().and_then(|p| p.parse().ok());
+    let (Ok(host), Some(port)) = (std::str::from_utf8(host), port) else {
+        return reply::error("ERR Invalid master port");
+    };
+    let epoch = server.role().epoch();
+    match server.follow(Upstream::new(host, port, epoch)) {
+        true => reply::ok(),
+        false => reply::simple("OK Already connected to specified master"),
     }
 }
 

@@ -60,8 +60,9 @@ fn server_section(server: &Server, text: &mut String) {
 fn replication_section(server: &Server, text: &mut String) {
     let offset = server.store.offset();
     text.push_str("# Replication\r\n");
-    match &server.role {
-        Role::Primary(registry) => {
+    let role = server.role();
+    match &role {
+        Role::Primary { registry, .. } => {
             let replicas = registry.list();
             let _ = write!(
                 text,
@@ -96,6 +97,7 @@ fn replication_section(server: &Server, text: &mut String) {
             );
         }
     }
+    let _ = write!(text, "epoch:{}\r\n", role.epoch());
 }
 
 fn keyspace_section(server: &Server, text: &mut String) {
@@ -106,17 +108,24 @@ fn keyspace_section(server: &Server, text: &mut String) {
     }
 }
 
-/// ROLE's reply, shaped as Redis's.
+/// ROLE's reply, shaped as Redis's, with the node's epoch as a last element of its own.
 pub fn role(server: &Server) -> Reply {
     let offset = int(server.store.offset());
-    match &server.role {
-        Role::Primary(registry) => {
+    let role = server.role();
+    let epoch = int(role.epoch());
+    match &role {
+        Role::Primary { registry, .. } => {
             let replicas = registry
                 .list()
                 .into_iter()
                 .map(|r| reply::bulks([r.ip.to_string(), r.port.to_string(), r.acked.to_string()]))
                 .collect();
-            Reply::Array(vec![reply::bulk("master"), offset, Reply::Array(replicas)])
+            Reply::Array(vec![
+                reply::bulk("master"),
+                offset,
+                Reply::Array(replicas),
+                epoch,
+            ])
         }
         Role::Replica(upstream) => {
             let state = if upstream.link_up() {
@@ -130,6 +139,7 @@ pub fn role(server: &Server) -> Reply {
                 Reply::Integer(upstream.port.into()),
                 reply::bulk(state),
                 offset,
+                epoch,
             ])
         }
     }
@@ -138,9 +148,9 @@ pub fn role(server: &Server) -> Reply {
 /// HELLO's reply for a connection now speaking `protocol`: a map, as Redis's (RESP2 sends it as
 /// a flat array of field, value pairs).
 pub fn hello(server: &Server, client_id: u64, protocol: Protocol) -> Response {
-    let role = match server.role {
-        Role::Primary(_) => "master",
-        Role::Replica(_) => "replica",
+    let role = match server.is_primary() {
+        true => "master",
+        false => "replica",
     };
     let proto = match protocol {
         Protocol::Resp2 => 2,

@@ -39,13 +39,19 @@ pub async fn run(args: NodeArgs, listener: TcpListener) -> anyhow::Result<()> {
             }
         });
     }
-    match &server.role {
-        Role::Primary(_) => info!("listening on {addr} as primary"),
-        Role::Replica(upstream) => {
-            info!("listening on {addr} as replica of {upstream}");
-            let follow = replication::follow(upstream.clone(), server.store.clone(), addr.port());
-            tasks.spawn(follow.in_current_span());
-        }
+    match server.role() {
+        Role::Primary { .. } => info!("listening on {addr} as primary"),
+        Role::Replica(upstream) => info!("listening on {addr} as replica of {upstream}"),
+    }
+    tasks.spawn(replication::follower(server.clone()).in_current_span());
+    if let Some(plan) = args.failover_plan()? {
+        info!(
+            "automatic failover after {:?} of silence, rank {}, peers {}",
+            plan.after,
+            plan.rank,
+            plan.peers.join(", ")
+        );
+        tasks.spawn(replication::failover::watch(server.clone(), plan).in_current_span());
     }
     loop {
         tokio::select! {

@@ -45,6 +45,9 @@ fn args(name: &str, replica_of: Option<SocketAddr>, delay: Duration) -> NodeArgs
         replication_delay: delay,
         log: None,
         fsync: node::Fsync::EverySecond,
+        failover_after: None,
+        peer: Vec::new(),
+        rank: 0,
     }
 }
 
@@ -283,18 +286,28 @@ async fn writes_reach_both_replicas_and_the_links_are_reported() {
             Some(&*std::process::id().to_string())
         );
 
-        let (role, offset, links): (String, i64, Vec<(String, String, String)>) =
+        let (role, offset, links, epoch): (String, i64, Vec<(String, String, String)>, u64) =
             redis::cmd("ROLE").query_async(&mut p).await.unwrap();
-        assert_eq!((role.as_str(), offset, links.len()), ("master", 3, 2));
+        assert_eq!(
+            (role.as_str(), offset, links.len(), epoch),
+            ("master", 3, 2, 0)
+        );
         assert!(links
             .iter()
             .all(|(ip, _, acked)| ip == "127.0.0.1" && acked == "3"));
         for r in &mut replicas {
-            let (role, host, port, state, offset): (String, String, u16, String, i64) =
+            let (role, host, port, state, offset, epoch): (String, String, u16, String, i64, u64) =
                 redis::cmd("ROLE").query_async(r).await.unwrap();
             assert_eq!(
-                (role.as_str(), host.as_str(), port, state.as_str(), offset),
-                ("slave", "127.0.0.1", primary.port(), "connected", 3)
+                (
+                    role.as_str(),
+                    host.as_str(),
+                    port,
+                    state.as_str(),
+                    offset,
+                    epoch
+                ),
+                ("slave", "127.0.0.1", primary.port(), "connected", 3, 0)
             );
         }
     })
@@ -686,6 +699,160 @@ async fn the_redis_client_speaks_resp3_to_the_node() {
             .await
             .unwrap();
         assert_eq!(members, [1, 2]);
+    })
+    .await;
+}
+
+async fn replicaof(con: &mut MultiplexedConnection, host: &str, port: &str) {
+    redis::cmd("REPLICAOF")
+        .arg(host)
+        .arg(port)
+        .query_async::<()>(con)
+        .await
+        .unwrap();
+}
+
+/// A node's role and epoch, from INFO replication.
+async fn role_and_epoch(con: &mut MultiplexedConnection) -> (String, u64) {
+    let text = info(con, "replication").await;
+    let role = field(&text, "role").unwrap_or_default().to_string();
+    let epoch = field(&text, "epoch").and_then(|e| e.parse().ok()).unwrap();
+    (role, epoch)
+}
+
+#[tokio::test]
+async fn a_demoted_primary_resyncs_and_loses_the_writes_the_new_primary_lacks() {
+    bounded(async {
+        let (n1, _n1) = start(args("n1", None, Duration::ZERO)).await;
+        let (n2, _n2) = start(args("n2", Some(n1), Duration::ZERO)).await;
+        let (mut c1, mut c2) = (connect(n1).await, connect(n2).await);
+        set(&mut c1, "k", "before").await;
+        eventually!(
+            "the first write on n2",
+            get(&mut c2, "k").await.as_deref() == Some("before")
+        );
+        assert_eq!(role_and_epoch(&mut c2).await, ("slave".into(), 0));
+
+        replicaof(&mut c2, "no", "one").await;
+        assert_eq!(role_and_epoch(&mut c2).await, ("master".into(), 1));
+        assert_eq!(
+            get(&mut c2, "k").await.as_deref(),
+            Some("before"),
+            "kept its data"
+        );
+        // Split brain: both take writes, n1 still in epoch 0.
+        set(&mut c1, "lost", "acknowledged by n1").await;
+        set(&mut c2, "k", "after").await;
+        assert_eq!(role_and_epoch(&mut c1).await, ("master".into(), 0));
+
+        replicaof(&mut c1, "127.0.0.1", &n2.port().to_string()).await;
+        eventually!(
+            "n1 resynced from n2",
+            get(&mut c1, "k").await.as_deref() == Some("after")
+        );
+        assert_eq!(
+            get(&mut c1, "lost").await,
+            None,
+            "the full resync dropped it"
+        );
+        assert_eq!(role_and_epoch(&mut c1).await, ("slave".into(), 1));
+        let err = redis::cmd("SET")
+            .arg(&["k", "v"])
+            .query_async::<()>(&mut c1)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("READONLY"));
+        let (role, _, _, state, _, epoch): (String, String, u16, String, i64, u64) =
+            redis::cmd("ROLE").query_async(&mut c1).await.unwrap();
+        assert_eq!(
+            (role.as_str(), state.as_str(), epoch),
+            ("slave", "connected", 1)
+        );
+        let again: String = redis::cmd("REPLICAOF")
+            .arg(&["127.0.0.1", &n2.port().to_string()])
+            .query_async(&mut c1)
+            .await
+            .unwrap();
+        assert_eq!(again, "OK Already connected to specified master");
+        // n2's link to n1 ended with its promotion: n2 lists n1 as its one replica.
+        eventually!(
+            "n1 listed as n2's replica",
+            field(&info(&mut c2, "replication").await, "connected_slaves") == Some("1")
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn with_failover_after_a_replica_promotes_itself_and_the_others_follow_it() {
+    bounded(async {
+        let listeners = [
+            TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        ];
+        let addrs: Vec<SocketAddr> = listeners.iter().map(|l| l.local_addr().unwrap()).collect();
+        let node_args = |i: usize| {
+            let name = format!("n{}", i + 1);
+            let mut a = args(&name, (i > 0).then_some(addrs[0]), Duration::ZERO);
+            a.failover_after = Some(Duration::from_millis(1500));
+            a.rank = i as u32;
+            a.peer = (0..3)
+                .filter(|&j| j != i)
+                .map(|j| addrs[j].to_string())
+                .collect();
+            a
+        };
+        let mut nodes: Vec<_> = listeners
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| spawn_on(node_args(i), l))
+            .collect();
+        let (mut c2, mut c3) = (connect(addrs[1]).await, connect(addrs[2]).await);
+        {
+            let mut c1 = connect(addrs[0]).await;
+            set(&mut c1, "k", "from n1").await;
+        }
+        eventually!(
+            "the write on n3",
+            get(&mut c3, "k").await.as_deref() == Some("from n1")
+        );
+        assert_eq!(
+            role_and_epoch(&mut c2).await,
+            ("slave".into(), 0),
+            "n1 is alive"
+        );
+
+        let n1 = nodes.remove(0);
+        n1.abort();
+        let _ = n1.await;
+        let lost_at = Instant::now();
+        eventually!(
+            "n2 (rank 1) promoted",
+            role_and_epoch(&mut c2).await == ("master".into(), 1)
+        );
+        assert!(
+            lost_at.elapsed() >= Duration::from_millis(2500),
+            "D + one stagger"
+        );
+        eventually!("n3 following n2", {
+            let text = info(&mut c3, "replication").await;
+            field(&text, "master_port") == Some(&*addrs[1].port().to_string())
+                && field(&text, "master_link_status") == Some("up")
+        });
+        assert_eq!(role_and_epoch(&mut c3).await, ("slave".into(), 1));
+        set(&mut c2, "k", "from n2").await;
+
+        // n1 comes back empty as a primary in epoch 0, sees n2 in epoch 1 and follows it.
+        let listener = TcpListener::bind(addrs[0]).await.unwrap();
+        let _n1 = spawn_on(node_args(0), listener);
+        let mut c1 = connect(addrs[0]).await;
+        eventually!(
+            "n1 demoted and resynced from n2",
+            get(&mut c1, "k").await.as_deref() == Some("from n2")
+        );
+        assert_eq!(role_and_epoch(&mut c1).await, ("slave".into(), 1));
+        assert_eq!(role_and_epoch(&mut c2).await, ("master".into(), 1));
     })
     .await;
 }

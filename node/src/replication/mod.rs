@@ -1,4 +1,4 @@
-//! Asynchronous primary → replica replication, version 0: its wire protocol and its timings.
+//! Asynchronous primary → replica replication: its wire protocol, its timings, and failover.
 //!
 //! # Offsets
 //! The replication offset counts *writes*, not bytes: every write a primary applies that changes (or
@@ -15,6 +15,7 @@
 //!   REPLCONF listening-port <port>  ───────►
 //!                                   ◄───────  +OK
 //!   FLSYNC                          ───────►  (the connection is now a replication link)
+//!                                   ◄───────  EPOCH <epoch>
 //!                                   ◄───────  SNAPSHOT <offset> <key count>
 //!                                   ◄───────  KV <key> <value>              (a string; or
 //!                                   ◄───────  SKV <key> <member> ...         a set: key count times)
@@ -41,14 +42,34 @@
 //! connection close or misbehave, marks its link down, retries every 100–500 ms, and on reconnect
 //! does a full resync: there is no partial resync in version 0. A primary cuts a link whose replica
 //! falls more than the feed's capacity behind (see [`crate::store`]), which forces the same resync.
+//!
+//! # Roles, epochs and failover
+//! A node's role changes at run time, as Redis's does:
+//!
+//! - `REPLICAOF NO ONE` promotes a replica. It becomes a primary in a new **epoch**, one above
+//!   the highest it knows, keeping its data and offset; its own link to the old primary ends.
+//! - `REPLICAOF host port` makes a node follow another. A primary so demoted ends every link it
+//!   served and does a **full resync** from its new primary: the snapshot replaces its data
+//!   wholesale, so the writes it acknowledged that the new primary never received are gone —
+//!   that is how acknowledged writes get lost.
+//!
+//! The epoch is the node's term: a primary's is the one it was promoted in (0 for a primary
+//! since startup), a replica's is its primary's, learned from the snapshot. INFO replication
+//! (`epoch:`) and ROLE (last element) report it, so that a client or a peer that finds two
+//! primaries can tell the newer one. Offsets are not comparable across epochs; they need not
+//! be, since every link starts with a full resync.
+//!
+//! With `--failover-after`, a node also watches its peers and fails over by itself, with no
+//! consensus ([`failover`]): split brain and lost writes on purpose, small enough to read.
 
+pub mod failover;
 mod primary;
 mod registry;
 mod replica;
 
-pub use primary::serve_link;
+pub use primary::{serve_link, Primary};
 pub use registry::Registry;
-pub use replica::{follow, Upstream};
+pub use replica::{follower, Upstream};
 
 use std::time::Duration;
 
@@ -73,6 +94,8 @@ pub enum Message {
         /// How many key-value messages follow.
         keys: usize,
     },
+    /// The primary's epoch, sent before its snapshot; the replica takes it as its own.
+    Epoch(u64),
     /// One key of a snapshot: `KV key value` for a string, `SKV key member...` for a set.
     Kv(Bytes, Value),
     /// A write at its offset.
@@ -108,6 +131,7 @@ impl Message {
                 .into_iter()
                 .chain(members.iter().cloned())
                 .collect(),
+            Message::Epoch(epoch) => vec![Bytes::from_static(b"EPOCH"), epoch.to_string().into()],
             Message::Write(offset, write) => {
                 [Bytes::from_static(b"WRITE"), offset.to_string().into()]
                     .into_iter()
@@ -137,6 +161,7 @@ impl Message {
                 offset: number(offset)?,
                 keys: number(keys)?,
             }),
+            [kind, epoch] if kind.as_ref() == b"EPOCH" => Some(Message::Epoch(number(epoch)?)),
             [kind, key, value] if kind.as_ref() == b"KV" => {
                 Some(Message::Kv(key.clone(), Value::String(value.clone())))
             }
@@ -176,6 +201,7 @@ mod tests {
     fn messages_round_trip() {
         let messages = [
             Message::Snapshot { offset: 7, keys: 2 },
+            Message::Epoch(3),
             Message::Kv(
                 Bytes::from_static(b"k"),
                 Value::String(Bytes::from_static(b"\r\n")),

@@ -11,6 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::watch;
 use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
 use tracing::{info, warn};
 
@@ -22,22 +23,29 @@ use crate::store::{Entry, Store};
 /// Serves a replica that sent FLSYNC on `stream`, until the link breaks.
 ///
 /// `inbox` holds whatever the replica sent after FLSYNC that the connection already read;
-/// `listening_port` is what it announced with `REPLCONF listening-port`.
+/// `listening_port` is what it announced with `REPLCONF listening-port`. The link ends (and the
+/// replica resyncs elsewhere) when the node's role changes, which moves `term`.
 pub async fn serve_link(
     stream: TcpStream,
     inbox: BytesMut,
     peer: SocketAddr,
     listening_port: Option<u16>,
-    store: &Store,
-    registry: &Registry,
-    delay: Duration,
+    primary: Primary<'_>,
+    mut term: watch::Receiver<u64>,
 ) {
+    let Primary {
+        store,
+        registry,
+        epoch,
+        delay,
+    } = primary;
     let port = listening_port.unwrap_or(peer.port());
     let replica = SocketAddr::new(peer.ip(), port);
     let (reader, mut writer) = stream.into_split();
     let (snapshot, feed) = store.subscribe();
     let (offset, keys) = (snapshot.offset, snapshot.data.len());
     let mut out = BytesMut::new();
+    Message::Epoch(epoch).encode(&mut out);
     Message::Snapshot { offset, keys }.encode(&mut out);
     for (key, value) in snapshot.data {
         Message::Kv(key, value).encode(&mut out);
@@ -55,10 +63,25 @@ pub async fn serve_link(
         registration,
         delay,
     };
-    match link.stream(feed).await {
-        Ok(()) => info!(%replica, "replication link to replica down: replica closed it"),
-        Err(e) => warn!(%replica, "replication link to replica down: {e:#}"),
+    tokio::select! {
+        streamed = link.stream(feed) => match streamed {
+            Ok(()) => info!(%replica, "replication link to replica down: replica closed it"),
+            Err(e) => warn!(%replica, "replication link to replica down: {e:#}"),
+        },
+        _ = term.changed() => info!(%replica, "replication link to replica closed: no longer the primary"),
     }
+}
+
+/// What a primary's link serves from: the data, its replicas, its epoch and its delay.
+pub struct Primary<'a> {
+    /// The data and its feed of writes.
+    pub store: &'a Store,
+    /// Where the replica is listed while linked.
+    pub registry: &'a Registry,
+    /// The primary's epoch, sent with the snapshot.
+    pub epoch: u64,
+    /// How long each write is held back (`--replication-delay`).
+    pub delay: Duration,
 }
 
 struct Link<'a> {

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -19,6 +19,7 @@ use tracing::{debug, info, warn};
 use super::{Message, LINK_TIMEOUT};
 use crate::reply::{self, Reply};
 use crate::snapshot::Snapshot;
+use crate::state::{Role, Server};
 use crate::store::Store;
 
 /// First wait before reconnecting after a link breaks.
@@ -32,39 +33,74 @@ const ACK_TICK: Duration = Duration::from_millis(100);
 /// Longest time between two ACKs even when the offset has not moved (keeps the primary's lag honest).
 const ACK_REFRESH: Duration = Duration::from_secs(1);
 
-/// The primary a replica follows, and whether its link is up.
+/// The primary a replica follows, whether its link is up, and the epoch it stands in.
 #[derive(Debug)]
 pub struct Upstream {
-    /// The primary's host, as given on the command line.
+    /// The primary's host, as given on the command line or to REPLICAOF.
     pub host: String,
     /// The primary's port.
     pub port: u16,
     link_up: AtomicBool,
+    /// The primary's epoch, from its last snapshot (until then, the highest the node knew).
+    epoch: AtomicU64,
+    /// When the replica last heard from the primary (or began to follow it).
+    last_heard: Mutex<Instant>,
 }
 
 impl Upstream {
-    /// Parses `HOST:PORT`.
-    pub fn parse(primary: &str) -> anyhow::Result<Upstream> {
-        let (host, port) = primary
-            .rsplit_once(':')
-            .with_context(|| format!("--replica-of {primary:?} is not HOST:PORT"))?;
-        let port = port
-            .parse()
-            .with_context(|| format!("--replica-of {primary:?} has no valid port"))?;
-        let host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
-        Ok(Upstream {
-            host,
+    /// The primary at `host`:`port`, believed to stand in `epoch`; not linked yet.
+    pub fn new(host: &str, port: u16, epoch: u64) -> Upstream {
+        Upstream {
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
             port,
             link_up: AtomicBool::new(false),
-        })
+            epoch: AtomicU64::new(epoch),
+            last_heard: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Parses `HOST:PORT`, a primary believed to stand in `epoch`.
+    pub fn parse(primary: &str, epoch: u64) -> anyhow::Result<Upstream> {
+        let (host, port) = primary
+            .rsplit_once(':')
+            .with_context(|| format!("primary address {primary:?} is not HOST:PORT"))?;
+        let port = port
+            .parse()
+            .with_context(|| format!("primary address {primary:?} has no valid port"))?;
+        Ok(Upstream::new(host, port, epoch))
     }
 
     /// Whether the replica currently has a synced link to the primary.
     pub fn link_up(&self) -> bool {
         self.link_up.load(Ordering::SeqCst)
+    }
+
+    /// The primary's epoch as this replica knows it.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    /// Records the primary's epoch (from its snapshot).
+    pub fn learn_epoch(&self, epoch: u64) {
+        self.epoch.store(epoch, Ordering::SeqCst);
+    }
+
+    /// How long since the replica last heard from its primary (or began to follow it).
+    pub fn silent_for(&self) -> Duration {
+        self.last_heard
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .elapsed()
+    }
+
+    fn heard(&self) {
+        *self
+            .last_heard
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Instant::now();
     }
 }
 
@@ -74,9 +110,31 @@ impl fmt::Display for Upstream {
     }
 }
 
-/// Follows the primary forever: each time the link breaks, marks it down and reconnects with a
-/// full resync. `listening_port` is announced to the primary for its INFO and ROLE.
-pub async fn follow(upstream: Arc<Upstream>, store: Arc<Store>, listening_port: u16) {
+/// Runs for the node's life: while the node is a replica, follows its primary; when its role
+/// changes (the term moves), drops that link and follows the new primary, or waits as a primary.
+pub async fn follower(server: Arc<Server>) {
+    loop {
+        let (role, mut term) = server.role_and_term();
+        match role {
+            Role::Replica(upstream) => {
+                info!(primary = %upstream, "following");
+                tokio::select! {
+                    () = follow(upstream, server.store.clone(), server.port) => {}
+                    _ = term.changed() => {}
+                }
+            }
+            Role::Primary { .. } => {
+                if term.changed().await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Follows the primary until cancelled: each time the link breaks, marks it down and reconnects
+/// with a full resync. `listening_port` is announced to the primary for its INFO and ROLE.
+async fn follow(upstream: Arc<Upstream>, store: Arc<Store>, listening_port: u16) {
     let mut backoff = MIN_BACKOFF;
     // Failed attempts since the link was last up: the first is worth a warning, retries are not.
     let mut failures = 0u64;
@@ -130,6 +188,10 @@ async fn link(
         other => bail!("unexpected reply to REPLCONF: {other:?}"),
     }
 
+    let epoch = match Message::decode(link.next_within().await?)? {
+        Message::Epoch(epoch) => epoch,
+        other => bail!("expected the primary's epoch, got {other:?}"),
+    };
     let (offset, keys) = match Message::decode(link.next_within().await?)? {
         Message::Snapshot { offset, keys } => (offset, keys),
         other => bail!("expected a snapshot, got {other:?}"),
@@ -143,8 +205,10 @@ async fn link(
         };
     }
     store.load(Snapshot { offset, data })?;
+    upstream.learn_epoch(epoch);
+    upstream.heard();
     upstream.link_up.store(true, Ordering::SeqCst);
-    info!(primary = %upstream, offset, keys, "replication link to primary up (full resync)");
+    info!(primary = %upstream, offset, keys, epoch, "replication link to primary up (full resync)");
 
     let mut acked = None;
     let mut last_ack = Instant::now();
@@ -157,6 +221,7 @@ async fn link(
             biased;
             frame = link.next() => {
                 last_heard = Instant::now();
+                upstream.heard();
                 match Message::decode(frame?)? {
                     Message::Write(offset, write) => store.apply_replicated(offset, &write)?,
                     Message::Ping => {}
@@ -225,13 +290,13 @@ mod tests {
 
     #[test]
     fn upstream_parses_host_and_port() {
-        let up = Upstream::parse("127.0.0.1:7001").unwrap();
+        let up = Upstream::parse("127.0.0.1:7001", 3).unwrap();
         assert_eq!(
-            (up.host.as_str(), up.port, up.link_up()),
-            ("127.0.0.1", 7001, false)
+            (up.host.as_str(), up.port, up.link_up(), up.epoch()),
+            ("127.0.0.1", 7001, false, 3)
         );
-        assert_eq!(Upstream::parse("[::1]:7001").unwrap().host, "::1");
-        assert!(Upstream::parse("localhost").is_err());
-        assert!(Upstream::parse("h:notaport").is_err());
+        assert_eq!(Upstream::parse("[::1]:7001", 0).unwrap().host, "::1");
+        assert!(Upstream::parse("localhost", 0).is_err());
+        assert!(Upstream::parse("h:notaport", 0).is_err());
     }
 }
