@@ -363,6 +363,28 @@ impl Cluster {
         self.system.node_client(&self.nodes[i].addrs, opts)
     }
 
+    /// A manual failover: node `name` becomes the primary and every other node follows it, at
+    /// its address as each reaches it. Returns what was done, a line per step.
+    pub async fn promote(&self, name: &str) -> Result<Vec<String>, String> {
+        let Some(node) = self.nodes.iter().find(|n| n.name == name) else {
+            let names: Vec<&str> = self.nodes.iter().map(|n| n.name.as_str()).collect();
+            return Err(format!("no node {name} (the nodes are {})", names.join(", ")));
+        };
+        let followers = self
+            .nodes
+            .iter()
+            .filter(|n| n.name != name)
+            .map(|n| crate::replicaof::Follower {
+                name: n.name.clone(),
+                addrs: n.addrs,
+                primary: self.network.route(&n.name, name, node.addrs.peer),
+            })
+            .collect();
+        self.system
+            .promote(name, &node.addrs, followers, PROBE_TIMEOUT)
+            .await
+    }
+
     /// Every node's status, in node order (an error for a node that did not answer).
     pub async fn statuses(&self, timeout: Duration) -> Vec<Result<NodeStatus, String>> {
         let asks = self.nodes.iter().map(|n| async move {

@@ -15,6 +15,7 @@ pub mod live;
 pub mod net;
 pub mod probe;
 pub mod process;
+pub mod replicaof;
 pub mod resp_client;
 pub mod spec;
 pub mod ssh;

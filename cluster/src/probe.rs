@@ -42,6 +42,8 @@ pub struct Replication {
     pub offset: Option<i64>,
     /// For a replica: its primary's address, as configured.
     pub master: Option<String>,
+    /// The own node's epoch (`epoch:`): which primary is newest when several say they are.
+    pub epoch: Option<u64>,
 }
 
 /// PINGs the node and reads `INFO replication`, within `timeout`.
@@ -111,6 +113,7 @@ fn parse_replication(text: &str) -> Option<Replication> {
         link_up,
         offset,
         master,
+        epoch: fields.get("epoch").and_then(|e| e.parse().ok()),
     })
 }
 
@@ -130,17 +133,18 @@ mod tests {
                 link_up: Some(true),
                 offset: Some(42),
                 master: Some("127.0.0.1:7001".into()),
+                epoch: None,
             }
         );
     }
 
     #[test]
     fn parses_primary_info() {
-        let text = "# Replication\nrole:master\nconnected_slaves:2\nmaster_repl_offset:7\n";
+        let text = "# Replication\nrole:master\nconnected_slaves:2\nmaster_repl_offset:7\nepoch:2\n";
         let r = parse_replication(text).unwrap();
         assert_eq!(
-            (r.role.as_str(), r.link_up, r.offset),
-            ("master", None, Some(7))
+            (r.role.as_str(), r.link_up, r.offset, r.epoch),
+            ("master", None, Some(7), Some(2))
         );
         assert_eq!(parse_replication("# Replication\n"), None);
     }

@@ -196,8 +196,8 @@ pub enum ProxyKind {
 pub enum SystemOption {
     /// `--replication-delay`.
     ReplicationDelay,
-    /// `--failover sentinel`.
-    Failover,
+    /// `--failover` with this choice.
+    Failover(crate::systems::Failover),
     /// `--persistence`.
     Persistence,
     /// `--wait-replicas`.
@@ -210,14 +210,14 @@ impl SystemOption {
     /// The error for this option used with a system that does not take it; `takers` names the
     /// systems that do ("redis", "redis or etcd").
     pub fn refused(self, takers: &str) -> String {
-        let (flag, what) = match self {
-            SystemOption::ReplicationDelay => ("--replication-delay", ""),
-            SystemOption::Failover => ("--failover", "sentinel "),
-            SystemOption::Persistence => ("--persistence", ""),
-            SystemOption::WaitReplicas => ("--wait-replicas", ""),
-            SystemOption::ReadConsistency => ("--read-consistency", ""),
+        let flag = match self {
+            SystemOption::ReplicationDelay => "--replication-delay".to_string(),
+            SystemOption::Failover(choice) => format!("--failover {choice}"),
+            SystemOption::Persistence => "--persistence".into(),
+            SystemOption::WaitReplicas => "--wait-replicas".into(),
+            SystemOption::ReadConsistency => "--read-consistency".into(),
         };
-        format!("{flag}: {what}applies to --target {takers} only")
+        format!("{flag}: applies to --target {takers} only")
     }
 }
 
@@ -277,6 +277,19 @@ pub trait System: Send + Sync + fmt::Debug {
     fn client(&self, nodes: &[NodeAddrs], worker: usize, opts: &ClientOptions) -> Client;
     /// A client that reads only from the node at `node` (final reads, node by node).
     fn node_client(&self, node: &NodeAddrs, opts: &ClientOptions) -> Client;
+    /// A manual failover: makes node `name` (at `node`) the primary and points `followers` at
+    /// it, each within `timeout`; returns what was done, a line per step.
+    fn promote<'a>(
+        &'a self,
+        name: &'a str,
+        node: &'a NodeAddrs,
+        followers: Vec<crate::replicaof::Follower>,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<Vec<String>, String>> {
+        let _ = (name, node, followers, timeout);
+        let noun = self.noun();
+        Box::pin(async move { Err(format!("{noun} have no manual failover")) })
+    }
 }
 
 /// The health rule of a primary/replica system: exactly one primary, every replica linked.

@@ -146,8 +146,7 @@ pub struct ClusterOpts {
     /// (Debian's etcd-server).
     #[arg(long, value_enum, default_value = "own")]
     pub target: TargetKind,
-    /// Redis: none (the first node stays the primary) or sentinel (a redis-sentinel beside each
-    /// node promotes a replica when a majority cannot reach the primary).
+    /// How a lost primary is replaced: each choice names the system that takes it.
     #[arg(long, value_enum, default_value = "none")]
     pub failover: Failover,
     /// Redis and own nodes: none, or an append-only file with its fsync policy (aof-no: own
@@ -302,6 +301,12 @@ pub enum ClusterAction {
         /// Bytes per second the node may send.
         #[arg(long)]
         bandwidth: Option<u64>,
+    },
+    /// Manual failover (own nodes, Redis): make a node the primary (`REPLICAOF NO ONE`) and
+    /// point every other node at it (`REPLICAOF`); a demoted primary resyncs from it.
+    Promote {
+        /// The node, e.g. n2.
+        node: String,
     },
     /// Stop every node and remove every network faultline made under this store: the lab
     /// cluster, and what crashed or killed test runs left behind.

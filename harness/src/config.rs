@@ -83,7 +83,7 @@ pub struct ClusterChoice {
     /// Own nodes' replication delay.
     #[serde(with = "secs")]
     pub replication_delay: Duration,
-    /// Redis: how failover happens.
+    /// Redis and own nodes: how failover happens.
     pub failover: Failover,
     /// Redis and own nodes: persistence.
     pub persistence: Persistence,
@@ -116,7 +116,7 @@ impl ClusterChoice {
                 opts.replication_delay.is_some(),
                 SystemOption::ReplicationDelay,
             ),
-            (failover != Failover::None, SystemOption::Failover),
+            (failover != Failover::None, SystemOption::Failover(failover)),
             (persistence != Persistence::None, SystemOption::Persistence),
         ];
         for (_, option) in used.into_iter().filter(|(used, _)| *used) {
@@ -411,7 +411,7 @@ mod tests {
         );
         let e = err(&["--nodes", "1", "--read-from", "replica"]);
         assert!(e.contains("--read-from replica"), "{e}");
-        assert!(err(&["--failover", "sentinel"]).starts_with("--failover: sentinel applies"));
+        assert!(err(&["--failover", "sentinel"]).starts_with("--failover sentinel: applies"));
         assert!(resolve(&[
             "--target",
             "redis",

@@ -12,13 +12,14 @@
 //! Adding a system: its folder, a [`TargetKind`] variant and its line in [`build`].
 
 pub mod etcd;
+pub mod failover;
 pub mod own;
 pub mod persistence;
 pub mod redis;
 
 pub use etcd::ReadConsistency;
 pub use persistence::Persistence;
-pub use redis::Failover;
+pub use failover::Failover;
 
 use crate::system::{System, SystemOption};
 use clap::ValueEnum;
@@ -72,6 +73,7 @@ pub fn build(kind: TargetKind, options: &TargetOptions) -> Box<dyn System> {
     match kind {
         TargetKind::Own => Box::new(own::OwnSystem {
             exe: options.own_exe.clone(),
+            failover: options.failover,
             replication_delay_ms: options.replication_delay_ms,
             persistence: options.persistence,
         }),
@@ -136,6 +138,7 @@ mod tests {
             }
         }
         same::<TargetKind>();
+        same::<Failover>();
         assert_eq!(TargetKind::from_str("etcd", false), Ok(TargetKind::Etcd));
         let aof = serde_json::to_value(Persistence::AofEverysec).unwrap();
         let name = Persistence::AofEverysec.to_possible_value().unwrap();
@@ -157,9 +160,14 @@ mod tests {
             "--replication-delay: applies to --target own only"
         );
         assert_eq!(
-            check_takes(&*own, SystemOption::Failover).unwrap_err(),
-            "--failover: sentinel applies to --target redis only"
+            check_takes(&*own, SystemOption::Failover(Failover::Sentinel)).unwrap_err(),
+            "--failover sentinel: applies to --target redis only"
         );
+        assert_eq!(
+            check_takes(&*redis, SystemOption::Failover(Failover::Auto)).unwrap_err(),
+            "--failover auto: applies to --target own only"
+        );
+        assert!(check_takes(&*own, SystemOption::Failover(Failover::Auto)).is_ok());
         assert_eq!(
             check_takes(&*redis, SystemOption::ReadConsistency).unwrap_err(),
             "--read-consistency: applies to --target etcd only"

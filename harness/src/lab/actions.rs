@@ -77,6 +77,15 @@ pub(super) async fn apply(lab: &Cluster, action: &ClusterAction, as_json: bool) 
             lab.wait_ready(Duration::from_secs(20)).await?;
             Done::node("restart", node, "restarted; the cluster is ready again")
         }
+        ClusterAction::Promote { node } => {
+            let steps = lab.promote(node).await.map_err(anyhow::Error::msg)?;
+            Done::new(
+                "promote",
+                format!("{node}: promoted to primary\n  {}", steps.join("\n  ")),
+            )
+            .with("node", json!(node))
+            .with("steps", json!(steps))
+        }
         ClusterAction::Up(_) | ClusterAction::Serve(_) | ClusterAction::Down => {
             unreachable!("handled by act and the daemon")
         }

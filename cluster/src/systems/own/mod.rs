@@ -1,10 +1,18 @@
 //! faultline's own node (`faultline node`): one primary and replicas it streams writes to, over
 //! RESP, with a `CAS` command of its own; it keeps registers, counters (`INCRBY`) and sets
 //! (`SADD`, `SMEMBERS`), spoken to by the same RESP client as Redis.
+//!
+//! With `--failover auto` each node runs with `--failover-after` [`FAILOVER_AFTER`], its rank and
+//! its peers as it reaches them: a replica that misses its primary promotes itself with no
+//! consensus, and clients write to the primary in the highest epoch ([`locator`]).
 
-use super::Persistence;
+pub mod locator;
+
+use super::{Failover, Persistence};
 use crate::client::{self, Client, ClientOptions};
+use crate::client::BoxFuture;
 use crate::probe;
+use crate::replicaof::{self, Follower};
 use crate::resp_client::RespClient;
 use crate::system::{
     judge_primary_replica, DaemonSpec, NodeAddrs, NodePlan, NodeStatus, PortPlan, ProxyKind,
@@ -23,7 +31,14 @@ pub struct OwnSystem {
     pub replication_delay_ms: u64,
     /// Whether nodes keep a log on disk, and when it is fsynced (`--persistence`).
     pub persistence: Persistence,
+    /// `none` (the first node stays the primary) or `auto` (`--failover`).
+    pub failover: Failover,
 }
+
+/// With `--failover auto`: how long a replica's primary must be silent before it acts. Twice
+/// the primary's heartbeat, so one lost heartbeat is not a failover; the node adds a second per
+/// rank before promoting itself.
+pub const FAILOVER_AFTER: &str = "2s";
 
 /// The node's `--fsync` for `persistence`, or `None` for a node that keeps its data in memory.
 fn fsync(persistence: Persistence) -> Option<&'static str> {
@@ -61,6 +76,19 @@ impl System for OwnSystem {
         ];
         if node.index > 0 {
             args.extend(["--replica-of".into(), node.first().peer.to_string()]);
+        }
+        if self.failover == Failover::Auto {
+            args.extend([
+                "--failover-after".into(),
+                FAILOVER_AFTER.into(),
+                "--rank".into(),
+                node.index.to_string(),
+            ]);
+            for (name, peer) in &node.peers {
+                if name != node.name {
+                    args.extend(["--peer".into(), peer.peer.to_string()]);
+                }
+            }
         }
         if let Some(fsync) = fsync(self.persistence) {
             let log = node.dir.join("node.aof").display().to_string();
@@ -104,8 +132,17 @@ impl System for OwnSystem {
     fn takes(&self, option: SystemOption) -> bool {
         matches!(
             option,
-            SystemOption::ReplicationDelay | SystemOption::Persistence
+            SystemOption::ReplicationDelay
+                | SystemOption::Persistence
+                | SystemOption::Failover(Failover::None | Failover::Auto)
         )
+    }
+
+    fn check_cluster(&self, nodes: usize) -> Result<(), String> {
+        if self.failover == Failover::Auto && nodes < 2 {
+            return Err("--failover auto: needs --nodes 2 or more, a replica to promote".into());
+        }
+        Ok(())
     }
 
     /// One primary takes every write; reads from it see them all.
@@ -116,11 +153,25 @@ impl System for OwnSystem {
     fn client(&self, nodes: &[NodeAddrs], worker: usize, opts: &ClientOptions) -> Client {
         let clients: Vec<_> = nodes.iter().map(|n| n.client).collect();
         let reader = client::read_addr(&clients, opts.read_from, worker);
-        Client::new(RespClient::new(cas, clients[0], reader, opts.timeout))
+        let resp = RespClient::new(cas, clients[0], reader, opts.timeout);
+        Client::new(match self.failover {
+            Failover::Auto => resp.with_locator(locator::EpochLocator::new(clients)),
+            Failover::None | Failover::Sentinel => resp,
+        })
     }
 
     fn node_client(&self, node: &NodeAddrs, opts: &ClientOptions) -> Client {
         Client::new(RespClient::new(cas, node.client, node.client, opts.timeout))
+    }
+
+    fn promote<'a>(
+        &'a self,
+        name: &'a str,
+        node: &'a NodeAddrs,
+        followers: Vec<Follower>,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<Vec<String>, String>> {
+        Box::pin(async move { replicaof::promote(name, node, &followers, timeout).await })
     }
 }
 
@@ -150,6 +201,7 @@ mod tests {
             exe: "/bin/faultline".into(),
             replication_delay_ms: 250,
             persistence: Persistence::None,
+            failover: Failover::None,
         };
         let d = target.daemons(&plan).unwrap();
         assert!(!d[0].launch.args.iter().any(|a| a == "--log"));
@@ -167,5 +219,17 @@ mod tests {
             .windows(2)
             .any(|w| w == ["--replication-delay", "250ms"]));
         assert_eq!(d[0].marker, "7002");
+        assert!(!args.iter().any(|a| a == "--failover-after"));
+        target.failover = Failover::Auto;
+        let d = target.daemons(&plan).unwrap();
+        let args = &d[0].launch.args;
+        assert!(args.windows(2).any(|w| w == ["--failover-after", "2s"]));
+        assert!(args.windows(2).any(|w| w == ["--rank", "1"]));
+        let peers: Vec<&String> = args
+            .windows(2)
+            .filter(|w| w[0] == "--peer")
+            .map(|w| &w[1])
+            .collect();
+        assert_eq!(peers, ["127.0.0.1:9001"], "every node but itself, as it reaches them");
     }
 }

@@ -3,17 +3,15 @@
 
 pub mod sentinel;
 
-use super::Persistence;
+use super::{Failover, Persistence};
 use crate::capability::find_in_path;
-use crate::client::{self, Client, ClientOptions};
+use crate::client::{self, BoxFuture, Client, ClientOptions};
 use crate::probe;
 use crate::resp_client::RespClient;
 use crate::system::{
     judge_primary_replica, DaemonSpec, NodeAddrs, NodePlan, NodeStatus, PortPlan, ProxyKind,
     StatusFuture, System, SystemOption, Unhealthy,
 };
-use clap::ValueEnum;
-use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,17 +19,6 @@ use workloads::Operations;
 
 /// The Debian package that provides `redis-server`, named in errors when it is missing.
 pub const REDIS_PACKAGE: &str = "redis-server";
-
-/// How Redis fails over when its primary is lost (`--failover`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Failover {
-    /// Nothing promotes a replica: the first node stays the primary.
-    #[default]
-    None,
-    /// A Redis Sentinel beside each node promotes a replica when a majority of them agree.
-    Sentinel,
-}
 
 /// Compare-and-set on real Redis: a Lua script runs atomically, so the compare and the set cannot
 /// interleave with another client's write.
@@ -182,7 +169,7 @@ impl System for RedisSystem {
     fn proxy(&self) -> ProxyKind {
         match self.failover {
             Failover::Sentinel => ProxyKind::FrontsBySource,
-            Failover::None => ProxyKind::Links,
+            Failover::None | Failover::Auto => ProxyKind::Links,
         }
     }
 
@@ -197,7 +184,9 @@ impl System for RedisSystem {
     fn takes(&self, option: SystemOption) -> bool {
         matches!(
             option,
-            SystemOption::Failover | SystemOption::Persistence | SystemOption::WaitReplicas
+            SystemOption::Failover(Failover::None | Failover::Sentinel)
+                | SystemOption::Persistence
+                | SystemOption::WaitReplicas
         )
     }
 
@@ -241,6 +230,16 @@ impl System for RedisSystem {
 
     fn node_client(&self, node: &NodeAddrs, opts: &ClientOptions) -> Client {
         Client::new(Self::resp_client(node.client, node.client, opts.timeout))
+    }
+
+    fn promote<'a>(
+        &'a self,
+        name: &'a str,
+        node: &'a NodeAddrs,
+        followers: Vec<crate::replicaof::Follower>,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<Vec<String>, String>> {
+        Box::pin(async move { crate::replicaof::promote(name, node, &followers, timeout).await })
     }
 }
 
