@@ -368,7 +368,10 @@ impl Cluster {
     pub async fn promote(&self, name: &str) -> Result<Vec<String>, String> {
         let Some(node) = self.nodes.iter().find(|n| n.name == name) else {
             let names: Vec<&str> = self.nodes.iter().map(|n| n.name.as_str()).collect();
-            return Err(format!("no node {name} (the nodes are {})", names.join(", ")));
+            return Err(format!(
+                "no node {name} (the nodes are {})",
+                names.join(", ")
+            ));
         };
         let followers = self
             .nodes

@@ -140,7 +140,8 @@ mod tests {
 
     #[test]
     fn parses_primary_info() {
-        let text = "# Replication\nrole:master\nconnected_slaves:2\nmaster_repl_offset:7\nepoch:2\n";
+        let text =
+            "# Replication\nrole:master\nconnected_slaves:2\nmaster_repl_offset:7\nepoch:2\n";
         let r = parse_replication(text).unwrap();
         assert_eq!(
             (r.role.as_str(), r.link_up, r.offset, r.epoch),

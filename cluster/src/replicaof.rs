@@ -35,7 +35,9 @@ async fn replicaof(
     match tokio::time::timeout(timeout, cmd.query_async::<redis::Value>(&mut conn)).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(format!("{addr} refused REPLICAOF: {e}")),
-        Err(_) => Err(format!("{addr} did not answer REPLICAOF within {timeout:?}")),
+        Err(_) => Err(format!(
+            "{addr} did not answer REPLICAOF within {timeout:?}"
+        )),
     }
 }
 
@@ -55,7 +57,10 @@ pub async fn promote(
     let mut failed = Vec::new();
     for f in followers {
         match replicaof(f.addrs.client, Some(f.primary), timeout).await {
-            Ok(()) => done.push(format!("{}: REPLICAOF {} (follows {name})", f.name, f.primary)),
+            Ok(()) => done.push(format!(
+                "{}: REPLICAOF {} (follows {name})",
+                f.name, f.primary
+            )),
             Err(e) => failed.push(format!("{}: {e}", f.name)),
         }
     }

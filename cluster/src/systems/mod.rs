@@ -18,8 +18,8 @@ pub mod persistence;
 pub mod redis;
 
 pub use etcd::ReadConsistency;
-pub use persistence::Persistence;
 pub use failover::Failover;
+pub use persistence::Persistence;
 
 use crate::system::{System, SystemOption};
 use clap::ValueEnum;

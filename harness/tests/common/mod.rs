@@ -308,3 +308,47 @@ pub fn interrupt(child: &mut Child) -> Option<i32> {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// What a run recorded of a failover under a partition, in seconds of the run.
+#[derive(Debug, Clone, Copy)]
+pub struct FailoverWindow {
+    /// When the partition was applied.
+    pub partition: f64,
+    /// The first replication sample showing another node than the old primary as primary.
+    pub promoted: f64,
+    /// When the partition was healed (infinity if it never was).
+    pub heal: f64,
+}
+
+/// What the run recorded of the scenario: the partition applied, and a node other than `old`
+/// reporting itself the primary before the heal. Err says what the run lacked.
+pub fn failover_during_partition(run: &Path, old: &str) -> Result<FailoverWindow, String> {
+    let history = history_lines(run);
+    let applied = |f: &str| {
+        history
+            .iter()
+            .find(|e| e["process"] == "nemesis" && e["f"] == f && e["type"] == "info")
+            .and_then(|e| e["time"].as_u64())
+            .map(|nanos| nanos as f64 / 1e9)
+    };
+    let partition = applied("partition").ok_or("the partition was never applied")?;
+    let heal = applied("heal").unwrap_or(f64::INFINITY);
+    let samples = std::fs::read_to_string(run.join("replication.jsonl")).expect("samples");
+    let promoted = samples
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|s| s["role"] == "primary" && s["node"] != old)
+        .filter_map(|s| s["time"].as_f64())
+        .find(|time| (partition..=heal).contains(time));
+    match promoted {
+        Some(promoted) => Ok(FailoverWindow {
+            partition,
+            promoted,
+            heal,
+        }),
+        None => Err(format!(
+            "no node but {old} reported itself the primary between the partition \
+             ({partition:.1} s) and the heal ({heal:.1} s)"
+        )),
+    }
+}

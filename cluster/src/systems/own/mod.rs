@@ -9,8 +9,8 @@
 pub mod locator;
 
 use super::{Failover, Persistence};
-use crate::client::{self, Client, ClientOptions};
 use crate::client::BoxFuture;
+use crate::client::{self, Client, ClientOptions};
 use crate::probe;
 use crate::replicaof::{self, Follower};
 use crate::resp_client::RespClient;
@@ -230,6 +230,10 @@ mod tests {
             .filter(|w| w[0] == "--peer")
             .map(|w| &w[1])
             .collect();
-        assert_eq!(peers, ["127.0.0.1:9001"], "every node but itself, as it reaches them");
+        assert_eq!(
+            peers,
+            ["127.0.0.1:9001"],
+            "every node but itself, as it reaches them"
+        );
     }
 }
