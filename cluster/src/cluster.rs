@@ -686,11 +686,16 @@ impl nemesis::ClusterControl for Cluster {
 
     async fn primary(&self) -> Option<String> {
         let statuses = self.statuses(PROBE_TIMEOUT / 2).await;
-        self.nodes
-            .iter()
-            .zip(statuses)
-            .find(|(_, s)| s.as_ref().is_ok_and(|s| s.role == Role::Primary))
-            .map(|(n, _)| n.name.clone())
+        // Of several (a split brain), the one in the highest epoch, else the first.
+        let mut newest: Option<(&str, Option<u64>)> = None;
+        for (node, status) in self.nodes.iter().zip(&statuses) {
+            if let Some(s) = status.as_ref().ok().filter(|s| s.role == Role::Primary) {
+                if newest.is_none_or(|(_, epoch)| s.epoch > epoch) {
+                    newest = Some((&node.name, s.epoch));
+                }
+            }
+        }
+        newest.map(|(name, _)| name.to_string())
     }
 
     async fn health(&self) -> Result<(), String> {

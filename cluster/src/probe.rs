@@ -82,6 +82,7 @@ pub async fn resp_status(
         position: r.offset,
         leader: r.master,
         sentinel: None,
+        epoch: r.epoch,
     })
 }
 

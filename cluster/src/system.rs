@@ -117,6 +117,9 @@ pub struct NodeStatus {
     pub leader: Option<String>,
     /// With Sentinel: what this node's sentinel believes.
     pub sentinel: Option<SentinelView>,
+    /// An own node's epoch: of several primaries, the one in the highest epoch is the newest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
 }
 
 /// One sentinel's view of the monitored primary.
@@ -328,6 +331,7 @@ mod tests {
             position: None,
             leader: None,
             sentinel: None,
+            epoch: None,
         }
     }
 

@@ -233,6 +233,7 @@ mod tests {
             position: Some(position),
             leader: None,
             sentinel: None,
+            epoch: None,
         })
     }
 

@@ -52,8 +52,12 @@ pub async fn sample(
         for (name, status) in names.iter().zip(&statuses) {
             let line = match status {
                 Ok(s) => {
-                    json!({"time": time, "node": name, "role": s.role, "position": s.position,
-                           "link_up": s.link_up, "leader": s.leader})
+                    let mut line = json!({"time": time, "node": name, "role": s.role,
+                           "position": s.position, "link_up": s.link_up, "leader": s.leader});
+                    if let Some(epoch) = s.epoch {
+                        line["epoch"] = json!(epoch);
+                    }
+                    line
                 }
                 Err(e) => {
                     *summary.unanswered.entry(name.clone()).or_default() += 1;

@@ -189,7 +189,7 @@ pub(super) async fn status(lab: &Cluster, as_json: bool) -> Result<String> {
         rows.push(json!({
             "node": node.name, "addr": node.addr.to_string(), "pid": node.pid(),
             "process": process, "role": role, "link": link, "offset": offset, "lag": lag,
-            "sentinel": sentinel,
+            "sentinel": sentinel, "epoch": s.and_then(|s| s.epoch),
         }));
     }
     in_force.extend(lab.network().in_force().describe());

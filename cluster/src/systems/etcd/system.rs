@@ -59,6 +59,7 @@ impl System for EtcdSystem {
                 position: i64::try_from(s.raft_index).ok(),
                 leader: (s.leader_id != 0).then(|| format!("{:x}", s.leader_id)),
                 sentinel: None,
+                epoch: None,
             })
         })
     }
@@ -179,6 +180,7 @@ mod tests {
                 position: None,
                 leader: Some(leader.to_string()),
                 sentinel: None,
+                epoch: None,
             };
             (name.to_string(), addrs, status)
         };

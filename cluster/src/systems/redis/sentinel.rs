@@ -255,6 +255,7 @@ mod tests {
                 position: None,
                 leader: None,
                 sentinel: seen,
+                epoch: None,
             };
             (name.to_string(), addrs(port), status)
         };
