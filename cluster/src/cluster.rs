@@ -377,7 +377,7 @@ impl Cluster {
             .nodes
             .iter()
             .filter(|n| n.name != name)
-            .map(|n| crate::replicaof::Follower {
+            .map(|n| crate::system::Follower {
                 name: n.name.clone(),
                 addrs: n.addrs,
                 primary: self.network.route(&n.name, name, node.addrs.peer),

@@ -2,21 +2,9 @@
 //! the chosen node stops following (`REPLICAOF NO ONE`), then every other node is pointed at it.
 
 use crate::probe;
-use crate::system::NodeAddrs;
+use crate::system::{Follower, NodeAddrs};
 use std::net::SocketAddr;
 use std::time::Duration;
-
-/// One node to point at the new primary: its name, its addresses, and the new primary's address
-/// as that node reaches it (through the fault proxy in proxy mode).
-#[derive(Debug, Clone)]
-pub struct Follower {
-    /// Its name.
-    pub name: String,
-    /// Where it listens.
-    pub addrs: NodeAddrs,
-    /// The new primary as it reaches it.
-    pub primary: SocketAddr,
-}
 
 /// Sends one `REPLICAOF` to the node at `addr`: `NO ONE`, or the primary at `of`.
 async fn replicaof(

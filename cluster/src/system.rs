@@ -94,6 +94,18 @@ impl NodePlan<'_> {
     }
 }
 
+/// One node to point at the new primary: its name, its addresses, and the new primary's address
+/// as that node reaches it (through the fault proxy in proxy mode).
+#[derive(Debug, Clone)]
+pub struct Follower {
+    /// Its name.
+    pub name: String,
+    /// Where it listens.
+    pub addrs: NodeAddrs,
+    /// The new primary as it reaches it.
+    pub primary: SocketAddr,
+}
+
 /// A node's role as it reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -200,7 +212,7 @@ pub enum SystemOption {
     /// `--replication-delay`.
     ReplicationDelay,
     /// `--failover` with this choice.
-    Failover(crate::systems::Failover),
+    Failover(crate::systems::failover::Failover),
     /// `--persistence`.
     Persistence,
     /// `--wait-replicas`.
@@ -286,7 +298,7 @@ pub trait System: Send + Sync + fmt::Debug {
         &'a self,
         name: &'a str,
         node: &'a NodeAddrs,
-        followers: Vec<crate::replicaof::Follower>,
+        followers: Vec<Follower>,
         timeout: Duration,
     ) -> BoxFuture<'a, Result<Vec<String>, String>> {
         let _ = (name, node, followers, timeout);

@@ -1,7 +1,6 @@
 //! The command line of `faultline node`.
 
 use crate::durable::Fsync;
-use crate::replication::failover::{self, Plan};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -43,28 +42,4 @@ pub struct NodeArgs {
     /// that usually one replica promotes and the others follow it.
     #[arg(long, default_value_t = 0)]
     pub rank: u32,
-}
-
-impl NodeArgs {
-    /// The automatic failover asked for, if any; errors name the option.
-    pub fn failover_plan(&self) -> anyhow::Result<Option<Plan>> {
-        let Some(after) = self.failover_after else {
-            return Ok(None);
-        };
-        if after <= crate::replication::HEARTBEAT {
-            anyhow::bail!(
-                "--failover-after {after:?}: must be longer than the primary's heartbeat ({:?}), \
-                 or a healthy primary looks silent between two",
-                crate::replication::HEARTBEAT
-            );
-        }
-        if let Some(bad) = self.peer.iter().find(|p| !p.contains(':')) {
-            anyhow::bail!("--peer {bad:?}: not HOST:PORT");
-        }
-        Ok(Some(failover::Plan {
-            after,
-            rank: self.rank,
-            peers: self.peer.clone(),
-        }))
-    }
 }

@@ -44,7 +44,7 @@ pub async fn run(args: NodeArgs, listener: TcpListener) -> anyhow::Result<()> {
         Role::Replica(upstream) => info!("listening on {addr} as replica of {upstream}"),
     }
     tasks.spawn(replication::follower(server.clone()).in_current_span());
-    if let Some(plan) = args.failover_plan()? {
+    if let Some(plan) = replication::failover::Plan::from_args(&args)? {
         info!(
             "automatic failover after {:?} of silence, rank {}, peers {}",
             plan.after,

@@ -34,7 +34,8 @@ use tokio::task::JoinSet;
 use tokio::time::{interval, timeout, MissedTickBehavior};
 use tracing::{debug, info};
 
-use super::Upstream;
+use super::{Upstream, HEARTBEAT};
+use crate::args::NodeArgs;
 use crate::reply::{self, Reply};
 use crate::state::{Role, Server};
 
@@ -54,6 +55,29 @@ pub struct Plan {
     pub rank: u32,
     /// The other nodes, `HOST:PORT` as this node reaches them.
     pub peers: Vec<String>,
+}
+
+impl Plan {
+    /// The automatic failover `args` ask for, if any; errors name the option.
+    pub fn from_args(args: &NodeArgs) -> anyhow::Result<Option<Plan>> {
+        let Some(after) = args.failover_after else {
+            return Ok(None);
+        };
+        if after <= HEARTBEAT {
+            bail!(
+                "--failover-after {after:?}: must be longer than the primary's heartbeat \
+                 ({HEARTBEAT:?}), or a healthy primary looks silent between two"
+            );
+        }
+        if let Some(bad) = args.peer.iter().find(|p| !p.contains(':')) {
+            bail!("--peer {bad:?}: not HOST:PORT");
+        }
+        Ok(Some(Plan {
+            after,
+            rank: args.rank,
+            peers: args.peer.clone(),
+        }))
+    }
 }
 
 /// How a peer answered a probe.
@@ -246,6 +270,32 @@ mod tests {
             epoch,
             following: Some((format!("{of}:1"), silent)),
         }
+    }
+
+    #[test]
+    fn the_plan_refuses_a_timeout_within_a_heartbeat_and_a_peer_without_port() {
+        let mut args = NodeArgs {
+            name: "n2".into(),
+            bind: "127.0.0.1".into(),
+            port: 7002,
+            replica_of: None,
+            replication_delay: Duration::ZERO,
+            log: None,
+            fsync: crate::durable::Fsync::EverySecond,
+            failover_after: None,
+            peer: vec!["127.0.0.1:7001".into()],
+            rank: 1,
+        };
+        assert!(Plan::from_args(&args).unwrap().is_none());
+        args.failover_after = Some(Duration::from_secs(1));
+        let err = Plan::from_args(&args).unwrap_err().to_string();
+        assert!(err.starts_with("--failover-after 1s"), "{err}");
+        args.failover_after = Some(D);
+        let plan = Plan::from_args(&args).unwrap().unwrap();
+        assert_eq!((plan.after, plan.rank, plan.peers.len()), (D, 1, 1));
+        args.peer.push("localhost".into());
+        let err = Plan::from_args(&args).unwrap_err().to_string();
+        assert_eq!(err, "--peer \"localhost\": not HOST:PORT");
     }
 
     #[test]

@@ -12,11 +12,11 @@ use super::{Failover, Persistence};
 use crate::client::BoxFuture;
 use crate::client::{self, Client, ClientOptions};
 use crate::probe;
-use crate::replicaof::{self, Follower};
+use crate::replicaof;
 use crate::resp_client::RespClient;
 use crate::system::{
-    judge_primary_replica, DaemonSpec, NodeAddrs, NodePlan, NodeStatus, PortPlan, ProxyKind,
-    StatusFuture, System, SystemOption, Unhealthy,
+    judge_primary_replica, DaemonSpec, Follower, NodeAddrs, NodePlan, NodeStatus, PortPlan,
+    ProxyKind, StatusFuture, System, SystemOption, Unhealthy,
 };
 use std::path::PathBuf;
 use std::time::Duration;

@@ -236,7 +236,7 @@ impl System for RedisSystem {
         &'a self,
         name: &'a str,
         node: &'a NodeAddrs,
-        followers: Vec<crate::replicaof::Follower>,
+        followers: Vec<crate::system::Follower>,
         timeout: Duration,
     ) -> BoxFuture<'a, Result<Vec<String>, String>> {
         Box::pin(async move { crate::replicaof::promote(name, node, &followers, timeout).await })
