@@ -234,6 +234,26 @@ const WORKLOADS: &[Workload] = &[
         cases: register_like_kv,
     },
     Workload {
+        name: "cas-info-2k",
+        about: "issue 15's worst shape: 1 key, values 0..4, cas, 20 clients, 10% info; 3 \
+                histories of 2,000 ops (seeds 0 to 2)",
+        extra: false,
+        cases: |_| Ok(cas_info(2_000, false)),
+    },
+    Workload {
+        name: "cas-info-20k",
+        about: "the same at 20,000 ops (3 histories, seeds 0 to 2; 60 s timeout, 4 GiB memory \
+                limit each)",
+        extra: true,
+        cases: |_| Ok(cas_info(20_000, false)),
+    },
+    Workload {
+        name: "cas-info-20k-stale",
+        about: "the same with one stale read each (invalid)",
+        extra: true,
+        cases: |_| Ok(cas_info(20_000, true)),
+    },
+    Workload {
         name: "knossos",
         about: "the Knossos corpus (../shared/corpus/knossos), each file's verdict as Knossos's",
         extra: false,
@@ -661,6 +681,43 @@ fn kv_50_stale(_: &BenchCheckArgs) -> Result<Cases> {
     let mut cases = kv_cases(sim, Validity::Invalid);
     cases.every_key = Some(Validity::Invalid);
     Ok(cases)
+}
+
+/// Issue 15's worst shape for the search: one key, values repeating (0..4), 20 clients, 10%
+/// indeterminate operations with cas, each of which may or may not have happened. Seeds 0 to 2,
+/// as the issue measured them; a runaway search answers unknown at 60 s or 4 GiB rather than
+/// holding up the table (or the machine).
+fn cas_info(ops: usize, stale_read: bool) -> Cases {
+    let histories = (0..3u64)
+        .map(|seed| {
+            let sim = Simulation {
+                ops,
+                clients: 20,
+                values: Values::Range(5),
+                cas: true,
+                info_rate: 0.1,
+                stale_read,
+                seed,
+                ..Simulation::default()
+            };
+            let options = CheckOptions {
+                timeout: Some(Duration::from_secs(60)),
+                memory_limit: Some(4 << 30),
+                ..cas_register()
+            };
+            let expected = if stale_read {
+                Validity::Invalid
+            } else {
+                Validity::Valid
+            };
+            (sim.events(), options, Some(expected))
+        })
+        .collect();
+    Cases {
+        histories,
+        clients: Some(20),
+        every_key: None,
+    }
 }
 
 fn kv(args: &BenchCheckArgs) -> Result<Cases> {
