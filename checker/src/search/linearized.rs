@@ -1,10 +1,15 @@
-//! The set of operations a search configuration has linearized, and the compact key the search
+//! The set of operations a search configuration has linearized, and the compact keys the search
 //! caches it under.
+//!
+//! The set has two parts, kept apart because the memo treats them differently (see
+//! `explored.rs`): the `ok` operations linearized, which every completion must extend to all of
+//! them, and the indeterminate ones used, which a covering configuration may have fewer of.
+//! Each part numbers its operations in call order, apart from the other's.
 //!
 //! The cache holds one key per explored configuration, so a full bitset per key costs
 //! O(n²/64) memory over a search of n operations: gigabytes at 50,000. But in call order a
-//! linearized set is nearly a prefix: everything below some rank, except the few operations
-//! still concurrent with the frontier and indeterminate ones never linearized:
+//! linearized set of `ok` operations is nearly a prefix: everything below some rank, except the
+//! few operations still concurrent with the frontier:
 //!
 //! ```text
 //!   rank:    0 1 2 3 4 5 6 7 8 9
@@ -12,17 +17,20 @@
 //! ```
 //!
 //! So the key is `end` plus the gaps below it, unless the gaps outnumber the words of a bitset
-//! of `0..end` (many stuck indeterminate operations), in which case it is that bitset. A search
-//! of at most 128 operations (the common case: a key of a Jepsen test) keys by the whole bitset,
-//! two words. The choice depends only on the set and the search's size, so within a search
-//! equal sets always get equal keys. Keys are written as words (see [`Linearized::write_key`])
-//! for the memo's arena (`explored.rs`):
+//! of `0..end`, in which case it is that bitset. A search of at most 128 `ok` operations (the
+//! common case: a key of a Jepsen test) keys by the whole bitset, two words. The choice depends
+//! only on the set and the search's size, so within a search equal sets always get equal keys.
+//! Keys are written as words (see [`Linearized::write_key`]) for the memo's arena:
 //!
 //! ```text
 //!   small:  [bits 0..64, bits 64..128]
 //!   gaps:   [end | count << 32, gap0 | gap1 << 32, …]        (bit 63 clear)
 //!   bits:   [1 << 63 | words, word0, word1, …]
 //! ```
+//!
+//! The indeterminate operations used are few and scattered (most never took effect, and stay
+//! gaps forever: in one key they once made every key a bitset of all operations), so they are a
+//! bitset of their own up to the highest one used ([`Split::used`]).
 
 use crate::search::bitset::Bitset;
 
@@ -132,6 +140,79 @@ impl Linearized {
     }
 }
 
+/// A configuration's linearized operations, `ok` ones and indeterminate ones apart.
+#[derive(Debug, Clone)]
+pub(crate) struct Split {
+    /// The `ok` operations linearized, by rank among the `ok` operations.
+    ok: Linearized,
+    /// The indeterminate operations used, by rank among the indeterminate ones.
+    used: Bitset,
+    /// Words of `used` up to its highest nonzero one.
+    used_words: usize,
+    /// Each operation's rank in its part, and whether it is indeterminate.
+    rank: Vec<(usize, bool)>,
+}
+
+impl Split {
+    /// An empty set of `ops` operations, given in call order, each `true` if indeterminate.
+    pub(crate) fn new(
+        ops: usize,
+        by_call: &[usize],
+        indeterminate: impl Fn(usize) -> bool,
+    ) -> Self {
+        let mut rank = vec![(0, false); ops];
+        let (mut oks, mut infos) = (0, 0);
+        for &i in by_call {
+            let info = indeterminate(i);
+            let counter = if info { &mut infos } else { &mut oks };
+            rank[i] = (*counter, info);
+            *counter += 1;
+        }
+        Split {
+            ok: Linearized::new(oks),
+            used: Bitset::new(infos),
+            used_words: 0,
+            rank,
+        }
+    }
+
+    /// Adds operation `op`, which must not be a member.
+    pub(crate) fn insert(&mut self, op: usize) {
+        match self.rank[op] {
+            (r, false) => self.ok.insert(r),
+            (r, true) => {
+                self.used.set(r);
+                self.used_words = self.used_words.max(r / 64 + 1);
+            }
+        }
+    }
+
+    /// Removes operation `op`, which must be a member.
+    pub(crate) fn remove(&mut self, op: usize) {
+        match self.rank[op] {
+            (r, false) => self.ok.remove(r),
+            (r, true) => {
+                self.used.clear(r);
+                let words = self.used.words();
+                while self.used_words > 0 && words[self.used_words - 1] == 0 {
+                    self.used_words -= 1;
+                }
+            }
+        }
+    }
+
+    /// The `ok` part's cache key, into `out` (the module docs give its forms).
+    pub(crate) fn write_key(&self, out: &mut Vec<u64>) {
+        self.ok.write_key(out);
+    }
+
+    /// The indeterminate operations used, as a bitset without trailing zero words (equal sets,
+    /// equal slices).
+    pub(crate) fn used(&self) -> &[u64] {
+        &self.used.words()[..self.used_words]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,5 +286,42 @@ mod tests {
         let mut one_word = Linearized::new(3);
         one_word.insert(2);
         assert_eq!(one_word.key(), [4, 0]);
+    }
+
+    #[test]
+    fn split_keeps_ok_and_indeterminate_apart() {
+        // Operations 0..6 in call order 5, 0, 1, 4, 2, 3; 1 and 4 indeterminate.
+        let by_call = [5, 0, 1, 4, 2, 3];
+        let mut s = Split::new(6, &by_call, |i| i == 1 || i == 4);
+        for op in [5, 0, 2] {
+            s.insert(op);
+        }
+        // `ok` ranks: 5 → 0, 0 → 1, 2 → 2, 3 → 3; indeterminate: 1 → 0, 4 → 1.
+        assert_eq!(s.used(), [0u64; 0]);
+        let mut key = Vec::new();
+        s.write_key(&mut key);
+        assert_eq!(key, [0b111, 0]);
+        s.insert(4);
+        assert_eq!(s.used(), [0b10]);
+        s.insert(1);
+        assert_eq!(s.used(), [0b11]);
+        s.remove(4);
+        s.remove(1);
+        assert_eq!(s.used(), [0u64; 0]);
+        s.write_key(&mut key);
+        assert_eq!(key, [0b111, 0]);
+    }
+
+    #[test]
+    fn used_sets_drop_trailing_words() {
+        let by_call: Vec<usize> = (0..200).collect();
+        let mut s = Split::new(200, &by_call, |_| true);
+        s.insert(150);
+        s.insert(3);
+        assert_eq!(s.used().len(), 3);
+        s.remove(150);
+        assert_eq!(s.used(), [1 << 3]);
+        s.remove(3);
+        assert!(s.used().is_empty());
     }
 }

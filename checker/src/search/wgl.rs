@@ -51,9 +51,9 @@ use crate::history::history_error::HistoryError;
 use crate::history::operation::{Operation, Outcome};
 use crate::models::model::Model;
 use crate::search::budget::{Budget, Reservation, Stop};
-use crate::search::explored::Explored;
+use crate::search::explored::{At, Explored};
 use crate::search::fx_hash::FxBuildHasher;
-use crate::search::linearized::Linearized;
+use crate::search::linearized::Split;
 use std::collections::HashMap;
 use std::hash::Hash;
 
@@ -224,10 +224,12 @@ fn search<M: Model>(
     for (r, &i) in by_call.iter().enumerate() {
         rank[i] = r;
     }
-    let mut linearized = Linearized::new(ops.len());
+    let mut linearized = Split::new(ops.len(), &by_call, |i| ops[i].ret.is_none());
     let twin = earlier_twins(ops, &by_call);
     let mut done = vec![false; ops.len()];
-    let mut seen: Explored<M::State> = Explored::new();
+    // Covering configurations (see `explored.rs`) prune only the searches that may stop short
+    // of the true longest prefix.
+    let mut seen: Explored<M::State> = Explored::new(prune);
     let mut key: Vec<u64> = Vec::new();
     let mut scratch = Scratch::default();
     // What the search holds besides the memo: the entry list, ranks, and the longest prefix.
@@ -284,9 +286,9 @@ fn search<M: Model>(
                     entry = list.next(call);
                     continue;
                 }
-                linearized.insert(rank[op]);
+                linearized.insert(op);
                 linearized.write_key(&mut key);
-                if seen.insert(&key, next.clone()) {
+                if let Some(memo) = seen.insert(&key, next.clone(), linearized.used()) {
                     list.lift(call);
                     // An operation that leaves the state as it was blocks no candidate that
                     // was not blocked before: checking after every read would double the
@@ -295,8 +297,9 @@ fn search<M: Model>(
                         && next != state
                         && doomed(model, &list, ops, &next, &mut scratch, everything)
                     {
+                        seen.close(memo);
                         list.unlift(call);
-                        linearized.remove(rank[op]);
+                        linearized.remove(op);
                         entry = list.next(call);
                         continue;
                     }
@@ -307,6 +310,7 @@ fn search<M: Model>(
                         call,
                         before: std::mem::replace(&mut state, next),
                         bound: bound.unwrap_or(0),
+                        memo,
                     });
                     if ops[op].ret.is_some() {
                         required -= 1;
@@ -316,7 +320,7 @@ fn search<M: Model>(
                     bound = None;
                     continue;
                 }
-                linearized.remove(rank[op]);
+                linearized.remove(op);
             }
             entry = list.next(call);
             continue;
@@ -341,9 +345,10 @@ fn search<M: Model>(
             });
         };
         deepest.agree = deepest.agree.min(stack.len());
+        seen.close(frame.memo);
         state = frame.before;
         let op = list.op(frame.call);
-        linearized.remove(rank[op]);
+        linearized.remove(op);
         done[op] = false;
         if ops[op].ret.is_some() {
             required += 1;
@@ -534,6 +539,8 @@ struct Frame<S> {
     /// For an indeterminate operation, the candidates' bound when it was taken, to resume the
     /// scan there when it is undone.
     bound: u64,
+    /// Its configuration in the memo, closed when it is undone (see `explored.rs`).
+    memo: At,
 }
 
 /// The deepest point where the search had to back up.

@@ -503,3 +503,103 @@ fn wgl_agrees_with_brute_force_on_random_histories() {
         started.elapsed()
     );
 }
+
+/// Issue 15's worst shape in miniature: one register, values repeating, cas, many indeterminate
+/// operations (so many configurations differ only in which of them were used, which the memo's
+/// dominance prunes), a stale read in half of the histories and a read of anything in a third.
+/// Every search (exact, pruned, pruned with every pending observation asked) must agree with the
+/// brute-force reference, and a witness must follow the model.
+#[test]
+fn every_search_agrees_with_brute_force_on_repeated_values_and_indeterminate_cas() {
+    use crate::search::budget::Budget;
+    use crate::testing::simulation::{Simulation, SplitMix, Values};
+    const HISTORIES: u64 = 30_000;
+    let started = Instant::now();
+    let mut rng = SplitMix::new(0xd0_4a1c);
+    let (mut valid, mut invalid, mut many_optional) = (0, 0, 0);
+    for n in 0..HISTORIES {
+        let sim = Simulation {
+            ops: 4 + rng.below(12) as usize,
+            clients: 2 + rng.below(5) as usize,
+            values: Values::Range(2 + rng.below(3)),
+            cas: true,
+            info_rate: 0.2 + 0.1 * (n % 4) as f64,
+            stale_read: n % 2 == 0,
+            seed: n,
+            ..Simulation::default()
+        };
+        let mut events = sim.events();
+        if n % 3 == 0 {
+            if let Some(e) = events
+                .iter_mut()
+                .find(|e| e.kind == EventType::Ok && e.f == "read")
+            {
+                e.value = json!(rng.below(3));
+            }
+        }
+        let ops = pair(&events).unwrap();
+        let refs: Vec<&Operation> = ops.iter().collect();
+        let optional = refs
+            .iter()
+            .filter(|op| op.outcome == Outcome::Info && op.f != "read")
+            .count();
+        // The reference tries every subset of the optional operations: keep it to seconds.
+        if optional > 8 {
+            continue;
+        }
+        many_optional += usize::from(optional >= 3);
+        let expected = linearizable(&refs, &Value::Null, FailedCas::Observes);
+        let register = CasRegister::new(&Value::Null).with_failed_cas(FailedCas::Observes);
+        let k = KeyCheck::new(Value::Null, refs.clone(), register).unwrap();
+        let budget = Budget::unlimited();
+        for (name, got) in [
+            (
+                "exact",
+                wgl::check_within(&k.model, &k.intervals, &budget, None),
+            ),
+            (
+                "pruned",
+                wgl::decide_within(&k.model, &k.intervals, &budget, None),
+            ),
+            (
+                "small",
+                wgl::decide_small(&k.model, &k.intervals, &budget, None),
+            ),
+        ] {
+            let got = got.expect("an unlimited search finishes");
+            if let Linearization::Linearizable { order } = &got {
+                let mut state = k.model.init();
+                for &i in order {
+                    state = k
+                        .model
+                        .step(&state, &k.intervals[i].op)
+                        .expect("witness follows the model");
+                }
+            }
+            assert_eq!(
+                matches!(got, Linearization::Linearizable { .. }),
+                expected,
+                "history {n}: the {name} search disagrees with brute force\n{}",
+                events
+                    .iter()
+                    .map(|e| serde_json::to_string(e).unwrap())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+        if expected {
+            valid += 1;
+        } else {
+            invalid += 1;
+        }
+    }
+    assert!(
+        valid > 1_000 && invalid > 1_000 && many_optional > 1_000,
+        "{valid} valid, {invalid} invalid, {many_optional} with 3 or more optional operations"
+    );
+    eprintln!(
+        "{valid} valid, {invalid} invalid ({many_optional} with 3 or more optional operations) \
+         in {:?}",
+        started.elapsed()
+    );
+}
