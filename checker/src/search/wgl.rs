@@ -33,9 +33,13 @@
 //!   so a scan of the `ok` candidates never walks over them.
 //! - The memo is hashed with [`crate::search::fx_hash`], not SipHash.
 //!
-//! And three that cut what is explored without changing the verdict:
+//! And four that cut what is explored without changing the verdict:
 //!
 //! - identical operations are tried in one order only (see `earlier_twins`);
+//! - [`decide_within`] counts a configuration as explored when one with the same `ok`
+//!   operations and state, whose exploration has ended, used a subset of its indeterminate
+//!   operations (see `explored.rs`): on one key with values repeating and many indeterminate
+//!   cas, 2,000 operations went from seconds to under one;
 //! - [`decide_within`] skips an indeterminate operation whose effect the next one undoes
 //!   (see `absorbed`);
 //! - [`decide_within`] drops a configuration in which some candidate could never take effect,
@@ -153,6 +157,8 @@ pub fn check_within<M: Model>(
 ///
 /// - branches where an indeterminate operation's effect is undone by the next operation
 ///   (see `absorbed`);
+/// - configurations covered by an explored one: the same `ok` operations and state, a subset of
+///   the indeterminate operations used (see `explored.rs`);
 /// - configurations in which some candidate could never take effect, whatever may still come
 ///   before it (see `doomed`): a get of `"1;2;"` after an append made the key `"1;3;"`,
 ///   with no put pending that could start it again. The plain search finds out only once

@@ -249,7 +249,8 @@ const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "cas-info-20k-stale",
-        about: "the same with one stale read each (invalid)",
+        about: "the same with one stale read each (no verdict expected: indeterminate writes of \
+                every value stay pending, so a stale read is often explainable)",
         extra: true,
         cases: |_| Ok(cas_info(20_000, true)),
     },
@@ -705,12 +706,11 @@ fn cas_info(ops: usize, stale_read: bool) -> Cases {
                 memory_limit: Some(4 << 30),
                 ..cas_register()
             };
-            let expected = if stale_read {
-                Validity::Invalid
-            } else {
-                Validity::Valid
-            };
-            (sim.events(), options, Some(expected))
+            // With values 0..4 and hundreds of indeterminate writes and cas pending for ever,
+            // some of them may have written the stale value just before the read: the search
+            // found two of the three stale histories valid.
+            let expected = (!stale_read).then_some(Validity::Valid);
+            (sim.events(), options, expected)
         })
         .collect();
     Cases {
