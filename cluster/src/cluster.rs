@@ -684,6 +684,13 @@ impl nemesis::ClusterControl for Cluster {
         self.network.heal()
     }
 
+    fn lie(&self, node: &str, on: bool) -> Result<(), String> {
+        let node = self.node(node)?;
+        self.system
+            .lie(&node.addrs, on, PROBE_TIMEOUT)
+            .map_err(|e| format!("{}: {e}", node.name))
+    }
+
     async fn primary(&self) -> Option<String> {
         let statuses = self.statuses(PROBE_TIMEOUT / 2).await;
         // Of several (a split brain), the one in the highest epoch, else the first.

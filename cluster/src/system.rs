@@ -265,6 +265,16 @@ pub trait System: Send + Sync + fmt::Debug {
     }
     /// How its nodes are named in messages ("own nodes").
     fn noun(&self) -> &'static str;
+    /// Whether its nodes can be made to lie (`--nemesis byzantine`).
+    fn can_lie(&self) -> bool {
+        false
+    }
+    /// Makes the node at `node` lie (`true`: its reads answer values nobody wrote) or tell the
+    /// truth again, within `timeout`.
+    fn lie(&self, node: &NodeAddrs, on: bool, timeout: Duration) -> Result<(), String> {
+        let _ = (node, on, timeout);
+        Err(format!("{} cannot be made to lie", self.noun()))
+    }
     /// The client operations its client offers (a workload runs on it if it offers the ones the
     /// workload needs).
     fn operations(&self) -> &'static [Operations];

@@ -212,6 +212,12 @@ impl TestConfig {
                 .map_err(|e| format!("--nemesis {kind}: {e}"))?;
         }
         let system = cluster.system();
+        if nemesis.0.contains(&FaultKind::Byzantine) && !system.can_lie() {
+            return Err(format!(
+                "--nemesis byzantine: {} cannot be made to lie (own nodes can: --target own)",
+                system.noun()
+            ));
+        }
         let needs = workload.unit().needs();
         systems::check_operations(&*system, &workload.to_string(), needs)?;
         let serializable_reads = args.read_consistency == ReadConsistency::Serializable;

@@ -24,6 +24,11 @@ pub trait ClusterControl: Send + Sync {
     fn degrade(&self, nodes: &[String], fault: &LinkFault) -> Result<(), String>;
     /// Restores every node-to-node link: no cut, no degradation.
     fn heal_network(&self) -> Result<(), String>;
+    /// Makes `node` lie (`true`: its reads answer values nobody wrote) or tell the truth again.
+    fn lie(&self, node: &str, on: bool) -> Result<(), String> {
+        let _ = on;
+        Err(format!("{node} cannot be made to lie"))
+    }
     /// The node that currently reports itself primary, if one does.
     fn primary(&self) -> impl Future<Output = Option<String>> + Send;
     /// Whether every node answers and the cluster is replicating; `Err` says what is unhealthy.
@@ -45,6 +50,7 @@ pub fn apply<C: ClusterControl>(control: &C, fault: &Fault) -> Result<(), String
         Fault::Kill { nodes } => each(nodes, |n| control.kill(n)),
         Fault::Partition { grudge, .. } => control.partition(grudge),
         Fault::Link { nodes, link, .. } => control.degrade(nodes, link),
+        Fault::Lie { nodes } => each(nodes, |n| control.lie(n, true)),
     }
 }
 
@@ -54,6 +60,7 @@ pub fn heal<C: ClusterControl>(control: &C, fault: &Fault) -> Result<(), String>
         Fault::Pause { nodes } => each(nodes, |n| control.resume(n)),
         Fault::Kill { nodes } => each(nodes, |n| control.restart(n)),
         Fault::Partition { .. } | Fault::Link { .. } => control.heal_network(),
+        Fault::Lie { nodes } => each(nodes, |n| control.lie(n, false)),
     }
 }
 

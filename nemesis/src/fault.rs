@@ -22,6 +22,8 @@ pub enum FaultKind {
     Explicit(PartitionSpec),
     /// Degraded links into some nodes (latency, loss, bandwidth, blackhole, …).
     Link(LinkKind),
+    /// One node lies: its reads answer values nobody wrote (the Byzantine fault; own nodes).
+    Byzantine,
 }
 
 /// What a fault kind needs of the network (`--net`) it runs on.
@@ -49,6 +51,7 @@ impl FaultKind {
                 .iter()
                 .map(|l| FaultKind::Link(*l)),
         );
+        kinds.push(FaultKind::Byzantine);
         kinds
     }
 
@@ -74,6 +77,9 @@ impl FaultKind {
                 nodes: process_targets(nodes, primary, rng),
                 name: kind.to_string(),
             },
+            FaultKind::Byzantine => Fault::Lie {
+                nodes: vec![nodes.choose(rng).expect("a cluster has nodes").clone()],
+            },
             FaultKind::Explicit(spec) => Fault::Partition {
                 shape: "explicit".into(),
                 // The spec was checked against the node names when the run was configured.
@@ -85,7 +91,7 @@ impl FaultKind {
     /// What this kind needs of the network it runs on, for networks to say whether they can.
     pub fn needs(&self) -> NetworkNeed {
         match self {
-            FaultKind::Pause | FaultKind::Kill => NetworkNeed::Nothing,
+            FaultKind::Pause | FaultKind::Kill | FaultKind::Byzantine => NetworkNeed::Nothing,
             FaultKind::Partition(_) | FaultKind::Explicit(_) => NetworkNeed::Cut,
             FaultKind::Link(link) => NetworkNeed::Degrade(link.fault()),
         }
@@ -165,6 +171,7 @@ impl fmt::Display for FaultKind {
             FaultKind::Partition(Some(shape)) => write!(f, "partition-{shape}"),
             FaultKind::Explicit(spec) => write!(f, "--partition {spec}"),
             FaultKind::Link(link) => write!(f, "{link}"),
+            FaultKind::Byzantine => f.write_str("byzantine"),
         }
     }
 }
@@ -192,6 +199,11 @@ pub enum Fault {
         /// What the links suffer.
         link: LinkFault,
     },
+    /// These nodes lie: their reads answer values nobody wrote.
+    Lie {
+        /// The lying nodes.
+        nodes: Vec<String>,
+    },
     /// The network is cut as the grudge says.
     Partition {
         /// The shape's name (`explicit` for `--partition`).
@@ -209,6 +221,7 @@ impl Fault {
             Fault::Kill { .. } => "kill",
             Fault::Partition { .. } => "partition",
             Fault::Link { .. } => "degrade",
+            Fault::Lie { .. } => "lie",
         }
     }
 
@@ -217,6 +230,7 @@ impl Fault {
         match self {
             Fault::Pause { .. } => "resume",
             Fault::Kill { .. } => "restart",
+            Fault::Lie { .. } => "truth",
             Fault::Partition { .. } | Fault::Link { .. } => "heal",
         }
     }
@@ -235,8 +249,8 @@ impl WindowEdge {
     /// The edge a nemesis event's `f` marks, if any (`health`, `recovered` and the like mark none).
     pub fn of(f: &str) -> Option<WindowEdge> {
         match f {
-            "pause" | "kill" | "partition" | "degrade" => Some(WindowEdge::Start),
-            "resume" | "restart" | "heal" => Some(WindowEdge::End),
+            "pause" | "kill" | "partition" | "degrade" | "lie" => Some(WindowEdge::Start),
+            "resume" | "restart" | "heal" | "truth" => Some(WindowEdge::End),
             _ => None,
         }
     }
@@ -247,6 +261,7 @@ impl fmt::Display for Fault {
         match self {
             Fault::Pause { nodes } => write!(f, "pause {}", nodes.join(",")),
             Fault::Kill { nodes } => write!(f, "kill {}", nodes.join(",")),
+            Fault::Lie { nodes } => write!(f, "{} lying", nodes.join(",")),
             Fault::Link { name, nodes, .. } => write!(f, "{name} into {}", nodes.join(",")),
             Fault::Partition { shape, grudge } => {
                 let cut: Vec<String> = grudge

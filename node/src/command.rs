@@ -52,6 +52,8 @@ pub enum Command {
     Flsync,
     /// `REPLICAOF host port` (follow that primary), or `REPLICAOF NO ONE` (`None`: become one).
     Replicaof(Option<(Bytes, Bytes)>),
+    /// `LIE ON|OFF`: faultline's Byzantine fault, reads answering invented values while on.
+    Lie(bool),
     /// `QUIT`.
     Quit,
 }
@@ -148,6 +150,11 @@ impl Command {
                 let no_one = host.eq_ignore_ascii_case(b"no") && port.eq_ignore_ascii_case(b"one");
                 Command::Replicaof((!no_one).then_some((host, port)))
             }
+            "lie" => match take(&mut args).to_ascii_lowercase().as_slice() {
+                b"on" => Command::Lie(true),
+                b"off" => Command::Lie(false),
+                _ => return Err(CommandError::Other("LIE takes ON or OFF".into())),
+            },
             "quit" => Command::Quit,
             _ => unreachable!("every name in ARITY is matched above"),
         })
@@ -190,6 +197,7 @@ const ARITY: &[(&str, usize, Option<usize>)] = &[
     ("replconf", 1, None),
     ("flsync", 1, Some(1)),
     ("replicaof", 3, Some(3)),
+    ("lie", 2, Some(2)),
     ("quit", 1, None),
 ];
 
@@ -305,5 +313,16 @@ mod tests {
             ))))
         );
         assert!(parse(&["replicaof", "no"]).is_err());
+    }
+
+    #[test]
+    fn lie_takes_on_or_off_and_is_no_write() {
+        assert_eq!(parse(&["LIE", "on"]), Ok(Command::Lie(true)));
+        assert_eq!(parse(&["lie", "OFF"]), Ok(Command::Lie(false)));
+        assert!(!parse(&["lie", "on"]).unwrap().is_write());
+        assert_eq!(
+            parse(&["lie", "maybe"]).unwrap_err().to_string(),
+            "ERR LIE takes ON or OFF"
+        );
     }
 }

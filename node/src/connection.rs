@@ -126,16 +126,18 @@ fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
         Command::Select(_) => reply::error("ERR DB index is out of range"),
         Command::Introspect => Reply::Array(Vec::new()),
         Command::Get(key) => match store.get(&key) {
-            Ok(value) => value.map_or(Reply::Null, reply::bulk),
+            Ok(value) => server
+                .liar
+                .get(&key, value)
+                .map_or(Reply::Null, reply::bulk),
             Err(e) => reply::error(e),
         },
         Command::Set(key, value) => logged(store.set(key, value).map(|()| reply::ok())),
         Command::SAdd(key, members) => logged(store.sadd(key, members).map(reply::count)),
         Command::SMembers(key) => match store.members(&key) {
             Ok(members) => {
-                return Next::Reply(Response::Set(
-                    members.into_iter().map(reply::bulk).collect(),
-                ))
+                let told = server.liar.members(&key, members);
+                return Next::Reply(Response::Set(told.into_iter().map(reply::bulk).collect()));
             }
             Err(e) => reply::error(e),
         },
@@ -161,6 +163,10 @@ fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
             reply::ok()
         }
         Command::Replicaof(Some((host, port))) => replicaof(server, &host, &port),
+        Command::Lie(on) => {
+            server.liar.set(on, &server.name);
+            reply::ok()
+        }
         Command::Quit => return Next::Close(reply::ok()),
     };
     Next::Reply(reply.into())

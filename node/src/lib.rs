@@ -13,6 +13,7 @@ mod command;
 mod connection;
 mod durable;
 mod info;
+mod lie;
 mod replication;
 mod reply;
 mod request;

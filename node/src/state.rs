@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use crate::args::NodeArgs;
 use crate::durable::DurableLog;
+use crate::lie::Liar;
 use crate::replication::{Registry, Upstream};
 use crate::store::Store;
 use anyhow::Context;
@@ -54,6 +55,8 @@ pub struct Server {
     pub delay: Duration,
     /// When the node started, for INFO's uptime.
     pub started: Instant,
+    /// Whether its reads lie now (`LIE ON`, the Byzantine fault).
+    pub liar: Liar,
     role: Mutex<Role>,
     /// Moves on every role change, always under the `role` lock.
     term: watch::Sender<u64>,
@@ -94,6 +97,7 @@ impl Server {
             store: Arc::new(open_store(args)?),
             delay: args.replication_delay,
             started: Instant::now(),
+            liar: Liar::default(),
             role: Mutex::new(role),
             term: watch::Sender::new(0),
             next_client_id: AtomicU64::new(1),
