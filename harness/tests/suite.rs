@@ -378,8 +378,9 @@ fn a_bad_suite_file_is_refused_before_any_test_runs() {
             "test 2 (b): unknown field `concurency` (the options of `faultline test`: ",
         ),
         (
-            "[[test]]\nnemesis = \"none\"\n[[test]]\nname = \"own-set\"\nworkload = \"set\"\n",
-            "test 2 (own-set): ",
+            "[[test]]\nnemesis = \"none\"\n[[test]]\nname = \"liar\"\ntarget = \"redis\"\n\
+             nemesis = \"byzantine\"\n",
+            "test 2 (liar): --nemesis byzantine: Redis nodes cannot be made to lie",
         ),
         (
             "[[test]]\nnemesis = \"none\"\n[[test]]\nnemesis = \"pause\"\n",
