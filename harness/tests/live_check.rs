@@ -85,13 +85,7 @@ fn stop_on_anomaly_ends_the_workload_at_the_first_invalid_key() {
         results["duration_secs"].as_f64().unwrap() < 60.0,
         "{results:#}"
     );
-    let invalid = results["check"]["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|k| k["validity"] == "invalid")
-        .count();
-    assert!(invalid > 0, "{results:#}");
+    assert!(invalid_keys(&results) > 0, "{results:#}");
     assert_all_gone(&node_pids(&case.latest()));
 
     let alone = case.run(&["test", "--stop-on-anomaly"]);

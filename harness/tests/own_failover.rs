@@ -105,13 +105,10 @@ fn cut_off_primary_loses_acknowledged_writes(net: &str) {
             Ok(w) => {
                 assert_eq!(out.status.code(), Some(1), "an anomaly exits 1");
                 assert_eq!(results["verdict"], "invalid", "{results:#}");
-                let invalid = results["check"]["keys"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .filter(|k| k["validity"] == "invalid")
-                    .count();
-                assert!(invalid >= 1, "some key is not linearizable: {results:#}");
+                assert!(
+                    invalid_keys(&results) >= 1,
+                    "some key is not linearizable: {results:#}"
+                );
                 assert!(
                     n1_demoted_after(&run, w.heal),
                     "after the heal ({:.1} s) n1 saw the newer epoch and followed",
@@ -119,16 +116,7 @@ fn cut_off_primary_loses_acknowledged_writes(net: &str) {
                 );
                 return;
             }
-            Err(why) => {
-                assert!(
-                    matches!(out.status.code(), Some(0 | 1 | 3)),
-                    "a verdict, not an error: {results:#}"
-                );
-                missed.push(format!(
-                    "seed {seed}: {why} (verdict {})",
-                    results["verdict"]
-                ));
-            }
+            Err(why) => missed.push(common::missed(seed, &why, out.status.code(), &results)),
         }
     }
     panic!(

@@ -66,16 +66,7 @@ fn run_partitioned_on(net: &str, extra: &[&str]) -> (Case, Value) {
                 assert_eq!(results["verdict"], "invalid", "{results:#}");
                 return (case, results);
             }
-            Err(why) => {
-                assert!(
-                    matches!(out.status.code(), Some(0 | 1 | 3)),
-                    "a verdict, not an error: {results:#}"
-                );
-                missed.push(format!(
-                    "seed {seed}: {why} (verdict {})",
-                    results["verdict"]
-                ));
-            }
+            Err(why) => missed.push(common::missed(seed, &why, out.status.code(), &results)),
         }
     }
     panic!(
@@ -249,13 +240,10 @@ fn registers_under_the_same_partition_are_not_linearizable() {
         return;
     }
     let (_case, results) = run_partitioned(&["--workload", "register"]);
-    let invalid = results["check"]["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|k| k["validity"] == "invalid")
-        .count();
-    assert!(invalid >= 1, "some key is not linearizable: {results:#}");
+    assert!(
+        invalid_keys(&results) >= 1,
+        "some key is not linearizable: {results:#}"
+    );
 }
 
 #[test]

@@ -76,6 +76,8 @@ mod tests {
         liar.set(true, "n1");
         assert_eq!(liar.get(b"k", five).as_deref(), Some(&b"1000000005"[..]));
         assert_eq!(liar.get(b"k", None).as_deref(), Some(&b"1000000000"[..]));
+        let text = Some(Bytes::from_static(b"abc"));
+        assert_eq!(liar.get(b"k", text).as_deref(), Some(&b"abc-invented"[..]));
         assert_eq!(
             liar.members(b"s", vec![Bytes::from_static(b"1")]),
             [Bytes::from_static(b"1"), Bytes::from_static(b"-1000000000")]

@@ -24,6 +24,26 @@ pub fn words<'a>(parts: &[&[&'a str]]) -> Vec<&'a str> {
     parts.concat()
 }
 
+/// How many keys a run's results.json judged invalid.
+pub fn invalid_keys(results: &Value) -> usize {
+    results["check"]["keys"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a check with keys: {results:#}"))
+        .iter()
+        .filter(|k| k["validity"] == "invalid")
+        .count()
+}
+
+/// For a test that retries seeds until a run records what it needs: a run without it must still
+/// have ended with a verdict; says why it missed, for the failure message if none hits.
+pub fn missed(seed: &str, why: &str, code: Option<i32>, results: &Value) -> String {
+    assert!(
+        matches!(code, Some(0 | 1 | 3)),
+        "a verdict, not an error: {results:#}"
+    );
+    format!("seed {seed}: {why} (verdict {})", results["verdict"])
+}
+
 /// One test's faultline: its own store, taken down on drop.
 pub struct Case {
     pub store: tempfile::TempDir,
