@@ -74,6 +74,7 @@ pub async fn resp_status(
     let role = match r.role.as_str() {
         "master" => Role::Primary,
         "slave" => Role::Replica,
+        "peer" => Role::Peer,
         other => return Err(format!("{addr}: unexpected role {other}")),
     };
     Ok(NodeStatus {

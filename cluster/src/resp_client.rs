@@ -9,7 +9,8 @@
 //! Failures are sorted by what they mean for the history: a connection that could not be made,
 //! or an error reply, means the command certainly did not run (`fail`); a timeout or a connection
 //! lost after sending means it may have (`info`), and that connection is dropped so no late reply
-//! is mistaken for the next command's. A `READONLY` reply (a demoted primary) is a `fail` that
+//! is mistaken for the next command's. So does an `UNCERTAIN` reply (a quorum write that
+//! reached fewer replicas than its quorum, which may yet take effect). A `READONLY` reply (a demoted primary) is a `fail` that
 //! also drops the connection, so the next command asks the locator again.
 
 use crate::client::BoxFuture;
@@ -197,10 +198,14 @@ impl RespClient {
     }
 }
 
-/// An error reply means the server refused the command; anything else happened on the wire.
+/// An error reply means the server refused the command — except `UNCERTAIN`, an own quorum
+/// node's word for a write that reached some replicas but not its quorum; anything else
+/// happened on the wire.
 fn classify(e: RedisError, addr: SocketAddr, timeout: Duration) -> ClientError {
     if e.is_timeout() {
         timed_out(addr, timeout)
+    } else if e.code() == Some("UNCERTAIN") {
+        ClientError::MayHaveHappened(format!("{addr} replied {e}"))
     } else if e.code().is_some() {
         ClientError::DidNotHappen(format!("{addr} replied {e}"))
     } else {

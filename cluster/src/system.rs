@@ -114,6 +114,8 @@ pub enum Role {
     Primary,
     /// Follows a primary (Redis replica, etcd follower).
     Replica,
+    /// One of equals in a leaderless cluster: takes reads and writes, follows no one.
+    Peer,
 }
 
 /// What a node says about itself.
@@ -219,20 +221,27 @@ pub enum SystemOption {
     WaitReplicas,
     /// `--read-consistency serializable`.
     ReadConsistency,
+    /// `--mode` with this choice.
+    Mode(crate::systems::mode::Mode),
 }
 
 impl SystemOption {
     /// The error for this option used with a system that does not take it; `takers` names the
     /// systems that do ("redis", "redis or etcd").
     pub fn refused(self, takers: &str) -> String {
-        let flag = match self {
+        format!("{}: applies to --target {takers} only", self.flag())
+    }
+
+    /// The option as written on the command line (`--failover auto`).
+    pub fn flag(self) -> String {
+        match self {
             SystemOption::ReplicationDelay => "--replication-delay".to_string(),
             SystemOption::Failover(choice) => format!("--failover {choice}"),
             SystemOption::Persistence => "--persistence".into(),
             SystemOption::WaitReplicas => "--wait-replicas".into(),
             SystemOption::ReadConsistency => "--read-consistency".into(),
-        };
-        format!("{flag}: applies to --target {takers} only")
+            SystemOption::Mode(choice) => format!("--mode {choice}"),
+        }
     }
 }
 
@@ -340,6 +349,20 @@ pub fn judge_primary_replica(nodes: &[(String, NodeAddrs, NodeStatus)]) -> Resul
         }
     }
     Ok(())
+}
+
+/// The health rule of a leaderless cluster: every node answered and stands as a peer.
+pub fn judge_peers(nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), Unhealthy> {
+    match nodes.iter().find(|(_, _, s)| s.role != Role::Peer) {
+        Some((name, _, status)) => Err(Unhealthy::node(
+            name,
+            format!(
+                "stands as {:?}, not as a peer of a leaderless cluster",
+                status.role
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

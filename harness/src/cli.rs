@@ -3,7 +3,7 @@
 
 use crate::check_readings::{FailedCasReading, NilReads};
 use clap::{Args, Parser, Subcommand};
-use cluster::systems::{Failover, Persistence, ReadConsistency};
+use cluster::systems::{Failover, Mode, Persistence, ReadConsistency};
 use cluster::{NetChoice, ReadFrom, TargetKind};
 use nemesis::{NemesisKinds, PartitionSpec};
 use std::path::PathBuf;
@@ -146,6 +146,17 @@ pub struct ClusterOpts {
     /// (Debian's etcd-server).
     #[arg(long, value_enum, default_value = "own")]
     pub target: TargetKind,
+    /// Own nodes: the replication design, async (one primary streams to replicas) or quorum
+    /// (leaderless: every node takes writes and waits for read and write quorums).
+    #[arg(long, value_enum, default_value = "async")]
+    pub mode: Mode,
+    /// --mode quorum: replicas a read waits for (default: a majority of --nodes).
+    #[arg(long)]
+    pub read_quorum: Option<usize>,
+    /// --mode quorum: replicas a write waits for (default: a majority of --nodes); with
+    /// --read-quorum + --write-quorum ≤ --nodes a read can miss the last write.
+    #[arg(long)]
+    pub write_quorum: Option<usize>,
     /// How a lost primary is replaced: each choice names the system that takes it.
     #[arg(long, value_enum, default_value = "none")]
     pub failover: Failover,

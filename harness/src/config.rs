@@ -2,7 +2,7 @@
 
 use crate::cli::{ClusterOpts, TestArgs};
 use cluster::system::{System, SystemOption};
-use cluster::systems::{self, Failover, Persistence, ReadConsistency};
+use cluster::systems::{self, Failover, Mode, Persistence, ReadConsistency};
 use cluster::{ClientOptions, ClusterSpec, Lifetime, TargetOptions};
 use cluster::{NetMode, ReadFrom, TargetKind};
 use nemesis::{FaultKind, NemesisKinds};
@@ -83,6 +83,12 @@ pub struct ClusterChoice {
     /// Own nodes' replication delay.
     #[serde(with = "secs")]
     pub replication_delay: Duration,
+    /// Own nodes: the replication design.
+    pub mode: Mode,
+    /// `--mode quorum`: replicas a read waits for, if set.
+    pub read_quorum: Option<usize>,
+    /// `--mode quorum`: replicas a write waits for, if set.
+    pub write_quorum: Option<usize>,
     /// Redis and own nodes: how failover happens.
     pub failover: Failover,
     /// Redis and own nodes: persistence.
@@ -104,14 +110,30 @@ impl ClusterChoice {
         if opts.ready_timeout.is_zero() {
             return Err("--ready-timeout: must be longer than 0s".into());
         }
+        let mode = opts.mode;
+        let sizes = [
+            ("--read-quorum", opts.read_quorum),
+            ("--write-quorum", opts.write_quorum),
+        ];
+        if let Some((option, _)) = sizes.iter().find(|(_, size)| size.is_some()) {
+            if (target, mode) != (TargetKind::Own, Mode::Quorum) {
+                return Err(format!(
+                    "{option}: applies to --target own --mode quorum only"
+                ));
+            }
+        }
         let options = TargetOptions {
             failover,
             persistence,
             replication_delay_ms: opts.replication_delay.unwrap_or_default().as_millis() as u64,
             own_exe: PathBuf::new(),
+            mode,
+            read_quorum: opts.read_quorum,
+            write_quorum: opts.write_quorum,
         };
         let system = systems::build(target, &options);
         let used = [
+            (mode != Mode::Async, SystemOption::Mode(mode)),
             (
                 opts.replication_delay.is_some(),
                 SystemOption::ReplicationDelay,
@@ -120,6 +142,13 @@ impl ClusterChoice {
             (persistence != Persistence::None, SystemOption::Persistence),
         ];
         for (_, option) in used.into_iter().filter(|(used, _)| *used) {
+            if target == TargetKind::Own && mode != Mode::Async && !system.takes(option) {
+                // The target takes it in another design: name the design that does not.
+                return Err(format!(
+                    "{}: does not apply to --mode {mode}",
+                    option.flag()
+                ));
+            }
             systems::check_takes(&*system, option)?;
         }
         system.check_cluster(opts.nodes)?;
@@ -134,6 +163,9 @@ impl ClusterChoice {
             net,
             subnet_base,
             replication_delay: opts.replication_delay.unwrap_or_default(),
+            mode,
+            read_quorum: opts.read_quorum,
+            write_quorum: opts.write_quorum,
             failover,
             persistence,
             ready_timeout: opts.ready_timeout,
@@ -176,6 +208,9 @@ impl ClusterChoice {
             persistence: self.persistence,
             replication_delay_ms: self.replication_delay.as_millis() as u64,
             own_exe,
+            mode: self.mode,
+            read_quorum: self.read_quorum,
+            write_quorum: self.write_quorum,
         }
     }
 
@@ -285,9 +320,10 @@ impl TestConfig {
         }
         let seed = args.seed.unwrap_or_else(fresh_seed);
         Ok(TestConfig {
-            name: args
-                .name
-                .unwrap_or_else(|| format!("{}-{workload}", cluster.target)),
+            name: args.name.unwrap_or_else(|| match cluster.mode {
+                Mode::Async => format!("{}-{workload}", cluster.target),
+                mode => format!("{}-{mode}-{workload}", cluster.target),
+            }),
             cluster,
             concurrency: args.concurrency,
             rate: args.rate,
@@ -380,6 +416,42 @@ mod tests {
         );
         assert_eq!(c.nemesis.0, vec![FaultKind::Pause]);
         assert_eq!(c.name, "own-register");
+    }
+
+    #[test]
+    fn the_quorum_design_takes_its_own_options_and_refuses_the_async_ones() {
+        let quorum = ["--mode", "quorum", "--net", "proxy"];
+        let ok = |extra: &[&str]| resolve(&[&quorum[..], extra].concat());
+        let c = ok(&["--read-quorum", "1", "--write-quorum", "3"]).unwrap();
+        assert_eq!(c.name, "own-quorum-register");
+        assert_eq!(
+            (c.cluster.read_quorum, c.cluster.write_quorum),
+            (Some(1), Some(3))
+        );
+        let e = |extra: &[&str]| ok(extra).unwrap_err();
+        assert_eq!(
+            e(&["--write-quorum", "4"]),
+            "--write-quorum 4: must be 1 to 3 (--nodes)"
+        );
+        assert_eq!(
+            e(&["--persistence", "aof-always"]),
+            "--persistence: does not apply to --mode quorum"
+        );
+        assert_eq!(
+            e(&["--failover", "auto"]),
+            "--failover auto: does not apply to --mode quorum"
+        );
+        assert!(
+            e(&["--read-from", "any"]).starts_with("--read-from: a quorum cluster has no primary")
+        );
+        assert_eq!(
+            resolve(&["--read-quorum", "2"]).unwrap_err(),
+            "--read-quorum: applies to --target own --mode quorum only"
+        );
+        assert_eq!(
+            resolve(&["--target", "redis", "--mode", "quorum"]).unwrap_err(),
+            "--mode quorum: applies to --target own only"
+        );
     }
 
     #[test]

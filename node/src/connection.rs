@@ -34,6 +34,8 @@ enum Next {
     Close(Reply),
     /// The peer is a replica that asked for FLSYNC: the connection becomes a replication link.
     Replicate,
+    /// A data command this node coordinates over a quorum (`--mode quorum`).
+    Coordinate(Command),
 }
 
 /// Serves one connection until the peer leaves, sends a malformed request, or the node stops.
@@ -63,6 +65,15 @@ pub async fn handle(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr
                         close = true;
                     }
                     Next::Replicate => replicate = true,
+                    Next::Coordinate(command) => {
+                        let quorum = server
+                            .design
+                            .quorum()
+                            .expect("only quorum nodes coordinate");
+                        let reply = quorum.execute(&command, &server.liar).await;
+                        let reply = reply.expect("only data commands are coordinated");
+                        reply.encode(session.protocol, &mut out);
+                    }
                 },
                 Err(e) => {
                     debug!(%peer, "closing connection after malformed request: {e}");
@@ -112,6 +123,27 @@ fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
         Ok(command) => command,
         Err(e) => return Next::Reply(reply::error(e).into()),
     };
+    if let Some(quorum) = server.design.quorum() {
+        match command {
+            Command::Get(_)
+            | Command::Set(..)
+            | Command::Cas { .. }
+            | Command::IncrBy(..)
+            | Command::SAdd(..)
+            | Command::SMembers(_) => return Next::Coordinate(command),
+            Command::QFetch(key) => return Next::Reply(quorum.fetch(&key).into()),
+            Command::QStore(key, parts) => {
+                return Next::Reply(quorum.store_sent(key, &parts).into())
+            }
+            Command::DbSize => return Next::Reply(reply::count(quorum.replica.len()).into()),
+            Command::Del(_) | Command::FlushAll | Command::Flsync | Command::Replicaof(_) => {
+                return Next::Reply(
+                    reply::error("ERR not supported by a node in --mode quorum").into(),
+                )
+            }
+            _ => {}
+        }
+    }
     let primary = server.is_primary();
     if command.is_write() && !primary {
         return Next::Reply(reply::error(CommandError::ReadOnly).into());
@@ -166,6 +198,9 @@ fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
         Command::Lie(on) => {
             server.liar.set(on, &server.name);
             reply::ok()
+        }
+        Command::QFetch(_) | Command::QStore(..) => {
+            reply::error("ERR QFETCH and QSTORE are served by nodes in --mode quorum only")
         }
         Command::Quit => return Next::Close(reply::ok()),
     };

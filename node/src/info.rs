@@ -60,6 +60,15 @@ fn server_section(server: &Server, text: &mut String) {
 fn replication_section(server: &Server, text: &mut String) {
     let offset = server.store.offset();
     text.push_str("# Replication\r\n");
+    if let Some(quorum) = server.design.quorum() {
+        let (read, write) = quorum.sizes();
+        let _ = write!(
+            text,
+            "role:peer\r\nmode:quorum\r\nnodes:{}\r\nread_quorum:{read}\r\nwrite_quorum:{write}\r\n",
+            quorum.nodes()
+        );
+        return;
+    }
     let role = server.role();
     match &role {
         Role::Primary { registry, .. } => {
@@ -102,7 +111,10 @@ fn replication_section(server: &Server, text: &mut String) {
 
 fn keyspace_section(server: &Server, text: &mut String) {
     text.push_str("# Keyspace\r\n");
-    let keys = server.store.len();
+    let keys = match server.design.quorum() {
+        Some(quorum) => quorum.replica.len(),
+        None => server.store.len(),
+    };
     if keys > 0 {
         let _ = write!(text, "db0:keys={keys},expires=0,avg_ttl=0\r\n");
     }
@@ -110,6 +122,9 @@ fn keyspace_section(server: &Server, text: &mut String) {
 
 /// ROLE's reply, shaped as Redis's, with the node's epoch as a last element of its own.
 pub fn role(server: &Server) -> Reply {
+    if let Some(quorum) = server.design.quorum() {
+        return Reply::Array(vec![reply::bulk("peer"), reply::count(quorum.nodes())]);
+    }
     let offset = int(server.store.offset());
     let role = server.role();
     let epoch = int(role.epoch());
@@ -148,9 +163,10 @@ pub fn role(server: &Server) -> Reply {
 /// HELLO's reply for a connection now speaking `protocol`: a map, as Redis's (RESP2 sends it as
 /// a flat array of field, value pairs).
 pub fn hello(server: &Server, client_id: u64, protocol: Protocol) -> Response {
-    let role = match server.is_primary() {
-        true => "master",
-        false => "replica",
+    let role = match (server.design.quorum(), server.is_primary()) {
+        (Some(_), _) => "peer",
+        (None, true) => "master",
+        (None, false) => "replica",
     };
     let proto = match protocol {
         Protocol::Resp2 => 2,

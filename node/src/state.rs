@@ -15,9 +15,11 @@ use tokio::time::Instant;
 use crate::args::NodeArgs;
 use crate::durable::DurableLog;
 use crate::lie::Liar;
+use crate::mode::Mode;
+use crate::quorum::Quorum;
 use crate::replication::{Registry, Upstream};
 use crate::store::Store;
-use anyhow::Context;
+use anyhow::{bail, Context};
 
 /// Whether the node takes writes or follows a primary, and the epoch it stands in.
 #[derive(Clone)]
@@ -43,6 +45,48 @@ impl Role {
     }
 }
 
+/// The replication design a node runs (`--mode`), with what that design keeps.
+pub enum Design {
+    /// A primary streaming to replicas: the role below says which this node is.
+    Async,
+    /// Leaderless: the node coordinates every data command over a quorum of replicas.
+    Quorum(Quorum),
+}
+
+impl Design {
+    /// The design `args` ask for; errors name the options that do not go with it.
+    fn from_args(args: &NodeArgs) -> anyhow::Result<Design> {
+        match args.mode {
+            Mode::Async => {
+                if args.failover_after.is_none() && !args.peer.is_empty() {
+                    bail!("--peer: goes with --failover-after or --mode quorum");
+                }
+                if args.read_quorum.is_some() || args.write_quorum.is_some() {
+                    bail!("--read-quorum and --write-quorum: go with --mode quorum");
+                }
+                Ok(Design::Async)
+            }
+            Mode::Quorum => {
+                if args.replica_of.is_some() || args.failover_after.is_some() {
+                    bail!(
+                        "--mode quorum: every node takes writes, so --replica-of and \
+                         --failover-after do not apply"
+                    );
+                }
+                Ok(Design::Quorum(Quorum::from_args(args)?))
+            }
+        }
+    }
+
+    /// The quorum this node coordinates over, in `--mode quorum`.
+    pub fn quorum(&self) -> Option<&Quorum> {
+        match self {
+            Design::Quorum(q) => Some(q),
+            Design::Async => None,
+        }
+    }
+}
+
 /// Everything connections share.
 pub struct Server {
     /// Name used in logs and INFO.
@@ -57,6 +101,8 @@ pub struct Server {
     pub started: Instant,
     /// Whether its reads lie now (`LIE ON`, the Byzantine fault).
     pub liar: Liar,
+    /// The replication design.
+    pub design: Design,
     role: Mutex<Role>,
     /// Moves on every role change, always under the `role` lock.
     term: watch::Sender<u64>,
@@ -98,6 +144,7 @@ impl Server {
             delay: args.replication_delay,
             started: Instant::now(),
             liar: Liar::default(),
+            design: Design::from_args(args)?,
             role: Mutex::new(role),
             term: watch::Sender::new(0),
             next_client_id: AtomicU64::new(1),

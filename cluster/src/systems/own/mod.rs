@@ -51,8 +51,31 @@ fn fsync(persistence: Persistence) -> Option<&'static str> {
 }
 
 /// The own node's compare-and-set: its `CAS` command answers 1 when it swapped.
-fn cas(key: &str, expected: i64, new: i64) -> redis::Cmd {
+pub(crate) fn cas(key: &str, expected: i64, new: i64) -> redis::Cmd {
     redis::cmd("CAS").arg(key).arg(expected).arg(new).clone()
+}
+
+/// `LIE ON|OFF` to an own node of any design, sent and answered in plain blocking I/O: the
+/// nemesis asks it between two waits, and a node's answer on its client port is a few bytes away.
+pub(crate) fn lie(node: &NodeAddrs, on: bool, timeout: Duration) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let word = if on { "ON" } else { "OFF" };
+    let failed = |e: std::io::Error| format!("LIE {word} to {}: {e}", node.client);
+    let mut s = std::net::TcpStream::connect_timeout(&node.client, timeout).map_err(failed)?;
+    s.set_read_timeout(Some(timeout)).map_err(failed)?;
+    s.set_write_timeout(Some(timeout)).map_err(failed)?;
+    let request = format!("*2\r\n$3\r\nLIE\r\n${}\r\n{word}\r\n", word.len());
+    s.write_all(request.as_bytes()).map_err(failed)?;
+    let mut answer = [0u8; 5];
+    s.read_exact(&mut answer).map_err(failed)?;
+    match &answer {
+        b"+OK\r\n" => Ok(()),
+        other => Err(format!(
+            "LIE {word} to {}: answered {:?}",
+            node.client,
+            String::from_utf8_lossy(other)
+        )),
+    }
 }
 
 impl System for OwnSystem {
@@ -129,27 +152,8 @@ impl System for OwnSystem {
         true
     }
 
-    /// `LIE ON|OFF`, sent and answered in plain blocking I/O: the nemesis asks it between two
-    /// waits, and a node's answer on its client port is a few bytes away.
     fn lie(&self, node: &NodeAddrs, on: bool, timeout: Duration) -> Result<(), String> {
-        use std::io::{Read, Write};
-        let word = if on { "ON" } else { "OFF" };
-        let failed = |e: std::io::Error| format!("LIE {word} to {}: {e}", node.client);
-        let mut s = std::net::TcpStream::connect_timeout(&node.client, timeout).map_err(failed)?;
-        s.set_read_timeout(Some(timeout)).map_err(failed)?;
-        s.set_write_timeout(Some(timeout)).map_err(failed)?;
-        let request = format!("*2\r\n$3\r\nLIE\r\n${}\r\n{word}\r\n", word.len());
-        s.write_all(request.as_bytes()).map_err(failed)?;
-        let mut answer = [0u8; 5];
-        s.read_exact(&mut answer).map_err(failed)?;
-        match &answer {
-            b"+OK\r\n" => Ok(()),
-            other => Err(format!(
-                "LIE {word} to {}: answered {:?}",
-                node.client,
-                String::from_utf8_lossy(other)
-            )),
-        }
+        lie(node, on, timeout)
     }
 
     fn operations(&self) -> &'static [Operations] {
@@ -162,6 +166,7 @@ impl System for OwnSystem {
             SystemOption::ReplicationDelay
                 | SystemOption::Persistence
                 | SystemOption::Failover(Failover::None | Failover::Auto)
+                | SystemOption::Mode(_)
         )
     }
 
