@@ -44,6 +44,8 @@ pub struct Replication {
     pub master: Option<String>,
     /// The own node's epoch (`epoch:`): which primary is newest when several say they are.
     pub epoch: Option<u64>,
+    /// A gossip node's digest of its data (`digest:`).
+    pub digest: Option<String>,
 }
 
 /// PINGs the node and reads `INFO replication`, within `timeout`.
@@ -84,6 +86,7 @@ pub async fn resp_status(
         leader: r.master,
         sentinel: None,
         epoch: r.epoch,
+        digest: r.digest,
     })
 }
 
@@ -116,6 +119,7 @@ fn parse_replication(text: &str) -> Option<Replication> {
         offset,
         master,
         epoch: fields.get("epoch").and_then(|e| e.parse().ok()),
+        digest: fields.get("digest").map(|d| d.to_string()),
     })
 }
 
@@ -136,6 +140,7 @@ mod tests {
                 offset: Some(42),
                 master: Some("127.0.0.1:7001".into()),
                 epoch: None,
+                digest: None,
             }
         );
     }

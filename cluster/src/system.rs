@@ -134,6 +134,9 @@ pub struct NodeStatus {
     /// An own node's epoch: of several primaries, the one in the highest epoch is the newest.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub epoch: Option<u64>,
+    /// A gossip node's digest of its data: peers holding the same data report the same one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 /// One sentinel's view of the monitored primary.
@@ -377,6 +380,7 @@ mod tests {
             leader: None,
             sentinel: None,
             epoch: None,
+            digest: None,
         }
     }
 

@@ -85,7 +85,10 @@ pub fn judge(
             NodeCatchUp::Behind { why, .. } => {
                 Some(format!("{why}: its final read was not judged"))
             }
-            NodeCatchUp::CaughtUp { .. } => None,
+            // A leaderless node's read is final whatever it holds: divergence is a finding.
+            NodeCatchUp::CaughtUp { .. }
+            | NodeCatchUp::Converged { .. }
+            | NodeCatchUp::Diverged { .. } => None,
         }));
     }
     Adequacy {

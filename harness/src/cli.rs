@@ -146,8 +146,9 @@ pub struct ClusterOpts {
     /// (Debian's etcd-server).
     #[arg(long, value_enum, default_value = "own")]
     pub target: TargetKind,
-    /// Own nodes: the replication design, async (one primary streams to replicas) or quorum
-    /// (leaderless: every node takes writes and waits for read and write quorums).
+    /// Own nodes: the replication design, async (one primary streams to replicas), quorum
+    /// (leaderless: every node takes writes and waits for read and write quorums) or gossip
+    /// (every node answers alone and gossips its data to the others, which merge it).
     #[arg(long, value_enum, default_value = "async")]
     pub mode: Mode,
     /// --mode quorum: replicas a read waits for (default: a majority of --nodes).

@@ -8,8 +8,9 @@ use std::time::Duration;
 /// Command-line arguments of `faultline node`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct NodeArgs {
-    /// The replication design: async (a primary streams its writes to replicas) or quorum
-    /// (leaderless: every node coordinates reads and writes over its --peer nodes).
+    /// The replication design: async (a primary streams its writes to replicas), quorum
+    /// (leaderless: every node coordinates reads and writes over its --peer nodes) or gossip
+    /// (every node answers alone and gossips its data to its --peer nodes).
     #[arg(long, value_enum, default_value = "async")]
     pub mode: Mode,
     /// Name used in logs (e.g. n1).
@@ -59,4 +60,7 @@ pub struct NodeArgs {
     /// or UNCERTAIN.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "1s")]
     pub quorum_timeout: Duration,
+    /// --mode gossip: how often a node pushes its data to each peer whose data differs.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "100ms")]
+    pub gossip_interval: Duration,
 }

@@ -58,6 +58,8 @@ pub enum Command {
     QFetch(Bytes),
     /// `QSTORE key counter node kind value...`: a quorum coordinator's write to this replica.
     QStore(Bytes, Vec<Bytes>),
+    /// `GOSSIP digest key value...`: a gossip peer's whole state, with its digest.
+    Gossip(Vec<Bytes>),
     /// `QUIT`.
     Quit,
 }
@@ -164,6 +166,7 @@ impl Command {
                 let key = take(&mut args);
                 Command::QStore(key, args.collect())
             }
+            "gossip" => Command::Gossip(args.collect()),
             "quit" => Command::Quit,
             _ => unreachable!("every name in ARITY is matched above"),
         })
@@ -209,6 +212,7 @@ const ARITY: &[(&str, usize, Option<usize>)] = &[
     ("lie", 2, Some(2)),
     ("qfetch", 2, Some(2)),
     ("qstore", 6, None),
+    ("gossip", 2, None),
     ("quit", 1, None),
 ];
 

@@ -144,6 +144,26 @@ fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
             _ => {}
         }
     }
+    if let Some(gossip) = server.design.gossip() {
+        if let Some(reply) = gossip.execute(&command, &server.liar) {
+            return Next::Reply(reply);
+        }
+        match command {
+            Command::Gossip(parts) => return Next::Reply(gossip.receive(&parts).into()),
+            Command::DbSize => return Next::Reply(reply::count(gossip.keys()).into()),
+            Command::Del(_)
+            | Command::FlushAll
+            | Command::Flsync
+            | Command::Replicaof(_)
+            | Command::QFetch(_)
+            | Command::QStore(..) => {
+                return Next::Reply(
+                    reply::error("ERR not supported by a node in --mode gossip").into(),
+                )
+            }
+            _ => {}
+        }
+    }
     let primary = server.is_primary();
     if command.is_write() && !primary {
         return Next::Reply(reply::error(CommandError::ReadOnly).into());
@@ -202,6 +222,7 @@ fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
         Command::QFetch(_) | Command::QStore(..) => {
             reply::error("ERR QFETCH and QSTORE are served by nodes in --mode quorum only")
         }
+        Command::Gossip(_) => reply::error("ERR GOSSIP is served by nodes in --mode gossip only"),
         Command::Quit => return Next::Close(reply::ok()),
     };
     Next::Reply(reply.into())

@@ -1,7 +1,8 @@
 //! faultline's own node: a key-value store spoken to over RESP (Redis's protocol, RESP2 or RESP3
 //! after `HELLO 3`), so the `redis` client drives it as it drives Redis, replicated in one of
-//! the designs `--mode` names: asynchronous primary → replica replication (`async`), or a
-//! leaderless cluster of read and write quorums (`quorum`).
+//! the designs `--mode` names: asynchronous primary → replica replication (`async`), a
+//! leaderless cluster of read and write quorums (`quorum`), or peers gossiping mergeable data
+//! (`gossip`).
 //!
 //! In `async` mode a node is a primary, or (with `--replica-of`) a read-only replica of one. A key holds a string
 //! or a set (`value`). Besides GET, SET, DEL, SADD, SMEMBERS and friends it offers
@@ -13,6 +14,7 @@ mod args;
 mod command;
 mod connection;
 mod durable;
+mod gossip;
 mod info;
 mod lie;
 mod mode;

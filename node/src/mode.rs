@@ -8,4 +8,7 @@ pub enum Mode {
     Async,
     /// Leaderless: every node coordinates reads and writes over read and write quorums (`quorum`).
     Quorum,
+    /// Peer to peer: every node answers from its own data and gossips it to the others, which
+    /// merge it (`gossip`).
+    Gossip,
 }

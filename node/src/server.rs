@@ -44,6 +44,10 @@ pub async fn run(args: NodeArgs, listener: TcpListener) -> anyhow::Result<()> {
         Role::Replica(upstream) => info!("listening on {addr} as replica of {upstream}"),
     }
     tasks.spawn(replication::follower(server.clone()).in_current_span());
+    if let Some(gossip) = server.design.gossip() {
+        info!("gossiping every {:?}", args.gossip_interval);
+        tasks.spawn(gossip.clone().spread().in_current_span());
+    }
     if let Some(plan) = replication::failover::Plan::from_args(&args)? {
         info!(
             "automatic failover after {:?} of silence, rank {}, peers {}",

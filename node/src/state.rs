@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use crate::args::NodeArgs;
 use crate::durable::DurableLog;
+use crate::gossip::Gossip;
 use crate::lie::Liar;
 use crate::mode::Mode;
 use crate::quorum::Quorum;
@@ -51,6 +52,8 @@ pub enum Design {
     Async,
     /// Leaderless: the node coordinates every data command over a quorum of replicas.
     Quorum(Quorum),
+    /// Peer to peer: the node answers from its own data and gossips it.
+    Gossip(Arc<Gossip>),
 }
 
 impl Design {
@@ -66,14 +69,22 @@ impl Design {
                 }
                 Ok(Design::Async)
             }
-            Mode::Quorum => {
+            Mode::Quorum | Mode::Gossip => {
                 if args.replica_of.is_some() || args.failover_after.is_some() {
                     bail!(
-                        "--mode quorum: every node takes writes, so --replica-of and \
-                         --failover-after do not apply"
+                        "--mode {}: every node takes writes, so --replica-of and \
+                         --failover-after do not apply",
+                        if args.mode == Mode::Quorum {
+                            "quorum"
+                        } else {
+                            "gossip"
+                        }
                     );
                 }
-                Ok(Design::Quorum(Quorum::from_args(args)?))
+                match args.mode {
+                    Mode::Quorum => Ok(Design::Quorum(Quorum::from_args(args)?)),
+                    _ => Ok(Design::Gossip(Arc::new(Gossip::from_args(args)?))),
+                }
             }
         }
     }
@@ -82,7 +93,15 @@ impl Design {
     pub fn quorum(&self) -> Option<&Quorum> {
         match self {
             Design::Quorum(q) => Some(q),
-            Design::Async => None,
+            _ => None,
+        }
+    }
+
+    /// The gossip this node takes part in, in `--mode gossip`.
+    pub fn gossip(&self) -> Option<&Arc<Gossip>> {
+        match self {
+            Design::Gossip(g) => Some(g),
+            _ => None,
         }
     }
 }

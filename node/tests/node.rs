@@ -52,6 +52,7 @@ fn args(name: &str, replica_of: Option<SocketAddr>, delay: Duration) -> NodeArgs
         read_quorum: None,
         write_quorum: None,
         quorum_timeout: Duration::from_secs(1),
+        gossip_interval: Duration::from_millis(100),
     }
 }
 

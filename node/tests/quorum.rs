@@ -2,70 +2,25 @@
 //! quorum answers, what it refuses when too few replicas answer, and the stale read a sloppy
 //! quorum (`R + W ≤ N`) lets through.
 
+mod common;
+
 use clap::Parser;
-use node::NodeArgs;
+use common::{Cli, Cluster};
 use redis::aio::MultiplexedConnection;
-use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
-/// The node's own command line, so that every option takes its default.
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    node: NodeArgs,
-}
+/// Quorum nodes that wait 300 ms for their quorum.
+const QUORUM: [&str; 2] = ["--quorum-timeout", "300ms"];
 
-/// Three quorum nodes' listeners, bound before any starts so each knows the others' addresses.
-struct Cluster {
-    addrs: Vec<SocketAddr>,
-    listeners: Vec<Option<TcpListener>>,
-}
-
-impl Cluster {
-    async fn bind(n: usize) -> Cluster {
-        let mut listeners = Vec::new();
-        for _ in 0..n {
-            listeners.push(Some(TcpListener::bind("127.0.0.1:0").await.unwrap()));
-        }
-        let addrs = listeners
-            .iter()
-            .map(|l| l.as_ref().unwrap().local_addr().unwrap())
-            .collect();
-        Cluster { addrs, listeners }
-    }
-
-    /// Starts node `i` (n1 is 0) with `extra` options; aborting the handle stops it as a kill would.
-    fn start(&mut self, i: usize, extra: &[&str]) -> JoinHandle<anyhow::Result<()>> {
-        let name = format!("n{}", i + 1);
-        let mut argv = vec![
-            "node".to_string(),
-            "--mode".into(),
-            "quorum".into(),
-            "--name".into(),
-            name,
-            "--port".into(),
-            "0".into(),
-            "--quorum-timeout".into(),
-            "300ms".into(),
-        ];
-        for (j, addr) in self.addrs.iter().enumerate() {
-            if j != i {
-                argv.extend(["--peer".into(), addr.to_string()]);
-            }
-        }
-        argv.extend(extra.iter().map(|s| s.to_string()));
-        let args = Cli::parse_from(argv).node;
-        let listener = self.listeners[i].take().expect("each node starts once");
-        tokio::spawn(node::serve(args, listener))
-    }
-
-    async fn client(&self, i: usize) -> MultiplexedConnection {
-        let client = redis::Client::open(format!("redis://{}/", self.addrs[i])).unwrap();
-        client.get_multiplexed_async_connection().await.unwrap()
-    }
+/// Starts node `i` of `cluster` in quorum mode with `extra` options.
+fn start(
+    cluster: &mut Cluster,
+    i: usize,
+    extra: &[&str],
+) -> tokio::task::JoinHandle<anyhow::Result<()>> {
+    cluster.start(i, "quorum", &[&QUORUM[..], extra].concat())
 }
 
 async fn get(c: &mut MultiplexedConnection, key: &str) -> redis::RedisResult<Option<String>> {
@@ -85,7 +40,7 @@ async fn cas(c: &mut MultiplexedConnection, key: &str, from: &str, to: &str) -> 
 async fn every_node_takes_writes_and_reads_what_any_other_wrote() {
     timeout(Duration::from_secs(30), async {
         let mut cluster = Cluster::bind(3).await;
-        let _nodes: Vec<_> = (0..3).map(|i| cluster.start(i, &[])).collect();
+        let _nodes: Vec<_> = (0..3).map(|i| start(&mut cluster, i, &[])).collect();
         let (mut n1, mut n2, mut n3) = (
             cluster.client(0).await,
             cluster.client(1).await,
@@ -154,7 +109,7 @@ async fn every_node_takes_writes_and_reads_what_any_other_wrote() {
 async fn a_majority_answers_and_a_minority_refuses() {
     timeout(Duration::from_secs(30), async {
         let mut cluster = Cluster::bind(3).await;
-        let nodes: Vec<_> = (0..3).map(|i| cluster.start(i, &[])).collect();
+        let nodes: Vec<_> = (0..3).map(|i| start(&mut cluster, i, &[])).collect();
         let mut n1 = cluster.client(0).await;
         nodes[2].abort();
         assert_eq!(
@@ -187,7 +142,7 @@ async fn a_write_short_of_its_quorum_is_uncertain_and_may_still_land() {
     timeout(Duration::from_secs(30), async {
         let mut cluster = Cluster::bind(3).await;
         let sizes = ["--read-quorum", "1", "--write-quorum", "3"];
-        let nodes: Vec<_> = (0..3).map(|i| cluster.start(i, &sizes)).collect();
+        let nodes: Vec<_> = (0..3).map(|i| start(&mut cluster, i, &sizes)).collect();
         let mut n1 = cluster.client(0).await;
         let mut n2 = cluster.client(1).await;
         nodes[2].abort();
@@ -214,15 +169,15 @@ async fn a_sloppy_quorum_reads_a_value_older_than_an_acknowledged_write() {
     timeout(Duration::from_secs(30), async {
         let mut cluster = Cluster::bind(3).await;
         let sloppy = ["--read-quorum", "1", "--write-quorum", "1"];
-        let _n1 = cluster.start(0, &sloppy);
-        let _n2 = cluster.start(1, &sloppy);
+        let _n1 = start(&mut cluster, 0, &sloppy);
+        let _n2 = start(&mut cluster, 1, &sloppy);
         let mut n1 = cluster.client(0).await;
         // n3 is down (its port refuses) while both writes are acknowledged by n1 alone.
         drop(cluster.listeners[2].take());
         assert_eq!(set(&mut n1, "k", "1").await.unwrap(), "OK");
         assert_eq!(set(&mut n1, "k", "2").await.unwrap(), "OK");
         cluster.listeners[2] = Some(TcpListener::bind(cluster.addrs[2]).await.unwrap());
-        let _n3 = cluster.start(2, &sloppy);
+        let _n3 = start(&mut cluster, 2, &sloppy);
         let mut n3 = cluster.client(2).await;
         assert_eq!(
             get(&mut n3, "k").await.unwrap(),

@@ -43,6 +43,8 @@ use std::fmt;
 pub struct SetFullOptions {
     /// Reads must see every add acknowledged before they began: stale reads are invalid.
     pub linearizable_reads: bool,
+    /// The index of the history's last nemesis event, if any: only reads after it are final.
+    pub faults_end: Option<u64>,
 }
 
 /// The set-full verdict.
@@ -153,7 +155,7 @@ pub fn check_set_full(
         }
     }
 
-    let boundary = FinalReads::new(ops, "add");
+    let boundary = FinalReads::new(ops, "add", opts.faults_end);
     let acknowledged: Vec<(&Value, u64)> = elements
         .iter()
         .filter_map(|(&v, e)| Some((v, e.acknowledged?)))
@@ -446,6 +448,7 @@ mod tests {
             &h,
             &SetFullOptions {
                 linearizable_reads: true,
+                ..SetFullOptions::default()
             },
         )
         .unwrap();

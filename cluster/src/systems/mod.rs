@@ -6,6 +6,7 @@
 //!
 //! - [`own`]: faultline's own node (`faultline node`), asynchronous primary → replicas.
 //! - [`quorum`]: faultline's own node in `--mode quorum`, leaderless with read and write quorums.
+//! - [`gossip`]: faultline's own node in `--mode gossip`, peers gossiping mergeable data.
 //! - [`redis`]: Debian's `redis-server`, one primary and replicas, optionally with a
 //!   `redis-sentinel` beside each node ([`redis::sentinel`]).
 //! - [`etcd`]: a static etcd 3.4 cluster, one member per node.
@@ -15,6 +16,8 @@
 
 pub mod etcd;
 pub mod failover;
+pub mod gossip;
+mod leaderless;
 pub mod mode;
 pub mod own;
 pub mod persistence;
@@ -96,6 +99,9 @@ pub fn build(kind: TargetKind, options: &TargetOptions) -> Box<dyn System> {
                 exe: options.own_exe.clone(),
                 read_quorum: options.read_quorum,
                 write_quorum: options.write_quorum,
+            }),
+            Mode::Gossip => Box::new(gossip::GossipSystem {
+                exe: options.own_exe.clone(),
             }),
         },
         TargetKind::Redis => Box::new(redis::RedisSystem {

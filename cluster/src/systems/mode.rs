@@ -15,6 +15,9 @@ pub enum Mode {
     /// Leaderless: every node takes reads and writes and waits for read and write quorums
     /// (`quorum`).
     Quorum,
+    /// Peer to peer: every node answers from its own data and gossips it to the others, which
+    /// merge it (`gossip`).
+    Gossip,
 }
 
 impl fmt::Display for Mode {

@@ -276,6 +276,7 @@ mod tests {
             read_quorum: None,
             write_quorum: None,
             quorum_timeout: Duration::from_secs(1),
+            gossip_interval: Duration::from_millis(100),
         };
         assert!(Plan::from_args(&args).unwrap().is_none());
         args.failover_after = Some(Duration::from_secs(1));

@@ -60,6 +60,7 @@ impl System for EtcdSystem {
                 leader: (s.leader_id != 0).then(|| format!("{:x}", s.leader_id)),
                 sentinel: None,
                 epoch: None,
+                digest: None,
             })
         })
     }
@@ -181,6 +182,7 @@ mod tests {
                 leader: Some(leader.to_string()),
                 sentinel: None,
                 epoch: None,
+                digest: None,
             };
             (name.to_string(), addrs, status)
         };

@@ -7,10 +7,10 @@
 //! linearizable, faults or not; `CAS` and `INCRBY` (a quorum read, then a quorum write) are not,
 //! and neither is anything with `--read-quorum` + `--write-quorum` ≤ `--nodes`.
 
-use super::own::{cas, lie};
+use super::leaderless;
+use super::own::lie;
 use crate::client::{Client, ClientOptions};
 use crate::probe;
-use crate::resp_client::RespClient;
 use crate::system::{
     judge_peers, DaemonSpec, NodeAddrs, NodePlan, NodeStatus, PortPlan, ProxyKind, StatusFuture,
     System, SystemOption, Unhealthy,
@@ -41,39 +41,17 @@ impl System for QuorumSystem {
     }
 
     fn daemons(&self, node: &NodePlan<'_>) -> Result<Vec<DaemonSpec>, String> {
-        let addr = node.addrs.client;
-        let mut args = vec![
-            "node".to_string(),
-            "--mode".into(),
-            "quorum".into(),
-            "--name".into(),
-            node.name.into(),
-            "--bind".into(),
-            addr.ip().to_string(),
-            "--port".into(),
-            addr.port().to_string(),
-            "--quorum-timeout".into(),
-            QUORUM_TIMEOUT.into(),
-        ];
-        for (name, peer) in &node.peers {
-            if name != node.name {
-                args.extend(["--peer".into(), peer.peer.to_string()]);
-            }
-        }
+        let mut extra = vec!["--quorum-timeout".to_string(), QUORUM_TIMEOUT.into()];
         let sizes = [
             ("--read-quorum", self.read_quorum),
             ("--write-quorum", self.write_quorum),
         ];
         for (option, size) in sizes {
             if let Some(size) = size {
-                args.extend([option.into(), size.to_string()]);
+                extra.extend([option.into(), size.to_string()]);
             }
         }
-        Ok(vec![DaemonSpec::server(
-            self.exe.clone(),
-            args,
-            addr.port().to_string(),
-        )])
+        Ok(vec![leaderless::daemon(&self.exe, node, "quorum", extra)])
     }
 
     fn status<'a>(&'a self, addrs: &'a NodeAddrs, timeout: Duration) -> StatusFuture<'a> {
@@ -129,25 +107,16 @@ impl System for QuorumSystem {
         Ok(())
     }
 
-    /// Every client reads and writes through its own node, so `--read-from` has nothing to choose.
     fn check_clients(&self, _nodes: usize, clients: &ClientOptions) -> Result<(), String> {
-        match clients.read_from {
-            crate::client::ReadFrom::Primary => Ok(()),
-            _ => Err(
-                "--read-from: a quorum cluster has no primary or replicas; each client reads \
-                 and writes through one node, the clients spread over all of them"
-                    .into(),
-            ),
-        }
+        leaderless::check_read_from(clients, "quorum")
     }
 
     fn client(&self, nodes: &[NodeAddrs], worker: usize, opts: &ClientOptions) -> Client {
-        let node = nodes[worker % nodes.len()].client;
-        Client::new(RespClient::new(cas, node, node, opts.timeout))
+        leaderless::client(nodes, worker, opts)
     }
 
     fn node_client(&self, node: &NodeAddrs, opts: &ClientOptions) -> Client {
-        Client::new(RespClient::new(cas, node.client, node.client, opts.timeout))
+        leaderless::node_client(node, opts)
     }
 }
 

@@ -256,6 +256,7 @@ mod tests {
                 leader: None,
                 sentinel: seen,
                 epoch: None,
+                digest: None,
             };
             (name.to_string(), addrs(port), status)
         };
