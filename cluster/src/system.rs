@@ -315,6 +315,34 @@ pub trait System: Send + Sync + fmt::Debug {
         let noun = self.noun();
         Box::pin(async move { Err(format!("{noun} have no manual failover")) })
     }
+    /// Whether faultline can attach to a running cluster of it (`--attach`), whose keys it then
+    /// counts and removes by prefix ([`System::keys_under`], [`System::remove_keys_under`]).
+    fn can_attach(&self) -> bool {
+        false
+    }
+    /// How many keys whose names start with `prefix` the primary at `primary` holds.
+    fn keys_under<'a>(
+        &'a self,
+        primary: &'a NodeAddrs,
+        prefix: &'a str,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<u64, String>> {
+        let _ = (primary, prefix, timeout);
+        let noun = self.noun();
+        Box::pin(async move { Err(format!("{noun} cannot be attached to")) })
+    }
+    /// Deletes, through the primary at `primary`, every key whose name starts with `prefix` and
+    /// nothing else; returns how many it deleted.
+    fn remove_keys_under<'a>(
+        &'a self,
+        primary: &'a NodeAddrs,
+        prefix: &'a str,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<u64, String>> {
+        let _ = (primary, prefix, timeout);
+        let noun = self.noun();
+        Box::pin(async move { Err(format!("{noun} cannot be attached to")) })
+    }
 }
 
 /// The health rule of a primary/replica system: exactly one primary, every replica linked.

@@ -149,6 +149,28 @@ impl System for EtcdSystem {
         Client::new(EtcdClient::new(vec![member], consistency, opts.timeout))
     }
 
+    fn can_attach(&self) -> bool {
+        true
+    }
+
+    fn keys_under<'a>(
+        &'a self,
+        primary: &'a NodeAddrs,
+        prefix: &'a str,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<u64, String>> {
+        Box::pin(super::keys::count(primary.client, prefix, timeout))
+    }
+
+    fn remove_keys_under<'a>(
+        &'a self,
+        primary: &'a NodeAddrs,
+        prefix: &'a str,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<u64, String>> {
+        Box::pin(super::keys::remove(primary.client, prefix, timeout))
+    }
+
     /// A serializable read is the member's own copy, which is what a final read is for.
     fn node_client(&self, node: &NodeAddrs, opts: &ClientOptions) -> Client {
         Client::new(EtcdClient::new(

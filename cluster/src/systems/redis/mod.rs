@@ -1,6 +1,7 @@
 //! Debian's Redis 7.0: one primary and replicas via `replicaof`, persistence as chosen, and with
 //! `--failover sentinel` a `redis-sentinel` beside each node ([`sentinel`]).
 
+pub mod keys;
 pub mod sentinel;
 
 use super::{Failover, Persistence};
@@ -240,6 +241,28 @@ impl System for RedisSystem {
         timeout: Duration,
     ) -> BoxFuture<'a, Result<Vec<String>, String>> {
         Box::pin(async move { crate::replicaof::promote(name, node, &followers, timeout).await })
+    }
+
+    fn can_attach(&self) -> bool {
+        true
+    }
+
+    fn keys_under<'a>(
+        &'a self,
+        primary: &'a NodeAddrs,
+        prefix: &'a str,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<u64, String>> {
+        Box::pin(keys::count(primary.client, prefix, timeout))
+    }
+
+    fn remove_keys_under<'a>(
+        &'a self,
+        primary: &'a NodeAddrs,
+        prefix: &'a str,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<u64, String>> {
+        Box::pin(keys::remove(primary.client, prefix, timeout))
     }
 }
 
