@@ -96,9 +96,10 @@ pub async fn discover(
         [one] => one,
         [] => {
             return Err(format!(
-                "--attach: none of {} says it is the primary; give the addresses of a cluster \
-                 with its primary (or leader) among them",
-                list(addrs)
+                "--attach: no address given says it is the primary ({} answered as {}); give \
+                 the addresses of a cluster with its primary (or leader) among them",
+                list(addrs),
+                if addrs.len() == 1 { "a replica" } else { "replicas" }
             ))
         }
         _ => {
@@ -153,10 +154,12 @@ pub async fn find(spec: &AttachSpec) -> Result<Vec<AttachedNode>, String> {
         .map_err(|e| format!("--key-prefix '{}': counting its keys: {e}", spec.key_prefix))?;
     if already > 0 {
         return Err(format!(
-            "--key-prefix '{}': {already} keys already exist under it on {}; choose another \
+            "--key-prefix '{}': {already} key{} already under it on {}; choose another \
              prefix (the run's keys must start absent, and everything under the prefix is \
              removed at the end)",
-            spec.key_prefix, primary.client
+            spec.key_prefix,
+            if already == 1 { " is" } else { "s are" },
+            primary.client
         ));
     }
     let control = LocalControl::root();

@@ -273,6 +273,39 @@ fn pause_by_pid_pauses_the_attached_nodes_and_resumes_them() {
 }
 
 #[test]
+fn an_interrupted_run_resumes_the_nodes_it_paused_and_removes_its_keys() {
+    if !cluster::capability::redis_for_test() {
+        return;
+    }
+    let servers = tempfile::tempdir().unwrap();
+    let (mut primary, mut replica) = redis_pair(servers.path());
+    let case = Case::new();
+    let addrs = format!("{},{}", primary.addr(), replica.addr());
+    let pids = format!("{},{}", primary.pid(), replica.pid());
+    let args = attach_args(
+        &addrs,
+        &["--attach-pids", &pids, "--nemesis", "pause", "--nemesis-interval", "2s"],
+    );
+    let mut args = args;
+    args[6] = "60s";
+    let mut faultline = case.cmd(&args).stdout(Stdio::null()).spawn().unwrap();
+    // Wait (at most 20 s) until a node is stopped by the run's SIGSTOP, then interrupt it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while primary.state() != Some('T') && replica.state() != Some('T') {
+        assert!(Instant::now() < deadline, "no node paused within 20 s");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    kill(Pid::from_raw(faultline.id() as i32), Signal::SIGINT).unwrap();
+    let status = faultline.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let results = case.results();
+    assert_eq!(results["ended"], "interrupted");
+    assert_eq!(results["attached"]["keys"]["outcome"], "removed");
+    assert_eq!(all_keys(primary.port), ["foreign"]);
+    assert!(primary.running() && replica.running(), "resumed, not stopped");
+}
+
+#[test]
 fn what_cannot_be_attached_or_done_is_refused_naming_the_address_or_option() {
     let case = Case::new();
     let refused = |args: &[&str]| {
@@ -322,7 +355,7 @@ fn an_unreachable_address_a_missing_primary_a_wrong_pid_and_a_used_prefix_are_na
     let e = failed(&attach_args(&addrs, &["--nemesis", "none"]));
     assert!(e.contains(&format!("--attach {closed}")), "{e}");
     let e = failed(&attach_args(&replica.addr(), &["--nemesis", "none"]));
-    assert!(e.contains("says it is the primary"), "{e}");
+    assert!(e.contains("no address given says it is the primary"), "{e}");
     // This test's own pid shows no Redis port on its command line.
     let addrs = format!("{},{}", primary.addr(), replica.addr());
     let wrong = format!("{},{}", primary.pid(), std::process::id());
@@ -331,7 +364,7 @@ fn an_unreachable_address_a_missing_primary_a_wrong_pid_and_a_used_prefix_are_na
     assert!(e.contains(&format!("--attach-pids {}", std::process::id())), "{e}");
     // A prefix that already holds a key is refused, and that key is left alone.
     let e = failed(&attach_args(&addrs, &["--nemesis", "none", "--key-prefix", "forei"]));
-    assert!(e.contains("--key-prefix 'forei': 1 keys already exist"), "{e}");
+    assert!(e.contains("--key-prefix 'forei': 1 key is already under it"), "{e}");
     assert_eq!(all_keys(primary.port), ["foreign"]);
     assert_eq!(foreign(primary.port).as_deref(), Some("keep-me"));
     assert!(primary.running() && replica.running());
