@@ -81,7 +81,9 @@ pub async fn discover(
 ) -> Result<Vec<(SocketAddr, NodeStatus)>, String> {
     let asks = addrs.iter().map(|&addr| async move {
         let status = system.status(&node_addrs(addr), timeout).await;
-        status.map(|s| (addr, s)).map_err(|e| format!("--attach {addr}: {e}"))
+        status
+            .map(|s| (addr, s))
+            .map_err(|e| format!("--attach {addr}: {e}"))
     });
     let answered = futures_util::future::join_all(asks)
         .await
@@ -99,7 +101,11 @@ pub async fn discover(
                 "--attach: no address given says it is the primary ({} answered as {}); give \
                  the addresses of a cluster with its primary (or leader) among them",
                 list(addrs),
-                if addrs.len() == 1 { "a replica" } else { "replicas" }
+                if addrs.len() == 1 {
+                    "a replica"
+                } else {
+                    "replicas"
+                }
             ))
         }
         _ => {
@@ -119,7 +125,11 @@ pub async fn discover(
             ));
         }
     }
-    let mut ordered: Vec<_> = answered.iter().filter(|(a, _)| *a == primary).cloned().collect();
+    let mut ordered: Vec<_> = answered
+        .iter()
+        .filter(|(a, _)| *a == primary)
+        .cloned()
+        .collect();
     ordered.extend(answered.into_iter().filter(|(a, _)| *a != primary));
     let named: Vec<(String, NodeAddrs, NodeStatus)> = ordered
         .iter()
@@ -127,7 +137,10 @@ pub async fn discover(
         .map(|(i, (a, s))| (format!("n{}", i + 1), node_addrs(*a), s.clone()))
         .collect();
     system.judge(&named).map_err(|e| {
-        let at = e.node.as_ref().and_then(|n| named.iter().find(|(m, _, _)| m == n));
+        let at = e
+            .node
+            .as_ref()
+            .and_then(|n| named.iter().find(|(m, _, _)| m == n));
         match at {
             Some((_, addrs, _)) => format!("--attach {}: {}", addrs.client, e.why),
             None => format!("--attach: the cluster is not healthy: {}", e.why),
@@ -171,7 +184,9 @@ pub async fn find(spec: &AttachSpec) -> Result<Vec<AttachedNode>, String> {
                 let at = spec.addrs.iter().position(|a| *a == addr).unwrap_or(i);
                 pids[at]
             });
-            let process = pid.map(|pid| checked_process(&control, pid, addr)).transpose()?;
+            let process = pid
+                .map(|pid| checked_process(&control, pid, addr))
+                .transpose()?;
             Ok(AttachedNode {
                 name: format!("n{}", i + 1),
                 addr,
@@ -252,9 +267,15 @@ mod tests {
     #[test]
     fn addresses_take_the_systems_scheme_or_none() {
         let a: SocketAddr = "127.0.0.1:2379".parse().unwrap();
-        assert_eq!(parse_address(TargetKind::Etcd, "http://127.0.0.1:2379"), Ok(a));
+        assert_eq!(
+            parse_address(TargetKind::Etcd, "http://127.0.0.1:2379"),
+            Ok(a)
+        );
         assert_eq!(parse_address(TargetKind::Etcd, "127.0.0.1:2379/"), Ok(a));
-        assert_eq!(parse_address(TargetKind::Redis, "redis://127.0.0.1:2379"), Ok(a));
+        assert_eq!(
+            parse_address(TargetKind::Redis, "redis://127.0.0.1:2379"),
+            Ok(a)
+        );
         let e = parse_address(TargetKind::Etcd, "https://127.0.0.1:2379").unwrap_err();
         assert!(e.contains("http://host:port"), "{e}");
         let e = parse_address(TargetKind::Redis, "127.0.0.1").unwrap_err();

@@ -1,7 +1,7 @@
 //! A running cluster: its network, its nodes' processes, readiness, health, faults and teardown.
 
-use crate::client::{Client, ClientOptions};
 use crate::attach::AttachSpec;
+use crate::client::{Client, ClientOptions};
 use crate::control::{Control, Lifetime, LocalControl};
 use crate::live::{LiveDaemon, LiveNode, LiveRecord};
 use crate::net::{NetMode, Network, NetworkLayout, ProxyPlan};
@@ -391,7 +391,9 @@ impl Cluster {
     /// named (the primary n1), their pids checked where given, its key prefix found unused.
     /// Dropping the handle leaves every node running (resuming any it paused).
     pub async fn attach_running(spec: AttachSpec, dir: PathBuf) -> Result<Cluster, ClusterError> {
-        let found = crate::attach::find(&spec).await.map_err(ClusterError::Attach)?;
+        let found = crate::attach::find(&spec)
+            .await
+            .map_err(ClusterError::Attach)?;
         let key_prefix = spec.key_prefix.clone();
         let control: Arc<dyn Control> = Arc::new(LocalControl::root());
         let nodes = found

@@ -188,7 +188,11 @@ async fn phases(
                 cfg.cluster.ready_timeout,
             );
             let attached = Cluster::attach_running(spec, run_dir.path().join("nodes")).await;
-            attaching.finish(if attached.is_ok() { "attached" } else { "failed" });
+            attaching.finish(if attached.is_ok() {
+                "attached"
+            } else {
+                "failed"
+            });
             let cluster = attached.context("attaching to the cluster")?;
             let record = Attached::new(choice, &cluster);
             for node in &record.nodes {

@@ -208,7 +208,10 @@ fn keep_data_leaves_the_runs_keys_under_its_default_prefix() {
     let (mut primary, mut replica) = redis_pair(servers.path());
     let case = Case::new();
     let addrs = format!("{},{}", primary.addr(), replica.addr());
-    let args = attach_args(&addrs, &["--nemesis", "none", "--workload", "set", "--keep-data"]);
+    let args = attach_args(
+        &addrs,
+        &["--nemesis", "none", "--workload", "set", "--keep-data"],
+    );
     let out = case.run(&args);
     assert_eq!(out.status.code(), Some(0));
     let results = case.results();
@@ -269,7 +272,10 @@ fn pause_by_pid_pauses_the_attached_nodes_and_resumes_them() {
     assert!(paused > 0, "no pause recorded: {:#}", results["faults"]);
     assert_eq!(attached["keys"]["outcome"], "removed", "{attached:#}");
     assert_eq!(all_keys(primary.port), ["foreign"]);
-    assert!(primary.running() && replica.running(), "resumed, not stopped");
+    assert!(
+        primary.running() && replica.running(),
+        "resumed, not stopped"
+    );
 }
 
 #[test]
@@ -284,7 +290,14 @@ fn an_interrupted_run_resumes_the_nodes_it_paused_and_removes_its_keys() {
     let pids = format!("{},{}", primary.pid(), replica.pid());
     let args = attach_args(
         &addrs,
-        &["--attach-pids", &pids, "--nemesis", "pause", "--nemesis-interval", "2s"],
+        &[
+            "--attach-pids",
+            &pids,
+            "--nemesis",
+            "pause",
+            "--nemesis-interval",
+            "2s",
+        ],
     );
     let mut args = args;
     args[6] = "60s";
@@ -302,7 +315,10 @@ fn an_interrupted_run_resumes_the_nodes_it_paused_and_removes_its_keys() {
     assert_eq!(results["ended"], "interrupted");
     assert_eq!(results["attached"]["keys"]["outcome"], "removed");
     assert_eq!(all_keys(primary.port), ["foreign"]);
-    assert!(primary.running() && replica.running(), "resumed, not stopped");
+    assert!(
+        primary.running() && replica.running(),
+        "resumed, not stopped"
+    );
 }
 
 #[test]
@@ -319,19 +335,42 @@ fn what_cannot_be_attached_or_done_is_refused_naming_the_address_or_option() {
         e.contains("--nemesis pause") && e.contains("--attach-pids"),
         "the default fault needs pids: {e}"
     );
-    let e = refused(&attach_args(addrs, &["--nemesis", "kill", "--attach-pids", "1,2"]));
+    let e = refused(&attach_args(
+        addrs,
+        &["--nemesis", "kill", "--attach-pids", "1,2"],
+    ));
     assert!(e.contains("--nemesis kill"), "{e}");
     let e = refused(&attach_args(addrs, &["--nemesis", "partition"]));
-    assert!(e.contains("--nemesis partition") && e.contains("network"), "{e}");
-    let e = refused(&attach_args(addrs, &["--nemesis", "pause", "--attach-pids", "1"]));
+    assert!(
+        e.contains("--nemesis partition") && e.contains("network"),
+        "{e}"
+    );
+    let e = refused(&attach_args(
+        addrs,
+        &["--nemesis", "pause", "--attach-pids", "1"],
+    ));
     assert!(e.contains("--attach-pids: 1 pids for 2"), "{e}");
-    let e = refused(&attach_args(addrs, &["--nemesis", "none", "--net", "netns"]));
+    let e = refused(&attach_args(
+        addrs,
+        &["--nemesis", "none", "--net", "netns"],
+    ));
     assert!(e.contains("--net"), "{e}");
-    let e = refused(&attach_args(addrs, &["--nemesis", "none", "--key-prefix", ""]));
+    let e = refused(&attach_args(
+        addrs,
+        &["--nemesis", "none", "--key-prefix", ""],
+    ));
     assert!(e.contains("--key-prefix"), "{e}");
     let e = refused(&attach_args("127.0.0.1", &["--nemesis", "none"]));
     assert!(e.contains("--attach '127.0.0.1'"), "{e}");
-    let e = refused(&["test", "--target", "own", "--attach", addrs, "--nemesis", "none"]);
+    let e = refused(&[
+        "test",
+        "--target",
+        "own",
+        "--attach",
+        addrs,
+        "--nemesis",
+        "none",
+    ]);
     assert!(e.contains("--attach") && e.contains("own nodes"), "{e}");
     let e = refused(&["test", "--keep-data"]);
     assert!(e.contains("--keep-data: only with --attach"), "{e}");
@@ -356,15 +395,31 @@ fn an_unreachable_address_a_missing_primary_a_wrong_pid_and_a_used_prefix_are_na
     assert!(e.contains(&format!("--attach {closed}")), "{e}");
     let e = failed(&attach_args(&replica.addr(), &["--nemesis", "none"]));
     assert!(e.contains("no address given says it is the primary"), "{e}");
+    // A replica of some other primary is not part of this cluster.
+    let stray = redis_server(servers.path(), Some(free_port()));
+    let addrs = format!("{},{}", primary.addr(), stray.addr());
+    connect(stray.port);
+    let e = failed(&attach_args(&addrs, &["--nemesis", "none"]));
+    let expected = format!("--attach {}: it replicates from", stray.addr());
+    assert!(e.contains(&expected) && e.contains(&primary.addr()), "{e}");
     // This test's own pid shows no Redis port on its command line.
     let addrs = format!("{},{}", primary.addr(), replica.addr());
     let wrong = format!("{},{}", primary.pid(), std::process::id());
     let args = ["--nemesis", "pause", "--attach-pids", wrong.as_str()];
     let e = failed(&attach_args(&addrs, &args));
-    assert!(e.contains(&format!("--attach-pids {}", std::process::id())), "{e}");
+    assert!(
+        e.contains(&format!("--attach-pids {}", std::process::id())),
+        "{e}"
+    );
     // A prefix that already holds a key is refused, and that key is left alone.
-    let e = failed(&attach_args(&addrs, &["--nemesis", "none", "--key-prefix", "forei"]));
-    assert!(e.contains("--key-prefix 'forei': 1 key is already under it"), "{e}");
+    let e = failed(&attach_args(
+        &addrs,
+        &["--nemesis", "none", "--key-prefix", "forei"],
+    ));
+    assert!(
+        e.contains("--key-prefix 'forei': 1 key is already under it"),
+        "{e}"
+    );
     assert_eq!(all_keys(primary.port), ["foreign"]);
     assert_eq!(foreign(primary.port).as_deref(), Some("keep-me"));
     assert!(primary.running() && replica.running());
@@ -395,7 +450,10 @@ fn an_attached_etcd_member_is_checked_and_its_run_keys_removed() {
         .stdin(Stdio::null())
         .spawn()
         .expect("etcd starts");
-    let mut etcd = Server { child, port: client };
+    let mut etcd = Server {
+        child,
+        port: client,
+    };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let foreign_value = runtime.block_on(async {
         use workloads::RegisterClient;

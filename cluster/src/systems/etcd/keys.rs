@@ -8,10 +8,17 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Counts the keys under `prefix`, asking the member at `client_addr` (a linearizable read).
-pub async fn count(client_addr: SocketAddr, prefix: &str, timeout: Duration) -> Result<u64, String> {
+pub async fn count(
+    client_addr: SocketAddr,
+    prefix: &str,
+    timeout: Duration,
+) -> Result<u64, String> {
     with_member(client_addr, timeout, |mut gateway| async move {
         let found: RangeResponse = gateway
-            .call("/v3/kv/range", &RangeRequest::prefix_keys(prefix.as_bytes(), false))
+            .call(
+                "/v3/kv/range",
+                &RangeRequest::prefix_keys(prefix.as_bytes(), false),
+            )
             .await
             .map_err(|e| format!("range under '{prefix}': {e}"))?;
         Ok(found.kvs.len() as u64)
@@ -27,7 +34,10 @@ pub async fn remove(
 ) -> Result<u64, String> {
     with_member(client_addr, timeout, |mut gateway| async move {
         let gone: DeleteRangeResponse = gateway
-            .call("/v3/kv/deleterange", &DeleteRangeRequest::prefix(prefix.as_bytes()))
+            .call(
+                "/v3/kv/deleterange",
+                &DeleteRangeRequest::prefix(prefix.as_bytes()),
+            )
             .await
             .map_err(|e| format!("delete under '{prefix}': {e}"))?;
         Ok(gone.deleted)
