@@ -12,7 +12,7 @@
 //! (it could not start them again) and never stops them at teardown.
 
 use crate::control::{Control, LocalControl, ProcessInfo};
-use crate::system::{NodeAddrs, NodeStatus, Role, System};
+use crate::system::{KeysAction, NodeAddrs, NodeStatus, Role, System};
 use crate::systems::{self, TargetKind, TargetOptions};
 use serde::Serialize;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -162,7 +162,7 @@ pub async fn find(spec: &AttachSpec) -> Result<Vec<AttachedNode>, String> {
     let found = discover(&*system, &spec.addrs, spec.timeout).await?;
     let primary = node_addrs(found[0].0);
     let already = system
-        .keys_under(&primary, &spec.key_prefix, spec.timeout)
+        .keys_under(&primary, &spec.key_prefix, KeysAction::Count, spec.timeout)
         .await
         .map_err(|e| format!("--key-prefix '{}': counting its keys: {e}", spec.key_prefix))?;
     if already > 0 {
@@ -209,7 +209,7 @@ pub async fn remove_keys(
     let system = systems::build(target, &TargetOptions::default());
     let found = discover(&*system, addrs, timeout).await?;
     system
-        .remove_keys_under(&node_addrs(found[0].0), prefix, timeout)
+        .keys_under(&node_addrs(found[0].0), prefix, KeysAction::Delete, timeout)
         .await
 }
 

@@ -122,6 +122,43 @@ fn redis_pair(dir: &Path) -> (Server, Server) {
     (primary, replica)
 }
 
+/// A Redis primary and replica started for one test, in a directory of their own.
+struct Pair {
+    primary: Server,
+    replica: Server,
+    // Dropped after the servers, which are stopped first.
+    dir: tempfile::TempDir,
+}
+
+impl Pair {
+    fn start() -> Pair {
+        let dir = tempfile::tempdir().unwrap();
+        let (primary, replica) = redis_pair(dir.path());
+        Pair {
+            primary,
+            replica,
+            dir,
+        }
+    }
+
+    /// `--attach`'s value: primary, replica.
+    fn addrs(&self) -> String {
+        format!("{},{}", self.primary.addr(), self.replica.addr())
+    }
+
+    /// `--attach-pids`'s value, in the same order.
+    fn pids(&self) -> String {
+        format!("{},{}", self.primary.pid(), self.replica.pid())
+    }
+
+    /// Nothing but the foreign key, as the test set it, and both servers running unpaused.
+    fn assert_untouched(&mut self) {
+        assert_eq!(all_keys(self.primary.port), ["foreign"]);
+        assert_eq!(foreign(self.primary.port).as_deref(), Some("keep-me"));
+        assert!(self.primary.running() && self.replica.running());
+    }
+}
+
 /// Every key the Redis on `port` holds.
 fn all_keys(port: u16) -> Vec<String> {
     let mut keys: Vec<String> = redis::cmd("KEYS")
@@ -163,11 +200,10 @@ fn a_register_run_on_an_attached_redis_is_checked_and_leaves_only_what_was_there
     if !cluster::capability::redis_for_test() {
         return;
     }
-    let servers = tempfile::tempdir().unwrap();
-    let (mut primary, mut replica) = redis_pair(servers.path());
+    let mut pair = Pair::start();
     let case = Case::new();
     // The replica first: roles are asked, not assumed from the order.
-    let addrs = format!("{},{}", replica.addr(), primary.addr());
+    let addrs = format!("{},{}", pair.replica.addr(), pair.primary.addr());
     let prefix = "itest:attach:";
     let out = case.run(&attach_args(
         &addrs,
@@ -179,8 +215,12 @@ fn a_register_run_on_an_attached_redis_is_checked_and_leaves_only_what_was_there
     assert!(results["check"]["counts"]["ok"].as_u64().unwrap() > 10);
     let attached = &results["attached"];
     assert_eq!(attached["nodes"][0]["name"], "n1");
-    assert_eq!(attached["nodes"][0]["addr"], primary.addr(), "{attached:#}");
-    assert_eq!(attached["nodes"][1]["addr"], replica.addr());
+    assert_eq!(
+        attached["nodes"][0]["addr"],
+        pair.primary.addr(),
+        "{attached:#}"
+    );
+    assert_eq!(attached["nodes"][1]["addr"], pair.replica.addr());
     assert_eq!(attached["nodes"][0]["pid"], Value::Null);
     assert_eq!(attached["key_prefix"], prefix);
     assert!(attached["faults"].as_str().unwrap().starts_with("none"));
@@ -194,9 +234,7 @@ fn a_register_run_on_an_attached_redis_is_checked_and_leaves_only_what_was_there
     let samples = std::fs::read_to_string(case.latest().join("replication.jsonl")).unwrap();
     assert!(samples.contains("\"node\":\"n2\"") && samples.contains("\"position\":"));
     // Nothing of the run is left, the foreign key is untouched, both servers still run.
-    assert_eq!(all_keys(primary.port), ["foreign"]);
-    assert_eq!(foreign(primary.port).as_deref(), Some("keep-me"));
-    assert!(primary.running() && replica.running());
+    pair.assert_untouched();
 }
 
 #[test]
@@ -204,10 +242,9 @@ fn keep_data_leaves_the_runs_keys_under_its_default_prefix() {
     if !cluster::capability::redis_for_test() {
         return;
     }
-    let servers = tempfile::tempdir().unwrap();
-    let (mut primary, mut replica) = redis_pair(servers.path());
+    let mut pair = Pair::start();
     let case = Case::new();
-    let addrs = format!("{},{}", primary.addr(), replica.addr());
+    let addrs = pair.addrs();
     let args = attach_args(
         &addrs,
         &["--nemesis", "none", "--workload", "set", "--keep-data"],
@@ -223,13 +260,13 @@ fn keep_data_leaves_the_runs_keys_under_its_default_prefix() {
     assert_eq!(results["attached"]["keys"]["outcome"], "kept");
     // Every node caught up and was read at the end, through the prefix.
     assert_eq!(results["catch_up"]["nodes"]["n2"]["state"], "caught-up");
-    let keys = all_keys(primary.port);
+    let keys = all_keys(pair.primary.port);
     assert!(keys.contains(&"foreign".to_string()), "{keys:?}");
     let run_keys: Vec<&String> = keys.iter().filter(|k| k.starts_with(&prefix)).collect();
     assert_eq!(run_keys.len() + 1, keys.len(), "{keys:?}");
     assert!(!run_keys.is_empty());
-    assert_eq!(foreign(primary.port).as_deref(), Some("keep-me"));
-    assert!(primary.running() && replica.running());
+    assert_eq!(foreign(pair.primary.port).as_deref(), Some("keep-me"));
+    assert!(pair.primary.running() && pair.replica.running());
 }
 
 #[test]
@@ -237,11 +274,9 @@ fn pause_by_pid_pauses_the_attached_nodes_and_resumes_them() {
     if !cluster::capability::redis_for_test() {
         return;
     }
-    let servers = tempfile::tempdir().unwrap();
-    let (mut primary, mut replica) = redis_pair(servers.path());
+    let mut pair = Pair::start();
     let case = Case::new();
-    let addrs = format!("{},{}", primary.addr(), replica.addr());
-    let pids = format!("{},{}", primary.pid(), replica.pid());
+    let (addrs, pids) = (pair.addrs(), pair.pids());
     let out = case.run(&attach_args(
         &addrs,
         &[
@@ -261,7 +296,7 @@ fn pause_by_pid_pauses_the_attached_nodes_and_resumes_them() {
     assert!(matches!(out.status.code(), Some(0 | 3)), "{results:#}");
     assert_eq!(results["ended"], "completed");
     let attached = &results["attached"];
-    assert_eq!(attached["nodes"][0]["pid"], primary.pid());
+    assert_eq!(attached["nodes"][0]["pid"], pair.primary.pid());
     assert!(attached["faults"].as_str().unwrap().starts_with("pause"));
     // The run's own record: pauses were applied to these processes.
     let history = history_lines(&case.latest());
@@ -271,11 +306,7 @@ fn pause_by_pid_pauses_the_attached_nodes_and_resumes_them() {
         .count();
     assert!(paused > 0, "no pause recorded: {:#}", results["faults"]);
     assert_eq!(attached["keys"]["outcome"], "removed", "{attached:#}");
-    assert_eq!(all_keys(primary.port), ["foreign"]);
-    assert!(
-        primary.running() && replica.running(),
-        "resumed, not stopped"
-    );
+    pair.assert_untouched();
 }
 
 #[test]
@@ -283,11 +314,9 @@ fn an_interrupted_run_resumes_the_nodes_it_paused_and_removes_its_keys() {
     if !cluster::capability::redis_for_test() {
         return;
     }
-    let servers = tempfile::tempdir().unwrap();
-    let (mut primary, mut replica) = redis_pair(servers.path());
+    let mut pair = Pair::start();
     let case = Case::new();
-    let addrs = format!("{},{}", primary.addr(), replica.addr());
-    let pids = format!("{},{}", primary.pid(), replica.pid());
+    let (addrs, pids) = (pair.addrs(), pair.pids());
     let args = attach_args(
         &addrs,
         &[
@@ -304,7 +333,7 @@ fn an_interrupted_run_resumes_the_nodes_it_paused_and_removes_its_keys() {
     let mut faultline = case.cmd(&args).stdout(Stdio::null()).spawn().unwrap();
     // Wait (at most 20 s) until a node is stopped by the run's SIGSTOP, then interrupt it.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while primary.state() != Some('T') && replica.state() != Some('T') {
+    while pair.primary.state() != Some('T') && pair.replica.state() != Some('T') {
         assert!(Instant::now() < deadline, "no node paused within 20 s");
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -314,11 +343,7 @@ fn an_interrupted_run_resumes_the_nodes_it_paused_and_removes_its_keys() {
     let results = case.results();
     assert_eq!(results["ended"], "interrupted");
     assert_eq!(results["attached"]["keys"]["outcome"], "removed");
-    assert_eq!(all_keys(primary.port), ["foreign"]);
-    assert!(
-        primary.running() && replica.running(),
-        "resumed, not stopped"
-    );
+    pair.assert_untouched();
 }
 
 #[test]
@@ -381,8 +406,7 @@ fn an_unreachable_address_a_missing_primary_a_wrong_pid_and_a_used_prefix_are_na
     if !cluster::capability::redis_for_test() {
         return;
     }
-    let servers = tempfile::tempdir().unwrap();
-    let (mut primary, mut replica) = redis_pair(servers.path());
+    let mut pair = Pair::start();
     let case = Case::new();
     let failed = |args: &[&str]| {
         let out = case.run(args);
@@ -390,21 +414,24 @@ fn an_unreachable_address_a_missing_primary_a_wrong_pid_and_a_used_prefix_are_na
         stderr(&out)
     };
     let closed = format!("127.0.0.1:{}", free_port());
-    let addrs = format!("{},{closed}", primary.addr());
+    let addrs = format!("{},{closed}", pair.primary.addr());
     let e = failed(&attach_args(&addrs, &["--nemesis", "none"]));
     assert!(e.contains(&format!("--attach {closed}")), "{e}");
-    let e = failed(&attach_args(&replica.addr(), &["--nemesis", "none"]));
+    let e = failed(&attach_args(&pair.replica.addr(), &["--nemesis", "none"]));
     assert!(e.contains("no address given says it is the primary"), "{e}");
     // A replica of some other primary is not part of this cluster.
-    let stray = redis_server(servers.path(), Some(free_port()));
-    let addrs = format!("{},{}", primary.addr(), stray.addr());
+    let stray = redis_server(pair.dir.path(), Some(free_port()));
+    let addrs = format!("{},{}", pair.primary.addr(), stray.addr());
     connect(stray.port);
     let e = failed(&attach_args(&addrs, &["--nemesis", "none"]));
     let expected = format!("--attach {}: it replicates from", stray.addr());
-    assert!(e.contains(&expected) && e.contains(&primary.addr()), "{e}");
+    assert!(
+        e.contains(&expected) && e.contains(&pair.primary.addr()),
+        "{e}"
+    );
     // This test's own pid shows no Redis port on its command line.
-    let addrs = format!("{},{}", primary.addr(), replica.addr());
-    let wrong = format!("{},{}", primary.pid(), std::process::id());
+    let addrs = pair.addrs();
+    let wrong = format!("{},{}", pair.primary.pid(), std::process::id());
     let args = ["--nemesis", "pause", "--attach-pids", wrong.as_str()];
     let e = failed(&attach_args(&addrs, &args));
     assert!(
@@ -420,9 +447,7 @@ fn an_unreachable_address_a_missing_primary_a_wrong_pid_and_a_used_prefix_are_na
         e.contains("--key-prefix 'forei': 1 key is already under it"),
         "{e}"
     );
-    assert_eq!(all_keys(primary.port), ["foreign"]);
-    assert_eq!(foreign(primary.port).as_deref(), Some("keep-me"));
-    assert!(primary.running() && replica.running());
+    pair.assert_untouched();
 }
 
 #[test]

@@ -4,43 +4,31 @@
 
 use super::api::{DeleteRangeRequest, DeleteRangeResponse, RangeRequest, RangeResponse};
 use super::status::with_member;
+use crate::system::KeysAction;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// Counts the keys under `prefix`, asking the member at `client_addr` (a linearizable read).
-pub async fn count(
+/// Counts or deletes the keys under `prefix` through the member at `client_addr`, in one
+/// request (a count is a linearizable read); returns how many.
+pub async fn under_prefix(
     client_addr: SocketAddr,
     prefix: &str,
+    action: KeysAction,
     timeout: Duration,
 ) -> Result<u64, String> {
+    let key = prefix.as_bytes();
     with_member(client_addr, timeout, |mut gateway| async move {
-        let found: RangeResponse = gateway
-            .call(
-                "/v3/kv/range",
-                &RangeRequest::prefix_keys(prefix.as_bytes(), false),
-            )
-            .await
-            .map_err(|e| format!("range under '{prefix}': {e}"))?;
-        Ok(found.kvs.len() as u64)
-    })
-    .await
-}
-
-/// Deletes the keys under `prefix` through the member at `client_addr`; returns how many went.
-pub async fn remove(
-    client_addr: SocketAddr,
-    prefix: &str,
-    timeout: Duration,
-) -> Result<u64, String> {
-    with_member(client_addr, timeout, |mut gateway| async move {
-        let gone: DeleteRangeResponse = gateway
-            .call(
-                "/v3/kv/deleterange",
-                &DeleteRangeRequest::prefix(prefix.as_bytes()),
-            )
-            .await
-            .map_err(|e| format!("delete under '{prefix}': {e}"))?;
-        Ok(gone.deleted)
+        let answer = match action {
+            KeysAction::Count => gateway
+                .call("/v3/kv/range", &RangeRequest::prefix_keys(key, false))
+                .await
+                .map(|found: RangeResponse| found.kvs.len() as u64),
+            KeysAction::Delete => gateway
+                .call("/v3/kv/deleterange", &DeleteRangeRequest::prefix(key))
+                .await
+                .map(|gone: DeleteRangeResponse| gone.deleted),
+        };
+        answer.map_err(|e| format!("{action:?} under '{prefix}': {e}"))
     })
     .await
 }

@@ -8,8 +8,8 @@ use super::{
 };
 use crate::client::{BoxFuture, Client, ClientOptions, ReadFrom};
 use crate::system::{
-    judge_primary_replica, DaemonSpec, NodeAddrs, NodePlan, NodeStatus, PortPlan, ProxyKind, Role,
-    StatusFuture, System, SystemOption, Unhealthy,
+    judge_primary_replica, DaemonSpec, KeysAction, NodeAddrs, NodePlan, NodeStatus, PortPlan,
+    ProxyKind, Role, StatusFuture, System, SystemOption, Unhealthy,
 };
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -157,18 +157,15 @@ impl System for EtcdSystem {
         &'a self,
         primary: &'a NodeAddrs,
         prefix: &'a str,
+        action: KeysAction,
         timeout: Duration,
     ) -> BoxFuture<'a, Result<u64, String>> {
-        Box::pin(super::keys::count(primary.client, prefix, timeout))
-    }
-
-    fn remove_keys_under<'a>(
-        &'a self,
-        primary: &'a NodeAddrs,
-        prefix: &'a str,
-        timeout: Duration,
-    ) -> BoxFuture<'a, Result<u64, String>> {
-        Box::pin(super::keys::remove(primary.client, prefix, timeout))
+        Box::pin(super::keys::under_prefix(
+            primary.client,
+            prefix,
+            action,
+            timeout,
+        ))
     }
 
     /// A serializable read is the member's own copy, which is what a final read is for.

@@ -6,6 +6,7 @@
 //! Redis's glob, so a `*` or `[` in it matches only itself.
 
 use crate::probe;
+use crate::system::KeysAction;
 use redis::aio::MultiplexedConnection;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -26,18 +27,20 @@ pub fn prefix_pattern(prefix: &str) -> String {
     pattern
 }
 
-/// Counts the keys under `prefix` on the node at `addr`, within `timeout` in all.
-pub async fn count(addr: SocketAddr, prefix: &str, timeout: Duration) -> Result<u64, String> {
-    let mut conn = probe::connect(addr, timeout).await?;
-    Ok(scan(&mut conn, addr, prefix, timeout).await?.len() as u64)
-}
-
-/// Deletes the keys under `prefix` on the node at `addr` (found by `SCAN`, then `UNLINK`ed in
-/// batches), within `timeout` in all; returns how many were deleted.
-pub async fn remove(addr: SocketAddr, prefix: &str, timeout: Duration) -> Result<u64, String> {
+/// Counts or deletes (found by `SCAN`, then `UNLINK`ed in batches) the keys under `prefix` on
+/// the node at `addr`, within `timeout` in all; returns how many.
+pub async fn under_prefix(
+    addr: SocketAddr,
+    prefix: &str,
+    action: KeysAction,
+    timeout: Duration,
+) -> Result<u64, String> {
     let deadline = Instant::now() + timeout;
     let mut conn = probe::connect(addr, timeout).await?;
     let keys = scan(&mut conn, addr, prefix, timeout).await?;
+    if action == KeysAction::Count {
+        return Ok(keys.len() as u64);
+    }
     let mut removed = 0u64;
     for batch in keys.chunks(SCAN_COUNT) {
         let left = deadline.saturating_duration_since(Instant::now());

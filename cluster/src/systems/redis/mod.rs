@@ -10,8 +10,8 @@ use crate::client::{self, BoxFuture, Client, ClientOptions};
 use crate::probe;
 use crate::resp_client::RespClient;
 use crate::system::{
-    judge_primary_replica, DaemonSpec, NodeAddrs, NodePlan, NodeStatus, PortPlan, ProxyKind,
-    StatusFuture, System, SystemOption, Unhealthy,
+    judge_primary_replica, DaemonSpec, KeysAction, NodeAddrs, NodePlan, NodeStatus, PortPlan,
+    ProxyKind, StatusFuture, System, SystemOption, Unhealthy,
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -251,18 +251,10 @@ impl System for RedisSystem {
         &'a self,
         primary: &'a NodeAddrs,
         prefix: &'a str,
+        action: KeysAction,
         timeout: Duration,
     ) -> BoxFuture<'a, Result<u64, String>> {
-        Box::pin(keys::count(primary.client, prefix, timeout))
-    }
-
-    fn remove_keys_under<'a>(
-        &'a self,
-        primary: &'a NodeAddrs,
-        prefix: &'a str,
-        timeout: Duration,
-    ) -> BoxFuture<'a, Result<u64, String>> {
-        Box::pin(keys::remove(primary.client, prefix, timeout))
+        Box::pin(keys::under_prefix(primary.client, prefix, action, timeout))
     }
 }
 
