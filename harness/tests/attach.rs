@@ -131,14 +131,18 @@ struct Pair {
 }
 
 impl Pair {
-    fn start() -> Pair {
+    /// Started, or `None` where Redis is missing and the skip policy allows it.
+    fn start() -> Option<Pair> {
+        if !cluster::capability::redis_for_test() {
+            return None;
+        }
         let dir = tempfile::tempdir().unwrap();
         let (primary, replica) = redis_pair(dir.path());
-        Pair {
+        Some(Pair {
             primary,
             replica,
             dir,
-        }
+        })
     }
 
     /// `--attach`'s value: primary, replica.
@@ -197,10 +201,9 @@ fn attach_args<'a>(addrs: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
 
 #[test]
 fn a_register_run_on_an_attached_redis_is_checked_and_leaves_only_what_was_there() {
-    if !cluster::capability::redis_for_test() {
+    let Some(mut pair) = Pair::start() else {
         return;
-    }
-    let mut pair = Pair::start();
+    };
     let case = Case::new();
     // The replica first: roles are asked, not assumed from the order.
     let addrs = format!("{},{}", pair.replica.addr(), pair.primary.addr());
@@ -239,10 +242,9 @@ fn a_register_run_on_an_attached_redis_is_checked_and_leaves_only_what_was_there
 
 #[test]
 fn keep_data_leaves_the_runs_keys_under_its_default_prefix() {
-    if !cluster::capability::redis_for_test() {
+    let Some(mut pair) = Pair::start() else {
         return;
-    }
-    let mut pair = Pair::start();
+    };
     let case = Case::new();
     let addrs = pair.addrs();
     let args = attach_args(
@@ -271,10 +273,9 @@ fn keep_data_leaves_the_runs_keys_under_its_default_prefix() {
 
 #[test]
 fn pause_by_pid_pauses_the_attached_nodes_and_resumes_them() {
-    if !cluster::capability::redis_for_test() {
+    let Some(mut pair) = Pair::start() else {
         return;
-    }
-    let mut pair = Pair::start();
+    };
     let case = Case::new();
     let (addrs, pids) = (pair.addrs(), pair.pids());
     let out = case.run(&attach_args(
@@ -311,10 +312,9 @@ fn pause_by_pid_pauses_the_attached_nodes_and_resumes_them() {
 
 #[test]
 fn an_interrupted_run_resumes_the_nodes_it_paused_and_removes_its_keys() {
-    if !cluster::capability::redis_for_test() {
+    let Some(mut pair) = Pair::start() else {
         return;
-    }
-    let mut pair = Pair::start();
+    };
     let case = Case::new();
     let (addrs, pids) = (pair.addrs(), pair.pids());
     let args = attach_args(
@@ -403,10 +403,9 @@ fn what_cannot_be_attached_or_done_is_refused_naming_the_address_or_option() {
 
 #[test]
 fn an_unreachable_address_a_missing_primary_a_wrong_pid_and_a_used_prefix_are_named() {
-    if !cluster::capability::redis_for_test() {
+    let Some(mut pair) = Pair::start() else {
         return;
-    }
-    let mut pair = Pair::start();
+    };
     let case = Case::new();
     let failed = |args: &[&str]| {
         let out = case.run(args);
