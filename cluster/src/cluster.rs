@@ -1,13 +1,14 @@
 //! A running cluster: its network, its nodes' processes, readiness, health, faults and teardown.
 
+use crate::attach::AttachSpec;
 use crate::client::{Client, ClientOptions};
-use crate::control::{Control, Lifetime};
+use crate::control::{Control, Lifetime, LocalControl};
 use crate::live::{LiveDaemon, LiveNode, LiveRecord};
 use crate::net::{NetMode, Network, NetworkLayout, ProxyPlan};
 use crate::process::NodeProcess;
 use crate::spec::ClusterSpec;
 use crate::system::{DaemonSpec, Launch, NodeAddrs, NodePlan, NodeStatus, ProxyKind, Role, System};
-use crate::systems;
+use crate::systems::{self, TargetOptions};
 use nemesis::Grudge;
 use nix::sys::signal::Signal;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -48,6 +49,10 @@ pub enum ClusterError {
         /// The end of its log.
         tail: String,
     },
+    /// A running cluster could not be attached to (`--attach`); the message names the address,
+    /// pid or option at fault.
+    #[error("{0}")]
+    Attach(String),
 }
 
 /// One daemon of a node: the system's server, or a helper beside it (a sentinel).
@@ -90,18 +95,25 @@ pub struct Node {
 }
 
 impl Node {
-    /// Process id of the node's server.
-    pub fn pid(&self) -> u32 {
-        self.server().pid()
+    /// Process id of the node's server; none for an attached node whose pid was not given.
+    pub fn pid(&self) -> Option<u32> {
+        self.server().ok().map(Daemon::pid)
     }
 
-    /// The node's server daemon: the one faults act on.
-    fn server(&self) -> &Daemon {
-        &self.daemons[0]
+    /// The node's server daemon: the one faults act on. An attached node has none unless its
+    /// pid was given.
+    fn server(&self) -> Result<&Daemon, String> {
+        self.daemons.first().ok_or_else(|| {
+            format!(
+                "{} ({}) is attached and faultline has no process of it to signal \
+                 (give its pid with --attach-pids)",
+                self.name, self.addr
+            )
+        })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, NodeProcess> {
-        self.server().lock()
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, NodeProcess>, String> {
+        Ok(self.server()?.lock())
     }
 
     /// The node's daemons, the server first.
@@ -110,12 +122,12 @@ impl Node {
     }
 
     fn log(&self) -> PathBuf {
-        self.server().log.clone()
+        self.server().map(|s| s.log.clone()).unwrap_or_default()
     }
 
     /// Starts the server again (after a kill) and records its new pid.
     fn respawn(&self, slot: &mut NodeProcess, lifetime: Lifetime) -> Result<(), String> {
-        let server = self.server();
+        let server = self.server()?;
         *slot = NodeProcess::start(self.control.clone(), &server.launch, &server.log, lifetime)
             .map_err(|e| format!("{}: {e}", self.name))?;
         write_pid(&self.dir, &server.role, slot.pid())
@@ -152,6 +164,9 @@ pub struct Cluster {
     network: Network,
     /// Set by [`Cluster::detach`]: dropping the handle then leaves everything running.
     detached: bool,
+    /// For a cluster faultline attached to (`--attach`): the prefix every key goes under.
+    /// Faultline then never stops, kills or restarts its processes.
+    key_prefix: Option<String>,
 }
 
 /// How long a single health probe may take.
@@ -234,6 +249,7 @@ impl Cluster {
             nodes: Vec::new(),
             network,
             detached: false,
+            key_prefix: None,
         };
         let layout = cluster.spec.dir.join("network.json");
         std::fs::create_dir_all(&cluster.spec.dir)
@@ -355,12 +371,90 @@ impl Cluster {
     /// The client of worker `worker`, as the system makes it.
     pub fn client(&self, worker: usize, opts: &ClientOptions) -> Client {
         let nodes: Vec<NodeAddrs> = self.nodes.iter().map(|n| n.addrs).collect();
-        self.system.client(&nodes, worker, opts)
+        self.prefixed(self.system.client(&nodes, worker, opts))
     }
 
     /// A client that reads only from node number `i` (final reads, node by node).
     pub fn node_client(&self, i: usize, opts: &ClientOptions) -> Client {
-        self.system.node_client(&self.nodes[i].addrs, opts)
+        self.prefixed(self.system.node_client(&self.nodes[i].addrs, opts))
+    }
+
+    /// `client`, with its keys under the attached cluster's prefix where there is one.
+    fn prefixed(&self, client: Client) -> Client {
+        match &self.key_prefix {
+            Some(prefix) => Client::new(crate::key_prefix::Prefixed::new(client, prefix)),
+            None => client,
+        }
+    }
+
+    /// Attaches to a running cluster faultline did not start (`--attach`): its nodes found and
+    /// named (the primary n1), their pids checked where given, its key prefix found unused.
+    /// Dropping the handle leaves every node running (resuming any it paused).
+    pub async fn attach_running(spec: AttachSpec, dir: PathBuf) -> Result<Cluster, ClusterError> {
+        let found = crate::attach::find(&spec)
+            .await
+            .map_err(ClusterError::Attach)?;
+        let key_prefix = spec.key_prefix.clone();
+        let control: Arc<dyn Control> = Arc::new(LocalControl::root());
+        let nodes = found
+            .into_iter()
+            .map(|n| {
+                let daemons = n.pid.zip(n.process).map(|(pid, process)| {
+                    let marker = n.addr.port().to_string();
+                    let program = process.exe.unwrap_or_default();
+                    let log = PathBuf::new();
+                    Daemon {
+                        role: "server".into(),
+                        process: Mutex::new(NodeProcess::adopt(
+                            control.clone(),
+                            pid,
+                            &program,
+                            &marker,
+                            &log,
+                        )),
+                        launch: Launch {
+                            program,
+                            args: process.cmdline.into_iter().skip(1).collect(),
+                        },
+                        marker,
+                        log,
+                    }
+                });
+                Node {
+                    dir: dir.join(&n.name),
+                    name: n.name,
+                    addr: n.addr,
+                    addrs: crate::attach::node_addrs(n.addr),
+                    control: control.clone(),
+                    daemons: daemons.into_iter().collect(),
+                }
+            })
+            .collect::<Vec<_>>();
+        let spec = ClusterSpec {
+            target: spec.target,
+            options: TargetOptions::default(),
+            nodes: nodes.len(),
+            net: NetMode::Loopback,
+            subnet_base: [0, 0],
+            dir,
+            ready_timeout: spec.timeout,
+            lifetime: Lifetime::Detached,
+            record: None,
+            seed: 0,
+        };
+        Ok(Cluster {
+            system: systems::build(spec.target, &spec.options),
+            spec,
+            nodes,
+            network: Network::Loopback,
+            detached: false,
+            key_prefix: Some(key_prefix),
+        })
+    }
+
+    /// The prefix every key goes under, for a cluster faultline attached to.
+    pub fn key_prefix(&self) -> Option<&str> {
+        self.key_prefix.as_deref()
     }
 
     /// A manual failover: node `name` becomes the primary and every other node follows it, at
@@ -452,7 +546,17 @@ impl Cluster {
     }
 
     /// Stops every node (resuming paused ones first), then removes the network. Idempotent.
+    /// An attached cluster's nodes are only resumed: they were running before faultline came.
     pub fn teardown(&mut self) {
+        if self.key_prefix.is_some() {
+            for daemon in self.nodes.iter().flat_map(|n| &n.daemons) {
+                let process = daemon.lock();
+                if process.paused() {
+                    let _ = process.signal(Signal::SIGCONT);
+                }
+            }
+            return;
+        }
         for node in &self.nodes {
             for daemon in node.daemons.iter().rev() {
                 daemon.lock().stop();
@@ -542,17 +646,22 @@ impl Cluster {
             nodes,
             network,
             detached: false,
+            key_prefix: None,
         }
     }
 
     /// Whether node `name` is paused (SIGSTOP), for status displays.
     pub fn is_paused(&self, name: &str) -> bool {
-        self.node(name).is_ok_and(|n| n.lock().paused())
+        self.node(name)
+            .and_then(Node::lock)
+            .is_ok_and(|p| p.paused())
     }
 
     /// Whether node `name`'s process runs.
     pub fn is_running(&self, name: &str) -> bool {
-        self.node(name).is_ok_and(|n| n.lock().exited().is_none())
+        self.node(name)
+            .and_then(Node::lock)
+            .is_ok_and(|mut p| p.exited().is_none())
     }
 
     /// Writes the live record, if this cluster keeps one.
@@ -643,16 +752,22 @@ impl nemesis::ClusterControl for Cluster {
     }
 
     fn pause(&self, node: &str) -> Result<(), String> {
-        self.node(node)?.lock().signal(Signal::SIGSTOP)
+        self.node(node)?.lock()?.signal(Signal::SIGSTOP)
     }
 
     fn resume(&self, node: &str) -> Result<(), String> {
-        self.node(node)?.lock().signal(Signal::SIGCONT)
+        self.node(node)?.lock()?.signal(Signal::SIGCONT)
     }
 
     fn kill(&self, node: &str) -> Result<(), String> {
         let node = self.node(node)?;
-        let mut process = node.lock();
+        if self.key_prefix.is_some() {
+            return Err(format!(
+                "{} is attached: faultline does not kill a process it could not start again",
+                node.name
+            ));
+        }
+        let mut process = node.lock()?;
         process.signal(Signal::SIGKILL)?;
         process.stop();
         Ok(())
@@ -660,9 +775,15 @@ impl nemesis::ClusterControl for Cluster {
 
     fn restart(&self, node: &str) -> Result<(), String> {
         let node = self.node(node)?;
-        let mut process = node.lock();
+        let mut process = node.lock()?;
         if process.exited().is_none() {
             return Ok(());
+        }
+        if self.key_prefix.is_some() {
+            return Err(format!(
+                "{} is attached and its process is gone: faultline cannot start it again",
+                node.name
+            ));
         }
         node.respawn(&mut process, self.spec.lifetime)?;
         drop(process);

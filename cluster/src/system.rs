@@ -327,6 +327,33 @@ pub trait System: Send + Sync + fmt::Debug {
         let noun = self.noun();
         Box::pin(async move { Err(format!("{noun} have no manual failover")) })
     }
+    /// Whether faultline can attach to a running cluster of it (`--attach`), whose keys it then
+    /// counts and removes by prefix ([`System::keys_under`]).
+    fn can_attach(&self) -> bool {
+        false
+    }
+    /// Does `action` to the keys whose names start with `prefix`, through the primary at
+    /// `primary`, and to no other key; returns how many keys it counted or deleted.
+    fn keys_under<'a>(
+        &'a self,
+        primary: &'a NodeAddrs,
+        prefix: &'a str,
+        action: KeysAction,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<u64, String>> {
+        let _ = (primary, prefix, action, timeout);
+        let noun = self.noun();
+        Box::pin(async move { Err(format!("{noun} cannot be attached to")) })
+    }
+}
+
+/// What [`System::keys_under`] does to the keys under a prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeysAction {
+    /// Counts them (before a run: its prefix must be unused).
+    Count,
+    /// Deletes them (after a run, unless `--keep-data`).
+    Delete,
 }
 
 /// The health rule of a primary/replica system: exactly one primary, every replica linked.

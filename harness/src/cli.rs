@@ -125,6 +125,33 @@ pub struct TestArgs {
     /// `unknown` (exit 3); the shortfall stays in results.json.
     #[arg(long)]
     pub accept_inadequate: bool,
+    /// A running cluster to attach to instead of starting one.
+    #[command(flatten)]
+    pub attach: AttachOpts,
+}
+
+/// `faultline test --attach …`: a cluster started outside faultline, driven and checked but
+/// never started, stopped or written to outside the run's key prefix.
+#[derive(Args, Debug, Clone, Default)]
+pub struct AttachOpts {
+    /// Attach to a running cluster instead of starting one: Redis nodes as host:port (primary
+    /// and replicas in any order: each is asked its role), etcd members' client URLs
+    /// (http://host:port). Needs --nemesis none, or pause with --attach-pids.
+    #[arg(long, value_delimiter = ',', value_name = "ADDR,...")]
+    pub attach: Vec<String>,
+    /// With --attach: the nodes' local process ids, one per address in the same order, so that
+    /// --nemesis pause can pause and resume them (each must show its node's port on its command
+    /// line). faultline never kills or stops them.
+    #[arg(long, value_delimiter = ',', value_name = "PID,...")]
+    pub attach_pids: Vec<u32>,
+    /// With --attach: every key the workload uses goes under this prefix (default
+    /// faultline:<run directory name>:); it must hold no key when the run starts.
+    #[arg(long, value_name = "PREFIX")]
+    pub key_prefix: Option<String>,
+    /// With --attach: leave the run's keys in the cluster at the end (by default everything under
+    /// --key-prefix is deleted, and nothing else).
+    #[arg(long)]
+    pub keep_data: bool,
 }
 
 /// Options of `faultline suite`.

@@ -1,5 +1,6 @@
 //! The validated configuration of a test run: parsed once, used everywhere after.
 
+use crate::attach::AttachChoice;
 use crate::cli::{ClusterOpts, TestArgs};
 use cluster::system::{System, SystemOption};
 use cluster::systems::{self, Failover, Mode, Persistence, ReadConsistency};
@@ -67,6 +68,8 @@ pub struct TestConfig {
     pub accept_inadequate: bool,
     /// The words after `faultline` that asked for this run (`--like` repeats them).
     pub command: Vec<String>,
+    /// A running cluster to attach to (`--attach`) instead of starting one.
+    pub attach: Option<AttachChoice>,
 }
 
 /// A validated choice of cluster: target, size, network.
@@ -232,13 +235,19 @@ mod secs {
 impl TestConfig {
     /// Validates `args`; every error names the option at fault.
     pub fn resolve(args: TestArgs) -> Result<TestConfig, String> {
-        let cluster = ClusterChoice::resolve(&args.cluster)?;
+        let mut cluster = ClusterChoice::resolve(&args.cluster)?;
         let (read_from, workload) = (args.read_from, args.workload);
         let mut nemesis = args.nemesis;
         if let Some(spec) = args.partition {
             spec.grudge(&cluster.node_names())
                 .map_err(|e| format!("--partition: {e}"))?;
             nemesis.0.push(FaultKind::Explicit(spec));
+        }
+        // An attached cluster has the nodes it was given, on a network faultline did not make.
+        let attach = AttachChoice::resolve(&args.attach, &args.cluster, &nemesis)?;
+        if let Some(attach) = &attach {
+            cluster.nodes = attach.addrs.len();
+            cluster.net = NetMode::Loopback;
         }
         for kind in &nemesis.0 {
             cluster
@@ -346,6 +355,7 @@ impl TestConfig {
             json: args.json,
             accept_inadequate: args.accept_inadequate,
             command: Vec::new(),
+            attach,
         })
     }
 }

@@ -8,8 +8,8 @@ use super::{
 };
 use crate::client::{BoxFuture, Client, ClientOptions, ReadFrom};
 use crate::system::{
-    judge_primary_replica, DaemonSpec, NodeAddrs, NodePlan, NodeStatus, PortPlan, ProxyKind, Role,
-    StatusFuture, System, SystemOption, Unhealthy,
+    judge_primary_replica, DaemonSpec, KeysAction, NodeAddrs, NodePlan, NodeStatus, PortPlan,
+    ProxyKind, Role, StatusFuture, System, SystemOption, Unhealthy,
 };
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -148,6 +148,25 @@ impl System for EtcdSystem {
         };
         let member = nodes[worker % nodes.len()].client;
         Client::new(EtcdClient::new(vec![member], consistency, opts.timeout))
+    }
+
+    fn can_attach(&self) -> bool {
+        true
+    }
+
+    fn keys_under<'a>(
+        &'a self,
+        primary: &'a NodeAddrs,
+        prefix: &'a str,
+        action: KeysAction,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<u64, String>> {
+        Box::pin(super::keys::under_prefix(
+            primary.client,
+            prefix,
+            action,
+            timeout,
+        ))
     }
 
     /// A serializable read is the member's own copy, which is what a final read is for.
