@@ -374,6 +374,14 @@ impl Cluster {
         self.prefixed(self.system.client(&nodes, worker, opts))
     }
 
+    /// Each node's client address with its name: who answered a client, by the address it used.
+    pub fn client_addrs(&self) -> Vec<(SocketAddr, String)> {
+        self.nodes
+            .iter()
+            .map(|n| (n.addrs.client, n.name.clone()))
+            .collect()
+    }
+
     /// A client that reads only from node number `i` (final reads, node by node).
     pub fn node_client(&self, i: usize, opts: &ClientOptions) -> Client {
         self.prefixed(self.system.node_client(&self.nodes[i].addrs, opts))

@@ -3,7 +3,7 @@
 //! removed at the end by the prefix alone. The history keeps the workload's own names: the
 //! checker and the report never see the prefix.
 
-use crate::client::Client;
+use crate::client::{Answered, Client};
 use workloads::{ClientError, CounterClient, RegisterClient, SetClient};
 
 /// A client whose keys are all put under `prefix` before they reach the system.
@@ -23,6 +23,12 @@ impl Prefixed {
 
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
+    }
+}
+
+impl Answered for Prefixed {
+    fn answered_by(&self) -> Option<std::net::SocketAddr> {
+        self.inner.answered_by()
     }
 }
 

@@ -52,6 +52,8 @@ pub struct RespClient {
     read_conn: Option<(SocketAddr, MultiplexedConnection)>,
     /// With a locator: when it was last asked.
     located: Option<Instant>,
+    /// The node the last command was sent to.
+    last: Option<SocketAddr>,
 }
 
 /// With a locator, how often a connected client asks it again whether the primary moved, as
@@ -76,6 +78,7 @@ impl RespClient {
             write_conn: None,
             read_conn: None,
             located: None,
+            last: None,
         }
     }
 
@@ -158,9 +161,11 @@ impl RespClient {
         read: bool,
     ) -> Result<T, ClientError> {
         let timeout = self.timeout;
+        self.last = None;
         let (addr, conn) = self.conn(read).await?;
         let addr = *addr;
         let outcome = tokio::time::timeout(timeout, cmd.query_async::<T>(conn)).await;
+        self.last = Some(addr);
         let (err, demoted) = match outcome {
             Ok(Ok(v)) => return Ok(v),
             Ok(Err(e)) => {
@@ -216,6 +221,12 @@ fn classify(e: RedisError, addr: SocketAddr, timeout: Duration) -> ClientError {
 /// The crate's response timeout and ours are the same event; say so in the same words.
 fn timed_out(addr: SocketAddr, timeout: Duration) -> ClientError {
     ClientError::MayHaveHappened(format!("timeout: {addr} did not answer within {timeout:?}"))
+}
+
+impl crate::client::Answered for RespClient {
+    fn answered_by(&self) -> Option<SocketAddr> {
+        self.last
+    }
 }
 
 impl RegisterClient for RespClient {

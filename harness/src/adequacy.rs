@@ -219,6 +219,7 @@ mod tests {
                 key: key.map(|k| json!(k)),
                 value: Value::Null,
                 error: (kind == EventType::Fail && process.is_none()).then(|| "refused".into()),
+                node: None,
             })
             .collect()
     }

@@ -479,6 +479,7 @@ async fn drive(
         concurrency: cfg.concurrency,
         mean_gap: Duration::from_secs_f64(cfg.concurrency as f64 / cfg.rate),
         seed: cfg.seed,
+        nodes: cluster.client_addrs(),
     });
     // A JoinSet aborts its tasks when dropped: a run interrupted here leaves no worker recording
     // into the history while the run is concluded from it.
@@ -563,6 +564,7 @@ async fn final_reads(
             key: Some(serde_json::Value::from(read.key())),
             value,
             error,
+            node: None,
         };
         if recorder
             .record(entry(EventType::Invoke, read.invoke_value(), None))

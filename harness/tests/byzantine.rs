@@ -51,6 +51,13 @@ fn a_lying_node_is_caught_and_its_lies_are_in_its_log() {
         // The anomaly is a read of a value nobody wrote: an invented one.
         let explained = results["explanation"].as_str().unwrap_or_default();
         assert!(explained.contains("returned 10000000"), "{explained}");
+        // ... and names the node that answered it, one of those told to lie.
+        assert!(
+            liars
+                .iter()
+                .any(|n| explained.contains(&format!(" on {n} at "))),
+            "the lying node is named ({liars:?}): {explained}"
+        );
         return;
     }
     panic!("no run had a lying node answer a read: {seen:?}");

@@ -239,6 +239,7 @@ mod tests {
             key: None,
             value: json!(1),
             error: None,
+            node: None,
         };
         let events = vec![
             ev(0, 0, 0, EventType::Invoke, "read"),

@@ -76,6 +76,7 @@ mod tests {
                 key: None,
                 value: serde_json::Value::Null,
                 error: None,
+                node: None,
             },
             checker::Event {
                 index: 1,
@@ -90,6 +91,7 @@ mod tests {
                 key: None,
                 value: serde_json::Value::Null,
                 error: None,
+                node: None,
             },
         ];
         checker::pair(&events).unwrap().remove(0)

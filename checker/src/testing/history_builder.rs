@@ -26,6 +26,7 @@ fn event(ms: u64, process: Process, kind: EventType, f: &str, value: Value) -> E
         key: None,
         value,
         error: None,
+        node: None,
     }
 }
 
