@@ -57,7 +57,11 @@ impl NodeProcess {
         log: &Path,
     ) -> NodeProcess {
         let ours = control.process(pid).is_some_and(|p| {
-            let same_exe = p.exe.is_some() && p.exe == std::fs::canonicalize(program).ok();
+            // A remote host's program is named by its path there, which this machine cannot
+            // canonicalize: the path as started is the path its host shows.
+            let same_exe = p.exe.is_some()
+                && (p.exe == std::fs::canonicalize(program).ok()
+                    || p.exe.as_deref() == Some(program));
             same_exe && p.cmdline.join(" ").contains(marker)
         });
         NodeProcess {

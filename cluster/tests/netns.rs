@@ -26,6 +26,7 @@ async fn redis_cluster(dir: &Path, nodes: usize) -> Cluster {
         lifetime: cluster::Lifetime::WithFaultline,
         record: None,
         seed: 1,
+        remote_hosts: Vec::new(),
     };
     Cluster::start(spec)
         .await

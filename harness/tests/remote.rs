@@ -1,0 +1,289 @@
+//! Remote nodes over SSH (`faultline test --nodes HOST,…`), without remote machines: the test
+//! makes network namespaces of its own (a bridge and a namespace per host, as netns mode
+//! does), starts an sshd inside each with host keys and an authorized key made for the test,
+//! and writes the known_hosts file, so host-key checking stays on. faultline then runs against
+//! the namespaces' addresses as it would against machines.
+
+mod common;
+
+use cluster::net::netns::NetnsNetwork;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Hosts of the test's own: namespaces on a bridge, an sshd in each; everything removed on drop
+/// (the sshds by pid, our children; the namespaces with the network).
+struct Hosts {
+    dir: tempfile::TempDir,
+    sshds: Vec<Child>,
+    ips: Vec<String>,
+    /// Dropped last: the sshds live in its namespaces.
+    _net: NetnsNetwork,
+}
+
+fn keygen(path: &Path) {
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ssh-keygen {}", path.display());
+}
+
+impl Hosts {
+    /// `n` hosts, or `None` (skipped) where this machine cannot make them.
+    fn start(n: usize) -> Option<Hosts> {
+        if !cluster::capability::netns_for_test() || !cluster::capability::sshd_for_test() {
+            return None;
+        }
+        let names: Vec<String> = (1..=n).map(|i| format!("h{i}")).collect();
+        let net = NetnsNetwork::create(&names, [10, 79]).expect("the hosts' namespaces");
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_path_buf();
+        let d = d.as_path();
+        keygen(&d.join("user"));
+        keygen(&d.join("stranger"));
+        std::fs::copy(d.join("user.pub"), d.join("authorized_keys")).unwrap();
+        // sshd's privilege separation wants its empty directory.
+        std::fs::create_dir_all("/run/sshd").unwrap();
+        let mut known = String::new();
+        let mut hosts = Hosts {
+            sshds: Vec::new(),
+            ips: Vec::new(),
+            dir,
+            _net: net,
+        };
+        for (i, h) in hosts._net.hosts().to_vec().iter().enumerate() {
+            let key = d.join(format!("host{i}"));
+            keygen(&key);
+            let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+            let mut fields = public.split_whitespace();
+            let (kind, blob) = (fields.next().unwrap(), fields.next().unwrap());
+            known.push_str(&format!("{} {kind} {blob}\n", h.ip));
+            let config = d.join(format!("sshd{i}.conf"));
+            std::fs::write(
+                &config,
+                format!(
+                    "Port 22\nListenAddress {ip}\nHostKey {key}\nPidFile {d}/sshd{i}.pid\n\
+                     AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\n\
+                     PasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+                     PubkeyAuthentication yes\nPermitRootLogin prohibit-password\n\
+                     MaxSessions 10\n",
+                    ip = h.ip,
+                    key = key.display(),
+                    d = d.display()
+                ),
+            )
+            .unwrap();
+            // `ip netns exec` execs sshd in place: the child's pid is sshd's.
+            let child = Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    &h.netns,
+                    cluster::capability::SSHD,
+                    "-D",
+                    "-e",
+                ])
+                .arg("-f")
+                .arg(&config)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(d.join(format!("sshd{i}.log"))).unwrap())
+                .spawn()
+                .unwrap();
+            hosts.sshds.push(child);
+            hosts.ips.push(h.ip.to_string());
+        }
+        std::fs::write(d.join("known_hosts"), known).unwrap();
+        for ip in &hosts.ips {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while std::net::TcpStream::connect((ip.as_str(), 22)).is_err() {
+                assert!(Instant::now() < deadline, "sshd on {ip} did not listen");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Some(hosts)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `--nodes` for these hosts.
+    fn nodes(&self) -> String {
+        self.ips.join(",")
+    }
+
+    /// The options that log in to these hosts as root with the test's key, checking host keys
+    /// against the test's known_hosts.
+    fn ssh_args(&self, key: &str, known_hosts: &Path) -> Vec<String> {
+        vec![
+            "--nodes".into(),
+            self.nodes(),
+            "--ssh-user".into(),
+            "root".into(),
+            "--ssh-key".into(),
+            self.path(key).display().to_string(),
+            "--ssh-known-hosts".into(),
+            known_hosts.display().to_string(),
+        ]
+    }
+}
+
+impl Drop for Hosts {
+    fn drop(&mut self) {
+        for sshd in &mut self.sshds {
+            let _ = sshd.kill();
+            let _ = sshd.wait();
+        }
+    }
+}
+
+/// `faultline test` with `args` then `ssh`, as strings.
+fn run(case: &Case, args: &[&str], ssh: &[String]) -> std::process::Output {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(ssh.iter().map(String::as_str));
+    case.run(&all)
+}
+
+/// The directories the run made on its hosts, from its network.json.
+fn remote_dirs(run: &Path) -> Vec<PathBuf> {
+    let text = std::fs::read_to_string(run.join("nodes/network.json")).expect("network.json");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["mode"], "ssh", "{v:#}");
+    v["hosts"]
+        .as_array()
+        .expect("ssh hosts")
+        .iter()
+        .map(|h| PathBuf::from(h["dir"].as_str().unwrap()))
+        .collect()
+}
+
+/// Own nodes on three hosts under pauses: faultline uploads itself, starts `faultline node` on
+/// each host bound to the host's address, pauses and resumes by pid over SSH, brings the logs
+/// back and leaves nothing on the hosts.
+#[test]
+fn own_nodes_on_remote_hosts_under_pauses_are_valid() {
+    let Some(hosts) = Hosts::start(3) else {
+        return;
+    };
+    let case = Case::new();
+    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
+    let out = run(
+        &case,
+        &[
+            "test",
+            "--target",
+            "own",
+            "--nemesis",
+            "pause",
+            "--nemesis-interval",
+            "1s",
+            "--time-limit",
+            "5s",
+            "--seed",
+            "5",
+            "--json",
+        ],
+        &ssh,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_run_dir_complete(&case, "valid");
+    let run = case.latest();
+    let history = history_lines(&run);
+    let pauses = history
+        .iter()
+        .filter(|e| e["process"] == "nemesis" && e["type"] == "info" && e["f"] == "pause")
+        .count();
+    assert!(pauses > 0, "a pause was applied: {history:?}");
+    for i in 1..=hosts.ips.len() {
+        let log = std::fs::read_to_string(run.join(format!("nodes/n{i}/node.log"))).unwrap();
+        assert!(!log.is_empty(), "n{i}'s log brought back");
+    }
+    let layout = std::fs::read_to_string(run.join("nodes/network.json")).unwrap();
+    for ip in &hosts.ips {
+        assert!(layout.contains(ip.as_str()), "{layout}");
+    }
+    for dir in remote_dirs(&run) {
+        assert!(!dir.exists(), "{} left on its host", dir.display());
+    }
+}
+
+/// A host whose key is not in known_hosts is refused, naming the host and the way out; with
+/// --ssh-accept-new it is trusted (loudly) and its key added.
+#[test]
+fn an_unknown_host_key_is_refused_unless_trusted_on_first_use() {
+    let Some(hosts) = Hosts::start(1) else {
+        return;
+    };
+    let case = Case::new();
+    let empty = hosts.path("empty_known_hosts");
+    std::fs::write(&empty, "").unwrap();
+    let quick = ["test", "--nemesis", "none", "--time-limit", "1s", "--json"];
+    let out = run(&case, &quick, &hosts.ssh_args("user", &empty));
+    let err = stderr(&out);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        err.contains(&format!("host {}", hosts.ips[0])) && err.contains("--ssh-accept-new"),
+        "{err}"
+    );
+    let mut trusting = hosts.ssh_args("user", &empty);
+    trusting.push("--ssh-accept-new".into());
+    let out = run(&case, &quick, &trusting);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("WARNING: --ssh-accept-new"));
+    // ssh may hash the names in known_hosts: ask ssh-keygen whether the host is there.
+    let found = Command::new("ssh-keygen")
+        .args(["-F", &hosts.ips[0], "-f"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert!(found.status.success(), "key added to {}", empty.display());
+}
+
+/// A key the host does not authorize, a port nothing listens on, and a changed host key each
+/// stop the run before it starts, naming the host.
+#[test]
+fn login_failures_name_the_host() {
+    let Some(hosts) = Hosts::start(1) else {
+        return;
+    };
+    let case = Case::new();
+    let ip = &hosts.ips[0];
+    let quick = ["test", "--nemesis", "none", "--time-limit", "1s", "--json"];
+    let known = hosts.path("known_hosts");
+
+    let out = run(&case, &quick, &hosts.ssh_args("stranger", &known));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("host {ip}")) && err.contains("refused the key"),
+        "{err}"
+    );
+
+    let mut closed = hosts.ssh_args("user", &known);
+    closed.extend(["--ssh-port".into(), "2222".into()]);
+    let out = run(&case, &quick, &closed);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("host {ip} is unreachable on port 2222")),
+        "{err}"
+    );
+
+    // known_hosts holding another key for the host: refused even with --ssh-accept-new.
+    let other = hosts.path("other_known_hosts");
+    let public = std::fs::read_to_string(hosts.path("stranger.pub")).unwrap();
+    let mut fields = public.split_whitespace();
+    let (kind, blob) = (fields.next().unwrap(), fields.next().unwrap());
+    std::fs::write(&other, format!("{ip} {kind} {blob}\n")).unwrap();
+    let mut changed = hosts.ssh_args("user", &other);
+    changed.push("--ssh-accept-new".into());
+    let out = run(&case, &quick, &changed);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("host {ip}")) && err.contains("CHANGED"),
+        "{err}"
+    );
+}
