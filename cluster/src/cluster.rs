@@ -352,6 +352,8 @@ impl Cluster {
                     node: name.clone(),
                     source: std::io::Error::other(e),
                 })?;
+                let host = cluster.network.host_name(i);
+                on_host_path(&*control, &mut specs, &host).map_err(ClusterError::MissingBinary)?;
             }
             let mut node = Node {
                 name: name.clone(),
@@ -928,6 +930,29 @@ fn log_tail(control: &dyn Control, path: &Path, lines: usize) -> String {
         }
         Err(e) => format!("(cannot read log: {e})"),
     }
+}
+
+/// On a remote host: every program the daemons run that faultline did not upload goes by its
+/// bare name, found through the host's own PATH (this machine's path to it means nothing
+/// there); one the host does not have is an error naming host and program.
+fn on_host_path(control: &dyn Control, specs: &mut [DaemonSpec], host: &str) -> Result<(), String> {
+    for spec in specs.iter_mut() {
+        // Uploaded into the node's directory: already the host's path.
+        if spec.launch.program.file_name() == Some(std::ffi::OsStr::new("faultline")) {
+            continue;
+        }
+        let Some(name) = spec.launch.program.file_name().map(PathBuf::from) else {
+            continue;
+        };
+        let shown = name.display().to_string();
+        if !control.has_program(&shown)? {
+            return Err(format!(
+                "command not found on host {host}: {shown} (install {shown})"
+            ));
+        }
+        spec.launch.program = name;
+    }
+    Ok(())
 }
 
 /// On a remote host: uploads the running faultline (`own_exe`) into the node's directory

@@ -35,6 +35,11 @@ fn keygen(path: &Path) {
 impl Hosts {
     /// `n` hosts, or `None` (skipped) where this machine cannot make them.
     fn start(n: usize) -> Option<Hosts> {
+        Hosts::start_with_path(n, None)
+    }
+
+    /// `n` hosts whose logins get `path` as PATH where given (a host lacking programs).
+    fn start_with_path(n: usize, path: Option<&Path>) -> Option<Hosts> {
         if !cluster::capability::netns_for_test() || !cluster::capability::sshd_for_test() {
             return None;
         }
@@ -70,7 +75,9 @@ impl Hosts {
                      AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\n\
                      PasswordAuthentication no\nKbdInteractiveAuthentication no\n\
                      PubkeyAuthentication yes\nPermitRootLogin prohibit-password\n\
-                     MaxSessions 10\n",
+                     MaxSessions 10\n{set_path}",
+                    set_path =
+                        path.map_or(String::new(), |p| format!("SetEnv PATH={}\n", p.display())),
                     ip = h.ip,
                     key = key.display(),
                     d = d.display()
@@ -106,6 +113,21 @@ impl Hosts {
             }
         }
         Some(hosts)
+    }
+
+    /// Whether host `i`'s firewall holds faultline's chain.
+    fn has_chain(&self, i: usize) -> bool {
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self._net.hosts()[i].netns,
+                "iptables",
+                "-S",
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).contains("FAULTLINE")
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -284,6 +306,116 @@ fn login_failures_name_the_host() {
     let err = stderr(&out);
     assert!(
         err.contains(&format!("host {ip}")) && err.contains("CHANGED"),
+        "{err}"
+    );
+}
+
+/// Own nodes on three hosts under partitions: DROP rules in faultline's chain on each host,
+/// the control node never cut (clients and SSH go on), and no chain left at the end.
+#[test]
+fn own_nodes_on_remote_hosts_under_partitions() {
+    let Some(hosts) = Hosts::start(3) else {
+        return;
+    };
+    let case = Case::new();
+    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
+    let out = run(
+        &case,
+        &[
+            "test",
+            "--target",
+            "own",
+            "--nemesis",
+            "partition",
+            "--nemesis-interval",
+            "1s",
+            "--time-limit",
+            "5s",
+            "--seed",
+            "6",
+            "--json",
+        ],
+        &ssh,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_run_dir_complete(&case, "valid");
+    let history = history_lines(&case.latest());
+    let cuts = history
+        .iter()
+        .filter(|e| e["process"] == "nemesis" && e["type"] == "info" && e["f"] == "partition")
+        .count();
+    assert!(cuts > 0, "a partition was applied: {history:?}");
+    for i in 0..hosts.ips.len() {
+        assert!(!hosts.has_chain(i), "host {i} keeps faultline's chain");
+    }
+}
+
+/// Redis on remote hosts: redis-server found on each host's PATH and started there.
+#[test]
+fn redis_on_remote_hosts_under_pauses_is_valid() {
+    let Some(hosts) = Hosts::start(3) else {
+        return;
+    };
+    if !cluster::capability::redis_for_test() {
+        return;
+    }
+    let case = Case::new();
+    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
+    let quick = [
+        "test",
+        "--target",
+        "redis",
+        "--nemesis",
+        "pause",
+        "--nemesis-interval",
+        "1s",
+    ];
+    let out = run(
+        &case,
+        &[&quick[..], &["--time-limit", "4s", "--seed", "8"]].concat(),
+        &ssh,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_run_dir_complete(&case, "valid");
+}
+
+/// A host without the system's program stops the run before anything starts, naming the host,
+/// the program and what to install.
+#[test]
+fn a_missing_program_names_the_host() {
+    // The host's logins find only what a shell and faultline's own commands need.
+    let bin = tempfile::tempdir().unwrap();
+    for tool in [
+        "sh", "mkdir", "cat", "chmod", "rm", "rmdir", "kill", "setsid", "readlink", "true",
+    ] {
+        let real = cluster::capability::find_in_path(tool).unwrap();
+        std::os::unix::fs::symlink(real, bin.path().join(tool)).unwrap();
+    }
+    let Some(hosts) = Hosts::start_with_path(1, Some(bin.path())) else {
+        return;
+    };
+    let case = Case::new();
+    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
+    let out = run(
+        &case,
+        &[
+            "test",
+            "--target",
+            "redis",
+            "--nemesis",
+            "none",
+            "--time-limit",
+            "1s",
+        ],
+        &ssh,
+    );
+    let err = stderr(&out);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        err.contains(&format!(
+            "command not found on host {}: redis-server (install redis-server)",
+            hosts.ips[0]
+        )),
         "{err}"
     );
 }

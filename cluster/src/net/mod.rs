@@ -204,6 +204,14 @@ impl Network {
         }
     }
 
+    /// Node `i`'s host as named to faultline: a remote host's name, else this machine's address.
+    pub fn host_name(&self, i: usize) -> String {
+        match self {
+            Network::Ssh(n) => n.hosts()[i].target.host.clone(),
+            _ => self.host(i).0.to_string(),
+        }
+    }
+
     /// Node `i`'s directory on its host, where that is not the run directory (a remote host).
     pub fn remote_dir(&self, i: usize) -> Option<PathBuf> {
         match self {
@@ -228,7 +236,7 @@ impl Network {
         match self {
             Network::Loopback => Ok(()),
             Network::Netns(n) => n.partition(grudge),
-            Network::Ssh(_) => Err("partitions over SSH are not supported yet".into()),
+            Network::Ssh(n) => n.partition(grudge),
             Network::Proxy(mesh) => {
                 mesh.partition(grudge);
                 Ok(())
@@ -253,7 +261,7 @@ impl Network {
         match self {
             Network::Loopback => Ok(()),
             Network::Netns(n) => n.heal(),
-            Network::Ssh(_) => Ok(()),
+            Network::Ssh(n) => n.heal(),
             Network::Proxy(mesh) => {
                 mesh.heal();
                 Ok(())
@@ -266,7 +274,7 @@ impl Network {
         match self {
             Network::Loopback => in_force::FaultsInForce::default(),
             Network::Netns(n) => n.in_force(),
-            Network::Ssh(_) => in_force::FaultsInForce::default(),
+            Network::Ssh(n) => n.in_force(),
             Network::Proxy(mesh) => mesh.in_force(),
         }
     }
@@ -299,7 +307,14 @@ impl Network {
             netns @ NetworkLayout::Netns { .. } => {
                 Network::Netns(netns::NetnsNetwork::adopt(netns))
             }
-            NetworkLayout::Ssh { hosts } => Network::Ssh(ssh::SshNetwork::adopt(hosts)?),
+            NetworkLayout::Ssh { hosts, grudge } => {
+                // A cut may stand that the record missed (it is written at start): removing
+                // faultline's chain must be tried whatever the record says.
+                Network::Ssh(ssh::SshNetwork::adopt(
+                    hosts,
+                    Some(grudge.unwrap_or_default()),
+                )?)
+            }
         })
     }
 
@@ -353,5 +368,8 @@ pub enum NetworkLayout {
     Ssh {
         /// One entry per node.
         hosts: Vec<ssh::SshHost>,
+        /// The cut standing when it was recorded (`None`: faultline's chain was never made).
+        #[serde(default)]
+        grudge: Option<nemesis::Grudge>,
     },
 }
