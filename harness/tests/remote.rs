@@ -184,6 +184,29 @@ fn remote_dirs(run: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// A 5 s run of own nodes on `hosts` under `nemesis` with `seed`, asserted valid and complete.
+fn own_run_is_valid(hosts: &Hosts, nemesis: &str, seed: &str) -> Case {
+    let case = Case::new();
+    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
+    let args = [
+        "test",
+        "--target",
+        "own",
+        "--nemesis",
+        nemesis,
+        "--nemesis-interval",
+        "1s",
+    ];
+    let out = run(
+        &case,
+        &[&args[..], &["--time-limit", "5s", "--seed", seed, "--json"]].concat(),
+        &ssh,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_run_dir_complete(&case, "valid");
+    case
+}
+
 /// Own nodes on three hosts under pauses: faultline uploads itself, starts `faultline node` on
 /// each host bound to the host's address, pauses and resumes by pid over SSH, brings the logs
 /// back and leaves nothing on the hosts.
@@ -192,28 +215,7 @@ fn own_nodes_on_remote_hosts_under_pauses_are_valid() {
     let Some(hosts) = Hosts::start(3) else {
         return;
     };
-    let case = Case::new();
-    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
-    let out = run(
-        &case,
-        &[
-            "test",
-            "--target",
-            "own",
-            "--nemesis",
-            "pause",
-            "--nemesis-interval",
-            "1s",
-            "--time-limit",
-            "5s",
-            "--seed",
-            "5",
-            "--json",
-        ],
-        &ssh,
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_run_dir_complete(&case, "valid");
+    let case = own_run_is_valid(&hosts, "pause", "5");
     let run = case.latest();
     let history = history_lines(&run);
     let pauses = history
@@ -317,28 +319,7 @@ fn own_nodes_on_remote_hosts_under_partitions() {
     let Some(hosts) = Hosts::start(3) else {
         return;
     };
-    let case = Case::new();
-    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
-    let out = run(
-        &case,
-        &[
-            "test",
-            "--target",
-            "own",
-            "--nemesis",
-            "partition",
-            "--nemesis-interval",
-            "1s",
-            "--time-limit",
-            "5s",
-            "--seed",
-            "6",
-            "--json",
-        ],
-        &ssh,
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_run_dir_complete(&case, "valid");
+    let case = own_run_is_valid(&hosts, "partition", "6");
     let history = history_lines(&case.latest());
     let cuts = history
         .iter()
