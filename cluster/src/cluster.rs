@@ -87,8 +87,11 @@ pub struct Node {
     pub addr: SocketAddr,
     /// Every address it listens on.
     pub addrs: NodeAddrs,
-    /// Its directory (log, data, pid).
+    /// Its directory in the run directory (pid files; on a remote host, the logs brought back
+    /// at teardown).
     pub dir: PathBuf,
+    /// Its directory on its host (log, data): `dir` itself on this machine.
+    pub host_dir: PathBuf,
     control: Arc<dyn Control>,
     /// Its daemons, the server first.
     daemons: Vec<Daemon>,
@@ -123,6 +126,33 @@ impl Node {
 
     fn log(&self) -> PathBuf {
         self.server().map(|s| s.log.clone()).unwrap_or_default()
+    }
+
+    /// Brings the logs of a node on a remote host back into its run directory (each as
+    /// `node.log`, `<role>.log`); nothing to do for a node on this machine.
+    fn fetch_logs(&self) {
+        if self.host_dir == self.dir {
+            return;
+        }
+        for daemon in &self.daemons {
+            let Some(name) = daemon.log.file_name() else {
+                continue;
+            };
+            // Teardown runs again on drop, after the host's directory is gone.
+            if self.dir.join(name).exists() {
+                continue;
+            }
+            let copied = self.control.read_file(&daemon.log).and_then(|bytes| {
+                std::fs::write(self.dir.join(name), bytes).map_err(|e| e.to_string())
+            });
+            if let Err(e) = copied {
+                tracing::warn!(
+                    "{}: cannot bring back {}: {e}",
+                    self.name,
+                    daemon.log.display()
+                );
+            }
+        }
     }
 
     /// Starts the server again (after a kill) and records its new pid.
@@ -189,7 +219,8 @@ impl Cluster {
                 .chunks(3)
                 .map(|c| [c[0], c[1], c[2]])
                 .collect(),
-            NetMode::Netns => {
+            // A host of its own per node, as a namespace is: the system's usual ports.
+            NetMode::Netns | NetMode::Ssh => {
                 let (client, peer) = plan.netns;
                 vec![[client, peer, plan.helper.unwrap_or_default()]; spec.nodes]
             }
@@ -219,9 +250,16 @@ impl Cluster {
             },
             None => ProxyPlan::Links(link_ports),
         };
-        let network = Network::create(spec.net, &names, spec.subnet_base, &proxy_plan, spec.seed)
-            .await
-            .map_err(ClusterError::Network)?;
+        let network = if spec.net == NetMode::Ssh {
+            Network::Ssh(
+                crate::net::ssh::SshNetwork::connect(&names, &spec.remote_hosts)
+                    .map_err(ClusterError::Network)?,
+            )
+        } else {
+            Network::create(spec.net, &names, spec.subnet_base, &proxy_plan, spec.seed)
+                .await
+                .map_err(ClusterError::Network)?
+        };
         let addrs: Vec<NodeAddrs> = (0..spec.nodes)
             .map(|i| {
                 let ip = network.host(i).0;
@@ -288,25 +326,41 @@ impl Cluster {
                     (to.clone(), seen)
                 })
                 .collect();
+            let host_dir = cluster.network.remote_dir(i).unwrap_or_else(|| dir.clone());
             let plan = NodePlan {
                 name: &name,
                 index: i,
                 addrs: addrs[i],
                 peers,
-                dir: &dir,
+                dir: &host_dir,
                 token: &token,
                 source_ip: sources.as_ref().map(|s| s[i]),
             };
-            let specs = cluster
+            let mut specs = cluster
                 .system
                 .daemons(&plan)
                 .map_err(ClusterError::MissingBinary)?;
-            let control: Arc<dyn Control> = Arc::new(cluster.network.host(i).1);
+            let control = cluster.network.host(i).1;
+            if host_dir != dir {
+                upload_own_exe(
+                    &*control,
+                    &mut specs,
+                    &cluster.spec.options.own_exe,
+                    &host_dir,
+                )
+                .map_err(|e| ClusterError::Start {
+                    node: name.clone(),
+                    source: std::io::Error::other(e),
+                })?;
+                let host = cluster.network.host_name(i);
+                on_host_path(&*control, &mut specs, &host).map_err(ClusterError::MissingBinary)?;
+            }
             let mut node = Node {
                 name: name.clone(),
                 addr: addrs[i].client,
                 addrs: addrs[i],
                 dir: dir.clone(),
+                host_dir,
                 control,
                 daemons: Vec::new(),
             };
@@ -430,6 +484,7 @@ impl Cluster {
                 });
                 Node {
                     dir: dir.join(&n.name),
+                    host_dir: dir.join(&n.name),
                     name: n.name,
                     addr: n.addr,
                     addrs: crate::attach::node_addrs(n.addr),
@@ -449,6 +504,7 @@ impl Cluster {
             lifetime: Lifetime::Detached,
             record: None,
             seed: 0,
+            remote_hosts: Vec::new(),
         };
         Ok(Cluster {
             system: systems::build(spec.target, &spec.options),
@@ -569,6 +625,7 @@ impl Cluster {
             for daemon in node.daemons.iter().rev() {
                 daemon.lock().stop();
             }
+            node.fetch_logs();
         }
         if let Network::Proxy(mesh) = &self.network {
             // What crossed each link, for the curious and for tests: `nodes/proxy-links.json`.
@@ -598,22 +655,24 @@ impl Cluster {
     }
 
     /// Takes over the cluster a live record describes (started by an earlier faultline).
-    pub fn attach(record: LiveRecord, path: &Path) -> Cluster {
-        let network = Network::adopt(record.network.clone());
+    pub fn attach(record: LiveRecord, path: &Path) -> Result<Cluster, String> {
+        let network = Network::adopt(record.network.clone())?;
         let net = match record.network {
             NetworkLayout::Loopback | NetworkLayout::Proxy { .. } => NetMode::Loopback,
             NetworkLayout::Netns { .. } => NetMode::Netns,
+            NetworkLayout::Ssh { .. } => NetMode::Ssh,
         };
         let nodes = record
             .nodes
             .into_iter()
             .enumerate()
             .map(|(i, n)| {
-                let control: Arc<dyn Control> = Arc::new(network.host(i).1);
+                let control = network.host(i).1;
                 Node {
                     name: n.name,
                     addr: n.addrs.client,
                     addrs: n.addrs,
+                    host_dir: network.remote_dir(i).unwrap_or_else(|| n.dir.clone()),
                     dir: n.dir,
                     control: control.clone(),
                     daemons: n
@@ -647,15 +706,16 @@ impl Cluster {
             lifetime: Lifetime::Detached,
             record: Some(path.to_path_buf()),
             seed: 0,
+            remote_hosts: Vec::new(),
         };
-        Cluster {
+        Ok(Cluster {
             system: systems::build(spec.target, &spec.options),
             spec,
             nodes,
             network,
             detached: false,
             key_prefix: None,
-        }
+        })
     }
 
     /// Whether node `name` is paused (SIGSTOP), for status displays.
@@ -731,7 +791,7 @@ fn start_daemon(node: &Node, spec: DaemonSpec, lifetime: Lifetime) -> std::io::R
             .write_file(path, contents.as_bytes())
             .map_err(std::io::Error::other)?;
     }
-    let log = log_path(&node.dir, spec.role);
+    let log = log_path(&node.host_dir, spec.role);
     let process = NodeProcess::start(node.control.clone(), &spec.launch, &log, lifetime)?;
     write_pid(&node.dir, spec.role, process.pid())?;
     Ok(Daemon {
@@ -749,7 +809,7 @@ fn not_ready(node: &Node, log: &Path, timeout: Duration, why: String) -> Cluster
         node: node.name.clone(),
         timeout,
         why,
-        tail: log_tail(log, 10),
+        tail: log_tail(&*node.control, log, 10),
         log: log.display().to_string(),
     }
 }
@@ -868,13 +928,60 @@ fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
         .collect()
 }
 
-/// The last `lines` lines of a log file, or a note that it cannot be read.
-fn log_tail(path: &Path, lines: usize) -> String {
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
+/// The last `lines` lines of a log file on `control`'s host, or a note that it cannot be read.
+fn log_tail(control: &dyn Control, path: &Path, lines: usize) -> String {
+    match control.read_file(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
             let all: Vec<&str> = text.lines().collect();
             all[all.len().saturating_sub(lines)..].join("\n")
         }
         Err(e) => format!("(cannot read log: {e})"),
     }
+}
+
+/// On a remote host: every program the daemons run that faultline did not upload goes by its
+/// bare name, found through the host's own PATH (this machine's path to it means nothing
+/// there); one the host does not have is an error naming host and program.
+fn on_host_path(control: &dyn Control, specs: &mut [DaemonSpec], host: &str) -> Result<(), String> {
+    for spec in specs.iter_mut() {
+        // Uploaded into the node's directory: already the host's path.
+        if spec.launch.program.file_name() == Some(std::ffi::OsStr::new("faultline")) {
+            continue;
+        }
+        let Some(name) = spec.launch.program.file_name().map(PathBuf::from) else {
+            continue;
+        };
+        let shown = name.display().to_string();
+        if !control.has_program(&shown)? {
+            return Err(format!(
+                "command not found on host {host}: {shown} (install {shown})"
+            ));
+        }
+        spec.launch.program = name;
+    }
+    Ok(())
+}
+
+/// On a remote host: uploads the running faultline (`own_exe`) into the node's directory
+/// `host_dir` and points every daemon that runs it there, so `faultline node` runs on the host.
+fn upload_own_exe(
+    control: &dyn Control,
+    specs: &mut [DaemonSpec],
+    own_exe: &Path,
+    host_dir: &Path,
+) -> Result<(), String> {
+    let runs_it = |s: &DaemonSpec| !own_exe.as_os_str().is_empty() && s.launch.program == own_exe;
+    if !specs.iter().any(runs_it) {
+        return Ok(());
+    }
+    let bytes = std::fs::read(own_exe)
+        .map_err(|e| format!("cannot read {} to upload it: {e}", own_exe.display()))?;
+    let remote = host_dir.join("faultline");
+    control.write_file(&remote, &bytes)?;
+    control.run("chmod", &["755", &remote.display().to_string()], None)?;
+    for spec in specs.iter_mut().filter(|s| s.launch.program == own_exe) {
+        spec.launch.program = remote.clone();
+    }
+    Ok(())
 }

@@ -192,9 +192,13 @@ pub struct ClusterOpts {
     /// nodes keep writes in their buffer, so a kill -9 loses them).
     #[arg(long, value_enum, default_value = "none")]
     pub persistence: Persistence,
-    /// Number of nodes: one primary, the rest replicas.
-    #[arg(long, default_value_t = 3)]
-    pub nodes: usize,
+    /// Number of nodes (one primary, the rest replicas), or the remote hosts to run them on,
+    /// one node each, reached over SSH: "host1,host2,host3" (the first starts as the primary).
+    #[arg(long, default_value = "3", value_parser = parse_nodes, value_name = "N|HOST,...")]
+    pub nodes: NodesArg,
+    /// How to reach remote nodes (`--nodes HOST,…`) over SSH.
+    #[command(flatten)]
+    pub ssh: SshOpts,
     /// How the nodes' hosts are laid out: netns (a network namespace per node on a private
     /// bridge; needs root), proxy (loopback ports, node-to-node links through faultline's fault
     /// proxy, for every target, Sentinel and etcd included; no root), loopback (plain loopback
@@ -211,6 +215,77 @@ pub struct ClusterOpts {
     /// Own nodes only: hold replication back this long, so replica reads go stale.
     #[arg(long, value_parser = parse_duration)]
     pub replication_delay: Option<Duration>,
+}
+
+/// `--nodes`: how many nodes to start on this machine, or the remote hosts to start them on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodesArg {
+    /// A count of nodes on this machine (`--nodes 3`).
+    Count(usize),
+    /// One node per remote host, in order (`--nodes host1,host2,host3`).
+    Hosts(Vec<String>),
+}
+
+impl NodesArg {
+    /// The number of nodes either form asks for.
+    pub fn count(&self) -> usize {
+        match self {
+            NodesArg::Count(n) => *n,
+            NodesArg::Hosts(hosts) => hosts.len(),
+        }
+    }
+}
+
+/// Reads `--nodes`: a number, or host names or addresses separated by commas.
+pub fn parse_nodes(text: &str) -> Result<NodesArg, String> {
+    let text = text.trim();
+    if let Ok(n) = text.parse::<usize>() {
+        return Ok(NodesArg::Count(n));
+    }
+    let hosts: Vec<String> = text.split(',').map(|h| h.trim().to_string()).collect();
+    for host in &hosts {
+        // Names, IPv4 and IPv6 addresses; anything else (spaces, user@, :port) is a mistake
+        // better named now than by ssh later.
+        let plain = !host.is_empty()
+            && !host.starts_with('-')
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b));
+        if !plain || host.parse::<u64>().is_ok() {
+            return Err(format!(
+                "`{host}` is neither a count of nodes nor a host name or address \
+                 (give a number, or hosts as host1,host2,…; the user and port go in \
+                 --ssh-user and --ssh-port)"
+            ));
+        }
+        if hosts.iter().filter(|h| *h == host).count() > 1 {
+            return Err(format!("host {host} is given twice (one node per host)"));
+        }
+    }
+    Ok(NodesArg::Hosts(hosts))
+}
+
+/// How faultline logs in to remote hosts (`--nodes HOST,…`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct SshOpts {
+    /// Remote nodes: the user to log in as (default: ssh's, the local user); a user other than
+    /// root needs passwordless sudo (commands run through `sudo -n`).
+    #[arg(long, value_name = "USER")]
+    pub ssh_user: Option<String>,
+    /// Remote nodes: the private key to log in with (default: ssh's keys and agent).
+    #[arg(long, value_name = "FILE")]
+    pub ssh_key: Option<PathBuf>,
+    /// Remote nodes: the hosts' SSH port.
+    #[arg(long, value_name = "PORT")]
+    pub ssh_port: Option<u16>,
+    /// Remote nodes: the known_hosts file their host keys are checked against (default: the
+    /// user's ~/.ssh/known_hosts).
+    #[arg(long, value_name = "FILE")]
+    pub ssh_known_hosts: Option<PathBuf>,
+    /// Remote nodes: trust a host whose key is not yet known, and add its key to known_hosts
+    /// (trust on first use; a key that differs from the known one is still refused).
+    #[arg(long)]
+    pub ssh_accept_new: bool,
 }
 
 /// Options of `faultline check`.

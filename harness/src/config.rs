@@ -99,16 +99,25 @@ pub struct ClusterChoice {
     /// How long startup and recovery may take.
     #[serde(with = "secs")]
     pub ready_timeout: Duration,
+    /// Remote nodes (`--nodes HOST,…`): node `i`'s host; empty for nodes on this machine.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remote_hosts: Vec<cluster::ssh::SshTarget>,
 }
 
 impl ClusterChoice {
     /// Validates the cluster options; every error names the option at fault.
     pub fn resolve(opts: &ClusterOpts) -> Result<ClusterChoice, String> {
         let (target, failover, persistence) = (opts.target, opts.failover, opts.persistence);
-        let net = opts.net.resolve();
+        let remote_hosts = crate::remote::resolve(opts)?;
+        let net = if remote_hosts.is_empty() {
+            opts.net.resolve()
+        } else {
+            NetMode::Ssh
+        };
         let subnet_base = parse_subnet(&opts.subnet).map_err(|e| format!("--subnet: {e}"))?;
-        if opts.nodes == 0 || opts.nodes > 9 {
-            return Err(format!("--nodes: must be 1 to 9, got {}", opts.nodes));
+        let nodes = opts.nodes.count();
+        if nodes == 0 || nodes > 9 {
+            return Err(format!("--nodes: must be 1 to 9, got {nodes}"));
         }
         if opts.ready_timeout.is_zero() {
             return Err("--ready-timeout: must be longer than 0s".into());
@@ -154,7 +163,7 @@ impl ClusterChoice {
             }
             systems::check_takes(&*system, option)?;
         }
-        system.check_cluster(opts.nodes)?;
+        system.check_cluster(nodes)?;
         if net == NetMode::Netns && !cluster::capability::can_admin_network() {
             return Err(
                 "--net netns: needs root or CAP_NET_ADMIN to create network namespaces".into(),
@@ -162,7 +171,7 @@ impl ClusterChoice {
         }
         Ok(ClusterChoice {
             target,
-            nodes: opts.nodes,
+            nodes,
             net,
             subnet_base,
             replication_delay: opts.replication_delay.unwrap_or_default(),
@@ -172,6 +181,7 @@ impl ClusterChoice {
             failover,
             persistence,
             ready_timeout: opts.ready_timeout,
+            remote_hosts,
         })
     }
 
@@ -196,6 +206,7 @@ impl ClusterChoice {
             lifetime,
             record: Some(record),
             seed,
+            remote_hosts: self.remote_hosts.clone(),
         }
     }
 

@@ -16,6 +16,7 @@ mod memory_cap;
 mod output;
 mod progress;
 mod recorder;
+mod remote;
 mod replication;
 mod report_cmd;
 mod run;

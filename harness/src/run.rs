@@ -173,6 +173,9 @@ async fn phases(
                 "starting the cluster ({} {} nodes)",
                 cfg.cluster.nodes, cfg.cluster.target
             ));
+            if let Some(warning) = crate::remote::trust_warning(&cfg.cluster.remote_hosts) {
+                eprintln!("{warning}");
+            }
             let started = Cluster::start(spec).await;
             starting.finish(if started.is_ok() { "ready" } else { "failed" });
             started.context("starting the cluster")?

@@ -329,15 +329,14 @@ impl NetnsNetwork {
         let mut rules = String::from(
             "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n",
         );
-        for src in self.hosts.iter().filter(|o| {
+        let cut = self.hosts.iter().filter(|o| {
             faults
                 .grudge
                 .0
                 .get(&h.node)
                 .is_some_and(|g| g.contains(&o.node))
-        }) {
-            rules.push_str(&format!("-A INPUT -s {}/32 -j DROP\n", src.ip));
-        }
+        });
+        rules.push_str(&drop_lines("INPUT", cut.map(|o| IpAddr::V4(o.ip))));
         if let Some(loss) = faults
             .degraded
             .get(&h.node)
@@ -394,6 +393,17 @@ impl Drop for NetnsNetwork {
             self.teardown();
         }
     }
+}
+
+/// iptables-restore lines that drop, in `chain`, every packet from each of `sources`: how a
+/// partition reads in a firewall, in a namespace (INPUT) as on a remote host (its own chain).
+pub(super) fn drop_lines(chain: &str, sources: impl Iterator<Item = IpAddr>) -> String {
+    sources
+        .map(|ip| {
+            let bits = if ip.is_ipv4() { 32 } else { 128 };
+            format!("-A {chain} -s {ip}/{bits} -j DROP\n")
+        })
+        .collect()
 }
 
 /// A short id that keeps this network's device names apart from any other's (names are ≤ 15

@@ -77,6 +77,7 @@ async fn bench_mode(net: NetMode, args: &BenchFaultsArgs) -> Result<Vec<Row>> {
         failover: Default::default(),
         persistence: Default::default(),
         ready_timeout: Duration::from_secs(20),
+        remote_hosts: Vec::new(),
     };
     let exe = std::env::current_exe().context("locating the faultline binary")?;
     let record = dir.join("live.json");

@@ -57,7 +57,7 @@ async fn act(args: &ClusterArgs) -> Result<()> {
         );
     }
     let record = LiveRecord::read(&path).map_err(anyhow::Error::msg)?;
-    let lab = Cluster::attach(record, &path);
+    let lab = Cluster::attach(record, &path).map_err(anyhow::Error::msg)?;
     let outcome = apply(&lab, &args.action, args.json).await;
     // Whatever happened, the lab keeps running and its record stays current.
     lab.detach().map_err(anyhow::Error::msg)?;
@@ -90,7 +90,7 @@ fn down(store: &Path, as_json: bool, daemon_done: bool) -> Result<()> {
     for path in LiveRecord::files(&live_dir(store)) {
         let record = LiveRecord::read(&path).map_err(anyhow::Error::msg)?;
         let nodes = record.nodes.len();
-        let mut cluster = Cluster::attach(record, &path);
+        let mut cluster = Cluster::attach(record, &path).map_err(anyhow::Error::msg)?;
         cluster.teardown();
         removed.push(json!({ "record": path, "nodes": nodes }));
     }
