@@ -177,6 +177,17 @@ pub fn history_lines(run: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// The events of a history.jsonl a run is still writing: its whole lines only (the last may
+/// be half written as it is read).
+pub fn history_so_far(run: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(run.join("history.jsonl")).unwrap_or_default();
+    let whole = text.rfind('\n').map_or("", |end| &text[..end]);
+    whole
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("whole history lines are JSON"))
+        .collect()
+}
+
 /// Asserts a run ended with `verdict`, a real history, node logs and no node left.
 pub fn assert_run_dir_complete(case: &Case, verdict: &str) {
     let run = case.latest();
