@@ -12,7 +12,7 @@ use tracing::{error, info, warn, Instrument};
 
 use crate::args::NodeArgs;
 use crate::connection;
-use crate::durable::Fsync;
+use crate::record_log::Fsync;
 use crate::replication;
 use crate::state::{Role, Server};
 
