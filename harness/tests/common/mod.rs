@@ -383,3 +383,20 @@ pub fn failover_during_partition(run: &Path, old: &str) -> Result<FailoverWindow
         )),
     }
 }
+
+/// Seeds whose fault schedule (a pure function of the seed) kills every node at once among the
+/// first faults of `--nemesis partition,pause,kill`: 30 first, 11 and 16 second.
+pub const KILL_ALL_MIXED: [&str; 3] = ["30", "11", "16"];
+
+/// Seeds whose schedule of `--nemesis kill` kills every one of 3 nodes at its first fault.
+pub const KILL_ALL_FIRST: [&str; 3] = ["3", "11", "12"];
+
+/// The kills in `history` that took all `nodes` nodes at once (applied, not failed): the fault
+/// that leaves no node holding what was only in memory.
+pub fn kills_of_every_node(history: &[Value], nodes: usize) -> Vec<&Value> {
+    history
+        .iter()
+        .filter(|e| e["process"] == "nemesis" && e["f"] == "kill" && e["type"] == "info")
+        .filter(|e| e["value"]["nodes"].as_array().map(Vec::len) == Some(nodes))
+        .collect()
+}
