@@ -39,6 +39,11 @@ fn gossiped_sets_converge_after_the_heal_and_keep_every_acknowledged_add() {
         let extra = ["--workload", "set", "--nodes", nodes, "--seed", "5"];
         let (code, results) = run(&case, &[&extra[..], &PARTITION_PAUSE].concat());
         assert_converged_keeping_every_add(nodes, code, &results);
+        // The rule the nodes state for concurrent writes is in results.json and the report.
+        let rule = "last-writer-wins registers, union sets, per-node counters";
+        assert_eq!(results["replication"]["conflict_rule"], rule);
+        let page = std::fs::read_to_string(case.latest().join("report.html")).unwrap();
+        assert!(page.contains(&format!("concurrent writes resolved by</span><b>{rule}")));
     }
 }
 

@@ -158,6 +158,11 @@ fn facts(p: &mut String, files: &RunFiles, results: &Value) {
             items.insert(0, (name, plain(v)));
         }
     }
+    // A multi-primary design states how it settles concurrent writes; the reader of a
+    // non-linearizable verdict needs the rule to tell a lost write from a resolved one.
+    if let Some(rule) = results["replication"]["conflict_rule"].as_str() {
+        items.push(("concurrent writes resolved by", rule.to_string()));
+    }
     p.push_str(r#"<section id="summary"><h2>Run</h2><div class="facts">"#);
     for (name, value) in items {
         let _ = write!(
