@@ -13,6 +13,7 @@
 
 use crate::control::{Control, LocalControl, ProcessInfo};
 use crate::system::{KeysAction, NodeAddrs, NodeStatus, Role, System};
+use crate::systems::redis::sentinel;
 use crate::systems::{self, TargetKind, TargetOptions};
 use serde::Serialize;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -147,6 +148,50 @@ pub async fn discover(
         }
     })?;
     Ok(ordered)
+}
+
+/// The nodes behind `addrs` and the sentinels among them: a Redis address that answers as a
+/// sentinel stands for the primary and replicas it monitors (every sentinel given must name the
+/// same primary); the others are nodes. Other targets' addresses are all nodes.
+pub async fn through_sentinels(
+    target: TargetKind,
+    addrs: &[SocketAddr],
+    timeout: Duration,
+) -> Result<(Vec<SocketAddr>, Vec<SocketAddr>), String> {
+    if target != TargetKind::Redis {
+        return Ok((addrs.to_vec(), Vec::new()));
+    }
+    let mut nodes: Vec<SocketAddr> = Vec::new();
+    let mut sentinels = Vec::new();
+    let mut primary: Option<(SocketAddr, SocketAddr)> = None;
+    for &addr in addrs {
+        let monitored = sentinel::monitored(addr, timeout)
+            .await
+            .map_err(|e| format!("--attach {addr}: {e}"))?;
+        let Some(m) = monitored else {
+            if !nodes.contains(&addr) {
+                nodes.push(addr);
+            }
+            continue;
+        };
+        match primary {
+            Some((p, by)) if p != m.primary => {
+                return Err(format!(
+                    "--attach: sentinel {by} names {p} as the primary, sentinel {addr} names {}; \
+                     give the sentinels of one cluster",
+                    m.primary
+                ))
+            }
+            _ => primary = Some((m.primary, addr)),
+        }
+        sentinels.push(addr);
+        for node in std::iter::once(m.primary).chain(m.replicas) {
+            if !nodes.contains(&node) {
+                nodes.push(node);
+            }
+        }
+    }
+    Ok((nodes, sentinels))
 }
 
 /// Finds the nodes of `spec`, checks its pids and that its key prefix is unused; the nodes,

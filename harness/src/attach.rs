@@ -116,15 +116,35 @@ impl AttachChoice {
             .unwrap_or_else(|| format!("faultline:{run}:"))
     }
 
-    /// What to attach to, for `target`, with keys under `key_prefix`.
-    pub fn spec(&self, target: TargetKind, key_prefix: String, timeout: Duration) -> AttachSpec {
-        AttachSpec {
+    /// What to attach to, for `target`, with keys under `key_prefix`: the nodes behind the
+    /// addresses given (a sentinel's stand for the nodes it monitors), and the sentinels among
+    /// them.
+    pub async fn spec(
+        &self,
+        target: TargetKind,
+        key_prefix: String,
+        timeout: Duration,
+    ) -> Result<(AttachSpec, Vec<SocketAddr>), String> {
+        let (addrs, sentinels) = attach::through_sentinels(target, &self.addrs, timeout).await?;
+        if self.pids.is_some() && !sentinels.is_empty() {
+            return Err(format!(
+                "--attach-pids: {} answered as sentinels, whose nodes' pids cannot be matched to \
+                 the pids given; give the nodes' own addresses with --attach-pids",
+                sentinels
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let spec = AttachSpec {
             target,
-            addrs: self.addrs.clone(),
+            addrs,
             pids: self.pids.clone(),
             key_prefix,
             timeout,
-        }
+        };
+        Ok((spec, sentinels))
     }
 
     /// The faults faultline can inject into this cluster, in words for results.json.
@@ -163,6 +183,9 @@ fn allowed(kind: &FaultKind, pids: bool) -> Result<(), String> {
 pub struct Attached {
     /// The nodes as found: name (n1 the primary), address, pid where given.
     pub nodes: Vec<AttachedNode>,
+    /// The sentinels among the addresses given, through which the nodes were found.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sentinels: Vec<SocketAddr>,
     /// The prefix every key of the run went under.
     pub key_prefix: String,
     /// The faults faultline could inject.
@@ -202,8 +225,9 @@ pub enum KeysAtEnd {
 
 impl Attached {
     /// The record of `cluster`, attached as `choice` asked.
-    pub fn new(choice: &AttachChoice, cluster: &Cluster) -> Attached {
+    pub fn new(choice: &AttachChoice, cluster: &Cluster, sentinels: Vec<SocketAddr>) -> Attached {
         Attached {
+            sentinels,
             nodes: cluster
                 .nodes()
                 .iter()
@@ -224,7 +248,9 @@ impl Attached {
         self.keys = Some(if choice.keep_data {
             KeysAtEnd::Kept
         } else {
-            match attach::remove_keys(target, &choice.addrs, &self.key_prefix, timeout).await {
+            // Through the nodes found: a sentinel given in their place holds no keys.
+            let nodes: Vec<SocketAddr> = self.nodes.iter().map(|n| n.addr).collect();
+            match attach::remove_keys(target, &nodes, &self.key_prefix, timeout).await {
                 Ok(count) => KeysAtEnd::Removed { count },
                 Err(error) => KeysAtEnd::NotRemoved { error },
             }

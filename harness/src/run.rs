@@ -185,19 +185,32 @@ async fn phases(
                 "attaching to the running {} cluster ({} nodes)",
                 cfg.cluster.target, cfg.cluster.nodes
             ));
-            let spec = choice.spec(
-                cfg.cluster.target,
-                choice.prefix_for(&id),
-                cfg.cluster.ready_timeout,
-            );
-            let attached = Cluster::attach_running(spec, run_dir.path().join("nodes")).await;
+            let found = choice
+                .spec(
+                    cfg.cluster.target,
+                    choice.prefix_for(&id),
+                    cfg.cluster.ready_timeout,
+                )
+                .await;
+            let attached = match found {
+                Ok((spec, sentinels)) => {
+                    Cluster::attach_running(spec, run_dir.path().join("nodes"))
+                        .await
+                        .map(|c| (c, sentinels))
+                        .map_err(anyhow::Error::from)
+                }
+                Err(e) => Err(anyhow::anyhow!(e)),
+            };
             attaching.finish(if attached.is_ok() {
                 "attached"
             } else {
                 "failed"
             });
-            let cluster = attached.context("attaching to the cluster")?;
-            let record = Attached::new(choice, &cluster);
+            let (cluster, sentinels) = attached.context("attaching to the cluster")?;
+            for s in &sentinels {
+                output::note(&format!("through sentinel {s}"));
+            }
+            let record = Attached::new(choice, &cluster, sentinels);
             for node in &record.nodes {
                 output::note(&format!("attached: {} at {}", node.name, node.addr));
             }

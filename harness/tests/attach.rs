@@ -240,6 +240,104 @@ fn a_register_run_on_an_attached_redis_is_checked_and_leaves_only_what_was_there
     pair.assert_untouched();
 }
 
+/// A redis-sentinel the test starts, monitoring the pair's primary under `mymaster`, once it
+/// lists the replica up.
+fn sentinel_of(pair: &Pair) -> Server {
+    let port = free_port();
+    let dir = pair.dir.path().join(format!("sentinel-{port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("sentinel.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "port {port}\nbind 127.0.0.1\ndir {}\nsentinel monitor mymaster 127.0.0.1 {} 1\n\
+             sentinel down-after-milliseconds mymaster 60000\n",
+            dir.display(),
+            pair.primary.port
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.join("log")).unwrap();
+    let child = Command::new("redis-sentinel")
+        .arg(&conf)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("redis-sentinel starts");
+    let sentinel = Server { child, port };
+    // A sentinel learns the replicas from the primary's INFO, a few seconds after it starts.
+    let mut conn = connect(port);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let replicas: Vec<std::collections::HashMap<String, String>> = redis::cmd("SENTINEL")
+            .arg("replicas")
+            .arg("mymaster")
+            .query(&mut conn)
+            .unwrap();
+        let up = replicas.iter().any(|r| {
+            r.get("port") == Some(&pair.replica.port.to_string())
+                && r.get("flags")
+                    .is_some_and(|f| !f.contains("down") && !f.contains("disconnected"))
+        });
+        if up {
+            return sentinel;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the sentinel never listed the replica: {replicas:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn attached_through_a_sentinel_the_nodes_it_monitors_are_found_and_checked() {
+    let Some(mut pair) = Pair::start() else {
+        return;
+    };
+    let sentinel = sentinel_of(&pair);
+    let case = Case::new();
+    let out = case.run(&attach_args(&sentinel.addr(), &["--nemesis", "none"]));
+    assert_eq!(out.status.code(), Some(0), "a valid run");
+    let results = case.results();
+    assert_eq!(results["verdict"], "valid", "{results:#}");
+    let attached = &results["attached"];
+    assert_eq!(
+        attached["sentinels"],
+        serde_json::json!([sentinel.addr()]),
+        "{attached:#}"
+    );
+    assert_eq!(
+        attached["nodes"][0]["addr"],
+        pair.primary.addr(),
+        "{attached:#}"
+    );
+    assert_eq!(attached["nodes"][1]["addr"], pair.replica.addr());
+    assert_eq!(attached["keys"]["outcome"], "removed", "{attached:#}");
+    assert!(stderr(&out).contains(&format!("through sentinel {}", sentinel.addr())));
+    let page = std::fs::read_to_string(case.latest().join("report.html")).unwrap();
+    assert!(page.contains(&format!("found through sentinel {}", sentinel.addr())));
+    pair.assert_untouched();
+
+    // Pids name processes, and a sentinel's address stands for several: refused, named.
+    let case = Case::new();
+    let out = case.run(&attach_args(
+        &sentinel.addr(),
+        &["--nemesis", "pause", "--attach-pids", "1"],
+    ));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "--attach-pids: {} answered as sentinels",
+            sentinel.addr()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    pair.assert_untouched();
+}
+
 #[test]
 fn keep_data_leaves_the_runs_keys_under_its_default_prefix() {
     let Some(mut pair) = Pair::start() else {

@@ -227,6 +227,14 @@ fn attached(p: &mut String, attached: &Value) {
                 .map_or("not given".into(), |pid| pid.to_string())
         );
     }
+    p.push_str("</table>");
+    if let Some(sentinels) = attached["sentinels"].as_array().filter(|s| !s.is_empty()) {
+        let _ = write!(
+            p,
+            r#"<p class="note">The nodes were found through sentinel {}.</p>"#,
+            escape(&plain(&Value::Array(sentinels.clone())))
+        );
+    }
     let prefix = escape(&plain(&attached["key_prefix"]));
     let keys = &attached["keys"];
     let end = match keys["outcome"].as_str() {
@@ -237,7 +245,7 @@ fn attached(p: &mut String, attached: &Value) {
     };
     let _ = write!(
         p,
-        r#"</table><p class="note">The run's keys, under <code>{prefix}</code>: {end}.</p></div>"#
+        r#"<p class="note">The run's keys, under <code>{prefix}</code>: {end}.</p></div>"#
     );
 }
 
@@ -735,6 +743,7 @@ mod tests {
                     {"name": "n2", "addr": "127.0.0.1:7002", "pid": null}
                 ],
                 "key_prefix": "fl-<1>:",
+                "sentinels": ["127.0.0.1:26379"],
                 "faults": "none: faultline controls no process of the attached nodes",
                 "keys": {"outcome": "removed", "count": 3}
             }),
@@ -746,6 +755,7 @@ mod tests {
             "{p}"
         );
         assert!(p.contains("<td>n2</td><td>127.0.0.1:7002</td><td>not given</td>"));
+        assert!(p.contains("found through sentinel 127.0.0.1:26379."), "{p}");
         assert!(
             p.contains("<code>fl-&lt;1&gt;:</code>: removed at the end (3 keys)"),
             "{p}"
