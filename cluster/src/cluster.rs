@@ -4,6 +4,7 @@ use crate::attach::AttachSpec;
 use crate::client::{Client, ClientOptions};
 use crate::control::{Control, Lifetime, LocalControl};
 use crate::live::{LiveDaemon, LiveNode, LiveRecord};
+use crate::net::host_record::HostDaemon;
 use crate::net::{NetMode, Network, NetworkLayout, ProxyPlan};
 use crate::process::NodeProcess;
 use crate::spec::ClusterSpec;
@@ -153,6 +154,18 @@ impl Node {
                 );
             }
         }
+    }
+
+    /// Its daemons as its host's record lists them: pid, program, marker.
+    fn host_daemons(&self) -> Vec<HostDaemon> {
+        self.daemons
+            .iter()
+            .map(|d| HostDaemon {
+                pid: d.pid(),
+                program: d.launch.program.clone(),
+                marker: d.marker.clone(),
+            })
+            .collect()
     }
 
     /// Starts the server again (after a kill) and records its new pid.
@@ -373,6 +386,12 @@ impl Cluster {
                         }
                     })?;
                 node.daemons.push(daemon);
+                // Each pid on its host as soon as it exists: a faultline killed now leaves
+                // nothing `cluster down --nodes` cannot find.
+                cluster
+                    .network
+                    .record_daemons(i, node.host_daemons())
+                    .map_err(ClusterError::Network)?;
             }
             cluster.nodes.push(node);
         }
@@ -855,6 +874,10 @@ impl nemesis::ClusterControl for Cluster {
         }
         node.respawn(&mut process, self.spec.lifetime)?;
         drop(process);
+        let i = self.nodes.iter().position(|n| n.name == node.name);
+        if let Some(i) = i {
+            self.network.record_daemons(i, node.host_daemons())?;
+        }
         self.save_record()
     }
 
