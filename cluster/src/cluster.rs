@@ -27,12 +27,12 @@ pub enum ClusterError {
     #[error("{0}")]
     Network(String),
     /// A node directory or process could not be created.
-    #[error("cannot start node {node}: {source}")]
+    #[error("cannot start node {node}: {error}")]
     Start {
         /// The node.
         node: String,
-        /// What failed.
-        source: std::io::Error,
+        /// What failed (not a `source`: the message already says it, and would say it twice).
+        error: std::io::Error,
     },
     /// A node did not become ready in time; its log's last lines are included.
     #[error(
@@ -227,7 +227,7 @@ impl Cluster {
             NetMode::Loopback | NetMode::Proxy => free_ports(spec.nodes * 3)
                 .map_err(|source| ClusterError::Start {
                     node: "(ports)".into(),
-                    source,
+                    error: source,
                 })?
                 .chunks(3)
                 .map(|c| [c[0], c[1], c[2]])
@@ -312,7 +312,7 @@ impl Cluster {
             })
             .map_err(|source| ClusterError::Start {
                 node: "(network.json)".into(),
-                source,
+                error: source,
             })?;
         // etcd refuses to join members of another cluster with the same token: make it unique.
         let nanos = std::time::SystemTime::now()
@@ -324,7 +324,7 @@ impl Cluster {
             let dir = cluster.spec.dir.join(&name);
             std::fs::create_dir_all(&dir).map_err(|source| ClusterError::Start {
                 node: name.clone(),
-                source,
+                error: source,
             })?;
             let peers = names
                 .iter()
@@ -363,7 +363,7 @@ impl Cluster {
                 )
                 .map_err(|e| ClusterError::Start {
                     node: name.clone(),
-                    source: std::io::Error::other(e),
+                    error: std::io::Error::other(e),
                 })?;
                 let host = cluster.network.host_name(i);
                 on_host_path(&*control, &mut specs, &host).map_err(ClusterError::MissingBinary)?;
@@ -382,7 +382,7 @@ impl Cluster {
                     start_daemon(&node, spec, cluster.spec.lifetime).map_err(|source| {
                         ClusterError::Start {
                             node: name.clone(),
-                            source,
+                            error: source,
                         }
                     })?;
                 node.daemons.push(daemon);

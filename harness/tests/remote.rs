@@ -44,6 +44,13 @@ struct Setup<'a> {
     other_users: bool,
 }
 
+/// A user the hosts know besides root (added to their /etc/passwd by [`WITH_USER`]): sudo has
+/// no rule for it, so `sudo -n` refuses it, as on a host where it would ask a password.
+const USER: &str = "fltest";
+
+/// [`Setup::mounts`] giving the hosts an /etc/passwd with [`USER`] in it.
+const WITH_USER: &str = r#"{ cat /etc/passwd; echo "fltest:x:64999:64999:faultline test:/:/bin/sh"; } > "$1/passwd" && mount --bind "$1/passwd" /etc/passwd"#;
+
 impl Hosts {
     /// `n` hosts, or `None` (skipped) where this machine cannot make them.
     fn start(n: usize) -> Option<Hosts> {
@@ -201,6 +208,23 @@ impl Drop for Hosts {
         for sshd in &mut self.sshds {
             let _ = sshd.kill();
             let _ = sshd.wait();
+        }
+        // What still runs in the hosts' namespaces is the test's too: an sshd session whose
+        // client was killed with its faultline (it would wait for a FIN that cannot come once
+        // the namespace is gone), a daemon a failed test left. Each by its pid.
+        for h in self._net.hosts() {
+            let out = Command::new("ip")
+                .args(["netns", "pids", &h.netns])
+                .output()
+                .unwrap();
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                if let Ok(pid) = pid.parse::<i32>() {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+            }
         }
     }
 }
@@ -609,3 +633,82 @@ fn cluster_down_on_the_hosts_cleans_up_after_the_control_node_is_killed() {
     }
 }
 
+/// A login that is not root runs every command through `sudo -n`; where sudo would ask a
+/// password, the run stops before anything starts, naming the host, the login and the way out.
+#[test]
+fn sudo_wanting_a_password_names_the_host() {
+    let setup = Setup {
+        mounts: Some(WITH_USER),
+        other_users: true,
+        ..Setup::default()
+    };
+    if !cluster::capability::sudo_for_test() {
+        return;
+    }
+    let Some(hosts) = Hosts::start_with(1, &setup) else {
+        return;
+    };
+    let case = Case::new();
+    let ssh = hosts.ssh_args_as(USER, "user", &hosts.path("known_hosts"));
+    let quick = ["test", "--nemesis", "none", "--time-limit", "1s"];
+    let out = run(&case, &quick, &ssh);
+    let err = stderr(&out);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        err.contains(&format!(
+            "host {ip}: sudo wants a password for {USER}@{ip}; give the user passwordless sudo",
+            ip = hosts.ips[0]
+        )),
+        "{err}"
+    );
+}
+
+/// A host whose disk is full (its /tmp a 1 MiB tmpfs: the node's directory and record fit, the
+/// uploaded faultline does not) stops the run, naming the host and the lack of space, and
+/// leaves nothing of the run on it.
+#[test]
+fn a_full_disk_names_the_host() {
+    let setup = Setup {
+        mounts: Some("mount -t tmpfs -o size=1m faultline-full /tmp"),
+        ..Setup::default()
+    };
+    let Some(hosts) = Hosts::start_with(1, &setup) else {
+        return;
+    };
+    let case = Case::new();
+    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
+    let quick = [
+        "test",
+        "--target",
+        "own",
+        "--nemesis",
+        "none",
+        "--time-limit",
+        "1s",
+    ];
+    let out = run(&case, &quick, &ssh);
+    let err = stderr(&out);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        err.contains(&format!("host {}: no space left on device", hosts.ips[0])),
+        "{err}"
+    );
+    // The host's own /tmp, seen in its sshd's mount namespace: the run's directory is gone,
+    // and so is its record.
+    let left = Command::new("nsenter")
+        .arg(format!("--mount=/proc/{}/ns/mnt", hosts.sshds[0].id()))
+        .args([
+            "sh",
+            "-c",
+            "ls -A /tmp; echo --; ls -A /tmp/faultline-records",
+        ])
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&left.stdout);
+    let (tmp, records) = listing.split_once("--\n").expect("both listings");
+    assert!(
+        tmp.lines().all(|l| l == "faultline-records"),
+        "the host's /tmp: {tmp}"
+    );
+    assert_eq!(records.trim(), "", "records left on the host");
+}
