@@ -712,3 +712,44 @@ fn a_full_disk_names_the_host() {
     );
     assert_eq!(records.trim(), "", "records left on the host");
 }
+
+/// etcd on remote hosts, from each host's PATH: linearizable registers stay valid while the
+/// leader's host is cut off from its peers by the FAULTLINE chain (clients and SSH go on).
+#[test]
+fn etcd_on_remote_hosts_under_partitions_is_valid() {
+    if !cluster::capability::etcd_for_test() {
+        return;
+    }
+    let Some(hosts) = Hosts::start(3) else {
+        return;
+    };
+    let case = Case::new();
+    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
+    let args = [
+        "test",
+        "--target",
+        "etcd",
+        "--nemesis",
+        "partition-primary",
+        "--nemesis-interval",
+        "1500ms",
+        "--time-limit",
+        "8s",
+        "--seed",
+        "31",
+    ];
+    let out = run(&case, &args, &ssh);
+    let results = case.results();
+    assert!(
+        results["faults"]["applied"]["partition-primary"].as_u64() > Some(0),
+        "the leader was cut off: {results:#}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_run_dir_complete(&case, "valid");
+    for i in 0..hosts.ips.len() {
+        assert!(!hosts.has_chain(i), "host {i} keeps faultline's chain");
+    }
+    for dir in remote_dirs(&case.latest()) {
+        assert!(!dir.exists(), "{} left on its host", dir.display());
+    }
+}
