@@ -36,6 +36,8 @@ pub struct ClientOptions {
     pub wait_replicas: Option<u32>,
     /// Serializable reads (`--read-consistency serializable`).
     pub serializable_reads: bool,
+    /// Clients move to the next node when theirs stops answering (`--cascade`).
+    pub cascade: bool,
 }
 
 /// The address client number `worker` reads from under `read_from`, of nodes whose client

@@ -9,6 +9,7 @@
 
 pub mod attach;
 pub mod capability;
+pub mod cascade;
 pub mod client;
 pub mod cluster;
 pub mod control;

@@ -226,6 +226,8 @@ pub enum SystemOption {
     ReadConsistency,
     /// `--mode` with this choice.
     Mode(crate::systems::mode::Mode),
+    /// `--cascade`.
+    Cascade,
 }
 
 impl SystemOption {
@@ -244,6 +246,7 @@ impl SystemOption {
             SystemOption::WaitReplicas => "--wait-replicas".into(),
             SystemOption::ReadConsistency => "--read-consistency".into(),
             SystemOption::Mode(choice) => format!("--mode {choice}"),
+            SystemOption::Cascade => "--cascade".into(),
         }
     }
 }

@@ -75,6 +75,11 @@ pub struct TestArgs {
     /// local state, possibly stale).
     #[arg(long, value_enum, default_value = "linearizable")]
     pub read_consistency: ReadConsistency,
+    /// Own nodes in --mode quorum or gossip: a client whose node stops answering moves to the
+    /// next node, and tries its own again 2 s later, so a paused or cut-off node's load falls
+    /// on the survivors (the report's throughput and latency per node show it).
+    #[arg(long)]
+    pub cascade: bool,
     // Help is built from the one list of fault names (nemesis::nemesis_names), so it cannot drift.
     #[arg(long, default_value = "pause", help = nemesis_help())]
     pub nemesis: NemesisKinds,

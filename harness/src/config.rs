@@ -38,6 +38,8 @@ pub struct TestConfig {
     pub wait_replicas: Option<u32>,
     /// etcd: serializable reads instead of linearizable ones.
     pub serializable_reads: bool,
+    /// Clients move to the next node when theirs stops answering.
+    pub cascade: bool,
     /// Which faults.
     pub nemesis: NemesisKinds,
     /// Quiet and fault window length.
@@ -281,9 +283,17 @@ impl TestConfig {
             timeout: args.op_timeout,
             wait_replicas: args.wait_replicas,
             serializable_reads,
+            cascade: args.cascade,
         };
         if clients.wait_replicas.is_some() {
             systems::check_takes(&*system, SystemOption::WaitReplicas)?;
+        }
+        if clients.cascade && !system.takes(SystemOption::Cascade) {
+            return Err(format!(
+                "--cascade: {} have a client per node it cannot leave; use --target own \
+                 --mode quorum or gossip",
+                system.noun()
+            ));
         }
         system.check_clients(cluster.nodes, &clients)?;
         let unit = workload.unit();
@@ -353,6 +363,7 @@ impl TestConfig {
             checker,
             wait_replicas: args.wait_replicas,
             serializable_reads,
+            cascade: args.cascade,
             nemesis,
             nemesis_interval: args.nemesis_interval,
             seed,

@@ -543,6 +543,7 @@ fn client_options(cfg: &TestConfig) -> ClientOptions {
         timeout: cfg.op_timeout,
         wait_replicas: cfg.wait_replicas,
         serializable_reads: cfg.serializable_reads,
+        cascade: cfg.cascade,
     }
 }
 

@@ -104,7 +104,7 @@ fn compare_and_set_over_quorums_is_not_linearizable() {
     // The register's default mix swaps: two clients read the same value from their quorums
     // and both write their new one.
     for nodes in ["3", "5"] {
-        some_seed_is_invalid(nodes, &["--nemesis", "partition"]);
+        some_seed_is_invalid(nodes, &["--nemesis", "partition,pause,kill"]);
     }
 }
 

@@ -5,7 +5,7 @@
 use crate::drawn::{drawn, MAX_DRAWN};
 use crate::marks::Marks;
 use crate::markup::escape;
-use crate::plots::{lag_plot, latency_plots, throughput_plot};
+use crate::plots::{lag_plot, latency_plots, node_throughput_plot, throughput_plot};
 use crate::run_files::RunFiles;
 use crate::timeline::{timeline_svg, truncate, TimelineSpec};
 use checker::Operation;
@@ -501,6 +501,25 @@ fn plots(p: &mut String, files: &RunFiles) {
         files.figures.throughput.peak_ok,
         throughput_plot(&files.figures.throughput, span, &files.windows)
     );
+    if !files.figures.throughput.ok_by_node.is_empty() {
+        let each: Vec<String> = files
+            .figures
+            .latency_by_node_ms
+            .iter()
+            .map(|(n, q)| {
+                format!(
+                    "{n} {} ok, p50 {:.2} ms, p99 {:.2} ms",
+                    q.count, q.p50, q.p99
+                )
+            })
+            .collect();
+        let _ = write!(
+            p,
+            r#"<figure data-plot="throughput-per-node"><figcaption>ok completions per second by the node that answered them ({})</figcaption>{}</figure>"#,
+            escape(&each.join("; ")),
+            node_throughput_plot(&files.figures.throughput, span, &files.windows)
+        );
+    }
     if files.lag.is_empty() {
         p.push_str(r#"<p class="note">No replication lag to show: the run recorded no replica positions (no replication.jsonl, or no replica reported one).</p>"#);
     } else {

@@ -55,6 +55,12 @@ pub(crate) fn nemesis(ms: u64, kind: EventType, f: &str) -> Event {
     event(ms, Process::Nemesis, kind, f, Value::Null)
 }
 
+/// The same event, answered by `node`.
+pub(crate) fn answered_by(node: &str, mut e: Event) -> Event {
+    e.node = Some(node.to_string());
+    e
+}
+
 /// The same event, addressed to `key`.
 pub(crate) fn on(key: Value, mut e: Event) -> Event {
     e.key = Some(key);

@@ -4,6 +4,7 @@
 //! to one node, the clients spread over all of them.
 
 use super::own::cas;
+use crate::cascade::{Cascading, Connect};
 use crate::client::{Client, ClientOptions, ReadFrom};
 use crate::resp_client::RespClient;
 use crate::system::{DaemonSpec, NodeAddrs, NodePlan};
@@ -37,9 +38,17 @@ pub(crate) fn daemon(
     DaemonSpec::server(exe.to_path_buf(), args, addr.port().to_string())
 }
 
-/// Worker `worker`'s client: reads and writes through one node.
+/// Worker `worker`'s client: reads and writes through one node (with `--cascade`, through the
+/// next while its own fails).
 pub(crate) fn client(nodes: &[NodeAddrs], worker: usize, opts: &ClientOptions) -> Client {
-    node_client(&nodes[worker % nodes.len()], opts)
+    let home = worker % nodes.len();
+    if !opts.cascade {
+        return node_client(&nodes[home], opts);
+    }
+    let timeout = opts.timeout;
+    let connect: Connect = Box::new(move |a| RespClient::new(cas, a, a, timeout));
+    let addrs = nodes.iter().map(|n| n.client).collect();
+    Client::new(Cascading::new(addrs, home, connect))
 }
 
 /// A client of the node at `node` alone.

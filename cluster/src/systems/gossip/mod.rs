@@ -78,7 +78,7 @@ impl System for GossipSystem {
     }
 
     fn takes(&self, option: SystemOption) -> bool {
-        matches!(option, SystemOption::Mode(_))
+        matches!(option, SystemOption::Mode(_) | SystemOption::Cascade)
     }
 
     fn check_clients(&self, _nodes: usize, clients: &ClientOptions) -> Result<(), String> {

@@ -91,7 +91,7 @@ impl System for QuorumSystem {
     }
 
     fn takes(&self, option: SystemOption) -> bool {
-        matches!(option, SystemOption::Mode(_))
+        matches!(option, SystemOption::Mode(_) | SystemOption::Cascade)
     }
 
     fn check_cluster(&self, nodes: usize) -> Result<(), String> {
