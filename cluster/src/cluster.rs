@@ -320,6 +320,8 @@ impl Cluster {
             .map(|d| d.as_nanos())
             .unwrap_or_default();
         let token = format!("faultline-{}-{nanos}", std::process::id());
+        // Every node's daemons planned first, so that remote hosts get faultline all at once.
+        let mut planned = Vec::with_capacity(names.len());
         for (i, name) in names.iter().cloned().enumerate() {
             let dir = cluster.spec.dir.join(&name);
             std::fs::create_dir_all(&dir).map_err(|source| ClusterError::Start {
@@ -349,22 +351,20 @@ impl Cluster {
                 token: &token,
                 source_ip: sources.as_ref().map(|s| s[i]),
             };
-            let mut specs = cluster
+            let specs = cluster
                 .system
                 .daemons(&plan)
                 .map_err(ClusterError::MissingBinary)?;
+            planned.push((name, dir, host_dir, specs));
+        }
+        upload_own_exe(
+            &cluster.network,
+            &mut planned,
+            &cluster.spec.options.own_exe,
+        )?;
+        for (i, (name, dir, host_dir, mut specs)) in planned.into_iter().enumerate() {
             let control = cluster.network.host(i).1;
             if host_dir != dir {
-                upload_own_exe(
-                    &*control,
-                    &mut specs,
-                    &cluster.spec.options.own_exe,
-                    &host_dir,
-                )
-                .map_err(|e| ClusterError::Start {
-                    node: name.clone(),
-                    error: std::io::Error::other(e),
-                })?;
                 let host = cluster.network.host_name(i);
                 on_host_path(&*control, &mut specs, &host).map_err(ClusterError::MissingBinary)?;
             }
@@ -986,25 +986,71 @@ fn on_host_path(control: &dyn Control, specs: &mut [DaemonSpec], host: &str) -> 
     Ok(())
 }
 
-/// On a remote host: uploads the running faultline (`own_exe`) into the node's directory
-/// `host_dir` and points every daemon that runs it there, so `faultline node` runs on the host.
+/// A node's daemons as planned: its name, its directory here, its directory on its host (the
+/// same path for a local node), and its daemons.
+type Planned = (String, PathBuf, PathBuf, Vec<DaemonSpec>);
+
+/// On remote hosts: uploads the running faultline (`own_exe`, read once) into the directory of
+/// every node whose daemons run it, to all hosts at once, and points those daemons there, so
+/// `faultline node` runs on each host. The first failure is the error, naming its node.
 fn upload_own_exe(
-    control: &dyn Control,
-    specs: &mut [DaemonSpec],
+    network: &Network,
+    planned: &mut [Planned],
     own_exe: &Path,
-    host_dir: &Path,
-) -> Result<(), String> {
+) -> Result<(), ClusterError> {
     let runs_it = |s: &DaemonSpec| !own_exe.as_os_str().is_empty() && s.launch.program == own_exe;
-    if !specs.iter().any(runs_it) {
+    let uploads: Vec<usize> = (0..planned.len())
+        .filter(|&i| {
+            let (_, dir, host_dir, specs) = &planned[i];
+            host_dir != dir && specs.iter().any(runs_it)
+        })
+        .collect();
+    let Some(&first) = uploads.first() else {
         return Ok(());
-    }
-    let bytes = std::fs::read(own_exe)
-        .map_err(|e| format!("cannot read {} to upload it: {e}", own_exe.display()))?;
-    let remote = host_dir.join("faultline");
-    control.write_file(&remote, &bytes)?;
-    control.run("chmod", &["755", &remote.display().to_string()], None)?;
-    for spec in specs.iter_mut().filter(|s| s.launch.program == own_exe) {
-        spec.launch.program = remote.clone();
+    };
+    let failed = |node: &str, e: String| ClusterError::Start {
+        node: node.to_string(),
+        error: std::io::Error::other(e),
+    };
+    let bytes = std::fs::read(own_exe).map_err(|e| {
+        failed(
+            &planned[first].0,
+            format!("cannot read {} to upload it: {e}", own_exe.display()),
+        )
+    })?;
+    let outcomes: Vec<Result<(), String>> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = uploads
+            .iter()
+            .map(|&i| {
+                let (control, remote) = (network.host(i).1, planned[i].2.join("faultline"));
+                let bytes = &bytes;
+                scope.spawn(move || {
+                    control.write_file(&remote, bytes)?;
+                    control
+                        .run("chmod", &["755", &remote.display().to_string()], None)
+                        .map(|_| ())
+                })
+            })
+            .collect();
+        jobs.into_iter()
+            .map(|j| {
+                j.join()
+                    .unwrap_or_else(|_| Err("an upload thread panicked".into()))
+            })
+            .collect()
+    });
+    for (&i, outcome) in uploads.iter().zip(outcomes) {
+        if let Err(e) = outcome {
+            return Err(failed(&planned[i].0, e));
+        }
+        let remote = planned[i].2.join("faultline");
+        for spec in planned[i]
+            .3
+            .iter_mut()
+            .filter(|s| s.launch.program == own_exe)
+        {
+            spec.launch.program = remote.clone();
+        }
     }
     Ok(())
 }
