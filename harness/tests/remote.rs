@@ -753,3 +753,53 @@ fn etcd_on_remote_hosts_under_partitions_is_valid() {
         assert!(!dir.exists(), "{} left on its host", dir.display());
     }
 }
+
+/// A file the test put on the hosts' shared filesystem, removed when dropped.
+struct Planted(PathBuf);
+
+impl Drop for Planted {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A record naming a directory faultline does not make (here /etc, with a daemon whose pid is
+/// this test's own) is not acted on: nothing is signalled or removed, the record stays, and
+/// `cluster down --nodes` fails naming the host and the record.
+#[test]
+fn a_record_naming_another_directory_is_left_alone() {
+    let Some(hosts) = Hosts::start(1) else {
+        return;
+    };
+    let record = cluster::net::host_record::HostRecord {
+        node: "n1".into(),
+        addr: hosts.ips[0].parse().unwrap(),
+        dir: PathBuf::from("/etc"),
+        chain: false,
+        daemons: vec![cluster::net::host_record::HostDaemon {
+            pid: std::process::id(),
+            program: std::env::current_exe().unwrap(),
+            marker: String::new(),
+        }],
+    };
+    let path = Path::new(cluster::net::host_record::RECORDS_DIR)
+        .join(format!("faultline-{}-0-planted.json", std::process::id()));
+    std::fs::create_dir_all(cluster::net::host_record::RECORDS_DIR).unwrap();
+    std::fs::write(&path, serde_json::to_string(&record).unwrap() + "\n").unwrap();
+    let planted = Planted(path);
+    let case = Case::new();
+    let mut words = vec!["down".to_string()];
+    words.extend(hosts.ssh_args("user", &hosts.path("known_hosts")));
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let out = case.cluster(&words);
+    let err = stderr(&out);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        err.contains(&format!("host {}: ", hosts.ips[0]))
+            && err.contains(&planted.0.display().to_string())
+            && err.contains("names /etc, which is not a directory faultline makes"),
+        "{err}"
+    );
+    assert!(planted.0.exists(), "the record is left");
+    assert!(Path::new("/etc/passwd").exists());
+}

@@ -188,6 +188,8 @@ pub struct Swept {
     pub chain: bool,
     /// The directories removed.
     pub dirs: Vec<PathBuf>,
+    /// Records of this host not acted on, and why (a directory faultline does not make).
+    pub refused: Vec<String>,
 }
 
 /// Removes what every record of `control`'s host names: stops its daemons (only recorded pids
@@ -198,12 +200,25 @@ pub fn sweep(
     remove_chain: impl Fn(&dyn Control) -> Result<(), String>,
 ) -> Result<Swept, String> {
     let addrs = own_addrs(&**control)?;
-    let (records, others): (Vec<_>, Vec<_>) = read_all(&**control)?
+    let (mine, others): (Vec<_>, Vec<_>) = read_all(&**control)?
         .into_iter()
         .partition(|(_, r)| addrs.contains(&r.addr));
+    // A record naming a directory faultline does not make is not acted on at all.
+    let (records, refused): (Vec<_>, Vec<_>) =
+        mine.into_iter().partition(|(_, r)| is_node_dir(&r.dir));
     let mut swept = Swept {
         records: records.len(),
         others: others.len(),
+        refused: refused
+            .iter()
+            .map(|(file, r)| {
+                format!(
+                    "{} names {}, which is not a directory faultline makes; left alone",
+                    file.display(),
+                    r.dir.display()
+                )
+            })
+            .collect(),
         ..Swept::default()
     };
     for (_, record) in &records {
@@ -223,13 +238,6 @@ pub fn sweep(
         swept.chain = true;
     }
     for (file, record) in &records {
-        if !is_node_dir(&record.dir) {
-            return Err(format!(
-                "{} names {}, which is not a directory faultline makes; left alone",
-                file.display(),
-                record.dir.display()
-            ));
-        }
         let dir = record.dir.display().to_string();
         control.run("rm", &["-rf", "--", &dir], None)?;
         if let Some(base) = record.dir.parent() {

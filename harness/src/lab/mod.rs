@@ -163,7 +163,14 @@ fn down(
     let mut swept = Vec::new();
     for (host, outcome) in hosts.iter().zip(sweep_hosts(hosts)) {
         match outcome {
-            Ok(s) => swept.push((host.host.clone(), s)),
+            Ok(s) => {
+                errors.extend(
+                    s.refused
+                        .iter()
+                        .map(|why| format!("host {}: {why}", host.host)),
+                );
+                swept.push((host.host.clone(), s));
+            }
             Err(e) => errors.push(e),
         }
     }
