@@ -46,6 +46,8 @@ pub struct Replication {
     pub epoch: Option<u64>,
     /// A gossip node's digest of its data (`digest:`).
     pub digest: Option<String>,
+    /// How a multi-primary node resolves concurrent writes (`conflict_rule:`).
+    pub conflict_rule: Option<String>,
 }
 
 /// PINGs the node and reads `INFO replication`, within `timeout`.
@@ -87,6 +89,7 @@ pub async fn resp_status(
         sentinel: None,
         epoch: r.epoch,
         digest: r.digest,
+        conflict_rule: r.conflict_rule,
     })
 }
 
@@ -120,6 +123,7 @@ fn parse_replication(text: &str) -> Option<Replication> {
         master,
         epoch: fields.get("epoch").and_then(|e| e.parse().ok()),
         digest: fields.get("digest").map(|d| d.to_string()),
+        conflict_rule: fields.get("conflict_rule").map(|d| d.to_string()),
     })
 }
 
@@ -141,6 +145,7 @@ mod tests {
                 master: Some("127.0.0.1:7001".into()),
                 epoch: None,
                 digest: None,
+                conflict_rule: None,
             }
         );
     }

@@ -137,6 +137,10 @@ pub struct NodeStatus {
     /// A gossip node's digest of its data: peers holding the same data report the same one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
+    /// How the node resolves concurrent writes, as it states it (`conflict_rule:`), where it
+    /// takes writes that may conflict (a gossip peer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict_rule: Option<String>,
 }
 
 /// One sentinel's view of the monitored primary.
@@ -411,6 +415,7 @@ mod tests {
             sentinel: None,
             epoch: None,
             digest: None,
+            conflict_rule: None,
         }
     }
 

@@ -321,6 +321,7 @@ mod tests {
             sentinel: None,
             epoch: None,
             digest: None,
+            conflict_rule: None,
         })
     }
 

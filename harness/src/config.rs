@@ -466,9 +466,11 @@ mod tests {
             "--write-quorum 4: must be 1 to 3 (--nodes)"
         );
         assert_eq!(
-            e(&["--persistence", "aof-always"]),
-            "--persistence: does not apply to --mode quorum"
+            e(&["--replication-delay", "100ms"]),
+            "--replication-delay: does not apply to --mode quorum"
         );
+        let durable = ok(&["--persistence", "aof-always"]).unwrap();
+        assert_eq!(durable.cluster.persistence, Persistence::AofAlways);
         assert_eq!(
             e(&["--failover", "auto"]),
             "--failover auto: does not apply to --mode quorum"

@@ -3,13 +3,16 @@
 //! not, as the checker sees it: with majorities, reads and writes stay linearizable through
 //! partitions and pauses, on 3 nodes and on 5; a compare-and-set (a quorum read, then a quorum
 //! write) is not; and with `--read-quorum 1 --write-quorum 1` a read misses acknowledged writes.
+//! With `--persistence aof-always` they stay linearizable through kills as well, even of every
+//! node at once; without persistence such a kill loses acknowledged writes, and the checker
+//! says so.
 
 mod common;
 
 use common::*;
 
-/// A register run of own quorum nodes through the fault proxy, without the seed.
-const QUORUM: [&str; 16] = [
+/// A register run of own quorum nodes through the fault proxy, without the seed and the faults.
+const QUORUM: [&str; 14] = [
     "test",
     "--target",
     "own",
@@ -23,10 +26,11 @@ const QUORUM: [&str; 16] = [
     "12",
     "--time-limit",
     "10s",
-    "--nemesis-interval",
-    "2s",
     "--json",
 ];
+
+/// A fault every 2 s.
+const EVERY_2S: [&str; 2] = ["--nemesis-interval", "2s"];
 
 /// Seeds tried in turn until a run records the anomaly a test is about.
 const SEEDS: [&str; 3] = ["31", "32", "33"];
@@ -58,7 +62,7 @@ fn majorities_stay_linearizable(net: &str, nodes: &str) {
         "--seed",
         "7",
     ];
-    let (code, results) = run(&case, net, &extra);
+    let (code, results) = run(&case, net, &[&extra[..], &EVERY_2S].concat());
     assert_eq!(code, Some(0), "valid, exit 0: {results:#}");
     assert_eq!(results["verdict"], "valid");
     let applied = &results["faults"]["applied"];
@@ -86,7 +90,7 @@ fn some_seed_is_invalid(nodes: &str, extra: &[&str]) {
     let mut missed = Vec::new();
     for seed in SEEDS {
         let case = Case::new();
-        let args = words(&[&["--nodes", nodes, "--seed", seed], extra]);
+        let args = words(&[&["--nodes", nodes, "--seed", seed], extra, &EVERY_2S]);
         let (code, results) = run(&case, "proxy", &args);
         if results["verdict"] == "invalid" {
             assert_eq!(code, Some(1), "an anomaly exits 1");
@@ -128,10 +132,10 @@ fn a_sloppy_quorum_reads_stale_values_under_partitions() {
 #[test]
 fn options_of_another_design_are_refused_by_name() {
     let case = Case::new();
-    let out = case.run(&["test", "--mode", "quorum", "--persistence", "aof-always"]);
+    let out = case.run(&["test", "--mode", "quorum", "--replication-delay", "100ms"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("--persistence: does not apply to --mode quorum"),
+        stderr(&out).contains("--replication-delay: does not apply to --mode quorum"),
         "{}",
         stderr(&out)
     );
@@ -141,5 +145,122 @@ fn options_of_another_design_are_refused_by_name() {
         stderr(&out).contains("--mode quorum: applies to --target own only"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// Majorities whose replicas fsync each value before acknowledging it stay linearizable through
+/// partitions, pauses and kills (a fault a second, so each kind has its turn in the 10 s); at
+/// least one run kills every node at once.
+fn durable_majorities_stay_linearizable(net: &str, nodes: &str) {
+    let mut missed = Vec::new();
+    for seed in KILL_ALL_MIXED {
+        let case = Case::new();
+        let extra = [
+            "--nodes",
+            nodes,
+            "--mix",
+            "read=1,write=1",
+            "--nemesis",
+            "partition,pause,kill",
+            "--nemesis-interval",
+            "1s",
+            "--persistence",
+            "aof-always",
+            "--seed",
+            seed,
+        ];
+        let (code, results) = run(&case, net, &extra);
+        if results["faults"]["applied"]["kill"].as_u64().unwrap_or(0) == 0 {
+            // No kill: the run says it did not test what was asked.
+            assert_eq!(code, Some(3), "inconclusive exits 3: {results:#}");
+            missed.push(format!("seed {seed}: no kill applied"));
+            continue;
+        }
+        // Whatever the faults took, the run stays linearizable.
+        assert_eq!(code, Some(0), "seed {seed}: valid, exit 0: {results:#}");
+        assert_eq!(results["verdict"], "valid");
+        let history = history_lines(&case.latest());
+        if !kills_of_every_node(&history, nodes.parse().unwrap()).is_empty() {
+            let log = case.latest().join("nodes/n1/node.aof");
+            assert!(
+                std::fs::metadata(&log).unwrap().len() > 0,
+                "{}",
+                log.display()
+            );
+            return;
+        }
+        missed.push(format!(
+            "seed {seed}: no kill of all {nodes} nodes at once (kills applied: {})",
+            results["faults"]["applied"]["kill"]
+        ));
+    }
+    panic!("{nodes} nodes on {net}:\n{}", missed.join("\n"));
+}
+
+#[test]
+fn with_aof_always_majority_quorums_stay_linearizable_through_kills_on_three_nodes() {
+    let net = match cluster::capability::netns_for_test() {
+        true => "netns",
+        false => "proxy",
+    };
+    durable_majorities_stay_linearizable(net, "3");
+}
+
+#[test]
+fn with_aof_always_majority_quorums_stay_linearizable_through_kills_on_five_nodes() {
+    durable_majorities_stay_linearizable("proxy", "5");
+}
+
+/// Whether `history` shows a write lost to a kill of all `nodes` nodes: after such a kill, a
+/// read of a key found nothing though a write to it had been acknowledged before the kill.
+fn a_write_vanished_with_every_node(history: &[serde_json::Value], nodes: usize) -> bool {
+    kills_of_every_node(history, nodes).iter().any(|kill| {
+        let at = kill["index"].as_u64().unwrap();
+        let index = |e: &serde_json::Value| e["index"].as_u64().unwrap_or(0);
+        let written: std::collections::HashSet<&str> = history
+            .iter()
+            .filter(|e| index(e) < at && e["type"] == "ok" && e["f"] == "write")
+            .filter_map(|e| e["key"].as_str())
+            .collect();
+        history.iter().any(|e| {
+            index(e) > at
+                && e["type"] == "ok"
+                && e["f"] == "read"
+                && e["value"].is_null()
+                && e["key"].as_str().is_some_and(|k| written.contains(k))
+        })
+    })
+}
+
+#[test]
+fn without_persistence_a_kill_of_every_node_loses_acknowledged_writes_and_the_checker_says_so() {
+    let mut missed = Vec::new();
+    for seed in KILL_ALL_FIRST {
+        let case = Case::new();
+        let extra = [
+            "--nodes",
+            "3",
+            "--mix",
+            "read=1,write=1",
+            "--nemesis",
+            "kill",
+            "--seed",
+            seed,
+        ];
+        let (code, results) = run(&case, "proxy", &[&extra[..], &EVERY_2S].concat());
+        // What the run recorded decides what it must show: a read that found nothing where an
+        // acknowledged write had been cannot be linearizable.
+        if a_write_vanished_with_every_node(&history_lines(&case.latest()), 3) {
+            assert_eq!(code, Some(1), "invalid exits 1: {results:#}");
+            assert_eq!(results["verdict"], "invalid");
+            assert!(invalid_keys(&results) >= 1, "{results:#}");
+            return;
+        }
+        let why = "no read found a write gone with every node";
+        missed.push(common::missed(seed, why, code, &results));
+    }
+    panic!(
+        "no run lost a write to a kill of every node:\n{}",
+        missed.join("\n")
     );
 }

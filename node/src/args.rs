@@ -1,7 +1,7 @@
 //! The command line of `faultline node`.
 
-use crate::durable::Fsync;
 use crate::mode::Mode;
+use crate::record_log::Fsync;
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -233,7 +233,7 @@ fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
 fn logged(result: Result<Reply, impl Into<Refused>>) -> Reply {
     result.unwrap_or_else(|e| match e.into() {
         Refused::WrongType(e) => reply::error(e),
-        Refused::Log(e) => reply::error(format!("ERR {e}")),
+        Refused::Log(e) => e.reply(),
     })
 }
 

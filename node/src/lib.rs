@@ -20,6 +20,7 @@ mod lie;
 mod mode;
 mod peer;
 mod quorum;
+mod record_log;
 mod replication;
 mod reply;
 mod request;
@@ -35,8 +36,8 @@ use tokio::net::TcpListener;
 use tracing::Instrument;
 
 pub use args::NodeArgs;
-pub use durable::Fsync;
 pub use mode::Mode;
+pub use record_log::Fsync;
 
 /// How the node reads bytes a client sent, without a connection (for fuzzing): each complete
 /// request at the front of `bytes` is taken off and its command parsed, until the bytes run out

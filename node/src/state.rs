@@ -19,7 +19,7 @@ use crate::lie::Liar;
 use crate::mode::Mode;
 use crate::quorum::Quorum;
 use crate::replication::{Registry, Upstream};
-use crate::store::Store;
+use crate::store::{LogFailed, Store};
 use anyhow::{bail, Context};
 
 /// Whether the node takes writes or follows a primary, and the epoch it stands in.
@@ -51,7 +51,7 @@ pub enum Design {
     /// A primary streaming to replicas: the role below says which this node is.
     Async,
     /// Leaderless: the node coordinates every data command over a quorum of replicas.
-    Quorum(Quorum),
+    Quorum(Box<Quorum>),
     /// Peer to peer: the node answers from its own data and gossips it.
     Gossip(Arc<Gossip>),
 }
@@ -82,7 +82,7 @@ impl Design {
                     );
                 }
                 match args.mode {
-                    Mode::Quorum => Ok(Design::Quorum(Quorum::from_args(args)?)),
+                    Mode::Quorum => Ok(Design::Quorum(Box::new(Quorum::from_args(args)?))),
                     _ => Ok(Design::Gossip(Arc::new(Gossip::from_args(args)?))),
                 }
             }
@@ -92,8 +92,18 @@ impl Design {
     /// The quorum this node coordinates over, in `--mode quorum`.
     pub fn quorum(&self) -> Option<&Quorum> {
         match self {
-            Design::Quorum(q) => Some(q),
+            Design::Quorum(q) => Some(q.as_ref()),
             _ => None,
+        }
+    }
+
+    /// Writes out and fsyncs the log of the design's data, if there is one (`--fsync
+    /// every-second`'s tick): the store's in `async`, the replica's in the leaderless designs.
+    pub fn sync_log(&self, store: &Store) -> std::io::Result<()> {
+        match self {
+            Design::Async => store.sync_log().map_err(|LogFailed(e)| e),
+            Design::Quorum(q) => q.replica.sync_log(),
+            Design::Gossip(g) => g.sync_log(),
         }
     }
 
@@ -128,9 +138,10 @@ pub struct Server {
     next_client_id: AtomicU64,
 }
 
-/// The node's data: recovered from its log with `--log`, else empty.
+/// The node's data: recovered from its log with `--log`, else empty. (A leaderless design
+/// keeps its data, and its log, itself.)
 fn open_store(args: &NodeArgs) -> anyhow::Result<Store> {
-    let Some(path) = &args.log else {
+    let (Some(path), Mode::Async) = (&args.log, args.mode) else {
         return Ok(Store::new());
     };
     let (log, recovered) = DurableLog::open(path, args.fsync)

@@ -94,18 +94,10 @@ pub fn throughput_plot(t: &Throughput, span: f64, windows: &[FaultWindow]) -> St
         if series.iter().all(|&v| v == 0.0) && class != "ok" {
             continue;
         }
-        let points: Vec<String> = series
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| {
-                let mid = (i as f64 + 0.5) * t.bucket_secs;
-                format!("{},{}", num(x.at(mid)), num(y.at(v)))
-            })
-            .collect();
         let _ = write!(
             s,
             r#"<polyline class="line {class}" points="{}"/>"#,
-            points.join(" ")
+            bucket_points(series, t.bucket_secs, &x, &y)
         );
     }
     s.push_str(&legend(&[("ok", "ok"), ("fail", "fail"), ("info", "info")]));
@@ -167,18 +159,10 @@ pub fn node_throughput_plot(t: &Throughput, span: f64, windows: &[FaultWindow]) 
     let mut keys = Vec::new();
     for (i, (node, series)) in t.ok_by_node.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
-        let points: Vec<String> = series
-            .iter()
-            .enumerate()
-            .map(|(b, &v)| {
-                let mid = (b as f64 + 0.5) * t.bucket_secs;
-                format!("{},{}", num(x.at(mid)), num(y.at(v)))
-            })
-            .collect();
         let _ = write!(
             s,
             r#"<polyline class="lag" stroke="{colour}" points="{}"><title>{}</title></polyline>"#,
-            points.join(" "),
+            bucket_points(series, t.bucket_secs, &x, &y),
             escape(node)
         );
         keys.push((node.as_str(), colour));
@@ -186,6 +170,19 @@ pub fn node_throughput_plot(t: &Throughput, span: f64, windows: &[FaultWindow]) 
     s.push_str(&node_legend(&keys));
     s.push_str("</svg>");
     s
+}
+
+/// A polyline's points for per-bucket rates, each at its bucket's middle.
+fn bucket_points(series: &[f64], bucket_secs: f64, x: &Scale, y: &Scale) -> String {
+    let points: Vec<String> = series
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let mid = (i as f64 + 0.5) * bucket_secs;
+            format!("{},{}", num(x.at(mid)), num(y.at(v)))
+        })
+        .collect();
+    points.join(" ")
 }
 
 /// A key of nodes and their line colours down the top right corner.

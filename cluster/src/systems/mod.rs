@@ -99,9 +99,11 @@ pub fn build(kind: TargetKind, options: &TargetOptions) -> Box<dyn System> {
                 exe: options.own_exe.clone(),
                 read_quorum: options.read_quorum,
                 write_quorum: options.write_quorum,
+                persistence: options.persistence,
             }),
             Mode::Gossip => Box::new(gossip::GossipSystem {
                 exe: options.own_exe.clone(),
+                persistence: options.persistence,
             }),
         },
         TargetKind::Redis => Box::new(redis::RedisSystem {

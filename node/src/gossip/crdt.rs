@@ -81,6 +81,39 @@ impl Crdt {
         }
     }
 
+    /// The part of `other` that merging it would add to this one (merging the part gives what
+    /// merging the whole would); `None` if merging it changes nothing. What a replica logs.
+    pub fn delta(&self, other: &Crdt) -> Option<Crdt> {
+        match (self, other) {
+            (
+                Crdt::Register { at, node, .. },
+                Crdt::Register {
+                    at: their_at,
+                    node: their_node,
+                    ..
+                },
+            ) => ((*their_at, their_node) > (*at, node)).then(|| other.clone()),
+            (Crdt::Set(mine), Crdt::Set(theirs)) => {
+                let new: BTreeSet<Bytes> = theirs.difference(mine).cloned().collect();
+                (!new.is_empty()).then_some(Crdt::Set(new))
+            }
+            (Crdt::Counter(mine), Crdt::Counter(theirs)) => {
+                // An entry this one lacks counts even at zero: merging adds it (and the digest
+                // sees it).
+                let grown: BTreeMap<Bytes, (u64, u64)> = theirs
+                    .iter()
+                    .filter(|(node, &(up, down))| {
+                        mine.get(*node)
+                            .is_none_or(|&(held_up, held_down)| up > held_up || down > held_down)
+                    })
+                    .map(|(node, &counts)| (node.clone(), counts))
+                    .collect();
+                (!grown.is_empty()).then_some(Crdt::Counter(grown))
+            }
+            (mine, theirs) => (rank(theirs) > rank(mine)).then(|| theirs.clone()),
+        }
+    }
+
     /// A counter's value: every node's increments less its decrements.
     pub fn sum(counts: &BTreeMap<Bytes, (u64, u64)>) -> i64 {
         counts
@@ -215,6 +248,34 @@ mod tests {
             converges(&[reg(1, "n1", "a"), set(&["x"]), counter(&[("n1", 1, 0)])]),
             counter(&[("n1", 1, 0)])
         );
+    }
+
+    #[test]
+    fn merging_the_delta_is_merging_the_whole() {
+        let values = [
+            reg(5, "n1", "a"),
+            reg(7, "n2", "b"),
+            set(&["1", "2"]),
+            set(&["2", "3"]),
+            set(&["1"]),
+            counter(&[("n1", 5, 0), ("n2", 1, 1)]),
+            counter(&[("n1", 3, 2)]),
+            counter(&[("n3", 0, 0)]),
+        ];
+        for a in &values {
+            for b in &values {
+                let mut whole = a.clone();
+                let changed = whole.merge(b);
+                let mut part = a.clone();
+                match a.delta(b) {
+                    Some(d) => {
+                        part.merge(&d);
+                    }
+                    None => assert!(!changed, "{a:?} ← {b:?} changed, yet no delta"),
+                }
+                assert_eq!(part, whole, "{a:?} ← {b:?}");
+            }
+        }
     }
 
     #[test]

@@ -15,16 +15,24 @@
 //! round, and a partition keeps the sides apart for as long as it holds — but after the heal
 //! every replica converges, and no acknowledged add or increment is ever lost. The tests that
 //! fit it are the set and counter workloads' final reads on every node, not linearizability.
+//!
+//! With `--log` a replica keeps every change to its data in a [`RecordLog`] — a `MERGE` record
+//! of each key's delta (what it added), one record per write or per gossip exchange — logged
+//! before the change is taken in, so under `--fsync always` nothing a node acknowledged to a
+//! client or sent to a peer is lost to a kill; a restart merges the records back in order
+//! (which also puts its hybrid clock above every register it held).
 
 mod crdt;
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
+use std::io;
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use bytes::Bytes;
 use tokio::task::JoinSet;
 use tokio::time::{interval, timeout, MissedTickBehavior};
@@ -34,7 +42,9 @@ use crate::args::NodeArgs;
 use crate::command::Command;
 use crate::lie::Liar;
 use crate::peer::Peer;
+use crate::record_log::{Fsync, RecordLog, Replayed};
 use crate::reply::{self, Reply, Response};
+use crate::store::LogFailed;
 
 use crdt::Crdt;
 
@@ -54,9 +64,43 @@ struct State {
     data: BTreeMap<Bytes, Crdt>,
     /// A hybrid logical clock: milliseconds, kept above every register timestamp seen.
     clock: u64,
+    /// The log on disk, with `--log`: every change, logged before it is taken in.
+    log: Option<RecordLog>,
+}
+
+/// Reads `key value ...` in gossip's wire form; `None` if it is not that.
+fn parse_values(parts: &[Bytes]) -> Option<Vec<(Bytes, Crdt)>> {
+    let mut values = Vec::new();
+    let mut rest = parts.iter();
+    while let Some(key) = rest.next() {
+        values.push((key.clone(), Crdt::decode(&mut rest)?));
+    }
+    Some(values)
 }
 
 impl State {
+    /// A replica logging to `path` (made if missing), holding what the log held.
+    fn durable(path: &Path, fsync: Fsync) -> io::Result<State> {
+        let mut state = State::default();
+        let log = RecordLog::open(path, fsync, |record| {
+            let words = reply::words(&record).unwrap_or_default();
+            match words
+                .split_first()
+                .map(|(kind, rest)| (kind.as_ref(), parse_values(rest)))
+            {
+                Some((b"MERGE", Some(values))) => {
+                    for (key, value) in values {
+                        state.apply(key, &value);
+                    }
+                    Replayed::Whole
+                }
+                _ => Replayed::Foreign,
+            }
+        })?;
+        state.log = Some(log);
+        Ok(state)
+    }
+
     fn tick(&mut self) -> u64 {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -65,18 +109,48 @@ impl State {
         self.clock
     }
 
-    fn merge(&mut self, key: Bytes, value: Crdt) {
-        if let Crdt::Register { at, .. } = &value {
+    fn apply(&mut self, key: Bytes, value: &Crdt) {
+        if let Crdt::Register { at, .. } = value {
             self.clock = self.clock.max(*at);
         }
         match self.data.get_mut(&key) {
             Some(held) => {
-                held.merge(&value);
+                held.merge(value);
             }
             None => {
-                self.data.insert(key, value);
+                self.data.insert(key, value.clone());
             }
         }
+    }
+
+    /// Merges `values` in, each key's delta logged first (one record for them all): a value the
+    /// log refuses is not taken in.
+    fn commit(&mut self, values: Vec<(Bytes, Crdt)>) -> Result<(), LogFailed> {
+        let deltas: Vec<(Bytes, Crdt)> = values
+            .into_iter()
+            .filter_map(|(key, value)| {
+                let delta = match self.data.get(&key) {
+                    Some(held) => held.delta(&value)?,
+                    None => value,
+                };
+                Some((key, delta))
+            })
+            .collect();
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        if let Some(log) = &mut self.log {
+            let mut words = vec![Bytes::from_static(b"MERGE")];
+            for (key, delta) in &deltas {
+                words.push(key.clone());
+                delta.encode(&mut words);
+            }
+            log.append(&reply::bulks(words))?;
+        }
+        for (key, delta) in deltas {
+            self.apply(key, &delta);
+        }
+        Ok(())
     }
 
     fn encode(&self) -> Vec<Bytes> {
@@ -121,7 +195,19 @@ impl Gossip {
                 .map(|p| (Arc::new(Peer::new(p.clone())), Mutex::new(None)))
                 .collect(),
             every: args.gossip_interval,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(match &args.log {
+                None => State::default(),
+                Some(path) => {
+                    let state = State::durable(path, args.fsync)
+                        .with_context(|| format!("opening the log {}", path.display()))?;
+                    tracing::info!(
+                        "recovered {} keys from {}",
+                        state.data.len(),
+                        path.display()
+                    );
+                    state
+                }
+            }),
         })
     }
 
@@ -137,6 +223,14 @@ impl Gossip {
     /// How many keys this replica holds.
     pub fn keys(&self) -> usize {
         self.lock().data.len()
+    }
+
+    /// Writes out and fsyncs the log, if there is one (`--fsync every-second`'s tick).
+    pub fn sync_log(&self) -> io::Result<()> {
+        match &mut self.lock().log {
+            Some(log) => log.sync(),
+            None => Ok(()),
+        }
     }
 
     /// The digest of this replica's data, as INFO shows it.
@@ -163,8 +257,11 @@ impl Gossip {
                     let at = state.tick();
                     let node = self.name.clone();
                     let value = value.clone();
-                    state.merge(key.clone(), Crdt::Register { at, node, value });
-                    reply::ok()
+                    let write = Crdt::Register { at, node, value };
+                    match state.commit(vec![(key.clone(), write)]) {
+                        Ok(()) => reply::ok(),
+                        Err(e) => e.reply(),
+                    }
                 }
             },
             Command::Cas { key, expected, new } => match state.data.get(key) {
@@ -172,8 +269,11 @@ impl Gossip {
                     let at = state.tick();
                     let node = self.name.clone();
                     let value = new.clone();
-                    state.merge(key.clone(), Crdt::Register { at, node, value });
-                    Reply::Integer(1)
+                    let write = Crdt::Register { at, node, value };
+                    match state.commit(vec![(key.clone(), write)]) {
+                        Ok(()) => Reply::Integer(1),
+                        Err(e) => e.reply(),
+                    }
                 }
                 Some(Crdt::Set(_) | Crdt::Counter(_)) => reply::error(WRONG_TYPE),
                 _ => Reply::Integer(0),
@@ -189,9 +289,13 @@ impl Gossip {
                     true => mine.0 += delta.unsigned_abs(),
                     false => mine.1 += delta.unsigned_abs(),
                 }
+                // Merged as this node's entry alone: the larger of each count wins.
+                let mine = BTreeMap::from([(self.name.clone(), *mine)]);
                 let sum = Crdt::sum(&counts);
-                state.data.insert(key.clone(), Crdt::Counter(counts));
-                Reply::Integer(sum)
+                match state.commit(vec![(key.clone(), Crdt::Counter(mine))]) {
+                    Ok(()) => Reply::Integer(sum),
+                    Err(e) => e.reply(),
+                }
             }
             Command::SAdd(key, members) => {
                 let new = match state.data.get(key) {
@@ -199,8 +303,11 @@ impl Gossip {
                     Some(Crdt::Set(held)) => members.iter().filter(|m| !held.contains(*m)).count(),
                     Some(_) => return Some(reply::error(WRONG_TYPE).into()),
                 };
-                state.merge(key.clone(), Crdt::Set(members.iter().cloned().collect()));
-                reply::count(new)
+                let add = Crdt::Set(members.iter().cloned().collect());
+                match state.commit(vec![(key.clone(), add)]) {
+                    Ok(()) => reply::count(new),
+                    Err(e) => e.reply(),
+                }
             }
             Command::SMembers(key) => {
                 let members = match state.data.get(key) {
@@ -216,21 +323,10 @@ impl Gossip {
         Some(reply.into())
     }
 
-    /// Merges a list of `key value ...` in gossip's wire form; false if it is not one.
-    fn merge_parts(&self, parts: &[Bytes]) -> bool {
-        let mut received = Vec::new();
-        let mut rest = parts.iter();
-        while let Some(key) = rest.next() {
-            match Crdt::decode(&mut rest) {
-                Some(value) => received.push((key.clone(), value)),
-                None => return false,
-            }
-        }
-        let mut state = self.lock();
-        for (key, value) in received {
-            state.merge(key, value);
-        }
-        true
+    /// Merges a list of `key value ...` in gossip's wire form (logged first); else why not.
+    fn merge_parts(&self, parts: &[Bytes]) -> Result<(), String> {
+        let received = parse_values(parts).ok_or("not a state in gossip's form")?;
+        self.lock().commit(received).map_err(|e| e.to_string())
     }
 
     /// `GOSSIP digest key value ...` from a peer: its whole state, merged into this replica.
@@ -241,8 +337,8 @@ impl Gossip {
         let Some((theirs, values)) = parts.split_first() else {
             return reply::error("ERR GOSSIP takes the sender's digest, then key value pairs");
         };
-        if !self.merge_parts(values) {
-            return reply::error("ERR GOSSIP takes key value pairs in gossip's form");
+        if let Err(why) = self.merge_parts(values) {
+            return reply::error(format!("ERR GOSSIP of key value pairs: {why}"));
         }
         let state = self.lock();
         let mine = Bytes::from(hex(state.digest()));
@@ -272,10 +368,9 @@ impl Gossip {
                     .collect();
                 let parts = parts.ok_or("GOSSIP answered an array of other than strings")?;
                 let (digest, values) = parts.split_first().ok_or("GOSSIP answered []")?;
-                match self.merge_parts(values) {
-                    true => parse(digest),
-                    false => Err("GOSSIP answered a state not in gossip's form".into()),
-                }
+                self.merge_parts(values)
+                    .map_err(|why| format!("GOSSIP's answer: {why}"))?;
+                parse(digest)
             }
             other => Err(format!("GOSSIP answered {other:?}")),
         }

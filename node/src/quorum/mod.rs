@@ -27,7 +27,7 @@ mod versioned;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::time::{timeout, Instant};
@@ -37,6 +37,7 @@ use crate::command::Command;
 use crate::lie::Liar;
 use crate::peer::Peer;
 use crate::reply::{self, Reply, Response};
+use crate::store::LogFailed;
 use crate::value::{Value, WrongType};
 
 pub use versioned::{Replica, Version, Versioned};
@@ -93,7 +94,15 @@ impl Quorum {
             read: args.read_quorum.unwrap_or(majority),
             write: args.write_quorum.unwrap_or(majority),
             wait: args.quorum_timeout,
-            replica: Replica::default(),
+            replica: match &args.log {
+                None => Replica::default(),
+                Some(path) => {
+                    let replica = Replica::durable(path, args.fsync)
+                        .with_context(|| format!("opening the log {}", path.display()))?;
+                    tracing::info!("recovered {} keys from {}", replica.len(), path.display());
+                    replica
+                }
+            },
         })
     }
 
@@ -239,9 +248,12 @@ impl Quorum {
         holding: &[Who],
     ) -> Result<(), (usize, String)> {
         let mut acked = holding.len();
+        let mut failed = Vec::new();
         if !holding.contains(&Who::Me) {
-            self.replica.store(key.clone(), value.clone());
-            acked += 1;
+            match self.replica.store(key.clone(), value.clone()) {
+                Ok(_) => acked += 1,
+                Err(e) => failed.push(format!("this node's log: {e}")),
+            }
         }
         let targets: Vec<usize> = (0..self.peers.len())
             .filter(|i| !holding.contains(&Who::Peer(*i)))
@@ -252,13 +264,14 @@ impl Quorum {
                 .chain(value.to_parts()),
         );
         let need = self.write.saturating_sub(acked);
-        let (got, failed) = self
+        let (got, failed_peers) = self
             .gather(&targets, request, need, |r| match r {
                 Reply::Integer(_) => Ok(()),
                 other => Err(format!("answered {other:?}")),
             })
             .await;
         acked += got.len();
+        failed.extend(failed_peers);
         match acked >= self.write {
             true => Ok(()),
             false => Err((acked, because(&failed))),
@@ -369,7 +382,10 @@ impl Quorum {
     /// answers 1 if it changed anything.
     pub fn store_sent(&self, key: Bytes, parts: &[Bytes]) -> Reply {
         match Versioned::from_parts(parts) {
-            Some(value) => Reply::Integer(i64::from(self.replica.store(key, value))),
+            Some(value) => match self.replica.store(key, value) {
+                Ok(changed) => Reply::Integer(i64::from(changed)),
+                Err(e) => LogFailed(e).reply(),
+            },
             None => reply::error("ERR QSTORE takes key counter node string|set value..."),
         }
     }

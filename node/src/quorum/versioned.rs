@@ -4,12 +4,20 @@
 //! A version is a counter and the name of the node that coordinated the write, compared in that
 //! order, so two writes never tie. A coordinator picks its counter above the highest it read
 //! from a read quorum, which is what makes a later write win over an earlier one it overlaps.
+//!
+//! With `--log`, a replica keeps every value that changed it in a [`RecordLog`], each record the
+//! `QSTORE` that brought it, and logs a value before it takes it in: under `--fsync always`
+//! nothing it acknowledged (a peer's `QSTORE`, its own coordinator's store) is lost to a kill.
+//! A restart merges the records back in order, which rebuilds the data and the clock.
 
 use std::collections::HashMap;
+use std::io;
+use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 
+use crate::record_log::{Fsync, RecordLog, Replayed};
 use crate::reply::{self, Reply};
 use crate::value::Value;
 
@@ -54,6 +62,15 @@ impl Versioned {
                 true
             }
             _ => false,
+        }
+    }
+
+    /// Whether merging `other` in would change this one (as [`Versioned::merge`] would answer).
+    pub fn would_change(&self, other: &Versioned) -> bool {
+        let newer = other.version > self.version;
+        match (&self.value, &other.value) {
+            (Value::Set(mine), Value::Set(theirs)) => newer || !theirs.is_subset(mine),
+            _ => newer,
         }
     }
 
@@ -134,11 +151,66 @@ pub struct Replica {
 struct Inner {
     data: HashMap<Bytes, Versioned>,
     clock: u64,
+    /// The log on disk, with `--log`: every value that changed the data, logged before.
+    log: Option<RecordLog>,
+}
+
+impl Inner {
+    fn merge(&mut self, key: Bytes, value: Versioned) {
+        self.clock = self.clock.max(value.version.counter);
+        match self.data.get_mut(&key) {
+            Some(held) => {
+                held.merge(value);
+            }
+            None => {
+                self.data.insert(key, value);
+            }
+        }
+    }
+}
+
+/// The record that logs `value` stored under `key`: the `QSTORE` request that carries it.
+fn record(key: &Bytes, value: &Versioned) -> Reply {
+    reply::bulks(
+        [Bytes::from_static(b"QSTORE"), key.clone()]
+            .into_iter()
+            .chain(value.to_parts()),
+    )
 }
 
 impl Replica {
+    /// A replica that logs to `path` (made if missing), holding what the log held.
+    pub fn durable(path: &Path, fsync: Fsync) -> io::Result<Replica> {
+        let mut inner = Inner::default();
+        let log = RecordLog::open(path, fsync, |record| {
+            let words = reply::words(&record).unwrap_or_default();
+            let [kind, key, parts @ ..] = &words[..] else {
+                return Replayed::Foreign;
+            };
+            match Versioned::from_parts(parts) {
+                Some(value) if kind.as_ref() == b"QSTORE" => {
+                    inner.merge(key.clone(), value);
+                    Replayed::Whole
+                }
+                _ => Replayed::Foreign,
+            }
+        })?;
+        inner.log = Some(log);
+        Ok(Replica {
+            inner: Mutex::new(inner),
+        })
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Writes out and fsyncs the log, if there is one (`--fsync every-second`'s tick).
+    pub fn sync_log(&self) -> io::Result<()> {
+        match &mut self.lock().log {
+            Some(log) => log.sync(),
+            None => Ok(()),
+        }
     }
 
     /// The value under `key`, with its version.
@@ -146,17 +218,21 @@ impl Replica {
         self.lock().data.get(key).cloned()
     }
 
-    /// Merges `value` into what `key` holds; true if that changed.
-    pub fn store(&self, key: Bytes, value: Versioned) -> bool {
+    /// Merges `value` into what `key` holds, logged first; true if that changed. A value the
+    /// log refuses is not taken in (and must not be acknowledged).
+    pub fn store(&self, key: Bytes, value: Versioned) -> io::Result<bool> {
         let mut inner = self.lock();
-        inner.clock = inner.clock.max(value.version.counter);
-        match inner.data.get_mut(&key) {
-            Some(held) => held.merge(value),
-            None => {
-                inner.data.insert(key, value);
-                true
+        let changes = inner
+            .data
+            .get(&key)
+            .is_none_or(|held| held.would_change(&value));
+        if changes {
+            if let Some(log) = &mut inner.log {
+                log.append(&record(&key, &value))?;
             }
         }
+        inner.merge(key, value);
+        Ok(changes)
     }
 
     /// A counter above every one this replica has seen and above `seen` (what a read quorum
@@ -228,6 +304,54 @@ mod tests {
     }
 
     #[test]
+    fn would_change_answers_as_merge_does() {
+        let values = [
+            v(3, "n2", s("a")),
+            v(3, "n1", s("b")),
+            v(4, "n1", set(&["x"])),
+            v(2, "n2", set(&["x", "y"])),
+            v(5, "n3", set(&["x"])),
+        ];
+        for a in &values {
+            for b in &values {
+                let mut merged = a.clone();
+                assert_eq!(a.would_change(b), merged.merge(b.clone()), "{a:?} ← {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_durable_replica_comes_back_with_its_values_and_its_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n1.log");
+        let k = || Bytes::from_static(b"k");
+        let replica = Replica::durable(&path, Fsync::Always).unwrap();
+        assert!(replica.store(k(), v(4, "n2", s("a"))).unwrap());
+        assert!(replica
+            .store(Bytes::from_static(b"s"), v(1, "n1", set(&["1"])))
+            .unwrap());
+        assert!(replica
+            .store(Bytes::from_static(b"s"), v(7, "n3", set(&["2"])))
+            .unwrap());
+        assert!(!replica.store(k(), v(2, "n1", s("old"))).unwrap());
+        let len = std::fs::metadata(&path).unwrap().len();
+        drop(replica);
+        let back = Replica::durable(&path, Fsync::Always).unwrap();
+        assert_eq!(back.fetch(b"k"), Some(v(4, "n2", s("a"))));
+        assert_eq!(back.fetch(b"s"), Some(v(7, "n3", set(&["1", "2"]))));
+        assert_eq!(
+            back.next_counter(0),
+            8,
+            "the clock is above every counter logged"
+        );
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            len,
+            "a value that changed nothing was not logged"
+        );
+    }
+
+    #[test]
     fn parts_and_replies_round_trip() {
         for held in [v(7, "n1", s("\r\n0")), v(1, "n 2", set(&["1", "2"]))] {
             assert_eq!(Versioned::from_parts(&held.to_parts()), Some(held.clone()));
@@ -243,10 +367,14 @@ mod tests {
     #[test]
     fn a_replica_counts_above_everything_it_saw() {
         let replica = Replica::default();
-        replica.store(Bytes::from_static(b"k"), v(9, "n2", s("a")));
+        replica
+            .store(Bytes::from_static(b"k"), v(9, "n2", s("a")))
+            .unwrap();
         assert_eq!(replica.next_counter(3), 10);
         assert_eq!(replica.next_counter(40), 41);
-        assert!(!replica.store(Bytes::from_static(b"k"), v(8, "n3", s("b"))));
+        assert!(!replica
+            .store(Bytes::from_static(b"k"), v(8, "n3", s("b")))
+            .unwrap());
         assert_eq!(replica.fetch(b"k").unwrap().value, s("a"));
         assert_eq!(replica.len(), 1);
     }

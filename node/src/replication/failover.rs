@@ -268,7 +268,7 @@ mod tests {
             replica_of: None,
             replication_delay: Duration::ZERO,
             log: None,
-            fsync: crate::durable::Fsync::EverySecond,
+            fsync: crate::record_log::Fsync::EverySecond,
             failover_after: None,
             peer: vec!["127.0.0.1:7001".into()],
             rank: 1,

@@ -73,3 +73,61 @@ impl Cluster {
         client.get_multiplexed_async_connection().await.unwrap()
     }
 }
+
+/// A node in a process of its own (the `faultline-node` binary), so that a test can kill it
+/// with SIGKILL: nothing in its buffers reaches the disk, as after a crash. Killed on drop.
+pub struct NodeProcess {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    child: std::process::Child,
+}
+
+impl NodeProcess {
+    /// Starts `faultline-node` on `addr` with `args`, and waits (at most 10 s) until it accepts
+    /// connections.
+    pub async fn start(addr: SocketAddr, args: &[String]) -> NodeProcess {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_faultline-node"))
+            .args(["--port", &addr.port().to_string()])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("faultline-node starts");
+        let node = NodeProcess { addr, child };
+        let began = tokio::time::Instant::now();
+        while tokio::net::TcpStream::connect(addr).await.is_err() {
+            assert!(
+                began.elapsed() < std::time::Duration::from_secs(10),
+                "the node on {addr} never listened"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        node
+    }
+
+    /// Kills it with SIGKILL (by its pid) and waits for it to be gone.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+
+    /// A client of it.
+    pub async fn client(&self) -> MultiplexedConnection {
+        let client = redis::Client::open(format!("redis://{}/", self.addr)).unwrap();
+        client.get_multiplexed_async_connection().await.unwrap()
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `n` loopback addresses with free ports (bound, read and released), for nodes in processes.
+pub fn free_addrs(n: usize) -> Vec<SocketAddr> {
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners.iter().map(|l| l.local_addr().unwrap()).collect()
+}

@@ -61,6 +61,7 @@ impl System for EtcdSystem {
                 sentinel: None,
                 epoch: None,
                 digest: None,
+                conflict_rule: None,
             })
         })
     }
@@ -202,6 +203,7 @@ mod tests {
                 sentinel: None,
                 epoch: None,
                 digest: None,
+                conflict_rule: None,
             };
             (name.to_string(), addrs, status)
         };

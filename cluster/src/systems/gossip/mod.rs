@@ -9,7 +9,8 @@
 //! same digest of its data — and no acknowledged add is lost from a set.
 
 use super::leaderless;
-use super::own::lie;
+use super::own::{lie, log_args};
+use super::Persistence;
 use crate::client::{Client, ClientOptions};
 use crate::probe;
 use crate::system::{
@@ -28,6 +29,9 @@ pub const GOSSIP_INTERVAL: &str = "100ms";
 pub struct GossipSystem {
     /// The faultline binary.
     pub exe: PathBuf,
+    /// Whether each node keeps its data in a log on disk, and when it is fsynced
+    /// (`--persistence`).
+    pub persistence: Persistence,
 }
 
 impl System for GossipSystem {
@@ -37,7 +41,8 @@ impl System for GossipSystem {
     }
 
     fn daemons(&self, node: &NodePlan<'_>) -> Result<Vec<DaemonSpec>, String> {
-        let extra = vec!["--gossip-interval".to_string(), GOSSIP_INTERVAL.into()];
+        let mut extra = vec!["--gossip-interval".to_string(), GOSSIP_INTERVAL.into()];
+        extra.extend(log_args(self.persistence, node.dir));
         Ok(vec![leaderless::daemon(&self.exe, node, "gossip", extra)])
     }
 
@@ -78,7 +83,10 @@ impl System for GossipSystem {
     }
 
     fn takes(&self, option: SystemOption) -> bool {
-        matches!(option, SystemOption::Mode(_) | SystemOption::Cascade)
+        matches!(
+            option,
+            SystemOption::Mode(_) | SystemOption::Cascade | SystemOption::Persistence
+        )
     }
 
     fn check_clients(&self, _nodes: usize, clients: &ClientOptions) -> Result<(), String> {

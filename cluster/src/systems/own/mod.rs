@@ -18,7 +18,7 @@ use crate::system::{
     judge_primary_replica, DaemonSpec, Follower, NodeAddrs, NodePlan, NodeStatus, PortPlan,
     ProxyKind, StatusFuture, System, SystemOption, Unhealthy,
 };
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use workloads::Operations;
 
@@ -40,14 +40,17 @@ pub struct OwnSystem {
 /// rank before promoting itself.
 pub const FAILOVER_AFTER: &str = "2s";
 
-/// The node's `--fsync` for `persistence`, or `None` for a node that keeps its data in memory.
-fn fsync(persistence: Persistence) -> Option<&'static str> {
-    match persistence {
-        Persistence::None => None,
-        Persistence::AofAlways => Some("always"),
-        Persistence::AofEverysec => Some("every-second"),
-        Persistence::AofNo => Some("never"),
-    }
+/// An own node's options for `persistence`, in any design: `--log` in its directory `dir` and
+/// its `--fsync`, or none for a node that keeps its data in memory.
+pub(crate) fn log_args(persistence: Persistence, dir: &Path) -> Vec<String> {
+    let fsync = match persistence {
+        Persistence::None => return Vec::new(),
+        Persistence::AofAlways => "always",
+        Persistence::AofEverysec => "every-second",
+        Persistence::AofNo => "never",
+    };
+    let log = dir.join("node.aof").display().to_string();
+    vec!["--log".into(), log, "--fsync".into(), fsync.into()]
 }
 
 /// The own node's compare-and-set: its `CAS` command answers 1 when it swapped.
@@ -113,10 +116,7 @@ impl System for OwnSystem {
                 }
             }
         }
-        if let Some(fsync) = fsync(self.persistence) {
-            let log = node.dir.join("node.aof").display().to_string();
-            args.extend(["--log".into(), log, "--fsync".into(), fsync.into()]);
-        }
+        args.extend(log_args(self.persistence, node.dir));
         Ok(vec![DaemonSpec::server(
             self.exe.clone(),
             args,

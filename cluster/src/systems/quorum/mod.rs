@@ -8,7 +8,8 @@
 //! and neither is anything with `--read-quorum` + `--write-quorum` ≤ `--nodes`.
 
 use super::leaderless;
-use super::own::lie;
+use super::own::{lie, log_args};
+use super::Persistence;
 use crate::client::{Client, ClientOptions};
 use crate::probe;
 use crate::system::{
@@ -32,6 +33,9 @@ pub struct QuorumSystem {
     pub read_quorum: Option<usize>,
     /// Replicas a write waits for (`--write-quorum`); a majority if unset.
     pub write_quorum: Option<usize>,
+    /// Whether each replica keeps its data in a log on disk, and when it is fsynced
+    /// (`--persistence`).
+    pub persistence: Persistence,
 }
 
 impl System for QuorumSystem {
@@ -51,6 +55,7 @@ impl System for QuorumSystem {
                 extra.extend([option.into(), size.to_string()]);
             }
         }
+        extra.extend(log_args(self.persistence, node.dir));
         Ok(vec![leaderless::daemon(&self.exe, node, "quorum", extra)])
     }
 
@@ -91,7 +96,10 @@ impl System for QuorumSystem {
     }
 
     fn takes(&self, option: SystemOption) -> bool {
-        matches!(option, SystemOption::Mode(_) | SystemOption::Cascade)
+        matches!(
+            option,
+            SystemOption::Mode(_) | SystemOption::Cascade | SystemOption::Persistence
+        )
     }
 
     fn check_cluster(&self, nodes: usize) -> Result<(), String> {
@@ -150,6 +158,7 @@ mod tests {
             exe: "/bin/faultline".into(),
             read_quorum: None,
             write_quorum: Some(3),
+            persistence: Persistence::None,
         };
         let d = system.daemons(&plan).unwrap();
         let args = &d[0].launch.args;
@@ -162,6 +171,14 @@ mod tests {
         assert_eq!(peers, ["127.0.0.1:9001", "127.0.0.1:9003"]);
         assert!(args.windows(2).any(|w| w == ["--write-quorum", "3"]));
         assert!(!args.iter().any(|a| a == "--read-quorum"));
+        assert!(!args.iter().any(|a| a == "--log"));
+        system.persistence = Persistence::AofAlways;
+        let d = system.daemons(&plan).unwrap();
+        assert!(d[0]
+            .launch
+            .args
+            .windows(4)
+            .any(|w| w == ["--log", "/tmp/x/node.aof", "--fsync", "always"]));
         assert_eq!(system.check_cluster(3), Ok(()));
         system.read_quorum = Some(4);
         assert_eq!(

@@ -257,6 +257,7 @@ mod tests {
                 sentinel: seen,
                 epoch: None,
                 digest: None,
+                conflict_rule: None,
             };
             (name.to_string(), addrs(port), status)
         };
