@@ -78,7 +78,8 @@ impl HostRecord {
         Path::new(RECORDS_DIR).join(format!("{run}-{node}.json"))
     }
 
-    /// Writes the record on `control`'s host, replacing the previous one at once.
+    /// Writes the record on `control`'s host, replacing the previous one at once (a write that
+    /// fails leaves no temporary file behind).
     pub fn save(&self, control: &dyn Control) -> Result<(), String> {
         let path = HostRecord::path_for(&self.dir).display().to_string();
         let text = serde_json::to_string(self).expect("a host record serialises");
@@ -87,7 +88,7 @@ impl HostRecord {
                 "sh",
                 &[
                     "-c",
-                    r#"mkdir -p -- "$1" && cat > "$2.tmp" && mv -f -- "$2.tmp" "$2""#,
+                    r#"mkdir -p -- "$1" && { cat > "$2.tmp" && mv -f -- "$2.tmp" "$2" || { rm -f -- "$2.tmp"; exit 1; }; }"#,
                     "sh",
                     RECORDS_DIR,
                     &path,
