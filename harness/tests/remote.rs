@@ -533,7 +533,16 @@ fn cluster_down_on_the_hosts_cleans_up_after_the_control_node_is_killed() {
     ];
     let mut all: Vec<&str> = args.to_vec();
     all.extend(ssh.iter().map(String::as_str));
-    let mut child = spawn(&case, &all);
+    // Its ssh connections' control directories go under a directory of the test's: a
+    // faultline killed outright cannot remove them itself.
+    let scratch = tempfile::tempdir().unwrap();
+    let mut child = case
+        .cmd(&all)
+        .env("TMPDIR", scratch.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("faultline starts");
     // Each node's first pid: read before the history records any kill, so before any restart
     // (a restart follows its kill's record by an interval).
     let first: std::cell::RefCell<Option<Vec<u32>>> = Default::default();
