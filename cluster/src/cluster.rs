@@ -4,6 +4,7 @@ use crate::attach::AttachSpec;
 use crate::client::{Client, ClientOptions};
 use crate::control::{Control, Lifetime, LocalControl};
 use crate::live::{LiveDaemon, LiveNode, LiveRecord};
+use crate::net::host_record::HostDaemon;
 use crate::net::{NetMode, Network, NetworkLayout, ProxyPlan};
 use crate::process::NodeProcess;
 use crate::spec::ClusterSpec;
@@ -26,12 +27,12 @@ pub enum ClusterError {
     #[error("{0}")]
     Network(String),
     /// A node directory or process could not be created.
-    #[error("cannot start node {node}: {source}")]
+    #[error("cannot start node {node}: {error}")]
     Start {
         /// The node.
         node: String,
-        /// What failed.
-        source: std::io::Error,
+        /// What failed (not a `source`: the message already says it, and would say it twice).
+        error: std::io::Error,
     },
     /// A node did not become ready in time; its log's last lines are included.
     #[error(
@@ -155,6 +156,18 @@ impl Node {
         }
     }
 
+    /// Its daemons as its host's record lists them: pid, program, marker.
+    fn host_daemons(&self) -> Vec<HostDaemon> {
+        self.daemons
+            .iter()
+            .map(|d| HostDaemon {
+                pid: d.pid(),
+                program: d.launch.program.clone(),
+                marker: d.marker.clone(),
+            })
+            .collect()
+    }
+
     /// Starts the server again (after a kill) and records its new pid.
     fn respawn(&self, slot: &mut NodeProcess, lifetime: Lifetime) -> Result<(), String> {
         let server = self.server()?;
@@ -214,7 +227,7 @@ impl Cluster {
             NetMode::Loopback | NetMode::Proxy => free_ports(spec.nodes * 3)
                 .map_err(|source| ClusterError::Start {
                     node: "(ports)".into(),
-                    source,
+                    error: source,
                 })?
                 .chunks(3)
                 .map(|c| [c[0], c[1], c[2]])
@@ -299,7 +312,7 @@ impl Cluster {
             })
             .map_err(|source| ClusterError::Start {
                 node: "(network.json)".into(),
-                source,
+                error: source,
             })?;
         // etcd refuses to join members of another cluster with the same token: make it unique.
         let nanos = std::time::SystemTime::now()
@@ -307,11 +320,13 @@ impl Cluster {
             .map(|d| d.as_nanos())
             .unwrap_or_default();
         let token = format!("faultline-{}-{nanos}", std::process::id());
+        // Every node's daemons planned first, so that remote hosts get faultline all at once.
+        let mut planned = Vec::with_capacity(names.len());
         for (i, name) in names.iter().cloned().enumerate() {
             let dir = cluster.spec.dir.join(&name);
             std::fs::create_dir_all(&dir).map_err(|source| ClusterError::Start {
                 node: name.clone(),
-                source,
+                error: source,
             })?;
             let peers = names
                 .iter()
@@ -336,22 +351,20 @@ impl Cluster {
                 token: &token,
                 source_ip: sources.as_ref().map(|s| s[i]),
             };
-            let mut specs = cluster
+            let specs = cluster
                 .system
                 .daemons(&plan)
                 .map_err(ClusterError::MissingBinary)?;
+            planned.push((name, dir, host_dir, specs));
+        }
+        upload_own_exe(
+            &cluster.network,
+            &mut planned,
+            &cluster.spec.options.own_exe,
+        )?;
+        for (i, (name, dir, host_dir, mut specs)) in planned.into_iter().enumerate() {
             let control = cluster.network.host(i).1;
             if host_dir != dir {
-                upload_own_exe(
-                    &*control,
-                    &mut specs,
-                    &cluster.spec.options.own_exe,
-                    &host_dir,
-                )
-                .map_err(|e| ClusterError::Start {
-                    node: name.clone(),
-                    source: std::io::Error::other(e),
-                })?;
                 let host = cluster.network.host_name(i);
                 on_host_path(&*control, &mut specs, &host).map_err(ClusterError::MissingBinary)?;
             }
@@ -369,10 +382,16 @@ impl Cluster {
                     start_daemon(&node, spec, cluster.spec.lifetime).map_err(|source| {
                         ClusterError::Start {
                             node: name.clone(),
-                            source,
+                            error: source,
                         }
                     })?;
                 node.daemons.push(daemon);
+                // Each pid on its host as soon as it exists: a faultline killed now leaves
+                // nothing `cluster down --nodes` cannot find.
+                cluster
+                    .network
+                    .record_daemons(i, node.host_daemons())
+                    .map_err(ClusterError::Network)?;
             }
             cluster.nodes.push(node);
         }
@@ -855,6 +874,10 @@ impl nemesis::ClusterControl for Cluster {
         }
         node.respawn(&mut process, self.spec.lifetime)?;
         drop(process);
+        let i = self.nodes.iter().position(|n| n.name == node.name);
+        if let Some(i) = i {
+            self.network.record_daemons(i, node.host_daemons())?;
+        }
         self.save_record()
     }
 
@@ -963,25 +986,71 @@ fn on_host_path(control: &dyn Control, specs: &mut [DaemonSpec], host: &str) -> 
     Ok(())
 }
 
-/// On a remote host: uploads the running faultline (`own_exe`) into the node's directory
-/// `host_dir` and points every daemon that runs it there, so `faultline node` runs on the host.
+/// A node's daemons as planned: its name, its directory here, its directory on its host (the
+/// same path for a local node), and its daemons.
+type Planned = (String, PathBuf, PathBuf, Vec<DaemonSpec>);
+
+/// On remote hosts: uploads the running faultline (`own_exe`, read once) into the directory of
+/// every node whose daemons run it, to all hosts at once, and points those daemons there, so
+/// `faultline node` runs on each host. The first failure is the error, naming its node.
 fn upload_own_exe(
-    control: &dyn Control,
-    specs: &mut [DaemonSpec],
+    network: &Network,
+    planned: &mut [Planned],
     own_exe: &Path,
-    host_dir: &Path,
-) -> Result<(), String> {
+) -> Result<(), ClusterError> {
     let runs_it = |s: &DaemonSpec| !own_exe.as_os_str().is_empty() && s.launch.program == own_exe;
-    if !specs.iter().any(runs_it) {
+    let uploads: Vec<usize> = (0..planned.len())
+        .filter(|&i| {
+            let (_, dir, host_dir, specs) = &planned[i];
+            host_dir != dir && specs.iter().any(runs_it)
+        })
+        .collect();
+    let Some(&first) = uploads.first() else {
         return Ok(());
-    }
-    let bytes = std::fs::read(own_exe)
-        .map_err(|e| format!("cannot read {} to upload it: {e}", own_exe.display()))?;
-    let remote = host_dir.join("faultline");
-    control.write_file(&remote, &bytes)?;
-    control.run("chmod", &["755", &remote.display().to_string()], None)?;
-    for spec in specs.iter_mut().filter(|s| s.launch.program == own_exe) {
-        spec.launch.program = remote.clone();
+    };
+    let failed = |node: &str, e: String| ClusterError::Start {
+        node: node.to_string(),
+        error: std::io::Error::other(e),
+    };
+    let bytes = std::fs::read(own_exe).map_err(|e| {
+        failed(
+            &planned[first].0,
+            format!("cannot read {} to upload it: {e}", own_exe.display()),
+        )
+    })?;
+    let outcomes: Vec<Result<(), String>> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = uploads
+            .iter()
+            .map(|&i| {
+                let (control, remote) = (network.host(i).1, planned[i].2.join("faultline"));
+                let bytes = &bytes;
+                scope.spawn(move || {
+                    control.write_file(&remote, bytes)?;
+                    control
+                        .run("chmod", &["755", &remote.display().to_string()], None)
+                        .map(|_| ())
+                })
+            })
+            .collect();
+        jobs.into_iter()
+            .map(|j| {
+                j.join()
+                    .unwrap_or_else(|_| Err("an upload thread panicked".into()))
+            })
+            .collect()
+    });
+    for (&i, outcome) in uploads.iter().zip(outcomes) {
+        if let Err(e) = outcome {
+            return Err(failed(&planned[i].0, e));
+        }
+        let remote = planned[i].2.join("faultline");
+        for spec in planned[i]
+            .3
+            .iter_mut()
+            .filter(|s| s.launch.program == own_exe)
+        {
+            spec.launch.program = remote.clone();
+        }
     }
     Ok(())
 }

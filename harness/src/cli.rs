@@ -428,8 +428,21 @@ pub enum ClusterAction {
         node: String,
     },
     /// Stop every node and remove every network faultline made under this store: the lab
-    /// cluster, and what crashed or killed test runs left behind.
-    Down,
+    /// cluster, and what crashed or killed test runs left behind; with `--nodes HOST,…`, also
+    /// whatever the records on those hosts name (runs whose control node died).
+    Down(DownArgs),
+}
+
+/// Options of `faultline cluster down`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct DownArgs {
+    /// Remote hosts to clean as well, "host1,host2,…": every run's daemons, firewall chain and
+    /// directories their records (/tmp/faultline-records/) name.
+    #[arg(long, value_parser = parse_nodes, value_name = "HOST,...")]
+    pub nodes: Option<NodesArg>,
+    /// How to log in to them.
+    #[command(flatten)]
+    pub ssh: SshOpts,
 }
 
 /// `faultline bench …`.

@@ -1,15 +1,27 @@
 //! `--nodes HOST,…` and the `--ssh-*` options resolved into the SSH targets of a remote
 //! cluster: one node per host, host keys checked unless `--ssh-accept-new` says otherwise.
 
-use crate::cli::{ClusterOpts, NodesArg};
+use crate::cli::{ClusterOpts, NodesArg, SshOpts};
 use cluster::ssh::{HostKeyTrust, SshTarget};
 use cluster::NetChoice;
 
 /// The remote hosts `opts` name (none for a cluster on this machine); every error names the
 /// option at fault.
 pub fn resolve(opts: &ClusterOpts) -> Result<Vec<SshTarget>, String> {
-    let ssh = &opts.ssh;
-    let NodesArg::Hosts(hosts) = &opts.nodes else {
+    let remote = matches!(opts.nodes, NodesArg::Hosts(_));
+    if remote && opts.net != NetChoice::Auto {
+        return Err(
+            "--net: remote nodes (--nodes host1,host2,…) live on their hosts' own network; \
+             leave --net out"
+                .into(),
+        );
+    }
+    targets(&opts.nodes, &opts.ssh)
+}
+
+/// The SSH targets of `nodes` logged in to as `ssh` says (none for a count of local nodes).
+pub fn targets(nodes: &NodesArg, ssh: &SshOpts) -> Result<Vec<SshTarget>, String> {
+    let NodesArg::Hosts(hosts) = nodes else {
         let given = [
             ("--ssh-user", ssh.ssh_user.is_some()),
             ("--ssh-key", ssh.ssh_key.is_some()),
@@ -24,13 +36,6 @@ pub fn resolve(opts: &ClusterOpts) -> Result<Vec<SshTarget>, String> {
         }
         return Ok(Vec::new());
     };
-    if opts.net != NetChoice::Auto {
-        return Err(
-            "--net: remote nodes (--nodes host1,host2,…) live on their hosts' own network; \
-             leave --net out"
-                .into(),
-        );
-    }
     for (option, path) in [
         ("--ssh-key", &ssh.ssh_key),
         ("--ssh-known-hosts", &ssh.ssh_known_hosts),

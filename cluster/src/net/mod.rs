@@ -10,6 +10,7 @@
 //! front per node address that tells who connected ([`ProxyPlan`]).
 
 mod can_apply;
+pub mod host_record;
 pub mod in_force;
 pub mod netns;
 pub mod proxy;
@@ -217,6 +218,19 @@ impl Network {
         match self {
             Network::Ssh(n) => Some(n.dir(i)),
             _ => None,
+        }
+    }
+
+    /// Records node `i`'s daemons on its host, where the host keeps a record of its own (a
+    /// remote host: [`host_record`]); elsewhere the live record in the store suffices.
+    pub fn record_daemons(
+        &self,
+        i: usize,
+        daemons: Vec<host_record::HostDaemon>,
+    ) -> Result<(), String> {
+        match self {
+            Network::Ssh(n) => n.record_daemons(i, daemons),
+            _ => Ok(()),
         }
     }
 

@@ -17,7 +17,12 @@
 //! firewall stays as it was. No rule ever names the control node's address (as each host sees
 //! it), so a partition can never cut faultline off from its hosts. Healing empties the chain;
 //! teardown removes it.
+//!
+//! Each host also holds a record of what the run left there ([`host_record`]: the node's
+//! directory, its daemons' pids, whether the chain was made), kept current as the run goes, so
+//! that `faultline cluster down --nodes HOST,…` can clean up after a control node that died.
 
+use super::host_record::{self, HostDaemon, HostRecord};
 use super::in_force::FaultsInForce;
 use super::netns::drop_lines;
 use super::NetworkLayout;
@@ -56,6 +61,8 @@ pub struct SshNetwork {
     detached: bool,
     /// The cut in force; `None` until a first cut made the chain on the hosts.
     grudge: Mutex<Option<Grudge>>,
+    /// What each host's record says, in host order.
+    records: Vec<Mutex<HostRecord>>,
 }
 
 /// Whether commands on `target` go through `sudo -n`: a login other than root's.
@@ -144,12 +151,30 @@ impl SshNetwork {
                     .map_err(|e| format!("host {}: {e}", h.target.host))
             })
             .collect::<Result<_, String>>()?;
+        let records = hosts
+            .iter()
+            .map(|h| {
+                let mut record = HostRecord::new(&h.node, h.ip, &h.dir);
+                record.chain = grudge.is_some();
+                Mutex::new(record)
+            })
+            .collect();
         Ok(SshNetwork {
             hosts,
             controls,
             detached: false,
             grudge: Mutex::new(grudge),
+            records,
         })
+    }
+
+    /// Records node `i`'s daemons (their current pids) on its host.
+    pub fn record_daemons(&self, i: usize, daemons: Vec<HostDaemon>) -> Result<(), String> {
+        let mut record = self.records[i].lock().unwrap_or_else(|e| e.into_inner());
+        record.daemons = daemons;
+        record
+            .save(&*self.controls[i])
+            .map_err(|e| format!("{}: host record: {e}", self.hosts[i].node))
     }
 
     /// Node `i`'s address and its host's control.
@@ -195,6 +220,16 @@ impl SshNetwork {
             .iter()
             .map(|h| rules(&self.hosts, h, grudge))
             .collect::<Result<_, _>>()?;
+        if standing.is_none() {
+            // Recorded before the chain exists, so a faultline killed meanwhile leaves no chain
+            // its hosts' records do not mention.
+            self.on_every_host(|h, c| {
+                let i = self.index(h);
+                let mut record = self.records[i].lock().unwrap_or_else(|e| e.into_inner());
+                record.chain = true;
+                record.save(c)
+            })?;
+        }
         *standing = Some(grudge.clone());
         // One line per host: its chain replaced at once, then the jump to it made if missing.
         let script = format!(
@@ -202,13 +237,17 @@ impl SshNetwork {
              iptables -I INPUT -j {CHAIN}; }}"
         );
         self.on_every_host(|h, c| {
-            let i = self
-                .hosts
-                .iter()
-                .position(|o| o.node == h.node)
-                .unwrap_or(0);
-            c.run("sh", &["-c", &script], Some(&rules[i])).map(|_| ())
+            c.run("sh", &["-c", &script], Some(&rules[self.index(h)]))
+                .map(|_| ())
         })
+    }
+
+    /// The index of host `h`.
+    fn index(&self, h: &SshHost) -> usize {
+        self.hosts
+            .iter()
+            .position(|o| o.node == h.node)
+            .unwrap_or(0)
     }
 
     /// Removes every cut.
@@ -258,13 +297,7 @@ impl SshNetwork {
     /// host. Safe to call more than once.
     pub fn teardown(&mut self) {
         if self.lock().take().is_some() {
-            let script = format!(
-                "iptables -D INPUT -j {CHAIN} 2>/dev/null; iptables -F {CHAIN} 2>/dev/null; \
-                 iptables -X {CHAIN} 2>/dev/null; true"
-            );
-            if let Err(e) =
-                self.on_every_host(|_, c| c.run("sh", &["-c", &script], None).map(|_| ()))
-            {
+            if let Err(e) = self.on_every_host(|_, c| remove_chain(c)) {
                 tracing::warn!("teardown: removing the {CHAIN} chain: {e}");
             }
         }
@@ -277,8 +310,31 @@ impl SshNetwork {
             if let Some(base) = h.dir.parent() {
                 let _ = c.run("rmdir", &["--", &base.display().to_string()], None);
             }
+            if let Err(e) = HostRecord::remove(&h.dir, &**c) {
+                tracing::warn!("teardown of {}: its host record: {e}", h.node);
+            }
         }
     }
+}
+
+/// Removes faultline's chain (and the jump to it) from `control`'s host; nothing to remove is
+/// no error.
+pub fn remove_chain(control: &dyn Control) -> Result<(), String> {
+    let script = format!(
+        "iptables -D INPUT -j {CHAIN} 2>/dev/null; iptables -F {CHAIN} 2>/dev/null; \
+         iptables -X {CHAIN} 2>/dev/null; true"
+    );
+    control.run("sh", &["-c", &script], None).map(|_| ())
+}
+
+/// Logs in to `target` and removes everything faultline's records on it name (the leftovers of
+/// runs whose control node died): `faultline cluster down --nodes`.
+pub fn sweep_host(target: &SshTarget) -> Result<host_record::Swept, String> {
+    let control: Arc<dyn Control> = Arc::new(
+        SshControl::new(target.clone(), needs_sudo(target))
+            .map_err(|e| format!("host {}: {e}", target.host))?,
+    );
+    host_record::sweep(&control, remove_chain).map_err(|e| format!("host {}: {e}", target.host))
 }
 
 impl Drop for SshNetwork {
@@ -292,6 +348,8 @@ impl Drop for SshNetwork {
 /// Logs in to `h`, makes the node's directory, and answers the control node's address as the
 /// host sees it.
 fn prepare(h: &SshHost, c: &SshControl) -> Result<Option<IpAddr>, String> {
+    // The record first: a faultline killed right after `mkdir` leaves nothing unrecorded.
+    HostRecord::new(&h.node, h.ip, &h.dir).save(c)?;
     let dir = h.dir.display().to_string();
     let said = c.run(
         "sh",

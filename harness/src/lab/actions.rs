@@ -86,7 +86,7 @@ pub(super) async fn apply(lab: &Cluster, action: &ClusterAction, as_json: bool) 
             .with("node", json!(node))
             .with("steps", json!(steps))
         }
-        ClusterAction::Up(_) | ClusterAction::Serve(_) | ClusterAction::Down => {
+        ClusterAction::Up(_) | ClusterAction::Serve(_) | ClusterAction::Down(_) => {
             unreachable!("handled by act and the daemon")
         }
     };
