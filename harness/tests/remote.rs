@@ -396,6 +396,38 @@ fn own_nodes_on_remote_hosts_under_partitions() {
     }
 }
 
+/// Loss over SSH: random drops of the peers' packets in each host's chain while it holds, the
+/// chain emptied at heal and gone at the end; latency, which would shape the host's interface
+/// (faultline's own connection included), is refused.
+#[test]
+fn own_nodes_on_remote_hosts_under_loss() {
+    let Some(hosts) = Hosts::start(3) else {
+        return;
+    };
+    let case = own_run_is_valid(&hosts, "loss,partition", "6");
+    let results = case.results();
+    assert!(
+        results["faults"]["applied"]["loss"].as_u64() > Some(0),
+        "loss was applied: {results:#}"
+    );
+    for i in 0..hosts.ips.len() {
+        assert!(!hosts.has_chain(i), "host {i} keeps faultline's chain");
+    }
+    let case = Case::new();
+    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
+    let out = run(
+        &case,
+        &["test", "--target", "own", "--nemesis", "latency"],
+        &ssh,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("remote hosts take loss only"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// Redis on remote hosts: redis-server found on each host's PATH and started there.
 #[test]
 fn redis_on_remote_hosts_under_pauses_is_valid() {

@@ -29,8 +29,22 @@ impl NetMode {
     pub fn can_degrade(self, fault: &LinkFault) -> Result<(), String> {
         match self {
             NetMode::Loopback => Err("link faults need --net proxy or netns".to_string()),
+            // Loss is a rule against the peers in each host's chain; latency and bandwidth would
+            // shape the host's interface, faultline's own SSH connection to it included.
             NetMode::Ssh => {
-                Err("link faults need --net proxy or netns, not remote hosts".to_string())
+                if fault.latency.is_zero()
+                    && fault.bandwidth.is_none()
+                    && fault.proxy_only_parts().is_empty()
+                {
+                    Ok(())
+                } else {
+                    Err(
+                        "remote hosts take loss only (a rule against the peers): latency and \
+                         bandwidth would shape the host's interface, faultline's own connection \
+                         to it included"
+                            .to_string(),
+                    )
+                }
             }
             NetMode::Proxy => Ok(()),
             NetMode::Netns => {

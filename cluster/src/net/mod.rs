@@ -264,7 +264,7 @@ impl Network {
         match self {
             Network::Loopback => Ok(()),
             Network::Netns(n) => n.degrade(nodes, fault),
-            Network::Ssh(_) => Err("link faults over SSH are not supported".into()),
+            Network::Ssh(n) => n.degrade(nodes, fault),
             // The links *into* each node, keeping whatever cut a partition made.
             Network::Proxy(mesh) => mesh.degrade(nodes, fault).map_err(|e| e.to_string()),
         }

@@ -343,12 +343,8 @@ impl NetnsNetwork {
             .map(|f| f.loss)
             .filter(|l| *l > 0.0)
         {
-            for src in self.hosts.iter().filter(|o| o.node != h.node) {
-                rules.push_str(&format!(
-                    "-A INPUT -s {}/32 -m statistic --mode random --probability {loss:.4} -j DROP\n",
-                    src.ip
-                ));
-            }
+            let peers = self.hosts.iter().filter(|o| o.node != h.node);
+            rules.push_str(&loss_lines("INPUT", peers.map(|o| IpAddr::V4(o.ip)), loss));
         }
         rules.push_str("COMMIT\n");
         rules
@@ -413,6 +409,17 @@ pub(super) fn drop_lines(chain: &str, sources: impl Iterator<Item = IpAddr>) -> 
         .map(|ip| {
             let bits = if ip.is_ipv4() { 32 } else { 128 };
             format!("-A {chain} -s {ip}/{bits} -j DROP\n")
+        })
+        .collect()
+}
+
+/// iptables-restore lines that drop, in `chain`, each packet from `sources` with probability
+/// `loss` (the `statistic` match): link loss, in a namespace as on a remote host.
+pub(super) fn loss_lines(chain: &str, sources: impl Iterator<Item = IpAddr>, loss: f64) -> String {
+    sources
+        .map(|ip| {
+            let bits = if ip.is_ipv4() { 32 } else { 128 };
+            format!("-A {chain} -s {ip}/{bits} -m statistic --mode random --probability {loss:.4} -j DROP\n")
         })
         .collect()
 }

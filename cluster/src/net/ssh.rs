@@ -24,12 +24,13 @@
 
 use super::host_record::{self, HostDaemon, HostRecord};
 use super::in_force::FaultsInForce;
-use super::netns::drop_lines;
+use super::netns::{drop_lines, loss_lines};
 use super::NetworkLayout;
 use crate::control::Control;
 use crate::ssh::{SshControl, SshTarget};
-use nemesis::Grudge;
+use nemesis::{Grudge, LinkFault};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -59,8 +60,10 @@ pub struct SshNetwork {
     controls: Vec<Arc<SshControl>>,
     /// Set when the hosts' directories must outlive this handle (a detached lab cluster).
     detached: bool,
-    /// The cut in force; `None` until a first cut made the chain on the hosts.
+    /// The cut in force; `None` until a first cut or loss made the chain on the hosts.
     grudge: Mutex<Option<Grudge>>,
+    /// The links degraded now, by the node whose incoming links lose packets.
+    degraded: Mutex<BTreeMap<String, LinkFault>>,
     /// What each host's record says, in host order.
     records: Vec<Mutex<HostRecord>>,
 }
@@ -164,6 +167,7 @@ impl SshNetwork {
             controls,
             detached: false,
             grudge: Mutex::new(grudge),
+            degraded: Mutex::default(),
             records,
         })
     }
@@ -208,17 +212,47 @@ impl SshNetwork {
     pub fn in_force(&self) -> FaultsInForce {
         FaultsInForce {
             grudge: self.lock().clone().unwrap_or_default(),
-            degraded: Default::default(),
+            degraded: self.lock_degraded().clone(),
         }
+    }
+
+    fn lock_degraded(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, LinkFault>> {
+        self.degraded.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Cuts links as `grudge` says, replacing any earlier cut, on every host at once.
     pub fn partition(&self, grudge: &Grudge) -> Result<(), String> {
         let mut standing = self.lock();
+        self.render(&mut standing, grudge)
+    }
+
+    /// Makes the links into `nodes` lose packets as `fault` says (loss only: see
+    /// `NetMode::can_degrade`), keeping any cut.
+    pub fn degrade(&self, nodes: &[String], fault: &LinkFault) -> Result<(), String> {
+        let mut standing = self.lock();
+        let mut degraded = self.lock_degraded();
+        for node in nodes {
+            degraded.insert(node.clone(), fault.clone());
+        }
+        drop(degraded);
+        let grudge = standing.clone().unwrap_or_default();
+        self.render(&mut standing, &grudge)
+    }
+
+    /// Makes every host's chain say `grudge` and the standing loss, replacing what it said.
+    fn render(&self, standing: &mut Option<Grudge>, grudge: &Grudge) -> Result<(), String> {
+        let degraded = self.lock_degraded().clone();
         let rules: Vec<String> = self
             .hosts
             .iter()
-            .map(|h| rules(&self.hosts, h, grudge))
+            .map(|h| {
+                rules(
+                    &self.hosts,
+                    h,
+                    grudge,
+                    degraded.get(&h.node).map(|f| f.loss),
+                )
+            })
             .collect::<Result<_, _>>()?;
         if standing.is_none() {
             // Recorded before the chain exists, so a faultline killed meanwhile leaves no chain
@@ -250,12 +284,14 @@ impl SshNetwork {
             .unwrap_or(0)
     }
 
-    /// Removes every cut.
+    /// Removes every cut and every loss.
     pub fn heal(&self) -> Result<(), String> {
-        if self.lock().is_none() {
+        let mut standing = self.lock();
+        self.lock_degraded().clear();
+        if standing.is_none() {
             return Ok(());
         }
-        self.partition(&Grudge::default())
+        self.render(&mut standing, &Grudge::default())
     }
 
     /// Runs `act` for every host in parallel; the errors of all, each naming its node.
@@ -367,14 +403,27 @@ fn prepare(h: &SshHost, c: &SshControl) -> Result<Option<IpAddr>, String> {
         .and_then(|ip| ip.parse().ok()))
 }
 
-/// The rules of `h`'s chain for `grudge`: a DROP for every peer it must not hear from. Never one
-/// naming the control node's address: a peer that has it is refused, not cut.
-fn rules(hosts: &[SshHost], h: &SshHost, grudge: &Grudge) -> Result<String, String> {
+/// The rules of `h`'s chain for `grudge` and `loss` (the share of packets from its peers lost):
+/// a DROP for every peer it must not hear from, a random DROP for every other peer under loss.
+/// Never one naming the control node's address: a peer that has it is refused, not cut.
+fn rules(
+    hosts: &[SshHost],
+    h: &SshHost,
+    grudge: &Grudge,
+    loss: Option<f64>,
+) -> Result<String, String> {
     let cut: Vec<&SshHost> = hosts
         .iter()
         .filter(|o| grudge.0.get(&h.node).is_some_and(|g| g.contains(&o.node)))
         .collect();
-    for o in &cut {
+    let lossy: Vec<&SshHost> = match loss.filter(|l| *l > 0.0) {
+        Some(_) => hosts
+            .iter()
+            .filter(|o| o.node != h.node && !cut.iter().any(|c| c.node == o.node))
+            .collect(),
+        None => Vec::new(),
+    };
+    for o in cut.iter().chain(&lossy) {
         if Some(o.ip) == h.control_ip {
             return Err(format!(
                 "host {}: cutting {} ({}) would cut the control node, which {} sees at the same \
@@ -390,8 +439,9 @@ fn rules(hosts: &[SshHost], h: &SshHost, grudge: &Grudge) -> Result<String, Stri
         }
     }
     Ok(format!(
-        "*filter\n:{CHAIN} - [0:0]\n{}COMMIT\n",
-        drop_lines(CHAIN, cut.iter().map(|o| o.ip))
+        "*filter\n:{CHAIN} - [0:0]\n{}{}COMMIT\n",
+        drop_lines(CHAIN, cut.iter().map(|o| o.ip)),
+        loss_lines(CHAIN, lossy.iter().map(|o| o.ip), loss.unwrap_or(0.0))
     ))
 }
 
@@ -433,7 +483,7 @@ mod tests {
             ("n3", &["n1", "n2"]),
         ]);
         for h in &hosts {
-            let text = rules(&hosts, h, &all).unwrap();
+            let text = rules(&hosts, h, &all, None).unwrap();
             assert!(text.starts_with("*filter\n:FAULTLINE - [0:0]\n"), "{text}");
             assert!(text.ends_with("COMMIT\n"), "{text}");
             assert_eq!(text.matches("-j DROP").count(), 2, "{text}");
@@ -447,14 +497,22 @@ mod tests {
                 "the host's own chains stay: {text}"
             );
         }
-        let n1 = rules(&hosts, &hosts[0], &grudge(&[("n1", &["n3"])])).unwrap();
+        let n1 = rules(&hosts, &hosts[0], &grudge(&[("n1", &["n3"])]), None).unwrap();
         assert_eq!(
             n1.lines().nth(2),
             Some("-A FAULTLINE -s 10.0.0.13/32 -j DROP")
         );
         // The heal: an empty chain.
-        let healed = rules(&hosts, &hosts[1], &Grudge::default()).unwrap();
+        let healed = rules(&hosts, &hosts[1], &Grudge::default(), None).unwrap();
         assert_eq!(healed, "*filter\n:FAULTLINE - [0:0]\nCOMMIT\n");
+        // Loss into n1 with n3 cut: n3 dropped outright, n2 at random, the control node never.
+        let lossy = rules(&hosts, &hosts[0], &grudge(&[("n1", &["n3"])]), Some(0.2)).unwrap();
+        assert_eq!(
+            lossy,
+            "*filter\n:FAULTLINE - [0:0]\n-A FAULTLINE -s 10.0.0.13/32 -j DROP\n\
+             -A FAULTLINE -s 10.0.0.12/32 -m statistic --mode random --probability 0.2000 -j DROP\n\
+             COMMIT\n"
+        );
     }
 
     /// A peer at the address a host sees the control node at is refused, naming the host.
@@ -464,10 +522,12 @@ mod tests {
             host("n1", "10.0.0.11", "10.0.0.12"),
             host("n2", "10.0.0.12", "10.0.0.1"),
         ];
-        let e = rules(&hosts, &hosts[0], &grudge(&[("n1", &["n2"])])).unwrap_err();
+        let e = rules(&hosts, &hosts[0], &grudge(&[("n1", &["n2"])]), None).unwrap_err();
         assert!(
             e.contains("host 10.0.0.11") && e.contains("control node"),
             "{e}"
         );
+        let e = rules(&hosts, &hosts[0], &Grudge::default(), Some(0.2)).unwrap_err();
+        assert!(e.contains("control node"), "loss is refused there too: {e}");
     }
 }
