@@ -98,8 +98,24 @@ impl Model for CasRegister {
     type State = ValueId;
     type Op = RegisterOp;
 
+    /// Reads and written values only: which writes are pending, not how many.
+    const UPDATES_AS_SET: bool = true;
+
     fn init(&self) -> ValueId {
         self.initial
+    }
+
+    /// A read in its value, a cas in its expected one.
+    fn applies_only_in(&self, op: &RegisterOp) -> Option<ValueId> {
+        match *op {
+            RegisterOp::Read(v) | RegisterOp::Cas { expected: v, .. } => Some(v),
+            RegisterOp::Write(_) | RegisterOp::CasMismatch(_) => None,
+        }
+    }
+
+    /// A write stands in for a cas to its value.
+    fn stands_in(&self, strong: &RegisterOp, weak: &RegisterOp) -> bool {
+        matches!((*strong, *weak), (RegisterOp::Write(v), RegisterOp::Cas { new, .. }) if v == new)
     }
 
     fn step(&self, state: &ValueId, op: &RegisterOp) -> Option<ValueId> {

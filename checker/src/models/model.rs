@@ -25,6 +25,12 @@ pub trait Model {
     /// way round: 1.5 s against 55 ms on the bench's 10,000-operation history.
     const PRUNE_ABSORBED: bool = true;
 
+    /// Whether [`Model::may_become_legal`] depends only on which distinct updates it is given,
+    /// not on how many of each (a register's reads need *a* write of their value; a queue's
+    /// dequeues count the dequeues before them). The search then asks it with one of each
+    /// chain of identical pending indeterminate operations instead of all of them.
+    const UPDATES_AS_SET: bool = false;
+
     /// The state before any operation.
     fn init(&self) -> Self::State;
 
@@ -50,6 +56,25 @@ pub trait Model {
     ) -> bool {
         let _ = (state, op, updates);
         true
+    }
+
+    /// The one state in which `op` can take effect, if there is exactly one (a cas: its
+    /// expected value). The search then looks at an indeterminate `op` only from that state.
+    /// `None` (the default) is always sound.
+    fn applies_only_in(&self, op: &Self::Op) -> Option<Self::State> {
+        let _ = op;
+        None
+    }
+
+    /// Whether `strong`, a different operation, can stand in for `weak`: in every state where
+    /// `weak` can take effect, `strong` can too and leads to the same state, and as one of the
+    /// updates [`Model::may_become_legal`] is given it makes legal whatever `weak` would (a
+    /// register's write of 3 stands in for any cas to 3). The search then leaves an
+    /// indeterminate `strong` for later where an indeterminate `weak` does the same now.
+    /// `false` (the default) is always sound.
+    fn stands_in(&self, strong: &Self::Op, weak: &Self::Op) -> bool {
+        let _ = (strong, weak);
+        false
     }
 
     /// A short human description of an operation, e.g. `write 3`: how the tests read what a

@@ -57,6 +57,7 @@ use crate::models::model::Model;
 use crate::search::budget::{Budget, Reservation, Stop};
 use crate::search::explored::{At, Explored};
 use crate::search::fx_hash::FxBuildHasher;
+use crate::search::indeterminate::Indeterminate;
 use crate::search::linearized::Split;
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -254,10 +255,14 @@ fn search<M: Model>(
     // first remaining return: indeterminate calls up to it are candidates too.
     let mut entry = list.first();
     let mut bound: Option<u64> = None;
+    // The indeterminate candidates, and where their scan is (see `next_info`).
+    let mut info = Indeterminate::new(model, ops, &by_call);
+    let mut info_at = 0;
+    let call_of = list.call_nodes(ops.len());
     let mut until_clock = CLOCK_EVERY;
     let mut steps_left = max_steps.unwrap_or(u64::MAX);
 
-    while required > 0 {
+    'search: while required > 0 {
         until_clock -= 1;
         if until_clock == 0 {
             until_clock = CLOCK_EVERY;
@@ -272,63 +277,75 @@ fn search<M: Model>(
             None => {
                 // The `ok` candidates are exhausted: on to the indeterminate ones.
                 bound = Some(list.index(entry));
-                entry = list.first_info();
+                info_at = 0;
                 continue;
             }
-            Some(b) => (entry != NIL && list.index(entry) <= b).then_some(entry),
+            Some(b) => next_info(&info, &state, ops, b, &mut info_at).map(|op| call_of[op]),
         };
         if let Some(call) = candidate {
             let op = list.op(call);
-            // Identical operations are taken in the order `earlier_twins` gives them.
-            if twin[op] != NIL && !done[twin[op]] {
-                entry = list.next(call);
-                continue;
-            }
-            if let Some(next) = model.step(&state, &ops[op].op) {
+            'attempt: {
+                // Identical operations are taken in the order `earlier_twins` gives them
+                // (indeterminate ones are, by their chains).
+                if twin[op] != NIL && !done[twin[op]] {
+                    break 'attempt;
+                }
+                let Some(next) = model.step(&state, &ops[op].op) else {
+                    break 'attempt;
+                };
                 if prune
                     && M::PRUNE_ABSORBED
                     && absorbed(model, &stack, ops, &list, &ops[op].op, &next)
                 {
-                    entry = list.next(call);
-                    continue;
+                    break 'attempt;
+                }
+                if prune && bound.is_some_and(|b| stood_in(model, &info, &state, ops, b, op)) {
+                    break 'attempt;
                 }
                 linearized.insert(op);
                 linearized.write_key(&mut key);
-                if let Some(memo) = seen.insert(&key, next.clone(), linearized.used()) {
-                    list.lift(call);
-                    // An operation that leaves the state as it was blocks no candidate that
-                    // was not blocked before: checking after every read would double the
-                    // cost of a register search and prune next to nothing.
-                    if prune
-                        && next != state
-                        && doomed(model, &list, ops, &next, &mut scratch, everything)
-                    {
-                        seen.close(memo);
-                        list.unlift(call);
-                        linearized.remove(op);
-                        entry = list.next(call);
-                        continue;
-                    }
-                    let used =
-                        fixed + seen.bytes() + stack.capacity() * size_of::<Frame<M::State>>();
-                    memory.cover(used as u64)?;
-                    stack.push(Frame {
-                        call,
-                        before: std::mem::replace(&mut state, next),
-                        bound: bound.unwrap_or(0),
-                        memo,
-                    });
-                    if ops[op].ret.is_some() {
-                        required -= 1;
-                    }
-                    done[op] = true;
-                    entry = list.first();
-                    bound = None;
-                    continue;
+                let Some(memo) = seen.insert(&key, next.clone(), linearized.used()) else {
+                    linearized.remove(op);
+                    break 'attempt;
+                };
+                list.lift(call);
+                // An operation that leaves the state as it was blocks no candidate that
+                // was not blocked before: checking after every read would double the
+                // cost of a register search and prune next to nothing.
+                if prune
+                    && next != state
+                    && doomed(model, &list, &info, ops, &next, &mut scratch, everything)
+                {
+                    seen.close(memo);
+                    list.unlift(call);
+                    linearized.remove(op);
+                    break 'attempt;
                 }
-                linearized.remove(op);
+                let used = fixed + seen.bytes() + stack.capacity() * size_of::<Frame<M::State>>();
+                memory.cover(used as u64)?;
+                stack.push(Frame {
+                    call,
+                    before: std::mem::replace(&mut state, next),
+                    bound: bound.unwrap_or(0),
+                    info_at,
+                    memo,
+                });
+                if ops[op].ret.is_some() {
+                    required -= 1;
+                } else {
+                    info.take(op);
+                }
+                done[op] = true;
+                entry = list.first();
+                bound = None;
+                continue 'search;
             }
-            entry = list.next(call);
+            // Not taken: the next candidate.
+            if bound.is_some() {
+                info_at += 1;
+            } else {
+                entry = list.next(call);
+            }
             continue;
         }
 
@@ -359,14 +376,65 @@ fn search<M: Model>(
         if ops[op].ret.is_some() {
             required += 1;
             bound = None;
+            entry = list.next(frame.call);
         } else {
+            info.untake(op);
             bound = Some(frame.bound);
+            info_at = frame.info_at + 1;
         }
         list.unlift(frame.call);
-        entry = list.next(frame.call);
     }
     Ok(Linearization::Linearizable {
         order: stack.iter().map(|f| list.op(f.call)).collect(),
+    })
+}
+
+/// The next indeterminate candidate from the scan's position `at` on (which it moves to it): the
+/// head of a chain that applies in `state`, invoked no later than `bound`.
+fn next_info<S: Clone + Eq + Hash, O>(
+    info: &Indeterminate<S>,
+    state: &S,
+    ops: &[Interval<O>],
+    bound: u64,
+    at: &mut usize,
+) -> Option<usize> {
+    let (anywhere, only) = info.scan(state);
+    while *at < anywhere.len() + only.len() {
+        let chain = match anywhere.get(*at) {
+            Some(&chain) => chain,
+            None => only[*at - anywhere.len()],
+        };
+        if let Some(op) = info.head(chain).filter(|&op| ops[op].call <= bound) {
+            return Some(op);
+        }
+        *at += 1;
+    }
+    None
+}
+
+/// Whether the indeterminate `op` is to be left for later because another one, which `op` can
+/// stand in for ([`Model::stands_in`]), is a candidate too and does the same from `state`.
+///
+/// The configuration that takes the weaker one instead has the same `ok` operations and state,
+/// and the stronger one left, where this one has the weaker one left: whatever completes this
+/// one completes that one too (taking the stronger one wherever this one takes the weaker), so
+/// this one is needed only if that one is, and that one is a sibling the scan tries.
+fn stood_in<M: Model>(
+    model: &M,
+    info: &Indeterminate<M::State>,
+    state: &M::State,
+    ops: &[Interval<M::Op>],
+    bound: u64,
+    op: usize,
+) -> bool {
+    let (anywhere, only) = info.scan(state);
+    anywhere.iter().chain(only).any(|&chain| {
+        info.head(chain).is_some_and(|weak| {
+            weak != op
+                && ops[weak].call <= bound
+                && model.stands_in(&ops[op].op, &ops[weak].op)
+                && model.legal(state, &ops[weak].op)
+        })
     })
 }
 
@@ -412,14 +480,20 @@ fn absorbed<M: Model>(
 fn doomed<M: Model>(
     model: &M,
     list: &EntryList,
+    info: &Indeterminate<M::State>,
     ops: &[Interval<M::Op>],
     state: &M::State,
     scratch: &mut Scratch,
     everything: bool,
 ) -> bool {
-    let Scratch { pending, blocked } = scratch;
+    let Scratch {
+        pending,
+        blocked,
+        heads,
+    } = scratch;
     pending.clear();
     blocked.clear();
+    heads.clear();
     let mut node = list.first();
     while list.is_call(node) {
         let op = list.op(node);
@@ -429,7 +503,12 @@ fn doomed<M: Model>(
         }
         node = list.next(node);
     }
-    let mut info = list.first_info();
+    // The indeterminate operations that may precede a blocked candidate, in call order: all of
+    // them, or, for a model that asks only which distinct updates are pending, each chain's
+    // first one not yet taken (found once, when first needed).
+    let as_set = M::UPDATES_AS_SET;
+    let mut info_node = list.first_info();
+    let mut heads_at = 0;
     while !blocked.is_empty() && node != NIL {
         let op = list.op(node);
         if list.is_call(node) {
@@ -438,9 +517,20 @@ fn doomed<M: Model>(
             // A blocked candidate's return: everything that may precede it is known now.
             blocked.swap_remove(at);
             let until = list.index(node);
-            while info != NIL && list.index(info) <= until {
-                pending.push(list.op(info));
-                info = list.next(info);
+            if as_set {
+                if heads.is_empty() {
+                    heads.extend((0..info.len()).filter_map(|c| info.head(c)));
+                    heads.sort_unstable_by_key(|&op| ops[op].call);
+                }
+                while heads_at < heads.len() && ops[heads[heads_at]].call <= until {
+                    pending.push(heads[heads_at]);
+                    heads_at += 1;
+                }
+            } else {
+                while info_node != NIL && list.index(info_node) <= until {
+                    pending.push(list.op(info_node));
+                    info_node = list.next(info_node);
+                }
             }
             let mut before = pending.iter().map(|&i| &ops[i].op);
             if !model.may_become_legal(state, &ops[op].op, &mut before) {
@@ -482,6 +572,8 @@ struct Scratch {
     pending: Vec<usize>,
     /// Candidates that cannot take effect now, not yet asked about.
     blocked: Vec<usize>,
+    /// The first indeterminate operation not yet taken of each chain, in call order.
+    heads: Vec<usize>,
 }
 
 /// How far back (in identical operations of the same kind, indeterminate or `ok`)
@@ -542,9 +634,10 @@ struct Frame<S> {
     call: usize,
     /// The model state before it.
     before: S,
-    /// For an indeterminate operation, the candidates' bound when it was taken, to resume the
-    /// scan there when it is undone.
+    /// For an indeterminate operation, the candidates' bound when it was taken, and where the
+    /// scan of indeterminate candidates was, to resume it there when it is undone.
     bound: u64,
+    info_at: usize,
     /// Its configuration in the memo, closed when it is undone (see `explored.rs`).
     memo: At,
 }
@@ -647,6 +740,17 @@ impl EntryList {
     /// The first entry of the `ok` list.
     fn first(&self) -> usize {
         self.nodes[HEAD].next
+    }
+
+    /// Each operation's call node, by operation.
+    fn call_nodes(&self, ops: usize) -> Vec<usize> {
+        let mut call = vec![NIL; ops];
+        for (node, n) in self.nodes.iter().enumerate() {
+            if n.is_call {
+                call[n.op] = node;
+            }
+        }
+        call
     }
 
     /// The first entry of the indeterminate list.
