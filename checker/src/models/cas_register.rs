@@ -98,6 +98,10 @@ impl Model for CasRegister {
     type State = ValueId;
     type Op = RegisterOp;
 
+    fn observes_only(op: &RegisterOp) -> bool {
+        matches!(op, RegisterOp::Read(_) | RegisterOp::CasMismatch(_))
+    }
+
     /// Reads and written values only: which writes are pending, not how many.
     const UPDATES_AS_SET: bool = true;
 
@@ -113,9 +117,12 @@ impl Model for CasRegister {
         }
     }
 
-    /// A write stands in for a cas to its value.
-    fn stands_in(&self, strong: &RegisterOp, weak: &RegisterOp) -> bool {
-        matches!((*strong, *weak), (RegisterOp::Write(v), RegisterOp::Cas { new, .. }) if v == new)
+    /// A write; a read or cas that can come to succeed needs only some write of its value.
+    fn overwrites(&self, op: &RegisterOp) -> Option<ValueId> {
+        match *op {
+            RegisterOp::Write(v) => Some(v),
+            _ => None,
+        }
     }
 
     fn step(&self, state: &ValueId, op: &RegisterOp) -> Option<ValueId> {
@@ -178,10 +185,6 @@ impl HistoryModel for CasRegister {
 
     fn for_check(opts: &CheckOptions) -> Result<Self, BadInitial> {
         Ok(CasRegister::new(&opts.initial).with_failed_cas(opts.failed_cas))
-    }
-
-    fn observes_only(op: &RegisterOp) -> bool {
-        matches!(op, RegisterOp::Read(_) | RegisterOp::CasMismatch(_))
     }
 
     fn op(&mut self, op: &Operation) -> Result<Option<RegisterOp>, HistoryError> {

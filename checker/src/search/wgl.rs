@@ -30,10 +30,12 @@
 //!   hundreds of them first at every step, and a search that takes them eagerly then backs out
 //!   of each. Taking the `ok` operations first follows the history as it happened and reaches
 //!   for an indeterminate one only when nothing else fits. They live in a list of their own,
-//!   so a scan of the `ok` candidates never walks over them.
+//!   so a scan of the `ok` candidates never walks over them, and are scanned as chains of
+//!   identical ones indexed by the state they can take effect in (`indeterminate.rs`): a scan
+//!   visits the first unused operation of each chain that applies, not every pending one.
 //! - The memo is hashed with [`crate::search::fx_hash`], not SipHash.
 //!
-//! And four that cut what is explored without changing the verdict:
+//! And five that cut what is explored without changing the verdict:
 //!
 //! - identical operations are tried in one order only (see `earlier_twins`);
 //! - [`decide_within`] counts a configuration as explored when one with the same `ok`
@@ -42,6 +44,11 @@
 //!   cas, 2,000 operations went from seconds to under one;
 //! - [`decide_within`] skips an indeterminate operation whose effect the next one undoes
 //!   (see `absorbed`);
+//! - [`decide_within`] takes, of the runs of indeterminate operations between two `ok` ones,
+//!   only those no single candidate does the same as, that do not come back where they
+//!   started, and that may end where an `ok` candidate needs them (see `pointless`): a write
+//!   of 3 is left for later where a pending cas from the current value to 3 does the same,
+//!   and so is a detour through other values;
 //! - [`decide_within`] drops a configuration in which some candidate could never take effect,
 //!   whatever still comes before it (see `doomed`): the plain search learns so only once that
 //!   candidate is due, after every order of what lies between.
@@ -57,8 +64,8 @@ use crate::models::model::Model;
 use crate::search::budget::{Budget, Reservation, Stop};
 use crate::search::explored::{At, Explored};
 use crate::search::fx_hash::FxBuildHasher;
-use crate::search::indeterminate::Indeterminate;
-use crate::search::linearized::Split;
+use crate::search::indeterminate::{Indeterminate, Place};
+use crate::search::linearized::{lane_bits, Split};
 use std::collections::HashMap;
 use std::hash::Hash;
 
@@ -160,6 +167,8 @@ pub fn check_within<M: Model>(
 ///   (see `absorbed`);
 /// - configurations covered by an explored one: the same `ok` operations and state, a subset of
 ///   the indeterminate operations used (see `explored.rs`);
+/// - runs of indeterminate operations another candidate does the same as, that come back
+///   where they started, or that lead nowhere an `ok` candidate needs (see `pointless`);
 /// - configurations in which some candidate could never take effect, whatever may still come
 ///   before it (see `doomed`): a get of `"1;2;"` after an append made the key `"1;3;"`,
 ///   with no put pending that could start it again. The plain search finds out only once
@@ -231,12 +240,16 @@ fn search<M: Model>(
     for (r, &i) in by_call.iter().enumerate() {
         rank[i] = r;
     }
-    let mut linearized = Split::new(ops.len(), &by_call, |i| ops[i].ret.is_none());
+    // The indeterminate candidates (chains of identical ones), and where their scan is.
+    let mut info = Indeterminate::new(model, ops, &by_call);
+    let mut info_at: Option<Place> = None;
+    let bits = lane_bits(info.longest());
+    let mut linearized = Split::new(ops.len(), &by_call, |i| info.chain(i), bits);
     let twin = earlier_twins(ops, &by_call);
     let mut done = vec![false; ops.len()];
     // Covering configurations (see `explored.rs`) prune only the searches that may stop short
     // of the true longest prefix.
-    let mut seen: Explored<M::State> = Explored::new(prune);
+    let mut seen: Explored<M::State> = Explored::new(prune).with_lanes(bits);
     let mut key: Vec<u64> = Vec::new();
     let mut scratch = Scratch::default();
     // What the search holds besides the memo: the entry list, ranks, and the longest prefix.
@@ -255,9 +268,10 @@ fn search<M: Model>(
     // first remaining return: indeterminate calls up to it are candidates too.
     let mut entry = list.first();
     let mut bound: Option<u64> = None;
-    // The indeterminate candidates, and where their scan is (see `next_info`).
-    let mut info = Indeterminate::new(model, ops, &by_call);
-    let mut info_at = 0;
+    let mut targets: Targets<M::State> = Targets {
+        needed: Vec::new(),
+        reach: Vec::new(),
+    };
     let call_of = list.call_nodes(ops.len());
     let mut until_clock = CLOCK_EVERY;
     let mut steps_left = max_steps.unwrap_or(u64::MAX);
@@ -277,10 +291,13 @@ fn search<M: Model>(
             None => {
                 // The `ok` candidates are exhausted: on to the indeterminate ones.
                 bound = Some(list.index(entry));
-                info_at = 0;
+                info_at = None;
                 continue;
             }
-            Some(b) => next_info(&info, &state, ops, b, &mut info_at).map(|op| call_of[op]),
+            Some(b) => info.next(&state, b, info_at).map(|place| {
+                info_at = Some(place);
+                call_of[info.op_at(place)]
+            }),
         };
         if let Some(call) = candidate {
             let op = list.op(call);
@@ -299,7 +316,22 @@ fn search<M: Model>(
                 {
                     break 'attempt;
                 }
-                if prune && bound.is_some_and(|b| stood_in(model, &info, &state, ops, b, op)) {
+                if prune
+                    && bound.is_some_and(|b| {
+                        pointless(
+                            model,
+                            &info,
+                            &stack,
+                            &list,
+                            ops,
+                            &state,
+                            b,
+                            op,
+                            &next,
+                            &mut targets,
+                        )
+                    })
+                {
                     break 'attempt;
                 }
                 linearized.insert(op);
@@ -340,10 +372,8 @@ fn search<M: Model>(
                 bound = None;
                 continue 'search;
             }
-            // Not taken: the next candidate.
-            if bound.is_some() {
-                info_at += 1;
-            } else {
+            // Not taken: the next candidate (`info_at` has passed it already).
+            if bound.is_none() {
                 entry = list.next(call);
             }
             continue;
@@ -380,7 +410,7 @@ fn search<M: Model>(
         } else {
             info.untake(op);
             bound = Some(frame.bound);
-            info_at = frame.info_at + 1;
+            info_at = frame.info_at;
         }
         list.unlift(frame.call);
     }
@@ -389,53 +419,148 @@ fn search<M: Model>(
     })
 }
 
-/// The next indeterminate candidate from the scan's position `at` on (which it moves to it): the
-/// head of a chain that applies in `state`, invoked no later than `bound`.
-fn next_info<S: Clone + Eq + Hash, O>(
-    info: &Indeterminate<S>,
-    state: &S,
-    ops: &[Interval<O>],
-    bound: u64,
-    at: &mut usize,
-) -> Option<usize> {
-    let (anywhere, only) = info.scan(state);
-    while *at < anywhere.len() + only.len() {
-        let chain = match anywhere.get(*at) {
-            Some(&chain) => chain,
-            None => only[*at - anywhere.len()],
-        };
-        if let Some(op) = info.head(chain).filter(|&op| ops[op].call <= bound) {
-            return Some(op);
-        }
-        *at += 1;
-    }
-    None
-}
-
-/// Whether the indeterminate `op` is to be left for later because another one, which `op` can
-/// stand in for ([`Model::stands_in`]), is a candidate too and does the same from `state`.
+/// Whether taking the indeterminate `op` (reaching `next`) is to be left out because of the
+/// run of indeterminate operations it would end, the block: those on top of the stack (taken
+/// since the last `ok` one), then `op`. With `start` the state before the block:
 ///
-/// The configuration that takes the weaker one instead has the same `ok` operations and state,
-/// and the stronger one left, where this one has the weaker one left: whatever completes this
-/// one completes that one too (taking the stronger one wherever this one takes the weaker), so
-/// this one is needed only if that one is, and that one is a sibling the scan tries.
-fn stood_in<M: Model>(
+/// - the block is a loop, `next == start`: its configuration has the same `ok` operations and
+///   state as the one before the block, fewer indeterminate operations left, and that one's
+///   `ok` candidates were all tried before any indeterminate one (only where the model lets
+///   the search leave out undone effects, [`Model::PRUNE_ABSORBED`]: a loop's effect is
+///   undone too, and on kv histories leaving loops out made searches take the long way round,
+///   2,000,000 steps where 60,000 did);
+/// - or one other candidate `h` does what the block does (it is *direct* to `next`): it can
+///   take effect only in `start` and leads to `next` there (a cas), or it overwrites with
+///   `next` and so does the block's first operation (a write; see [`Model::overwrites`]). The
+///   configuration taking `h` instead of the block, a sibling of the block's first operation,
+///   has the block's operations left where this one has `h`, and the block can stand in for
+///   `h` wherever `h` could take effect later: whatever completes this configuration
+///   completes that one;
+/// - or `next` is not a state the block needs to reach, and every state it needs to reach has
+///   a direct candidate (see [`needed`]): any longer block through `next` to a needed state
+///   would be left out by the rule above.
+///
+/// So a write of 3 is left out where a cas from the current value to 3 is pending, and so is
+/// a detour through other values where one operation leads to the same value: of the many
+/// runs of indeterminate operations from one state to another, one.
+#[allow(clippy::too_many_arguments)]
+fn pointless<M: Model>(
     model: &M,
     info: &Indeterminate<M::State>,
-    state: &M::State,
+    stack: &[Frame<M::State>],
+    list: &EntryList,
     ops: &[Interval<M::Op>],
+    state: &M::State,
     bound: u64,
     op: usize,
+    next: &M::State,
+    scratch: &mut Targets<M::State>,
 ) -> bool {
-    let (anywhere, only) = info.scan(state);
-    anywhere.iter().chain(only).any(|&chain| {
-        info.head(chain).is_some_and(|weak| {
-            weak != op
-                && ops[weak].call <= bound
-                && model.stands_in(&ops[op].op, &ops[weak].op)
-                && model.legal(state, &ops[weak].op)
+    let (mut start, mut first) = (state, op);
+    for frame in stack.iter().rev() {
+        let taken = list.op(frame.call);
+        if ops[taken].ret.is_some() {
+            break;
+        }
+        (start, first) = (&frame.before, taken);
+    }
+    if next == start && M::PRUNE_ABSORBED {
+        return true;
+    }
+    let starts_overwriting = model.overwrites(&ops[first].op).is_some();
+    let direct = |to: &M::State| {
+        info.heads_from(start).any(|h| {
+            let o = &ops[h].op;
+            h != op
+                && ops[h].call <= bound
+                && match model.overwrites(o) {
+                    Some(v) => starts_overwriting && v == *to,
+                    None => {
+                        model.applies_only_in(o).as_ref() == Some(start)
+                            && model.step(start, o).as_ref() == Some(to)
+                    }
+                }
         })
-    })
+    };
+    if direct(next) {
+        return true;
+    }
+    if !needed(model, list, ops, start, &mut scratch.needed) || scratch.needed.contains(next) {
+        return false;
+    }
+    // Where the block may go on from `next`: not back to `start` (a loop), and, when the
+    // search leaves out an indeterminate operation the next one undoes, not by overwriting
+    // (`absorbed`), so only by operations that take effect in one state.
+    if !M::PRUNE_ABSORBED || info.roaming() {
+        return false;
+    }
+    let reach = &mut scratch.reach;
+    reach.clear();
+    reach.push(next.clone());
+    let mut at = 0;
+    while at < reach.len() {
+        let from = reach[at].clone();
+        for h in info.heads_only_in(&from).filter(|&h| ops[h].call <= bound) {
+            if let Some(to) = model.step(&from, &ops[h].op) {
+                if to != *start && !reach.contains(&to) {
+                    reach.push(to);
+                }
+            }
+        }
+        at += 1;
+    }
+    scratch
+        .needed
+        .iter()
+        .all(|n| direct(n) || !scratch.reach.contains(n))
+}
+
+/// Buffers [`pointless`] reuses.
+struct Targets<S> {
+    /// The states a block may need to reach.
+    needed: Vec<S>,
+    /// The states a block may go on to.
+    reach: Vec<S>,
+}
+
+/// The states a block of indeterminate operations from `start` may need to reach, into
+/// `states`, or `false` if any may be. The `ok` operation after a block must be one that could
+/// not take effect in `start`. One that could is not needed there: if it can take effect in
+/// just one state, the block is a loop; if it overwrites, it leads where it would have led
+/// without the block, which the search tried before any indeterminate operation; if it
+/// observes only ([`Model::observes_only`]), taking it before the block reaches the same
+/// configuration. So the states are those where the `ok` candidates that cannot take effect
+/// in `start` can ([`Model::applies_only_in`]); any state if one of them says nothing of
+/// where it can.
+fn needed<M: Model>(
+    model: &M,
+    list: &EntryList,
+    ops: &[Interval<M::Op>],
+    start: &M::State,
+    states: &mut Vec<M::State>,
+) -> bool {
+    states.clear();
+    let mut node = list.first();
+    while list.is_call(node) {
+        let o = &ops[list.op(node)].op;
+        let only_in = model.applies_only_in(o);
+        if !model.legal(start, o) {
+            match only_in {
+                Some(s) => {
+                    if !states.contains(&s) {
+                        states.push(s);
+                    }
+                }
+                None => return false,
+            }
+        } else if only_in.is_none() && model.overwrites(o).is_none() && !M::observes_only(o) {
+            // It could take effect in `start` and in other states, and might lead elsewhere
+            // after the block.
+            return false;
+        }
+        node = list.next(node);
+    }
+    true
 }
 
 /// Whether taking `op` (reaching `next`) now would undo the indeterminate operation on top of
@@ -637,7 +762,7 @@ struct Frame<S> {
     /// For an indeterminate operation, the candidates' bound when it was taken, and where the
     /// scan of indeterminate candidates was, to resume it there when it is undone.
     bound: u64,
-    info_at: usize,
+    info_at: Option<Place>,
     /// Its configuration in the memo, closed when it is undone (see `explored.rs`).
     memo: At,
 }
