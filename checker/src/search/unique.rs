@@ -57,8 +57,9 @@
 //!
 //! **Limits.** Repeated values (including a write of the initial value) make reads ambiguous:
 //! [`decide`] answers `None` and the caller searches, except where an `ok` operation observed a
-//! value no operation writes (and not the initial one): that is invalid whatever the order, and
-//! the search would learn it only after exhausting every order before that operation. Both
+//! value (not the initial one) that no operation invoked before it completed writes: that is
+//! invalid whatever the order, and the search would learn it only after exhausting every order
+//! before that operation. Both
 //! answers are proofs, never guesses;
 //! the tests below hold them against the search and a brute force on 30,000 random histories.
 
@@ -85,6 +86,14 @@ pub(crate) enum Violation {
     NeverWritten {
         /// The operation that observed it.
         reader: usize,
+    },
+    /// An `ok` operation observed a value (not the initial one) that every operation writing it
+    /// was invoked after it completed: with values repeating, the first of those writes.
+    WrittenTooLate {
+        /// The operation that observed it.
+        reader: usize,
+        /// The earliest-invoked operation that writes the value.
+        first_writer: usize,
     },
     /// `later` must take effect after `earlier` (the values pass from one to the next in that
     /// order), but completed before `earlier` was invoked.
@@ -141,6 +150,10 @@ impl Violation {
         let zone = |z: &Zone| [z.writer, z.completed, z.invoked];
         match self {
             Violation::NeverWritten { reader } => vec![*reader],
+            Violation::WrittenTooLate {
+                reader,
+                first_writer,
+            } => vec![*first_writer, *reader],
             Violation::OutOfOrder { earlier, later } => {
                 earlier.iter().copied().chain([*later]).collect()
             }
@@ -173,6 +186,15 @@ impl Violation {
             Violation::NeverWritten { reader } => format!(
                 "{} observed a value that no operation that may have happened wrote",
                 name(*reader)
+            ),
+            Violation::WrittenTooLate {
+                reader,
+                first_writer,
+            } => format!(
+                "{} observed a value that every operation writing it was invoked after it \
+                 completed, the first of them {}",
+                name(*reader),
+                name(*first_writer)
             ),
             Violation::OutOfOrder { earlier, later } => format!(
                 "{} must take effect after {}, but completed before it was invoked",
@@ -283,11 +305,31 @@ pub(crate) fn decide(initial: ValueId, ops: &[Interval<RegisterOp>]) -> Option<D
         }
     }
     if repeated {
-        // Not for this path, but a value nothing wrote is never explained by any order: the
-        // search would have to exhaust every order before the operation that observed it.
-        let reader = (0..ops.len())
-            .find(|&i| ops[i].ret.is_some() && observed[i] != NONE && writer[observed[i]] == NONE);
-        return reader.map(|reader| Decision::NotLinearizable(Violation::NeverWritten { reader }));
+        // Not for this path, but a value nothing wrote, or that every write of was invoked
+        // after the operation that observed it completed, is never explained by any order: the
+        // search would have to exhaust every order before that operation.
+        let mut first_writer = vec![NONE; writer.len()];
+        for (i, o) in ops.iter().enumerate() {
+            let v = wrote[i];
+            if v != NONE && (first_writer[v] == NONE || o.call < ops[first_writer[v]].call) {
+                first_writer[v] = i;
+            }
+        }
+        return (0..ops.len()).find_map(|i| {
+            let (v, ret) = (observed[i], ops[i].ret?);
+            if v == NONE || writer[v] == VIRTUAL {
+                return None;
+            }
+            let violation = match first_writer[v] {
+                NONE => Violation::NeverWritten { reader: i },
+                w if ops[w].call > ret => Violation::WrittenTooLate {
+                    reader: i,
+                    first_writer: w,
+                },
+                _ => return None,
+            };
+            Some(Decision::NotLinearizable(violation))
+        });
     }
     let values = writer.len();
 
@@ -925,6 +967,26 @@ mod tests {
             decide_on(repeated(json!(7))),
             invalid(Violation::NeverWritten { reader: 2 })
         );
+        // A value written only by operations invoked after the read completed.
+        let mut too_late = repeated(json!(2));
+        too_late.extend([
+            invoke(6, 2, "write", json!(2)),
+            ok(7, 2, "write", json!(2)),
+            invoke(8, 1, "write", json!(2)),
+            info(9, 1, "write", json!(2)),
+        ]);
+        assert_eq!(
+            decide_on(too_late.clone()),
+            invalid(Violation::WrittenTooLate {
+                reader: 2,
+                first_writer: 3
+            })
+        );
+        // A write invoked before the read completed may precede it.
+        too_late[4] = invoke(5, 1, "read", json!(null));
+        too_late[5] = invoke(6, 2, "write", json!(2));
+        too_late[6] = ok(6, 1, "read", json!(2));
+        assert_eq!(decide_on(too_late), None);
     }
 
     #[test]
@@ -1322,14 +1384,14 @@ mod tests {
     }
 
     /// With values repeating, [`decide`] answers only where an `ok` operation observed a value
-    /// nothing writes; on random such histories (a read of a value out of range in about a
-    /// quarter of them) that answer is always invalid and brute force agrees, and every key it
-    /// leaves to the search has no such operation.
+    /// (not the initial one) nothing invoked before it completed writes; on random such
+    /// histories (a read of any of 0..5 in half of them) that answer is always invalid and
+    /// brute force agrees, and every key it leaves to the search has no such operation.
     #[test]
     fn with_values_repeating_the_fast_path_agrees_with_brute_force() {
         const HISTORIES: u64 = 20_000;
         let mut rng = SplitMix::new(0x4e_7e4);
-        let (mut decided, mut left) = (0, 0);
+        let (mut decided, mut left, mut too_late) = (0, 0, 0);
         for n in 0..HISTORIES {
             let sim = Simulation {
                 ops: 2 + rng.below(9) as usize,
@@ -1367,17 +1429,19 @@ mod tests {
                     .collect();
                 format!("history {n} (initial {initial}):\n{}", lines.join("\n"))
             };
-            let written: HashSet<ValueId> = std::iter::once(k.model.init())
-                .chain(k.intervals.iter().filter_map(|o| o.op.wrote()))
-                .collect();
+            // An ok operation observing a value other than the initial one that no operation
+            // invoked before it completed writes.
             let unexplained = k.intervals.iter().any(|o| {
-                o.ret.is_some()
-                    && match o.op {
-                        RegisterOp::Read(v) | RegisterOp::Cas { expected: v, .. } => {
-                            !written.contains(&v)
-                        }
-                        _ => false,
-                    }
+                let (Some(ret), RegisterOp::Read(v) | RegisterOp::Cas { expected: v, .. }) =
+                    (o.ret, o.op)
+                else {
+                    return false;
+                };
+                v != k.model.init()
+                    && !k
+                        .intervals
+                        .iter()
+                        .any(|w| w.op.wrote() == Some(v) && w.call <= ret)
             });
             let repeated = k.intervals.iter().filter_map(|o| o.op.wrote()).count()
                 > k.intervals
@@ -1392,10 +1456,16 @@ mod tests {
                 continue;
             }
             match fast {
-                Some(Decision::NotLinearizable(Violation::NeverWritten { .. })) => {
+                Some(Decision::NotLinearizable(
+                    Violation::NeverWritten { .. } | Violation::WrittenTooLate { .. },
+                )) => {
                     assert!(!reference, "brute force finds it linearizable\n{}", dump());
                     assert!(unexplained, "{}", dump());
                     decided += 1;
+                    too_late += u64::from(matches!(
+                        fast,
+                        Some(Decision::NotLinearizable(Violation::WrittenTooLate { .. }))
+                    ));
                 }
                 Some(other) => panic!("repeated values decided as {other:?}\n{}", dump()),
                 None => {
@@ -1409,9 +1479,12 @@ mod tests {
             }
         }
         assert!(
-            decided > 1_000 && left > 1_000,
-            "{decided} decided, {left} left"
+            decided > 1_000 && left > 1_000 && too_late > 100,
+            "{decided} decided ({too_late} written too late), {left} left"
         );
-        eprintln!("repeated values: {decided} decided as never written, {left} left to search");
+        eprintln!(
+            "repeated values: {decided} decided ({too_late} written too late), {left} left to \
+             search"
+        );
     }
 }
