@@ -10,7 +10,7 @@
 //! All validation (pairing, supported functions, argument shapes) happens before any search, so
 //! a malformed history fails fast with a [`HistoryError`] instead of after minutes of searching.
 
-use crate::history::event::Event;
+use crate::history::event::{Event, Process};
 use crate::history::history_error::HistoryError;
 use crate::history::operation::{pair, Operation, Outcome};
 use crate::key_check;
@@ -32,7 +32,16 @@ use std::time::Instant;
 
 /// Checks a history of events: pairs them, then checks each key.
 pub fn check_events(events: &[Event], opts: &CheckOptions) -> Result<CheckReport, HistoryError> {
-    check_operations(&pair(events)?, opts)
+    check_reusing(&pair(events)?, opts, Vec::new(), faults_end(events))
+}
+
+/// The index of the nemesis's last event: the weak checkers' final reads come after it.
+fn faults_end(events: &[Event]) -> Option<u64> {
+    events
+        .iter()
+        .filter(|e| e.process == Process::Nemesis)
+        .map(|e| e.index)
+        .max()
 }
 
 /// Checks a history some of whose keys were already checked on their own (a run checks each
@@ -45,22 +54,16 @@ pub fn check_events_reusing(
     opts: &CheckOptions,
     decided: Vec<KeyReport>,
 ) -> Result<CheckReport, HistoryError> {
-    check_reusing(&pair(events)?, opts, decided)
+    check_reusing(&pair(events)?, opts, decided, faults_end(events))
 }
 
-/// Checks already paired operations, each key on its own.
-pub fn check_operations(
-    ops: &[Operation],
-    opts: &CheckOptions,
-) -> Result<CheckReport, HistoryError> {
-    check_reusing(ops, opts, Vec::new())
-}
-
-/// [`check_operations`], taking the reports in `decided` for their keys.
+/// Checks paired operations, each key on its own, taking the reports in `decided` for their
+/// keys, on a history whose nemesis's last event is `faults_end`.
 fn check_reusing(
     ops: &[Operation],
     opts: &CheckOptions,
     decided: Vec<KeyReport>,
+    faults_end: Option<u64>,
 ) -> Result<CheckReport, HistoryError> {
     // The clock starts before validation so the timeout bounds the whole check.
     let deadline = opts.timeout.and_then(|t| Instant::now().checked_add(t));
@@ -82,7 +85,7 @@ fn check_reusing(
         }
     }
 
-    if let Some(weak) = check_weak(ops, opts) {
+    if let Some(weak) = check_weak(ops, opts, faults_end) {
         let weak = weak?;
         return Ok(CheckReport {
             validity: weak.validity(),

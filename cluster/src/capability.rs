@@ -64,6 +64,15 @@ pub fn sshd_for_test() -> bool {
     )
 }
 
+/// For tests: whether sudo is installed (a login other than root runs commands through it),
+/// under [`available_for_test`]'s policy.
+pub fn sudo_for_test() -> bool {
+    available_for_test(
+        find_in_path("sudo").is_some(),
+        "sudo (apt-get install sudo)",
+    )
+}
+
 /// This process's effective user id, from `/proc/self/status`.
 fn effective_uid() -> Option<u32> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

@@ -36,6 +36,8 @@ pub struct ClientOptions {
     pub wait_replicas: Option<u32>,
     /// Serializable reads (`--read-consistency serializable`).
     pub serializable_reads: bool,
+    /// Clients move to the next node when theirs stops answering (`--cascade`).
+    pub cascade: bool,
 }
 
 /// The address client number `worker` reads from under `read_from`, of nodes whose client
@@ -49,13 +51,30 @@ pub fn read_addr(nodes: &[SocketAddr], read_from: ReadFrom, worker: usize) -> So
     }
 }
 
+/// Which node answered a client's last operation, where the client knows: the history names
+/// it on each completion, so a stale or invented read points at the node that gave it.
+pub trait Answered {
+    /// The client address of the node its last operation was sent to, if known.
+    fn answered_by(&self) -> Option<SocketAddr> {
+        None
+    }
+}
+
 /// A client of the cluster under test: whichever client its system made.
 pub struct Client(Box<dyn AnyClient>);
 
 impl Client {
     /// Boxes a system's own client.
-    pub fn new(client: impl RegisterClient + SetClient + CounterClient + 'static) -> Client {
+    pub fn new(
+        client: impl RegisterClient + SetClient + CounterClient + Answered + 'static,
+    ) -> Client {
         Client(Box::new(client))
+    }
+}
+
+impl Answered for Client {
+    fn answered_by(&self) -> Option<SocketAddr> {
+        self.0.answered_by()
     }
 }
 
@@ -73,9 +92,14 @@ trait AnyClient: Send {
     fn read_set<'a>(&'a mut self, key: &'a str) -> BoxFuture<'a, Result<Vec<i64>, ClientError>>;
     fn incr<'a>(&'a mut self, key: &'a str, delta: i64) -> BoxFuture<'a, Result<(), ClientError>>;
     fn read_counter<'a>(&'a mut self, key: &'a str) -> BoxFuture<'a, Result<i64, ClientError>>;
+    fn answered_by(&self) -> Option<SocketAddr>;
 }
 
-impl<C: RegisterClient + SetClient + CounterClient> AnyClient for C {
+impl<C: RegisterClient + SetClient + CounterClient + Answered> AnyClient for C {
+    fn answered_by(&self) -> Option<SocketAddr> {
+        Answered::answered_by(self)
+    }
+
     fn read<'a>(&'a mut self, key: &'a str) -> BoxFuture<'a, Result<Option<i64>, ClientError>> {
         Box::pin(RegisterClient::read(self, key))
     }

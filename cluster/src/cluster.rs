@@ -1,13 +1,15 @@
 //! A running cluster: its network, its nodes' processes, readiness, health, faults and teardown.
 
+use crate::attach::AttachSpec;
 use crate::client::{Client, ClientOptions};
-use crate::control::{Control, Lifetime};
+use crate::control::{Control, Lifetime, LocalControl};
 use crate::live::{LiveDaemon, LiveNode, LiveRecord};
+use crate::net::host_record::HostDaemon;
 use crate::net::{NetMode, Network, NetworkLayout, ProxyPlan};
 use crate::process::NodeProcess;
 use crate::spec::ClusterSpec;
 use crate::system::{DaemonSpec, Launch, NodeAddrs, NodePlan, NodeStatus, ProxyKind, Role, System};
-use crate::systems;
+use crate::systems::{self, TargetOptions};
 use nemesis::Grudge;
 use nix::sys::signal::Signal;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -25,12 +27,12 @@ pub enum ClusterError {
     #[error("{0}")]
     Network(String),
     /// A node directory or process could not be created.
-    #[error("cannot start node {node}: {source}")]
+    #[error("cannot start node {node}: {error}")]
     Start {
         /// The node.
         node: String,
-        /// What failed.
-        source: std::io::Error,
+        /// What failed (not a `source`: the message already says it, and would say it twice).
+        error: std::io::Error,
     },
     /// A node did not become ready in time; its log's last lines are included.
     #[error(
@@ -48,6 +50,10 @@ pub enum ClusterError {
         /// The end of its log.
         tail: String,
     },
+    /// A running cluster could not be attached to (`--attach`); the message names the address,
+    /// pid or option at fault.
+    #[error("{0}")]
+    Attach(String),
 }
 
 /// One daemon of a node: the system's server, or a helper beside it (a sentinel).
@@ -82,26 +88,36 @@ pub struct Node {
     pub addr: SocketAddr,
     /// Every address it listens on.
     pub addrs: NodeAddrs,
-    /// Its directory (log, data, pid).
+    /// Its directory in the run directory (pid files; on a remote host, the logs brought back
+    /// at teardown).
     pub dir: PathBuf,
+    /// Its directory on its host (log, data): `dir` itself on this machine.
+    pub host_dir: PathBuf,
     control: Arc<dyn Control>,
     /// Its daemons, the server first.
     daemons: Vec<Daemon>,
 }
 
 impl Node {
-    /// Process id of the node's server.
-    pub fn pid(&self) -> u32 {
-        self.server().pid()
+    /// Process id of the node's server; none for an attached node whose pid was not given.
+    pub fn pid(&self) -> Option<u32> {
+        self.server().ok().map(Daemon::pid)
     }
 
-    /// The node's server daemon: the one faults act on.
-    fn server(&self) -> &Daemon {
-        &self.daemons[0]
+    /// The node's server daemon: the one faults act on. An attached node has none unless its
+    /// pid was given.
+    fn server(&self) -> Result<&Daemon, String> {
+        self.daemons.first().ok_or_else(|| {
+            format!(
+                "{} ({}) is attached and faultline has no process of it to signal \
+                 (give its pid with --attach-pids)",
+                self.name, self.addr
+            )
+        })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, NodeProcess> {
-        self.server().lock()
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, NodeProcess>, String> {
+        Ok(self.server()?.lock())
     }
 
     /// The node's daemons, the server first.
@@ -110,12 +126,51 @@ impl Node {
     }
 
     fn log(&self) -> PathBuf {
-        self.server().log.clone()
+        self.server().map(|s| s.log.clone()).unwrap_or_default()
+    }
+
+    /// Brings the logs of a node on a remote host back into its run directory (each as
+    /// `node.log`, `<role>.log`); nothing to do for a node on this machine.
+    fn fetch_logs(&self) {
+        if self.host_dir == self.dir {
+            return;
+        }
+        for daemon in &self.daemons {
+            let Some(name) = daemon.log.file_name() else {
+                continue;
+            };
+            // Teardown runs again on drop, after the host's directory is gone.
+            if self.dir.join(name).exists() {
+                continue;
+            }
+            let copied = self.control.read_file(&daemon.log).and_then(|bytes| {
+                std::fs::write(self.dir.join(name), bytes).map_err(|e| e.to_string())
+            });
+            if let Err(e) = copied {
+                tracing::warn!(
+                    "{}: cannot bring back {}: {e}",
+                    self.name,
+                    daemon.log.display()
+                );
+            }
+        }
+    }
+
+    /// Its daemons as its host's record lists them: pid, program, marker.
+    fn host_daemons(&self) -> Vec<HostDaemon> {
+        self.daemons
+            .iter()
+            .map(|d| HostDaemon {
+                pid: d.pid(),
+                program: d.launch.program.clone(),
+                marker: d.marker.clone(),
+            })
+            .collect()
     }
 
     /// Starts the server again (after a kill) and records its new pid.
     fn respawn(&self, slot: &mut NodeProcess, lifetime: Lifetime) -> Result<(), String> {
-        let server = self.server();
+        let server = self.server()?;
         *slot = NodeProcess::start(self.control.clone(), &server.launch, &server.log, lifetime)
             .map_err(|e| format!("{}: {e}", self.name))?;
         write_pid(&self.dir, &server.role, slot.pid())
@@ -152,6 +207,9 @@ pub struct Cluster {
     network: Network,
     /// Set by [`Cluster::detach`]: dropping the handle then leaves everything running.
     detached: bool,
+    /// For a cluster faultline attached to (`--attach`): the prefix every key goes under.
+    /// Faultline then never stops, kills or restarts its processes.
+    key_prefix: Option<String>,
 }
 
 /// How long a single health probe may take.
@@ -169,12 +227,13 @@ impl Cluster {
             NetMode::Loopback | NetMode::Proxy => free_ports(spec.nodes * 3)
                 .map_err(|source| ClusterError::Start {
                     node: "(ports)".into(),
-                    source,
+                    error: source,
                 })?
                 .chunks(3)
                 .map(|c| [c[0], c[1], c[2]])
                 .collect(),
-            NetMode::Netns => {
+            // A host of its own per node, as a namespace is: the system's usual ports.
+            NetMode::Netns | NetMode::Ssh => {
                 let (client, peer) = plan.netns;
                 vec![[client, peer, plan.helper.unwrap_or_default()]; spec.nodes]
             }
@@ -204,9 +263,16 @@ impl Cluster {
             },
             None => ProxyPlan::Links(link_ports),
         };
-        let network = Network::create(spec.net, &names, spec.subnet_base, &proxy_plan, spec.seed)
-            .await
-            .map_err(ClusterError::Network)?;
+        let network = if spec.net == NetMode::Ssh {
+            Network::Ssh(
+                crate::net::ssh::SshNetwork::connect(&names, &spec.remote_hosts)
+                    .map_err(ClusterError::Network)?,
+            )
+        } else {
+            Network::create(spec.net, &names, spec.subnet_base, &proxy_plan, spec.seed)
+                .await
+                .map_err(ClusterError::Network)?
+        };
         let addrs: Vec<NodeAddrs> = (0..spec.nodes)
             .map(|i| {
                 let ip = network.host(i).0;
@@ -234,6 +300,7 @@ impl Cluster {
             nodes: Vec::new(),
             network,
             detached: false,
+            key_prefix: None,
         };
         let layout = cluster.spec.dir.join("network.json");
         std::fs::create_dir_all(&cluster.spec.dir)
@@ -245,7 +312,7 @@ impl Cluster {
             })
             .map_err(|source| ClusterError::Start {
                 node: "(network.json)".into(),
-                source,
+                error: source,
             })?;
         // etcd refuses to join members of another cluster with the same token: make it unique.
         let nanos = std::time::SystemTime::now()
@@ -253,11 +320,13 @@ impl Cluster {
             .map(|d| d.as_nanos())
             .unwrap_or_default();
         let token = format!("faultline-{}-{nanos}", std::process::id());
+        // Every node's daemons planned first, so that remote hosts get faultline all at once.
+        let mut planned = Vec::with_capacity(names.len());
         for (i, name) in names.iter().cloned().enumerate() {
             let dir = cluster.spec.dir.join(&name);
             std::fs::create_dir_all(&dir).map_err(|source| ClusterError::Start {
                 node: name.clone(),
-                source,
+                error: source,
             })?;
             let peers = names
                 .iter()
@@ -272,12 +341,13 @@ impl Cluster {
                     (to.clone(), seen)
                 })
                 .collect();
+            let host_dir = cluster.network.remote_dir(i).unwrap_or_else(|| dir.clone());
             let plan = NodePlan {
                 name: &name,
                 index: i,
                 addrs: addrs[i],
                 peers,
-                dir: &dir,
+                dir: &host_dir,
                 token: &token,
                 source_ip: sources.as_ref().map(|s| s[i]),
             };
@@ -285,12 +355,25 @@ impl Cluster {
                 .system
                 .daemons(&plan)
                 .map_err(ClusterError::MissingBinary)?;
-            let control: Arc<dyn Control> = Arc::new(cluster.network.host(i).1);
+            planned.push((name, dir, host_dir, specs));
+        }
+        upload_own_exe(
+            &cluster.network,
+            &mut planned,
+            &cluster.spec.options.own_exe,
+        )?;
+        for (i, (name, dir, host_dir, mut specs)) in planned.into_iter().enumerate() {
+            let control = cluster.network.host(i).1;
+            if host_dir != dir {
+                let host = cluster.network.host_name(i);
+                on_host_path(&*control, &mut specs, &host).map_err(ClusterError::MissingBinary)?;
+            }
             let mut node = Node {
                 name: name.clone(),
                 addr: addrs[i].client,
                 addrs: addrs[i],
                 dir: dir.clone(),
+                host_dir,
                 control,
                 daemons: Vec::new(),
             };
@@ -299,10 +382,16 @@ impl Cluster {
                     start_daemon(&node, spec, cluster.spec.lifetime).map_err(|source| {
                         ClusterError::Start {
                             node: name.clone(),
-                            source,
+                            error: source,
                         }
                     })?;
                 node.daemons.push(daemon);
+                // Each pid on its host as soon as it exists: a faultline killed now leaves
+                // nothing `cluster down --nodes` cannot find.
+                cluster
+                    .network
+                    .record_daemons(i, node.host_daemons())
+                    .map_err(ClusterError::Network)?;
             }
             cluster.nodes.push(node);
         }
@@ -355,12 +444,100 @@ impl Cluster {
     /// The client of worker `worker`, as the system makes it.
     pub fn client(&self, worker: usize, opts: &ClientOptions) -> Client {
         let nodes: Vec<NodeAddrs> = self.nodes.iter().map(|n| n.addrs).collect();
-        self.system.client(&nodes, worker, opts)
+        self.prefixed(self.system.client(&nodes, worker, opts))
+    }
+
+    /// Each node's client address with its name: who answered a client, by the address it used.
+    pub fn client_addrs(&self) -> Vec<(SocketAddr, String)> {
+        self.nodes
+            .iter()
+            .map(|n| (n.addrs.client, n.name.clone()))
+            .collect()
     }
 
     /// A client that reads only from node number `i` (final reads, node by node).
     pub fn node_client(&self, i: usize, opts: &ClientOptions) -> Client {
-        self.system.node_client(&self.nodes[i].addrs, opts)
+        self.prefixed(self.system.node_client(&self.nodes[i].addrs, opts))
+    }
+
+    /// `client`, with its keys under the attached cluster's prefix where there is one.
+    fn prefixed(&self, client: Client) -> Client {
+        match &self.key_prefix {
+            Some(prefix) => Client::new(crate::key_prefix::Prefixed::new(client, prefix)),
+            None => client,
+        }
+    }
+
+    /// Attaches to a running cluster faultline did not start (`--attach`): its nodes found and
+    /// named (the primary n1), their pids checked where given, its key prefix found unused.
+    /// Dropping the handle leaves every node running (resuming any it paused).
+    pub async fn attach_running(spec: AttachSpec, dir: PathBuf) -> Result<Cluster, ClusterError> {
+        let found = crate::attach::find(&spec)
+            .await
+            .map_err(ClusterError::Attach)?;
+        let key_prefix = spec.key_prefix.clone();
+        let control: Arc<dyn Control> = Arc::new(LocalControl::root());
+        let nodes = found
+            .into_iter()
+            .map(|n| {
+                let daemons = n.pid.zip(n.process).map(|(pid, process)| {
+                    let marker = n.addr.port().to_string();
+                    let program = process.exe.unwrap_or_default();
+                    let log = PathBuf::new();
+                    Daemon {
+                        role: "server".into(),
+                        process: Mutex::new(NodeProcess::adopt(
+                            control.clone(),
+                            pid,
+                            &program,
+                            &marker,
+                            &log,
+                        )),
+                        launch: Launch {
+                            program,
+                            args: process.cmdline.into_iter().skip(1).collect(),
+                        },
+                        marker,
+                        log,
+                    }
+                });
+                Node {
+                    dir: dir.join(&n.name),
+                    host_dir: dir.join(&n.name),
+                    name: n.name,
+                    addr: n.addr,
+                    addrs: crate::attach::node_addrs(n.addr),
+                    control: control.clone(),
+                    daemons: daemons.into_iter().collect(),
+                }
+            })
+            .collect::<Vec<_>>();
+        let spec = ClusterSpec {
+            target: spec.target,
+            options: TargetOptions::default(),
+            nodes: nodes.len(),
+            net: NetMode::Loopback,
+            subnet_base: [0, 0],
+            dir,
+            ready_timeout: spec.timeout,
+            lifetime: Lifetime::Detached,
+            record: None,
+            seed: 0,
+            remote_hosts: Vec::new(),
+        };
+        Ok(Cluster {
+            system: systems::build(spec.target, &spec.options),
+            spec,
+            nodes,
+            network: Network::Loopback,
+            detached: false,
+            key_prefix: Some(key_prefix),
+        })
+    }
+
+    /// The prefix every key goes under, for a cluster faultline attached to.
+    pub fn key_prefix(&self) -> Option<&str> {
+        self.key_prefix.as_deref()
     }
 
     /// A manual failover: node `name` becomes the primary and every other node follows it, at
@@ -452,11 +629,22 @@ impl Cluster {
     }
 
     /// Stops every node (resuming paused ones first), then removes the network. Idempotent.
+    /// An attached cluster's nodes are only resumed: they were running before faultline came.
     pub fn teardown(&mut self) {
+        if self.key_prefix.is_some() {
+            for daemon in self.nodes.iter().flat_map(|n| &n.daemons) {
+                let process = daemon.lock();
+                if process.paused() {
+                    let _ = process.signal(Signal::SIGCONT);
+                }
+            }
+            return;
+        }
         for node in &self.nodes {
             for daemon in node.daemons.iter().rev() {
                 daemon.lock().stop();
             }
+            node.fetch_logs();
         }
         if let Network::Proxy(mesh) = &self.network {
             // What crossed each link, for the curious and for tests: `nodes/proxy-links.json`.
@@ -486,22 +674,24 @@ impl Cluster {
     }
 
     /// Takes over the cluster a live record describes (started by an earlier faultline).
-    pub fn attach(record: LiveRecord, path: &Path) -> Cluster {
-        let network = Network::adopt(record.network.clone());
+    pub fn attach(record: LiveRecord, path: &Path) -> Result<Cluster, String> {
+        let network = Network::adopt(record.network.clone())?;
         let net = match record.network {
             NetworkLayout::Loopback | NetworkLayout::Proxy { .. } => NetMode::Loopback,
             NetworkLayout::Netns { .. } => NetMode::Netns,
+            NetworkLayout::Ssh { .. } => NetMode::Ssh,
         };
         let nodes = record
             .nodes
             .into_iter()
             .enumerate()
             .map(|(i, n)| {
-                let control: Arc<dyn Control> = Arc::new(network.host(i).1);
+                let control = network.host(i).1;
                 Node {
                     name: n.name,
                     addr: n.addrs.client,
                     addrs: n.addrs,
+                    host_dir: network.remote_dir(i).unwrap_or_else(|| n.dir.clone()),
                     dir: n.dir,
                     control: control.clone(),
                     daemons: n
@@ -535,24 +725,30 @@ impl Cluster {
             lifetime: Lifetime::Detached,
             record: Some(path.to_path_buf()),
             seed: 0,
+            remote_hosts: Vec::new(),
         };
-        Cluster {
+        Ok(Cluster {
             system: systems::build(spec.target, &spec.options),
             spec,
             nodes,
             network,
             detached: false,
-        }
+            key_prefix: None,
+        })
     }
 
     /// Whether node `name` is paused (SIGSTOP), for status displays.
     pub fn is_paused(&self, name: &str) -> bool {
-        self.node(name).is_ok_and(|n| n.lock().paused())
+        self.node(name)
+            .and_then(Node::lock)
+            .is_ok_and(|p| p.paused())
     }
 
     /// Whether node `name`'s process runs.
     pub fn is_running(&self, name: &str) -> bool {
-        self.node(name).is_ok_and(|n| n.lock().exited().is_none())
+        self.node(name)
+            .and_then(Node::lock)
+            .is_ok_and(|mut p| p.exited().is_none())
     }
 
     /// Writes the live record, if this cluster keeps one.
@@ -614,7 +810,7 @@ fn start_daemon(node: &Node, spec: DaemonSpec, lifetime: Lifetime) -> std::io::R
             .write_file(path, contents.as_bytes())
             .map_err(std::io::Error::other)?;
     }
-    let log = log_path(&node.dir, spec.role);
+    let log = log_path(&node.host_dir, spec.role);
     let process = NodeProcess::start(node.control.clone(), &spec.launch, &log, lifetime)?;
     write_pid(&node.dir, spec.role, process.pid())?;
     Ok(Daemon {
@@ -632,7 +828,7 @@ fn not_ready(node: &Node, log: &Path, timeout: Duration, why: String) -> Cluster
         node: node.name.clone(),
         timeout,
         why,
-        tail: log_tail(log, 10),
+        tail: log_tail(&*node.control, log, 10),
         log: log.display().to_string(),
     }
 }
@@ -643,16 +839,22 @@ impl nemesis::ClusterControl for Cluster {
     }
 
     fn pause(&self, node: &str) -> Result<(), String> {
-        self.node(node)?.lock().signal(Signal::SIGSTOP)
+        self.node(node)?.lock()?.signal(Signal::SIGSTOP)
     }
 
     fn resume(&self, node: &str) -> Result<(), String> {
-        self.node(node)?.lock().signal(Signal::SIGCONT)
+        self.node(node)?.lock()?.signal(Signal::SIGCONT)
     }
 
     fn kill(&self, node: &str) -> Result<(), String> {
         let node = self.node(node)?;
-        let mut process = node.lock();
+        if self.key_prefix.is_some() {
+            return Err(format!(
+                "{} is attached: faultline does not kill a process it could not start again",
+                node.name
+            ));
+        }
+        let mut process = node.lock()?;
         process.signal(Signal::SIGKILL)?;
         process.stop();
         Ok(())
@@ -660,12 +862,22 @@ impl nemesis::ClusterControl for Cluster {
 
     fn restart(&self, node: &str) -> Result<(), String> {
         let node = self.node(node)?;
-        let mut process = node.lock();
+        let mut process = node.lock()?;
         if process.exited().is_none() {
             return Ok(());
         }
+        if self.key_prefix.is_some() {
+            return Err(format!(
+                "{} is attached and its process is gone: faultline cannot start it again",
+                node.name
+            ));
+        }
         node.respawn(&mut process, self.spec.lifetime)?;
         drop(process);
+        let i = self.nodes.iter().position(|n| n.name == node.name);
+        if let Some(i) = i {
+            self.network.record_daemons(i, node.host_daemons())?;
+        }
         self.save_record()
     }
 
@@ -739,13 +951,106 @@ fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
         .collect()
 }
 
-/// The last `lines` lines of a log file, or a note that it cannot be read.
-fn log_tail(path: &Path, lines: usize) -> String {
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
+/// The last `lines` lines of a log file on `control`'s host, or a note that it cannot be read.
+fn log_tail(control: &dyn Control, path: &Path, lines: usize) -> String {
+    match control.read_file(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
             let all: Vec<&str> = text.lines().collect();
             all[all.len().saturating_sub(lines)..].join("\n")
         }
         Err(e) => format!("(cannot read log: {e})"),
     }
+}
+
+/// On a remote host: every program the daemons run that faultline did not upload goes by its
+/// bare name, found through the host's own PATH (this machine's path to it means nothing
+/// there); one the host does not have is an error naming host and program.
+fn on_host_path(control: &dyn Control, specs: &mut [DaemonSpec], host: &str) -> Result<(), String> {
+    for spec in specs.iter_mut() {
+        // Uploaded into the node's directory: already the host's path.
+        if spec.launch.program.file_name() == Some(std::ffi::OsStr::new("faultline")) {
+            continue;
+        }
+        let Some(name) = spec.launch.program.file_name().map(PathBuf::from) else {
+            continue;
+        };
+        let shown = name.display().to_string();
+        if !control.has_program(&shown)? {
+            return Err(format!(
+                "command not found on host {host}: {shown} (install {shown})"
+            ));
+        }
+        spec.launch.program = name;
+    }
+    Ok(())
+}
+
+/// A node's daemons as planned: its name, its directory here, its directory on its host (the
+/// same path for a local node), and its daemons.
+type Planned = (String, PathBuf, PathBuf, Vec<DaemonSpec>);
+
+/// On remote hosts: uploads the running faultline (`own_exe`, read once) into the directory of
+/// every node whose daemons run it, to all hosts at once, and points those daemons there, so
+/// `faultline node` runs on each host. The first failure is the error, naming its node.
+fn upload_own_exe(
+    network: &Network,
+    planned: &mut [Planned],
+    own_exe: &Path,
+) -> Result<(), ClusterError> {
+    let runs_it = |s: &DaemonSpec| !own_exe.as_os_str().is_empty() && s.launch.program == own_exe;
+    let uploads: Vec<usize> = (0..planned.len())
+        .filter(|&i| {
+            let (_, dir, host_dir, specs) = &planned[i];
+            host_dir != dir && specs.iter().any(runs_it)
+        })
+        .collect();
+    let Some(&first) = uploads.first() else {
+        return Ok(());
+    };
+    let failed = |node: &str, e: String| ClusterError::Start {
+        node: node.to_string(),
+        error: std::io::Error::other(e),
+    };
+    let bytes = std::fs::read(own_exe).map_err(|e| {
+        failed(
+            &planned[first].0,
+            format!("cannot read {} to upload it: {e}", own_exe.display()),
+        )
+    })?;
+    let outcomes: Vec<Result<(), String>> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = uploads
+            .iter()
+            .map(|&i| {
+                let (control, remote) = (network.host(i).1, planned[i].2.join("faultline"));
+                let bytes = &bytes;
+                scope.spawn(move || {
+                    control.write_file(&remote, bytes)?;
+                    control
+                        .run("chmod", &["755", &remote.display().to_string()], None)
+                        .map(|_| ())
+                })
+            })
+            .collect();
+        jobs.into_iter()
+            .map(|j| {
+                j.join()
+                    .unwrap_or_else(|_| Err("an upload thread panicked".into()))
+            })
+            .collect()
+    });
+    for (&i, outcome) in uploads.iter().zip(outcomes) {
+        if let Err(e) = outcome {
+            return Err(failed(&planned[i].0, e));
+        }
+        let remote = planned[i].2.join("faultline");
+        for spec in planned[i]
+            .3
+            .iter_mut()
+            .filter(|s| s.launch.program == own_exe)
+        {
+            spec.launch.program = remote.clone();
+        }
+    }
+    Ok(())
 }

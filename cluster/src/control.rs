@@ -40,6 +40,20 @@ pub trait Control: Send + Sync + fmt::Debug {
     fn signal(&self, pid: u32, signal: Signal) -> Result<(), String>;
     /// What the host knows of process `pid`; `None` when there is no such process.
     fn process(&self, pid: u32) -> Option<ProcessInfo>;
+    /// Whether the host's shell finds `program` (a name in its PATH, or a path).
+    fn has_program(&self, program: &str) -> Result<bool, String> {
+        let found = self.run(
+            "sh",
+            &[
+                "-c",
+                r#"command -v -- "$1" >/dev/null && echo yes || echo no"#,
+                "sh",
+                program,
+            ],
+            None,
+        )?;
+        Ok(found.trim() == "yes")
+    }
 }
 
 /// A daemon just started on a host.

@@ -7,10 +7,13 @@
 //! nemesis's [`nemesis::ClusterControl`] and hands out each worker's [`Client`], which implements
 //! the workloads' client operations.
 
+pub mod attach;
 pub mod capability;
+pub mod cascade;
 pub mod client;
 pub mod cluster;
 pub mod control;
+pub mod key_prefix;
 pub mod live;
 pub mod net;
 pub mod probe;
@@ -22,6 +25,7 @@ pub mod ssh;
 pub mod system;
 pub mod systems;
 
+pub use attach::AttachSpec;
 pub use client::{Client, ClientOptions, ReadFrom};
 pub use cluster::{Cluster, ClusterError};
 pub use control::Lifetime;

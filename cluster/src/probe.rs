@@ -44,6 +44,10 @@ pub struct Replication {
     pub master: Option<String>,
     /// The own node's epoch (`epoch:`): which primary is newest when several say they are.
     pub epoch: Option<u64>,
+    /// A gossip node's digest of its data (`digest:`).
+    pub digest: Option<String>,
+    /// How a multi-primary node resolves concurrent writes (`conflict_rule:`).
+    pub conflict_rule: Option<String>,
 }
 
 /// PINGs the node and reads `INFO replication`, within `timeout`.
@@ -74,6 +78,7 @@ pub async fn resp_status(
     let role = match r.role.as_str() {
         "master" => Role::Primary,
         "slave" => Role::Replica,
+        "peer" => Role::Peer,
         other => return Err(format!("{addr}: unexpected role {other}")),
     };
     Ok(NodeStatus {
@@ -83,6 +88,8 @@ pub async fn resp_status(
         leader: r.master,
         sentinel: None,
         epoch: r.epoch,
+        digest: r.digest,
+        conflict_rule: r.conflict_rule,
     })
 }
 
@@ -115,6 +122,8 @@ fn parse_replication(text: &str) -> Option<Replication> {
         offset,
         master,
         epoch: fields.get("epoch").and_then(|e| e.parse().ok()),
+        digest: fields.get("digest").map(|d| d.to_string()),
+        conflict_rule: fields.get("conflict_rule").map(|d| d.to_string()),
     })
 }
 
@@ -135,6 +144,8 @@ mod tests {
                 offset: Some(42),
                 master: Some("127.0.0.1:7001".into()),
                 epoch: None,
+                digest: None,
+                conflict_rule: None,
             }
         );
     }

@@ -57,7 +57,15 @@ impl NodeProcess {
         log: &Path,
     ) -> NodeProcess {
         let ours = control.process(pid).is_some_and(|p| {
-            let same_exe = p.exe.is_some() && p.exe == std::fs::canonicalize(program).ok();
+            // A remote host's program is named by its path there, which this machine cannot
+            // canonicalize: the path as started is the path its host shows.
+            let same_exe = p.exe.is_some()
+                && (p.exe == std::fs::canonicalize(program).ok()
+                    || p.exe.as_deref() == Some(program)
+                    // A bare name, found through the host's PATH.
+                    || (program.components().count() == 1
+                        && p.exe.as_deref().and_then(Path::file_name)
+                            == Some(program.as_os_str())));
             same_exe && p.cmdline.join(" ").contains(marker)
         });
         NodeProcess {

@@ -9,7 +9,8 @@
 //! Failures are sorted by what they mean for the history: a connection that could not be made,
 //! or an error reply, means the command certainly did not run (`fail`); a timeout or a connection
 //! lost after sending means it may have (`info`), and that connection is dropped so no late reply
-//! is mistaken for the next command's. A `READONLY` reply (a demoted primary) is a `fail` that
+//! is mistaken for the next command's. So does an `UNCERTAIN` reply (a quorum write that
+//! reached fewer replicas than its quorum, which may yet take effect). A `READONLY` reply (a demoted primary) is a `fail` that
 //! also drops the connection, so the next command asks the locator again.
 
 use crate::client::BoxFuture;
@@ -51,6 +52,8 @@ pub struct RespClient {
     read_conn: Option<(SocketAddr, MultiplexedConnection)>,
     /// With a locator: when it was last asked.
     located: Option<Instant>,
+    /// The node the last command was sent to.
+    last: Option<SocketAddr>,
 }
 
 /// With a locator, how often a connected client asks it again whether the primary moved, as
@@ -75,6 +78,7 @@ impl RespClient {
             write_conn: None,
             read_conn: None,
             located: None,
+            last: None,
         }
     }
 
@@ -157,9 +161,11 @@ impl RespClient {
         read: bool,
     ) -> Result<T, ClientError> {
         let timeout = self.timeout;
+        self.last = None;
         let (addr, conn) = self.conn(read).await?;
         let addr = *addr;
         let outcome = tokio::time::timeout(timeout, cmd.query_async::<T>(conn)).await;
+        self.last = Some(addr);
         let (err, demoted) = match outcome {
             Ok(Ok(v)) => return Ok(v),
             Ok(Err(e)) => {
@@ -197,10 +203,14 @@ impl RespClient {
     }
 }
 
-/// An error reply means the server refused the command; anything else happened on the wire.
+/// An error reply means the server refused the command — except `UNCERTAIN`, an own quorum
+/// node's word for a write that reached some replicas but not its quorum; anything else
+/// happened on the wire.
 fn classify(e: RedisError, addr: SocketAddr, timeout: Duration) -> ClientError {
     if e.is_timeout() {
         timed_out(addr, timeout)
+    } else if e.code() == Some("UNCERTAIN") {
+        ClientError::MayHaveHappened(format!("{addr} replied {e}"))
     } else if e.code().is_some() {
         ClientError::DidNotHappen(format!("{addr} replied {e}"))
     } else {
@@ -211,6 +221,12 @@ fn classify(e: RedisError, addr: SocketAddr, timeout: Duration) -> ClientError {
 /// The crate's response timeout and ours are the same event; say so in the same words.
 fn timed_out(addr: SocketAddr, timeout: Duration) -> ClientError {
     ClientError::MayHaveHappened(format!("timeout: {addr} did not answer within {timeout:?}"))
+}
+
+impl crate::client::Answered for RespClient {
+    fn answered_by(&self) -> Option<SocketAddr> {
+        self.last
+    }
 }
 
 impl RegisterClient for RespClient {

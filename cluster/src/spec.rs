@@ -2,6 +2,7 @@
 
 use crate::control::Lifetime;
 use crate::net::NetMode;
+use crate::ssh::SshTarget;
 use crate::systems::{TargetKind, TargetOptions};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,4 +30,6 @@ pub struct ClusterSpec {
     pub record: Option<PathBuf>,
     /// The run's seed (the proxy's jitter and loss follow it).
     pub seed: u64,
+    /// With [`NetMode::Ssh`]: node `i`'s host is `remote_hosts[i]` (empty otherwise).
+    pub remote_hosts: Vec<SshTarget>,
 }

@@ -114,6 +114,8 @@ pub enum Role {
     Primary,
     /// Follows a primary (Redis replica, etcd follower).
     Replica,
+    /// One of equals in a leaderless cluster: takes reads and writes, follows no one.
+    Peer,
 }
 
 /// What a node says about itself.
@@ -132,6 +134,13 @@ pub struct NodeStatus {
     /// An own node's epoch: of several primaries, the one in the highest epoch is the newest.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub epoch: Option<u64>,
+    /// A gossip node's digest of its data: peers holding the same data report the same one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// How the node resolves concurrent writes, as it states it (`conflict_rule:`), where it
+    /// takes writes that may conflict (a gossip peer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict_rule: Option<String>,
 }
 
 /// One sentinel's view of the monitored primary.
@@ -219,20 +228,30 @@ pub enum SystemOption {
     WaitReplicas,
     /// `--read-consistency serializable`.
     ReadConsistency,
+    /// `--mode` with this choice.
+    Mode(crate::systems::mode::Mode),
+    /// `--cascade`.
+    Cascade,
 }
 
 impl SystemOption {
     /// The error for this option used with a system that does not take it; `takers` names the
     /// systems that do ("redis", "redis or etcd").
     pub fn refused(self, takers: &str) -> String {
-        let flag = match self {
+        format!("{}: applies to --target {takers} only", self.flag())
+    }
+
+    /// The option as written on the command line (`--failover auto`).
+    pub fn flag(self) -> String {
+        match self {
             SystemOption::ReplicationDelay => "--replication-delay".to_string(),
             SystemOption::Failover(choice) => format!("--failover {choice}"),
             SystemOption::Persistence => "--persistence".into(),
             SystemOption::WaitReplicas => "--wait-replicas".into(),
             SystemOption::ReadConsistency => "--read-consistency".into(),
-        };
-        format!("{flag}: applies to --target {takers} only")
+            SystemOption::Mode(choice) => format!("--mode {choice}"),
+            SystemOption::Cascade => "--cascade".into(),
+        }
     }
 }
 
@@ -315,6 +334,33 @@ pub trait System: Send + Sync + fmt::Debug {
         let noun = self.noun();
         Box::pin(async move { Err(format!("{noun} have no manual failover")) })
     }
+    /// Whether faultline can attach to a running cluster of it (`--attach`), whose keys it then
+    /// counts and removes by prefix ([`System::keys_under`]).
+    fn can_attach(&self) -> bool {
+        false
+    }
+    /// Does `action` to the keys whose names start with `prefix`, through the primary at
+    /// `primary`, and to no other key; returns how many keys it counted or deleted.
+    fn keys_under<'a>(
+        &'a self,
+        primary: &'a NodeAddrs,
+        prefix: &'a str,
+        action: KeysAction,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<u64, String>> {
+        let _ = (primary, prefix, action, timeout);
+        let noun = self.noun();
+        Box::pin(async move { Err(format!("{noun} cannot be attached to")) })
+    }
+}
+
+/// What [`System::keys_under`] does to the keys under a prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeysAction {
+    /// Counts them (before a run: its prefix must be unused).
+    Count,
+    /// Deletes them (after a run, unless `--keep-data`).
+    Delete,
 }
 
 /// The health rule of a primary/replica system: exactly one primary, every replica linked.
@@ -342,6 +388,20 @@ pub fn judge_primary_replica(nodes: &[(String, NodeAddrs, NodeStatus)]) -> Resul
     Ok(())
 }
 
+/// The health rule of a leaderless cluster: every node answered and stands as a peer.
+pub fn judge_peers(nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), Unhealthy> {
+    match nodes.iter().find(|(_, _, s)| s.role != Role::Peer) {
+        Some((name, _, status)) => Err(Unhealthy::node(
+            name,
+            format!(
+                "stands as {:?}, not as a peer of a leaderless cluster",
+                status.role
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,6 +414,8 @@ mod tests {
             leader: None,
             sentinel: None,
             epoch: None,
+            digest: None,
+            conflict_rule: None,
         }
     }
 

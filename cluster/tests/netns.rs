@@ -2,7 +2,7 @@
 //! leaving no namespace, device or claim behind. Needs root; skips without it unless
 //! FAULTLINE_REQUIRE_ALL is set (CI), where it fails.
 
-use cluster::control::{Control, LocalControl};
+use cluster::control::Control;
 use cluster::net::Network;
 use cluster::{Cluster, ClusterSpec, NetMode, TargetKind};
 use nemesis::{ClusterControl, PartitionSpec};
@@ -26,6 +26,7 @@ async fn redis_cluster(dir: &Path, nodes: usize) -> Cluster {
         lifetime: cluster::Lifetime::WithFaultline,
         record: None,
         seed: 1,
+        remote_hosts: Vec::new(),
     };
     Cluster::start(spec)
         .await
@@ -33,7 +34,7 @@ async fn redis_cluster(dir: &Path, nodes: usize) -> Cluster {
 }
 
 /// Whether a TCP connection from inside `from`'s namespace to `to` succeeds within a second.
-fn connects(from: &LocalControl, to: SocketAddr) -> bool {
+fn connects(from: &std::sync::Arc<dyn Control>, to: SocketAddr) -> bool {
     let script = format!("exec 3<>/dev/tcp/{}/{}", to.ip(), to.port());
     from.run("timeout", &["1", "bash", "-c", &script], None)
         .is_ok()

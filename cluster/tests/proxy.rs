@@ -20,6 +20,7 @@ async fn proxied_redis(dir: &std::path::Path) -> Cluster {
         lifetime: cluster::Lifetime::WithFaultline,
         record: None,
         seed: 3,
+        remote_hosts: Vec::new(),
     };
     Cluster::start(spec)
         .await

@@ -30,6 +30,7 @@ async fn redis_with(dir: &std::path::Path, nodes: usize, persistence: Persistenc
         lifetime: cluster::Lifetime::WithFaultline,
         record: None,
         seed: 1,
+        remote_hosts: Vec::new(),
     };
     Cluster::start(spec).await.expect("a redis cluster starts")
 }

@@ -85,7 +85,10 @@ pub fn judge(
             NodeCatchUp::Behind { why, .. } => {
                 Some(format!("{why}: its final read was not judged"))
             }
-            NodeCatchUp::CaughtUp { .. } => None,
+            // A leaderless node's read is final whatever it holds: divergence is a finding.
+            NodeCatchUp::CaughtUp { .. }
+            | NodeCatchUp::Converged { .. }
+            | NodeCatchUp::Diverged { .. } => None,
         }));
     }
     Adequacy {
@@ -216,6 +219,7 @@ mod tests {
                 key: key.map(|k| json!(k)),
                 value: Value::Null,
                 error: (kind == EventType::Fail && process.is_none()).then(|| "refused".into()),
+                node: None,
             })
             .collect()
     }

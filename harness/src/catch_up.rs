@@ -13,6 +13,12 @@
 //!    │           │       n3 at 47,800 ─ caught up
 //!    │           │       n2 at 38,834 … 47,800 ─ caught up 0.3 s later → its read is final
 //! ```
+//!
+//! A leaderless cluster has no primary to catch up with. Gossip nodes report a digest of their
+//! data: the wait is for every node to report the same one (converged); nodes that still differ
+//! at the deadline are named, and their final reads are judged as they are — divergence after
+//! the heal is a finding, not lateness. Quorum nodes report nothing to wait for: each final read
+//! is a quorum read the node coordinates.
 
 use cluster::system::{NodeStatus, Role};
 use cluster::Cluster;
@@ -31,6 +37,19 @@ pub enum NodeCatchUp {
         position: i64,
         /// Seconds after the wait began.
         after_secs: f64,
+    },
+    /// A leaderless node whose data's digest is the one every node reached.
+    Converged {
+        /// The digest.
+        digest: String,
+        /// Seconds after the wait began.
+        after_secs: f64,
+    },
+    /// A leaderless node whose data still differed from another's at the deadline; its final
+    /// read is judged as it is.
+    Diverged {
+        /// Its last digest, if it answered.
+        digest: Option<String>,
     },
     /// It did not within the deadline.
     Behind {
@@ -202,20 +221,87 @@ fn thousands(n: i64) -> String {
 /// How often positions are asked while waiting.
 const POLL: Duration = Duration::from_millis(100);
 
-/// Waits until every node of `cluster` has reached the primary's position, or `deadline`.
+/// Waits until every node of `cluster` has reached the primary's position (or, leaderless,
+/// the same data), or `deadline`.
 pub async fn wait(cluster: &Cluster, deadline: Duration) -> CatchUp {
     let names = cluster.node_names();
     let mut tracker = Tracker::new(cluster.system().position_unit());
     let began = Instant::now();
     loop {
         let statuses = cluster.statuses(Duration::from_millis(500)).await;
-        if tracker.observe(&names, statuses, began.elapsed().as_secs_f64())
-            || began.elapsed() >= deadline
-        {
+        let secs = began.elapsed().as_secs_f64();
+        if let Some(leaderless) = leaderless(&names, &statuses, secs, began.elapsed() >= deadline) {
+            return leaderless;
+        }
+        if tracker.observe(&names, statuses, secs) || began.elapsed() >= deadline {
             return tracker.outcome(&names, began.elapsed());
         }
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// For a leaderless cluster (every node that answered stands as a peer): the outcome once the
+/// nodes report the same digest, or none to wait for, or `over` (the deadline passed); `None`
+/// while gossip nodes still differ, or for a cluster with a primary.
+fn leaderless(
+    names: &[String],
+    statuses: &[Result<NodeStatus, String>],
+    secs: f64,
+    over: bool,
+) -> Option<CatchUp> {
+    let answered: Vec<&NodeStatus> = statuses.iter().filter_map(|s| s.as_ref().ok()).collect();
+    if answered.is_empty() || answered.iter().any(|s| s.role != Role::Peer) {
+        return None;
+    }
+    let outcome = |nodes, error| CatchUp {
+        primary: None,
+        mark: None,
+        unit: "digest",
+        nodes,
+        error,
+    };
+    if answered.iter().all(|s| s.digest.is_none()) {
+        let why = "leaderless nodes without a digest: nothing to wait for, each node's final \
+                   read is a quorum read it coordinates";
+        return Some(outcome(BTreeMap::new(), Some(why.into())));
+    }
+    let digests: Vec<Option<&String>> = statuses
+        .iter()
+        .map(|s| s.as_ref().ok().and_then(|s| s.digest.as_ref()))
+        .collect();
+    let converged = digests.iter().all(|d| d.is_some() && *d == digests[0]);
+    if !converged && !over {
+        return None;
+    }
+    let nodes = names
+        .iter()
+        .zip(&digests)
+        .map(|(name, digest)| {
+            let state = match (converged, digest) {
+                (true, Some(d)) => NodeCatchUp::Converged {
+                    digest: d.to_string(),
+                    after_secs: secs,
+                },
+                (_, d) => NodeCatchUp::Diverged {
+                    digest: d.map(|d| d.to_string()),
+                },
+            };
+            (name.clone(), state)
+        })
+        .collect();
+    let error = (!converged).then(|| {
+        let each: Vec<String> = names
+            .iter()
+            .zip(&digests)
+            .map(|(n, d)| format!("{n} {}", d.map_or("(no answer)", |d| d.as_str())))
+            .collect();
+        format!(
+            "the nodes' data still differed after {secs:.1} s ({}): every final read is judged \
+             as it is",
+            each.join(", ")
+        )
+    });
+    Some(outcome(nodes, error))
 }
 
 #[cfg(test)]
@@ -234,6 +320,8 @@ mod tests {
             leader: None,
             sentinel: None,
             epoch: None,
+            digest: None,
+            conflict_rule: None,
         })
     }
 

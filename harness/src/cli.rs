@@ -3,7 +3,7 @@
 
 use crate::check_readings::{FailedCasReading, NilReads};
 use clap::{Args, Parser, Subcommand};
-use cluster::systems::{Failover, Persistence, ReadConsistency};
+use cluster::systems::{Failover, Mode, Persistence, ReadConsistency};
 use cluster::{NetChoice, ReadFrom, TargetKind};
 use nemesis::{NemesisKinds, PartitionSpec};
 use std::path::PathBuf;
@@ -75,6 +75,11 @@ pub struct TestArgs {
     /// local state, possibly stale).
     #[arg(long, value_enum, default_value = "linearizable")]
     pub read_consistency: ReadConsistency,
+    /// Own nodes in --mode quorum or gossip: a client whose node stops answering moves to the
+    /// next node, and tries its own again 2 s later, so a paused or cut-off node's load falls
+    /// on the survivors (the report's throughput and latency per node show it).
+    #[arg(long)]
+    pub cascade: bool,
     // Help is built from the one list of fault names (nemesis::nemesis_names), so it cannot drift.
     #[arg(long, default_value = "pause", help = nemesis_help())]
     pub nemesis: NemesisKinds,
@@ -125,6 +130,33 @@ pub struct TestArgs {
     /// `unknown` (exit 3); the shortfall stays in results.json.
     #[arg(long)]
     pub accept_inadequate: bool,
+    /// A running cluster to attach to instead of starting one.
+    #[command(flatten)]
+    pub attach: AttachOpts,
+}
+
+/// `faultline test --attach …`: a cluster started outside faultline, driven and checked but
+/// never started, stopped or written to outside the run's key prefix.
+#[derive(Args, Debug, Clone, Default)]
+pub struct AttachOpts {
+    /// Attach to a running cluster instead of starting one: Redis nodes as host:port (primary
+    /// and replicas in any order: each is asked its role), etcd members' client URLs
+    /// (http://host:port). Needs --nemesis none, or pause with --attach-pids.
+    #[arg(long, value_delimiter = ',', value_name = "ADDR,...")]
+    pub attach: Vec<String>,
+    /// With --attach: the nodes' local process ids, one per address in the same order, so that
+    /// --nemesis pause can pause and resume them (each must show its node's port on its command
+    /// line). faultline never kills or stops them.
+    #[arg(long, value_delimiter = ',', value_name = "PID,...")]
+    pub attach_pids: Vec<u32>,
+    /// With --attach: every key the workload uses goes under this prefix (default
+    /// faultline:<run directory name>:); it must hold no key when the run starts.
+    #[arg(long, value_name = "PREFIX")]
+    pub key_prefix: Option<String>,
+    /// With --attach: leave the run's keys in the cluster at the end (by default everything under
+    /// --key-prefix is deleted, and nothing else).
+    #[arg(long)]
+    pub keep_data: bool,
 }
 
 /// Options of `faultline suite`.
@@ -146,6 +178,18 @@ pub struct ClusterOpts {
     /// (Debian's etcd-server).
     #[arg(long, value_enum, default_value = "own")]
     pub target: TargetKind,
+    /// Own nodes: the replication design, async (one primary streams to replicas), quorum
+    /// (leaderless: every node takes writes and waits for read and write quorums) or gossip
+    /// (every node answers alone and gossips its data to the others, which merge it).
+    #[arg(long, value_enum, default_value = "async")]
+    pub mode: Mode,
+    /// --mode quorum: replicas a read waits for (default: a majority of --nodes).
+    #[arg(long)]
+    pub read_quorum: Option<usize>,
+    /// --mode quorum: replicas a write waits for (default: a majority of --nodes); with
+    /// --read-quorum + --write-quorum ≤ --nodes a read can miss the last write.
+    #[arg(long)]
+    pub write_quorum: Option<usize>,
     /// How a lost primary is replaced: each choice names the system that takes it.
     #[arg(long, value_enum, default_value = "none")]
     pub failover: Failover,
@@ -153,9 +197,13 @@ pub struct ClusterOpts {
     /// nodes keep writes in their buffer, so a kill -9 loses them).
     #[arg(long, value_enum, default_value = "none")]
     pub persistence: Persistence,
-    /// Number of nodes: one primary, the rest replicas.
-    #[arg(long, default_value_t = 3)]
-    pub nodes: usize,
+    /// Number of nodes (one primary, the rest replicas), or the remote hosts to run them on,
+    /// one node each, reached over SSH: "host1,host2,host3" (the first starts as the primary).
+    #[arg(long, default_value = "3", value_parser = parse_nodes, value_name = "N|HOST,...")]
+    pub nodes: NodesArg,
+    /// How to reach remote nodes (`--nodes HOST,…`) over SSH.
+    #[command(flatten)]
+    pub ssh: SshOpts,
     /// How the nodes' hosts are laid out: netns (a network namespace per node on a private
     /// bridge; needs root), proxy (loopback ports, node-to-node links through faultline's fault
     /// proxy, for every target, Sentinel and etcd included; no root), loopback (plain loopback
@@ -172,6 +220,77 @@ pub struct ClusterOpts {
     /// Own nodes only: hold replication back this long, so replica reads go stale.
     #[arg(long, value_parser = parse_duration)]
     pub replication_delay: Option<Duration>,
+}
+
+/// `--nodes`: how many nodes to start on this machine, or the remote hosts to start them on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodesArg {
+    /// A count of nodes on this machine (`--nodes 3`).
+    Count(usize),
+    /// One node per remote host, in order (`--nodes host1,host2,host3`).
+    Hosts(Vec<String>),
+}
+
+impl NodesArg {
+    /// The number of nodes either form asks for.
+    pub fn count(&self) -> usize {
+        match self {
+            NodesArg::Count(n) => *n,
+            NodesArg::Hosts(hosts) => hosts.len(),
+        }
+    }
+}
+
+/// Reads `--nodes`: a number, or host names or addresses separated by commas.
+pub fn parse_nodes(text: &str) -> Result<NodesArg, String> {
+    let text = text.trim();
+    if let Ok(n) = text.parse::<usize>() {
+        return Ok(NodesArg::Count(n));
+    }
+    let hosts: Vec<String> = text.split(',').map(|h| h.trim().to_string()).collect();
+    for host in &hosts {
+        // Names, IPv4 and IPv6 addresses; anything else (spaces, user@, :port) is a mistake
+        // better named now than by ssh later.
+        let plain = !host.is_empty()
+            && !host.starts_with('-')
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b));
+        if !plain || host.parse::<u64>().is_ok() {
+            return Err(format!(
+                "`{host}` is neither a count of nodes nor a host name or address \
+                 (give a number, or hosts as host1,host2,…; the user and port go in \
+                 --ssh-user and --ssh-port)"
+            ));
+        }
+        if hosts.iter().filter(|h| *h == host).count() > 1 {
+            return Err(format!("host {host} is given twice (one node per host)"));
+        }
+    }
+    Ok(NodesArg::Hosts(hosts))
+}
+
+/// How faultline logs in to remote hosts (`--nodes HOST,…`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct SshOpts {
+    /// Remote nodes: the user to log in as (default: ssh's, the local user); a user other than
+    /// root needs passwordless sudo (commands run through `sudo -n`).
+    #[arg(long, value_name = "USER")]
+    pub ssh_user: Option<String>,
+    /// Remote nodes: the private key to log in with (default: ssh's keys and agent).
+    #[arg(long, value_name = "FILE")]
+    pub ssh_key: Option<PathBuf>,
+    /// Remote nodes: the hosts' SSH port.
+    #[arg(long, value_name = "PORT")]
+    pub ssh_port: Option<u16>,
+    /// Remote nodes: the known_hosts file their host keys are checked against (default: the
+    /// user's ~/.ssh/known_hosts).
+    #[arg(long, value_name = "FILE")]
+    pub ssh_known_hosts: Option<PathBuf>,
+    /// Remote nodes: trust a host whose key is not yet known, and add its key to known_hosts
+    /// (trust on first use; a key that differs from the known one is still refused).
+    #[arg(long)]
+    pub ssh_accept_new: bool,
 }
 
 /// Options of `faultline check`.
@@ -309,8 +428,21 @@ pub enum ClusterAction {
         node: String,
     },
     /// Stop every node and remove every network faultline made under this store: the lab
-    /// cluster, and what crashed or killed test runs left behind.
-    Down,
+    /// cluster, and what crashed or killed test runs left behind; with `--nodes HOST,…`, also
+    /// whatever the records on those hosts name (runs whose control node died).
+    Down(DownArgs),
+}
+
+/// Options of `faultline cluster down`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct DownArgs {
+    /// Remote hosts to clean as well, "host1,host2,…": every run's daemons, firewall chain and
+    /// directories their records (/tmp/faultline-records/) name.
+    #[arg(long, value_parser = parse_nodes, value_name = "HOST,...")]
+    pub nodes: Option<NodesArg>,
+    /// How to log in to them.
+    #[command(flatten)]
+    pub ssh: SshOpts,
 }
 
 /// `faultline bench …`.

@@ -1,8 +1,9 @@
 //! The validated configuration of a test run: parsed once, used everywhere after.
 
+use crate::attach::AttachChoice;
 use crate::cli::{ClusterOpts, TestArgs};
 use cluster::system::{System, SystemOption};
-use cluster::systems::{self, Failover, Persistence, ReadConsistency};
+use cluster::systems::{self, Failover, Mode, Persistence, ReadConsistency};
 use cluster::{ClientOptions, ClusterSpec, Lifetime, TargetOptions};
 use cluster::{NetMode, ReadFrom, TargetKind};
 use nemesis::{FaultKind, NemesisKinds};
@@ -37,6 +38,8 @@ pub struct TestConfig {
     pub wait_replicas: Option<u32>,
     /// etcd: serializable reads instead of linearizable ones.
     pub serializable_reads: bool,
+    /// Clients move to the next node when theirs stops answering.
+    pub cascade: bool,
     /// Which faults.
     pub nemesis: NemesisKinds,
     /// Quiet and fault window length.
@@ -67,6 +70,8 @@ pub struct TestConfig {
     pub accept_inadequate: bool,
     /// The words after `faultline` that asked for this run (`--like` repeats them).
     pub command: Vec<String>,
+    /// A running cluster to attach to (`--attach`) instead of starting one.
+    pub attach: Option<AttachChoice>,
 }
 
 /// A validated choice of cluster: target, size, network.
@@ -83,6 +88,12 @@ pub struct ClusterChoice {
     /// Own nodes' replication delay.
     #[serde(with = "secs")]
     pub replication_delay: Duration,
+    /// Own nodes: the replication design.
+    pub mode: Mode,
+    /// `--mode quorum`: replicas a read waits for, if set.
+    pub read_quorum: Option<usize>,
+    /// `--mode quorum`: replicas a write waits for, if set.
+    pub write_quorum: Option<usize>,
     /// Redis and own nodes: how failover happens.
     pub failover: Failover,
     /// Redis and own nodes: persistence.
@@ -90,28 +101,53 @@ pub struct ClusterChoice {
     /// How long startup and recovery may take.
     #[serde(with = "secs")]
     pub ready_timeout: Duration,
+    /// Remote nodes (`--nodes HOST,…`): node `i`'s host; empty for nodes on this machine.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remote_hosts: Vec<cluster::ssh::SshTarget>,
 }
 
 impl ClusterChoice {
     /// Validates the cluster options; every error names the option at fault.
     pub fn resolve(opts: &ClusterOpts) -> Result<ClusterChoice, String> {
         let (target, failover, persistence) = (opts.target, opts.failover, opts.persistence);
-        let net = opts.net.resolve();
+        let remote_hosts = crate::remote::resolve(opts)?;
+        let net = if remote_hosts.is_empty() {
+            opts.net.resolve()
+        } else {
+            NetMode::Ssh
+        };
         let subnet_base = parse_subnet(&opts.subnet).map_err(|e| format!("--subnet: {e}"))?;
-        if opts.nodes == 0 || opts.nodes > 9 {
-            return Err(format!("--nodes: must be 1 to 9, got {}", opts.nodes));
+        let nodes = opts.nodes.count();
+        if nodes == 0 || nodes > 9 {
+            return Err(format!("--nodes: must be 1 to 9, got {nodes}"));
         }
         if opts.ready_timeout.is_zero() {
             return Err("--ready-timeout: must be longer than 0s".into());
+        }
+        let mode = opts.mode;
+        let sizes = [
+            ("--read-quorum", opts.read_quorum),
+            ("--write-quorum", opts.write_quorum),
+        ];
+        if let Some((option, _)) = sizes.iter().find(|(_, size)| size.is_some()) {
+            if (target, mode) != (TargetKind::Own, Mode::Quorum) {
+                return Err(format!(
+                    "{option}: applies to --target own --mode quorum only"
+                ));
+            }
         }
         let options = TargetOptions {
             failover,
             persistence,
             replication_delay_ms: opts.replication_delay.unwrap_or_default().as_millis() as u64,
             own_exe: PathBuf::new(),
+            mode,
+            read_quorum: opts.read_quorum,
+            write_quorum: opts.write_quorum,
         };
         let system = systems::build(target, &options);
         let used = [
+            (mode != Mode::Async, SystemOption::Mode(mode)),
             (
                 opts.replication_delay.is_some(),
                 SystemOption::ReplicationDelay,
@@ -120,9 +156,16 @@ impl ClusterChoice {
             (persistence != Persistence::None, SystemOption::Persistence),
         ];
         for (_, option) in used.into_iter().filter(|(used, _)| *used) {
+            if target == TargetKind::Own && mode != Mode::Async && !system.takes(option) {
+                // The target takes it in another design: name the design that does not.
+                return Err(format!(
+                    "{}: does not apply to --mode {mode}",
+                    option.flag()
+                ));
+            }
             systems::check_takes(&*system, option)?;
         }
-        system.check_cluster(opts.nodes)?;
+        system.check_cluster(nodes)?;
         if net == NetMode::Netns && !cluster::capability::can_admin_network() {
             return Err(
                 "--net netns: needs root or CAP_NET_ADMIN to create network namespaces".into(),
@@ -130,13 +173,17 @@ impl ClusterChoice {
         }
         Ok(ClusterChoice {
             target,
-            nodes: opts.nodes,
+            nodes,
             net,
             subnet_base,
             replication_delay: opts.replication_delay.unwrap_or_default(),
+            mode,
+            read_quorum: opts.read_quorum,
+            write_quorum: opts.write_quorum,
             failover,
             persistence,
             ready_timeout: opts.ready_timeout,
+            remote_hosts,
         })
     }
 
@@ -161,6 +208,7 @@ impl ClusterChoice {
             lifetime,
             record: Some(record),
             seed,
+            remote_hosts: self.remote_hosts.clone(),
         }
     }
 
@@ -176,6 +224,9 @@ impl ClusterChoice {
             persistence: self.persistence,
             replication_delay_ms: self.replication_delay.as_millis() as u64,
             own_exe,
+            mode: self.mode,
+            read_quorum: self.read_quorum,
+            write_quorum: self.write_quorum,
         }
     }
 
@@ -197,13 +248,19 @@ mod secs {
 impl TestConfig {
     /// Validates `args`; every error names the option at fault.
     pub fn resolve(args: TestArgs) -> Result<TestConfig, String> {
-        let cluster = ClusterChoice::resolve(&args.cluster)?;
+        let mut cluster = ClusterChoice::resolve(&args.cluster)?;
         let (read_from, workload) = (args.read_from, args.workload);
         let mut nemesis = args.nemesis;
         if let Some(spec) = args.partition {
             spec.grudge(&cluster.node_names())
                 .map_err(|e| format!("--partition: {e}"))?;
             nemesis.0.push(FaultKind::Explicit(spec));
+        }
+        // An attached cluster has the nodes it was given, on a network faultline did not make.
+        let attach = AttachChoice::resolve(&args.attach, &args.cluster, &nemesis)?;
+        if let Some(attach) = &attach {
+            cluster.nodes = attach.addrs.len();
+            cluster.net = NetMode::Loopback;
         }
         for kind in &nemesis.0 {
             cluster
@@ -226,9 +283,17 @@ impl TestConfig {
             timeout: args.op_timeout,
             wait_replicas: args.wait_replicas,
             serializable_reads,
+            cascade: args.cascade,
         };
         if clients.wait_replicas.is_some() {
             systems::check_takes(&*system, SystemOption::WaitReplicas)?;
+        }
+        if clients.cascade && !system.takes(SystemOption::Cascade) {
+            return Err(format!(
+                "--cascade: {} have a client per node it cannot leave; use --target own \
+                 --mode quorum or gossip",
+                system.noun()
+            ));
         }
         system.check_clients(cluster.nodes, &clients)?;
         let unit = workload.unit();
@@ -285,9 +350,10 @@ impl TestConfig {
         }
         let seed = args.seed.unwrap_or_else(fresh_seed);
         Ok(TestConfig {
-            name: args
-                .name
-                .unwrap_or_else(|| format!("{}-{workload}", cluster.target)),
+            name: args.name.unwrap_or_else(|| match cluster.mode {
+                Mode::Async => format!("{}-{workload}", cluster.target),
+                mode => format!("{}-{mode}-{workload}", cluster.target),
+            }),
             cluster,
             concurrency: args.concurrency,
             rate: args.rate,
@@ -297,6 +363,7 @@ impl TestConfig {
             checker,
             wait_replicas: args.wait_replicas,
             serializable_reads,
+            cascade: args.cascade,
             nemesis,
             nemesis_interval: args.nemesis_interval,
             seed,
@@ -310,6 +377,7 @@ impl TestConfig {
             json: args.json,
             accept_inadequate: args.accept_inadequate,
             command: Vec::new(),
+            attach,
         })
     }
 }
@@ -380,6 +448,44 @@ mod tests {
         );
         assert_eq!(c.nemesis.0, vec![FaultKind::Pause]);
         assert_eq!(c.name, "own-register");
+    }
+
+    #[test]
+    fn the_quorum_design_takes_its_own_options_and_refuses_the_async_ones() {
+        let quorum = ["--mode", "quorum", "--net", "proxy"];
+        let ok = |extra: &[&str]| resolve(&[&quorum[..], extra].concat());
+        let c = ok(&["--read-quorum", "1", "--write-quorum", "3"]).unwrap();
+        assert_eq!(c.name, "own-quorum-register");
+        assert_eq!(
+            (c.cluster.read_quorum, c.cluster.write_quorum),
+            (Some(1), Some(3))
+        );
+        let e = |extra: &[&str]| ok(extra).unwrap_err();
+        assert_eq!(
+            e(&["--write-quorum", "4"]),
+            "--write-quorum 4: must be 1 to 3 (--nodes)"
+        );
+        assert_eq!(
+            e(&["--replication-delay", "100ms"]),
+            "--replication-delay: does not apply to --mode quorum"
+        );
+        let durable = ok(&["--persistence", "aof-always"]).unwrap();
+        assert_eq!(durable.cluster.persistence, Persistence::AofAlways);
+        assert_eq!(
+            e(&["--failover", "auto"]),
+            "--failover auto: does not apply to --mode quorum"
+        );
+        assert!(
+            e(&["--read-from", "any"]).starts_with("--read-from: a quorum cluster has no primary")
+        );
+        assert_eq!(
+            resolve(&["--read-quorum", "2"]).unwrap_err(),
+            "--read-quorum: applies to --target own --mode quorum only"
+        );
+        assert_eq!(
+            resolve(&["--target", "redis", "--mode", "quorum"]).unwrap_err(),
+            "--mode quorum: applies to --target own only"
+        );
     }
 
     #[test]

@@ -128,6 +128,7 @@ impl LiveCheck {
             key: entry.key.clone(),
             value: entry.value.clone(),
             error: entry.error.clone(),
+            node: None,
         });
         if open.invoked >= self.ops_per_key && open.in_flight == 0 {
             let done = keys.open.remove(&key).expect("the key just seen");
@@ -202,6 +203,7 @@ mod tests {
             key: Some(json!(key)),
             value,
             error: None,
+            node: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The `faultline` binary: parses the command line and hands each subcommand to its module.
 
 mod adequacy;
+mod attach;
 mod bench;
 mod catch_up;
 mod check_cmd;
@@ -15,6 +16,7 @@ mod memory_cap;
 mod output;
 mod progress;
 mod recorder;
+mod remote;
 mod replication;
 mod report_cmd;
 mod run;

@@ -188,6 +188,7 @@ impl FaultRecorder for Recorder {
                 key: None,
                 value,
                 error,
+                node: None,
             },
         );
     }
@@ -215,6 +216,7 @@ mod tests {
             key: Some(json!("k")),
             value: json!(null),
             error: None,
+            node: None,
         };
         recorder.record(client(EventType::Invoke)).unwrap();
         recorder.record(client(EventType::Info)).unwrap();
@@ -255,6 +257,7 @@ mod tests {
                     key: Some(json!("k")),
                     value: json!(p),
                     error: None,
+                    node: None,
                 };
                 for _ in 0..OPS {
                     let invoked = recorder.invoke(event(EventType::Invoke)).unwrap();
@@ -307,6 +310,7 @@ mod tests {
             key: Some(json!("k")),
             value: json!(null),
             error: None,
+            node: None,
         };
         recorder.invoke(invoke).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
@@ -326,6 +330,7 @@ mod tests {
             key: None,
             value: json!(null),
             error: None,
+            node: None,
         };
         let err = recorder
             .record(event(EventType::Info))

@@ -23,6 +23,9 @@ pub struct ReplicationSummary {
     pub unanswered: BTreeMap<String, usize>,
     /// Why sampling stopped early, if it did (the file could not be written).
     pub error: Option<String>,
+    /// How the nodes resolve concurrent writes, as they state it (multi-primary designs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict_rule: Option<String>,
 }
 
 /// Samples `cluster` every `every` until `stop` turns true, appending to `path`; times count
@@ -56,6 +59,9 @@ pub async fn sample(
                            "position": s.position, "link_up": s.link_up, "leader": s.leader});
                     if let Some(epoch) = s.epoch {
                         line["epoch"] = json!(epoch);
+                    }
+                    if summary.conflict_rule.is_none() {
+                        summary.conflict_rule.clone_from(&s.conflict_rule);
                     }
                     line
                 }

@@ -9,6 +9,7 @@
 //! it `history.csv` and `junit.xml` (`results::run_files`).
 
 use crate::adequacy;
+use crate::attach::Attached;
 use crate::catch_up::{self, CatchUp};
 use crate::config::TestConfig;
 use crate::live_check::{Decided, LiveCheck};
@@ -55,6 +56,9 @@ struct Learned {
     catch_up: Option<CatchUp>,
     /// The invalid key that ended the workload early (`--stop-on-anomaly`), and when.
     stopped_on: Option<(Value, Duration)>,
+    /// The cluster attached to (`--attach`), once attaching succeeded: only then may the keys
+    /// under its prefix be the run's, and removed.
+    attached: Option<Attached>,
 }
 
 impl Learned {
@@ -132,6 +136,11 @@ pub async fn run_test_in(cfg: TestConfig, own_exe: PathBuf, run_dir: RunDir) -> 
             std::process::exit(signals::INTERRUPTED);
         });
     }
+    if let (Some(attached), Some(choice)) = (learned.attached.as_mut(), &cfg.attach) {
+        let (target, timeout) = (cfg.cluster.target, cfg.cluster.ready_timeout);
+        attached.finish(choice, target, timeout).await;
+        output::note(&attached.keys_line());
+    }
     let decided = live.map(|l| l.finish()).unwrap_or_default();
     conclude(&cfg, &run_dir, &learned, ended, decided)
 }
@@ -158,13 +167,58 @@ async fn phases(
         record,
         cfg.seed,
     );
-    let starting = Phase::start(format!(
-        "starting the cluster ({} {} nodes)",
-        cfg.cluster.nodes, cfg.cluster.target
-    ));
-    let started = Cluster::start(spec).await;
-    starting.finish(if started.is_ok() { "ready" } else { "failed" });
-    let mut cluster = started.context("starting the cluster")?;
+    let mut cluster = match &cfg.attach {
+        None => {
+            let starting = Phase::start(format!(
+                "starting the cluster ({} {} nodes)",
+                cfg.cluster.nodes, cfg.cluster.target
+            ));
+            if let Some(warning) = crate::remote::trust_warning(&cfg.cluster.remote_hosts) {
+                eprintln!("{warning}");
+            }
+            let started = Cluster::start(spec).await;
+            starting.finish(if started.is_ok() { "ready" } else { "failed" });
+            started.context("starting the cluster")?
+        }
+        Some(choice) => {
+            let attaching = Phase::start(format!(
+                "attaching to the running {} cluster ({} nodes)",
+                cfg.cluster.target, cfg.cluster.nodes
+            ));
+            let found = choice
+                .spec(
+                    cfg.cluster.target,
+                    choice.prefix_for(&id),
+                    cfg.cluster.ready_timeout,
+                )
+                .await;
+            let attached = match found {
+                Ok((spec, sentinels)) => {
+                    Cluster::attach_running(spec, run_dir.path().join("nodes"))
+                        .await
+                        .map(|c| (c, sentinels))
+                        .map_err(anyhow::Error::from)
+                }
+                Err(e) => Err(anyhow::anyhow!(e)),
+            };
+            attaching.finish(if attached.is_ok() {
+                "attached"
+            } else {
+                "failed"
+            });
+            let (cluster, sentinels) = attached.context("attaching to the cluster")?;
+            for s in &sentinels {
+                output::note(&format!("through sentinel {s}"));
+            }
+            let record = Attached::new(choice, &cluster, sentinels);
+            for node in &record.nodes {
+                output::note(&format!("attached: {} at {}", node.name, node.addr));
+            }
+            output::note(&format!("faults: {}", record.faults));
+            learned.attached = Some(record);
+            cluster
+        }
+    };
 
     recorder.start_clock();
     learned.started = Some(Instant::now());
@@ -347,6 +401,7 @@ fn conclude(
         adequacy: serde_json::to_value(&adequacy)?,
         replication: serde_json::to_value(&learned.replication)?,
         catch_up: serde_json::to_value(&learned.catch_up)?,
+        attached: serde_json::to_value(&learned.attached)?,
         checking,
         explanation: check.as_ref().map(|c| c.describe()),
         check: check.as_ref(),
@@ -440,6 +495,7 @@ async fn drive(
         concurrency: cfg.concurrency,
         mean_gap: Duration::from_secs_f64(cfg.concurrency as f64 / cfg.rate),
         seed: cfg.seed,
+        nodes: cluster.client_addrs(),
     });
     // A JoinSet aborts its tasks when dropped: a run interrupted here leaves no worker recording
     // into the history while the run is concluded from it.
@@ -500,6 +556,7 @@ fn client_options(cfg: &TestConfig) -> ClientOptions {
         timeout: cfg.op_timeout,
         wait_replicas: cfg.wait_replicas,
         serializable_reads: cfg.serializable_reads,
+        cascade: cfg.cascade,
     }
 }
 
@@ -524,6 +581,7 @@ async fn final_reads(
             key: Some(serde_json::Value::from(read.key())),
             value,
             error,
+            node: None,
         };
         if recorder
             .record(entry(EventType::Invoke, read.invoke_value(), None))

@@ -2,10 +2,12 @@
 
 use crate::recorder::Recorder;
 use checker::{EventType, Process};
+use cluster::client::Answered;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use results::Entry;
 use serde_json::Value;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -23,10 +25,12 @@ pub struct Shared {
     pub mean_gap: Duration,
     /// The run's seed.
     pub seed: u64,
+    /// Each node's client address and name, to name the node that answered an operation.
+    pub nodes: Vec<(SocketAddr, String)>,
 }
 
 /// Runs worker `id` until `stop` turns true or the history cannot be written.
-pub async fn run<C: RegisterClient + SetClient + CounterClient>(
+pub async fn run<C: RegisterClient + SetClient + CounterClient + Answered>(
     id: usize,
     mut client: C,
     shared: Arc<Shared>,
@@ -60,25 +64,29 @@ pub async fn run<C: RegisterClient + SetClient + CounterClient>(
             owed -= slept.elapsed().as_secs_f64();
         }
         let op = shared.generator.lock().expect("generator lock").next_op();
-        let entry = |kind, value, error| Entry {
+        let entry = |kind, value, error, node| Entry {
             process: Process::Client(process),
             kind,
             f: op.f().to_string(),
             key: Some(Value::from(op.key())),
             value,
             error,
+            node,
         };
         let recorder = &shared.recorder;
         if recorder
-            .invoke(entry(EventType::Invoke, op.invoke_value(), None))
+            .invoke(entry(EventType::Invoke, op.invoke_value(), None, None))
             .is_err()
         {
             return;
         }
         let done = op.invoke(&mut client).await;
         let kind = done.kind;
+        let answered = client.answered_by();
+        let node = answered.and_then(|a| shared.nodes.iter().find(|(n, _)| *n == a));
+        let node = node.map(|(_, name)| name.clone());
         if recorder
-            .complete(entry(kind, done.value, done.error))
+            .complete(entry(kind, done.value, done.error, node))
             .await
             .is_err()
         {

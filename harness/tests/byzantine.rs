@@ -1,30 +1,39 @@
 //! The Byzantine fault: an own node told to lie answers reads with values nobody wrote, says so
-//! in its log, and the checker finds the history invalid; systems that cannot lie refuse it.
+//! in its log, and the checker finds the history invalid and names the node — in every design
+//! (async replicas, quorum coordinators, gossip peers); systems that cannot lie refuse it.
 
 mod common;
 
 use common::*;
 
-#[test]
-fn a_lying_node_is_caught_and_its_lies_are_in_its_log() {
+/// How a design's anomaly names an invented answer and the node that gave it.
+struct Lie {
+    /// The design's options (target, mode, workload, where reads go).
+    design: &'static [&'static str],
+    /// In the explanation: the invented value.
+    invented: &'static str,
+    /// In the explanation, with the liar's name in place of `{}`: where it answered.
+    named: &'static str,
+}
+
+/// Runs `lie.design` under the Byzantine fault until a seed has a lying node answer a read;
+/// asserts the run is invalid, the invented value is the anomaly and the liar is named.
+fn a_lie_is_caught(lie: &Lie) {
     let mut seen = Vec::new();
     for seed in ["2", "3", "4"] {
         let case = Case::new();
-        let out = case.run(&[
-            "test",
-            "--net",
-            "loopback",
-            "--nemesis",
-            "byzantine",
-            "--read-from",
-            "any",
-            "--time-limit",
-            "4s",
-            "--nemesis-interval",
-            "1s",
-            "--seed",
-            seed,
-        ]);
+        let out = case.run(&words(&[
+            &["test", "--net", "loopback", "--nemesis", "byzantine"],
+            lie.design,
+            &[
+                "--time-limit",
+                "4s",
+                "--nemesis-interval",
+                "1s",
+                "--seed",
+                seed,
+            ],
+        ]));
         let run = case.latest();
         let results = case.results();
         assert_all_gone(&node_pids(&run));
@@ -37,7 +46,7 @@ fn a_lying_node_is_caught_and_its_lies_are_in_its_log() {
             .collect();
         let lied = liars.iter().any(|n| {
             std::fs::read_to_string(run.join("nodes").join(n).join("node.log"))
-                .is_ok_and(|log| log.contains("lie: GET"))
+                .is_ok_and(|log| log.contains("lie: "))
         });
         if !lied {
             seen.push(format!(
@@ -48,12 +57,45 @@ fn a_lying_node_is_caught_and_its_lies_are_in_its_log() {
         assert_eq!(out.status.code(), Some(1), "a lie is caught: {results:#}");
         assert_eq!(results["verdict"], "invalid");
         assert!(results["faults"]["applied"]["byzantine"].as_u64() > Some(0));
-        // The anomaly is a read of a value nobody wrote: an invented one.
         let explained = results["explanation"].as_str().unwrap_or_default();
-        assert!(explained.contains("returned 10000000"), "{explained}");
+        assert!(explained.contains(lie.invented), "{explained}");
+        // ... and names the node that answered it, one of those told to lie.
+        assert!(
+            liars
+                .iter()
+                .any(|n| explained.contains(&lie.named.replace("{}", n))),
+            "the lying node is named ({liars:?}): {explained}"
+        );
         return;
     }
     panic!("no run had a lying node answer a read: {seen:?}");
+}
+
+#[test]
+fn a_lying_replica_is_caught_and_named() {
+    a_lie_is_caught(&Lie {
+        design: &["--read-from", "any"],
+        invented: "returned 10000000",
+        named: " on {} at ",
+    });
+}
+
+#[test]
+fn a_lying_quorum_coordinator_is_caught_and_named() {
+    a_lie_is_caught(&Lie {
+        design: &["--target", "own", "--mode", "quorum"],
+        invented: "returned 10000000",
+        named: " on {} at ",
+    });
+}
+
+#[test]
+fn a_lying_gossip_peer_is_caught_by_the_set_checker_and_named() {
+    a_lie_is_caught(&Lie {
+        design: &["--target", "own", "--mode", "gossip", "--workload", "set"],
+        invented: "unexpected: [-1000000000]",
+        named: " on {} (invoked ",
+    });
 }
 
 #[test]

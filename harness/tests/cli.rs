@@ -398,7 +398,7 @@ fn sigint_mid_run_tears_everything_down() {
     let run = loop {
         assert!(Instant::now() < deadline, "the run never got going");
         if let Ok(run) = std::fs::canonicalize(case.store.path().join("latest")) {
-            if history_lines(&run).iter().any(|e| e["f"] == "pause") {
+            if history_so_far(&run).iter().any(|e| e["f"] == "pause") {
                 break run;
             }
         }
@@ -516,7 +516,7 @@ fn run_until_partitioned(case: &Case, seed: &str) -> (std::process::Child, PathB
             panic!("no partition within 20 s");
         }
         if let Ok(run) = std::fs::canonicalize(case.store.path().join("latest")) {
-            let events = history_lines(&run);
+            let events = history_so_far(&run);
             let last = events.iter().rev().find(|e| e["process"] == "nemesis");
             if last.is_some_and(|e| e["f"] == "partition") {
                 return (child, run);

@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::path::Path;
 
 /// Quiet 0-7 s, the primary (n1) cut off from both replicas 7-14 s, healed with 2 s left.
-const PARTITIONED_PRIMARY: [&str; 17] = [
+const PARTITIONED_PRIMARY: [&str; 16] = [
     "test",
     "--target",
     "own",
@@ -30,7 +30,6 @@ const PARTITIONED_PRIMARY: [&str; 17] = [
     "--time-limit",
     "16s",
     "--json",
-    "--seed",
 ];
 
 /// Seeds tried in turn until a run records the failover the assertions are about.
@@ -58,7 +57,13 @@ fn n1_demoted_after(run: &Path, after: f64) -> bool {
 #[test]
 fn through_the_fault_proxy_a_cut_off_primary_loses_writes_it_acknowledged() {
     // Unprivileged: the proxy cuts the links between nodes; clients still reach every node.
-    cut_off_primary_loses_acknowledged_writes("proxy");
+    cut_off_primary_loses_acknowledged_writes("proxy", "3");
+}
+
+#[test]
+fn on_five_nodes_a_cut_off_primary_loses_writes_it_acknowledged() {
+    // n1 cut off from four replicas; the highest-ranked of them promotes itself.
+    cut_off_primary_loses_acknowledged_writes("proxy", "5");
 }
 
 #[test]
@@ -66,7 +71,7 @@ fn in_namespaces_a_cut_off_primary_loses_writes_it_acknowledged() {
     if !cluster::capability::netns_for_test() {
         return;
     }
-    cut_off_primary_loses_acknowledged_writes("netns");
+    cut_off_primary_loses_acknowledged_writes("netns", "3");
 }
 
 /// Runs the partitioned primary on `net` until a run records the scenario, then judges it: an
@@ -74,13 +79,13 @@ fn in_namespaces_a_cut_off_primary_loses_writes_it_acknowledged() {
 /// promotes against the schedule depends on the machine, so each run's own record decides
 /// whether it is judged; every run, judged or not, must end with a verdict and leave nothing
 /// running.
-fn cut_off_primary_loses_acknowledged_writes(net: &str) {
+fn cut_off_primary_loses_acknowledged_writes(net: &str, nodes: &str) {
     let mut missed = Vec::new();
     for seed in SEEDS {
         let case = Case::new();
         let mut args = PARTITIONED_PRIMARY.to_vec();
         args[8] = net;
-        args.push(seed);
+        args.extend(["--nodes", nodes, "--seed", seed]);
         let out = case.run(&args);
         let run = case.latest();
         assert_all_gone(&node_pids(&run));
@@ -120,7 +125,7 @@ fn cut_off_primary_loses_acknowledged_writes(net: &str) {
         }
     }
     panic!(
-        "no run on --net {net} saw a failover with writes acknowledged by the cut-off \
+        "no run on --net {net} with {nodes} nodes saw a failover with writes acknowledged by the cut-off \
          primary:\n{}",
         missed.join("\n")
     );

@@ -184,7 +184,7 @@ fn sigint_mid_run_leaves_results_with_the_counts_so_far() {
         ],
     );
     let run = wait_for(&case, &mut child, "a pause and some operations", |run| {
-        let history = history_lines(run);
+        let history = history_so_far(run);
         history.iter().any(|e| e["f"] == "pause")
             && history.iter().filter(|e| e["type"] == "ok").count() > 20
     });

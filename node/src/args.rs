@@ -1,12 +1,18 @@
 //! The command line of `faultline node`.
 
-use crate::durable::Fsync;
+use crate::mode::Mode;
+use crate::record_log::Fsync;
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// Command-line arguments of `faultline node`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct NodeArgs {
+    /// The replication design: async (a primary streams its writes to replicas), quorum
+    /// (leaderless: every node coordinates reads and writes over its --peer nodes) or gossip
+    /// (every node answers alone and gossips its data to its --peer nodes).
+    #[arg(long, value_enum, default_value = "async")]
+    pub mode: Mode,
     /// Name used in logs (e.g. n1).
     #[arg(long, default_value = "n1")]
     pub name: String,
@@ -35,11 +41,26 @@ pub struct NodeArgs {
     /// its --peer nodes. Longer than the primary's 1 s heartbeat.
     #[arg(long, value_parser = humantime::parse_duration, requires = "peer")]
     pub failover_after: Option<Duration>,
-    /// With --failover-after: another node, HOST:PORT as this node reaches it (repeat per node).
-    #[arg(long, requires = "failover_after")]
+    /// Another node, HOST:PORT as this node reaches it (repeat per node): the nodes a
+    /// failover probes (--failover-after), or the replicas a quorum node coordinates over.
+    #[arg(long)]
     pub peer: Vec<String>,
     /// With --failover-after: this node's rank, 0 for the first node; staggers promotions so
     /// that usually one replica promotes and the others follow it.
     #[arg(long, default_value_t = 0)]
     pub rank: u32,
+    /// --mode quorum: replicas that must answer a read, this node included (default: a majority).
+    #[arg(long)]
+    pub read_quorum: Option<usize>,
+    /// --mode quorum: replicas that must acknowledge a write, this node included (default: a
+    /// majority).
+    #[arg(long)]
+    pub write_quorum: Option<usize>,
+    /// --mode quorum: how long a coordinator waits for its quorum before it answers NOQUORUM
+    /// or UNCERTAIN.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "1s")]
+    pub quorum_timeout: Duration,
+    /// --mode gossip: how often a node pushes its data to each peer whose data differs.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "100ms")]
+    pub gossip_interval: Duration,
 }

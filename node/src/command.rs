@@ -54,6 +54,12 @@ pub enum Command {
     Replicaof(Option<(Bytes, Bytes)>),
     /// `LIE ON|OFF`: faultline's Byzantine fault, reads answering invented values while on.
     Lie(bool),
+    /// `QFETCH key`: a quorum coordinator asking this replica for its versioned value.
+    QFetch(Bytes),
+    /// `QSTORE key counter node kind value...`: a quorum coordinator's write to this replica.
+    QStore(Bytes, Vec<Bytes>),
+    /// `GOSSIP digest key value...`: a gossip peer's whole state, with its digest.
+    Gossip(Vec<Bytes>),
     /// `QUIT`.
     Quit,
 }
@@ -155,6 +161,12 @@ impl Command {
                 b"off" => Command::Lie(false),
                 _ => return Err(CommandError::Other("LIE takes ON or OFF".into())),
             },
+            "qfetch" => Command::QFetch(take(&mut args)),
+            "qstore" => {
+                let key = take(&mut args);
+                Command::QStore(key, args.collect())
+            }
+            "gossip" => Command::Gossip(args.collect()),
             "quit" => Command::Quit,
             _ => unreachable!("every name in ARITY is matched above"),
         })
@@ -198,6 +210,9 @@ const ARITY: &[(&str, usize, Option<usize>)] = &[
     ("flsync", 1, Some(1)),
     ("replicaof", 3, Some(3)),
     ("lie", 2, Some(2)),
+    ("qfetch", 2, Some(2)),
+    ("qstore", 6, None),
+    ("gossip", 2, None),
     ("quit", 1, None),
 ];
 

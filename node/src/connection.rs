@@ -34,6 +34,8 @@ enum Next {
     Close(Reply),
     /// The peer is a replica that asked for FLSYNC: the connection becomes a replication link.
     Replicate,
+    /// A data command this node coordinates over a quorum (`--mode quorum`).
+    Coordinate(Command),
 }
 
 /// Serves one connection until the peer leaves, sends a malformed request, or the node stops.
@@ -63,6 +65,15 @@ pub async fn handle(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr
                         close = true;
                     }
                     Next::Replicate => replicate = true,
+                    Next::Coordinate(command) => {
+                        let quorum = server
+                            .design
+                            .quorum()
+                            .expect("only quorum nodes coordinate");
+                        let reply = quorum.execute(&command, &server.liar).await;
+                        let reply = reply.expect("only data commands are coordinated");
+                        reply.encode(session.protocol, &mut out);
+                    }
                 },
                 Err(e) => {
                     debug!(%peer, "closing connection after malformed request: {e}");
@@ -112,6 +123,47 @@ fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
         Ok(command) => command,
         Err(e) => return Next::Reply(reply::error(e).into()),
     };
+    if let Some(quorum) = server.design.quorum() {
+        match command {
+            Command::Get(_)
+            | Command::Set(..)
+            | Command::Cas { .. }
+            | Command::IncrBy(..)
+            | Command::SAdd(..)
+            | Command::SMembers(_) => return Next::Coordinate(command),
+            Command::QFetch(key) => return Next::Reply(quorum.fetch(&key).into()),
+            Command::QStore(key, parts) => {
+                return Next::Reply(quorum.store_sent(key, &parts).into())
+            }
+            Command::DbSize => return Next::Reply(reply::count(quorum.replica.len()).into()),
+            Command::Del(_) | Command::FlushAll | Command::Flsync | Command::Replicaof(_) => {
+                return Next::Reply(
+                    reply::error("ERR not supported by a node in --mode quorum").into(),
+                )
+            }
+            _ => {}
+        }
+    }
+    if let Some(gossip) = server.design.gossip() {
+        if let Some(reply) = gossip.execute(&command, &server.liar) {
+            return Next::Reply(reply);
+        }
+        match command {
+            Command::Gossip(parts) => return Next::Reply(gossip.receive(&parts).into()),
+            Command::DbSize => return Next::Reply(reply::count(gossip.keys()).into()),
+            Command::Del(_)
+            | Command::FlushAll
+            | Command::Flsync
+            | Command::Replicaof(_)
+            | Command::QFetch(_)
+            | Command::QStore(..) => {
+                return Next::Reply(
+                    reply::error("ERR not supported by a node in --mode gossip").into(),
+                )
+            }
+            _ => {}
+        }
+    }
     let primary = server.is_primary();
     if command.is_write() && !primary {
         return Next::Reply(reply::error(CommandError::ReadOnly).into());
@@ -167,6 +219,10 @@ fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
             server.liar.set(on, &server.name);
             reply::ok()
         }
+        Command::QFetch(_) | Command::QStore(..) => {
+            reply::error("ERR QFETCH and QSTORE are served by nodes in --mode quorum only")
+        }
+        Command::Gossip(_) => reply::error("ERR GOSSIP is served by nodes in --mode gossip only"),
         Command::Quit => return Next::Close(reply::ok()),
     };
     Next::Reply(reply.into())
@@ -177,7 +233,7 @@ fn execute(server: &Server, session: &mut Session, args: Vec<Bytes>) -> Next {
 fn logged(result: Result<Reply, impl Into<Refused>>) -> Reply {
     result.unwrap_or_else(|e| match e.into() {
         Refused::WrongType(e) => reply::error(e),
-        Refused::Log(e) => reply::error(format!("ERR {e}")),
+        Refused::Log(e) => e.reply(),
     })
 }
 

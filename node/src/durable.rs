@@ -1,155 +1,99 @@
-//! The node's append-only log on disk (`--log FILE`): every write it applies, in offset order,
-//! so that a restarted node comes back with its data instead of empty.
+//! The async design's append-only log on disk (`--log FILE`): every write the node applies, in
+//! offset order, so that a restarted node comes back with its data instead of empty.
 //!
 //! The records are the replication stream's own messages (see [`crate::replication`]): a
 //! `SNAPSHOT` with its `KV`s and `SKV`s (strings and sets) where a full resync replaced the data,
-//! then a `WRITE` per write (`SET`, `SADD`, `DEL`, `FLUSHALL`). A
-//! restart replays them; a record cut short by a crash mid-write ends the replay (what came
-//! before it stands) and is cut off the file.
-//!
-//! How much a kill -9 may take with it is the fsync policy's promise (`--fsync`):
-//! - `always`: each write is in the file and fsynced before the client hears "OK": nothing.
-//! - `every-second`: written and fsynced once a second: up to a second of acknowledged writes.
-//! - `never`: kept in the process's buffer until it fills: whatever the buffer held.
+//! then a `WRITE` per write (`SET`, `SADD`, `DEL`, `FLUSHALL`). The file itself — framing, the
+//! replay that stops at a torn record, the fsync policy's promise — is a [`RecordLog`].
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write as _};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 
-use bytes::BytesMut;
-use clap::ValueEnum;
-use redis_protocol::resp2::decode::decode_bytes_mut;
-use tracing::warn;
-
+use crate::record_log::{Fsync, RecordLog, Replayed};
 use crate::replication::Message;
+use crate::reply::Reply;
 use crate::snapshot::Snapshot;
 use crate::write::Write;
 
-/// When the log reaches the disk (`--fsync`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Fsync {
-    /// Before every write is acknowledged.
-    Always,
-    /// Once a second, in the background.
-    EverySecond,
-    /// Never by the node: writes wait in its buffer until it fills.
-    Never,
-}
-
-/// The size of the buffer `never` keeps writes in.
-const BUFFER: usize = 64 * 1024;
-
 /// An open log, appended to as writes are applied.
 pub struct DurableLog {
-    path: PathBuf,
-    out: BufWriter<File>,
-    fsync: Fsync,
+    log: RecordLog,
 }
 
 impl DurableLog {
     /// Opens the log at `path` (made if missing) and replays it: the data and offset it holds.
     pub fn open(path: &Path, fsync: Fsync) -> io::Result<(DurableLog, Snapshot)> {
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(e),
-        };
-        let (snapshot, valid) = replay(&bytes);
-        if valid < bytes.len() {
-            warn!(
-                "{}: {} bytes after offset {} are not a whole record (cut off by a crash?): dropped",
-                path.display(),
-                bytes.len() - valid,
-                snapshot.offset
-            );
-        }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
-        file.set_len(valid as u64)?;
-        let log = DurableLog {
-            path: path.to_path_buf(),
-            out: BufWriter::with_capacity(BUFFER, file),
-            fsync,
-        };
-        Ok((log, snapshot))
+        let mut replay = Replay::default();
+        let log = RecordLog::open(path, fsync, |record| replay.take(record))?;
+        Ok((DurableLog { log }, replay.snapshot))
     }
 
     /// Appends the write applied at `offset`; under `always`, returns once it is on disk.
     pub fn append(&mut self, offset: u64, write: &Write) -> io::Result<()> {
-        let mut record = BytesMut::new();
-        Message::Write(offset, write.clone()).encode(&mut record);
-        self.out.write_all(&record)?;
-        if self.fsync == Fsync::Always {
-            self.sync()?;
-        }
-        Ok(())
+        self.log
+            .append(&Message::Write(offset, write.clone()).to_reply())
     }
 
     /// Replaces the whole log with `snapshot` (a replica's full resync), on disk before it returns.
     pub fn rewrite(&mut self, snapshot: &Snapshot) -> io::Result<()> {
-        let mut records = BytesMut::new();
-        let keys = snapshot.data.len();
-        Message::Snapshot {
+        let head = Message::Snapshot {
             offset: snapshot.offset,
-            keys,
-        }
-        .encode(&mut records);
-        for (key, value) in &snapshot.data {
-            Message::Kv(key.clone(), value.clone()).encode(&mut records);
-        }
-        let fresh = self.path.with_extension("rewrite");
-        std::fs::write(&fresh, &records)?;
-        File::open(&fresh)?.sync_all()?;
-        std::fs::rename(&fresh, &self.path)?;
-        let file = OpenOptions::new().append(true).open(&self.path)?;
-        self.out = BufWriter::with_capacity(BUFFER, file);
-        Ok(())
+            keys: snapshot.data.len(),
+        };
+        let kvs = snapshot
+            .data
+            .iter()
+            .map(|(key, value)| Message::Kv(key.clone(), value.clone()));
+        self.log
+            .rewrite(std::iter::once(head).chain(kvs).map(|m| m.to_reply()))
     }
 
     /// Writes out the buffer and fsyncs: `every-second`'s tick.
     pub fn sync(&mut self) -> io::Result<()> {
-        self.out.flush()?;
-        self.out.get_ref().sync_data()
+        self.log.sync()
     }
 }
 
-/// The state the records in `bytes` build, and how many bytes of whole records there were.
-fn replay(bytes: &[u8]) -> (Snapshot, usize) {
-    let mut snapshot = Snapshot::default();
-    let mut rest = BytesMut::from(bytes);
-    let mut valid = 0;
-    let mut kvs_due = 0usize;
-    loop {
-        let Ok(Some((frame, _, _))) = decode_bytes_mut(&mut rest) else {
-            break;
-        };
-        let Ok(message) = Message::decode(frame) else {
-            break;
+/// The state the records replayed so far build.
+#[derive(Default)]
+struct Replay {
+    snapshot: Snapshot,
+    /// The keys of the last snapshot still to come.
+    kvs_due: usize,
+}
+
+impl Replay {
+    fn take(&mut self, record: Reply) -> Replayed {
+        let Ok(message) = Message::decode(record) else {
+            return Replayed::Foreign;
         };
         match message {
             Message::Snapshot { offset, keys } => {
-                snapshot = Snapshot {
+                self.snapshot = Snapshot {
                     offset,
                     data: Default::default(),
                 };
-                kvs_due = keys;
+                self.kvs_due = keys;
             }
-            Message::Kv(key, value) if kvs_due > 0 => {
-                snapshot.data.insert(key, value);
-                kvs_due -= 1;
+            Message::Kv(key, value) if self.kvs_due > 0 => {
+                self.snapshot.data.insert(key, value);
+                self.kvs_due -= 1;
             }
-            Message::Write(offset, write) if kvs_due == 0 && offset == snapshot.offset + 1 => {
-                write.apply(&mut snapshot.data);
-                snapshot.offset = offset;
+            Message::Write(offset, write)
+                if self.kvs_due == 0 && offset == self.snapshot.offset + 1 =>
+            {
+                write.apply(&mut self.snapshot.data);
+                self.snapshot.offset = offset;
             }
             // Out of order: something that is not this node's log; keep what came before.
-            _ => break,
+            _ => return Replayed::Foreign,
         }
         // A snapshot counts only once its last key is in.
-        if kvs_due == 0 {
-            valid = bytes.len() - rest.len();
+        match self.kvs_due {
+            0 => Replayed::Whole,
+            _ => Replayed::Partial,
         }
     }
-    (snapshot, valid)
 }
 
 #[cfg(test)]
@@ -274,18 +218,5 @@ mod tests {
         );
         assert_eq!(again.data[&Bytes::from_static(b"t")], members(&["x"]));
         assert_eq!(again.data[&Bytes::from_static(b"k")], string("v"));
-    }
-
-    #[test]
-    fn never_keeps_writes_in_the_process_until_its_buffer_fills() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("node.aof");
-        let (mut log, _) = DurableLog::open(&path, Fsync::Never).unwrap();
-        log.append(1, &set("a", "1")).unwrap();
-        // What a kill -9 would leave: the file as it is now.
-        assert_eq!(std::fs::read(&path).unwrap().len(), 0);
-        let (_, seen) = DurableLog::open(&path, Fsync::Never).unwrap();
-        assert_eq!(seen.offset, 0, "the write died with the process's buffer");
-        std::mem::forget(log);
     }
 }

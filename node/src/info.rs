@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use bytes::Bytes;
 
 use crate::reply::{self, Protocol, Reply, Response};
-use crate::state::{Role, Server};
+use crate::state::{Design, Role, Server};
 
 /// Sections INFO knows, in the order INFO without arguments prints them.
 const SECTIONS: [&str; 3] = ["server", "replication", "keyspace"];
@@ -60,6 +60,25 @@ fn server_section(server: &Server, text: &mut String) {
 fn replication_section(server: &Server, text: &mut String) {
     let offset = server.store.offset();
     text.push_str("# Replication\r\n");
+    if let Some(gossip) = server.design.gossip() {
+        let _ = write!(
+            text,
+            "role:peer\r\nmode:gossip\r\nnodes:{}\r\ndigest:{}\r\n\
+             conflict_rule:last-writer-wins registers, union sets, per-node counters\r\n",
+            gossip.nodes(),
+            gossip.digest()
+        );
+        return;
+    }
+    if let Some(quorum) = server.design.quorum() {
+        let (read, write) = quorum.sizes();
+        let _ = write!(
+            text,
+            "role:peer\r\nmode:quorum\r\nnodes:{}\r\nread_quorum:{read}\r\nwrite_quorum:{write}\r\n",
+            quorum.nodes()
+        );
+        return;
+    }
     let role = server.role();
     match &role {
         Role::Primary { registry, .. } => {
@@ -102,7 +121,11 @@ fn replication_section(server: &Server, text: &mut String) {
 
 fn keyspace_section(server: &Server, text: &mut String) {
     text.push_str("# Keyspace\r\n");
-    let keys = server.store.len();
+    let keys = match &server.design {
+        Design::Quorum(quorum) => quorum.replica.len(),
+        Design::Gossip(gossip) => gossip.keys(),
+        Design::Async => server.store.len(),
+    };
     if keys > 0 {
         let _ = write!(text, "db0:keys={keys},expires=0,avg_ttl=0\r\n");
     }
@@ -110,6 +133,12 @@ fn keyspace_section(server: &Server, text: &mut String) {
 
 /// ROLE's reply, shaped as Redis's, with the node's epoch as a last element of its own.
 pub fn role(server: &Server) -> Reply {
+    if let Some(quorum) = server.design.quorum() {
+        return Reply::Array(vec![reply::bulk("peer"), reply::count(quorum.nodes())]);
+    }
+    if let Some(gossip) = server.design.gossip() {
+        return Reply::Array(vec![reply::bulk("peer"), reply::count(gossip.nodes())]);
+    }
     let offset = int(server.store.offset());
     let role = server.role();
     let epoch = int(role.epoch());
@@ -148,9 +177,10 @@ pub fn role(server: &Server) -> Reply {
 /// HELLO's reply for a connection now speaking `protocol`: a map, as Redis's (RESP2 sends it as
 /// a flat array of field, value pairs).
 pub fn hello(server: &Server, client_id: u64, protocol: Protocol) -> Response {
-    let role = match server.is_primary() {
-        true => "master",
-        false => "replica",
+    let role = match (&server.design, server.is_primary()) {
+        (Design::Quorum(_) | Design::Gossip(_), _) => "peer",
+        (Design::Async, true) => "master",
+        (Design::Async, false) => "replica",
     };
     let proto = match protocol {
         Protocol::Resp2 => 2,

@@ -1,8 +1,10 @@
 //! faultline's own node: a key-value store spoken to over RESP (Redis's protocol, RESP2 or RESP3
-//! after `HELLO 3`), so the `redis` client drives it as it drives Redis, with asynchronous
-//! primary → replica replication.
+//! after `HELLO 3`), so the `redis` client drives it as it drives Redis, replicated in one of
+//! the designs `--mode` names: asynchronous primary → replica replication (`async`), a
+//! leaderless cluster of read and write quorums (`quorum`), or peers gossiping mergeable data
+//! (`gossip`).
 //!
-//! A node is a primary, or (with `--replica-of`) a read-only replica of one. A key holds a string
+//! In `async` mode a node is a primary, or (with `--replica-of`) a read-only replica of one. A key holds a string
 //! or a set (`value`). Besides GET, SET, DEL, SADD, SMEMBERS and friends it offers
 //! `CAS key expected new`, a compare-and-set for register workloads.
 //! The `replication` module's documentation describes the replication protocol; `store`'s, the data
@@ -12,8 +14,13 @@ mod args;
 mod command;
 mod connection;
 mod durable;
+mod gossip;
 mod info;
 mod lie;
+mod mode;
+mod peer;
+mod quorum;
+mod record_log;
 mod replication;
 mod reply;
 mod request;
@@ -29,7 +36,8 @@ use tokio::net::TcpListener;
 use tracing::Instrument;
 
 pub use args::NodeArgs;
-pub use durable::Fsync;
+pub use mode::Mode;
+pub use record_log::Fsync;
 
 /// How the node reads bytes a client sent, without a connection (for fuzzing): each complete
 /// request at the front of `bytes` is taken off and its command parsed, until the bytes run out

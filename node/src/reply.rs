@@ -46,6 +46,20 @@ where
     Reply::Array(items.into_iter().map(bulk).collect())
 }
 
+/// The bulk strings of an array of them (`bulks`' frames read back); `None` for anything else.
+pub fn words(reply: &Reply) -> Option<Vec<Bytes>> {
+    match reply {
+        Reply::Array(items) => items
+            .iter()
+            .map(|item| match item {
+                Reply::BulkString(b) => Some(b.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    }
+}
+
 /// An integer reply from a count.
 pub fn count(n: usize) -> Reply {
     Reply::Integer(i64::try_from(n).unwrap_or(i64::MAX))

@@ -12,7 +12,7 @@ use tracing::{error, info, warn, Instrument};
 
 use crate::args::NodeArgs;
 use crate::connection;
-use crate::durable::Fsync;
+use crate::record_log::Fsync;
 use crate::replication;
 use crate::state::{Role, Server};
 
@@ -28,13 +28,13 @@ pub async fn run(args: NodeArgs, listener: TcpListener) -> anyhow::Result<()> {
     let server = Arc::new(Server::new(&args, addr.port())?);
     let mut tasks = JoinSet::new();
     if args.log.is_some() && args.fsync == Fsync::EverySecond {
-        let store = server.store.clone();
+        let server = server.clone();
         tasks.spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
                 tick.tick().await;
-                if let Err(e) = store.sync_log() {
-                    error!("{e}");
+                if let Err(e) = server.design.sync_log(&server.store) {
+                    error!("the node's log cannot be written: {e}");
                 }
             }
         });
@@ -44,6 +44,10 @@ pub async fn run(args: NodeArgs, listener: TcpListener) -> anyhow::Result<()> {
         Role::Replica(upstream) => info!("listening on {addr} as replica of {upstream}"),
     }
     tasks.spawn(replication::follower(server.clone()).in_current_span());
+    if let Some(gossip) = server.design.gossip() {
+        info!("gossiping every {:?}", args.gossip_interval);
+        tasks.spawn(gossip.clone().spread().in_current_span());
+    }
     if let Some(plan) = replication::failover::Plan::from_args(&args)? {
         info!(
             "automatic failover after {:?} of silence, rank {}, peers {}",

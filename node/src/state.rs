@@ -14,10 +14,13 @@ use tokio::time::Instant;
 
 use crate::args::NodeArgs;
 use crate::durable::DurableLog;
+use crate::gossip::Gossip;
 use crate::lie::Liar;
+use crate::mode::Mode;
+use crate::quorum::Quorum;
 use crate::replication::{Registry, Upstream};
-use crate::store::Store;
-use anyhow::Context;
+use crate::store::{LogFailed, Store};
+use anyhow::{bail, Context};
 
 /// Whether the node takes writes or follows a primary, and the epoch it stands in.
 #[derive(Clone)]
@@ -43,6 +46,76 @@ impl Role {
     }
 }
 
+/// The replication design a node runs (`--mode`), with what that design keeps.
+pub enum Design {
+    /// A primary streaming to replicas: the role below says which this node is.
+    Async,
+    /// Leaderless: the node coordinates every data command over a quorum of replicas.
+    Quorum(Box<Quorum>),
+    /// Peer to peer: the node answers from its own data and gossips it.
+    Gossip(Arc<Gossip>),
+}
+
+impl Design {
+    /// The design `args` ask for; errors name the options that do not go with it.
+    fn from_args(args: &NodeArgs) -> anyhow::Result<Design> {
+        match args.mode {
+            Mode::Async => {
+                if args.failover_after.is_none() && !args.peer.is_empty() {
+                    bail!("--peer: goes with --failover-after or --mode quorum");
+                }
+                if args.read_quorum.is_some() || args.write_quorum.is_some() {
+                    bail!("--read-quorum and --write-quorum: go with --mode quorum");
+                }
+                Ok(Design::Async)
+            }
+            Mode::Quorum | Mode::Gossip => {
+                if args.replica_of.is_some() || args.failover_after.is_some() {
+                    bail!(
+                        "--mode {}: every node takes writes, so --replica-of and \
+                         --failover-after do not apply",
+                        if args.mode == Mode::Quorum {
+                            "quorum"
+                        } else {
+                            "gossip"
+                        }
+                    );
+                }
+                match args.mode {
+                    Mode::Quorum => Ok(Design::Quorum(Box::new(Quorum::from_args(args)?))),
+                    _ => Ok(Design::Gossip(Arc::new(Gossip::from_args(args)?))),
+                }
+            }
+        }
+    }
+
+    /// The quorum this node coordinates over, in `--mode quorum`.
+    pub fn quorum(&self) -> Option<&Quorum> {
+        match self {
+            Design::Quorum(q) => Some(q.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// Writes out and fsyncs the log of the design's data, if there is one (`--fsync
+    /// every-second`'s tick): the store's in `async`, the replica's in the leaderless designs.
+    pub fn sync_log(&self, store: &Store) -> std::io::Result<()> {
+        match self {
+            Design::Async => store.sync_log().map_err(|LogFailed(e)| e),
+            Design::Quorum(q) => q.replica.sync_log(),
+            Design::Gossip(g) => g.sync_log(),
+        }
+    }
+
+    /// The gossip this node takes part in, in `--mode gossip`.
+    pub fn gossip(&self) -> Option<&Arc<Gossip>> {
+        match self {
+            Design::Gossip(g) => Some(g),
+            _ => None,
+        }
+    }
+}
+
 /// Everything connections share.
 pub struct Server {
     /// Name used in logs and INFO.
@@ -57,15 +130,18 @@ pub struct Server {
     pub started: Instant,
     /// Whether its reads lie now (`LIE ON`, the Byzantine fault).
     pub liar: Liar,
+    /// The replication design.
+    pub design: Design,
     role: Mutex<Role>,
     /// Moves on every role change, always under the `role` lock.
     term: watch::Sender<u64>,
     next_client_id: AtomicU64,
 }
 
-/// The node's data: recovered from its log with `--log`, else empty.
+/// The node's data: recovered from its log with `--log`, else empty. (A leaderless design
+/// keeps its data, and its log, itself.)
 fn open_store(args: &NodeArgs) -> anyhow::Result<Store> {
-    let Some(path) = &args.log else {
+    let (Some(path), Mode::Async) = (&args.log, args.mode) else {
         return Ok(Store::new());
     };
     let (log, recovered) = DurableLog::open(path, args.fsync)
@@ -98,6 +174,7 @@ impl Server {
             delay: args.replication_delay,
             started: Instant::now(),
             liar: Liar::default(),
+            design: Design::from_args(args)?,
             role: Mutex::new(role),
             term: watch::Sender::new(0),
             next_client_id: AtomicU64::new(1),

@@ -42,7 +42,14 @@ pub struct OffsetGap {
 /// A write the node's log on disk refused (disk full, say): the write was not applied.
 #[derive(Debug, thiserror::Error)]
 #[error("the node's log cannot be written: {0}")]
-pub struct LogFailed(#[from] std::io::Error);
+pub struct LogFailed(#[from] pub std::io::Error);
+
+impl LogFailed {
+    /// The error a client hears for a write its node could not log: it was not applied.
+    pub fn reply(&self) -> crate::reply::Reply {
+        crate::reply::error(format!("ERR {self}"))
+    }
+}
 
 /// Why a client's command against a key was refused; either way nothing was written.
 #[derive(Debug, thiserror::Error)]

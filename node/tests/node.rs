@@ -48,6 +48,11 @@ fn args(name: &str, replica_of: Option<SocketAddr>, delay: Duration) -> NodeArgs
         failover_after: None,
         peer: Vec::new(),
         rank: 0,
+        mode: node::Mode::Async,
+        read_quorum: None,
+        write_quorum: None,
+        quorum_timeout: Duration::from_secs(1),
+        gossip_interval: Duration::from_millis(100),
     }
 }
 

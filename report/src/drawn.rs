@@ -100,6 +100,7 @@ mod tests {
                     key: Some(json!("k")),
                     value: json!(null),
                     error: None,
+                    node: None,
                 })
             })
             .collect();

@@ -115,6 +115,7 @@ mod tests {
             key: None,
             value,
             error: None,
+            node: None,
         }
     }
 

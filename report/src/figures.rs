@@ -2,7 +2,7 @@
 //! report draws and tabulates them.
 
 use crate::lag::{max_lag, LagSeries};
-use crate::latency::{quantiles_per_kind, Quantiles};
+use crate::latency::{quantiles_per_kind, quantiles_per_node, Quantiles};
 use crate::throughput::Throughput;
 use checker::Operation;
 use serde::Serialize;
@@ -13,6 +13,10 @@ use std::collections::BTreeMap;
 pub struct Figures {
     /// Per kind of operation, latency quantiles (milliseconds) of its `ok` completions.
     pub latency_ms: BTreeMap<String, Quantiles>,
+    /// Per node that answered, latency quantiles (milliseconds) of its `ok` completions; empty
+    /// when the history names no node.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub latency_by_node_ms: BTreeMap<String, Quantiles>,
     /// Completions per second over time.
     pub throughput: Throughput,
     /// Per replica, the largest lag behind the primary's position in any sampled round.
@@ -24,6 +28,7 @@ impl Figures {
     pub fn compute(ops: &[Operation], span_secs: f64, lag: &LagSeries) -> Figures {
         Figures {
             latency_ms: quantiles_per_kind(ops),
+            latency_by_node_ms: quantiles_per_node(ops),
             throughput: Throughput::of(ops, span_secs),
             max_lag: max_lag(lag),
         }

@@ -51,15 +51,29 @@ pub fn latency_ms(op: &Operation) -> Option<f64> {
 
 /// The quantiles of each kind (`f`) of operation over its `ok` completions.
 pub fn quantiles_per_kind(ops: &[Operation]) -> BTreeMap<String, Quantiles> {
-    let mut by_kind: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    quantiles_by(ops, |op| Some(op.f.clone()))
+}
+
+/// The quantiles of the `ok` completions each node answered (none when the history names no
+/// node): a node that took over another's clients shows it in its latency.
+pub fn quantiles_per_node(ops: &[Operation]) -> BTreeMap<String, Quantiles> {
+    quantiles_by(ops, |op| op.node.clone())
+}
+
+/// The quantiles of `ok` completions grouped by `group` (left out where it gives `None`).
+fn quantiles_by(
+    ops: &[Operation],
+    group: impl Fn(&Operation) -> Option<String>,
+) -> BTreeMap<String, Quantiles> {
+    let mut groups: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for op in ops.iter().filter(|op| op.outcome == Outcome::Ok) {
-        if let Some(ms) = latency_ms(op) {
-            by_kind.entry(op.f.clone()).or_default().push(ms);
+        if let (Some(ms), Some(g)) = (latency_ms(op), group(op)) {
+            groups.entry(g).or_default().push(ms);
         }
     }
-    by_kind
+    groups
         .into_iter()
-        .filter_map(|(f, mut l)| Quantiles::of(&mut l).map(|q| (f, q)))
+        .filter_map(|(g, mut l)| Quantiles::of(&mut l).map(|q| (g, q)))
         .collect()
 }
 

@@ -5,7 +5,7 @@
 use crate::drawn::{drawn, MAX_DRAWN};
 use crate::marks::Marks;
 use crate::markup::escape;
-use crate::plots::{lag_plot, latency_plots, throughput_plot};
+use crate::plots::{lag_plot, latency_plots, node_throughput_plot, throughput_plot};
 use crate::run_files::RunFiles;
 use crate::timeline::{timeline_svg, truncate, TimelineSpec};
 use checker::Operation;
@@ -158,6 +158,11 @@ fn facts(p: &mut String, files: &RunFiles, results: &Value) {
             items.insert(0, (name, plain(v)));
         }
     }
+    // A multi-primary design states how it settles concurrent writes; the reader of a
+    // non-linearizable verdict needs the rule to tell a lost write from a resolved one.
+    if let Some(rule) = results["replication"]["conflict_rule"].as_str() {
+        items.push(("concurrent writes resolved by", rule.to_string()));
+    }
     p.push_str(r#"<section id="summary"><h2>Run</h2><div class="facts">"#);
     for (name, value) in items {
         let _ = write!(
@@ -195,7 +200,53 @@ fn facts(p: &mut String, files: &RunFiles, results: &Value) {
         }
         None => p.push_str(r#"<p class="note">Adequacy was not judged (no results.json).</p>"#),
     }
+    attached(p, &results["attached"]);
     p.push_str("</section>");
+}
+
+/// A cluster faultline attached to (`--attach`) instead of starting: its nodes as found, the
+/// faults faultline could inject into it (none without their pids), and what became of the
+/// run's keys; nothing for a cluster faultline started.
+fn attached(p: &mut String, attached: &Value) {
+    if !attached.is_object() {
+        return;
+    }
+    let _ = write!(
+        p,
+        r#"<div id="attached"><h3>Attached cluster: faultline started none of these nodes</h3><p class="note">Faults faultline could inject: {}</p><table><tr><th>node</th><th>address</th><th>pid</th></tr>"#,
+        escape(&plain(&attached["faults"]))
+    );
+    for node in attached["nodes"].as_array().into_iter().flatten() {
+        let _ = write!(
+            p,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&plain(&node["name"])),
+            escape(&plain(&node["addr"])),
+            node["pid"]
+                .as_u64()
+                .map_or("not given".into(), |pid| pid.to_string())
+        );
+    }
+    p.push_str("</table>");
+    if let Some(sentinels) = attached["sentinels"].as_array().filter(|s| !s.is_empty()) {
+        let _ = write!(
+            p,
+            r#"<p class="note">The nodes were found through sentinel {}.</p>"#,
+            escape(&plain(&Value::Array(sentinels.clone())))
+        );
+    }
+    let prefix = escape(&plain(&attached["key_prefix"]));
+    let keys = &attached["keys"];
+    let end = match keys["outcome"].as_str() {
+        Some("removed") => format!("removed at the end ({} keys)", keys["count"]),
+        Some("kept") => "kept (--keep-data)".into(),
+        Some(_) => format!("not removed: {}", escape(&plain(&keys["error"]))),
+        None => "not yet removed (the run ended before its cleanup)".into(),
+    };
+    let _ = write!(
+        p,
+        r#"<p class="note">The run's keys, under <code>{prefix}</code>: {end}.</p></div>"#
+    );
 }
 
 /// The verdict per key, or the weak checker's, with the explanation of every key not valid.
@@ -501,6 +552,25 @@ fn plots(p: &mut String, files: &RunFiles) {
         files.figures.throughput.peak_ok,
         throughput_plot(&files.figures.throughput, span, &files.windows)
     );
+    if !files.figures.throughput.ok_by_node.is_empty() {
+        let each: Vec<String> = files
+            .figures
+            .latency_by_node_ms
+            .iter()
+            .map(|(n, q)| {
+                format!(
+                    "{n} {} ok, p50 {:.2} ms, p99 {:.2} ms",
+                    q.count, q.p50, q.p99
+                )
+            })
+            .collect();
+        let _ = write!(
+            p,
+            r#"<figure data-plot="throughput-per-node"><figcaption>ok completions per second by the node that answered them ({})</figcaption>{}</figure>"#,
+            escape(&each.join("; ")),
+            node_throughput_plot(&files.figures.throughput, span, &files.windows)
+        );
+    }
     if files.lag.is_empty() {
         p.push_str(r#"<p class="note">No replication lag to show: the run recorded no replica positions (no replication.jsonl, or no replica reported one).</p>"#);
     } else {
@@ -654,5 +724,47 @@ fn outcome_name(op: &Operation) -> &'static str {
         checker::Outcome::Ok => "ok",
         checker::Outcome::Fail { .. } => "fail",
         checker::Outcome::Info => "info",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_attached_cluster_is_shown_with_its_faults_and_keys() {
+        let mut p = String::new();
+        attached(
+            &mut p,
+            &json!({
+                "nodes": [
+                    {"name": "n1", "addr": "127.0.0.1:7001", "pid": 42},
+                    {"name": "n2", "addr": "127.0.0.1:7002", "pid": null}
+                ],
+                "key_prefix": "fl-<1>:",
+                "sentinels": ["127.0.0.1:26379"],
+                "faults": "none: faultline controls no process of the attached nodes",
+                "keys": {"outcome": "removed", "count": 3}
+            }),
+        );
+        assert!(p.contains("faultline started none of these nodes"), "{p}");
+        assert!(p.contains("Faults faultline could inject: none: faultline controls"));
+        assert!(
+            p.contains("<td>n1</td><td>127.0.0.1:7001</td><td>42</td>"),
+            "{p}"
+        );
+        assert!(p.contains("<td>n2</td><td>127.0.0.1:7002</td><td>not given</td>"));
+        assert!(p.contains("found through sentinel 127.0.0.1:26379."), "{p}");
+        assert!(
+            p.contains("<code>fl-&lt;1&gt;:</code>: removed at the end (3 keys)"),
+            "{p}"
+        );
+        let mut none = String::new();
+        attached(&mut none, &Value::Null);
+        assert!(
+            none.is_empty(),
+            "a cluster faultline started has no such section"
+        );
     }
 }

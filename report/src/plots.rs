@@ -94,18 +94,10 @@ pub fn throughput_plot(t: &Throughput, span: f64, windows: &[FaultWindow]) -> St
         if series.iter().all(|&v| v == 0.0) && class != "ok" {
             continue;
         }
-        let points: Vec<String> = series
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| {
-                let mid = (i as f64 + 0.5) * t.bucket_secs;
-                format!("{},{}", num(x.at(mid)), num(y.at(v)))
-            })
-            .collect();
         let _ = write!(
             s,
             r#"<polyline class="line {class}" points="{}"/>"#,
-            points.join(" ")
+            bucket_points(series, t.bucket_secs, &x, &y)
         );
     }
     s.push_str(&legend(&[("ok", "ok"), ("fail", "fail"), ("info", "info")]));
@@ -150,11 +142,56 @@ pub fn lag_plot(lag: &LagSeries, span: f64, windows: &[FaultWindow]) -> String {
         }
         keys.push((node.as_str(), colour));
     }
-    let mut s2 = String::new();
+    s.push_str(&node_legend(&keys));
+    s.push_str("</svg>");
+    s
+}
+
+/// `ok` completions per second of each node that answered: when a node stops answering and its
+/// clients move to the survivors (a cascade), its line falls as theirs rise.
+pub fn node_throughput_plot(t: &Throughput, span: f64, windows: &[FaultWindow]) -> String {
+    let peak = t.ok_by_node.values().flatten().copied().fold(0.0, f64::max);
+    let x = time_scale(span);
+    let y = Scale::linear((0.0, (peak * 1.1).max(1.0)), (FRAME.bottom(), FRAME.top));
+    let mut s = open_svg("throughput per node");
+    s.push_str(&shade(windows, &x));
+    s.push_str(&FRAME.axes(&x, &y, "time (s)", "ok per second, by node"));
+    let mut keys = Vec::new();
+    for (i, (node, series)) in t.ok_by_node.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        let _ = write!(
+            s,
+            r#"<polyline class="lag" stroke="{colour}" points="{}"><title>{}</title></polyline>"#,
+            bucket_points(series, t.bucket_secs, &x, &y),
+            escape(node)
+        );
+        keys.push((node.as_str(), colour));
+    }
+    s.push_str(&node_legend(&keys));
+    s.push_str("</svg>");
+    s
+}
+
+/// A polyline's points for per-bucket rates, each at its bucket's middle.
+fn bucket_points(series: &[f64], bucket_secs: f64, x: &Scale, y: &Scale) -> String {
+    let points: Vec<String> = series
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let mid = (i as f64 + 0.5) * bucket_secs;
+            format!("{},{}", num(x.at(mid)), num(y.at(v)))
+        })
+        .collect();
+    points.join(" ")
+}
+
+/// A key of nodes and their line colours down the top right corner.
+fn node_legend(keys: &[(&str, &str)]) -> String {
+    let mut s = String::new();
     for (i, (node, colour)) in keys.iter().enumerate() {
         let y = FRAME.top + 10.0 + i as f64 * 14.0;
         let _ = write!(
-            s2,
+            s,
             r#"<rect x="{}" y="{}" width="10" height="3" fill="{colour}"/><text class="legend" x="{}" y="{}">{}</text>"#,
             num(FRAME.right() - 60.0),
             num(y - 4.0),
@@ -163,8 +200,6 @@ pub fn lag_plot(lag: &LagSeries, span: f64, windows: &[FaultWindow]) -> String {
             escape(node)
         );
     }
-    s.push_str(&s2);
-    s.push_str("</svg>");
     s
 }
 
@@ -239,6 +274,7 @@ mod tests {
             key: None,
             value: json!(1),
             error: None,
+            node: None,
         };
         let events = vec![
             ev(0, 0, 0, EventType::Invoke, "read"),

@@ -3,6 +3,7 @@
 use crate::axes::nice_step;
 use checker::{Operation, Outcome};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Completions per second, bucket by bucket from time 0.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -20,6 +21,10 @@ pub struct Throughput {
     pub mean_ok: f64,
     /// The busiest bucket's `ok` completions per second.
     pub peak_ok: f64,
+    /// Per node that answered, its `ok` completions per second in each bucket; empty when the
+    /// history names no node. Clients moving from a stopped node to the survivors show here.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub ok_by_node: BTreeMap<String, Vec<f64>>,
 }
 
 impl Throughput {
@@ -29,6 +34,7 @@ impl Throughput {
         let n = ((span_secs / bucket).ceil() as usize).max(1);
         let (mut ok, mut fail, mut info) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
         let mut total_ok = 0usize;
+        let mut ok_by_node: BTreeMap<String, Vec<f64>> = BTreeMap::new();
         for op in ops {
             let Some(done) = op.span.complete_time else {
                 continue;
@@ -37,6 +43,11 @@ impl Throughput {
             let series = match op.outcome {
                 Outcome::Ok => {
                     total_ok += 1;
+                    if let Some(node) = &op.node {
+                        ok_by_node
+                            .entry(node.clone())
+                            .or_insert_with(|| vec![0.0; n])[i] += 1.0 / bucket;
+                    }
                     &mut ok
                 }
                 Outcome::Fail { .. } => &mut fail,
@@ -56,6 +67,7 @@ impl Throughput {
                 0.0
             },
             peak_ok,
+            ok_by_node,
         }
     }
 }
@@ -76,6 +88,7 @@ mod tests {
                 key: None,
                 value: serde_json::Value::Null,
                 error: None,
+                node: None,
             },
             checker::Event {
                 index: 1,
@@ -90,6 +103,7 @@ mod tests {
                 key: None,
                 value: serde_json::Value::Null,
                 error: None,
+                node: None,
             },
         ];
         checker::pair(&events).unwrap().remove(0)
@@ -108,5 +122,28 @@ mod tests {
         assert!((t.ok[5] - 100.0).abs() < 1e-9 && (t.ok[6] - 100.0).abs() < 1e-9);
         assert!((t.fail[95] - 100.0).abs() < 1e-9);
         assert!((t.mean_ok - 2.0).abs() < 1e-9);
+        assert!(t.ok_by_node.is_empty(), "no node named, none per node");
+    }
+
+    #[test]
+    fn ok_completions_count_for_the_node_that_answered_them() {
+        let history = r#"{"index":0,"time":0,"process":0,"type":"invoke","f":"read","key":"k","value":null}
+{"index":1,"time":50000000,"process":0,"type":"ok","f":"read","key":"k","value":null,"node":"n1"}
+{"index":2,"time":60000000,"process":1,"type":"invoke","f":"read","key":"k","value":null}
+{"index":3,"time":70000000,"process":1,"type":"fail","f":"read","key":"k","value":null,"node":"n1"}
+{"index":4,"time":500000000,"process":1,"type":"invoke","f":"read","key":"k","value":null}
+{"index":5,"time":520000000,"process":1,"type":"ok","f":"read","key":"k","value":null,"node":"n2"}"#;
+        let events = checker::formats::read_jsonl(history.as_bytes()).unwrap();
+        let ops = checker::pair(&events).unwrap();
+        let t = Throughput::of(&ops, 1.0);
+        let n1 = &t.ok_by_node["n1"];
+        assert!(
+            (n1[5] - 100.0).abs() < 1e-9 && n1.iter().sum::<f64>() == 100.0,
+            "the fail is not counted"
+        );
+        assert!((t.ok_by_node["n2"][52] - 100.0).abs() < 1e-9);
+        let per_node = crate::latency::quantiles_per_node(&ops);
+        assert_eq!((per_node["n1"].count, per_node["n1"].max), (1, 50.0));
+        assert_eq!((per_node["n2"].count, per_node["n2"].p50), (1, 20.0));
     }
 }

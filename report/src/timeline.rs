@@ -311,6 +311,7 @@ mod tests {
             key: Some(json!("x")),
             value,
             error: None,
+            node: None,
         }
     }
 

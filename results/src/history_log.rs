@@ -40,6 +40,8 @@ pub struct Entry {
     pub value: Value,
     /// Why it failed or is indeterminate.
     pub error: Option<String>,
+    /// On a completion: the node that answered, where the client knows.
+    pub node: Option<String>,
 }
 
 /// Where and when an appended event landed in the history.
@@ -141,6 +143,7 @@ impl HistoryLog {
             key: entry.key,
             value: entry.value,
             error: entry.error,
+            node: entry.node,
         };
         serde_json::to_writer(&mut pending.queue, &event).expect("an event always serialises");
         pending.queue.push(b'\n');
@@ -255,6 +258,7 @@ mod tests {
             key: Some("k".into()),
             value: 3.into(),
             error: None,
+            node: None,
         }
     }
 

@@ -94,6 +94,11 @@ pub struct RunSummary<'a> {
     pub replication: Value,
     /// Before the final reads: whether each node caught up with the primary's position.
     pub catch_up: Value,
+    /// A cluster faultline attached to (`--attach`) rather than started: its nodes, the key
+    /// prefix, the faults that were possible, and whether the run's keys were removed; absent
+    /// for a cluster faultline started.
+    #[serde(skip_serializing_if = "Value::is_null")]
+    pub attached: Value,
     /// The figures the report draws: latency quantiles per kind of operation (ms, of `ok`
     /// completions), throughput over time, and the largest replication lag per replica.
     pub figures: Value,
@@ -297,6 +302,7 @@ mod tests {
             adequacy: Value::Null,
             replication: Value::Null,
             catch_up: Value::Null,
+            attached: Value::Null,
             figures: Value::Null,
             checking: Value::Null,
             explanation: Some(report.describe()),

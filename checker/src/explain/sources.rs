@@ -203,9 +203,11 @@ impl Overwritten {
             "cas" => observer.value[0].clone(),
             _ => observer.value.clone(),
         };
+        // Which node answered, when the history says: a lying or lagging node is named.
+        let on = observer.on_node();
         let observed = match observer.f.as_str() {
-            "cas" => format!("{} on {k} compared against {value}", observer.action()),
-            _ => format!("read of {k} returned {value}"),
+            "cas" => format!("{} on {k} compared against {value}{on}", observer.action()),
+            _ => format!("read of {k} returned {value}{on}"),
         };
         let Some(overwrite) = self.overwrite.map(name) else {
             return format!(

@@ -169,8 +169,9 @@ fn explain(
     let overwrite = OpSummary::from(overwrite);
     let preposition = if overwrite.f == "cas" { "on" } else { "to" };
     let mut message = format!(
-        "read of {k} returned {} at {}, but {} {preposition} {k} was acknowledged at {}, ",
+        "read of {k} returned {}{} at {}, but {} {preposition} {k} was acknowledged at {}, ",
         read.value,
+        read.on_node(),
         read.last_seen(),
         overwrite.action(),
         overwrite.last_seen(),

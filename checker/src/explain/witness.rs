@@ -307,8 +307,9 @@ fn line(op: &OpSummary) -> String {
         }
     };
     format!(
-        "{what} by process {}: invoked at {invoked}, {ended}",
-        op.process
+        "{what} by process {}{}: invoked at {invoked}, {ended}",
+        op.process,
+        op.on_node()
     )
 }
 
@@ -417,6 +418,7 @@ mod tests {
                 invoke_time: 2_500_000_000,
                 complete_time: None,
             },
+            node: None,
             times: Times::Nanos,
         }];
         assert_eq!(
@@ -441,6 +443,7 @@ mod tests {
                 invoke_time: 7,
                 complete_time: Some(9),
             },
+            node: None,
             times: Times::EventOrder,
         }];
         assert_eq!(

@@ -220,6 +220,7 @@ pub(crate) fn op_event(edn: &Edn<'_>, index: usize) -> Result<Event, String> {
         key,
         value,
         error,
+        node: None,
     })
 }
 
@@ -384,6 +385,7 @@ mod tests {
                 key: None,
                 value: Value::Null,
                 error: None,
+                node: None,
             }
         );
         assert_eq!((events[1].index, events[1].time), (1, 1));

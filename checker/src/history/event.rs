@@ -89,4 +89,7 @@ pub struct Event {
     /// Why a `fail` (or `info`) happened; `"cas-mismatch"` for an evaluated, unmatched compare.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// On a completion: the node that answered it, where the client knows (Jepsen's `:node`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }

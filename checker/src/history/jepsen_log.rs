@@ -150,6 +150,7 @@ pub fn read_jepsen_log(
             key: None,
             value,
             error,
+            node: None,
         });
         lines.push(line_no);
     }
@@ -237,6 +238,7 @@ INFO  jepsen.core - Everything looks good! ヽ('ー`)ノ
                 key: None,
                 value: json!([1, 4]),
                 error: None,
+                node: None,
             }
         );
         assert_eq!(events[1].process, Process::Nemesis);

@@ -159,6 +159,7 @@ mod tests {
                 key: Some(json!("x")),
                 value: json!(3),
                 error: None,
+                node: None,
             }
         );
         assert_eq!(events[1].kind, EventType::Ok);

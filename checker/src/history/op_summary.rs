@@ -24,6 +24,9 @@ pub struct OpSummary {
     /// When it was invoked and completed.
     #[serde(flatten)]
     pub span: Span,
+    /// The node that answered it, when the history names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     /// How its history's times read (seconds, or event numbers for a history without times).
     #[serde(skip)]
     pub times: Times,
@@ -43,6 +46,7 @@ impl From<&Operation> for OpSummary {
             value,
             outcome,
             span: op.span,
+            node: op.node.clone(),
             times: op.times,
         }
     }
@@ -59,6 +63,13 @@ impl OpSummary {
         self.times.at(time)
     }
 
+    /// ` on n2` when the history names the node that answered it, else nothing.
+    pub fn on_node(&self) -> String {
+        self.node
+            .as_ref()
+            .map_or_else(String::new, |n| format!(" on {n}"))
+    }
+
     /// When it ended, or was invoked if it never did, as [`OpSummary::at`] shows it.
     pub fn last_seen(&self) -> String {
         self.at(self.span.complete_time.unwrap_or(self.span.invoke_time))
@@ -66,14 +77,15 @@ impl OpSummary {
 }
 
 impl fmt::Display for OpSummary {
-    /// `read 3 by process 2 (invoked 1.190 s, ok at 1.204 s)`; without times
-    /// `(invoked event 4, ok at event 7)`.
+    /// `read 3 by process 2 (invoked 1.190 s, ok at 1.204 s)` (`by process 2 on n2` when the
+    /// history names the node that answered); without times `(invoked event 4, ok at event 7)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} by process {} (invoked {}, ",
+            "{} by process {}{} (invoked {}, ",
             self.action(),
             self.process,
+            self.on_node(),
             self.at(self.span.invoke_time)
         )?;
         let ended = match self.outcome {

@@ -55,6 +55,9 @@ pub struct Operation {
     /// When it was invoked and completed.
     #[serde(flatten)]
     pub span: Span,
+    /// The node that answered it, when its completion names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     /// Whether its history has times or event order only (how reports show its times).
     #[serde(skip)]
     pub times: Times,
@@ -99,6 +102,7 @@ pub fn pair(events: &[Event]) -> Result<Vec<Operation>, HistoryError> {
                     invoke_time: e.time,
                     complete_time: None,
                 },
+                node: None,
                 times,
             });
             continue;
@@ -123,6 +127,7 @@ pub fn pair(events: &[Event]) -> Result<Vec<Operation>, HistoryError> {
         }
         op.span.complete_index = Some(e.index);
         op.span.complete_time = Some(e.time);
+        op.node = e.node.clone();
         op.outcome = match e.kind {
             EventType::Ok => {
                 op.output = e.value.clone();
@@ -143,6 +148,28 @@ mod tests {
     use crate::history::event::EventType;
     use crate::testing::history_builder::*;
     use serde_json::json;
+
+    #[test]
+    fn an_operation_is_answered_by_the_node_its_completion_names() {
+        let mut done = ok(10, 1, "read", json!(3));
+        done.node = Some("n2".into());
+        let ops = pair(&history([invoke(0, 1, "read", json!(null)), done])).unwrap();
+        assert_eq!(ops[0].node.as_deref(), Some("n2"));
+        let summary = crate::history::op_summary::OpSummary::from(&ops[0]);
+        assert_eq!(
+            summary.to_string(),
+            "read 3 by process 1 on n2 (invoked 0.000 s, ok at 0.010 s)"
+        );
+        let line =
+            r#"{"index":1,"time":5,"process":1,"type":"ok","f":"read","value":3,"node":"n2"}"#;
+        let parsed: crate::history::event::Event = serde_json::from_str(line).unwrap();
+        assert_eq!(parsed.node.as_deref(), Some("n2"));
+        assert_eq!(
+            serde_json::to_string(&parsed).unwrap(),
+            line,
+            "written back alike"
+        );
+    }
 
     #[test]
     fn pairs_by_process_in_invocation_order() {

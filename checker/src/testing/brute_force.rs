@@ -169,6 +169,7 @@ fn generate(rng: &mut StdRng, cas: bool, random_reads: bool) -> Vec<Event> {
                 key: key.clone(),
                 value: v,
                 error: error.map(str::to_string),
+                node: None,
             })
         };
         match &mut flights[w] {

@@ -26,6 +26,7 @@ fn event(ms: u64, process: Process, kind: EventType, f: &str, value: Value) -> E
         key: None,
         value,
         error: None,
+        node: None,
     }
 }
 
@@ -52,6 +53,12 @@ pub(crate) fn info(ms: u64, p: u64, f: &str, value: Value) -> Event {
 /// A nemesis event at `ms`.
 pub(crate) fn nemesis(ms: u64, kind: EventType, f: &str) -> Event {
     event(ms, Process::Nemesis, kind, f, Value::Null)
+}
+
+/// The same event, answered by `node`.
+pub(crate) fn answered_by(node: &str, mut e: Event) -> Event {
+    e.node = Some(node.to_string());
+    e
 }
 
 /// The same event, addressed to `key`.

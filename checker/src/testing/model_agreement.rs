@@ -401,6 +401,7 @@ fn generate<S: Simulated>(rng: &mut StdRng) -> Vec<Event> {
                 key: key.clone(),
                 value,
                 error: None,
+                node: None,
             })
         };
         match &mut flights[w] {

@@ -248,6 +248,7 @@ impl Simulation {
                 key: keyed.then(|| json!(key)),
                 value,
                 error: None,
+                node: None,
             });
             index
         };

@@ -347,6 +347,7 @@ fn stretch(steps: &[Step], spread: u64, rng: &mut StdRng) -> Vec<Event> {
                     EventType::Fail => s.error.map(str::to_string),
                     _ => None,
                 },
+                node: None,
             }
         })
         .collect()

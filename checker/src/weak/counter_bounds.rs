@@ -101,6 +101,7 @@ impl PrefixSums {
 pub fn check_counter_bounds(
     ops: &[Operation],
     initial: &Value,
+    faults_end: Option<u64>,
 ) -> Result<CounterBoundsReport, HistoryError> {
     let mut acknowledged = Vec::new();
     let mut possible = Vec::new();
@@ -141,7 +142,7 @@ pub fn check_counter_bounds(
         }
     }
 
-    let boundary = FinalReads::new(ops, "add");
+    let boundary = FinalReads::new(ops, "add", faults_end);
     let final_reads = reads.iter().filter(|(r, _)| boundary.is_final(r)).count();
     let acknowledged = PrefixSums::new(acknowledged);
     let possible = PrefixSums::new(possible);
@@ -236,7 +237,7 @@ mod tests {
     use serde_json::json;
 
     fn check(events: Vec<Event>) -> CounterBoundsReport {
-        check_counter_bounds(&pair(&history(events)).unwrap(), &Value::Null).unwrap()
+        check_counter_bounds(&pair(&history(events)).unwrap(), &Value::Null, None).unwrap()
     }
 
     /// The module docs' history, its two reads returning `first` and `last`.
@@ -316,9 +317,9 @@ mod tests {
             ok(30, 2, "read", json!(5)),
         ]))
         .unwrap();
-        let report = check_counter_bounds(&h, &Value::Null).unwrap();
+        let report = check_counter_bounds(&h, &Value::Null, None).unwrap();
         assert_eq!(violations(&report), [(2, 5, 0, 0, true)]);
-        let report = check_counter_bounds(&h, &json!(5)).unwrap();
+        let report = check_counter_bounds(&h, &json!(5), None).unwrap();
         assert_eq!(report.validity, Validity::Valid);
         assert_eq!((report.acknowledged, report.possible), (5, 5));
     }
@@ -341,7 +342,7 @@ mod tests {
     fn negative_deltas_bad_reads_and_bad_initial_values() {
         let ops = pair(&history([invoke(0, 1, "add", json!(-1))])).unwrap();
         assert_eq!(
-            check_counter_bounds(&ops, &Value::Null)
+            check_counter_bounds(&ops, &Value::Null, None)
                 .unwrap_err()
                 .to_string(),
             "operation invoked at event 0: add value -1 is malformed: a counter-bounds add must \
@@ -352,13 +353,13 @@ mod tests {
             ok(1, 1, "read", json!("1")),
         ]))
         .unwrap();
-        assert!(check_counter_bounds(&ops, &Value::Null).is_err());
+        assert!(check_counter_bounds(&ops, &Value::Null, None).is_err());
         let ops = pair(&history([
             invoke(0, 1, "read", json!(null)),
             ok(1, 1, "read", json!(1)),
         ]))
         .unwrap();
-        let report = check_counter_bounds(&ops, &json!([1])).unwrap();
+        let report = check_counter_bounds(&ops, &json!([1]), None).unwrap();
         assert_eq!(report.validity, Validity::Unknown);
         assert_eq!(
             report.reason.as_deref(),

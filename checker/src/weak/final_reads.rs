@@ -1,4 +1,7 @@
-//! Which reads are final: those that began after every update had ended.
+//! Which reads are final: those that began after every update had ended, and after the
+//! nemesis's last event when the history has one (a read taken while a fault may still stand —
+//! a replica still cut off — says nothing of what the system finally kept; Jepsen's final reads
+//! come after the final heal).
 //!
 //! ```text
 //!   add 1   |----|
@@ -17,19 +20,23 @@ use crate::history::operation::Operation;
 /// The boundary after which a read is final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct FinalReads {
-    /// The last event index of any update; `None` when there were no updates.
+    /// The last event index of any update, or of the nemesis if later; `None` when there were
+    /// neither.
     last_update: Option<u64>,
 }
 
 impl FinalReads {
-    /// The boundary for `ops`, whose updates are the operations with function `update`.
-    pub(crate) fn new(ops: &[Operation], update: &str) -> Self {
+    /// The boundary for `ops`, whose updates are the operations with function `update`, in a
+    /// history whose nemesis's last event is `faults_end` (if it has one).
+    pub(crate) fn new(ops: &[Operation], update: &str, faults_end: Option<u64>) -> Self {
         let last_update = ops
             .iter()
             .filter(|op| op.f == update)
             .map(|op| op.span.complete_index.unwrap_or(op.span.invoke_index))
             .max();
-        FinalReads { last_update }
+        FinalReads {
+            last_update: last_update.max(faults_end),
+        }
     }
 
     /// Whether `read` began after every update had ended.
@@ -59,7 +66,7 @@ mod tests {
             ok(7, 2, "read", json!([1])),
         ]))
         .unwrap();
-        let boundary = FinalReads::new(&ops, "add");
+        let boundary = FinalReads::new(&ops, "add", None);
         let finals: Vec<bool> = ops
             .iter()
             .filter(|op| op.f == "read")
@@ -74,9 +81,9 @@ mod tests {
             invoke(3, 1, "read", json!(null)),
         ]))
         .unwrap();
-        let boundary = FinalReads::new(&pending, "add");
+        let boundary = FinalReads::new(&pending, "add", None);
         assert!(!boundary.is_final(&pending[0]));
         assert!(boundary.is_final(&pending[2]));
-        assert!(FinalReads::new(&pending[..1], "add").is_final(&pending[0]));
+        assert!(FinalReads::new(&pending[..1], "add", None).is_final(&pending[0]));
     }
 }

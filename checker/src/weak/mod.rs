@@ -60,17 +60,23 @@ impl fmt::Display for WeakReport {
 }
 
 /// Runs the weaker-guarantee checker `opts.model` names, or `None` if it names a
-/// linearizability model. Set-full runs with its default options (stale reads allowed).
+/// linearizability model, on a history whose nemesis's last event is `faults_end` (final reads
+/// come after it). Set-full runs with stale reads allowed.
 pub(crate) fn check_weak(
     ops: &[Operation],
     opts: &CheckOptions,
+    faults_end: Option<u64>,
 ) -> Option<Result<WeakReport, HistoryError>> {
     Some(match opts.model {
         ModelKind::SetFull => {
-            check_set_full(ops, &SetFullOptions::default()).map(WeakReport::SetFull)
+            let options = SetFullOptions {
+                linearizable_reads: false,
+                faults_end,
+            };
+            check_set_full(ops, &options).map(WeakReport::SetFull)
         }
         ModelKind::CounterBounds => {
-            check_counter_bounds(ops, &opts.initial).map(WeakReport::CounterBounds)
+            check_counter_bounds(ops, &opts.initial, faults_end).map(WeakReport::CounterBounds)
         }
         ModelKind::Convergence => {
             check_convergence(ops, &opts.initial).map(WeakReport::Convergence)
@@ -98,6 +104,47 @@ mod tests {
             model,
             ..CheckOptions::default()
         }
+    }
+
+    #[test]
+    fn a_read_before_the_nemesis_last_event_is_not_final() {
+        use crate::history::event::EventType;
+        // The read at 30 misses 1, but a fault still stood: only the read after the heal is final.
+        let during = |read: Value| {
+            history([
+                invoke(0, 1, "add", json!(1)),
+                ok(10, 1, "add", json!(1)),
+                invoke(20, 2, "read", json!(null)),
+                ok(30, 2, "read", json!([])),
+                nemesis(40, EventType::Info, "heal"),
+                invoke(50, 2, "read", json!(null)),
+                ok(60, 2, "read", read),
+            ])
+        };
+        let kept = check_events(&during(json!([1])), &opts(ModelKind::SetFull)).unwrap();
+        assert_eq!(kept.validity, Validity::Valid, "{kept}");
+        let lost = check_events(&during(json!([])), &opts(ModelKind::SetFull)).unwrap();
+        assert_eq!(lost.validity, Validity::Invalid, "{lost}");
+        let counter = |read: Value| {
+            history([
+                invoke(0, 1, "add", json!(2)),
+                ok(10, 1, "add", json!(2)),
+                invoke(20, 2, "read", json!(null)),
+                ok(30, 2, "read", json!(0)),
+                nemesis(40, EventType::Info, "heal"),
+                invoke(50, 2, "read", json!(null)),
+                ok(60, 2, "read", read),
+            ])
+        };
+        let bounds = opts(ModelKind::CounterBounds);
+        let report = check_events(&counter(json!(2)), &bounds).unwrap();
+        let Some(super::WeakReport::CounterBounds(r)) = &report.weak else {
+            panic!("{report}")
+        };
+        assert_eq!(
+            r.final_reads, 1,
+            "only the read after the heal is final: {report}"
+        );
     }
 
     #[test]

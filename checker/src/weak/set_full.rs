@@ -43,6 +43,8 @@ use std::fmt;
 pub struct SetFullOptions {
     /// Reads must see every add acknowledged before they began: stale reads are invalid.
     pub linearizable_reads: bool,
+    /// The index of the history's last nemesis event, if any: only reads after it are final.
+    pub faults_end: Option<u64>,
 }
 
 /// The set-full verdict.
@@ -65,6 +67,9 @@ pub struct SetFullReport {
     pub lost: Elements,
     /// Elements read that no add may have added.
     pub unexpected: Elements,
+    /// Each read that returned unexpected elements, with them (`missing` holds what it should
+    /// not have returned): the node that answered it is the one that made them up.
+    pub unexpected_reads: Vec<SetRead>,
     /// Elements some non-final read lacked though acknowledged before it and read later.
     pub stale: Elements,
     /// Each non-final read that lacked stale elements, with them.
@@ -73,12 +78,13 @@ pub struct SetFullReport {
     pub never_read: Elements,
 }
 
-/// One read and the elements it lacked.
+/// One read and the elements it got wrong.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SetRead {
     /// The read (its value is what it returned).
     pub read: OpSummary,
-    /// The elements it should have returned and did not, sorted.
+    /// The elements it should have returned and did not (or, among `unexpected_reads`, those it
+    /// returned and should not have), sorted.
     pub missing: Vec<Value>,
 }
 
@@ -153,7 +159,7 @@ pub fn check_set_full(
         }
     }
 
-    let boundary = FinalReads::new(ops, "add");
+    let boundary = FinalReads::new(ops, "add", opts.faults_end);
     let acknowledged: Vec<(&Value, u64)> = elements
         .iter()
         .filter_map(|(&v, e)| Some((v, e.acknowledged?)))
@@ -198,6 +204,20 @@ pub fn check_set_full(
             .map(|(&v, _)| v.clone())
             .collect(),
     );
+    let unexpected_reads: Vec<SetRead> = reads
+        .iter()
+        .filter_map(|(read, seen)| {
+            let wrong: Vec<Value> = seen
+                .iter()
+                .filter(|v| unexpected.elements.contains(v))
+                .map(|v| (*v).clone())
+                .collect();
+            (!wrong.is_empty()).then(|| SetRead {
+                read: OpSummary::from(*read),
+                missing: Elements::new(wrong).elements,
+            })
+        })
+        .collect();
     let never_read = Elements::new(
         elements
             .iter()
@@ -231,6 +251,7 @@ pub fn check_set_full(
         final_reads,
         lost,
         unexpected,
+        unexpected_reads,
         stale,
         stale_reads,
         never_read,
@@ -254,15 +275,16 @@ fn list(elements: &[Value]) -> String {
     format!("[{}]", shown.join(", "))
 }
 
-/// `read by process 3 (invoked 1.000 s, ok at 1.100 s)`: a read without its (long) value.
+/// `read by process 3 on n2 (invoked 1.000 s, ok at 1.100 s)`: a read without its (long) value.
 fn describe_read(read: &OpSummary) -> String {
     let ended = match read.span.complete_time {
         Some(t) => format!("ok at {}", read.at(t)),
         None => "no reply".into(),
     };
     format!(
-        "read by process {} (invoked {}, {ended})",
+        "read by process {}{} (invoked {}, {ended})",
         read.process,
+        read.on_node(),
         read.at(read.span.invoke_time)
     )
 }
@@ -308,6 +330,7 @@ impl fmt::Display for SetFullReport {
         }
         if self.unexpected.count > 0 {
             writeln!(f, "  unexpected: {}", list(&self.unexpected.elements))?;
+            reads(f, self.unexpected_reads.iter().collect(), "returned")?;
         }
         if self.stale.count > 0 {
             writeln!(f, "  stale: {}", list(&self.stale.elements))?;
@@ -394,7 +417,7 @@ mod tests {
             ok(55, 2, "read", json!([1])),
             invoke(60, 2, "read", json!(null)),
             invoke(60, 3, "read", json!(null)),
-            ok(70, 2, "read", json!([1, 2, 7])),
+            answered_by("n2", ok(70, 2, "read", json!([1, 2, 7]))),
             ok(70, 3, "read", json!([2])),
         ]);
         assert_eq!(report.validity, Validity::Invalid);
@@ -418,6 +441,7 @@ mod tests {
              \x20 lost: [1]\n\
              \x20   read by process 3 (invoked 0.060 s, ok at 0.070 s) (final) lacked [1]\n\
              \x20 unexpected: [7]\n\
+             \x20   read by process 2 on n2 (invoked 0.060 s, ok at 0.070 s) returned [7]\n\
              \x20 stale: [2]\n\
              \x20   read by process 2 (invoked 0.045 s, ok at 0.055 s) lacked [2]\n\
              \x20 never read: [3]\n"
@@ -425,6 +449,8 @@ mod tests {
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["lost"], json!({"count": 1, "elements": [1]}));
         assert_eq!(json["final_reads"][1]["missing"], json!([1]));
+        assert_eq!(json["unexpected_reads"][0]["missing"], json!([7]));
+        assert_eq!(json["unexpected_reads"][0]["read"]["node"], "n2");
     }
 
     #[test]
@@ -446,6 +472,7 @@ mod tests {
             &h,
             &SetFullOptions {
                 linearizable_reads: true,
+                ..SetFullOptions::default()
             },
         )
         .unwrap();

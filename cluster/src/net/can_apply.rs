@@ -20,7 +20,7 @@ impl NetMode {
             NetMode::Loopback => Err(
                 "partitions need a network that can be cut: use --net netns or proxy".to_string(),
             ),
-            NetMode::Netns | NetMode::Proxy => Ok(()),
+            NetMode::Netns | NetMode::Proxy | NetMode::Ssh => Ok(()),
         }
     }
 
@@ -29,6 +29,9 @@ impl NetMode {
     pub fn can_degrade(self, fault: &LinkFault) -> Result<(), String> {
         match self {
             NetMode::Loopback => Err("link faults need --net proxy or netns".to_string()),
+            NetMode::Ssh => {
+                Err("link faults need --net proxy or netns, not remote hosts".to_string())
+            }
             NetMode::Proxy => Ok(()),
             NetMode::Netns => {
                 let proxy_only = fault.proxy_only_parts();

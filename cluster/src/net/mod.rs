@@ -10,18 +10,21 @@
 //! front per node address that tells who connected ([`ProxyPlan`]).
 
 mod can_apply;
+pub mod host_record;
 pub mod in_force;
 pub mod netns;
 pub mod proxy;
+pub mod ssh;
 pub mod subnet;
 
-use crate::control::LocalControl;
+use crate::control::{Control, LocalControl};
 use clap::ValueEnum;
 use nemesis::{Grudge, LinkFault};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// How a local cluster's hosts are laid out (`--net`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +36,8 @@ pub enum NetMode {
     Netns,
     /// Loopback ports with every node-to-node link through faultline's fault proxy (no root).
     Proxy,
+    /// Remote hosts reached over SSH (`--nodes HOST,…`), on their own network.
+    Ssh,
 }
 
 /// What `--net` asks for: a layout, or `auto` to take the most realistic one this process may make.
@@ -77,6 +82,7 @@ impl fmt::Display for NetMode {
             NetMode::Loopback => "loopback",
             NetMode::Netns => "netns",
             NetMode::Proxy => "proxy",
+            NetMode::Ssh => "ssh",
         })
     }
 }
@@ -112,6 +118,8 @@ pub enum Network {
     Netns(netns::NetnsNetwork),
     /// Loopback, with a proxy on every node-to-node link.
     Proxy(proxy::ProxyMesh),
+    /// Remote hosts over SSH.
+    Ssh(ssh::SshNetwork),
 }
 
 impl Network {
@@ -135,6 +143,8 @@ impl Network {
         };
         let mesh = match (mode, proxy) {
             (NetMode::Loopback, _) => return Ok(Network::Loopback),
+            // Remote hosts are not laid out here but logged in to: `ssh::SshNetwork::connect`.
+            (NetMode::Ssh, _) => return Err("remote hosts need their addresses (--nodes)".into()),
             (NetMode::Netns, _) => {
                 return netns::NetnsNetwork::create(nodes, subnet_base).map(Network::Netns)
             }
@@ -181,12 +191,46 @@ impl Network {
     }
 
     /// Node `i`'s address and the control that runs things on its host.
-    pub fn host(&self, i: usize) -> (IpAddr, LocalControl) {
+    pub fn host(&self, i: usize) -> (IpAddr, Arc<dyn Control>) {
         match self {
-            Network::Loopback | Network::Proxy(_) => {
-                (IpAddr::V4(Ipv4Addr::LOCALHOST), LocalControl::root())
+            Network::Loopback | Network::Proxy(_) => (
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                Arc::new(LocalControl::root()),
+            ),
+            Network::Netns(n) => {
+                let (ip, control) = n.host(i);
+                (ip, Arc::new(control))
             }
-            Network::Netns(n) => n.host(i),
+            Network::Ssh(n) => n.host(i),
+        }
+    }
+
+    /// Node `i`'s host as named to faultline: a remote host's name, else this machine's address.
+    pub fn host_name(&self, i: usize) -> String {
+        match self {
+            Network::Ssh(n) => n.hosts()[i].target.host.clone(),
+            _ => self.host(i).0.to_string(),
+        }
+    }
+
+    /// Node `i`'s directory on its host, where that is not the run directory (a remote host).
+    pub fn remote_dir(&self, i: usize) -> Option<PathBuf> {
+        match self {
+            Network::Ssh(n) => Some(n.dir(i)),
+            _ => None,
+        }
+    }
+
+    /// Records node `i`'s daemons on its host, where the host keeps a record of its own (a
+    /// remote host: [`host_record`]); elsewhere the live record in the store suffices.
+    pub fn record_daemons(
+        &self,
+        i: usize,
+        daemons: Vec<host_record::HostDaemon>,
+    ) -> Result<(), String> {
+        match self {
+            Network::Ssh(n) => n.record_daemons(i, daemons),
+            _ => Ok(()),
         }
     }
 
@@ -196,6 +240,7 @@ impl Network {
             Network::Loopback => NetMode::Loopback,
             Network::Netns(_) => NetMode::Netns,
             Network::Proxy(_) => NetMode::Proxy,
+            Network::Ssh(_) => NetMode::Ssh,
         }
     }
 
@@ -205,6 +250,7 @@ impl Network {
         match self {
             Network::Loopback => Ok(()),
             Network::Netns(n) => n.partition(grudge),
+            Network::Ssh(n) => n.partition(grudge),
             Network::Proxy(mesh) => {
                 mesh.partition(grudge);
                 Ok(())
@@ -218,6 +264,7 @@ impl Network {
         match self {
             Network::Loopback => Ok(()),
             Network::Netns(n) => n.degrade(nodes, fault),
+            Network::Ssh(_) => Err("link faults over SSH are not supported".into()),
             // The links *into* each node, keeping whatever cut a partition made.
             Network::Proxy(mesh) => mesh.degrade(nodes, fault).map_err(|e| e.to_string()),
         }
@@ -228,6 +275,7 @@ impl Network {
         match self {
             Network::Loopback => Ok(()),
             Network::Netns(n) => n.heal(),
+            Network::Ssh(n) => n.heal(),
             Network::Proxy(mesh) => {
                 mesh.heal();
                 Ok(())
@@ -240,6 +288,7 @@ impl Network {
         match self {
             Network::Loopback => in_force::FaultsInForce::default(),
             Network::Netns(n) => n.in_force(),
+            Network::Ssh(n) => n.in_force(),
             Network::Proxy(mesh) => mesh.in_force(),
         }
     }
@@ -249,6 +298,7 @@ impl Network {
         match self {
             Network::Loopback => NetworkLayout::Loopback,
             Network::Netns(n) => n.layout(),
+            Network::Ssh(n) => n.layout(),
             Network::Proxy(mesh) => NetworkLayout::Proxy {
                 links: mesh
                     .links()
@@ -264,27 +314,39 @@ impl Network {
     }
 
     /// Takes over a network an earlier faultline created and recorded.
-    pub fn adopt(layout: NetworkLayout) -> Network {
-        match layout {
+    pub fn adopt(layout: NetworkLayout) -> Result<Network, String> {
+        Ok(match layout {
             // The proxies lived inside the faultline that made them and died with it.
             NetworkLayout::Loopback | NetworkLayout::Proxy { .. } => Network::Loopback,
             netns @ NetworkLayout::Netns { .. } => {
                 Network::Netns(netns::NetnsNetwork::adopt(netns))
             }
-        }
+            NetworkLayout::Ssh { hosts, grudge } => {
+                // A cut may stand that the record missed (it is written at start): removing
+                // faultline's chain must be tried whatever the record says.
+                Network::Ssh(ssh::SshNetwork::adopt(
+                    hosts,
+                    Some(grudge.unwrap_or_default()),
+                )?)
+            }
+        })
     }
 
     /// Leaves everything in place when this handle is dropped (a lab cluster between commands).
     pub fn detach(&mut self) {
-        if let Network::Netns(n) = self {
-            n.detach();
+        match self {
+            Network::Netns(n) => n.detach(),
+            Network::Ssh(n) => n.detach(),
+            Network::Loopback | Network::Proxy(_) => {}
         }
     }
 
     /// Removes everything the network created. Safe to call more than once.
     pub fn teardown(&mut self) {
-        if let Network::Netns(n) = self {
-            n.teardown();
+        match self {
+            Network::Netns(n) => n.teardown(),
+            Network::Ssh(n) => n.teardown(),
+            Network::Loopback | Network::Proxy(_) => {}
         }
     }
 }
@@ -315,5 +377,13 @@ pub enum NetworkLayout {
         /// The faults standing when it was recorded, so a later faultline keeps them.
         #[serde(default)]
         faults: in_force::FaultsInForce,
+    },
+    /// Remote hosts reached over SSH, a node's directory on each.
+    Ssh {
+        /// One entry per node.
+        hosts: Vec<ssh::SshHost>,
+        /// The cut standing when it was recorded (`None`: faultline's chain was never made).
+        #[serde(default)]
+        grudge: Option<nemesis::Grudge>,
     },
 }

@@ -329,15 +329,14 @@ impl NetnsNetwork {
         let mut rules = String::from(
             "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n",
         );
-        for src in self.hosts.iter().filter(|o| {
+        let cut = self.hosts.iter().filter(|o| {
             faults
                 .grudge
                 .0
                 .get(&h.node)
                 .is_some_and(|g| g.contains(&o.node))
-        }) {
-            rules.push_str(&format!("-A INPUT -s {}/32 -j DROP\n", src.ip));
-        }
+        });
+        rules.push_str(&drop_lines("INPUT", cut.map(|o| IpAddr::V4(o.ip))));
         if let Some(loss) = faults
             .degraded
             .get(&h.node)
@@ -380,7 +379,18 @@ impl NetnsNetwork {
                 tracing::warn!("teardown: {e}");
             }
         }
-        self.claim = None;
+        // A bridge that would not go still routes the /24: its claim stays, so no later run
+        // puts a second bridge on it (the claim goes stale, and is taken over, once it is gone).
+        match (self.claim.take(), exists("/sys/class/net", &self.bridge)) {
+            (Some(claim), true) => {
+                tracing::warn!(
+                    "teardown: {} remains; its subnet stays claimed",
+                    self.bridge
+                );
+                claim.keep();
+            }
+            (claim, _) => drop(claim),
+        }
     }
 }
 
@@ -396,15 +406,43 @@ impl Drop for NetnsNetwork {
     }
 }
 
+/// iptables-restore lines that drop, in `chain`, every packet from each of `sources`: how a
+/// partition reads in a firewall, in a namespace (INPUT) as on a remote host (its own chain).
+pub(super) fn drop_lines(chain: &str, sources: impl Iterator<Item = IpAddr>) -> String {
+    sources
+        .map(|ip| {
+            let bits = if ip.is_ipv4() { 32 } else { 128 };
+            format!("-A {chain} -s {ip}/{bits} -j DROP\n")
+        })
+        .collect()
+}
+
 /// A short id that keeps this network's device names apart from any other's (names are ≤ 15
-/// bytes): the process id and a per-process counter, so parallel tests in one process differ too.
+/// bytes): the process id and a per-process counter, so parallel tests in one process differ too,
+/// skipping any a bridge or namespace on this machine has (a killed run's leftovers keep their
+/// names until `cluster down`, and a reused pid must not collide with them).
 fn run_id() -> String {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!(
-        "{:05x}",
-        (std::process::id().wrapping_mul(16) ^ n) & 0xfffff
-    )
+    loop {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!(
+            "{:05x}",
+            (std::process::id().wrapping_mul(16) ^ n) & 0xfffff
+        );
+        let taken = std::path::Path::new("/sys/class/net")
+            .join(format!("fl{id}b"))
+            .exists()
+            || std::fs::read_dir("/run/netns").is_ok_and(|names| {
+                names.flatten().any(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with(&format!("fl{id}-"))
+                })
+            });
+        if !taken {
+            return id;
+        }
+    }
 }
 
 fn id_number(id: &str) -> u32 {

@@ -2,6 +2,9 @@
 //!
 //! A claim is a file `/run/faultline/subnets/A.B.X` created exclusively and naming the bridge
 //! that uses it. A claim whose bridge no longer exists was left by a killed run and is taken over.
+//! A /24 this machine already routes somewhere is never claimed, claim file or not: a second
+//! bridge on it would send this run's clients to whatever answers on the first (another run's
+//! nodes, with their data).
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -22,8 +25,12 @@ impl SubnetClaim {
     /// Claims the first free `base.X.0/24`, starting the search at `start` (spreads parallel runs).
     pub fn take(base: [u8; 2], bridge: &str, start: u8) -> Result<SubnetClaim, String> {
         std::fs::create_dir_all(CLAIMS).map_err(|e| format!("cannot create {CLAIMS}: {e}"))?;
+        let routed = routed_prefixes();
         for k in 0..=255u16 {
             let x = start.wrapping_add(k as u8);
+            if routed.contains(&[base[0], base[1], x]) {
+                continue;
+            }
             let path = Path::new(CLAIMS).join(format!("{}.{}.{x}", base[0], base[1]));
             if try_create(&path, bridge) || (stale(&path) && retake(&path, bridge)) {
                 return Ok(SubnetClaim {
@@ -65,6 +72,28 @@ impl Drop for SubnetClaim {
     }
 }
 
+/// The /24s (first three octets) this machine's main routing table has a route into.
+fn routed_prefixes() -> Vec<[u8; 3]> {
+    std::fs::read_to_string("/proc/net/route")
+        .map(|table| parse_routes(&table))
+        .unwrap_or_default()
+}
+
+/// From `/proc/net/route`'s text: each route's destination, when its mask is /24 or narrower.
+fn parse_routes(table: &str) -> Vec<[u8; 3]> {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // Little-endian hex, as the kernel prints them: 0501A8C0 is 192.168.1.5.
+            let dest = u32::from_str_radix(fields.get(1)?, 16).ok()?.to_le_bytes();
+            let mask = u32::from_str_radix(fields.get(7)?, 16).ok()?.to_le_bytes();
+            (mask[..3] == [255, 255, 255]).then_some([dest[0], dest[1], dest[2]])
+        })
+        .collect()
+}
+
 fn try_create(path: &Path, bridge: &str) -> bool {
     match OpenOptions::new().write(true).create_new(true).open(path) {
         Ok(mut f) => f.write_all(bridge.as_bytes()).is_ok(),
@@ -89,4 +118,19 @@ fn stale(path: &Path) -> bool {
 
 fn retake(path: &Path, bridge: &str) -> bool {
     std::fs::remove_file(path).is_ok() && try_create(path, bridge)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_into_a_slash_24_or_narrower_are_read_from_the_kernel_table() {
+        let table =
+            "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+            eth0\t00000000\t0101A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
+            flab12b\t00604D0A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n\
+            eth1\t00004D0A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n";
+        assert_eq!(parse_routes(table), vec![[10, 77, 96]]);
+    }
 }

@@ -63,11 +63,32 @@ impl SshControl {
                 self.session.target.destination()
             );
         }
+        // A shell script's missing command is named by the shell ("sh: 1: mv: not found"), a
+        // missing program by sudo ("sudo: etcd: command not found"); else it is the first word.
+        let named = stderr
+            .split_once(": not found")
+            .or_else(|| stderr.split_once(": command not found"))
+            .and_then(|(before, _)| before.rsplit(": ").next());
+        let program = named.unwrap_or_else(|| shown.split_whitespace().next().unwrap_or(shown));
+        if self.sudo && out.status.code() == Some(NOT_FOUND) && stderr.contains("sudo") {
+            return format!(
+                "host {host}: sudo is not installed, and {} is not root; install sudo (with \
+                 NOPASSWD rights) or log in as root",
+                self.session.target.destination()
+            );
+        }
+        // sudo says so itself, with its own exit status, where the program is missing.
+        if self.sudo && stderr.contains("sudo:") && stderr.contains("command not found") {
+            return format!("command not found on host {host}: {program}");
+        }
+        if stderr.contains("No space left on device") {
+            return format!(
+                "host {host}: no space left on device: `{shown}` failed ({stderr}); free space \
+                 on the host (df -h)"
+            );
+        }
         match out.status.code() {
-            Some(NOT_FOUND) => format!(
-                "command not found on host {host}: {}",
-                shown.split_whitespace().next().unwrap_or(shown)
-            ),
+            Some(NOT_FOUND) => format!("command not found on host {host}: {program}"),
             Some(code) => format!("`{shown}` on host {host} exited {code}: {stderr}"),
             None => format!("`{shown}` on host {host} was killed: {stderr}"),
         }
@@ -198,5 +219,53 @@ mod tests {
         let info = parse_process(b"7 (x) Z 1\n\n\n").unwrap();
         assert_eq!((info.state, info.exe, info.cmdline.len()), ('Z', None, 0));
         assert_eq!(parse_process(b""), None);
+    }
+
+    /// What failed is named whoever reports it: the shell, sudo, or a full disk's ENOSPC.
+    #[test]
+    fn a_failure_names_the_host_and_what_failed() {
+        use std::os::unix::process::ExitStatusExt;
+        let out = |code: i32, stderr: &str| Output {
+            status: std::process::ExitStatus::from_raw(code << 8),
+            stdout: Vec::new(),
+            stderr: stderr.into(),
+        };
+        let root = SshControl::new(SshTarget::new("db1"), false).unwrap();
+        assert_eq!(
+            root.failed("sh -c x", &out(127, "sh: 1: mv: not found\n")),
+            "command not found on host db1: mv"
+        );
+        assert_eq!(
+            root.failed(
+                "etcd --name n1",
+                &out(127, "bash: line 1: etcd: command not found")
+            ),
+            "command not found on host db1: etcd"
+        );
+        let full = root.failed(
+            "write /tmp/f/n1/faultline",
+            &out(1, "cat: write error: No space left on device"),
+        );
+        assert!(
+            full.starts_with("host db1: no space left on device: `write /tmp/f/n1/faultline`"),
+            "{full}"
+        );
+        let mut target = SshTarget::new("db1");
+        target.user = Some("ops".into());
+        let user = SshControl::new(target, true).unwrap();
+        assert_eq!(
+            user.failed("etcd", &out(1, "sudo: etcd: command not found")),
+            "command not found on host db1: etcd"
+        );
+        let no_sudo = user.failed("sh -c x", &out(127, "sh: 1: sudo: not found"));
+        assert!(
+            no_sudo.starts_with("host db1: sudo is not installed, and ops@db1 is not root"),
+            "{no_sudo}"
+        );
+        let prompt = user.failed("sh -c x", &out(1, "sudo: a password is required"));
+        assert!(
+            prompt.starts_with("host db1: sudo wants a password for ops@db1"),
+            "{prompt}"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! One host's SSH connection: how `ssh` is invoked, how many commands share it at once, and what
 //! its failures mean in words that name the host.
 
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -10,7 +11,8 @@ use std::sync::{Condvar, Mutex};
 pub const MAX_SESSIONS: usize = 8;
 
 /// Which host keys to trust.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum HostKeyTrust {
     /// Only keys already in known_hosts (the default): an unknown host is refused.
     #[default]
@@ -21,7 +23,7 @@ pub enum HostKeyTrust {
 }
 
 /// Where a host is and how to log in to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SshTarget {
     /// The host name or address, as given.
     pub host: String,

@@ -4,21 +4,29 @@
 //! cluster's health rule, its client, the options and client operations it takes, its ports and
 //! how the fault proxy stands before it, all behind [`crate::system::System`].
 //!
-//! - [`own`]: faultline's own node (`faultline node`).
+//! - [`own`]: faultline's own node (`faultline node`), asynchronous primary → replicas.
+//! - [`quorum`]: faultline's own node in `--mode quorum`, leaderless with read and write quorums.
+//! - [`gossip`]: faultline's own node in `--mode gossip`, peers gossiping mergeable data.
 //! - [`redis`]: Debian's `redis-server`, one primary and replicas, optionally with a
 //!   `redis-sentinel` beside each node ([`redis::sentinel`]).
 //! - [`etcd`]: a static etcd 3.4 cluster, one member per node.
 //!
-//! Adding a system: its folder, a [`TargetKind`] variant and its line in [`build`].
+//! Adding a system: its folder, a [`TargetKind`] variant (or, for another design of the own
+//! node, a [`Mode`]) and its line in [`build`].
 
 pub mod etcd;
 pub mod failover;
+pub mod gossip;
+mod leaderless;
+pub mod mode;
 pub mod own;
 pub mod persistence;
+pub mod quorum;
 pub mod redis;
 
 pub use etcd::ReadConsistency;
 pub use failover::Failover;
+pub use mode::Mode;
 pub use persistence::Persistence;
 
 use crate::system::{System, SystemOption};
@@ -66,17 +74,38 @@ pub struct TargetOptions {
     /// The faultline binary, started as `faultline node` for faultline's own nodes.
     #[serde(default)]
     pub own_exe: PathBuf,
+    /// Own nodes: the replication design (`--mode`).
+    #[serde(default)]
+    pub mode: Mode,
+    /// `--mode quorum`: replicas a read waits for (`--read-quorum`), a majority if unset.
+    #[serde(default)]
+    pub read_quorum: Option<usize>,
+    /// `--mode quorum`: replicas a write waits for (`--write-quorum`), a majority if unset.
+    #[serde(default)]
+    pub write_quorum: Option<usize>,
 }
 
 /// The system `kind` shaped by `options`: the one list of systems.
 pub fn build(kind: TargetKind, options: &TargetOptions) -> Box<dyn System> {
     match kind {
-        TargetKind::Own => Box::new(own::OwnSystem {
-            exe: options.own_exe.clone(),
-            failover: options.failover,
-            replication_delay_ms: options.replication_delay_ms,
-            persistence: options.persistence,
-        }),
+        TargetKind::Own => match options.mode {
+            Mode::Async => Box::new(own::OwnSystem {
+                exe: options.own_exe.clone(),
+                failover: options.failover,
+                replication_delay_ms: options.replication_delay_ms,
+                persistence: options.persistence,
+            }),
+            Mode::Quorum => Box::new(quorum::QuorumSystem {
+                exe: options.own_exe.clone(),
+                read_quorum: options.read_quorum,
+                write_quorum: options.write_quorum,
+                persistence: options.persistence,
+            }),
+            Mode::Gossip => Box::new(gossip::GossipSystem {
+                exe: options.own_exe.clone(),
+                persistence: options.persistence,
+            }),
+        },
         TargetKind::Redis => Box::new(redis::RedisSystem {
             failover: options.failover,
             persistence: options.persistence,
@@ -139,6 +168,7 @@ mod tests {
         }
         same::<TargetKind>();
         same::<Failover>();
+        same::<Mode>();
         assert_eq!(TargetKind::from_str("etcd", false), Ok(TargetKind::Etcd));
         let aof = serde_json::to_value(Persistence::AofEverysec).unwrap();
         let name = Persistence::AofEverysec.to_possible_value().unwrap();

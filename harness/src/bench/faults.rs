@@ -71,9 +71,13 @@ async fn bench_mode(net: NetMode, args: &BenchFaultsArgs) -> Result<Vec<Row>> {
         net,
         subnet_base: [10, 77],
         replication_delay: Duration::ZERO,
+        mode: Default::default(),
+        read_quorum: None,
+        write_quorum: None,
         failover: Default::default(),
         persistence: Default::default(),
         ready_timeout: Duration::from_secs(20),
+        remote_hosts: Vec::new(),
     };
     let exe = std::env::current_exe().context("locating the faultline binary")?;
     let record = dir.join("live.json");

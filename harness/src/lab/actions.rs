@@ -86,7 +86,7 @@ pub(super) async fn apply(lab: &Cluster, action: &ClusterAction, as_json: bool) 
             .with("node", json!(node))
             .with("steps", json!(steps))
         }
-        ClusterAction::Up(_) | ClusterAction::Serve(_) | ClusterAction::Down => {
+        ClusterAction::Up(_) | ClusterAction::Serve(_) | ClusterAction::Down(_) => {
             unreachable!("handled by act and the daemon")
         }
     };
@@ -133,6 +133,9 @@ pub(super) async fn start_lab(
 ) -> Result<Cluster> {
     let run_dir = RunDir::create(store, "lab")?;
     let exe = std::env::current_exe().context("locating the faultline binary")?;
+    if let Some(warning) = crate::remote::trust_warning(&choice.remote_hosts) {
+        eprintln!("{warning}");
+    }
     let spec = choice.spec(
         run_dir.path().join("nodes"),
         exe,

@@ -202,7 +202,7 @@ async fn handle(lab: &cluster::Cluster, line: &str) -> Result<(String, bool)> {
         bail!("the lab daemon serves `faultline cluster …` commands only");
     };
     match &args.action {
-        ClusterAction::Down => Ok(("took down the proxy lab\n".into(), true)),
+        ClusterAction::Down(_) => Ok(("took down the proxy lab\n".into(), true)),
         ClusterAction::Up(_) | ClusterAction::Serve(_) => bail!(
             "a lab cluster is already up under {}: take it down with `faultline cluster down`",
             args.store.display()

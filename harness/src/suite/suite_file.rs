@@ -185,6 +185,19 @@ fn test_args(fields: &toml::Table) -> Result<(TestArgs, Vec<String>), String> {
                 continue;
             }
             toml::Value::Boolean(b) => b.to_string(),
+            // A list (`nodes = ["host1", "host2"]`) is the option's comma-separated form.
+            toml::Value::Array(items) if takes_value => items
+                .iter()
+                .map(|item| match item {
+                    toml::Value::String(s) => Ok(s.clone()),
+                    toml::Value::Integer(n) => Ok(n.to_string()),
+                    other => Err(format!(
+                        "field `{field}`: a list of strings, found {} in it",
+                        other.type_str()
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()?
+                .join(","),
             other => {
                 return Err(format!(
                     "field `{field}`: must be a string or a number, found {}",
@@ -291,15 +304,19 @@ mod tests {
             [[test]]
             name = "quiet"
             net = "loopback"
+
+            [[test]]
+            nodes = ["db1", "db2"]
+            ssh-user = "admin"
             "#,
         )
         .unwrap();
         assert_eq!(suite.name, "x");
-        assert_eq!(suite.tests.len(), 2);
+        assert_eq!(suite.tests.len(), 3);
         let first = &suite.tests[0];
         assert_eq!(first.label, "test 1");
         assert_eq!(first.args.cluster.target, cluster::TargetKind::Redis);
-        assert_eq!(first.args.cluster.nodes, 1);
+        assert_eq!(first.args.cluster.nodes, crate::cli::NodesArg::Count(1));
         assert_eq!(first.args.time_limit, Duration::from_secs(3));
         assert_eq!(first.args.rate, 50.5);
         assert_eq!(first.args.nemesis.0.len(), 2);
@@ -311,6 +328,13 @@ mod tests {
         assert_eq!(second.args.concurrency, 5);
         assert_eq!(second.args.time_limit, Duration::from_secs(10));
         assert!(!second.args.accept_inadequate);
+        // A list is the option's comma-separated form: remote hosts here.
+        let third = &suite.tests[2].args.cluster;
+        let hosts = crate::cli::NodesArg::Hosts(vec!["db1".into(), "db2".into()]);
+        assert_eq!(
+            (&third.nodes, third.ssh.ssh_user.as_deref()),
+            (&hosts, Some("admin"))
+        );
     }
 
     #[test]
@@ -327,9 +351,11 @@ mod tests {
                  <TARGET>' [possible values: own, redis, etcd]",
             ),
             (
-                "[[test]]\nnodes = \"x\"\n[[test]]\n[[test]]\nrate = \"fast\"\n",
-                "suites/x.toml: test 1: field `nodes`: invalid value 'x' for '--nodes <NODES>': \
-                 invalid digit found in string\nerror: suites/x.toml: test 3: field `rate`: \
+                "[[test]]\nnodes = \"x y\"\n[[test]]\n[[test]]\nrate = \"fast\"\n",
+                "suites/x.toml: test 1: field `nodes`: invalid value 'x y' for '--nodes \
+                 <N|HOST,...>': `x y` is neither a count of nodes nor a host name or address \
+                 (give a number, or hosts as host1,host2,…; the user and port go in \
+                 --ssh-user and --ssh-port)\nerror: suites/x.toml: test 3: field `rate`: \
                  invalid value 'fast' for '--rate <RATE>': invalid float literal",
             ),
             (
@@ -353,12 +379,17 @@ mod tests {
                  `accept-inadequate = true` (or false), found string",
             ),
             (
-                "[[test]]\nnodes = [1, 2]\n",
-                "suites/x.toml: test 1: field `nodes`: must be a string or a number, found array",
+                "[[test]]\nnodes = { count = 2 }\n",
+                "suites/x.toml: test 1: field `nodes`: must be a string or a number, found table",
             ),
             (
-                "[[test]]\nnodes = true\n",
-                "suites/x.toml: test 1: field `nodes`: invalid value 'true' for '--nodes <NODES>'",
+                "[[test]]\nnodes = [\"db1\", true]\n",
+                "suites/x.toml: test 1: field `nodes`: a list of strings, found boolean in it",
+            ),
+            (
+                "[[test]]\nconcurrency = true\n",
+                "suites/x.toml: test 1: field `concurrency`: invalid value 'true' for \
+                 '--concurrency <CONCURRENCY>'",
             ),
             (
                 "name = \"s\"\n",

@@ -177,6 +177,17 @@ pub fn history_lines(run: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// The events of a history.jsonl a run is still writing: its whole lines only (the last may
+/// be half written as it is read).
+pub fn history_so_far(run: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(run.join("history.jsonl")).unwrap_or_default();
+    let whole = text.rfind('\n').map_or("", |end| &text[..end]);
+    whole
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("whole history lines are JSON"))
+        .collect()
+}
+
 /// Asserts a run ended with `verdict`, a real history, node logs and no node left.
 pub fn assert_run_dir_complete(case: &Case, verdict: &str) {
     let run = case.latest();
@@ -371,4 +382,21 @@ pub fn failover_during_partition(run: &Path, old: &str) -> Result<FailoverWindow
              ({partition:.1} s) and the heal ({heal:.1} s)"
         )),
     }
+}
+
+/// Seeds whose fault schedule (a pure function of the seed) kills every node at once among the
+/// first faults of `--nemesis partition,pause,kill`: 30 first, 11 and 16 second.
+pub const KILL_ALL_MIXED: [&str; 3] = ["30", "11", "16"];
+
+/// Seeds whose schedule of `--nemesis kill` kills every one of 3 nodes at its first fault.
+pub const KILL_ALL_FIRST: [&str; 3] = ["3", "11", "12"];
+
+/// The kills in `history` that took all `nodes` nodes at once (applied, not failed): the fault
+/// that leaves no node holding what was only in memory.
+pub fn kills_of_every_node(history: &[Value], nodes: usize) -> Vec<&Value> {
+    history
+        .iter()
+        .filter(|e| e["process"] == "nemesis" && e["f"] == "kill" && e["type"] == "info")
+        .filter(|e| e["value"]["nodes"].as_array().map(Vec::len) == Some(nodes))
+        .collect()
 }

@@ -26,9 +26,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use bytes::BytesMut;
-use redis_protocol::resp2::decode::decode_bytes_mut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio::time::{interval, timeout, MissedTickBehavior};
@@ -212,18 +209,8 @@ async fn probe_all(peers: &[String]) -> Vec<PeerView> {
 /// Asks one peer `INFO server replication`.
 async fn probe(addr: &str) -> anyhow::Result<PeerView> {
     let mut stream = TcpStream::connect(addr).await.context("connect")?;
-    let mut out = BytesMut::new();
-    reply::encode(&reply::bulks(["INFO", "server", "replication"]), &mut out);
-    stream.write_all(&out).await.context("write")?;
-    let mut inbox = BytesMut::new();
-    let frame = loop {
-        if let Some((frame, _, _)) = decode_bytes_mut(&mut inbox)? {
-            break frame;
-        }
-        if stream.read_buf(&mut inbox).await? == 0 {
-            bail!("closed before answering");
-        }
-    };
+    let info = reply::bulks(["INFO", "server", "replication"]);
+    let frame = crate::peer::ask(&mut stream, &info).await?;
     let Reply::BulkString(text) = frame else {
         bail!("INFO answered {frame:?}");
     };
@@ -281,10 +268,15 @@ mod tests {
             replica_of: None,
             replication_delay: Duration::ZERO,
             log: None,
-            fsync: crate::durable::Fsync::EverySecond,
+            fsync: crate::record_log::Fsync::EverySecond,
             failover_after: None,
             peer: vec!["127.0.0.1:7001".into()],
             rank: 1,
+            mode: crate::mode::Mode::Async,
+            read_quorum: None,
+            write_quorum: None,
+            quorum_timeout: Duration::from_secs(1),
+            gossip_interval: Duration::from_millis(100),
         };
         assert!(Plan::from_args(&args).unwrap().is_none());
         args.failover_after = Some(Duration::from_secs(1));

@@ -118,6 +118,11 @@ pub enum StreamError {
 impl Message {
     /// Appends the message to `out` as a RESP2 array of bulk strings.
     pub fn encode(&self, out: &mut BytesMut) {
+        reply::encode(&self.to_reply(), out);
+    }
+
+    /// The message as an array of bulk strings: on the wire and in the log on disk alike.
+    pub fn to_reply(&self) -> Reply {
         let words: Vec<Bytes> = match self {
             Message::Snapshot { offset, keys } => vec![
                 Bytes::from_static(b"SNAPSHOT"),
@@ -140,22 +145,15 @@ impl Message {
             }
             Message::Ping => vec![Bytes::from_static(b"PING")],
         };
-        reply::encode(&reply::bulks(words), out);
+        reply::bulks(words)
     }
 
     /// Reads a message back from a decoded frame.
     pub fn decode(frame: Reply) -> Result<Message, StreamError> {
-        let words = match &frame {
-            Reply::Error(e) => return Err(StreamError::Refused(e.to_string())),
-            Reply::Array(items) => items
-                .iter()
-                .map(|item| match item {
-                    Reply::BulkString(b) => Some(b.clone()),
-                    _ => None,
-                })
-                .collect::<Option<Vec<Bytes>>>(),
-            _ => None,
-        };
+        if let Reply::Error(e) = &frame {
+            return Err(StreamError::Refused(e.to_string()));
+        }
+        let words = reply::words(&frame);
         let message = words.and_then(|words| match words.as_slice() {
             [kind, offset, keys] if kind.as_ref() == b"SNAPSHOT" => Some(Message::Snapshot {
                 offset: number(offset)?,

@@ -61,6 +61,33 @@ fn prefix_end(prefix: &[u8]) -> Vec<u8> {
     }
 }
 
+/// `POST /v3/kv/deleterange`: the keys in `[key, range_end)`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct DeleteRangeRequest {
+    /// The first key, base64.
+    pub key: String,
+    /// The end of the range, base64.
+    pub range_end: String,
+}
+
+impl DeleteRangeRequest {
+    /// A delete of every key starting with `prefix`.
+    pub(crate) fn prefix(prefix: &[u8]) -> DeleteRangeRequest {
+        DeleteRangeRequest {
+            key: base64::encode(prefix),
+            range_end: base64::encode(&prefix_end(prefix)),
+        }
+    }
+}
+
+/// A delete's answer: how many keys went.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct DeleteRangeResponse {
+    /// The number of keys deleted; absent when none was.
+    #[serde(default, deserialize_with = "int64_text")]
+    pub deleted: u64,
+}
+
 /// A range's answer.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct RangeResponse {

@@ -237,6 +237,17 @@ fn element_key(set: &str, element: i64) -> String {
     format!("{set}/{element}")
 }
 
+impl crate::client::Answered for EtcdClient {
+    /// The member of the open connection, or the one member a single-endpoint client has.
+    fn answered_by(&self) -> Option<SocketAddr> {
+        match (&self.connection, &self.endpoints[..]) {
+            (Some((member, _)), _) => Some(*member),
+            (None, [only]) => Some(*only),
+            (None, _) => None,
+        }
+    }
+}
+
 impl RegisterClient for EtcdClient {
     async fn read(&mut self, key: &str) -> Result<Option<i64>, ClientError> {
         let request = RangeRequest::key(key.as_bytes(), self.serializable());

@@ -14,12 +14,14 @@
 //!   connection), with the calls' JSON shapes in `api` and their `bytes` fields in `base64`.
 //! - [`status`]: one member's own view — [`member_status`] (id, leader, Raft index and term),
 //!   [`member_names`] (ids to launch names) and [`health`] — for readiness, roles and the nemesis.
+//! - [`keys`]: an attached cluster's keys under a run's prefix, counted and deleted.
 
 mod api;
 mod base64;
 pub mod client;
 mod gateway;
 mod http;
+pub mod keys;
 pub mod launch;
 pub mod status;
 pub mod system;

@@ -30,7 +30,7 @@ pub struct MemberStatus {
 }
 
 /// Runs `op` against the member at `client_addr`, connecting included, within `timeout`.
-async fn with_member<T, Fut>(
+pub(crate) async fn with_member<T, Fut>(
     client_addr: SocketAddr,
     timeout: Duration,
     op: impl FnOnce(Gateway) -> Fut,

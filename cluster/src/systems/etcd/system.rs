@@ -8,8 +8,8 @@ use super::{
 };
 use crate::client::{BoxFuture, Client, ClientOptions, ReadFrom};
 use crate::system::{
-    judge_primary_replica, DaemonSpec, NodeAddrs, NodePlan, NodeStatus, PortPlan, ProxyKind, Role,
-    StatusFuture, System, SystemOption, Unhealthy,
+    judge_primary_replica, DaemonSpec, KeysAction, NodeAddrs, NodePlan, NodeStatus, PortPlan,
+    ProxyKind, Role, StatusFuture, System, SystemOption, Unhealthy,
 };
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -60,6 +60,8 @@ impl System for EtcdSystem {
                 leader: (s.leader_id != 0).then(|| format!("{:x}", s.leader_id)),
                 sentinel: None,
                 epoch: None,
+                digest: None,
+                conflict_rule: None,
             })
         })
     }
@@ -149,6 +151,25 @@ impl System for EtcdSystem {
         Client::new(EtcdClient::new(vec![member], consistency, opts.timeout))
     }
 
+    fn can_attach(&self) -> bool {
+        true
+    }
+
+    fn keys_under<'a>(
+        &'a self,
+        primary: &'a NodeAddrs,
+        prefix: &'a str,
+        action: KeysAction,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<u64, String>> {
+        Box::pin(super::keys::under_prefix(
+            primary.client,
+            prefix,
+            action,
+            timeout,
+        ))
+    }
+
     /// A serializable read is the member's own copy, which is what a final read is for.
     fn node_client(&self, node: &NodeAddrs, opts: &ClientOptions) -> Client {
         Client::new(EtcdClient::new(
@@ -181,6 +202,8 @@ mod tests {
                 leader: Some(leader.to_string()),
                 sentinel: None,
                 epoch: None,
+                digest: None,
+                conflict_rule: None,
             };
             (name.to_string(), addrs, status)
         };

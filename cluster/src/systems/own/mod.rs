@@ -18,7 +18,7 @@ use crate::system::{
     judge_primary_replica, DaemonSpec, Follower, NodeAddrs, NodePlan, NodeStatus, PortPlan,
     ProxyKind, StatusFuture, System, SystemOption, Unhealthy,
 };
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use workloads::Operations;
 
@@ -40,19 +40,45 @@ pub struct OwnSystem {
 /// rank before promoting itself.
 pub const FAILOVER_AFTER: &str = "2s";
 
-/// The node's `--fsync` for `persistence`, or `None` for a node that keeps its data in memory.
-fn fsync(persistence: Persistence) -> Option<&'static str> {
-    match persistence {
-        Persistence::None => None,
-        Persistence::AofAlways => Some("always"),
-        Persistence::AofEverysec => Some("every-second"),
-        Persistence::AofNo => Some("never"),
-    }
+/// An own node's options for `persistence`, in any design: `--log` in its directory `dir` and
+/// its `--fsync`, or none for a node that keeps its data in memory.
+pub(crate) fn log_args(persistence: Persistence, dir: &Path) -> Vec<String> {
+    let fsync = match persistence {
+        Persistence::None => return Vec::new(),
+        Persistence::AofAlways => "always",
+        Persistence::AofEverysec => "every-second",
+        Persistence::AofNo => "never",
+    };
+    let log = dir.join("node.aof").display().to_string();
+    vec!["--log".into(), log, "--fsync".into(), fsync.into()]
 }
 
 /// The own node's compare-and-set: its `CAS` command answers 1 when it swapped.
-fn cas(key: &str, expected: i64, new: i64) -> redis::Cmd {
+pub(crate) fn cas(key: &str, expected: i64, new: i64) -> redis::Cmd {
     redis::cmd("CAS").arg(key).arg(expected).arg(new).clone()
+}
+
+/// `LIE ON|OFF` to an own node of any design, sent and answered in plain blocking I/O: the
+/// nemesis asks it between two waits, and a node's answer on its client port is a few bytes away.
+pub(crate) fn lie(node: &NodeAddrs, on: bool, timeout: Duration) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let word = if on { "ON" } else { "OFF" };
+    let failed = |e: std::io::Error| format!("LIE {word} to {}: {e}", node.client);
+    let mut s = std::net::TcpStream::connect_timeout(&node.client, timeout).map_err(failed)?;
+    s.set_read_timeout(Some(timeout)).map_err(failed)?;
+    s.set_write_timeout(Some(timeout)).map_err(failed)?;
+    let request = format!("*2\r\n$3\r\nLIE\r\n${}\r\n{word}\r\n", word.len());
+    s.write_all(request.as_bytes()).map_err(failed)?;
+    let mut answer = [0u8; 5];
+    s.read_exact(&mut answer).map_err(failed)?;
+    match &answer {
+        b"+OK\r\n" => Ok(()),
+        other => Err(format!(
+            "LIE {word} to {}: answered {:?}",
+            node.client,
+            String::from_utf8_lossy(other)
+        )),
+    }
 }
 
 impl System for OwnSystem {
@@ -90,10 +116,7 @@ impl System for OwnSystem {
                 }
             }
         }
-        if let Some(fsync) = fsync(self.persistence) {
-            let log = node.dir.join("node.aof").display().to_string();
-            args.extend(["--log".into(), log, "--fsync".into(), fsync.into()]);
-        }
+        args.extend(log_args(self.persistence, node.dir));
         Ok(vec![DaemonSpec::server(
             self.exe.clone(),
             args,
@@ -129,27 +152,8 @@ impl System for OwnSystem {
         true
     }
 
-    /// `LIE ON|OFF`, sent and answered in plain blocking I/O: the nemesis asks it between two
-    /// waits, and a node's answer on its client port is a few bytes away.
     fn lie(&self, node: &NodeAddrs, on: bool, timeout: Duration) -> Result<(), String> {
-        use std::io::{Read, Write};
-        let word = if on { "ON" } else { "OFF" };
-        let failed = |e: std::io::Error| format!("LIE {word} to {}: {e}", node.client);
-        let mut s = std::net::TcpStream::connect_timeout(&node.client, timeout).map_err(failed)?;
-        s.set_read_timeout(Some(timeout)).map_err(failed)?;
-        s.set_write_timeout(Some(timeout)).map_err(failed)?;
-        let request = format!("*2\r\n$3\r\nLIE\r\n${}\r\n{word}\r\n", word.len());
-        s.write_all(request.as_bytes()).map_err(failed)?;
-        let mut answer = [0u8; 5];
-        s.read_exact(&mut answer).map_err(failed)?;
-        match &answer {
-            b"+OK\r\n" => Ok(()),
-            other => Err(format!(
-                "LIE {word} to {}: answered {:?}",
-                node.client,
-                String::from_utf8_lossy(other)
-            )),
-        }
+        lie(node, on, timeout)
     }
 
     fn operations(&self) -> &'static [Operations] {
@@ -162,6 +166,7 @@ impl System for OwnSystem {
             SystemOption::ReplicationDelay
                 | SystemOption::Persistence
                 | SystemOption::Failover(Failover::None | Failover::Auto)
+                | SystemOption::Mode(_)
         )
     }
 

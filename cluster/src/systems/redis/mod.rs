@@ -1,6 +1,7 @@
 //! Debian's Redis 7.0: one primary and replicas via `replicaof`, persistence as chosen, and with
 //! `--failover sentinel` a `redis-sentinel` beside each node ([`sentinel`]).
 
+pub mod keys;
 pub mod sentinel;
 
 use super::{Failover, Persistence};
@@ -9,8 +10,8 @@ use crate::client::{self, BoxFuture, Client, ClientOptions};
 use crate::probe;
 use crate::resp_client::RespClient;
 use crate::system::{
-    judge_primary_replica, DaemonSpec, NodeAddrs, NodePlan, NodeStatus, PortPlan, ProxyKind,
-    StatusFuture, System, SystemOption, Unhealthy,
+    judge_primary_replica, DaemonSpec, KeysAction, NodeAddrs, NodePlan, NodeStatus, PortPlan,
+    ProxyKind, StatusFuture, System, SystemOption, Unhealthy,
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -240,6 +241,20 @@ impl System for RedisSystem {
         timeout: Duration,
     ) -> BoxFuture<'a, Result<Vec<String>, String>> {
         Box::pin(async move { crate::replicaof::promote(name, node, &followers, timeout).await })
+    }
+
+    fn can_attach(&self) -> bool {
+        true
+    }
+
+    fn keys_under<'a>(
+        &'a self,
+        primary: &'a NodeAddrs,
+        prefix: &'a str,
+        action: KeysAction,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<u64, String>> {
+        Box::pin(keys::under_prefix(primary.client, prefix, action, timeout))
     }
 }
 

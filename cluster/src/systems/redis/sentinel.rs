@@ -113,6 +113,89 @@ pub async fn view(addr: SocketAddr, timeout: Duration) -> Result<SentinelView, S
     })
 }
 
+/// What a sentinel someone else runs monitors: the primary and its replicas, as it knows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Monitored {
+    /// The name the primary is monitored under.
+    pub name: String,
+    /// The primary's address.
+    pub primary: SocketAddr,
+    /// The replicas the sentinel sees up, in the order it lists them.
+    pub replicas: Vec<SocketAddr>,
+}
+
+/// Asks `addr` whether it is a sentinel (`INFO server`'s `redis_mode`) and, if so, what it
+/// monitors: `None` for a plain Redis node. A sentinel monitoring several primaries is an
+/// error, for faultline would not know which cluster is meant.
+pub async fn monitored(addr: SocketAddr, timeout: Duration) -> Result<Option<Monitored>, String> {
+    let conn = probe::connect(addr, timeout).await?;
+    // A multiplexed connection's clones share one socket.
+    let ask = |cmd: redis::Cmd| {
+        let mut conn = conn.clone();
+        async move {
+            match tokio::time::timeout(timeout, cmd.query_async::<redis::Value>(&mut conn)).await {
+                Ok(Ok(v)) => Ok(v),
+                Ok(Err(e)) => Err(format!("{addr}: {e}")),
+                Err(_) => Err(format!("{addr} did not answer within {timeout:?}")),
+            }
+        }
+    };
+    let info: String =
+        redis::from_redis_value(ask(redis::cmd("INFO").arg("server").clone()).await?)
+            .map_err(|e| format!("{addr}: INFO server: {e}"))?;
+    if probe::parse_info(&info).get("redis_mode") != Some(&"sentinel") {
+        return Ok(None);
+    }
+    let masters: Vec<HashMap<String, String>> =
+        redis::from_redis_value(ask(redis::cmd("SENTINEL").arg("masters").clone()).await?)
+            .map_err(|e| format!("sentinel {addr}: SENTINEL masters: {e}"))?;
+    let master = match &masters[..] {
+        [one] => one,
+        [] => return Err(format!("sentinel {addr} monitors no primary")),
+        many => {
+            let names: Vec<&str> = many
+                .iter()
+                .filter_map(|m| m.get("name").map(String::as_str))
+                .collect();
+            return Err(format!(
+                "sentinel {addr} monitors {} primaries ({}); give the nodes' addresses instead",
+                many.len(),
+                names.join(", ")
+            ));
+        }
+    };
+    let at = |fields: &HashMap<String, String>| -> Result<SocketAddr, String> {
+        let (ip, port) = (fields.get("ip"), fields.get("port"));
+        format!(
+            "{}:{}",
+            ip.map_or("", String::as_str),
+            port.map_or("", String::as_str)
+        )
+        .parse()
+        .map_err(|_| format!("sentinel {addr}: an entry without an address: {fields:?}"))
+    };
+    let name = master.get("name").cloned().unwrap_or_default();
+    let replicas: Vec<HashMap<String, String>> = redis::from_redis_value(
+        ask(redis::cmd("SENTINEL").arg("replicas").arg(&name).clone()).await?,
+    )
+    .map_err(|e| format!("sentinel {addr}: SENTINEL replicas: {e}"))?;
+    // A replica the sentinel believes down or cut off would only make the attach fail later.
+    let down = |r: &HashMap<String, String>| {
+        r.get("flags").is_some_and(|f| {
+            f.contains("s_down") || f.contains("o_down") || f.contains("disconnected")
+        })
+    };
+    Ok(Some(Monitored {
+        primary: at(master)?,
+        replicas: replicas
+            .iter()
+            .filter(|r| !down(r))
+            .map(at)
+            .collect::<Result<_, _>>()?,
+        name,
+    }))
+}
+
 /// Finds the primary as a Redis client with sentinel support does: asks the sentinels in its
 /// order, the first that answers wins, and keeps that sentinel's connection for the next time
 /// (a client asks again every few hundred milliseconds: a new connection each time would be
@@ -256,6 +339,8 @@ mod tests {
                 leader: None,
                 sentinel: seen,
                 epoch: None,
+                digest: None,
+                conflict_rule: None,
             };
             (name.to_string(), addrs(port), status)
         };

@@ -1,0 +1,871 @@
+//! Remote nodes over SSH (`faultline test --nodes HOST,…`), without remote machines: the test
+//! makes network namespaces of its own (a bridge and a namespace per host, as netns mode
+//! does), starts an sshd inside each with host keys and an authorized key made for the test,
+//! and writes the known_hosts file, so host-key checking stays on. faultline then runs against
+//! the namespaces' addresses as it would against machines.
+
+mod common;
+
+use cluster::net::netns::NetnsNetwork;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Hosts of the test's own: namespaces on a bridge, an sshd in each; everything removed on drop
+/// (the sshds by pid, our children; the namespaces with the network).
+struct Hosts {
+    dir: tempfile::TempDir,
+    sshds: Vec<Child>,
+    ips: Vec<String>,
+    /// Dropped last: the sshds live in its namespaces.
+    _net: NetnsNetwork,
+}
+
+fn keygen(path: &Path) {
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ssh-keygen {}", path.display());
+}
+
+/// How the test's hosts differ from plain ones.
+#[derive(Default)]
+struct Setup<'a> {
+    /// The PATH their logins get (a host lacking programs).
+    path: Option<&'a Path>,
+    /// A shell script run as root in each sshd's own mount namespace before it starts, with
+    /// the hosts' directory as `$1`: mounts that only the hosts see, gone with their sshds.
+    mounts: Option<&'a str>,
+    /// Whether logins other than root's read the authorized key (the hosts' directory opened).
+    other_users: bool,
+}
+
+/// A user the hosts know besides root (added to their /etc/passwd by [`WITH_USER`]): sudo has
+/// no rule for it, so `sudo -n` refuses it, as on a host where it would ask a password.
+const USER: &str = "fltest";
+
+/// [`Setup::mounts`] giving the hosts an /etc/passwd with [`USER`] in it.
+const WITH_USER: &str = r#"{ cat /etc/passwd; echo "fltest:x:64999:64999:faultline test:/:/bin/sh"; } > "$1/passwd" && mount --bind "$1/passwd" /etc/passwd"#;
+
+impl Hosts {
+    /// `n` hosts, or `None` (skipped) where this machine cannot make them.
+    fn start(n: usize) -> Option<Hosts> {
+        Hosts::start_with(n, &Setup::default())
+    }
+
+    /// `n` hosts set up as `setup` says.
+    fn start_with(n: usize, setup: &Setup) -> Option<Hosts> {
+        if !cluster::capability::netns_for_test() || !cluster::capability::sshd_for_test() {
+            return None;
+        }
+        let names: Vec<String> = (1..=n).map(|i| format!("h{i}")).collect();
+        let net = NetnsNetwork::create(&names, [10, 79]).expect("the hosts' namespaces");
+        // Outside /tmp, where faultline works on the hosts: a host may get a /tmp of its own.
+        let dir = tempfile::Builder::new()
+            .prefix("faultline-hosts")
+            .tempdir_in("/run")
+            .unwrap();
+        let d = dir.path().to_path_buf();
+        let d = d.as_path();
+        keygen(&d.join("user"));
+        keygen(&d.join("stranger"));
+        std::fs::copy(d.join("user.pub"), d.join("authorized_keys")).unwrap();
+        if setup.other_users {
+            use std::os::unix::fs::PermissionsExt;
+            // sshd reads a user's authorized keys as that user.
+            for (path, mode) in [(d.to_path_buf(), 0o755), (d.join("authorized_keys"), 0o644)] {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+            }
+        }
+        // sshd's privilege separation wants its empty directory.
+        std::fs::create_dir_all("/run/sshd").unwrap();
+        let mut known = String::new();
+        let mut hosts = Hosts {
+            sshds: Vec::new(),
+            ips: Vec::new(),
+            dir,
+            _net: net,
+        };
+        for (i, h) in hosts._net.hosts().to_vec().iter().enumerate() {
+            let key = d.join(format!("host{i}"));
+            keygen(&key);
+            let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+            let mut fields = public.split_whitespace();
+            let (kind, blob) = (fields.next().unwrap(), fields.next().unwrap());
+            known.push_str(&format!("{} {kind} {blob}\n", h.ip));
+            let config = d.join(format!("sshd{i}.conf"));
+            std::fs::write(
+                &config,
+                format!(
+                    "Port 22\nListenAddress {ip}\nHostKey {key}\nPidFile {d}/sshd{i}.pid\n\
+                     AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\n\
+                     PasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+                     PubkeyAuthentication yes\nPermitRootLogin prohibit-password\n\
+                     MaxSessions 10\n{set_path}",
+                    set_path = setup
+                        .path
+                        .map_or(String::new(), |p| format!("SetEnv PATH={}\n", p.display())),
+                    ip = h.ip,
+                    key = key.display(),
+                    d = d.display()
+                ),
+            )
+            .unwrap();
+            // `ip netns exec` (and unshare, and sh's exec) exec sshd in place: the child's pid
+            // is sshd's.
+            let mut cmd = match setup.mounts {
+                None => Command::new("ip"),
+                Some(script) => {
+                    let mut cmd = Command::new("unshare");
+                    cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
+                        .arg(format!("{script} && shift && exec ip \"$@\""))
+                        .arg("sh")
+                        .arg(d);
+                    cmd
+                }
+            };
+            let child = cmd
+                .args([
+                    "netns",
+                    "exec",
+                    &h.netns,
+                    cluster::capability::SSHD,
+                    "-D",
+                    "-e",
+                ])
+                .arg("-f")
+                .arg(&config)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(d.join(format!("sshd{i}.log"))).unwrap())
+                .spawn()
+                .unwrap();
+            hosts.sshds.push(child);
+            hosts.ips.push(h.ip.to_string());
+        }
+        std::fs::write(d.join("known_hosts"), known).unwrap();
+        for ip in &hosts.ips {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while std::net::TcpStream::connect((ip.as_str(), 22)).is_err() {
+                assert!(Instant::now() < deadline, "sshd on {ip} did not listen");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Some(hosts)
+    }
+
+    /// Whether host `i`'s firewall holds faultline's chain.
+    fn has_chain(&self, i: usize) -> bool {
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self._net.hosts()[i].netns,
+                "iptables",
+                "-S",
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).contains("FAULTLINE")
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `--nodes` for these hosts.
+    fn nodes(&self) -> String {
+        self.ips.join(",")
+    }
+
+    /// The options that log in to these hosts as root with the test's key, checking host keys
+    /// against the test's known_hosts.
+    fn ssh_args(&self, key: &str, known_hosts: &Path) -> Vec<String> {
+        self.ssh_args_as("root", key, known_hosts)
+    }
+
+    /// [`Hosts::ssh_args`] logging in as `user`.
+    fn ssh_args_as(&self, user: &str, key: &str, known_hosts: &Path) -> Vec<String> {
+        vec![
+            "--nodes".into(),
+            self.nodes(),
+            "--ssh-user".into(),
+            user.into(),
+            "--ssh-key".into(),
+            self.path(key).display().to_string(),
+            "--ssh-known-hosts".into(),
+            known_hosts.display().to_string(),
+        ]
+    }
+}
+
+impl Drop for Hosts {
+    fn drop(&mut self) {
+        for sshd in &mut self.sshds {
+            let _ = sshd.kill();
+            let _ = sshd.wait();
+        }
+        // What still runs in the hosts' namespaces is the test's too: an sshd session whose
+        // client was killed with its faultline (it would wait for a FIN that cannot come once
+        // the namespace is gone), a daemon a failed test left. Each by its pid.
+        for h in self._net.hosts() {
+            let out = Command::new("ip")
+                .args(["netns", "pids", &h.netns])
+                .output()
+                .unwrap();
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                if let Ok(pid) = pid.parse::<i32>() {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// `faultline test` with `args` then `ssh`, as strings.
+fn run(case: &Case, args: &[&str], ssh: &[String]) -> std::process::Output {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(ssh.iter().map(String::as_str));
+    case.run(&all)
+}
+
+/// The directories the run made on its hosts, from its network.json.
+fn remote_dirs(run: &Path) -> Vec<PathBuf> {
+    let text = std::fs::read_to_string(run.join("nodes/network.json")).expect("network.json");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["mode"], "ssh", "{v:#}");
+    v["hosts"]
+        .as_array()
+        .expect("ssh hosts")
+        .iter()
+        .map(|h| PathBuf::from(h["dir"].as_str().unwrap()))
+        .collect()
+}
+
+/// A 5 s run of own nodes on `hosts` under `nemesis` with `seed`, asserted valid and complete.
+fn own_run_is_valid(hosts: &Hosts, nemesis: &str, seed: &str) -> Case {
+    let case = Case::new();
+    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
+    let args = [
+        "test",
+        "--target",
+        "own",
+        "--nemesis",
+        nemesis,
+        "--nemesis-interval",
+        "1s",
+    ];
+    let out = run(
+        &case,
+        &[&args[..], &["--time-limit", "5s", "--seed", seed, "--json"]].concat(),
+        &ssh,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_run_dir_complete(&case, "valid");
+    case
+}
+
+/// Own nodes on three hosts under pauses: faultline uploads itself, starts `faultline node` on
+/// each host bound to the host's address, pauses and resumes by pid over SSH, brings the logs
+/// back and leaves nothing on the hosts.
+#[test]
+fn own_nodes_on_remote_hosts_under_pauses_are_valid() {
+    let Some(hosts) = Hosts::start(3) else {
+        return;
+    };
+    let case = own_run_is_valid(&hosts, "pause", "5");
+    let run = case.latest();
+    let history = history_lines(&run);
+    let pauses = history
+        .iter()
+        .filter(|e| e["process"] == "nemesis" && e["type"] == "info" && e["f"] == "pause")
+        .count();
+    assert!(pauses > 0, "a pause was applied: {history:?}");
+    for i in 1..=hosts.ips.len() {
+        let log = std::fs::read_to_string(run.join(format!("nodes/n{i}/node.log"))).unwrap();
+        assert!(!log.is_empty(), "n{i}'s log brought back");
+    }
+    let layout = std::fs::read_to_string(run.join("nodes/network.json")).unwrap();
+    for ip in &hosts.ips {
+        assert!(layout.contains(ip.as_str()), "{layout}");
+    }
+    for dir in remote_dirs(&run) {
+        assert!(!dir.exists(), "{} left on its host", dir.display());
+    }
+}
+
+/// A host whose key is not in known_hosts is refused, naming the host and the way out; with
+/// --ssh-accept-new it is trusted (loudly) and its key added.
+#[test]
+fn an_unknown_host_key_is_refused_unless_trusted_on_first_use() {
+    let Some(hosts) = Hosts::start(1) else {
+        return;
+    };
+    let case = Case::new();
+    let empty = hosts.path("empty_known_hosts");
+    std::fs::write(&empty, "").unwrap();
+    let quick = ["test", "--nemesis", "none", "--time-limit", "1s", "--json"];
+    let out = run(&case, &quick, &hosts.ssh_args("user", &empty));
+    let err = stderr(&out);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        err.contains(&format!("host {}", hosts.ips[0])) && err.contains("--ssh-accept-new"),
+        "{err}"
+    );
+    let mut trusting = hosts.ssh_args("user", &empty);
+    trusting.push("--ssh-accept-new".into());
+    let out = run(&case, &quick, &trusting);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("WARNING: --ssh-accept-new"));
+    // ssh may hash the names in known_hosts: ask ssh-keygen whether the host is there.
+    let found = Command::new("ssh-keygen")
+        .args(["-F", &hosts.ips[0], "-f"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert!(found.status.success(), "key added to {}", empty.display());
+}
+
+/// A key the host does not authorize, a port nothing listens on, and a changed host key each
+/// stop the run before it starts, naming the host.
+#[test]
+fn login_failures_name_the_host() {
+    let Some(hosts) = Hosts::start(1) else {
+        return;
+    };
+    let case = Case::new();
+    let ip = &hosts.ips[0];
+    let quick = ["test", "--nemesis", "none", "--time-limit", "1s", "--json"];
+    let known = hosts.path("known_hosts");
+
+    let out = run(&case, &quick, &hosts.ssh_args("stranger", &known));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("host {ip}")) && err.contains("refused the key"),
+        "{err}"
+    );
+
+    let mut closed = hosts.ssh_args("user", &known);
+    closed.extend(["--ssh-port".into(), "2222".into()]);
+    let out = run(&case, &quick, &closed);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("host {ip} is unreachable on port 2222")),
+        "{err}"
+    );
+
+    // known_hosts holding another key for the host: refused even with --ssh-accept-new.
+    let other = hosts.path("other_known_hosts");
+    let public = std::fs::read_to_string(hosts.path("stranger.pub")).unwrap();
+    let mut fields = public.split_whitespace();
+    let (kind, blob) = (fields.next().unwrap(), fields.next().unwrap());
+    std::fs::write(&other, format!("{ip} {kind} {blob}\n")).unwrap();
+    let mut changed = hosts.ssh_args("user", &other);
+    changed.push("--ssh-accept-new".into());
+    let out = run(&case, &quick, &changed);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("host {ip}")) && err.contains("CHANGED"),
+        "{err}"
+    );
+}
+
+/// Own nodes on three hosts under partitions: DROP rules in faultline's chain on each host,
+/// the control node never cut (clients and SSH go on), and no chain left at the end.
+#[test]
+fn own_nodes_on_remote_hosts_under_partitions() {
+    let Some(hosts) = Hosts::start(3) else {
+        return;
+    };
+    let case = own_run_is_valid(&hosts, "partition", "6");
+    let history = history_lines(&case.latest());
+    let cuts = history
+        .iter()
+        .filter(|e| e["process"] == "nemesis" && e["type"] == "info" && e["f"] == "partition")
+        .count();
+    assert!(cuts > 0, "a partition was applied: {history:?}");
+    for i in 0..hosts.ips.len() {
+        assert!(!hosts.has_chain(i), "host {i} keeps faultline's chain");
+    }
+}
+
+/// Redis on remote hosts: redis-server found on each host's PATH and started there.
+#[test]
+fn redis_on_remote_hosts_under_pauses_is_valid() {
+    let Some(hosts) = Hosts::start(3) else {
+        return;
+    };
+    if !cluster::capability::redis_for_test() {
+        return;
+    }
+    let case = Case::new();
+    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
+    let quick = [
+        "test",
+        "--target",
+        "redis",
+        "--nemesis",
+        "pause",
+        "--nemesis-interval",
+        "1s",
+    ];
+    let out = run(
+        &case,
+        &[&quick[..], &["--time-limit", "4s", "--seed", "8"]].concat(),
+        &ssh,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_run_dir_complete(&case, "valid");
+}
+
+/// A host without the system's program stops the run before anything starts, naming the host,
+/// the program and what to install.
+#[test]
+fn a_missing_program_names_the_host() {
+    // The host's logins find only what a shell and faultline's own commands need.
+    let bin = tempfile::tempdir().unwrap();
+    for tool in [
+        "sh", "mkdir", "cat", "mv", "chmod", "rm", "rmdir", "kill", "setsid", "readlink", "true",
+    ] {
+        let real = cluster::capability::find_in_path(tool).unwrap();
+        std::os::unix::fs::symlink(real, bin.path().join(tool)).unwrap();
+    }
+    let setup = Setup {
+        path: Some(bin.path()),
+        ..Setup::default()
+    };
+    let Some(hosts) = Hosts::start_with(1, &setup) else {
+        return;
+    };
+    let case = Case::new();
+    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
+    let out = run(
+        &case,
+        &[
+            "test",
+            "--target",
+            "redis",
+            "--nemesis",
+            "none",
+            "--time-limit",
+            "1s",
+        ],
+        &ssh,
+    );
+    let err = stderr(&out);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        err.contains(&format!(
+            "command not found on host {}: redis-server (install redis-server)",
+            hosts.ips[0]
+        )),
+        "{err}"
+    );
+}
+
+/// The records a run keeps on its hosts, one per node, read from this machine's filesystem
+/// (the namespace hosts share it; a real host's is read over SSH by `cluster down`).
+fn host_records(run: &Path) -> Vec<cluster::net::host_record::HostRecord> {
+    remote_dirs(run)
+        .iter()
+        .map(|dir| {
+            let path = cluster::net::host_record::HostRecord::path_for(dir);
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{} on its host: {e}", path.display()));
+            serde_json::from_str(&text).expect("a host record")
+        })
+        .collect()
+}
+
+/// A node's pid as the run's pid file has it now.
+fn pid_file(run: &Path, node: &str) -> Option<u32> {
+    std::fs::read_to_string(run.join("nodes").join(node).join("pid"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The nodes of the first nemesis event `f` of `history` that did not fail.
+fn first_fault(history: &[serde_json::Value], f: &str) -> Option<Vec<String>> {
+    history
+        .iter()
+        .find(|e| e["process"] == "nemesis" && e["f"] == f && e["error"].is_null())
+        .map(|e| {
+            e["value"]["nodes"]
+                .as_array()
+                .map(|n| n.iter().map(|n| n.as_str().unwrap().to_string()).collect())
+                .unwrap_or_default()
+        })
+}
+
+/// A control node killed outright (SIGKILL: no teardown) leaves its daemons, its chain and its
+/// directories on the hosts, and each host's record of them, kept current as the run went (a
+/// killed node's restart recorded its new pid). `faultline cluster down --nodes` from a store
+/// that knows nothing of the run logs in to each host, stops exactly the recorded daemons,
+/// removes the chain and the directories, and says so; a second sweep finds nothing.
+#[test]
+fn cluster_down_on_the_hosts_cleans_up_after_the_control_node_is_killed() {
+    let Some(hosts) = Hosts::start(3) else {
+        return;
+    };
+    let case = Case::new();
+    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
+    let args = [
+        "test",
+        "--target",
+        "own",
+        "--nemesis",
+        "kill,partition",
+        "--nemesis-interval",
+        "1s",
+        "--time-limit",
+        "60s",
+        "--seed",
+        "9",
+    ];
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(ssh.iter().map(String::as_str));
+    // Its ssh connections' control directories go under a directory of the test's: a
+    // faultline killed outright cannot remove them itself.
+    let scratch = tempfile::tempdir().unwrap();
+    let mut child = case
+        .cmd(&all)
+        .env("TMPDIR", scratch.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("faultline starts");
+    // Each node's first pid: read before the history records any kill, so before any restart
+    // (a restart follows its kill's record by an interval).
+    let first: std::cell::RefCell<Option<Vec<u32>>> = Default::default();
+    let run = wait_for(
+        &case,
+        &mut child,
+        "a kill restarted and a partition",
+        |run| {
+            let pids: Option<Vec<u32>> = (1..=3).map(|i| pid_file(run, &format!("n{i}"))).collect();
+            let history = history_lines(run);
+            if first.borrow().is_none() && first_fault(&history, "kill").is_none() {
+                *first.borrow_mut() = pids;
+            }
+            first_fault(&history, "restart").is_some()
+                && first_fault(&history, "partition").is_some()
+        },
+    );
+    let first = first
+        .into_inner()
+        .expect("the nodes' pids were read before the first kill");
+    let history = history_lines(&run);
+    let killed = first_fault(&history, "restart").unwrap();
+    let records = host_records(&run);
+    for (i, record) in records.iter().enumerate() {
+        let node = format!("n{}", i + 1);
+        assert_eq!(record.node, node);
+        assert_eq!(record.addr.to_string(), hosts.ips[i]);
+        assert!(
+            record.chain,
+            "{node}: the chain is recorded before it is made"
+        );
+        let now = pid_file(&run, &node).unwrap();
+        assert_eq!(
+            record.daemons.iter().map(|d| d.pid).collect::<Vec<_>>(),
+            vec![now],
+            "{node}'s record holds its current pid"
+        );
+        if killed.contains(&node) {
+            assert_ne!(now, first[i], "{node} was killed and restarted: a new pid");
+        }
+    }
+    child.kill().unwrap(); // SIGKILL: no handler runs, nothing is torn down
+    child.wait().unwrap();
+    let pids: Vec<u32> = records.iter().map(|r| r.daemons[0].pid).collect();
+    for (i, pid) in pids.iter().enumerate() {
+        assert!(
+            Path::new(&format!("/proc/{pid}")).exists(),
+            "n{}'s daemon outlives the control node",
+            i + 1
+        );
+        assert!(hosts.has_chain(i), "host {i} keeps the chain");
+    }
+    // Another store: nothing of the run is known here but the hosts.
+    let elsewhere = Case::new();
+    let down = |case: &Case| {
+        let mut words = vec!["down"];
+        words.extend(ssh.iter().map(String::as_str));
+        words.push("--json");
+        let out = case.cluster(&words);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("down --json");
+        v["hosts"].as_array().expect("a sweep per host").clone()
+    };
+    let swept = down(&elsewhere);
+    assert_eq!(swept.len(), 3);
+    for (i, h) in swept.iter().enumerate() {
+        assert_eq!(h["host"], hosts.ips[i].as_str());
+        let s = &h["swept"];
+        assert_eq!(s["records"], 1, "{h:#}");
+        // Other tests' hosts may share the filesystem too: at least this run's two others.
+        assert!(
+            s["others"].as_u64() >= Some(2),
+            "the other hosts' records are theirs: {h:#}"
+        );
+        assert_eq!(s["stopped"], serde_json::json!([pids[i]]), "{h:#}");
+        assert_eq!(s["chain"], true, "{h:#}");
+        assert_eq!(
+            s["dirs"],
+            serde_json::json!([records[i].dir.display().to_string()]),
+            "{h:#}"
+        );
+    }
+    assert_all_gone(&pids);
+    for (i, record) in records.iter().enumerate() {
+        assert!(!hosts.has_chain(i), "host {i} keeps faultline's chain");
+        assert!(!record.dir.exists(), "{} left", record.dir.display());
+        let file = cluster::net::host_record::HostRecord::path_for(&record.dir);
+        assert!(!file.exists(), "{} left", file.display());
+    }
+    assert!(
+        !records[0].dir.parent().unwrap().exists(),
+        "the run's directory on the hosts is gone"
+    );
+    for h in down(&elsewhere) {
+        assert_eq!(h["swept"]["records"], 0, "{h:#}");
+        assert_eq!(h["swept"]["stopped"], serde_json::json!([]), "{h:#}");
+    }
+}
+
+/// A login that is not root runs every command through `sudo -n`; where sudo would ask a
+/// password, the run stops before anything starts, naming the host, the login and the way out.
+#[test]
+fn sudo_wanting_a_password_names_the_host() {
+    let setup = Setup {
+        mounts: Some(WITH_USER),
+        other_users: true,
+        ..Setup::default()
+    };
+    if !cluster::capability::sudo_for_test() {
+        return;
+    }
+    let Some(hosts) = Hosts::start_with(1, &setup) else {
+        return;
+    };
+    let case = Case::new();
+    let ssh = hosts.ssh_args_as(USER, "user", &hosts.path("known_hosts"));
+    let quick = ["test", "--nemesis", "none", "--time-limit", "1s"];
+    let out = run(&case, &quick, &ssh);
+    let err = stderr(&out);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        err.contains(&format!(
+            "host {ip}: sudo wants a password for {USER}@{ip}; give the user passwordless sudo",
+            ip = hosts.ips[0]
+        )),
+        "{err}"
+    );
+}
+
+/// A host whose disk is full (its /tmp a 1 MiB tmpfs: the node's directory and record fit, the
+/// uploaded faultline does not) stops the run, naming the host and the lack of space, and
+/// leaves nothing of the run on it.
+#[test]
+fn a_full_disk_names_the_host() {
+    let setup = Setup {
+        mounts: Some("mount -t tmpfs -o size=1m faultline-full /tmp"),
+        ..Setup::default()
+    };
+    let Some(hosts) = Hosts::start_with(1, &setup) else {
+        return;
+    };
+    let case = Case::new();
+    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
+    let quick = [
+        "test",
+        "--target",
+        "own",
+        "--nemesis",
+        "none",
+        "--time-limit",
+        "1s",
+    ];
+    let out = run(&case, &quick, &ssh);
+    let err = stderr(&out);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        err.contains(&format!("host {}: no space left on device", hosts.ips[0])),
+        "{err}"
+    );
+    // The host's own /tmp, seen in its sshd's mount namespace: the run's directory is gone,
+    // and so is its record.
+    let left = Command::new("nsenter")
+        .arg(format!("--mount=/proc/{}/ns/mnt", hosts.sshds[0].id()))
+        .args([
+            "sh",
+            "-c",
+            "ls -A /tmp; echo --; ls -A /tmp/faultline-records",
+        ])
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&left.stdout);
+    let (tmp, records) = listing.split_once("--\n").expect("both listings");
+    assert!(
+        tmp.lines().all(|l| l == "faultline-records"),
+        "the host's /tmp: {tmp}"
+    );
+    assert_eq!(records.trim(), "", "records left on the host");
+}
+
+/// etcd on remote hosts, from each host's PATH: linearizable registers stay valid while the
+/// leader's host is cut off from its peers by the FAULTLINE chain (clients and SSH go on).
+#[test]
+fn etcd_on_remote_hosts_under_partitions_is_valid() {
+    if !cluster::capability::etcd_for_test() {
+        return;
+    }
+    let Some(hosts) = Hosts::start(3) else {
+        return;
+    };
+    let case = Case::new();
+    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
+    let args = [
+        "test",
+        "--target",
+        "etcd",
+        "--nemesis",
+        "partition-primary",
+        "--nemesis-interval",
+        "1500ms",
+        "--time-limit",
+        "8s",
+        "--seed",
+        "31",
+    ];
+    let out = run(&case, &args, &ssh);
+    let results = case.results();
+    assert!(
+        results["faults"]["applied"]["partition-primary"].as_u64() > Some(0),
+        "the leader was cut off: {results:#}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_run_dir_complete(&case, "valid");
+    for i in 0..hosts.ips.len() {
+        assert!(!hosts.has_chain(i), "host {i} keeps faultline's chain");
+    }
+    for dir in remote_dirs(&case.latest()) {
+        assert!(!dir.exists(), "{} left on its host", dir.display());
+    }
+}
+
+/// A file the test put on the hosts' shared filesystem, removed when dropped.
+struct Planted(PathBuf);
+
+impl Drop for Planted {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A record naming a directory faultline does not make (here /etc, with a daemon whose pid is
+/// this test's own) is not acted on: nothing is signalled or removed, the record stays, and
+/// `cluster down --nodes` fails naming the host and the record.
+#[test]
+fn a_record_naming_another_directory_is_left_alone() {
+    let Some(hosts) = Hosts::start(1) else {
+        return;
+    };
+    let record = cluster::net::host_record::HostRecord {
+        node: "n1".into(),
+        addr: hosts.ips[0].parse().unwrap(),
+        dir: PathBuf::from("/etc"),
+        chain: false,
+        daemons: vec![cluster::net::host_record::HostDaemon {
+            pid: std::process::id(),
+            program: std::env::current_exe().unwrap(),
+            marker: String::new(),
+        }],
+    };
+    let path = Path::new(cluster::net::host_record::RECORDS_DIR)
+        .join(format!("faultline-{}-0-planted.json", std::process::id()));
+    std::fs::create_dir_all(cluster::net::host_record::RECORDS_DIR).unwrap();
+    std::fs::write(&path, serde_json::to_string(&record).unwrap() + "\n").unwrap();
+    let planted = Planted(path);
+    let case = Case::new();
+    let mut words = vec!["down".to_string()];
+    words.extend(hosts.ssh_args("user", &hosts.path("known_hosts")));
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let out = case.cluster(&words);
+    let err = stderr(&out);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        err.contains(&format!("host {}: ", hosts.ips[0]))
+            && err.contains(&planted.0.display().to_string())
+            && err.contains("names /etc, which is not a directory faultline makes"),
+        "{err}"
+    );
+    assert!(planted.0.exists(), "the record is left");
+    assert!(Path::new("/etc/passwd").exists());
+}
+
+/// Redis with Sentinel on remote hosts: a sentinel beside each redis-server, both from the
+/// host's PATH; the run ends with a verdict (which one is the published results' business,
+/// redis_sentinel.rs), every sentinel's log brought back showing it watched the primary, and
+/// nothing left running or on the hosts.
+#[test]
+fn redis_with_sentinel_on_remote_hosts_runs_to_a_verdict() {
+    if !cluster::capability::sentinel_for_test() {
+        return;
+    }
+    let Some(hosts) = Hosts::start(3) else {
+        return;
+    };
+    let case = Case::new();
+    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
+    let args = [
+        "test",
+        "--target",
+        "redis",
+        "--failover",
+        "sentinel",
+        "--nemesis",
+        "pause",
+        "--nemesis-interval",
+        "2s",
+        "--time-limit",
+        "8s",
+        "--seed",
+        "41",
+    ];
+    let out = run(&case, &args, &ssh);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1 | 3)),
+        "a verdict, not an error: {}",
+        stderr(&out)
+    );
+    let run = case.latest();
+    for i in 1..=hosts.ips.len() {
+        let log = std::fs::read_to_string(run.join(format!("nodes/n{i}/sentinel.log")))
+            .unwrap_or_default();
+        assert!(
+            log.contains("+monitor"),
+            "n{i}'s sentinel watched the primary: {log}"
+        );
+    }
+    let sentinels: Vec<u32> = (1..=hosts.ips.len())
+        .map(|i| {
+            let pid = std::fs::read_to_string(run.join(format!("nodes/n{i}/sentinel.pid")));
+            pid.expect("sentinel.pid").trim().parse().expect("a pid")
+        })
+        .collect();
+    assert_all_gone(&sentinels);
+    assert_all_gone(&node_pids(&run));
+    for dir in remote_dirs(&run) {
+        assert!(!dir.exists(), "{} left on its host", dir.display());
+    }
+}
