@@ -98,8 +98,31 @@ impl Model for CasRegister {
     type State = ValueId;
     type Op = RegisterOp;
 
+    fn observes_only(op: &RegisterOp) -> bool {
+        matches!(op, RegisterOp::Read(_) | RegisterOp::CasMismatch(_))
+    }
+
+    /// Reads and written values only: which writes are pending, not how many.
+    const UPDATES_AS_SET: bool = true;
+
     fn init(&self) -> ValueId {
         self.initial
+    }
+
+    /// A read in its value, a cas in its expected one.
+    fn applies_only_in(&self, op: &RegisterOp) -> Option<ValueId> {
+        match *op {
+            RegisterOp::Read(v) | RegisterOp::Cas { expected: v, .. } => Some(v),
+            RegisterOp::Write(_) | RegisterOp::CasMismatch(_) => None,
+        }
+    }
+
+    /// A write; a read or cas that can come to succeed needs only some write of its value.
+    fn overwrites(&self, op: &RegisterOp) -> Option<ValueId> {
+        match *op {
+            RegisterOp::Write(v) => Some(v),
+            _ => None,
+        }
     }
 
     fn step(&self, state: &ValueId, op: &RegisterOp) -> Option<ValueId> {
@@ -162,10 +185,6 @@ impl HistoryModel for CasRegister {
 
     fn for_check(opts: &CheckOptions) -> Result<Self, BadInitial> {
         Ok(CasRegister::new(&opts.initial).with_failed_cas(opts.failed_cas))
-    }
-
-    fn observes_only(op: &RegisterOp) -> bool {
-        matches!(op, RegisterOp::Read(_) | RegisterOp::CasMismatch(_))
     }
 
     fn op(&mut self, op: &Operation) -> Result<Option<RegisterOp>, HistoryError> {

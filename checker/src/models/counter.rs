@@ -60,10 +60,6 @@ impl HistoryModel for Counter {
         }
     }
 
-    fn observes_only(op: &CounterOp) -> bool {
-        matches!(op, CounterOp::Read(_) | CounterOp::Add(0))
-    }
-
     fn op(&mut self, op: &Operation) -> Result<Option<CounterOp>, HistoryError> {
         let info = match op.outcome {
             Outcome::Fail { .. } => return Ok(None),
@@ -94,6 +90,10 @@ impl Model for Counter {
     /// Wider than any delta, so that no sum of a history's deltas overflows.
     type State = i128;
     type Op = CounterOp;
+
+    fn observes_only(op: &CounterOp) -> bool {
+        matches!(op, CounterOp::Read(_) | CounterOp::Add(0))
+    }
 
     fn init(&self) -> i128 {
         self.initial.into()

@@ -75,13 +75,6 @@ pub(crate) trait HistoryModel:
         Box::new(self.ties(&ops))
     }
 
-    /// Whether `op` never changes the state (a read): a witness may leave such an operation out
-    /// without losing soundness (see [`crate::explain::witness`]). `false` is always safe.
-    fn observes_only(op: &Self::Op) -> bool {
-        let _ = op;
-        false
-    }
-
     /// What a witness must keep together among one key's operations (see [`crate::explain::ties`]).
     /// The default keeps every update and shrinks only observations: always sound.
     fn ties(&self, ops: &[Self::Op]) -> Ties {

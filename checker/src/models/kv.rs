@@ -131,10 +131,6 @@ impl HistoryModel for Kv {
         }
     }
 
-    fn observes_only(op: &KvOp) -> bool {
-        matches!(op, KvOp::Get(_))
-    }
-
     /// An indeterminate put or append of a string no get's string contains: every get after
     /// it, until the next put, would contain it.
     fn unobserved(&self, ops: &[Interval<KvOp>]) -> Vec<bool> {
@@ -322,6 +318,10 @@ impl Model for Kv {
     type State = StrId;
     type Op = KvOp;
     const PRUNE_ABSORBED: bool = false;
+
+    fn observes_only(op: &KvOp) -> bool {
+        matches!(op, KvOp::Get(_))
+    }
 
     /// Only a get can fail; deciding so needs no new string (the search asks this of every
     /// candidate at every step).

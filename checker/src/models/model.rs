@@ -22,8 +22,15 @@ pub trait Model {
     /// Whether [`crate::search::wgl::decide_within`] may skip an indeterminate operation whose
     /// effect the next operation undoes. It spares registers trying their pending writes in every
     /// combination, but on the kv model (a put undoing an append) it led the search the long
-    /// way round: 1.5 s against 55 ms on the bench's 10,000-operation history.
+    /// way round: 1.5 s against 55 ms on the bench's 10,000-operation history. The same holds
+    /// for a run of indeterminate operations that comes back to the state it started from.
     const PRUNE_ABSORBED: bool = true;
+
+    /// Whether [`Model::may_become_legal`] depends only on which distinct updates it is given,
+    /// not on how many of each (a register's reads need *a* write of their value; a queue's
+    /// dequeues count the dequeues before them). The search then asks it with one of each
+    /// chain of identical pending indeterminate operations instead of all of them.
+    const UPDATES_AS_SET: bool = false;
 
     /// The state before any operation.
     fn init(&self) -> Self::State;
@@ -50,6 +57,34 @@ pub trait Model {
     ) -> bool {
         let _ = (state, op, updates);
         true
+    }
+
+    /// Whether `op` never changes the state (a read): a witness may leave such an operation out
+    /// without losing soundness (see [`crate::explain::witness`]), and the search need not take
+    /// it right after indeterminate operations if it could have been taken before them.
+    /// `false` is always safe.
+    fn observes_only(op: &Self::Op) -> bool {
+        let _ = op;
+        false
+    }
+
+    /// The one state in which `op` can take effect, if there is exactly one (a cas: its
+    /// expected value). The search then looks at an indeterminate `op` only from that state.
+    /// `None` (the default) is always sound.
+    fn applies_only_in(&self, op: &Self::Op) -> Option<Self::State> {
+        let _ = op;
+        None
+    }
+
+    /// The state `op` leaves wherever it takes effect, if it can take effect in every state and
+    /// always leaves the same one (a register's write). Besides, as one of the updates
+    /// [`Model::may_become_legal`] is given, it must make legal whatever any other operation
+    /// leaving that state would. The search then knows that such an operation can stand in for
+    /// any run of indeterminate ones that starts with one and ends in its state. `None` (the
+    /// default) is always sound.
+    fn overwrites(&self, op: &Self::Op) -> Option<Self::State> {
+        let _ = op;
+        None
     }
 
     /// A short human description of an operation, e.g. `write 3`: how the tests read what a

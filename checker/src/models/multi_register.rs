@@ -188,6 +188,10 @@ impl Model for MultiRegister {
     type State = Box<[ValueId]>;
     type Op = Vec<MicroOp>;
 
+    fn observes_only(op: &Vec<MicroOp>) -> bool {
+        op.iter().all(|m| matches!(m, MicroOp::Read { .. }))
+    }
+
     fn init(&self) -> Box<[ValueId]> {
         (0..self.names.len())
             .map(|i| self.initial.get(i).copied().unwrap_or(self.default))
@@ -296,10 +300,6 @@ impl HistoryModel for MultiRegister {
 
     fn from_initial(initial: &Value) -> Result<Self, BadInitial> {
         Ok(MultiRegister::new(initial))
-    }
-
-    fn observes_only(op: &Vec<MicroOp>) -> bool {
-        op.iter().all(|m| matches!(m, MicroOp::Read { .. }))
     }
 
     /// An indeterminate transaction (its reads are unknown, so it only writes) none of whose

@@ -75,10 +75,6 @@ impl HistoryModel for Queue {
         }
     }
 
-    fn observes_only(op: &QueueOp) -> bool {
-        matches!(op, QueueOp::DequeueEmpty)
-    }
-
     /// An element's enqueues and the dequeues that returned it go together: deleting all of
     /// them from a FIFO run leaves every other dequeue's head where it was. An indeterminate
     /// dequeue removed whatever was oldest, and a dequeue of an initial element has no enqueue
@@ -129,6 +125,10 @@ impl Model for Queue {
     /// The elements' ids, oldest first.
     type State = Vec<ValueId>;
     type Op = QueueOp;
+
+    fn observes_only(op: &QueueOp) -> bool {
+        matches!(op, QueueOp::DequeueEmpty)
+    }
 
     fn init(&self) -> Vec<ValueId> {
         self.initial.clone()

@@ -80,10 +80,6 @@ impl HistoryModel for Set {
         }
     }
 
-    fn observes_only(op: &SetOp) -> bool {
-        matches!(op, SetOp::Read(_))
-    }
-
     /// An indeterminate add of an element no read returned: every read after it would have.
     fn unobserved(&self, ops: &[Interval<SetOp>]) -> Vec<bool> {
         let mut seen: Vec<ValueId> = ops
@@ -149,6 +145,10 @@ impl Model for Set {
     /// The elements' ids, sorted.
     type State = Box<[ValueId]>;
     type Op = SetOp;
+
+    fn observes_only(op: &SetOp) -> bool {
+        matches!(op, SetOp::Read(_))
+    }
 
     fn init(&self) -> Box<[ValueId]> {
         self.initial.clone()

@@ -2,7 +2,8 @@
 //! model state, the indeterminate operations used).
 //!
 //! A configuration is *covered* by an explored one with the same `ok` operations linearized and
-//! the same state whose used indeterminate operations are a subset of its own: the explored one
+//! the same state whose used indeterminate operations are a subset of its own (as counts per
+//! chain of identical ones, each at most its own: see `linearized.rs`): the explored one
 //! has every option the new one has (an indeterminate operation may still be taken, or left out
 //! as never having happened; the `ok` ones left, and so the order real time imposes, are the
 //! same), so if it led nowhere the new one leads nowhere either. With dominance on, the memo
@@ -35,6 +36,7 @@
 //! ```
 
 use crate::search::fx_hash::FxHasher;
+use crate::search::linearized::within;
 use hashbrown::HashTable;
 use std::hash::{Hash, Hasher};
 
@@ -70,15 +72,12 @@ pub(crate) struct Explored<S> {
     chunks: Vec<Vec<u64>>,
     /// Whether a configuration covered by an explored one counts as explored.
     dominance: bool,
+    /// The width of a used set's lanes (1: a bitset).
+    bits: u32,
     len: usize,
     /// The tables' capacities and the arena's, summed (kept as they change: asked per insert).
     slots: usize,
     arena_words: usize,
-}
-
-/// Whether every member of `a` is in `b` (both bitsets, missing words empty).
-fn subset(a: &[u64], b: &[u64]) -> bool {
-    a.len() <= b.len() && a.iter().zip(b).all(|(x, y)| x & !y == 0)
 }
 
 impl<S: Eq + Hash> Explored<S> {
@@ -88,10 +87,18 @@ impl<S: Eq + Hash> Explored<S> {
             shards: (0..SHARDS).map(|_| HashTable::new()).collect(),
             chunks: Vec::new(),
             dominance,
+            bits: 1,
             len: 0,
             slots: 0,
             arena_words: 0,
         }
+    }
+
+    /// The same memo with used sets given as counts per chain in lanes of `bits` bits
+    /// (`linearized.rs`'s `Split`): one covers another where each count is at most the other's.
+    pub(crate) fn with_lanes(mut self, bits: u32) -> Self {
+        self.bits = bits;
+        self
     }
 
     /// Records the configuration as being explored; `None` if it was already explored, or
@@ -165,10 +172,10 @@ impl<S: Eq + Hash> Explored<S> {
             let next = self.word(at);
             let open = self.word(at + 1) & OPEN != 0;
             let set = set_words(&self.chunks, at);
-            if !open && subset(set, used) {
+            if !open && within(set, used, self.bits) {
                 return None;
             }
-            if !open && subset(used, set) {
+            if !open && within(used, set, self.bits) {
                 match previous {
                     Some(p) => *self.word_mut(p) = next,
                     None => new_head = next,
@@ -419,7 +426,7 @@ mod tests {
                     *k == key
                         && *s == state
                         && if dominance {
-                            subset(u, &set)
+                            within(u, &set, 1)
                         } else {
                             *u == set
                         }

@@ -29,8 +29,12 @@
 //! ```
 //!
 //! The indeterminate operations used are few and scattered (most never took effect, and stay
-//! gaps forever: in one key they once made every key a bitset of all operations), so they are a
-//! bitset of their own up to the highest one used ([`Split::used`]).
+//! gaps forever: in one key they once made every key a bitset of all operations), so they are
+//! kept apart ([`Split::used`]): as a count per chain of identical ones (`indeterminate.rs`),
+//! the used ones of a chain being always its first, in lanes just wide enough for the longest
+//! chain. With unique values every chain has one operation and this is a bitset; with values
+//! `0..5` and 1,300 indeterminate operations it is 30 lanes of 6 bits, three words, where a
+//! bitset up to the highest one used took 20.
 
 use crate::search::bitset::Bitset;
 
@@ -145,56 +149,77 @@ impl Linearized {
 pub(crate) struct Split {
     /// The `ok` operations linearized, by rank among the `ok` operations.
     ok: Linearized,
-    /// The indeterminate operations used, by rank among the indeterminate ones.
-    used: Bitset,
+    /// How many of each chain's indeterminate operations are used, a lane of `bits` bits per
+    /// chain.
+    used: Vec<u64>,
     /// Words of `used` up to its highest nonzero one.
     used_words: usize,
-    /// Each operation's rank in its part, and whether it is indeterminate.
-    rank: Vec<(usize, bool)>,
+    /// Each operation's rank among the `ok` ones, or its chain if indeterminate.
+    place: Vec<(usize, bool)>,
+    bits: u32,
 }
 
 impl Split {
-    /// An empty set of `ops` operations, given in call order, each `true` if indeterminate.
+    /// An empty set of `ops` operations, given in call order, `chain` giving each indeterminate
+    /// one's chain (`None` for an `ok` one), `bits` wide enough for any chain's length.
     pub(crate) fn new(
         ops: usize,
         by_call: &[usize],
-        indeterminate: impl Fn(usize) -> bool,
+        chain: impl Fn(usize) -> Option<usize>,
+        bits: u32,
     ) -> Self {
-        let mut rank = vec![(0, false); ops];
-        let (mut oks, mut infos) = (0, 0);
+        let mut place = vec![(0, false); ops];
+        let (mut oks, mut chains) = (0, 0);
         for &i in by_call {
-            let info = indeterminate(i);
-            let counter = if info { &mut infos } else { &mut oks };
-            rank[i] = (*counter, info);
-            *counter += 1;
+            place[i] = match chain(i) {
+                Some(c) => {
+                    chains = chains.max(c + 1);
+                    (c, true)
+                }
+                None => {
+                    oks += 1;
+                    (oks - 1, false)
+                }
+            };
         }
         Split {
             ok: Linearized::new(oks),
-            used: Bitset::new(infos),
+            used: vec![0; chains.div_ceil(lanes_per_word(bits))],
             used_words: 0,
-            rank,
+            place,
+            bits,
         }
     }
 
-    /// Adds operation `op`, which must not be a member.
+    /// The word and shift of `chain`'s lane.
+    fn lane(&self, chain: usize) -> (usize, u32) {
+        let per_word = lanes_per_word(self.bits);
+        let shift = u32::try_from(chain % per_word).expect("a word has 64 bits") * self.bits;
+        (chain / per_word, shift)
+    }
+
+    /// Adds operation `op`, which must not be a member (an indeterminate one: the next of its
+    /// chain).
     pub(crate) fn insert(&mut self, op: usize) {
-        match self.rank[op] {
+        match self.place[op] {
             (r, false) => self.ok.insert(r),
-            (r, true) => {
-                self.used.set(r);
-                self.used_words = self.used_words.max(r / 64 + 1);
+            (chain, true) => {
+                let (word, shift) = self.lane(chain);
+                self.used[word] += 1 << shift;
+                self.used_words = self.used_words.max(word + 1);
             }
         }
     }
 
-    /// Removes operation `op`, which must be a member.
+    /// Removes operation `op`, which must be a member (an indeterminate one: the last of its
+    /// chain used).
     pub(crate) fn remove(&mut self, op: usize) {
-        match self.rank[op] {
+        match self.place[op] {
             (r, false) => self.ok.remove(r),
-            (r, true) => {
-                self.used.clear(r);
-                let words = self.used.words();
-                while self.used_words > 0 && words[self.used_words - 1] == 0 {
+            (chain, true) => {
+                let (word, shift) = self.lane(chain);
+                self.used[word] -= 1 << shift;
+                while self.used_words > 0 && self.used[self.used_words - 1] == 0 {
                     self.used_words -= 1;
                 }
             }
@@ -206,11 +231,37 @@ impl Split {
         self.ok.write_key(out);
     }
 
-    /// The indeterminate operations used, as a bitset without trailing zero words (equal sets,
-    /// equal slices).
+    /// The indeterminate operations used, as counts per chain without trailing zero words
+    /// (equal sets, equal slices).
     pub(crate) fn used(&self) -> &[u64] {
-        &self.used.words()[..self.used_words]
+        &self.used[..self.used_words]
     }
+}
+
+/// How many lanes of `bits` bits a word holds (a lane never straddles two words).
+pub(crate) fn lanes_per_word(bits: u32) -> usize {
+    (64 / bits.clamp(1, 64)) as usize
+}
+
+/// Whether every lane of `a` is at most the same lane of `b` (missing words are zeros): with
+/// lanes of one bit, whether `a` is a subset of `b`.
+pub(crate) fn within(a: &[u64], b: &[u64], bits: u32) -> bool {
+    if a.len() > b.len() {
+        return false;
+    }
+    if bits == 1 {
+        return a.iter().zip(b).all(|(x, y)| x & !y == 0);
+    }
+    let mask = (1u64 << bits) - 1;
+    let lanes = lanes_per_word(bits) as u32;
+    a.iter().zip(b).all(|(&x, &y)| {
+        x == y || (0..lanes).all(|l| (x >> (l * bits)) & mask <= (y >> (l * bits)) & mask)
+    })
+}
+
+/// The lane width for chains of at most `longest` operations.
+pub(crate) fn lane_bits(longest: usize) -> u32 {
+    (usize::BITS - longest.leading_zeros()).max(1)
 }
 
 #[cfg(test)]
@@ -292,7 +343,12 @@ mod tests {
     fn split_keeps_ok_and_indeterminate_apart() {
         // Operations 0..6 in call order 5, 0, 1, 4, 2, 3; 1 and 4 indeterminate.
         let by_call = [5, 0, 1, 4, 2, 3];
-        let mut s = Split::new(6, &by_call, |i| i == 1 || i == 4);
+        let chain = |i| match i {
+            1 => Some(0),
+            4 => Some(1),
+            _ => None,
+        };
+        let mut s = Split::new(6, &by_call, chain, 1);
         for op in [5, 0, 2] {
             s.insert(op);
         }
@@ -313,9 +369,35 @@ mod tests {
     }
 
     #[test]
+    fn used_counts_per_chain_in_lanes() {
+        // Chains of up to 5 operations: lanes of 3 bits, 21 to a word.
+        let bits = lane_bits(5);
+        assert_eq!((bits, lanes_per_word(bits)), (3, 21));
+        // Operations 0..10 in chains 0 (ops 0..5), 22 (ops 5..8), 1 (ops 8..10).
+        let by_call: Vec<usize> = (0..10).collect();
+        let chain = |i: usize| Some([0, 0, 0, 0, 0, 22, 22, 22, 1, 1][i]);
+        let mut s = Split::new(10, &by_call, chain, bits);
+        for op in [0, 1, 2, 5, 8] {
+            s.insert(op);
+        }
+        assert_eq!(s.used(), [3 | 1 << 3, 1 << 3]);
+        let a = s.used().to_vec();
+        s.insert(3);
+        assert!(within(&a, s.used(), bits) && !within(s.used(), &a, bits));
+        s.remove(3);
+        s.remove(5);
+        assert_eq!(s.used(), [3 | 1 << 3]);
+        assert!(within(s.used(), &a, bits) && !within(&a, s.used(), bits));
+        // Incomparable: more of chain 1, fewer of chain 0.
+        let b = [2 | 2 << 3];
+        assert!(!within(&b, &a, bits) && !within(&a[..1], &b, bits));
+        assert!(within(&[], &b, bits));
+    }
+
+    #[test]
     fn used_sets_drop_trailing_words() {
         let by_call: Vec<usize> = (0..200).collect();
-        let mut s = Split::new(200, &by_call, |_| true);
+        let mut s = Split::new(200, &by_call, Some, 1);
         s.insert(150);
         s.insert(3);
         assert_eq!(s.used().len(), 3);

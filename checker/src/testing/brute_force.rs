@@ -507,24 +507,68 @@ fn wgl_agrees_with_brute_force_on_random_histories() {
 
 /// Issue 15's worst shape in miniature: one register, values repeating, cas, many indeterminate
 /// operations (so many configurations differ only in which of them were used, which the memo's
-/// dominance prunes), a stale read in half of the histories and a read of anything in a third.
-/// Every search (exact, pruned, pruned with every pending observation asked) must agree with the
-/// brute-force reference, and a witness must follow the model.
+/// dominance prunes, and runs of them lead from value to value in many ways, which
+/// `wgl.rs`'s `pointless` prunes), a stale read in half of the histories and a read of anything
+/// in a third. Every search (exact, pruned, pruned with every pending observation asked) must
+/// agree with the brute-force reference, and a witness must follow the model.
 #[test]
 fn every_search_agrees_with_brute_force_on_repeated_values_and_indeterminate_cas() {
+    let (valid, invalid, many_optional) =
+        searches_agree_on_repeated_values(30_000, 0xd0_4a1c, |n, rng| {
+            (
+                4 + rng.below(12) as usize,
+                2 + rng.below(5) as usize,
+                0.2 + 0.1 * (n % 4) as f64,
+            )
+        });
+    assert!(
+        valid > 1_000 && invalid > 1_000 && many_optional > 1_000,
+        "{valid} valid, {invalid} invalid, {many_optional} with 3 or more optional operations"
+    );
+}
+
+/// The same with many clients, as in the bench's 20-client shape: nearly every operation
+/// overlaps every other, so the `ok` candidates are many and runs of indeterminate operations
+/// may end before any of them.
+#[test]
+fn every_search_agrees_with_brute_force_with_many_clients() {
+    let (valid, invalid, many_optional) =
+        searches_agree_on_repeated_values(10_000, 0xc1_1e47, |n, rng| {
+            (
+                8 + rng.below(6) as usize,
+                6 + rng.below(15) as usize,
+                0.1 + 0.1 * (n % 3) as f64,
+            )
+        });
+    assert!(
+        valid > 500 && invalid > 500 && many_optional > 500,
+        "{valid} valid, {invalid} invalid, {many_optional} with 3 or more optional operations"
+    );
+}
+
+/// Checks `histories` random single-register histories (values `0..2` to `0..4`, cas, a stale
+/// read in half, a read of anything in a third), `shape` giving each one's operations, clients
+/// and indeterminate rate, with every search against brute force; how many were valid, invalid,
+/// and had 3 or more optional operations. Histories with more than 8 optional operations are
+/// skipped (the reference tries every subset of them).
+fn searches_agree_on_repeated_values(
+    histories: u64,
+    seed: u64,
+    shape: impl Fn(u64, &mut crate::testing::simulation::SplitMix) -> (usize, usize, f64),
+) -> (usize, usize, usize) {
     use crate::search::budget::Budget;
     use crate::testing::simulation::{Simulation, SplitMix, Values};
-    const HISTORIES: u64 = 30_000;
     let started = Instant::now();
-    let mut rng = SplitMix::new(0xd0_4a1c);
+    let mut rng = SplitMix::new(seed);
     let (mut valid, mut invalid, mut many_optional) = (0, 0, 0);
-    for n in 0..HISTORIES {
+    for n in 0..histories {
+        let (ops, clients, info_rate) = shape(n, &mut rng);
         let sim = Simulation {
-            ops: 4 + rng.below(12) as usize,
-            clients: 2 + rng.below(5) as usize,
+            ops,
+            clients,
             values: Values::Range(2 + rng.below(3)),
             cas: true,
-            info_rate: 0.2 + 0.1 * (n % 4) as f64,
+            info_rate,
             stale_read: n % 2 == 0,
             seed: n,
             ..Simulation::default()
@@ -594,13 +638,10 @@ fn every_search_agrees_with_brute_force_on_repeated_values_and_indeterminate_cas
             invalid += 1;
         }
     }
-    assert!(
-        valid > 1_000 && invalid > 1_000 && many_optional > 1_000,
-        "{valid} valid, {invalid} invalid, {many_optional} with 3 or more optional operations"
-    );
     eprintln!(
         "{valid} valid, {invalid} invalid ({many_optional} with 3 or more optional operations) \
          in {:?}",
         started.elapsed()
     );
+    (valid, invalid, many_optional)
 }
