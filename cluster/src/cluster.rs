@@ -350,6 +350,7 @@ impl Cluster {
                 dir: &host_dir,
                 token: &token,
                 source_ip: sources.as_ref().map(|s| s[i]),
+                remote: cluster.network.remote_dir(i).is_some(),
             };
             let specs = cluster
                 .system
@@ -978,7 +979,8 @@ fn on_host_path(control: &dyn Control, specs: &mut [DaemonSpec], host: &str) -> 
         let shown = name.display().to_string();
         if !control.has_program(&shown)? {
             return Err(format!(
-                "command not found on host {host}: {shown} (install {shown})"
+                "command not found on host {host}: {shown} (install {})",
+                crate::systems::package_of(&shown)
             ));
         }
         spec.launch.program = name;

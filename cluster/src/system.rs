@@ -80,6 +80,9 @@ pub struct NodePlan<'a> {
     /// The address the node's daemons bind their outgoing connections to, so that the proxy's
     /// fronts can tell which node connected (proxy mode with Sentinel).
     pub source_ip: Option<IpAddr>,
+    /// The node runs on a remote host: its programs are found on that host's PATH, not on
+    /// this machine's (which need not have them).
+    pub remote: bool,
 }
 
 impl NodePlan<'_> {

@@ -25,7 +25,7 @@ const OP_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The etcd binary, or `None` after printing why the test is skipped.
 fn etcd_for_test() -> Option<PathBuf> {
-    match find_etcd() {
+    match find_etcd(false) {
         Ok(path) => Some(path),
         Err(e) => {
             let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());

@@ -565,7 +565,7 @@ fn an_attached_etcd_member_is_checked_and_its_run_keys_removed() {
         EtcdTiming::default(),
     );
     let log = std::fs::File::create(dir.path().join("etcd.log")).unwrap();
-    let child = Command::new(find_etcd().unwrap())
+    let child = Command::new(find_etcd(false).unwrap())
         .args(&args)
         .stdout(log.try_clone().unwrap())
         .stderr(log)

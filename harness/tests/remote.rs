@@ -428,7 +428,8 @@ fn own_nodes_on_remote_hosts_under_loss() {
     );
 }
 
-/// Redis on remote hosts: redis-server found on each host's PATH and started there.
+/// Redis on remote hosts: redis-server found on each host's PATH and started there, with none
+/// on the control node's.
 #[test]
 fn redis_on_remote_hosts_under_pauses_is_valid() {
     let Some(hosts) = Hosts::start(3) else {
@@ -448,12 +449,28 @@ fn redis_on_remote_hosts_under_pauses_is_valid() {
         "--nemesis-interval",
         "1s",
     ];
-    let out = run(
-        &case,
-        &[&quick[..], &["--time-limit", "4s", "--seed", "8"]].concat(),
-        &ssh,
+    // The control node has no redis-server of its own: only the hosts' PATHs are asked.
+    let bin = tempfile::tempdir().unwrap();
+    let ssh_client = std::process::Command::new("sh")
+        .args(["-c", "command -v ssh"])
+        .output()
+        .unwrap();
+    let ssh_client = String::from_utf8_lossy(&ssh_client.stdout)
+        .trim()
+        .to_string();
+    std::os::unix::fs::symlink(&ssh_client, bin.path().join("ssh")).unwrap();
+    let args: Vec<&str> = [&quick[..], &["--time-limit", "4s", "--seed", "8"]]
+        .concat()
+        .into_iter()
+        .chain(ssh.iter().map(String::as_str))
+        .collect();
+    let out = case.cmd(&args).env("PATH", bin.path()).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_run_dir_complete(&case, "valid");
 }
 

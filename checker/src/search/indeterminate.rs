@@ -26,7 +26,7 @@
 
 use crate::models::model::Model;
 use crate::search::fx_hash::FxBuildHasher;
-use crate::search::wgl::Interval;
+use crate::search::interval::Interval;
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
 

@@ -23,6 +23,7 @@ pub(crate) mod budget;
 pub(crate) mod explored;
 pub(crate) mod fx_hash;
 pub(crate) mod indeterminate;
+pub(crate) mod interval;
 pub(crate) mod linearized;
 pub(crate) mod partition;
 pub(crate) mod probe;

@@ -66,7 +66,7 @@
 use crate::models::interner::ValueId;
 use crate::models::register_op::RegisterOp;
 use crate::search::fx_hash::FxBuildHasher;
-use crate::search::wgl::Interval;
+use crate::search::interval::Interval;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The fast path's verdict on a key.

@@ -77,16 +77,7 @@ use std::hash::Hash;
 /// on ordinary keys and a few on huge ones, so this reads the clock every millisecond or less;
 /// reading it costs about as much as a step.
 const CLOCK_EVERY: u32 = 256;
-/// One operation to linearize: the model's operation and its real-time interval.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Interval<O> {
-    /// The operation, with what it observed.
-    pub op: O,
-    /// The event index of its invocation.
-    pub call: u64,
-    /// The event index of its `ok` completion; `None` if indeterminate (+infinity, optional).
-    pub ret: Option<u64>,
-}
+pub use crate::search::interval::Interval;
 
 /// The search's input for one key: each operation the model keeps, as an interval, beside the
 /// history operation it came from (so results can name it).

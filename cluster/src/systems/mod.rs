@@ -124,6 +124,17 @@ fn which(offers: impl Fn(&dyn System) -> bool) -> String {
     names.join(" or ")
 }
 
+/// The Debian package that provides `program`, one a system runs on its nodes (the program's own
+/// name where none is known), for "install …" in errors.
+pub fn package_of(program: &str) -> &str {
+    match program {
+        "redis-server" => redis::REDIS_PACKAGE,
+        "redis-sentinel" => redis::sentinel::SENTINEL_PACKAGE,
+        "etcd" => etcd::ETCD_PACKAGE,
+        other => other,
+    }
+}
+
 /// Refuses `option` unless `system` takes it; the error names the systems that do.
 pub fn check_takes(system: &dyn System, option: SystemOption) -> Result<(), String> {
     match system.takes(option) {
@@ -155,6 +166,13 @@ pub fn check_operations(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn programs_are_named_by_the_package_that_provides_them() {
+        assert_eq!(package_of("etcd"), "etcd-server");
+        assert_eq!(package_of("redis-sentinel"), "redis-sentinel");
+        assert_eq!(package_of("something-else"), "something-else");
+    }
 
     #[test]
     fn choices_are_spelled_as_serialised() {

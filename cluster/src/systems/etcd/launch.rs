@@ -147,8 +147,12 @@ pub fn unique_token() -> String {
     format!("faultline-{}-{nanos}-{n}", std::process::id())
 }
 
-/// The `etcd` binary on `PATH`, or an error naming the Debian package that provides it.
-pub fn find_etcd() -> Result<PathBuf, String> {
+/// The `etcd` binary on `PATH`, or an error naming the Debian package that provides it; on a
+/// remote host (`remote`), the bare name, looked for there at start.
+pub fn find_etcd(remote: bool) -> Result<PathBuf, String> {
+    if remote {
+        return Ok(PathBuf::from("etcd"));
+    }
     find_in_path("etcd").ok_or_else(missing_etcd)
 }
 

@@ -25,7 +25,7 @@ impl System for EtcdSystem {
     }
 
     fn daemons(&self, node: &NodePlan<'_>) -> Result<Vec<DaemonSpec>, String> {
-        let program = find_etcd()?;
+        let program = find_etcd(node.remote)?;
         let members: Vec<EtcdMember> = node
             .peers
             .iter()
@@ -242,6 +242,7 @@ mod tests {
             dir: Path::new("/run/x/n2"),
             token: "tok",
             source_ip: None,
+            remote: false,
         };
         // The flags are built only where etcd is installed (a missing one is an error naming
         // its package, tested end to end); CI requires it, so this cannot pass by skipping there.

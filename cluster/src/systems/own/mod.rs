@@ -228,6 +228,7 @@ mod tests {
             dir: Path::new("/tmp/x"),
             token: "t",
             source_ip: None,
+            remote: false,
         };
         let mut target = OwnSystem {
             exe: "/bin/faultline".into(),

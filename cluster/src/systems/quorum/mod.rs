@@ -153,6 +153,7 @@ mod tests {
             dir: Path::new("/tmp/x"),
             token: "t",
             source_ip: None,
+            remote: false,
         };
         let mut system = QuorumSystem {
             exe: "/bin/faultline".into(),

@@ -47,7 +47,11 @@ pub struct RedisSystem {
 }
 
 /// Finds `program` in PATH, or says which Debian package provides it.
-pub fn find_program(program: &str, package: &str) -> Result<PathBuf, String> {
+pub fn find_program(program: &str, package: &str, remote: bool) -> Result<PathBuf, String> {
+    if remote {
+        // Found on the node's host at start, where a missing one is named with its host.
+        return Ok(PathBuf::from(program));
+    }
     find_in_path(program).ok_or_else(|| {
         format!(
             "{program} not found in PATH: install Debian's '{package}' package \
@@ -58,7 +62,7 @@ pub fn find_program(program: &str, package: &str) -> Result<PathBuf, String> {
 
 impl RedisSystem {
     fn server(&self, node: &NodePlan<'_>) -> Result<DaemonSpec, String> {
-        let program = find_program("redis-server", REDIS_PACKAGE)?;
+        let program = find_program("redis-server", REDIS_PACKAGE, node.remote)?;
         let addr = node.addrs.client;
         let mut args = vec![
             "--port".to_string(),
@@ -281,7 +285,12 @@ mod tests {
 
     #[test]
     fn a_missing_program_names_its_package() {
-        let e = find_program("no-such-redis-binary", "redis-sentinel").unwrap_err();
+        let e = find_program("no-such-redis-binary", "redis-sentinel", false).unwrap_err();
+        assert_eq!(
+            find_program("no-such-redis-binary", "redis-sentinel", true),
+            Ok(PathBuf::from("no-such-redis-binary")),
+            "a remote host's program is looked for there"
+        );
         assert!(e.contains("apt-get install redis-sentinel"), "{e}");
     }
 }

@@ -65,7 +65,7 @@ pub fn config(node: &NodePlan<'_>, listen: SocketAddr) -> String {
 /// The sentinel daemon of `node`: its configuration file is written first (Sentinel rewrites it
 /// as it learns about replicas and other sentinels, so it must be a file of its own).
 pub fn daemon(node: &NodePlan<'_>) -> Result<DaemonSpec, String> {
-    let program = find_program("redis-sentinel", SENTINEL_PACKAGE)?;
+    let program = find_program("redis-sentinel", SENTINEL_PACKAGE, node.remote)?;
     let listen = node
         .addrs
         .sentinel
@@ -390,6 +390,7 @@ mod tests {
             dir: Path::new("/run/x/n3"),
             token: "t",
             source_ip: None,
+            remote: false,
         };
         let text = config(&plan, plan.addrs.sentinel.unwrap());
         assert!(text.contains("port 26379\nbind 10.77.3.13\n"), "{text}");
@@ -426,6 +427,7 @@ mod tests {
             dir: Path::new("/run/x/n1"),
             token: "t",
             source_ip: Some("127.0.7.11".parse().unwrap()),
+            remote: false,
         };
         let text = config(&plan, at(27001));
         assert!(text.contains("port 27001\n"), "{text}");
