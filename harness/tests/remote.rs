@@ -404,17 +404,55 @@ fn own_nodes_on_remote_hosts_under_loss() {
     let Some(hosts) = Hosts::start(3) else {
         return;
     };
-    let case = own_run_is_valid(&hosts, "loss,partition", "6");
-    let results = case.results();
-    assert!(
-        results["faults"]["applied"]["loss"].as_u64() > Some(0),
-        "loss was applied: {results:#}"
-    );
-    for i in 0..hosts.ips.len() {
-        assert!(!hosts.has_chain(i), "host {i} keeps faultline's chain");
-    }
-    let case = Case::new();
     let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
+    // Applying a fault over SSH takes what the machine's load makes it take: a run whose record
+    // shows no loss applied (inconclusive, exit 3) is a miss, and the next seed is tried.
+    let mut missed = Vec::new();
+    for seed in ["6", "7", "8"] {
+        let case = Case::new();
+        let args = [
+            "test",
+            "--target",
+            "own",
+            "--nemesis",
+            "loss,partition",
+            "--nemesis-interval",
+            "1s",
+            "--time-limit",
+            "6s",
+            "--seed",
+            seed,
+            "--json",
+        ];
+        let out = run(&case, &args, &ssh);
+        let results = case.results();
+        for i in 0..hosts.ips.len() {
+            assert!(!hosts.has_chain(i), "host {i} keeps faultline's chain");
+        }
+        if out.status.code() == Some(3) {
+            missed.push(common::missed(
+                seed,
+                "a fault never applied",
+                Some(3),
+                &results,
+            ));
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_run_dir_complete(&case, "valid");
+        assert!(
+            results["faults"]["applied"]["loss"].as_u64() > Some(0),
+            "loss was applied: {results:#}"
+        );
+        missed.clear();
+        break;
+    }
+    assert!(
+        missed.is_empty(),
+        "no run applied loss and partition:\n{}",
+        missed.join("\n")
+    );
+    let case = Case::new();
     let out = run(
         &case,
         &["test", "--target", "own", "--nemesis", "latency"],
