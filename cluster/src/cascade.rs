@@ -72,58 +72,50 @@ impl Answered for Cascading {
     }
 }
 
-impl RegisterClient for Cascading {
-    async fn read(&mut self, key: &str) -> Result<Option<i64>, ClientError> {
+impl Cascading {
+    /// Runs `op` on the node the client is at, moving on after a failure.
+    async fn call<T>(
+        &mut self,
+        op: impl AsyncFnOnce(&mut RespClient) -> Result<T, ClientError>,
+    ) -> Result<T, ClientError> {
         self.before();
-        let outcome = self.client.read(key).await;
+        let outcome = op(&mut self.client).await;
         self.after(&outcome);
         outcome
+    }
+}
+
+impl RegisterClient for Cascading {
+    async fn read(&mut self, key: &str) -> Result<Option<i64>, ClientError> {
+        self.call(async |c| c.read(key).await).await
     }
 
     async fn write(&mut self, key: &str, value: i64) -> Result<(), ClientError> {
-        self.before();
-        let outcome = self.client.write(key, value).await;
-        self.after(&outcome);
-        outcome
+        self.call(async |c| c.write(key, value).await).await
     }
 
     async fn cas(&mut self, key: &str, expected: i64, new: i64) -> Result<bool, ClientError> {
-        self.before();
-        let outcome = self.client.cas(key, expected, new).await;
-        self.after(&outcome);
-        outcome
+        self.call(async |c| c.cas(key, expected, new).await).await
     }
 }
 
 impl SetClient for Cascading {
     async fn add(&mut self, key: &str, element: i64) -> Result<(), ClientError> {
-        self.before();
-        let outcome = self.client.add(key, element).await;
-        self.after(&outcome);
-        outcome
+        self.call(async |c| c.add(key, element).await).await
     }
 
     async fn read_set(&mut self, key: &str) -> Result<Vec<i64>, ClientError> {
-        self.before();
-        let outcome = self.client.read_set(key).await;
-        self.after(&outcome);
-        outcome
+        self.call(async |c| c.read_set(key).await).await
     }
 }
 
 impl CounterClient for Cascading {
     async fn incr(&mut self, key: &str, delta: i64) -> Result<(), ClientError> {
-        self.before();
-        let outcome = self.client.incr(key, delta).await;
-        self.after(&outcome);
-        outcome
+        self.call(async |c| c.incr(key, delta).await).await
     }
 
     async fn read_counter(&mut self, key: &str) -> Result<i64, ClientError> {
-        self.before();
-        let outcome = self.client.read_counter(key).await;
-        self.after(&outcome);
-        outcome
+        self.call(async |c| c.read_counter(key).await).await
     }
 }
 

@@ -489,13 +489,7 @@ fn redis_on_remote_hosts_under_pauses_is_valid() {
     ];
     // The control node has no redis-server of its own: only the hosts' PATHs are asked.
     let bin = tempfile::tempdir().unwrap();
-    let ssh_client = std::process::Command::new("sh")
-        .args(["-c", "command -v ssh"])
-        .output()
-        .unwrap();
-    let ssh_client = String::from_utf8_lossy(&ssh_client.stdout)
-        .trim()
-        .to_string();
+    let ssh_client = cluster::capability::find_in_path("ssh").expect("an ssh client");
     std::os::unix::fs::symlink(&ssh_client, bin.path().join("ssh")).unwrap();
     let args: Vec<&str> = [&quick[..], &["--time-limit", "4s", "--seed", "8"]]
         .concat()

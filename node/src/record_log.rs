@@ -120,6 +120,10 @@ impl RecordLog {
         std::fs::write(&fresh, &bytes)?;
         File::open(&fresh)?.sync_all()?;
         std::fs::rename(&fresh, &self.path)?;
+        // The rename is the directory's to keep: without this a crash may bring the old log back.
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            File::open(dir)?.sync_all()?;
+        }
         let file = OpenOptions::new().append(true).open(&self.path)?;
         self.out = BufWriter::with_capacity(BUFFER, file);
         Ok(())

@@ -510,13 +510,14 @@ fn pointless<M: Model>(
     if direct(next) {
         return true;
     }
-    if !needed(model, list, ops, start, &mut scratch.needed) || scratch.needed.contains(next) {
-        return false;
-    }
     // Where the block may go on from `next`: not back to `start` (a loop), and, when the
     // search leaves out an indeterminate operation the next one undoes, not by overwriting
-    // (`absorbed`), so only by operations that take effect in one state.
+    // (`absorbed`), so only by operations that take effect in one state. (Asked before the
+    // scan of the `ok` candidates below, which costs far more.)
     if !M::PRUNE_ABSORBED || info.roaming() {
+        return false;
+    }
+    if !needed(model, list, ops, start, &mut scratch.needed) || scratch.needed.contains(next) {
         return false;
     }
     let reach = &mut scratch.reach;

@@ -197,10 +197,13 @@ pub fn check_set_full(
 
     let lost = Elements::new(final_reads.iter().flat_map(|r| r.missing.clone()).collect());
     let stale = Elements::new(stale_reads.iter().flat_map(|r| r.missing.clone()).collect());
+    // Read, yet never added by an add that may have taken effect.
+    let is_unexpected =
+        |e: &Element| e.last_read.is_some() && e.acknowledged.is_none() && !e.indeterminate;
     let unexpected = Elements::new(
         elements
             .iter()
-            .filter(|(_, e)| e.last_read.is_some() && e.acknowledged.is_none() && !e.indeterminate)
+            .filter(|(_, e)| is_unexpected(e))
             .map(|(&v, _)| v.clone())
             .collect(),
     );
@@ -209,7 +212,7 @@ pub fn check_set_full(
         .filter_map(|(read, seen)| {
             let wrong: Vec<Value> = seen
                 .iter()
-                .filter(|v| unexpected.elements.contains(v))
+                .filter(|v| is_unexpected(&elements[*v]))
                 .map(|v| (*v).clone())
                 .collect();
             (!wrong.is_empty()).then(|| SetRead {

@@ -105,6 +105,10 @@ impl HostRecord {
     }
 }
 
+/// How the name of a run's directory on a host begins (`faultline-<pid>-<nanos>`): made by
+/// `SshNetwork`, the shape [`is_node_dir`] accepts.
+pub const RUN_DIR_PREFIX: &str = "faultline-";
+
 /// Whether `dir` has the shape of a node directory faultline makes:
 /// `/tmp/faultline-<pid>-<nanos>/<node>`. A record naming anything else is not acted on.
 pub fn is_node_dir(dir: &Path) -> bool {
@@ -120,7 +124,7 @@ pub fn is_node_dir(dir: &Path) -> bool {
     };
     matches!(parts.as_slice(),
         [root, tmp, run, node] if root == "/" && tmp == "tmp"
-            && run.strip_prefix("faultline-").is_some_and(|rest| {
+            && run.strip_prefix(RUN_DIR_PREFIX).is_some_and(|rest| {
                 !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit() || b == b'-')
             })
             && plain(node))

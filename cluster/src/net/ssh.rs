@@ -92,7 +92,11 @@ fn run_dir_name() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    format!("faultline-{}-{nanos}", std::process::id())
+    format!(
+        "{}{}-{nanos}",
+        host_record::RUN_DIR_PREFIX,
+        std::process::id()
+    )
 }
 
 impl SshNetwork {
@@ -257,8 +261,7 @@ impl SshNetwork {
         if standing.is_none() {
             // Recorded before the chain exists, so a faultline killed meanwhile leaves no chain
             // its hosts' records do not mention.
-            self.on_every_host(|h, c| {
-                let i = self.index(h);
+            self.on_every_host(|i, c| {
                 let mut record = self.records[i].lock().unwrap_or_else(|e| e.into_inner());
                 record.chain = true;
                 record.save(c)
@@ -270,18 +273,7 @@ impl SshNetwork {
             "iptables-restore --noflush && {{ iptables -C INPUT -j {CHAIN} 2>/dev/null || \
              iptables -I INPUT -j {CHAIN}; }}"
         );
-        self.on_every_host(|h, c| {
-            c.run("sh", &["-c", &script], Some(&rules[self.index(h)]))
-                .map(|_| ())
-        })
-    }
-
-    /// The index of host `h`.
-    fn index(&self, h: &SshHost) -> usize {
-        self.hosts
-            .iter()
-            .position(|o| o.node == h.node)
-            .unwrap_or(0)
+        self.on_every_host(|i, c| c.run("sh", &["-c", &script], Some(&rules[i])).map(|_| ()))
     }
 
     /// Removes every cut and every loss.
@@ -294,10 +286,11 @@ impl SshNetwork {
         self.render(&mut standing, &Grudge::default())
     }
 
-    /// Runs `act` for every host in parallel; the errors of all, each naming its node.
+    /// Runs `act` for every host (by its index) in parallel; the errors of all, each naming its
+    /// node.
     fn on_every_host(
         &self,
-        act: impl Fn(&SshHost, &SshControl) -> Result<(), String> + Sync,
+        act: impl Fn(usize, &SshControl) -> Result<(), String> + Sync,
     ) -> Result<(), String> {
         let act = &act;
         let errors: Vec<String> = std::thread::scope(|scope| {
@@ -305,8 +298,9 @@ impl SshNetwork {
                 .hosts
                 .iter()
                 .zip(&self.controls)
-                .map(|(h, c)| {
-                    scope.spawn(move || act(h, c).map_err(|e| format!("{}: {e}", h.node)))
+                .enumerate()
+                .map(|(i, (h, c))| {
+                    scope.spawn(move || act(i, c).map_err(|e| format!("{}: {e}", h.node)))
                 })
                 .collect();
             jobs.into_iter()
@@ -426,8 +420,8 @@ fn rules(
     for o in cut.iter().chain(&lossy) {
         if Some(o.ip) == h.control_ip {
             return Err(format!(
-                "host {}: cutting {} ({}) would cut the control node, which {} sees at the same \
-                 address; refusing",
+                "host {}: dropping packets from {} ({}) would drop the control node's, which {} \
+                 sees at the same address; refusing",
                 h.target.host, o.node, o.ip, h.target.host
             ));
         }
@@ -513,6 +507,13 @@ mod tests {
              -A FAULTLINE -s 10.0.0.12/32 -m statistic --mode random --probability 0.2000 -j DROP\n\
              COMMIT\n"
         );
+    }
+
+    /// The directories a run makes on its hosts are ones the sweep after a crash acts on.
+    #[test]
+    fn a_runs_node_directories_are_ones_the_sweep_takes() {
+        let dir = PathBuf::from("/tmp").join(run_dir_name()).join("n1");
+        assert!(host_record::is_node_dir(&dir), "{}", dir.display());
     }
 
     /// A peer at the address a host sees the control node at is refused, naming the host.
