@@ -130,29 +130,39 @@ pub fn is_node_dir(dir: &Path) -> bool {
             && plain(node))
 }
 
-/// Every record on `control`'s host, each with its file (none when there is no record directory).
-/// One the sweep cannot read is an error naming the file.
-pub fn read_all(control: &dyn Control) -> Result<Vec<(PathBuf, HostRecord)>, String> {
-    // Each record is one line of JSON: print its file's name, then its line.
+/// One record file on a host: its path, and its record or why it cannot be read.
+pub type RecordFile = (PathBuf, Result<HostRecord, String>);
+
+/// Every record file on `control`'s host (none when there is no record directory), each read
+/// or the reason it cannot be, naming the file: one bad file keeps no other from being read.
+pub fn read_all(control: &dyn Control) -> Result<Vec<RecordFile>, String> {
+    // One line per file, its name and its contents (newlines taken out) split by a tab, so an
+    // empty or torn file cannot shift the next file's name into its place.
     let listing = control.run(
         "sh",
         &[
             "-c",
-            r#"for f in "$1"/*.json; do [ -f "$f" ] || continue; printf '%s\n' "$f"; cat -- "$f"; done"#,
+            r#"for f in "$1"/*.json; do [ -f "$f" ] || continue; printf '%s\t' "$f"; tr -d '\n' < "$f"; echo; done"#,
             "sh",
             RECORDS_DIR,
         ],
         None,
     )?;
-    let mut lines = listing.lines();
-    let mut records = Vec::new();
-    while let Some(file) = lines.next() {
-        let text = lines.next().unwrap_or_default();
-        let record: HostRecord = serde_json::from_str(text)
-            .map_err(|e| format!("{file} is not a faultline host record: {e}"))?;
-        records.push((PathBuf::from(file), record));
-    }
-    Ok(records)
+    Ok(parse_listing(&listing))
+}
+
+/// `read_all`'s listing: `file<TAB>json` a line.
+fn parse_listing(listing: &str) -> Vec<RecordFile> {
+    listing
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            let (file, text) = line.split_once('\t').unwrap_or((line, ""));
+            let record = serde_json::from_str(text)
+                .map_err(|e| format!("{file} is not a faultline host record: {e}"));
+            (PathBuf::from(file), record)
+        })
+        .collect()
 }
 
 /// The addresses `control`'s host has, from `ip -o addr` (or `hostname -I` without iproute2).
@@ -205,9 +215,19 @@ pub fn sweep(
     remove_chain: impl Fn(&dyn Control) -> Result<(), String>,
 ) -> Result<Swept, String> {
     let addrs = own_addrs(&**control)?;
-    let (mine, others): (Vec<_>, Vec<_>) = read_all(&**control)?
+    let mut unreadable = Vec::new();
+    let read: Vec<(PathBuf, HostRecord)> = read_all(&**control)?
         .into_iter()
-        .partition(|(_, r)| addrs.contains(&r.addr));
+        .filter_map(|(file, r)| match r {
+            Ok(record) => Some((file, record)),
+            Err(e) => {
+                unreadable.push(format!("{e}; left alone"));
+                None
+            }
+        })
+        .collect();
+    let (mine, others): (Vec<_>, Vec<_>) =
+        read.into_iter().partition(|(_, r)| addrs.contains(&r.addr));
     // A record naming a directory faultline does not make is not acted on at all.
     let (records, refused): (Vec<_>, Vec<_>) =
         mine.into_iter().partition(|(_, r)| is_node_dir(&r.dir));
@@ -223,6 +243,7 @@ pub fn sweep(
                     r.dir.display()
                 )
             })
+            .chain(unreadable)
             .collect(),
         ..Swept::default()
     };
@@ -289,6 +310,27 @@ mod tests {
     }
 
     /// A record is one line of JSON: the sweep's listing reads a file name, then its line.
+    #[test]
+    fn a_bad_record_file_is_named_and_keeps_no_other_from_being_read() {
+        let good = HostRecord::new("n1", "10.0.0.1".parse().unwrap(), Path::new("/tmp/x/n1"));
+        let json = serde_json::to_string(&good).unwrap();
+        let listing = format!("/r/a.json\t\n/r/b.json\t{json}\n/r/c.json\t{{\"torn\n");
+        let read = parse_listing(&listing);
+        assert_eq!(read.len(), 3, "{read:?}");
+        assert_eq!(read[0].0, PathBuf::from("/r/a.json"));
+        assert!(read[0]
+            .1
+            .as_ref()
+            .unwrap_err()
+            .starts_with("/r/a.json is not"));
+        assert_eq!(read[1], (PathBuf::from("/r/b.json"), Ok(good)));
+        assert!(read[2]
+            .1
+            .as_ref()
+            .unwrap_err()
+            .starts_with("/r/c.json is not"));
+    }
+
     #[test]
     fn a_record_is_one_line_of_json() {
         let record = HostRecord {
