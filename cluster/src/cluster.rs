@@ -56,6 +56,40 @@ pub enum ClusterError {
     Attach(String),
 }
 
+impl ClusterError {
+    /// Whether a node could not listen because another process held its port.
+    pub fn port_taken(&self) -> bool {
+        match self {
+            ClusterError::Start { error, .. } => {
+                error.kind() == std::io::ErrorKind::AddrInUse
+                    || crate::ports::port_taken(&error.to_string())
+            }
+            ClusterError::NotReady { tail, why, .. } => {
+                crate::ports::port_taken(tail) || crate::ports::port_taken(why)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Moves the node directories (and network layout) of a failed start under
+/// `start-attempt-N/`, so that the next attempt starts from empty directories and the failed
+/// one's logs stay readable.
+fn set_aside(dir: &Path, nodes: usize, attempt: usize) -> std::io::Result<()> {
+    let aside = dir.join(format!("start-attempt-{attempt}"));
+    std::fs::create_dir_all(&aside)?;
+    let names = (1..=nodes)
+        .map(|i| format!("n{i}"))
+        .chain(std::iter::once("network.json".to_string()));
+    for name in names {
+        let from = dir.join(&name);
+        if from.exists() {
+            std::fs::rename(&from, aside.join(&name))?;
+        }
+    }
+    Ok(())
+}
+
 /// One daemon of a node: the system's server, or a helper beside it (a sentinel).
 #[derive(Debug)]
 pub struct Daemon {
@@ -215,28 +249,54 @@ pub struct Cluster {
 /// How long a single health probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(1000);
 
+/// Starts tried when nodes find their ports taken (see [`Cluster::start`]).
+const START_ATTEMPTS: usize = 3;
+
 impl Cluster {
     /// Lays out the network, starts every node and waits until the primary answers and every
     /// replica's link is up.
+    ///
+    /// On loopback, where faultline chooses the ports, a node that found its port taken by
+    /// another process is a reason to start again on fresh ports (the failed attempt's node
+    /// directories kept under `start-attempt-N/`), a few times.
     pub async fn start(spec: ClusterSpec) -> Result<Cluster, ClusterError> {
+        let mut attempt = 1;
+        loop {
+            match Cluster::start_once(spec.clone()).await {
+                Err(e) if attempt < START_ATTEMPTS && e.port_taken() && spec.net.shares_ports() => {
+                    tracing::warn!("starting again on fresh ports: {e}");
+                    set_aside(&spec.dir, spec.nodes, attempt).map_err(|source| {
+                        ClusterError::Start {
+                            node: "(earlier attempt)".into(),
+                            error: source,
+                        }
+                    })?;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One attempt of [`Cluster::start`].
+    async fn start_once(spec: ClusterSpec) -> Result<Cluster, ClusterError> {
         let names: Vec<String> = (1..=spec.nodes).map(|i| format!("n{i}")).collect();
         let system = systems::build(spec.target, &spec.options);
         let plan = system.ports();
         // Per node: client port, peer port, helper port.
-        let ports: Vec<[u16; 3]> = match spec.net {
-            NetMode::Loopback | NetMode::Proxy => free_ports(spec.nodes * 3)
+        let ports: Vec<[u16; 3]> = if spec.net.shares_ports() {
+            crate::ports::listen_ports(spec.nodes * 3)
                 .map_err(|source| ClusterError::Start {
                     node: "(ports)".into(),
                     error: source,
                 })?
                 .chunks(3)
                 .map(|c| [c[0], c[1], c[2]])
-                .collect(),
+                .collect()
+        } else {
             // A host of its own per node, as a namespace is: the system's usual ports.
-            NetMode::Netns | NetMode::Ssh => {
-                let (client, peer) = plan.netns;
-                vec![[client, peer, plan.helper.unwrap_or_default()]; spec.nodes]
-            }
+            let (client, peer) = plan.netns;
+            vec![[client, peer, plan.helper.unwrap_or_default()]; spec.nodes]
         };
         let peer_is_client = plan.peer_is_client;
         // The proxies stand on the links nodes use to reach each other: the peer port.
@@ -938,20 +998,6 @@ fn source_ips(nodes: usize) -> Vec<IpAddr> {
         .collect()
 }
 
-/// Asks the kernel for `n` distinct free loopback ports.
-///
-/// The listeners are closed before the nodes bind, so another process could take a port in
-/// between; a node that cannot bind exits, and readiness reports that with its log.
-fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
-    let listeners = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
-        .collect::<std::io::Result<Vec<_>>>()?;
-    listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect()
-}
-
 /// The last `lines` lines of a log file on `control`'s host, or a note that it cannot be read.
 fn log_tail(control: &dyn Control, path: &Path, lines: usize) -> String {
     match control.read_file(path) {
@@ -1055,4 +1101,54 @@ fn upload_own_exe(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_that_found_its_port_taken_reads_as_port_taken_and_nothing_else_does() {
+        let not_ready = |tail: &str| ClusterError::NotReady {
+            node: "n2".into(),
+            timeout: Duration::from_secs(1),
+            why: "server process exited (exit status: 1)".into(),
+            log: "n2/node.log".into(),
+            tail: tail.into(),
+        };
+        assert!(not_ready("Error: binding 127.0.0.1:35705: Address already in use").port_taken());
+        assert!(!not_ready("Error: corrupt record log").port_taken());
+        let start = |kind| ClusterError::Start {
+            node: "n1".into(),
+            error: std::io::Error::from(kind),
+        };
+        assert!(start(std::io::ErrorKind::AddrInUse).port_taken());
+        assert!(!start(std::io::ErrorKind::NotFound).port_taken());
+        assert!(!ClusterError::MissingBinary("redis-server".into()).port_taken());
+    }
+
+    #[test]
+    fn a_failed_start_is_set_aside_whole_and_the_next_attempt_finds_empty_places() {
+        let dir = tempfile::tempdir().unwrap();
+        for node in ["n1", "n2"] {
+            std::fs::create_dir_all(dir.path().join(node)).unwrap();
+            std::fs::write(dir.path().join(node).join("node.log"), node).unwrap();
+        }
+        std::fs::write(dir.path().join("network.json"), "{}").unwrap();
+        std::fs::write(dir.path().join("history.jsonl"), "").unwrap();
+        // Three nodes asked for, two started before the failure.
+        set_aside(dir.path(), 3, 1).unwrap();
+        let aside = dir.path().join("start-attempt-1");
+        assert_eq!(
+            std::fs::read_to_string(aside.join("n2/node.log")).unwrap(),
+            "n2"
+        );
+        assert!(aside.join("network.json").exists());
+        assert!(!dir.path().join("n1").exists());
+        assert!(!dir.path().join("network.json").exists());
+        assert!(
+            dir.path().join("history.jsonl").exists(),
+            "not the cluster's"
+        );
+    }
 }

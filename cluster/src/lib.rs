@@ -16,6 +16,7 @@ pub mod control;
 pub mod key_prefix;
 pub mod live;
 pub mod net;
+pub mod ports;
 pub mod probe;
 pub mod process;
 pub mod replicaof;

@@ -13,7 +13,7 @@ use cluster::systems::etcd::{
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::fs::File;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -40,13 +40,13 @@ fn etcd_for_test() -> Option<PathBuf> {
     }
 }
 
-/// `n` distinct free loopback addresses: all listeners are held until every port is chosen, so
-/// the kernel cannot hand out the same port twice.
+/// `n` distinct free loopback addresses.
 fn free_addrs(n: usize) -> Vec<SocketAddr> {
-    let listeners: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a free port"))
-        .collect();
-    listeners.iter().map(|l| l.local_addr().unwrap()).collect()
+    cluster::ports::listen_ports(n)
+        .expect("free ports")
+        .into_iter()
+        .map(|port| SocketAddr::from(([127, 0, 0, 1], port)))
+        .collect()
 }
 
 /// A running etcd cluster whose members die with it.

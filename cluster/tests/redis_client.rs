@@ -8,6 +8,7 @@ use cluster::systems::redis::RedisSystem;
 use cluster::systems::Persistence;
 use cluster::{Cluster, ClusterSpec, TargetKind, TargetOptions};
 use nemesis::ClusterControl;
+use std::net::SocketAddr;
 use std::time::Duration;
 use workloads::{ClientError, RegisterClient};
 
@@ -148,10 +149,7 @@ async fn a_wait_short_of_its_replicas_is_info() {
 /// With no sentinel to ask, nothing was sent anywhere: the operation certainly did not happen.
 #[tokio::test]
 async fn no_sentinel_to_ask_is_fail() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let closed = SocketAddr::from(([127, 0, 0, 1], cluster::ports::listen_port().unwrap()));
     let timeout = Duration::from_millis(300);
     let mut client = RedisSystem::resp_client(closed, closed, timeout)
         .with_locator(SentinelLocator::new(vec![closed]));

@@ -5,7 +5,6 @@ use cluster::control::{Control, Lifetime};
 use cluster::ssh::{HostKeyTrust, SshControl, SshTarget};
 use cluster::system::Launch;
 use nix::sys::signal::Signal;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -36,11 +35,7 @@ impl Sshd {
         keygen(&d.join("user"));
         keygen(&d.join("stranger"));
         std::fs::copy(d.join("user.pub"), d.join("authorized_keys")).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = cluster::ports::listen_port().unwrap();
         let config = format!(
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host\nPidFile {d}/sshd.pid\n\
              AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\n\
@@ -263,9 +258,7 @@ fn a_refused_key_and_an_unreachable_host_are_named() {
     .unwrap();
     let err = stranger.run("true", &[], None).unwrap_err();
     assert!(err.contains("root@127.0.0.1 refused the key"), "{err}");
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let port = cluster::ports::listen_port().unwrap();
     let mut target = sshd.target("user", known, HostKeyTrust::Known);
     target.port = port;
     let nowhere = SshControl::new(target, false).unwrap();

@@ -10,7 +10,6 @@ use common::*;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -55,8 +54,7 @@ impl Drop for Server {
 
 /// A port free on loopback now.
 fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().unwrap().port()
+    cluster::ports::listen_port().expect("a free port")
 }
 
 /// Starts a redis-server on a free loopback port, with its files under `dir`, replicating from

@@ -139,6 +139,7 @@ fn with_aof_always_no_acknowledged_add_is_lost_even_to_a_kill_of_every_node() {
         for seed in KILL_ALL_MIXED {
             let case = Case::new();
             let (code, results) = durable_run(&case, nodes, "aof-always", seed);
+            assert_ne!(code, Some(2), "the run failed: {results:#}");
             if results["faults"]["applied"]["kill"].as_u64().unwrap_or(0) == 0 {
                 // No kill: the run says it did not test what was asked.
                 assert_eq!(code, Some(3), "inconclusive exits 3: {results:#}");

@@ -170,6 +170,7 @@ fn durable_majorities_stay_linearizable(net: &str, nodes: &str) {
             seed,
         ];
         let (code, results) = run(&case, net, &extra);
+        assert_ne!(code, Some(2), "the run failed: {results:#}");
         if results["faults"]["applied"]["kill"].as_u64().unwrap_or(0) == 0 {
             // No kill: the run says it did not test what was asked.
             assert_eq!(code, Some(3), "inconclusive exits 3: {results:#}");

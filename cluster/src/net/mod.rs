@@ -74,6 +74,12 @@ impl NetMode {
             NetMode::Proxy
         }
     }
+
+    /// Whether nodes listen on this machine's loopback beside every other process, on ports
+    /// faultline chooses (rather than on hosts of their own, at the system's usual ports).
+    pub fn shares_ports(self) -> bool {
+        matches!(self, NetMode::Loopback | NetMode::Proxy)
+    }
 }
 
 impl fmt::Display for NetMode {

@@ -19,7 +19,7 @@
 use crate::cli::BenchThroughputArgs;
 use anyhow::{anyhow, bail, Context, Result};
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -339,10 +339,9 @@ fn ping(addr: SocketAddr) -> std::io::Result<()> {
     }
 }
 
-/// A loopback port free now (the kernel's choice; released before the server binds it).
+/// A loopback port free now (released before the server binds it).
 fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
-    Ok(listener.local_addr()?.port())
+    cluster::ports::listen_port().context("finding a free loopback port")
 }
 
 fn program(name: &str) -> Result<PathBuf> {

@@ -124,10 +124,12 @@ impl Drop for NodeProcess {
     }
 }
 
-/// `n` loopback addresses with free ports (bound, read and released), for nodes in processes.
+/// `n` loopback addresses with free ports (below the ephemeral range, which other tests'
+/// connections take source ports from), for nodes in processes.
 pub fn free_addrs(n: usize) -> Vec<SocketAddr> {
-    let listeners: Vec<std::net::TcpListener> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    listeners.iter().map(|l| l.local_addr().unwrap()).collect()
+    cluster::ports::listen_ports(n)
+        .unwrap()
+        .into_iter()
+        .map(|port| SocketAddr::from(([127, 0, 0, 1], port)))
+        .collect()
 }
