@@ -1,11 +1,13 @@
 //! Jepsen's etcd 3.4.3 analysis (2020), reproduced: with linearizable reads, registers and sets
 //! stay valid under partitions, pauses and kills, across leader changes; with serializable reads,
 //! a partition lets an isolated member serve stale reads, which the checker flags and explains.
-//! Both in network namespaces and, unprivileged, through the fault proxy, whose fronts tell
-//! members apart by the `X-Server-From` header of their peer requests.
+//! In network namespaces; unprivileged, through the fault proxy, whose fronts tell members
+//! apart by the `X-Server-From` header of their peer requests; and over SSH on hosts of the
+//! test's own, with the same verdicts.
 
 mod common;
 
+use common::hosts::{Hosts, Place};
 use common::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -26,16 +28,14 @@ fn leaders_seen(run: &std::path::Path) -> BTreeSet<String> {
 }
 
 fn faulty_run(case: &Case, workload: &str, seed: &str) {
-    faulty_run_on(case, "netns", workload, seed)
+    faulty_run_on(case, Place::Net("netns"), workload, seed)
 }
 
-fn faulty_run_on(case: &Case, net: &str, workload: &str, seed: &str) {
-    let out = case.run(&[
-        "test",
-        "--target",
-        "etcd",
-        "--net",
-        net,
+fn faulty_run_on(case: &Case, on: Place, workload: &str, seed: &str) {
+    let place = on.args(3);
+    let mut args = vec!["test", "--target", "etcd"];
+    args.extend(place.iter().map(String::as_str));
+    args.extend_from_slice(&[
         "--workload",
         workload,
         "--nemesis",
@@ -47,6 +47,7 @@ fn faulty_run_on(case: &Case, net: &str, workload: &str, seed: &str) {
         "--seed",
         seed,
     ]);
+    let out = case.run(&args);
     let run = case.latest();
     let results = case.results();
     // How many windows fit depends on how fast the cluster recovers (a loaded machine fits
@@ -84,9 +85,7 @@ fn faulty_run_on(case: &Case, net: &str, workload: &str, seed: &str) {
         eprintln!("leaders seen in the samples: {:?}", leaders_seen(&run));
     }
     assert_all_gone(&node_pids(&run));
-    if net == "netns" {
-        assert_network_gone(&run);
-    }
+    on.assert_left_clean(&run);
 }
 
 #[test]
@@ -150,7 +149,7 @@ fn through_the_fault_proxy_linearizable_registers_survive_partitions_pauses_and_
         return;
     }
     let case = Case::new();
-    faulty_run_on(&case, "proxy", "register", "21");
+    faulty_run_on(&case, Place::Net("proxy"), "register", "21");
     let results = case.results();
     assert!(results["check"]["counts"]["ok"].as_u64().unwrap() > 100);
     let layout = std::fs::read_to_string(case.latest().join("nodes/network.json")).unwrap();
@@ -167,7 +166,7 @@ fn serializable_reads_in_a_partition_are_stale_and_explained() {
     if !etcd_here() {
         return;
     }
-    stale_reads_on("netns");
+    stale_reads_on(Place::Net("netns"));
 }
 
 #[test]
@@ -177,17 +176,46 @@ fn through_the_fault_proxy_serializable_reads_in_a_partition_are_stale() {
     if !cluster::capability::etcd_for_test() {
         return;
     }
-    stale_reads_on("proxy");
+    stale_reads_on(Place::Net("proxy"));
 }
 
-fn stale_reads_on(net: &str) {
+/// Over SSH (issue 17: the same verdicts as local runs): etcd on hosts reached over SSH, the
+/// leader partitioned by iptables rules on the hosts, paused and killed by pid; registers
+/// linearizable as in namespaces.
+#[test]
+fn over_ssh_linearizable_registers_survive_partitions_pauses_and_kills() {
+    if !cluster::capability::etcd_for_test() {
+        return;
+    }
+    let Some(hosts) = Hosts::start(3) else {
+        return;
+    };
+    let case = Case::new();
+    faulty_run_on(&case, Place::Hosts(&hosts), "register", "21");
+    assert!(case.results()["check"]["counts"]["ok"].as_u64().unwrap() > 100);
+}
+
+/// Over SSH, serializable reads of a member cut off by the hosts' rules are stale, as in
+/// namespaces.
+#[test]
+fn over_ssh_serializable_reads_in_a_partition_are_stale() {
+    if !cluster::capability::etcd_for_test() {
+        return;
+    }
+    let Some(hosts) = Hosts::start(3) else {
+        return;
+    };
+    stale_reads_on(Place::Hosts(&hosts));
+}
+
+fn stale_reads_on(on: Place) {
     // Whether n1 served a read after the majority had taken a newer write depends on how the
     // run's operations fell; a run that recorded no such read is retried with another seed.
     let mut missed = Vec::new();
     for seed in ["23", "24", "25"] {
-        let (case, out) = partitioned_serializable_run(net, seed);
+        let (case, out) = partitioned_serializable_run(&on, seed);
         match isolated_read_after_a_majority_write(&case.latest()) {
-            Ok(()) => return assert_stale_read_found(net, &case, &out),
+            Ok(()) => return assert_stale_read_found(&on, &case, &out),
             Err(why) => {
                 assert!(matches!(out.status.code(), Some(0 | 1)), "a verdict");
                 missed.push(format!("seed {seed}: {why}"));
@@ -198,14 +226,12 @@ fn stale_reads_on(net: &str) {
 }
 
 /// A register run on etcd with serializable reads, n1 cut off from n2 and n3 from 4 s to 8 s.
-fn partitioned_serializable_run(net: &str, seed: &str) -> (Case, std::process::Output) {
+fn partitioned_serializable_run(on: &Place, seed: &str) -> (Case, std::process::Output) {
     let case = Case::new();
-    let out = case.run(&[
-        "test",
-        "--target",
-        "etcd",
-        "--net",
-        net,
+    let place = on.args(3);
+    let mut args = vec!["test", "--target", "etcd"];
+    args.extend(place.iter().map(String::as_str));
+    args.extend_from_slice(&[
         "--read-consistency",
         "serializable",
         "--nemesis",
@@ -219,6 +245,7 @@ fn partitioned_serializable_run(net: &str, seed: &str) -> (Case, std::process::O
         "--seed",
         seed,
     ]);
+    let out = case.run(&args);
     (case, out)
 }
 
@@ -272,7 +299,7 @@ fn isolated_read_after_a_majority_write(run: &std::path::Path) -> Result<(), Str
     ))
 }
 
-fn assert_stale_read_found(net: &str, case: &Case, out: &std::process::Output) {
+fn assert_stale_read_found(on: &Place, case: &Case, out: &std::process::Output) {
     let run = case.latest();
     let read = |f: &str| std::fs::read_to_string(run.join(f)).unwrap_or_default();
     assert_eq!(
@@ -293,9 +320,7 @@ fn assert_stale_read_found(net: &str, case: &Case, out: &std::process::Output) {
         "the stale read is explained:\n{text}"
     );
     assert_eq!(case.results()["verdict"], "invalid");
-    if net == "netns" {
-        assert_network_gone(&case.latest());
-    }
+    on.assert_left_clean(&case.latest());
 }
 
 #[test]

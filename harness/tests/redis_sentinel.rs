@@ -4,25 +4,23 @@
 //! primary while the old one keeps acknowledging writes; on heal the old primary is demoted and
 //! its writes are gone. faultline must find those lost writes, with and without `WAIT`, and a
 //! non-linearizable register history under the same fault; without faults the run is valid.
-//! The partition is made in network namespaces and, unprivileged, in the fault proxy.
+//! The partition is made in network namespaces, unprivileged in the fault proxy, and over SSH
+//! on hosts of the test's own, with the same verdict each way.
 
 mod common;
 
+use common::hosts::{Hosts, Place};
 use common::*;
 use serde_json::Value;
 
 /// The published fault: the primary and one replica cut off from the other three, long enough
 /// for the sentinels (down-after 1 s) to fail over, then healed with time left to recover.
-const JEPSEN_PARTITION: [&str; 16] = [
+const JEPSEN_PARTITION: [&str; 12] = [
     "test",
     "--target",
     "redis",
     "--failover",
     "sentinel",
-    "--nodes",
-    "5",
-    "--net",
-    "netns",
     "--nemesis",
     "none",
     "--partition",
@@ -36,7 +34,7 @@ const JEPSEN_PARTITION: [&str; 16] = [
 const SEEDS: [&str; 3] = ["11", "12", "13"];
 
 fn run_partitioned(extra: &[&str]) -> (Case, Value) {
-    run_partitioned_on("netns", extra)
+    run_partitioned_on(Place::Net("netns"), extra)
 }
 
 /// Runs the published fault until a run records what the assertions are about: the partition
@@ -44,21 +42,20 @@ fn run_partitioned(extra: &[&str]) -> (Case, Value) {
 /// vote depends on the machine (a split vote costs a failover timeout), so the schedule cannot
 /// promise that; each run's own record decides whether it is judged, and every run, judged or
 /// not, must end with a verdict and leave no daemon or network behind.
-fn run_partitioned_on(net: &str, extra: &[&str]) -> (Case, Value) {
+fn run_partitioned_on(on: Place, extra: &[&str]) -> (Case, Value) {
     let mut missed = Vec::new();
+    let place = on.args(5);
     for seed in SEEDS {
         let case = Case::new();
         let mut args = JEPSEN_PARTITION.to_vec();
-        args[8] = net;
+        args.extend(place.iter().map(String::as_str));
         // Quiet 0-7 s, partitioned 7-14 s, healed at 14 s.
         args.extend_from_slice(&["--time-limit", "16s", "--seed", seed]);
         args.extend_from_slice(extra);
         let out = case.run(&args);
         let run = case.latest();
         assert_all_gone(&all_daemon_pids(&run));
-        if net == "netns" {
-            assert_network_gone(&run);
-        }
+        on.assert_left_clean(&run);
         let results = case.results();
         match failover_during_partition(&run, "n1") {
             Ok(_) => {
@@ -122,6 +119,30 @@ fn assert_acknowledged_adds_lost(case: &Case, results: &Value) {
     }
 }
 
+/// The same fault with the nodes on hosts reached over SSH (issue 17: the same verdicts as
+/// local runs): each host's sentinel and server started through SSH, the partition as iptables
+/// rules on the hosts, the same acknowledged adds lost.
+#[test]
+fn over_ssh_a_partitioned_primary_loses_acknowledged_adds() {
+    if !cluster::capability::sentinel_for_test() {
+        return;
+    }
+    let Some(hosts) = Hosts::start(5) else {
+        return;
+    };
+    let (case, results) = run_partitioned_on(Place::Hosts(&hosts), &["--workload", "set"]);
+    assert_acknowledged_adds_lost(&case, &results);
+    let run = case.latest();
+    for i in 1..=5 {
+        let log = std::fs::read_to_string(run.join(format!("nodes/n{i}/sentinel.log")))
+            .unwrap_or_default();
+        assert!(
+            log.contains("+monitor"),
+            "n{i}'s sentinel log brought back: {log}"
+        );
+    }
+}
+
 #[test]
 fn through_the_fault_proxy_a_partitioned_primary_loses_acknowledged_adds() {
     // Unprivileged: every node-to-node connection (replication, sentinel to server, sentinel to
@@ -129,7 +150,7 @@ fn through_the_fault_proxy_a_partitioned_primary_loses_acknowledged_adds() {
     if !cluster::capability::sentinel_for_test() {
         return;
     }
-    let (case, results) = run_partitioned_on("proxy", &["--workload", "set"]);
+    let (case, results) = run_partitioned_on(Place::Net("proxy"), &["--workload", "set"]);
     assert_acknowledged_adds_lost(&case, &results);
     let layout = std::fs::read_to_string(case.latest().join("nodes/network.json")).unwrap();
     let layout: Value = serde_json::from_str(&layout).unwrap();

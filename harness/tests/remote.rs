@@ -565,47 +565,6 @@ fn a_full_disk_names_the_host() {
     assert_eq!(records.trim(), "", "records left on the host");
 }
 
-/// etcd on remote hosts, from each host's PATH: linearizable registers stay valid while the
-/// leader's host is cut off from its peers by the FAULTLINE chain (clients and SSH go on).
-#[test]
-fn etcd_on_remote_hosts_under_partitions_is_valid() {
-    if !cluster::capability::etcd_for_test() {
-        return;
-    }
-    let Some(hosts) = Hosts::start(3) else {
-        return;
-    };
-    let case = Case::new();
-    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
-    let args = [
-        "test",
-        "--target",
-        "etcd",
-        "--nemesis",
-        "partition-primary",
-        "--nemesis-interval",
-        "1500ms",
-        "--time-limit",
-        "8s",
-        "--seed",
-        "31",
-    ];
-    let out = run(&case, &args, &ssh);
-    let results = case.results();
-    assert!(
-        results["faults"]["applied"]["partition-primary"].as_u64() > Some(0),
-        "the leader was cut off: {results:#}"
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_run_dir_complete(&case, "valid");
-    for i in 0..hosts.ips.len() {
-        assert!(!hosts.has_chain(i), "host {i} keeps faultline's chain");
-    }
-    for dir in remote_dirs(&case.latest()) {
-        assert!(!dir.exists(), "{} left on its host", dir.display());
-    }
-}
-
 /// A file the test put on the hosts' shared filesystem, removed when dropped.
 struct Planted(PathBuf);
 
@@ -654,61 +613,4 @@ fn a_record_naming_another_directory_is_left_alone() {
     );
     assert!(planted.0.exists(), "the record is left");
     assert!(Path::new("/etc/passwd").exists());
-}
-
-/// Redis with Sentinel on remote hosts: a sentinel beside each redis-server, both from the
-/// host's PATH; the run ends with a verdict (which one is the published results' business,
-/// redis_sentinel.rs), every sentinel's log brought back showing it watched the primary, and
-/// nothing left running or on the hosts.
-#[test]
-fn redis_with_sentinel_on_remote_hosts_runs_to_a_verdict() {
-    if !cluster::capability::sentinel_for_test() {
-        return;
-    }
-    let Some(hosts) = Hosts::start(3) else {
-        return;
-    };
-    let case = Case::new();
-    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
-    let args = [
-        "test",
-        "--target",
-        "redis",
-        "--failover",
-        "sentinel",
-        "--nemesis",
-        "pause",
-        "--nemesis-interval",
-        "2s",
-        "--time-limit",
-        "8s",
-        "--seed",
-        "41",
-    ];
-    let out = run(&case, &args, &ssh);
-    assert!(
-        matches!(out.status.code(), Some(0 | 1 | 3)),
-        "a verdict, not an error: {}",
-        stderr(&out)
-    );
-    let run = case.latest();
-    for i in 1..=hosts.ips.len() {
-        let log = std::fs::read_to_string(run.join(format!("nodes/n{i}/sentinel.log")))
-            .unwrap_or_default();
-        assert!(
-            log.contains("+monitor"),
-            "n{i}'s sentinel watched the primary: {log}"
-        );
-    }
-    let sentinels: Vec<u32> = (1..=hosts.ips.len())
-        .map(|i| {
-            let pid = std::fs::read_to_string(run.join(format!("nodes/n{i}/sentinel.pid")));
-            pid.expect("sentinel.pid").trim().parse().expect("a pid")
-        })
-        .collect();
-    assert_all_gone(&sentinels);
-    assert_all_gone(&node_pids(&run));
-    for dir in remote_dirs(&run) {
-        assert!(!dir.exists(), "{} left on its host", dir.display());
-    }
 }

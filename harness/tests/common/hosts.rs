@@ -3,7 +3,7 @@
 //! and a known_hosts file, so that host-key checking stays on. faultline then runs against the
 //! namespaces' addresses as it would against machines.
 
-use super::Case;
+use super::{assert_network_gone, Case};
 use cluster::net::netns::NetnsNetwork;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -247,4 +247,48 @@ pub fn remote_dirs(run: &Path) -> Vec<PathBuf> {
         .iter()
         .map(|h| PathBuf::from(h["dir"].as_str().unwrap()))
         .collect()
+}
+
+/// Where a test's nodes run: this machine, laid out by `--net`, or the test's own hosts over
+/// SSH — so that one test body asserts the same verdict both ways.
+pub enum Place<'a> {
+    /// This machine, laid out by `--net` (netns, proxy or loopback).
+    Net(&'static str),
+    /// The test's own hosts, reached over SSH (`--nodes HOST,…`).
+    Hosts(&'a Hosts),
+}
+
+impl Place<'_> {
+    /// The options that put `nodes` nodes there (over SSH: one per host).
+    pub fn args(&self, nodes: usize) -> Vec<String> {
+        match self {
+            Place::Net(net) => vec![
+                "--nodes".into(),
+                nodes.to_string(),
+                "--net".into(),
+                net.to_string(),
+            ],
+            Place::Hosts(hosts) => {
+                assert_eq!(hosts.ips.len(), nodes, "one host per node");
+                hosts.ssh_args("user", &hosts.path("known_hosts"))
+            }
+        }
+    }
+
+    /// Asserts the run left nothing behind there: no namespaces or bridge of its own, or on
+    /// every host no faultline chain and no run directory.
+    pub fn assert_left_clean(&self, run: &Path) {
+        match self {
+            Place::Net("netns") => assert_network_gone(run),
+            Place::Net(_) => {}
+            Place::Hosts(hosts) => {
+                for i in 0..hosts.ips.len() {
+                    assert!(!hosts.has_chain(i), "host {i} keeps faultline's chain");
+                }
+                for dir in remote_dirs(run) {
+                    assert!(!dir.exists(), "{} left on its host", dir.display());
+                }
+            }
+        }
+    }
 }
