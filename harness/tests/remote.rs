@@ -327,6 +327,81 @@ fn host_records(run: &Path) -> Vec<cluster::net::host_record::HostRecord> {
         .collect()
 }
 
+/// The fault in force now by the history so far: the kind of the latest nemesis event, if it
+/// starts a fault (`pause`, `partition`) rather than ends one.
+fn in_force(history: &[serde_json::Value]) -> Option<String> {
+    let last = history
+        .iter()
+        .rev()
+        .find(|e| e["process"] == "nemesis" && e["type"] == "info")?;
+    let f = last["f"].as_str()?;
+    matches!(f, "pause" | "partition").then(|| f.to_string())
+}
+
+/// Interrupted (SIGINT) while a fault is in force on the hosts, a remote run still heals,
+/// resumes, stops its daemons and leaves nothing on any host: no chain, no directory, no record.
+#[test]
+fn an_interrupted_remote_run_leaves_every_host_clean() {
+    let Some(hosts) = Hosts::start(3) else {
+        return;
+    };
+    let case = Case::new();
+    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
+    let args = [
+        "test",
+        "--target",
+        "own",
+        "--nemesis",
+        "pause,partition",
+        "--nemesis-interval",
+        "1s",
+        "--time-limit",
+        "60s",
+        "--seed",
+        "4",
+    ];
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(ssh.iter().map(String::as_str));
+    let mut child = spawn(&case, &all);
+    let run = wait_for(&case, &mut child, "a fault in force", |run| {
+        in_force(&history_so_far(run)).is_some()
+    });
+    let dirs = remote_dirs(&run);
+    let records: Vec<PathBuf> = dirs
+        .iter()
+        .map(|d| cluster::net::host_record::HostRecord::path_for(d))
+        .collect();
+    let pids = node_pids(&run);
+    assert_eq!(
+        interrupt(&mut child),
+        Some(130),
+        "an interrupted run exits 130"
+    );
+    let history = history_lines(&run);
+    let results = case.results();
+    assert_eq!(results["ended"], "interrupted", "{results:#}");
+    let reason = results["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("interrupted by SIGINT"), "{results:#}");
+    assert!(
+        history.iter().any(|e| e["process"] == "nemesis"
+            && e["type"] == "info"
+            && matches!(e["f"].as_str(), Some("pause" | "partition"))),
+        "a fault was applied before the interrupt"
+    );
+    assert_all_gone(&pids);
+    for i in 0..hosts.ips.len() {
+        assert!(!hosts.has_chain(i), "host {i} keeps faultline's chain");
+    }
+    for (dir, record) in dirs.iter().zip(&records) {
+        assert!(!dir.exists(), "{} left on its host", dir.display());
+        assert!(!record.exists(), "{} left on its host", record.display());
+    }
+    for i in 1..=hosts.ips.len() {
+        let log = std::fs::read_to_string(run.join(format!("nodes/n{i}/node.log")));
+        assert!(log.is_ok_and(|l| !l.is_empty()), "n{i}'s log brought back");
+    }
+}
+
 /// A node's pid as the run's pid file has it now.
 fn pid_file(run: &Path, node: &str) -> Option<u32> {
     std::fs::read_to_string(run.join("nodes").join(node).join("pid"))
@@ -395,7 +470,7 @@ fn cluster_down_on_the_hosts_cleans_up_after_the_control_node_is_killed() {
         "a kill restarted and a partition",
         |run| {
             let pids: Option<Vec<u32>> = (1..=3).map(|i| pid_file(run, &format!("n{i}"))).collect();
-            let history = history_lines(run);
+            let history = history_so_far(run);
             if first.borrow().is_none() && first_fault(&history, "kill").is_none() {
                 *first.borrow_mut() = pids;
             }
