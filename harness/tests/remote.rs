@@ -11,11 +11,10 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// A 5 s run of own nodes on `hosts` under `nemesis` with `seed`, asserted valid and complete.
-fn own_run_is_valid(hosts: &Hosts, nemesis: &str, seed: &str) -> Case {
-    let case = Case::new();
-    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
-    let args = [
+/// `faultline test` of own nodes on `hosts` (logged in as root) under `nemesis` every second,
+/// for `time`.
+fn own_args(hosts: &Hosts, nemesis: &str, time: &str, seed: &str) -> Vec<String> {
+    let mut args: Vec<String> = [
         "test",
         "--target",
         "own",
@@ -23,12 +22,24 @@ fn own_run_is_valid(hosts: &Hosts, nemesis: &str, seed: &str) -> Case {
         nemesis,
         "--nemesis-interval",
         "1s",
-    ];
-    let out = run(
-        &case,
-        &[&args[..], &["--time-limit", "5s", "--seed", seed, "--json"]].concat(),
-        &ssh,
-    );
+        "--time-limit",
+        time,
+        "--seed",
+        seed,
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(hosts.ssh_args("user", &hosts.path("known_hosts")));
+    args
+}
+
+/// A 5 s run of own nodes on `hosts` under `nemesis` with `seed`, asserted valid and complete.
+fn own_run_is_valid(hosts: &Hosts, nemesis: &str, seed: &str) -> Case {
+    let case = Case::new();
+    let args = own_args(hosts, nemesis, "5s", seed);
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    args.push("--json");
+    let out = case.run(&args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_run_dir_complete(&case, "valid");
     case
@@ -346,23 +357,9 @@ fn an_interrupted_remote_run_leaves_every_host_clean() {
         return;
     };
     let case = Case::new();
-    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
-    let args = [
-        "test",
-        "--target",
-        "own",
-        "--nemesis",
-        "pause,partition",
-        "--nemesis-interval",
-        "1s",
-        "--time-limit",
-        "60s",
-        "--seed",
-        "4",
-    ];
-    let mut all: Vec<&str> = args.to_vec();
-    all.extend(ssh.iter().map(String::as_str));
-    let mut child = spawn(&case, &all);
+    let args = own_args(&hosts, "pause,partition", "60s", "4");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut child = spawn(&case, &args);
     let run = wait_for(&case, &mut child, "a fault in force", |run| {
         in_force(&history_so_far(run)).is_some()
     });
@@ -435,22 +432,8 @@ fn cluster_down_on_the_hosts_cleans_up_after_the_control_node_is_killed() {
         return;
     };
     let case = Case::new();
-    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
-    let args = [
-        "test",
-        "--target",
-        "own",
-        "--nemesis",
-        "kill,partition",
-        "--nemesis-interval",
-        "1s",
-        "--time-limit",
-        "60s",
-        "--seed",
-        "9",
-    ];
-    let mut all: Vec<&str> = args.to_vec();
-    all.extend(ssh.iter().map(String::as_str));
+    let args = own_args(&hosts, "kill,partition", "60s", "9");
+    let all: Vec<&str> = args.iter().map(String::as_str).collect();
     // Its ssh connections' control directories go under a directory of the test's: a
     // faultline killed outright cannot remove them itself.
     let scratch = tempfile::tempdir().unwrap();
@@ -515,6 +498,7 @@ fn cluster_down_on_the_hosts_cleans_up_after_the_control_node_is_killed() {
     }
     // Another store: nothing of the run is known here but the hosts.
     let elsewhere = Case::new();
+    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
     let down = |case: &Case| {
         let mut words = vec!["down"];
         words.extend(ssh.iter().map(String::as_str));
