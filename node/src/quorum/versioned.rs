@@ -5,10 +5,11 @@
 //! order, so two writes never tie. A coordinator picks its counter above the highest it read
 //! from a read quorum, which is what makes a later write win over an earlier one it overlaps.
 //!
-//! With `--log`, a replica keeps every value that changed it in a [`RecordLog`], each record the
-//! `QSTORE` that brought it, and logs a value before it takes it in: under `--fsync always`
-//! nothing it acknowledged (a peer's `QSTORE`, its own coordinator's store) is lost to a kill.
-//! A restart merges the records back in order, which rebuilds the data and the clock.
+//! With `--log`, a replica keeps every change in a [`RecordLog`], each record a `QSTORE` of what
+//! the value brought: a string whole, for a set only the members it added (read repair sends a
+//! set whole, so logging each `QSTORE` as it came would log the set again at every repair). It logs a change before it takes it in: under `--fsync always` nothing it acknowledged
+//! (a peer's `QSTORE`, its own coordinator's store) is lost to a kill. A restart merges the
+//! records back in order, which rebuilds the data and the clock.
 
 use std::collections::HashMap;
 use std::io;
@@ -65,12 +66,25 @@ impl Versioned {
         }
     }
 
-    /// Whether merging `other` in would change this one (as [`Versioned::merge`] would answer).
-    pub fn would_change(&self, other: &Versioned) -> bool {
+    /// What merging `other` in would change, as a value that merged in instead changes this one
+    /// the same way (for two sets, only the members this one lacks); `None` if nothing would.
+    pub fn change(&self, other: &Versioned) -> Option<Versioned> {
         let newer = other.version > self.version;
         match (&self.value, &other.value) {
-            (Value::Set(mine), Value::Set(theirs)) => newer || !theirs.is_subset(mine),
-            _ => newer,
+            (Value::Set(mine), Value::Set(theirs)) => {
+                let added: std::collections::BTreeSet<Bytes> =
+                    theirs.difference(mine).cloned().collect();
+                match (added.is_empty(), newer) {
+                    (true, false) => None,
+                    // A newer version and nothing to add: the members are all held already.
+                    (true, true) => Some(other.clone()),
+                    (false, _) => Some(Versioned {
+                        version: other.version.clone(),
+                        value: Value::Set(added),
+                    }),
+                }
+            }
+            _ => newer.then(|| other.clone()),
         }
     }
 
@@ -218,21 +232,22 @@ impl Replica {
         self.lock().data.get(key).cloned()
     }
 
-    /// Merges `value` into what `key` holds, logged first; true if that changed. A value the
-    /// log refuses is not taken in (and must not be acknowledged).
+    /// Merges `value` into what `key` holds, its change logged first; true if that changed. A
+    /// value the log refuses is not taken in (and must not be acknowledged).
     pub fn store(&self, key: Bytes, value: Versioned) -> io::Result<bool> {
         let mut inner = self.lock();
-        let changes = inner
-            .data
-            .get(&key)
-            .is_none_or(|held| held.would_change(&value));
-        if changes {
-            if let Some(log) = &mut inner.log {
-                log.append(&record(&key, &value))?;
-            }
+        let change = match inner.data.get(&key) {
+            Some(held) => held.change(&value),
+            None => Some(value),
+        };
+        let Some(change) = change else {
+            return Ok(false);
+        };
+        if let Some(log) = &mut inner.log {
+            log.append(&record(&key, &change))?;
         }
-        inner.merge(key, value);
-        Ok(changes)
+        inner.merge(key, change);
+        Ok(true)
     }
 
     /// A counter above every one this replica has seen and above `seen` (what a read quorum
@@ -304,20 +319,57 @@ mod tests {
     }
 
     #[test]
-    fn would_change_answers_as_merge_does() {
+    fn a_change_merged_in_is_the_value_merged_in() {
         let values = [
             v(3, "n2", s("a")),
             v(3, "n1", s("b")),
             v(4, "n1", set(&["x"])),
             v(2, "n2", set(&["x", "y"])),
             v(5, "n3", set(&["x"])),
+            v(6, "n1", set(&["x", "z"])),
         ];
         for a in &values {
             for b in &values {
-                let mut merged = a.clone();
-                assert_eq!(a.would_change(b), merged.merge(b.clone()), "{a:?} ← {b:?}");
+                let mut whole = a.clone();
+                let changed = whole.merge(b.clone());
+                let change = a.change(b);
+                assert_eq!(change.is_some(), changed, "{a:?} ← {b:?}");
+                let mut by_change = a.clone();
+                if let Some(change) = change {
+                    assert!(by_change.merge(change), "{a:?} ← {b:?}");
+                }
+                assert_eq!(by_change, whole, "{a:?} ← {b:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_sets_log_holds_each_member_once_not_every_set_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n1.log");
+        let replica = Replica::durable(&path, Fsync::Never).unwrap();
+        let key = || Bytes::from_static(b"s");
+        let mut members = BTreeSet::new();
+        for i in 0..200u64 {
+            members.insert(Bytes::from(format!("{i:03}")));
+            let whole = Versioned {
+                version: Version {
+                    counter: i + 1,
+                    node: Bytes::from_static(b"n1"),
+                },
+                value: Value::Set(members.clone()),
+            };
+            assert!(replica.store(key(), whole).unwrap());
+        }
+        drop(replica);
+        // Whole sets, as read repair sends them: 200 records of one new member each, a few KB,
+        // where the sets as sent would be ~20,000 members' worth.
+        let len = std::fs::metadata(&path).unwrap().len();
+        assert!(len < 200 * 64, "{len} bytes");
+        let back = Replica::durable(&path, Fsync::Never).unwrap();
+        let held = back.fetch(b"s").unwrap();
+        assert_eq!(held.value, Value::Set(members));
+        assert_eq!(held.version.counter, 200);
     }
 
     #[test]
