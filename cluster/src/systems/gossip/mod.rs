@@ -9,17 +9,13 @@
 //! same digest of its data — and no acknowledged add is lost from a set.
 
 use super::leaderless;
-use super::own::{lie, log_args};
+use super::own::{log_args, own_node_basics};
 use super::Persistence;
 use crate::client::{Client, ClientOptions};
-use crate::probe;
 use crate::system::{
-    judge_peers, DaemonSpec, NodeAddrs, NodePlan, NodeStatus, PortPlan, ProxyKind, StatusFuture,
-    System, SystemOption, Unhealthy,
+    judge_peers, DaemonSpec, NodeAddrs, NodePlan, NodeStatus, System, SystemOption, Unhealthy,
 };
 use std::path::PathBuf;
-use std::time::Duration;
-use workloads::Operations;
 
 /// How often each node gossips with every peer whose data differs from its own.
 pub const GOSSIP_INTERVAL: &str = "100ms";
@@ -46,40 +42,14 @@ impl System for GossipSystem {
         Ok(vec![leaderless::daemon(&self.exe, node, "gossip", extra)])
     }
 
-    fn status<'a>(&'a self, addrs: &'a NodeAddrs, timeout: Duration) -> StatusFuture<'a> {
-        Box::pin(probe::resp_status(addrs.client, timeout))
-    }
+    own_node_basics!();
 
     fn judge(&self, nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), Unhealthy> {
         judge_peers(nodes)
     }
 
-    fn ports(&self) -> PortPlan {
-        PortPlan {
-            peer_is_client: true,
-            netns: (6379, 6379),
-            helper: None,
-        }
-    }
-
-    fn proxy(&self) -> ProxyKind {
-        ProxyKind::Links
-    }
-
     fn noun(&self) -> &'static str {
         "own nodes in --mode gossip"
-    }
-
-    fn can_lie(&self) -> bool {
-        true
-    }
-
-    fn lie(&self, node: &NodeAddrs, on: bool, timeout: Duration) -> Result<(), String> {
-        lie(node, on, timeout)
-    }
-
-    fn operations(&self) -> &'static [Operations] {
-        &[Operations::Register, Operations::Set, Operations::Counter]
     }
 
     fn takes(&self, option: SystemOption) -> bool {

@@ -11,16 +11,14 @@ pub mod locator;
 use super::{Failover, Persistence};
 use crate::client::BoxFuture;
 use crate::client::{self, Client, ClientOptions};
-use crate::probe;
 use crate::replicaof;
 use crate::resp_client::RespClient;
 use crate::system::{
-    judge_primary_replica, DaemonSpec, Follower, NodeAddrs, NodePlan, NodeStatus, PortPlan,
-    ProxyKind, StatusFuture, System, SystemOption, Unhealthy,
+    judge_primary_replica, DaemonSpec, Follower, NodeAddrs, NodePlan, NodeStatus, System,
+    SystemOption, Unhealthy,
 };
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use workloads::Operations;
 
 /// faultline's own node, started from the faultline binary itself.
 #[derive(Debug, Clone)]
@@ -52,6 +50,55 @@ pub(crate) fn log_args(persistence: Persistence, dir: &Path) -> Vec<String> {
     let log = dir.join("node.aof").display().to_string();
     vec!["--log".into(), log, "--fsync".into(), fsync.into()]
 }
+
+/// The [`System`] answers every design of the own node gives alike, for inside each design's
+/// `impl System`: health by RESP `INFO`, one port for clients and peers (6379 on a host of its
+/// own), proxy links between nodes, lies on request (`LIE`), and registers, sets and counters.
+macro_rules! own_node_basics {
+    () => {
+        fn status<'a>(
+            &'a self,
+            addrs: &'a $crate::system::NodeAddrs,
+            timeout: std::time::Duration,
+        ) -> $crate::system::StatusFuture<'a> {
+            Box::pin($crate::probe::resp_status(addrs.client, timeout))
+        }
+
+        fn ports(&self) -> $crate::system::PortPlan {
+            $crate::system::PortPlan {
+                peer_is_client: true,
+                netns: (6379, 6379),
+                helper: None,
+            }
+        }
+
+        fn proxy(&self) -> $crate::system::ProxyKind {
+            $crate::system::ProxyKind::Links
+        }
+
+        fn can_lie(&self) -> bool {
+            true
+        }
+
+        fn lie(
+            &self,
+            node: &$crate::system::NodeAddrs,
+            on: bool,
+            timeout: std::time::Duration,
+        ) -> Result<(), String> {
+            $crate::systems::own::lie(node, on, timeout)
+        }
+
+        fn operations(&self) -> &'static [workloads::Operations] {
+            &[
+                workloads::Operations::Register,
+                workloads::Operations::Set,
+                workloads::Operations::Counter,
+            ]
+        }
+    };
+}
+pub(crate) use own_node_basics;
 
 /// The own node's compare-and-set: its `CAS` command answers 1 when it swapped.
 pub(crate) fn cas(key: &str, expected: i64, new: i64) -> redis::Cmd {
@@ -124,40 +171,14 @@ impl System for OwnSystem {
         )])
     }
 
-    fn status<'a>(&'a self, addrs: &'a NodeAddrs, timeout: Duration) -> StatusFuture<'a> {
-        Box::pin(probe::resp_status(addrs.client, timeout))
-    }
+    own_node_basics!();
 
     fn judge(&self, nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), Unhealthy> {
         judge_primary_replica(nodes)
     }
 
-    fn ports(&self) -> PortPlan {
-        PortPlan {
-            peer_is_client: true,
-            netns: (6379, 6379),
-            helper: None,
-        }
-    }
-
-    fn proxy(&self) -> ProxyKind {
-        ProxyKind::Links
-    }
-
     fn noun(&self) -> &'static str {
         "own nodes"
-    }
-
-    fn can_lie(&self) -> bool {
-        true
-    }
-
-    fn lie(&self, node: &NodeAddrs, on: bool, timeout: Duration) -> Result<(), String> {
-        lie(node, on, timeout)
-    }
-
-    fn operations(&self) -> &'static [Operations] {
-        &[Operations::Register, Operations::Set, Operations::Counter]
     }
 
     fn takes(&self, option: SystemOption) -> bool {

@@ -8,17 +8,13 @@
 //! and neither is anything with `--read-quorum` + `--write-quorum` ≤ `--nodes`.
 
 use super::leaderless;
-use super::own::{lie, log_args};
+use super::own::{log_args, own_node_basics};
 use super::Persistence;
 use crate::client::{Client, ClientOptions};
-use crate::probe;
 use crate::system::{
-    judge_peers, DaemonSpec, NodeAddrs, NodePlan, NodeStatus, PortPlan, ProxyKind, StatusFuture,
-    System, SystemOption, Unhealthy,
+    judge_peers, DaemonSpec, NodeAddrs, NodePlan, NodeStatus, System, SystemOption, Unhealthy,
 };
 use std::path::PathBuf;
-use std::time::Duration;
-use workloads::Operations;
 
 /// How long a node waits for its quorum: well inside a client's default 1 s, so a client hears
 /// `NOQUORUM` or `UNCERTAIN` from the node rather than timing out itself.
@@ -59,40 +55,14 @@ impl System for QuorumSystem {
         Ok(vec![leaderless::daemon(&self.exe, node, "quorum", extra)])
     }
 
-    fn status<'a>(&'a self, addrs: &'a NodeAddrs, timeout: Duration) -> StatusFuture<'a> {
-        Box::pin(probe::resp_status(addrs.client, timeout))
-    }
+    own_node_basics!();
 
     fn judge(&self, nodes: &[(String, NodeAddrs, NodeStatus)]) -> Result<(), Unhealthy> {
         judge_peers(nodes)
     }
 
-    fn ports(&self) -> PortPlan {
-        PortPlan {
-            peer_is_client: true,
-            netns: (6379, 6379),
-            helper: None,
-        }
-    }
-
-    fn proxy(&self) -> ProxyKind {
-        ProxyKind::Links
-    }
-
     fn noun(&self) -> &'static str {
         "own nodes in --mode quorum"
-    }
-
-    fn can_lie(&self) -> bool {
-        true
-    }
-
-    fn lie(&self, node: &NodeAddrs, on: bool, timeout: Duration) -> Result<(), String> {
-        lie(node, on, timeout)
-    }
-
-    fn operations(&self) -> &'static [Operations] {
-        &[Operations::Register, Operations::Set, Operations::Counter]
     }
 
     fn takes(&self, option: SystemOption) -> bool {
