@@ -817,7 +817,7 @@ mod tests {
     use crate::search::budget::{Budget, Stop};
     use crate::search::wgl::{self, Linearization};
     use crate::testing::history_builder::*;
-    use crate::testing::simulation::{Simulation, SplitMix, Values};
+    use crate::testing::simulation::{read_anything, Simulation, SplitMix, Values};
     use serde_json::{json, Value};
     use std::time::Instant;
 
@@ -1407,12 +1407,7 @@ mod tests {
             let mut events = sim.events();
             if n % 2 == 0 {
                 // Out of range in about half of these: 0..5 against values 0..2 or 0..3.
-                if let Some(e) = events
-                    .iter_mut()
-                    .find(|e| e.kind == EventType::Ok && e.f == "read")
-                {
-                    e.value = json!(rng.below(5));
-                }
+                read_anything(&mut events, json!(rng.below(5)));
             }
             let initial = if n % 7 == 0 { json!(0) } else { Value::Null };
             let ops = pair(&events).unwrap();

@@ -1509,7 +1509,7 @@ mod tests {
         // read of anything.
         use crate::key_check::KeyCheck;
         use crate::models::cas_register::CasRegister;
-        use crate::testing::simulation::{Simulation, SplitMix, Values};
+        use crate::testing::simulation::{read_anything, Simulation, SplitMix, Values};
         let mut rng = SplitMix::new(0xca5_1f0);
         let verdicts = (0..6_000u64).map(|n| {
             let sim = Simulation {
@@ -1524,12 +1524,7 @@ mod tests {
             };
             let mut events = sim.events();
             if n % 3 == 0 {
-                if let Some(e) = events
-                    .iter_mut()
-                    .find(|e| e.kind == crate::history::event::EventType::Ok && e.f == "read")
-                {
-                    e.value = serde_json::json!(rng.below(5));
-                }
+                read_anything(&mut events, serde_json::json!(rng.below(5)));
             }
             let ops = crate::history::operation::pair(&events).unwrap();
             let null = serde_json::Value::Null;

@@ -557,7 +557,7 @@ fn searches_agree_on_repeated_values(
     shape: impl Fn(u64, &mut crate::testing::simulation::SplitMix) -> (usize, usize, f64),
 ) -> (usize, usize, usize) {
     use crate::search::budget::Budget;
-    use crate::testing::simulation::{Simulation, SplitMix, Values};
+    use crate::testing::simulation::{read_anything, Simulation, SplitMix, Values};
     let started = Instant::now();
     let mut rng = SplitMix::new(seed);
     let (mut valid, mut invalid, mut many_optional) = (0, 0, 0);
@@ -575,12 +575,7 @@ fn searches_agree_on_repeated_values(
         };
         let mut events = sim.events();
         if n % 3 == 0 {
-            if let Some(e) = events
-                .iter_mut()
-                .find(|e| e.kind == EventType::Ok && e.f == "read")
-            {
-                e.value = json!(rng.below(3));
-            }
+            read_anything(&mut events, json!(rng.below(3)));
         }
         let ops = pair(&events).unwrap();
         let refs: Vec<&Operation> = ops.iter().collect();

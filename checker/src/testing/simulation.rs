@@ -205,6 +205,19 @@ struct AckedWrite {
     complete: u64,
 }
 
+/// Makes the first ok read of `events` return `value` instead: a read the simulated register
+/// may never have held, so the history may or may not be linearizable (for the references to
+/// decide).
+#[cfg(test)]
+pub fn read_anything(events: &mut [Event], value: Value) {
+    if let Some(e) = events
+        .iter_mut()
+        .find(|e| e.kind == EventType::Ok && e.f == "read")
+    {
+        e.value = value;
+    }
+}
+
 impl Simulation {
     /// The history, as events indexed from 0 (times are 1 µs apart, or the index itself with
     /// `event_order`).
