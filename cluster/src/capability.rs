@@ -51,6 +51,15 @@ pub fn etcd_for_test() -> bool {
     )
 }
 
+/// For tests: whether this machine has Debian's package tools (apt-get and dpkg), under
+/// [`available_for_test`]'s policy.
+pub fn apt_for_test() -> bool {
+    available_for_test(
+        find_in_path("apt-get").is_some() && find_in_path("dpkg").is_some(),
+        "apt-get and dpkg (a Debian machine)",
+    )
+}
+
 /// For tests: whether an SSH test can run here: OpenSSH's client and server, and root (the
 /// test's sshd logs in as the user running it, and only root's sshd can).
 pub fn sshd_for_test() -> bool {

@@ -3,6 +3,7 @@
 use crate::attach::AttachSpec;
 use crate::client::{Client, ClientOptions};
 use crate::control::{Control, Lifetime, LocalControl};
+use crate::host_programs::{self, Installed};
 use crate::live::{LiveDaemon, LiveNode, LiveRecord};
 use crate::net::host_record::HostDaemon;
 use crate::net::{NetMode, Network, NetworkLayout, ProxyPlan};
@@ -244,6 +245,8 @@ pub struct Cluster {
     /// For a cluster faultline attached to (`--attach`): the prefix every key goes under.
     /// Faultline then never stops, kills or restarts its processes.
     key_prefix: Option<String>,
+    /// Remote hosts: the packages `--install` installed on each.
+    installed: Installed,
 }
 
 /// How long a single health probe may take.
@@ -361,6 +364,7 @@ impl Cluster {
             network,
             detached: false,
             key_prefix: None,
+            installed: Installed::new(),
         };
         let layout = cluster.spec.dir.join("network.json");
         std::fs::create_dir_all(&cluster.spec.dir)
@@ -423,12 +427,14 @@ impl Cluster {
             &mut planned,
             &cluster.spec.options.own_exe,
         )?;
-        for (i, (name, dir, host_dir, mut specs)) in planned.into_iter().enumerate() {
+        if let Network::Ssh(net) = &cluster.network {
+            let mut specs: Vec<&mut Vec<DaemonSpec>> =
+                planned.iter_mut().map(|p| &mut p.3).collect();
+            cluster.installed = host_programs::find_on_hosts(net, &mut specs, cluster.spec.install)
+                .map_err(ClusterError::MissingBinary)?;
+        }
+        for (i, (name, dir, host_dir, specs)) in planned.into_iter().enumerate() {
             let control = cluster.network.host(i).1;
-            if host_dir != dir {
-                let host = cluster.network.host_name(i);
-                on_host_path(&*control, &mut specs, &host).map_err(ClusterError::MissingBinary)?;
-            }
             let mut node = Node {
                 name: name.clone(),
                 addr: addrs[i].client,
@@ -585,6 +591,7 @@ impl Cluster {
             record: None,
             seed: 0,
             remote_hosts: Vec::new(),
+            install: false,
         };
         Ok(Cluster {
             system: systems::build(spec.target, &spec.options),
@@ -593,12 +600,18 @@ impl Cluster {
             network: Network::Loopback,
             detached: false,
             key_prefix: Some(key_prefix),
+            installed: Installed::new(),
         })
     }
 
     /// The prefix every key goes under, for a cluster faultline attached to.
     pub fn key_prefix(&self) -> Option<&str> {
         self.key_prefix.as_deref()
+    }
+
+    /// What `--install` installed on the remote hosts as the cluster started: packages by host.
+    pub fn installed(&self) -> &Installed {
+        &self.installed
     }
 
     /// A manual failover: node `name` becomes the primary and every other node follows it, at
@@ -787,6 +800,7 @@ impl Cluster {
             record: Some(path.to_path_buf()),
             seed: 0,
             remote_hosts: Vec::new(),
+            install: false,
         };
         Ok(Cluster {
             system: systems::build(spec.target, &spec.options),
@@ -795,6 +809,7 @@ impl Cluster {
             network,
             detached: false,
             key_prefix: None,
+            installed: Installed::new(),
         })
     }
 
@@ -1008,30 +1023,6 @@ fn log_tail(control: &dyn Control, path: &Path, lines: usize) -> String {
         }
         Err(e) => format!("(cannot read log: {e})"),
     }
-}
-
-/// On a remote host: every program the daemons run that faultline did not upload goes by its
-/// bare name, found through the host's own PATH (this machine's path to it means nothing
-/// there); one the host does not have is an error naming host and program.
-fn on_host_path(control: &dyn Control, specs: &mut [DaemonSpec], host: &str) -> Result<(), String> {
-    for spec in specs.iter_mut() {
-        // Uploaded into the node's directory: already the host's path.
-        if spec.launch.program.file_name() == Some(std::ffi::OsStr::new("faultline")) {
-            continue;
-        }
-        let Some(name) = spec.launch.program.file_name().map(PathBuf::from) else {
-            continue;
-        };
-        let shown = name.display().to_string();
-        if !control.has_program(&shown)? {
-            return Err(format!(
-                "command not found on host {host}: {shown} (install {})",
-                crate::systems::package_of(&shown)
-            ));
-        }
-        spec.launch.program = name;
-    }
-    Ok(())
 }
 
 /// A node's daemons as planned: its name, its directory here, its directory on its host (the

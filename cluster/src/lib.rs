@@ -13,6 +13,7 @@ pub mod cascade;
 pub mod client;
 pub mod cluster;
 pub mod control;
+pub mod host_programs;
 pub mod key_prefix;
 pub mod live;
 pub mod net;

@@ -32,4 +32,7 @@ pub struct ClusterSpec {
     pub seed: u64,
     /// With [`NetMode::Ssh`]: node `i`'s host is `remote_hosts[i]` (empty otherwise).
     pub remote_hosts: Vec<SshTarget>,
+    /// With [`NetMode::Ssh`]: install the Debian packages of the programs a host lacks
+    /// (`--install`) instead of refusing to start.
+    pub install: bool,
 }

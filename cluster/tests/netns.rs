@@ -27,6 +27,7 @@ async fn redis_cluster(dir: &Path, nodes: usize) -> Cluster {
         record: None,
         seed: 1,
         remote_hosts: Vec::new(),
+        install: false,
     };
     Cluster::start(spec)
         .await

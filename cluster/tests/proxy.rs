@@ -21,6 +21,7 @@ async fn proxied_redis(dir: &std::path::Path) -> Cluster {
         record: None,
         seed: 3,
         remote_hosts: Vec::new(),
+        install: false,
     };
     Cluster::start(spec)
         .await

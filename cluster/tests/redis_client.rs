@@ -32,6 +32,7 @@ async fn redis_with(dir: &std::path::Path, nodes: usize, persistence: Persistenc
         record: None,
         seed: 1,
         remote_hosts: Vec::new(),
+        install: false,
     };
     Cluster::start(spec).await.expect("a redis cluster starts")
 }

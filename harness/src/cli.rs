@@ -204,6 +204,11 @@ pub struct ClusterOpts {
     /// How to reach remote nodes (`--nodes HOST,…`) over SSH.
     #[command(flatten)]
     pub ssh: SshOpts,
+    /// Remote nodes: where a host lacks a program its node runs (redis-server, redis-sentinel,
+    /// etcd), install its Debian package first (apt-get install, through `sudo -n` for a login
+    /// other than root), one apt-get per host, all hosts at once.
+    #[arg(long)]
+    pub install: bool,
     /// How the nodes' hosts are laid out: netns (a network namespace per node on a private
     /// bridge; needs root), proxy (loopback ports, node-to-node links through faultline's fault
     /// proxy, for every target, Sentinel and etcd included; no root), loopback (plain loopback

@@ -104,6 +104,9 @@ pub struct ClusterChoice {
     /// Remote nodes (`--nodes HOST,…`): node `i`'s host; empty for nodes on this machine.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remote_hosts: Vec<cluster::ssh::SshTarget>,
+    /// Remote nodes: install the packages of programs a host lacks (`--install`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub install: bool,
 }
 
 impl ClusterChoice {
@@ -184,6 +187,7 @@ impl ClusterChoice {
             persistence,
             ready_timeout: opts.ready_timeout,
             remote_hosts,
+            install: opts.install,
         })
     }
 
@@ -209,6 +213,7 @@ impl ClusterChoice {
             record: Some(record),
             seed,
             remote_hosts: self.remote_hosts.clone(),
+            install: self.install,
         }
     }
 

@@ -16,6 +16,9 @@ pub fn resolve(opts: &ClusterOpts) -> Result<Vec<SshTarget>, String> {
                 .into(),
         );
     }
+    if opts.install && !remote {
+        return Err("--install: applies to remote nodes only (--nodes host1,host2,…)".into());
+    }
     targets(&opts.nodes, &opts.ssh)
 }
 
@@ -133,6 +136,9 @@ mod tests {
         assert!(e.contains("--nodes"), "{e}");
         let e = hosts(&["--ssh-user", "x"]).unwrap_err();
         assert!(e.starts_with("--ssh-user: applies to remote nodes"), "{e}");
+        let e = hosts(&["--install"]).unwrap_err();
+        assert!(e.starts_with("--install: applies to remote nodes"), "{e}");
+        assert_eq!(hosts(&["--nodes", "db1", "--install"]).unwrap().len(), 1);
         let e = hosts(&["--nodes", "db1", "--net", "proxy"]).unwrap_err();
         assert!(e.starts_with("--net:"), "{e}");
         let e = hosts(&["--nodes", "db1", "--ssh-key", "/no/such/key"]).unwrap_err();

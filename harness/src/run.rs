@@ -59,6 +59,8 @@ struct Learned {
     /// The cluster attached to (`--attach`), once attaching succeeded: only then may the keys
     /// under its prefix be the run's, and removed.
     attached: Option<Attached>,
+    /// What `--install` installed on the remote hosts: packages by host.
+    installed: cluster::host_programs::Installed,
 }
 
 impl Learned {
@@ -178,7 +180,9 @@ async fn phases(
             }
             let started = Cluster::start(spec).await;
             starting.finish(if started.is_ok() { "ready" } else { "failed" });
-            started.context("starting the cluster")?
+            let cluster = started.context("starting the cluster")?;
+            learned.installed = cluster.installed().clone();
+            cluster
         }
         Some(choice) => {
             let attaching = Phase::start(format!(
@@ -402,6 +406,11 @@ fn conclude(
         replication: serde_json::to_value(&learned.replication)?,
         catch_up: serde_json::to_value(&learned.catch_up)?,
         attached: serde_json::to_value(&learned.attached)?,
+        remote: if learned.installed.is_empty() {
+            Value::Null
+        } else {
+            json!({ "installed": learned.installed })
+        },
         checking,
         explanation: check.as_ref().map(|c| c.describe()),
         check: check.as_ref(),

@@ -280,7 +280,7 @@ fn redis_on_remote_hosts_under_pauses_is_valid() {
 }
 
 /// A host without the system's program stops the run before anything starts, naming the host,
-/// the program and what to install.
+/// the program and what to install (or that faultline can, with --install).
 #[test]
 fn a_missing_program_names_the_host() {
     // The host's logins find only what a shell and faultline's own commands need.
@@ -317,7 +317,7 @@ fn a_missing_program_names_the_host() {
     assert_ne!(out.status.code(), Some(0));
     assert!(
         err.contains(&format!(
-            "command not found on host {}: redis-server (install redis-server)",
+            "command not found on host {}: redis-server (install redis-server, or pass --install)",
             hosts.ips[0]
         )),
         "{err}"

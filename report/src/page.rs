@@ -163,6 +163,9 @@ fn facts(p: &mut String, files: &RunFiles, results: &Value) {
     if let Some(rule) = results["replication"]["conflict_rule"].as_str() {
         items.push(("concurrent writes resolved by", rule.to_string()));
     }
+    if let Some(installed) = installed(&results["remote"]["installed"]) {
+        items.push(("installed (--install)", installed));
+    }
     p.push_str(r#"<section id="summary"><h2>Run</h2><div class="facts">"#);
     for (name, value) in items {
         let _ = write!(
@@ -202,6 +205,25 @@ fn facts(p: &mut String, files: &RunFiles, results: &Value) {
     }
     attached(p, &results["attached"]);
     p.push_str("</section>");
+}
+
+/// What `--install` put on the remote hosts (`{HOST: [PACKAGE, …]}`), as one line:
+/// `db1: redis-server; db2: redis-server`; `None` where it installed nothing.
+fn installed(by_host: &Value) -> Option<String> {
+    let by_host = by_host.as_object().filter(|m| !m.is_empty())?;
+    let hosts: Vec<String> = by_host
+        .iter()
+        .map(|(host, packages)| {
+            let names: Vec<String> = packages
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(plain)
+                .collect();
+            format!("{host}: {}", names.join(" "))
+        })
+        .collect();
+    Some(hosts.join("; "))
 }
 
 /// A cluster faultline attached to (`--attach`) instead of starting: its nodes as found, the
@@ -731,6 +753,18 @@ fn outcome_name(op: &Operation) -> &'static str {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn what_install_installed_is_one_line_by_host() {
+        let by_host =
+            json!({"10.0.0.2": ["redis-server", "redis-sentinel"], "10.0.0.3": ["etcd-server"]});
+        assert_eq!(
+            installed(&by_host).as_deref(),
+            Some("10.0.0.2: redis-server redis-sentinel; 10.0.0.3: etcd-server")
+        );
+        assert_eq!(installed(&json!({})), None);
+        assert_eq!(installed(&Value::Null), None);
+    }
 
     #[test]
     fn an_attached_cluster_is_shown_with_its_faults_and_keys() {

@@ -99,6 +99,11 @@ pub struct RunSummary<'a> {
     /// for a cluster faultline started.
     #[serde(skip_serializing_if = "Value::is_null")]
     pub attached: Value,
+    /// Remote hosts (`--nodes HOST,…`): what faultline changed on them beyond its own
+    /// directories, `{"installed": {HOST: [PACKAGE, …]}}` with `--install`; absent when it
+    /// installed nothing.
+    #[serde(skip_serializing_if = "Value::is_null")]
+    pub remote: Value,
     /// The figures the report draws: latency quantiles per kind of operation (ms, of `ok`
     /// completions), throughput over time, and the largest replication lag per replica.
     pub figures: Value,
@@ -303,6 +308,7 @@ mod tests {
             replication: Value::Null,
             catch_up: Value::Null,
             attached: Value::Null,
+            remote: Value::Null,
             figures: Value::Null,
             checking: Value::Null,
             explanation: Some(report.describe()),

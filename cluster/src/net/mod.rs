@@ -211,14 +211,6 @@ impl Network {
         }
     }
 
-    /// Node `i`'s host as named to faultline: a remote host's name, else this machine's address.
-    pub fn host_name(&self, i: usize) -> String {
-        match self {
-            Network::Ssh(n) => n.hosts()[i].target.host.clone(),
-            _ => self.host(i).0.to_string(),
-        }
-    }
-
     /// Node `i`'s directory on its host, where that is not the run directory (a remote host).
     pub fn remote_dir(&self, i: usize) -> Option<PathBuf> {
         match self {

@@ -274,6 +274,7 @@ impl SshNetwork {
              iptables -I INPUT -j {CHAIN}; }}"
         );
         self.on_every_host(|i, c| c.run("sh", &["-c", &script], Some(&rules[i])).map(|_| ()))
+            .map(|_| ())
     }
 
     /// Removes every cut and every loss.
@@ -286,14 +287,14 @@ impl SshNetwork {
         self.render(&mut standing, &Grudge::default())
     }
 
-    /// Runs `act` for every host (by its index) in parallel; the errors of all, each naming its
-    /// node.
-    fn on_every_host(
+    /// Runs `act` for every host (by its index) in parallel: what each answered, in host order,
+    /// or the errors of all, each naming its node.
+    pub(crate) fn on_every_host<T: Send>(
         &self,
-        act: impl Fn(usize, &SshControl) -> Result<(), String> + Sync,
-    ) -> Result<(), String> {
+        act: impl Fn(usize, &SshControl) -> Result<T, String> + Sync,
+    ) -> Result<Vec<T>, String> {
         let act = &act;
-        let errors: Vec<String> = std::thread::scope(|scope| {
+        let outcomes: Vec<Result<T, String>> = std::thread::scope(|scope| {
             let jobs: Vec<_> = self
                 .hosts
                 .iter()
@@ -304,17 +305,21 @@ impl SshNetwork {
                 })
                 .collect();
             jobs.into_iter()
-                .filter_map(|j| {
+                .map(|j| {
                     j.join()
                         .unwrap_or_else(|_| Err("a host thread panicked".into()))
-                        .err()
                 })
                 .collect()
         });
+        let (answers, errors): (Vec<_>, Vec<_>) = outcomes.into_iter().partition(Result::is_ok);
         if errors.is_empty() {
-            Ok(())
+            Ok(answers.into_iter().flatten().collect())
         } else {
-            Err(errors.join("; "))
+            Err(errors
+                .into_iter()
+                .filter_map(Result::err)
+                .collect::<Vec<_>>()
+                .join("; "))
         }
     }
 

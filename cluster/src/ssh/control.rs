@@ -36,7 +36,7 @@ impl SshControl {
     }
 
     /// Runs the words `words` on the host, with `stdin`; the output whatever the exit status.
-    fn exec(&self, words: &[&str], stdin: Option<&[u8]>) -> Result<Output, String> {
+    pub(super) fn exec(&self, words: &[&str], stdin: Option<&[u8]>) -> Result<Output, String> {
         let mut line = String::new();
         if self.sudo {
             line.push_str("sudo -n -- ");
@@ -53,7 +53,7 @@ impl SshControl {
     }
 
     /// The error for a command that exited with `out`'s non-zero status.
-    fn failed(&self, shown: &str, out: &Output) -> String {
+    pub(super) fn failed(&self, shown: &str, out: &Output) -> String {
         let host = self.host();
         let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
         if self.sudo && stderr.contains("sudo:") && stderr.contains("password") {

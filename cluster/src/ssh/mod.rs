@@ -14,6 +14,7 @@
 //! ```
 
 mod control;
+mod packages;
 mod quote;
 mod session;
 

@@ -78,6 +78,7 @@ async fn bench_mode(net: NetMode, args: &BenchFaultsArgs) -> Result<Vec<Row>> {
         persistence: Default::default(),
         ready_timeout: Duration::from_secs(20),
         remote_hosts: Vec::new(),
+        install: false,
     };
     let exe = std::env::current_exe().context("locating the faultline binary")?;
     let record = dir.join("live.json");

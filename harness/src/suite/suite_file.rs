@@ -308,6 +308,7 @@ mod tests {
             [[test]]
             nodes = ["db1", "db2"]
             ssh-user = "admin"
+            install = true
             "#,
         )
         .unwrap();
@@ -335,6 +336,7 @@ mod tests {
             (&third.nodes, third.ssh.ssh_user.as_deref()),
             (&hosts, Some("admin"))
         );
+        assert!(third.install && !first.args.cluster.install);
     }
 
     #[test]
