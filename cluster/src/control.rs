@@ -54,6 +54,25 @@ pub trait Control: Send + Sync + fmt::Debug {
         )?;
         Ok(found.trim() == "yes")
     }
+    /// The file `program` (a name in the host's PATH, or a path) runs as, links resolved: what
+    /// the host shows as the executable of a process started by that name (Debian's
+    /// `redis-server` is a link to `redis-check-rdb`). `None` if the host does not find it.
+    fn resolve_program(&self, program: &str) -> Option<PathBuf> {
+        let found = self
+            .run(
+                "sh",
+                &[
+                    "-c",
+                    r#"p=$(command -v -- "$1") && readlink -f -- "$p""#,
+                    "sh",
+                    program,
+                ],
+                None,
+            )
+            .ok()?;
+        let path = found.trim();
+        (!path.is_empty()).then(|| PathBuf::from(path))
+    }
 }
 
 /// A daemon just started on a host.

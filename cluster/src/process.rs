@@ -57,15 +57,17 @@ impl NodeProcess {
         log: &Path,
     ) -> NodeProcess {
         let ours = control.process(pid).is_some_and(|p| {
-            // A remote host's program is named by its path there, which this machine cannot
-            // canonicalize: the path as started is the path its host shows.
-            let same_exe = p.exe.is_some()
-                && (p.exe == std::fs::canonicalize(program).ok()
-                    || p.exe.as_deref() == Some(program)
-                    // A bare name, found through the host's PATH.
-                    || (program.components().count() == 1
-                        && p.exe.as_deref().and_then(Path::file_name)
-                            == Some(program.as_os_str())));
+            let Some(exe) = p.exe.as_deref() else {
+                return false;
+            };
+            // A remote host's program is a bare name found through its PATH, or a path there,
+            // and either may be a link (redis-server -> redis-check-rdb): only the host can say
+            // which file it runs as. A local one this machine resolves itself.
+            let same_exe = std::fs::canonicalize(program).is_ok_and(|p| p == exe)
+                || exe == program
+                || control
+                    .resolve_program(&program.to_string_lossy())
+                    .is_some_and(|p| p == exe);
             same_exe && p.cmdline.join(" ").contains(marker)
         });
         NodeProcess {
@@ -223,6 +225,10 @@ mod tests {
             std::fs::canonicalize(&sleep),
             cmdline(pid)
         );
+        // As a remote host's program is named: the host's shell says which file that is.
+        let by_name = NodeProcess::adopt(local(), pid, Path::new("sleep"), "30", &log);
+        assert_eq!(by_name.pid(), pid, "a bare name found through the PATH");
+        drop(by_name);
         adopted.signal(Signal::SIGSTOP).unwrap();
         wait_state(pid, Some('T'));
         drop(adopted);
