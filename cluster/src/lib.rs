@@ -14,6 +14,7 @@ pub mod client;
 pub mod cluster;
 pub mod control;
 pub mod key_prefix;
+pub mod listening;
 pub mod live;
 pub mod net;
 pub mod ports;

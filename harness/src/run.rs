@@ -181,6 +181,9 @@ async fn phases(
             started.context("starting the cluster")?
         }
         Some(choice) => {
+            if let Some(warning) = crate::remote::trust_warning(&choice.hosts) {
+                eprintln!("{warning}");
+            }
             let attaching = Phase::start(format!(
                 "attaching to the running {} cluster ({} nodes)",
                 cfg.cluster.target, cfg.cluster.nodes

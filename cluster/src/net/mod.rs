@@ -240,6 +240,19 @@ impl Network {
         }
     }
 
+    /// Records node `i`'s attached processes (`--attach`) on its host, where the host keeps a
+    /// record ([`host_record`]); elsewhere nothing outlives faultline to clean up.
+    pub fn record_attached(
+        &self,
+        i: usize,
+        attached: Vec<host_record::HostDaemon>,
+    ) -> Result<(), String> {
+        match self {
+            Network::Ssh(n) => n.record_attached(i, attached),
+            _ => Ok(()),
+        }
+    }
+
     /// The layout this network has.
     pub fn mode(&self) -> NetMode {
         match self {
