@@ -362,18 +362,7 @@ impl Cluster {
             detached: false,
             key_prefix: None,
         };
-        let layout = cluster.spec.dir.join("network.json");
-        std::fs::create_dir_all(&cluster.spec.dir)
-            .and_then(|()| {
-                std::fs::write(
-                    &layout,
-                    serde_json::to_vec_pretty(&cluster.network.layout())?,
-                )
-            })
-            .map_err(|source| ClusterError::Start {
-                node: "(network.json)".into(),
-                error: source,
-            })?;
+        write_layout(&cluster.spec.dir, &cluster.network)?;
         // etcd refuses to join members of another cluster with the same token: make it unique.
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -554,17 +543,7 @@ impl Cluster {
         if network.mode() == NetMode::Ssh {
             // Written first, as a started cluster's is: what was made on the hosts, for people
             // and tests, however attaching ends.
-            std::fs::create_dir_all(&dir)
-                .and_then(|()| {
-                    std::fs::write(
-                        dir.join("network.json"),
-                        serde_json::to_vec_pretty(&network.layout())?,
-                    )
-                })
-                .map_err(|source| ClusterError::Start {
-                    node: "(network.json)".into(),
-                    error: source,
-                })?;
+            write_layout(&dir, &network)?;
         }
         let mut nodes = Vec::with_capacity(found.len());
         for (i, mut n) in found.into_iter().enumerate() {
@@ -907,6 +886,21 @@ impl Drop for Cluster {
             self.teardown();
         }
     }
+}
+
+/// Writes `network`'s layout to `dir/network.json` (making `dir`).
+fn write_layout(dir: &Path, network: &Network) -> Result<(), ClusterError> {
+    std::fs::create_dir_all(dir)
+        .and_then(|()| {
+            std::fs::write(
+                dir.join("network.json"),
+                serde_json::to_vec_pretty(&network.layout())?,
+            )
+        })
+        .map_err(|source| ClusterError::Start {
+            node: "(network.json)".into(),
+            error: source,
+        })
 }
 
 /// Starts one daemon of `node`: its files first, then the process, then its pid file.
