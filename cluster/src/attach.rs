@@ -8,10 +8,14 @@
 //! (so that the run starts from empty keys, as its checker assumes, and removing the prefix at
 //! the end removes only the run's keys). Faults need the nodes' processes: with the pids given
 //! (`--attach-pids`, local processes only) faultline may pause and resume them, each pid
-//! checked first to be running with the node's port in its command line; it never kills them
-//! (it could not start them again) and never stops them at teardown.
+//! checked first to be running the system's server with the node's port in its command line;
+//! with the nodes' hosts given (`--nodes HOST,…`, node `i` on host `i`) it logs in to each, finds
+//! the pid listening on the node's port there ([`crate::listening`]) and checks it runs the
+//! system's server ([`on_host`]). It never kills them (it could not start them again) and never
+//! stops them at teardown.
 
 use crate::control::{Control, LocalControl, ProcessInfo};
+use crate::ssh::SshTarget;
 use crate::system::{KeysAction, NodeAddrs, NodeStatus, Role, System};
 use crate::systems::redis::sentinel;
 use crate::systems::{self, TargetKind, TargetOptions};
@@ -29,6 +33,9 @@ pub struct AttachSpec {
     /// The nodes' local process ids, one per address in the same order, when faultline may
     /// signal them.
     pub pids: Option<Vec<u32>>,
+    /// The hosts the nodes run on, one per address in the same order (`--nodes`), when faultline
+    /// may log in to them to find and signal the nodes' processes; empty otherwise.
+    pub hosts: Vec<SshTarget>,
     /// The prefix every key of the run goes under.
     pub key_prefix: String,
     /// How long each node may take to answer.
@@ -42,7 +49,8 @@ pub struct AttachedNode {
     pub name: String,
     /// Its client address.
     pub addr: SocketAddr,
-    /// Its pid, when faultline may signal it.
+    /// Its pid, when faultline may signal it (on its host, with `--nodes`: found there later,
+    /// by [`on_host`]).
     pub pid: Option<u32>,
     /// Its role when faultline attached.
     pub role: Role,
@@ -230,7 +238,7 @@ pub async fn find(spec: &AttachSpec) -> Result<Vec<AttachedNode>, String> {
                 pids[at]
             });
             let process = pid
-                .map(|pid| checked_process(&control, pid, addr))
+                .map(|pid| checked_process(&control, &*system, pid, addr))
                 .transpose()?;
             Ok(AttachedNode {
                 name: format!("n{}", i + 1),
@@ -258,10 +266,126 @@ pub async fn remove_keys(
         .await
 }
 
-/// Checks that `pid` runs and mentions `addr`'s port in its command line, so that a mistyped
-/// pid never has a signal sent to an unrelated process.
+/// The hosts of `spec` in the order of `nodes` (primary first): node `i` of the addresses as
+/// given runs on host `i` as given.
+pub fn hosts_in_order(spec: &AttachSpec, nodes: &[AttachedNode]) -> Vec<SshTarget> {
+    nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| {
+            let at = spec.addrs.iter().position(|a| *a == n.addr).unwrap_or(i);
+            spec.hosts.get(at).cloned()
+        })
+        .collect()
+}
+
+/// The process serving the node at `addr` on `control`'s host (named `host` in errors): the one
+/// listening on the node's port there, bound to the node's address or to every address (a
+/// listener bound to another address is another node's, on a host given out of order), and
+/// running `system`'s server. Refused, naming the host and port: nothing listening, a listener
+/// whose process cannot be seen, one that is not the server, several servers.
+pub fn on_host(
+    control: &dyn Control,
+    system: &dyn System,
+    host: &str,
+    addr: SocketAddr,
+) -> Result<(u32, ProcessInfo), String> {
+    let port = addr.port();
+    let all = crate::listening::listeners(control, port).map_err(|e| format!("--nodes {e}"))?;
+    let candidates: Vec<_> = all.iter().filter(|l| l.serves(addr.ip())).collect();
+    if candidates.is_empty() {
+        let elsewhere: Vec<String> = all
+            .iter()
+            .filter_map(|l| l.ip.map(|ip| ip.to_string()))
+            .collect();
+        let bound = if elsewhere.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (port {port} is bound there to {} only)",
+                elsewhere.join(", ")
+            )
+        };
+        return Err(format!(
+            "--nodes {host}: nothing listens on {addr} there{bound}, so the node at {addr} does \
+             not run on it (give one host per --attach address, in the same order)"
+        ));
+    }
+    let mut pids: Vec<u32> = candidates.iter().flat_map(|l| l.pids.clone()).collect();
+    pids.sort_unstable();
+    pids.dedup();
+    if pids.is_empty() {
+        return Err(format!(
+            "--nodes {host}: a socket listens on port {port} but ss shows no process holding it \
+             (seeing another user's processes needs root: log in as root, or as a user with \
+             passwordless sudo)"
+        ));
+    }
+    let program = system.server_program().unwrap_or_default();
+    let seen: Vec<(u32, Option<ProcessInfo>)> = pids
+        .iter()
+        .map(|&pid| (pid, control.process(pid)))
+        .collect();
+    let servers: Vec<(u32, ProcessInfo)> = seen
+        .iter()
+        .filter_map(|(pid, p)| Some((*pid, p.clone()?)))
+        .filter(|(_, p)| p.state != 'Z' && runs_program(p, program))
+        .collect();
+    match &servers[..] {
+        [one] => Ok(one.clone()),
+        [] => {
+            let shown: Vec<String> = seen
+                .iter()
+                .map(|(pid, p)| match p {
+                    Some(p) => format!("pid {pid} '{}'", p.cmdline.join(" ")),
+                    None => format!("pid {pid} (gone)"),
+                })
+                .collect();
+            Err(format!(
+                "--nodes {host}: the process listening on port {port} ({}) is not {program}; \
+                 faultline signals only the system's own server, so the node at {addr} is not \
+                 taken for it",
+                shown.join(", ")
+            ))
+        }
+        several => Err(format!(
+            "--nodes {host}: several {program} processes listen on port {port} (pids {}); \
+             faultline cannot tell which one is the node at {addr}",
+            several
+                .iter()
+                .map(|(pid, _)| pid.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// Whether `process` runs `program`: the file name of its command line's first word (Redis
+/// rewrites its title to `redis-server 10.0.0.1:6379`, one word with spaces) or of its
+/// executable (Debian's `redis-server` is a link to `redis-check-rdb`, so both are asked).
+fn runs_program(process: &ProcessInfo, program: &str) -> bool {
+    let file_name = |path: &str| {
+        std::path::Path::new(path)
+            .file_name()
+            .is_some_and(|name| name == program)
+    };
+    let first = process
+        .cmdline
+        .first()
+        .and_then(|a| a.split_whitespace().next());
+    first.is_some_and(file_name)
+        || process
+            .exe
+            .as_deref()
+            .and_then(|e| e.to_str())
+            .is_some_and(file_name)
+}
+
+/// Checks that `pid` runs `system`'s server and mentions `addr`'s port in its command line, so
+/// that a mistyped pid never has a signal sent to an unrelated process.
 fn checked_process(
     control: &LocalControl,
+    system: &dyn System,
     pid: u32,
     addr: SocketAddr,
 ) -> Result<ProcessInfo, String> {
@@ -281,6 +405,13 @@ fn checked_process(
     if process.exe.is_none() {
         return Err(format!(
             "--attach-pids {pid}: its executable cannot be read (given for {addr})"
+        ));
+    }
+    let program = system.server_program().unwrap_or_default();
+    if !runs_program(&process, program) {
+        return Err(format!(
+            "--attach-pids {pid}: it runs '{}', not {program} (given for {addr})",
+            process.cmdline.join(" ")
         ));
     }
     Ok(process)
@@ -331,13 +462,35 @@ mod tests {
     fn a_pid_is_taken_only_with_its_nodes_port_on_its_command_line() {
         let me = std::process::id();
         let control = LocalControl::root();
+        let redis = systems::build(TargetKind::Redis, &TargetOptions::default());
         let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
         // This test binary's command line mentions no port 65431.
         let other: SocketAddr = "127.0.0.1:65431".parse().unwrap();
-        let e = checked_process(&control, me, other).unwrap_err();
+        let e = checked_process(&control, &*redis, me, other).unwrap_err();
         assert!(e.contains("does not mention port 65431"), "{e}");
-        let e = checked_process(&control, u32::MAX - 1, addr).unwrap_err();
+        let e = checked_process(&control, &*redis, u32::MAX - 1, addr).unwrap_err();
         assert!(e.contains("no such process"), "{e}");
         assert_eq!(list(&[addr, other]), "127.0.0.1:1 and 127.0.0.1:65431");
+    }
+
+    /// A server is known by its command line's first word or its executable's name, never by
+    /// a word elsewhere in its command line.
+    #[test]
+    fn a_process_runs_the_server_by_its_title_or_its_executable() {
+        let process = |exe: &str, cmdline: &[&str]| ProcessInfo {
+            state: 'S',
+            exe: Some(exe.into()),
+            cmdline: cmdline.iter().map(|a| a.to_string()).collect(),
+        };
+        let titled = process("/usr/bin/redis-check-rdb", &["redis-server 10.0.0.1:6379"]);
+        assert!(runs_program(&titled, "redis-server"));
+        let etcd = process("/usr/bin/etcd", &["etcd", "--name", "m1"]);
+        assert!(runs_program(&etcd, "etcd"));
+        let by_exe = process("/opt/etcd/etcd", &["./run-it"]);
+        assert!(runs_program(&by_exe, "etcd"));
+        let mention = process("/usr/bin/python3", &["python3", "redis-server", "6379"]);
+        assert!(!runs_program(&mention, "redis-server"));
+        let sentinel = process("/usr/bin/redis-check-rdb", &["redis-sentinel *:26379"]);
+        assert!(!runs_program(&sentinel, "redis-server"));
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::attach::AttachSpec;
 use crate::client::{Client, ClientOptions};
-use crate::control::{Control, Lifetime, LocalControl};
+use crate::control::{Control, Lifetime};
 use crate::host_programs::{self, Installed};
 use crate::live::{LiveDaemon, LiveNode, LiveRecord};
 use crate::net::host_record::HostDaemon;
@@ -366,18 +366,7 @@ impl Cluster {
             key_prefix: None,
             installed: Installed::new(),
         };
-        let layout = cluster.spec.dir.join("network.json");
-        std::fs::create_dir_all(&cluster.spec.dir)
-            .and_then(|()| {
-                std::fs::write(
-                    &layout,
-                    serde_json::to_vec_pretty(&cluster.network.layout())?,
-                )
-            })
-            .map_err(|source| ClusterError::Start {
-                node: "(network.json)".into(),
-                error: source,
-            })?;
+        write_layout(&cluster.spec.dir, &cluster.network)?;
         // etcd refuses to join members of another cluster with the same token: make it unique.
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -537,67 +526,99 @@ impl Cluster {
 
     /// Attaches to a running cluster faultline did not start (`--attach`): its nodes found and
     /// named (the primary n1), their pids checked where given, its key prefix found unused.
-    /// Dropping the handle leaves every node running (resuming any it paused).
+    /// With the nodes' hosts (`--nodes`), faultline logs in to each, finds the node's process
+    /// there and records its pid on the host (as attached: never to be stopped) before anything
+    /// is signalled; partitions and loss then go through the hosts' firewall rules.
+    /// Dropping the handle leaves every node running (resuming any it paused, healing the rules).
     pub async fn attach_running(spec: AttachSpec, dir: PathBuf) -> Result<Cluster, ClusterError> {
         let found = crate::attach::find(&spec)
             .await
             .map_err(ClusterError::Attach)?;
         let key_prefix = spec.key_prefix.clone();
-        let control: Arc<dyn Control> = Arc::new(LocalControl::root());
-        let nodes = found
-            .into_iter()
-            .map(|n| {
-                let daemons = n.pid.zip(n.process).map(|(pid, process)| {
-                    let marker = n.addr.port().to_string();
-                    let program = process.exe.unwrap_or_default();
-                    let log = PathBuf::new();
-                    Daemon {
-                        role: "server".into(),
-                        process: Mutex::new(NodeProcess::adopt(
-                            control.clone(),
-                            pid,
-                            &program,
-                            &marker,
-                            &log,
-                        )),
-                        launch: Launch {
-                            program,
-                            args: process.cmdline.into_iter().skip(1).collect(),
-                        },
-                        marker,
-                        log,
-                    }
-                });
-                Node {
-                    dir: dir.join(&n.name),
-                    host_dir: dir.join(&n.name),
-                    name: n.name,
-                    addr: n.addr,
-                    addrs: crate::attach::node_addrs(n.addr),
-                    control: control.clone(),
-                    daemons: daemons.into_iter().collect(),
+        let system = systems::build(spec.target, &TargetOptions::default());
+        let names: Vec<String> = found.iter().map(|n| n.name.clone()).collect();
+        let hosts = crate::attach::hosts_in_order(&spec, &found);
+        let network = if hosts.is_empty() {
+            Network::Loopback
+        } else {
+            Network::Ssh(
+                crate::net::ssh::SshNetwork::connect(&names, &hosts)
+                    .map_err(ClusterError::Network)?,
+            )
+        };
+        if network.mode() == NetMode::Ssh {
+            // Written first, as a started cluster's is: what was made on the hosts, for people
+            // and tests, however attaching ends.
+            write_layout(&dir, &network)?;
+        }
+        let mut nodes = Vec::with_capacity(found.len());
+        for (i, mut n) in found.into_iter().enumerate() {
+            let control = network.host(i).1;
+            if network.mode() == NetMode::Ssh {
+                let host = network.host_name(i);
+                let (pid, process) = crate::attach::on_host(&*control, &*system, &host, n.addr)
+                    .map_err(ClusterError::Attach)?;
+                (n.pid, n.process) = (Some(pid), Some(process));
+            }
+            let daemon = n.pid.zip(n.process).map(|(pid, process)| {
+                let marker = n.addr.port().to_string();
+                let program = process.exe.unwrap_or_default();
+                let log = PathBuf::new();
+                Daemon {
+                    role: "server".into(),
+                    process: Mutex::new(NodeProcess::adopt(
+                        control.clone(),
+                        pid,
+                        &program,
+                        &marker,
+                        &log,
+                    )),
+                    launch: Launch {
+                        program,
+                        args: process.cmdline.into_iter().skip(1).collect(),
+                    },
+                    marker,
+                    log,
                 }
-            })
-            .collect::<Vec<_>>();
+            });
+            let node = Node {
+                dir: dir.join(&n.name),
+                host_dir: network.remote_dir(i).unwrap_or_else(|| dir.join(&n.name)),
+                name: n.name,
+                addr: n.addr,
+                addrs: crate::attach::node_addrs(n.addr),
+                control,
+                daemons: daemon.into_iter().collect(),
+            };
+            // On its host before the first signal: a faultline that dies leaves a record the
+            // sweep (`cluster down --nodes`) resumes the process from, never stops it.
+            network
+                .record_attached(i, node.host_daemons())
+                .map_err(ClusterError::Network)?;
+            nodes.push(node);
+        }
+        let net = network.mode();
         let spec = ClusterSpec {
             target: spec.target,
             options: TargetOptions::default(),
             nodes: nodes.len(),
-            net: NetMode::Loopback,
+            net,
             subnet_base: [0, 0],
             dir,
             ready_timeout: spec.timeout,
             lifetime: Lifetime::Detached,
+            // No live record: `cluster down` stops the daemons a live record names, and these
+            // are not faultline's.
             record: None,
             seed: 0,
-            remote_hosts: Vec::new(),
+            remote_hosts: hosts,
             install: false,
         };
         Ok(Cluster {
-            system: systems::build(spec.target, &spec.options),
+            system,
             spec,
             nodes,
-            network: Network::Loopback,
+            network,
             detached: false,
             key_prefix: Some(key_prefix),
             installed: Installed::new(),
@@ -703,7 +724,8 @@ impl Cluster {
     }
 
     /// Stops every node (resuming paused ones first), then removes the network. Idempotent.
-    /// An attached cluster's nodes are only resumed: they were running before faultline came.
+    /// An attached cluster's nodes are only resumed, and its hosts' rules removed: its
+    /// processes were running before faultline came.
     pub fn teardown(&mut self) {
         if self.key_prefix.is_some() {
             for daemon in self.nodes.iter().flat_map(|n| &n.daemons) {
@@ -712,6 +734,8 @@ impl Cluster {
                     let _ = process.signal(Signal::SIGCONT);
                 }
             }
+            // The hosts' rules, directories and records (`--nodes`); the processes stay.
+            self.network.teardown();
             return;
         }
         for node in &self.nodes {
@@ -877,6 +901,21 @@ impl Drop for Cluster {
             self.teardown();
         }
     }
+}
+
+/// Writes `network`'s layout to `dir/network.json` (making `dir`).
+fn write_layout(dir: &Path, network: &Network) -> Result<(), ClusterError> {
+    std::fs::create_dir_all(dir)
+        .and_then(|()| {
+            std::fs::write(
+                dir.join("network.json"),
+                serde_json::to_vec_pretty(&network.layout())?,
+            )
+        })
+        .map_err(|source| ClusterError::Start {
+            node: "(network.json)".into(),
+            error: source,
+        })
 }
 
 /// Starts one daemon of `node`: its files first, then the process, then its pid file.

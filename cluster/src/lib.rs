@@ -15,6 +15,7 @@ pub mod cluster;
 pub mod control;
 pub mod host_programs;
 pub mod key_prefix;
+pub mod listening;
 pub mod live;
 pub mod net;
 pub mod ports;

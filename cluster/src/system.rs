@@ -342,6 +342,12 @@ pub trait System: Send + Sync + fmt::Debug {
     fn can_attach(&self) -> bool {
         false
     }
+    /// The program its server runs as (the file name of the command line's first word, or of
+    /// the executable), by which an attached node's process is recognized before faultline
+    /// ever signals it; `None` for a system that cannot be attached to.
+    fn server_program(&self) -> Option<&'static str> {
+        None
+    }
     /// Does `action` to the keys whose names start with `prefix`, through the primary at
     /// `primary`, and to no other key; returns how many keys it counted or deleted.
     fn keys_under<'a>(

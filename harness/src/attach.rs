@@ -3,12 +3,14 @@
 //!
 //! An attached cluster is not faultline's: it takes no option that shapes a cluster faultline
 //! starts (`--net`, `--failover`, `--persistence`, `--replication-delay`), and faults that need
-//! control faultline lacks are refused before anything runs — every fault without
-//! `--attach-pids`, and with them every fault but `pause` (a killed process could not be started
-//! again; the network is not faultline's to cut).
+//! control faultline lacks are refused before anything runs ([`NodeControl`]): every fault
+//! without control; with `--attach-pids` (local processes) every fault but `pause`; with the
+//! nodes' hosts (`--nodes HOST,…`, over SSH) pause and the network faults the hosts' firewall
+//! rules make (partitions, loss). `kill` never: a killed process could not be started again.
 
 use crate::cli::{AttachOpts, ClusterOpts};
 use cluster::attach::{self, AttachSpec};
+use cluster::ssh::SshTarget;
 use cluster::systems::{Failover, Persistence};
 use cluster::{Cluster, NetChoice, TargetKind};
 use nemesis::{FaultKind, NemesisKinds};
@@ -23,6 +25,10 @@ pub struct AttachChoice {
     pub addrs: Vec<SocketAddr>,
     /// Their pids, one per address, when given.
     pub pids: Option<Vec<u32>>,
+    /// Their hosts, one per address in the same order (`--nodes HOST,…`), when given (recorded
+    /// once, as the cluster's `remote_hosts`).
+    #[serde(skip)]
+    pub hosts: Vec<SshTarget>,
     /// The key prefix asked for; `None`: `faultline:<run directory name>:`.
     pub key_prefix: Option<String>,
     /// Leave the run's keys at the end.
@@ -30,11 +36,13 @@ pub struct AttachChoice {
 }
 
 impl AttachChoice {
-    /// Validates the attach options against the cluster options and faults asked for; `None`
-    /// without `--attach`. Every error names the option.
+    /// Validates the attach options against the cluster options, the remote hosts resolved
+    /// from them (`--nodes HOST,…`) and the faults asked for; `None` without `--attach`. Every
+    /// error names the option.
     pub fn resolve(
         opts: &AttachOpts,
         cluster: &ClusterOpts,
+        hosts: &[SshTarget],
         nemesis: &NemesisKinds,
     ) -> Result<Option<AttachChoice>, String> {
         if opts.attach.is_empty() {
@@ -82,6 +90,26 @@ impl AttachChoice {
             ));
         }
         let pids = (!opts.attach_pids.is_empty()).then(|| opts.attach_pids.clone());
+        if !hosts.is_empty() {
+            if pids.is_some() {
+                return Err(
+                    "--attach-pids: local pids cannot name processes on the --nodes hosts; with \
+                     --nodes faultline finds each node's pid on its host itself (leave \
+                     --attach-pids out)"
+                        .into(),
+                );
+            }
+            if hosts.len() != addrs.len() {
+                return Err(format!(
+                    "--nodes: {} host{} for {} --attach address{}; give one host per address, in \
+                     the same order (the node at the i-th address runs on the i-th host)",
+                    hosts.len(),
+                    if hosts.len() == 1 { "" } else { "s" },
+                    addrs.len(),
+                    if addrs.len() == 1 { "" } else { "es" },
+                ));
+            }
+        }
         if let Some(pids) = &pids {
             if pids.len() != addrs.len() {
                 return Err(format!(
@@ -92,21 +120,23 @@ impl AttachChoice {
                 ));
             }
         }
-        for kind in &nemesis.0 {
-            allowed(kind, pids.is_some()).map_err(|e| format!("--nemesis {kind}: {e}"))?;
-        }
         if opts.key_prefix.as_deref() == Some("") {
             return Err(
                 "--key-prefix: must not be empty (everything under it is removed at the end)"
                     .into(),
             );
         }
-        Ok(Some(AttachChoice {
+        let choice = AttachChoice {
             addrs,
             pids,
+            hosts: hosts.to_vec(),
             key_prefix: opts.key_prefix.clone(),
             keep_data: opts.keep_data,
-        }))
+        };
+        for kind in &nemesis.0 {
+            allowed(kind, choice.control()).map_err(|e| format!("--nemesis {kind}: {e}"))?;
+        }
+        Ok(Some(choice))
     }
 
     /// The key prefix of the run whose directory is named `run`.
@@ -137,42 +167,89 @@ impl AttachChoice {
                     .join(", ")
             ));
         }
+        if !self.hosts.is_empty() && !sentinels.is_empty() {
+            return Err(format!(
+                "--nodes: {} answered as sentinels, whose nodes cannot be matched to the hosts \
+                 given in order; give the nodes' own addresses with --nodes",
+                sentinels
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         let spec = AttachSpec {
             target,
             addrs,
             pids: self.pids.clone(),
+            hosts: self.hosts.clone(),
             key_prefix,
             timeout,
         };
         Ok((spec, sentinels))
     }
 
+    /// How faultline controls the attached nodes' processes.
+    fn control(&self) -> NodeControl {
+        match (&self.pids, self.hosts.is_empty()) {
+            (_, false) => NodeControl::Hosts,
+            (Some(_), true) => NodeControl::Pids,
+            (None, true) => NodeControl::None,
+        }
+    }
+
     /// The faults faultline can inject into this cluster, in words for results.json.
     fn faults(&self) -> &'static str {
-        match self.pids {
-            Some(_) => "pause and resume by pid (--attach-pids); never kill",
-            None => "none: faultline controls no process of the attached nodes (no --attach-pids)",
+        match self.control() {
+            NodeControl::Hosts => {
+                "pause and resume by pid over SSH (--nodes), partitions and loss by firewall \
+                 rules between the hosts; never kill"
+            }
+            NodeControl::Pids => "pause and resume by pid (--attach-pids); never kill",
+            NodeControl::None => {
+                "none: faultline controls no process of the attached nodes (no --attach-pids \
+                 or --nodes)"
+            }
         }
     }
 }
 
-/// Whether an attached cluster takes faults of `kind`, with or without its nodes' pids.
-fn allowed(kind: &FaultKind, pids: bool) -> Result<(), String> {
-    match kind {
-        FaultKind::Pause if pids => Ok(()),
-        FaultKind::Pause => Err(
-            "needs control of the attached nodes: give their pids with --attach-pids, or use \
-             --nemesis none"
+/// How faultline controls an attached cluster's processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NodeControl {
+    /// Not at all: only `--nemesis none`.
+    None,
+    /// Local pids (`--attach-pids`): pause.
+    Pids,
+    /// The nodes' hosts over SSH (`--nodes`): pause, and the hosts' firewall rules.
+    Hosts,
+}
+
+/// Whether an attached cluster whose processes faultline controls as `control` says takes
+/// faults of `kind`. Over SSH a network fault is then asked of the hosts' network, which says
+/// what its rules cannot do (latency, bandwidth).
+fn allowed(kind: &FaultKind, control: NodeControl) -> Result<(), String> {
+    let lacking = "needs control of the attached nodes: give their hosts with --nodes HOST,… \
+                   (SSH), or their local pids with --attach-pids, or use --nemesis none";
+    match (kind, control) {
+        (FaultKind::Kill, _) => Err(
+            "faultline cannot start again a process it did not start, so it never kills an \
+             attached node; an attached cluster takes --nemesis none, pause with \
+             --attach-pids, or pause and network faults with --nodes"
                 .into(),
         ),
-        FaultKind::Kill => Err(
-            "faultline cannot start again a process it did not start; an attached cluster \
-             takes --nemesis none, or pause with --attach-pids"
+        (FaultKind::Pause, NodeControl::None) => Err(lacking.into()),
+        (FaultKind::Pause, _) => Ok(()),
+        (_, NodeControl::Hosts) => Ok(()),
+        (_, NodeControl::Pids) => Err(
+            "a local attached cluster's network is not faultline's to cut or slow; give the \
+             nodes' hosts with --nodes HOST,… for partitions and loss between them, or use \
+             --nemesis none or pause"
                 .into(),
         ),
-        _ => Err(
-            "an attached cluster's network is not faultline's to cut or slow; it takes \
-             --nemesis none, or pause with --attach-pids"
+        (_, NodeControl::None) => Err(
+            "an attached cluster's network is cut only through its hosts: give them with \
+             --nodes HOST,… (SSH), or use --nemesis none"
                 .into(),
         ),
     }
@@ -203,6 +280,9 @@ pub struct AttachedNode {
     pub addr: SocketAddr,
     /// Its pid, when faultline could signal it.
     pub pid: Option<u32>,
+    /// The host it runs on, where faultline logs in to it (`--nodes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// What became of an attached run's keys.
@@ -231,10 +311,12 @@ impl Attached {
             nodes: cluster
                 .nodes()
                 .iter()
-                .map(|n| AttachedNode {
+                .enumerate()
+                .map(|(i, n)| AttachedNode {
                     name: n.name.clone(),
                     addr: n.addr,
                     pid: n.pid(),
+                    host: (!choice.hosts.is_empty()).then(|| cluster.network().host_name(i)),
                 })
                 .collect(),
             key_prefix: cluster.key_prefix().unwrap_or_default().to_string(),
@@ -271,6 +353,36 @@ impl Attached {
                 "attached cluster: the run's keys under '{prefix}' could not be removed: {error}"
             ),
             None => format!("attached cluster: keys under '{prefix}'"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nemesis::LinkKind;
+
+    /// Kill never; pause with any control; network faults only through the hosts (whose own
+    /// network then says which it can make).
+    #[test]
+    fn each_kind_of_control_takes_its_faults() {
+        let partition = FaultKind::Partition(None);
+        let loss = FaultKind::Link(LinkKind::Loss);
+        for control in [NodeControl::None, NodeControl::Pids, NodeControl::Hosts] {
+            let e = allowed(&FaultKind::Kill, control).unwrap_err();
+            assert!(e.contains("never kills an attached node"), "{e}");
+        }
+        assert!(allowed(&FaultKind::Pause, NodeControl::None)
+            .unwrap_err()
+            .contains("--nodes HOST"));
+        assert_eq!(allowed(&FaultKind::Pause, NodeControl::Pids), Ok(()));
+        assert_eq!(allowed(&FaultKind::Pause, NodeControl::Hosts), Ok(()));
+        for kind in [&partition, &loss] {
+            assert_eq!(allowed(kind, NodeControl::Hosts), Ok(()), "{kind}");
+            let e = allowed(kind, NodeControl::Pids).unwrap_err();
+            assert!(e.contains("--nodes HOST"), "{e}");
+            let e = allowed(kind, NodeControl::None).unwrap_err();
+            assert!(e.contains("--nodes HOST"), "{e}");
         }
     }
 }

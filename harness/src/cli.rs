@@ -141,7 +141,9 @@ pub struct TestArgs {
 pub struct AttachOpts {
     /// Attach to a running cluster instead of starting one: Redis nodes as host:port (primary
     /// and replicas in any order: each is asked its role), etcd members' client URLs
-    /// (http://host:port). Needs --nemesis none, or pause with --attach-pids.
+    /// (http://host:port). Faults need control of the nodes: their hosts with --nodes (over SSH:
+    /// pause, partitions, loss), or their local pids with --attach-pids (pause); else --nemesis
+    /// none. Never kill.
     #[arg(long, value_delimiter = ',', value_name = "ADDR,...")]
     pub attach: Vec<String>,
     /// With --attach: the nodes' local process ids, one per address in the same order, so that
@@ -199,6 +201,7 @@ pub struct ClusterOpts {
     pub persistence: Persistence,
     /// Number of nodes (one primary, the rest replicas), or the remote hosts to run them on,
     /// one node each, reached over SSH: "host1,host2,host3" (the first starts as the primary).
+    /// With --attach: the hosts the attached nodes run on, one per address in the same order.
     #[arg(long, default_value = "3", value_parser = parse_nodes, value_name = "N|HOST,...")]
     pub nodes: NodesArg,
     /// How to reach remote nodes (`--nodes HOST,…`) over SSH.

@@ -261,11 +261,15 @@ impl TestConfig {
                 .map_err(|e| format!("--partition: {e}"))?;
             nemesis.0.push(FaultKind::Explicit(spec));
         }
-        // An attached cluster has the nodes it was given, on a network faultline did not make.
-        let attach = AttachChoice::resolve(&args.attach, &args.cluster, &nemesis)?;
+        // An attached cluster has the nodes it was given, on a network faultline did not make:
+        // one it reaches only as a client, or its hosts' own, cut by their rules (`--nodes`).
+        let attach =
+            AttachChoice::resolve(&args.attach, &args.cluster, &cluster.remote_hosts, &nemesis)?;
         if let Some(attach) = &attach {
             cluster.nodes = attach.addrs.len();
-            cluster.net = NetMode::Loopback;
+            if attach.hosts.is_empty() {
+                cluster.net = NetMode::Loopback;
+            }
         }
         for kind in &nemesis.0 {
             cluster

@@ -185,6 +185,9 @@ async fn phases(
             cluster
         }
         Some(choice) => {
+            if let Some(warning) = crate::remote::trust_warning(&choice.hosts) {
+                eprintln!("{warning}");
+            }
             let attaching = Phase::start(format!(
                 "attaching to the running {} cluster ({} nodes)",
                 cfg.cluster.target, cfg.cluster.nodes

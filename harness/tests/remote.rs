@@ -651,6 +651,7 @@ fn a_record_naming_another_directory_is_left_alone() {
             program: std::env::current_exe().unwrap(),
             marker: String::new(),
         }],
+        attached: Vec::new(),
     };
     let path = Path::new(cluster::net::host_record::RECORDS_DIR)
         .join(format!("faultline-{}-0-planted.json", std::process::id()));

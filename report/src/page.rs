@@ -244,9 +244,12 @@ fn attached(p: &mut String, attached: &Value) {
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&plain(&node["name"])),
             escape(&plain(&node["addr"])),
-            node["pid"]
-                .as_u64()
-                .map_or("not given".into(), |pid| pid.to_string())
+            match (node["pid"].as_u64(), node["host"].as_str()) {
+                // Found on its host over SSH (`--nodes`): the pid is the host's.
+                (Some(pid), Some(host)) => format!("{pid} on {}", escape(host)),
+                (Some(pid), None) => pid.to_string(),
+                (None, _) => "not given".into(),
+            }
         );
     }
     p.push_str("</table>");

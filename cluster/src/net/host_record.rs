@@ -3,7 +3,7 @@
 //! cleaning up (SIGKILL, a crash, a lost store), from this machine or another.
 //!
 //! ```text
-//!   /tmp/faultline-records/<run>-<node>.json   {"node", "addr", "dir", "chain", "daemons": [pid, program, marker]}
+//!   /tmp/faultline-records/<run>-<node>.json   {"node", "addr", "dir", "chain", "daemons": [pid, program, marker], "attached": [...]}
 //!   /tmp/<run>/<node>/                          the node's directory the record names
 //! ```
 //! A record is written (atomically: a temporary file, then `mv`) when the node's directory is
@@ -11,6 +11,10 @@
 //! chain; a clean teardown removes it with the directory. A sweep signals only recorded pids
 //! whose executable and command line still match ([`NodeProcess::adopt`]), and removes only
 //! directories of the shape faultline makes.
+//!
+//! A node faultline attached to (`--attach … --nodes …`) runs a process faultline did not start:
+//! its pid is listed under `attached`, never under `daemons`, and a sweep only resumes it
+//! (SIGCONT, where a run that died left it paused) — it never stops it.
 //!
 //! A record names the address its node was bound to, and a sweep acts only on records of the
 //! addresses its host has: hosts that share a filesystem (network namespaces on one machine,
@@ -48,8 +52,12 @@ pub struct HostRecord {
     pub dir: PathBuf,
     /// Whether a cut may have made faultline's firewall chain on the host.
     pub chain: bool,
-    /// The daemons started, with their current pids.
+    /// The daemons started, with their current pids: a sweep stops them.
     pub daemons: Vec<HostDaemon>,
+    /// Processes faultline attached to and did not start (`--attach`): a sweep resumes them
+    /// if paused, and never stops them.
+    #[serde(default)]
+    pub attached: Vec<HostDaemon>,
 }
 
 impl HostRecord {
@@ -61,6 +69,7 @@ impl HostRecord {
             dir: dir.to_path_buf(),
             chain: false,
             daemons: Vec::new(),
+            attached: Vec::new(),
         }
     }
 
@@ -199,6 +208,9 @@ pub struct Swept {
     pub stopped: Vec<u32>,
     /// Recorded pids that were gone or now run something else (left alone).
     pub gone: Vec<u32>,
+    /// Attached processes (not faultline's) found paused and resumed; never stopped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resumed: Vec<u32>,
     /// Whether faultline's chain was removed.
     pub chain: bool,
     /// The directories removed.
@@ -208,8 +220,9 @@ pub struct Swept {
 }
 
 /// Removes what every record of `control`'s host names: stops its daemons (only recorded pids
-/// still running the recorded program), removes faultline's chain where one was made with
-/// `remove_chain`, then the node directories and the records.
+/// still running the recorded program), resumes the attached processes it finds paused (never
+/// stopping them), removes faultline's chain where one was made with `remove_chain`, then the
+/// node directories and the records.
 pub fn sweep(
     control: &Arc<dyn Control>,
     remove_chain: impl Fn(&dyn Control) -> Result<(), String>,
@@ -257,6 +270,15 @@ pub fn sweep(
             }
             process.stop();
             swept.stopped.push(d.pid);
+        }
+        for d in &record.attached {
+            // Adopted, so never owned: dropping the handle leaves the process running.
+            let process =
+                NodeProcess::adopt(control.clone(), d.pid, &d.program, &d.marker, Path::new(""));
+            if process.pid() != 0 && process.paused() {
+                process.signal(nix::sys::signal::Signal::SIGCONT)?;
+                swept.resumed.push(d.pid);
+            }
         }
     }
     if records.iter().any(|(_, r)| r.chain) {
@@ -342,6 +364,11 @@ mod tests {
                 pid: 42,
                 program: "/usr/bin/redis-server".into(),
                 marker: "6379".into(),
+            }],
+            attached: vec![HostDaemon {
+                pid: 43,
+                program: "/usr/bin/redis-check-rdb".into(),
+                marker: "6380".into(),
             }],
         };
         let text = serde_json::to_string(&record).unwrap();

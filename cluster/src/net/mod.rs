@@ -211,6 +211,14 @@ impl Network {
         }
     }
 
+    /// Node `i`'s host as named to faultline: a remote host's name, else this machine's address.
+    pub fn host_name(&self, i: usize) -> String {
+        match self {
+            Network::Ssh(n) => n.hosts()[i].target.host.clone(),
+            _ => self.host(i).0.to_string(),
+        }
+    }
+
     /// Node `i`'s directory on its host, where that is not the run directory (a remote host).
     pub fn remote_dir(&self, i: usize) -> Option<PathBuf> {
         match self {
@@ -228,6 +236,19 @@ impl Network {
     ) -> Result<(), String> {
         match self {
             Network::Ssh(n) => n.record_daemons(i, daemons),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records node `i`'s attached processes (`--attach`) on its host, where the host keeps a
+    /// record ([`host_record`]); elsewhere nothing outlives faultline to clean up.
+    pub fn record_attached(
+        &self,
+        i: usize,
+        attached: Vec<host_record::HostDaemon>,
+    ) -> Result<(), String> {
+        match self {
+            Network::Ssh(n) => n.record_attached(i, attached),
             _ => Ok(()),
         }
     }

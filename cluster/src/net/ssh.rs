@@ -178,8 +178,19 @@ impl SshNetwork {
 
     /// Records node `i`'s daemons (their current pids) on its host.
     pub fn record_daemons(&self, i: usize, daemons: Vec<HostDaemon>) -> Result<(), String> {
+        self.update_record(i, |record| record.daemons = daemons)
+    }
+
+    /// Records node `i`'s attached processes (`--attach`: not faultline's; a sweep after a crash
+    /// resumes them and never stops them) on its host, before any of them is signalled.
+    pub fn record_attached(&self, i: usize, attached: Vec<HostDaemon>) -> Result<(), String> {
+        self.update_record(i, |record| record.attached = attached)
+    }
+
+    /// Changes node `i`'s host record as `change` says and writes it on the host.
+    fn update_record(&self, i: usize, change: impl FnOnce(&mut HostRecord)) -> Result<(), String> {
         let mut record = self.records[i].lock().unwrap_or_else(|e| e.into_inner());
-        record.daemons = daemons;
+        change(&mut record);
         record
             .save(&*self.controls[i])
             .map_err(|e| format!("{}: host record: {e}", self.hosts[i].node))

@@ -133,6 +133,12 @@ fn swept_line(host: &str, s: &Swept) -> String {
     if !s.gone.is_empty() {
         line.push_str(&format!(", pids already gone {:?}", s.gone));
     }
+    if !s.resumed.is_empty() {
+        line.push_str(&format!(
+            ", resumed attached pids {:?} (not faultline's: left running)",
+            s.resumed
+        ));
+    }
     if s.chain {
         line.push_str(", removed the FAULTLINE chain");
     }

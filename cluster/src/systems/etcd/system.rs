@@ -155,6 +155,10 @@ impl System for EtcdSystem {
         true
     }
 
+    fn server_program(&self) -> Option<&'static str> {
+        Some("etcd")
+    }
+
     fn keys_under<'a>(
         &'a self,
         primary: &'a NodeAddrs,

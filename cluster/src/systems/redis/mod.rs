@@ -251,6 +251,10 @@ impl System for RedisSystem {
         true
     }
 
+    fn server_program(&self) -> Option<&'static str> {
+        Some("redis-server")
+    }
+
     fn keys_under<'a>(
         &'a self,
         primary: &'a NodeAddrs,
