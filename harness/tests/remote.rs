@@ -399,6 +399,72 @@ fn an_interrupted_remote_run_leaves_every_host_clean() {
     }
 }
 
+/// `faultline cluster down --nodes` for `hosts` from `case`'s store, as JSON: one sweep per host.
+fn cluster_down(case: &Case, hosts: &Hosts) -> Vec<serde_json::Value> {
+    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
+    let mut words = vec!["down"];
+    words.extend(ssh.iter().map(String::as_str));
+    words.push("--json");
+    let out = case.cluster(&words);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("down --json");
+    v["hosts"].as_array().expect("a sweep per host").clone()
+}
+
+/// Redis started on the hosts by its bare name runs as another file (Debian's `redis-server`
+/// links to `redis-check-rdb`): after the control node is killed, `cluster down --nodes` still
+/// knows the recorded servers for its own and stops them.
+#[test]
+fn cluster_down_stops_a_killed_runs_redis_servers() {
+    let Some(hosts) = Hosts::start(2) else {
+        return;
+    };
+    let case = Case::new();
+    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
+    let mut args = vec![
+        "test",
+        "--target",
+        "redis",
+        "--nemesis",
+        "none",
+        "--time-limit",
+        "60s",
+    ];
+    args.extend(ssh.iter().map(String::as_str));
+    let scratch = tempfile::tempdir().unwrap();
+    let mut child = case
+        .cmd(&args)
+        .env("TMPDIR", scratch.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("faultline starts");
+    let run = wait_for(&case, &mut child, "an acknowledged write", |run| {
+        history_so_far(run)
+            .iter()
+            .any(|e| e["type"] == "ok" && e["f"] == "write")
+    });
+    let records = host_records(&run);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let pids: Vec<u32> = records.iter().map(|r| r.daemons[0].pid).collect();
+    for (i, pid) in pids.iter().enumerate() {
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).expect("it outlives faultline");
+        assert_ne!(
+            exe.file_name().unwrap(),
+            "redis-server",
+            "the case this test is for: n{} runs as {}",
+            i + 1,
+            exe.display()
+        );
+    }
+    let swept = cluster_down(&Case::new(), &hosts);
+    for (i, h) in swept.iter().enumerate() {
+        assert_eq!(h["swept"]["stopped"], serde_json::json!([pids[i]]), "{h:#}");
+    }
+    assert_all_gone(&pids);
+}
+
 /// A node's pid as the run's pid file has it now.
 fn pid_file(run: &Path, node: &str) -> Option<u32> {
     std::fs::read_to_string(run.join("nodes").join(node).join("pid"))
@@ -498,17 +564,7 @@ fn cluster_down_on_the_hosts_cleans_up_after_the_control_node_is_killed() {
     }
     // Another store: nothing of the run is known here but the hosts.
     let elsewhere = Case::new();
-    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
-    let down = |case: &Case| {
-        let mut words = vec!["down"];
-        words.extend(ssh.iter().map(String::as_str));
-        words.push("--json");
-        let out = case.cluster(&words);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("down --json");
-        v["hosts"].as_array().expect("a sweep per host").clone()
-    };
-    let swept = down(&elsewhere);
+    let swept = cluster_down(&elsewhere, &hosts);
     assert_eq!(swept.len(), 3);
     for (i, h) in swept.iter().enumerate() {
         assert_eq!(h["host"], hosts.ips[i].as_str());
@@ -538,7 +594,7 @@ fn cluster_down_on_the_hosts_cleans_up_after_the_control_node_is_killed() {
         !records[0].dir.parent().unwrap().exists(),
         "the run's directory on the hosts is gone"
     );
-    for h in down(&elsewhere) {
+    for h in cluster_down(&elsewhere, &hosts) {
         assert_eq!(h["swept"]["records"], 0, "{h:#}");
         assert_eq!(h["swept"]["stopped"], serde_json::json!([]), "{h:#}");
     }
