@@ -465,6 +465,57 @@ fn cluster_down_stops_a_killed_runs_redis_servers() {
     assert_all_gone(&pids);
 }
 
+/// A suite file's `[nodes]` table names the hosts and the login once: every test that places
+/// its nodes nowhere itself runs on those hosts, and one that asks for `net` runs here.
+#[test]
+fn a_suites_nodes_table_puts_its_tests_on_the_hosts() {
+    let Some(hosts) = Hosts::start(3) else {
+        return;
+    };
+    let case = Case::new();
+    let file = case.store.path().join("remote.toml");
+    let hosts_list: Vec<String> = hosts.ips.iter().map(|ip| format!("\"{ip}\"")).collect();
+    std::fs::write(
+        &file,
+        format!(
+            "name = \"remote\"\n\n[nodes]\nhosts = [{}]\nssh-user = \"root\"\n\
+             ssh-key = \"{}\"\nssh-known-hosts = \"{}\"\n\n\
+             [[test]]\nname = \"paused\"\ntarget = \"own\"\nnemesis = \"pause\"\n\
+             nemesis-interval = \"1s\"\ntime-limit = \"4s\"\n\n\
+             [[test]]\nname = \"here\"\ntarget = \"own\"\nnet = \"loopback\"\n\
+             nemesis = \"none\"\ntime-limit = \"2s\"\n",
+            hosts_list.join(", "),
+            hosts.path("user").display(),
+            hosts.path("known_hosts").display()
+        ),
+    )
+    .unwrap();
+    let store = case.store.path().display().to_string();
+    let out = case.run(&["suite", &file.display().to_string(), "--store", &store]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let suites = case.store.path().join("suites/remote");
+    let dir = std::fs::read_dir(&suites)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("suite.json")).unwrap()).unwrap();
+    let layout = |i: usize| -> serde_json::Value {
+        let run = PathBuf::from(summary["tests"][i]["run_dir"].as_str().unwrap());
+        let text = std::fs::read_to_string(run.join("nodes/network.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let remote = layout(0);
+    assert_eq!(remote["mode"], "ssh", "{remote:#}");
+    let text = remote.to_string();
+    for ip in &hosts.ips {
+        assert!(text.contains(ip.as_str()), "{remote:#}");
+    }
+    assert_eq!(layout(1)["mode"], "loopback");
+}
+
 /// A node's pid as the run's pid file has it now.
 fn pid_file(run: &Path, node: &str) -> Option<u32> {
     std::fs::read_to_string(run.join("nodes").join(node).join("pid"))

@@ -17,6 +17,16 @@
 //! prefixed with the file, the test (its position from 1, and its name when it has one) and the
 //! field. `like = "RUN_DIR"` repeats a recorded run as `--like` does (the test's other fields
 //! override it). `store` and `json` belong to `faultline suite` itself, not to a test.
+//!
+//! A `[nodes]` table names remote hosts once for every test:
+//!
+//! ```toml
+//! [nodes]
+//! hosts = ["db1", "db2", "db3"]  # --nodes, for every test that sets neither `nodes` nor `net`
+//! ssh-user = "admin"             # --ssh-*, --install: for every test on remote hosts
+//! ```
+//!
+//! A test's own fields win; a test on this machine (`nodes = 3`, or a `net`) takes none of it.
 
 use crate::cli::{Cli, Command, TestArgs};
 use clap::error::{ContextKind, ContextValue};
@@ -77,8 +87,17 @@ impl SuiteFile {
         })?;
         let mut name = None;
         let mut tests = None;
+        let mut nodes = Nodes::default();
         for (key, value) in &table {
             match (key.as_str(), value) {
+                ("nodes", toml::Value::Table(fields)) => {
+                    nodes = Nodes::read(fields).map_err(|e| at(format!("[nodes]: {e}")))?
+                }
+                ("nodes", _) => {
+                    return Err(at(
+                        "`nodes` must be a table ([nodes] with hosts and ssh-* fields)".into(),
+                    ))
+                }
                 ("name", toml::Value::String(s)) if valid_name(s) => name = Some(s.clone()),
                 ("name", _) => {
                     return Err(at(
@@ -95,7 +114,7 @@ impl SuiteFile {
                 }
                 (other, _) => {
                     return Err(at(format!(
-                        "unknown field `{other}` (a suite has `name` and [[test]] tables)"
+                        "unknown field `{other}` (a suite has `name`, [nodes] and [[test]] tables)"
                     )))
                 }
             }
@@ -112,7 +131,7 @@ impl SuiteFile {
                 let toml::Value::Table(fields) = value else {
                     return Err(at(format!("{label}: must be a table ([[test]])")));
                 };
-                test_args(fields)
+                test_args(&nodes.onto(fields))
                     .map(|(args, command)| SuiteTest {
                         label: label.clone(),
                         args,
@@ -139,6 +158,83 @@ impl SuiteFile {
             name,
             tests,
         })
+    }
+}
+
+/// A suite's `[nodes]` table: remote hosts and how to reach them, for every test.
+#[derive(Debug, Default)]
+struct Nodes {
+    /// `hosts`, as a test's `nodes` field.
+    hosts: Option<toml::Value>,
+    /// The SSH options (and `install`), as a test's fields.
+    remote: toml::Table,
+}
+
+/// The fields a `[nodes]` table may give besides `hosts`: the options of remote runs.
+const REMOTE_FIELDS: [&str; 6] = [
+    "ssh-user",
+    "ssh-key",
+    "ssh-port",
+    "ssh-known-hosts",
+    "ssh-accept-new",
+    "install",
+];
+
+impl Nodes {
+    /// Reads a `[nodes]` table; an error names the field.
+    fn read(fields: &toml::Table) -> Result<Nodes, String> {
+        let mut nodes = Nodes::default();
+        for (field, value) in fields {
+            match field.as_str() {
+                "hosts" => match value {
+                    toml::Value::Array(_) | toml::Value::String(_) => {
+                        nodes.hosts = Some(value.clone())
+                    }
+                    other => {
+                        return Err(format!(
+                            "field `hosts`: a list of host names or addresses, found {}",
+                            other.type_str()
+                        ))
+                    }
+                },
+                f if REMOTE_FIELDS.contains(&f) => {
+                    nodes.remote.insert(field.clone(), value.clone());
+                }
+                other => {
+                    return Err(format!(
+                        "unknown field `{other}` (a [nodes] table has hosts, {})",
+                        REMOTE_FIELDS.join(", ")
+                    ))
+                }
+            }
+        }
+        Ok(nodes)
+    }
+
+    /// A test's `fields` with this table's filled in where the test gives none: its hosts for a
+    /// test that places its nodes nowhere itself, the SSH options for a test on remote hosts.
+    fn onto(&self, fields: &toml::Table) -> toml::Table {
+        let mut merged = fields.clone();
+        if let Some(hosts) = &self.hosts {
+            if !fields.contains_key("nodes") && !fields.contains_key("net") {
+                merged.insert("nodes".into(), hosts.clone());
+            }
+        }
+        if merged.get("nodes").is_some_and(names_hosts) {
+            for (field, value) in &self.remote {
+                merged.entry(field.clone()).or_insert_with(|| value.clone());
+            }
+        }
+        merged
+    }
+}
+
+/// Whether a `nodes` field names hosts (a list, or a string that is not a count).
+fn names_hosts(value: &toml::Value) -> bool {
+    match value {
+        toml::Value::Array(_) => true,
+        toml::Value::String(s) => s.parse::<usize>().is_err(),
+        _ => false,
     }
 }
 
@@ -287,6 +383,84 @@ mod tests {
 
     fn parse(text: &str) -> Result<SuiteFile, String> {
         SuiteFile::parse(Path::new("suites/x.toml"), text)
+    }
+
+    #[test]
+    fn a_nodes_table_places_every_test_that_does_not_place_itself() {
+        let suite = parse(
+            r#"
+            [nodes]
+            hosts = ["db1", "db2"]
+            ssh-user = "admin"
+            ssh-port = 2222
+            install = true
+
+            [[test]]
+            name = "remote"
+
+            [[test]]
+            name = "own-hosts"
+            nodes = "db3,db4,db5"
+            ssh-user = "root"
+
+            [[test]]
+            name = "here"
+            nodes = 3
+
+            [[test]]
+            name = "netns"
+            net = "netns"
+            "#,
+        )
+        .unwrap();
+        let cluster = |i: usize| &suite.tests[i].args.cluster;
+        let hosts = |names: &[&str]| {
+            crate::cli::NodesArg::Hosts(names.iter().map(|n| n.to_string()).collect())
+        };
+        assert_eq!(cluster(0).nodes, hosts(&["db1", "db2"]));
+        assert_eq!(cluster(0).ssh.ssh_user.as_deref(), Some("admin"));
+        assert_eq!(cluster(0).ssh.ssh_port, Some(2222));
+        assert!(cluster(0).install);
+        assert_eq!(cluster(1).nodes, hosts(&["db3", "db4", "db5"]));
+        assert_eq!(
+            cluster(1).ssh.ssh_user.as_deref(),
+            Some("root"),
+            "its own wins"
+        );
+        assert_eq!(cluster(1).ssh.ssh_port, Some(2222));
+        for local in [2, 3] {
+            assert!(!matches!(
+                cluster(local).nodes,
+                crate::cli::NodesArg::Hosts(_)
+            ));
+            assert_eq!(cluster(local).ssh.ssh_user, None);
+            assert!(!cluster(local).install);
+        }
+        // The recorded command repeats the test as it ran.
+        assert!(suite.tests[0].command.join(" ").contains("--nodes db1,db2"));
+    }
+
+    #[test]
+    fn a_bad_nodes_table_is_named() {
+        let bad = |text: &str| SuiteFile::parse(Path::new("suites/x.toml"), text).unwrap_err();
+        assert_eq!(
+            bad("[nodes]\nhost = [\"db1\"]\n[[test]]\n"),
+            "suites/x.toml: [nodes]: unknown field `host` (a [nodes] table has hosts, ssh-user, \
+             ssh-key, ssh-port, ssh-known-hosts, ssh-accept-new, install)"
+        );
+        assert_eq!(
+            bad("[nodes]\nhosts = 3\n[[test]]\n"),
+            "suites/x.toml: [nodes]: field `hosts`: a list of host names or addresses, found integer"
+        );
+        assert_eq!(
+            bad("nodes = 3\n[[test]]\n"),
+            "suites/x.toml: `nodes` must be a table ([nodes] with hosts and ssh-* fields)"
+        );
+        let err = bad("[nodes]\nhosts = [\"db1\"]\nssh-port = \"x\"\n[[test]]\n");
+        assert!(
+            err.starts_with("suites/x.toml: test 1: field `ssh-port`"),
+            "{err}"
+        );
     }
 
     #[test]
