@@ -11,44 +11,30 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A server this test started; stopped by its pid (resumed first) when dropped.
+/// A server this test started, on loopback.
 struct Server {
-    child: Child,
+    process: Started,
     port: u16,
 }
 
 impl Server {
     fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// Its state letter in /proc (R, S, T for stopped, …); `None` once it is gone.
     fn state(&self) -> Option<char> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
-        // The state follows the command name in parentheses.
-        stat.rsplit_once(") ")?.1.chars().next()
+        self.process.state()
     }
 
-    /// Whether it still runs, unpaused, as the test started it.
     fn running(&mut self) -> bool {
-        self.child.try_wait().ok().flatten().is_none()
-            && !matches!(self.state(), None | Some('T' | 'Z'))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let pid = Pid::from_raw(self.pid() as i32);
-        let _ = kill(pid, Signal::SIGCONT);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.running()
     }
 }
 
@@ -78,7 +64,10 @@ fn redis_server(dir: &Path, primary: Option<u16>) -> Server {
         .stdin(Stdio::null())
         .spawn()
         .expect("redis-server starts");
-    Server { child, port }
+    Server {
+        process: Started { child },
+        port,
+    }
 }
 
 /// A connection to the Redis on `port`, retried while it starts (at most 10 s).
@@ -263,7 +252,10 @@ fn sentinel_of(pair: &Pair) -> Server {
         .stdin(Stdio::null())
         .spawn()
         .expect("redis-sentinel starts");
-    let sentinel = Server { child, port };
+    let sentinel = Server {
+        process: Started { child },
+        port,
+    };
     // A sentinel learns the replicas from the primary's INFO, a few seconds after it starts.
     let mut conn = connect(port);
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -571,7 +563,7 @@ fn an_attached_etcd_member_is_checked_and_its_run_keys_removed() {
         .spawn()
         .expect("etcd starts");
     let mut etcd = Server {
-        child,
+        process: Started { child },
         port: client,
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -11,50 +11,17 @@ mod common;
 
 use common::hosts::*;
 use common::*;
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The port every node listens on, on its own host.
 const PORT: u16 = 6379;
 
-/// A process the test started inside a host's namespace; resumed and killed by pid on drop.
-struct InHost {
-    child: Child,
-}
-
-impl InHost {
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Its state letter in /proc (R, S, T for stopped, …); `None` once it is gone.
-    fn state(&self) -> Option<char> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
-        stat.rsplit_once(") ")?.1.chars().next()
-    }
-
-    /// Whether it still runs, unpaused, as the test started it.
-    fn running(&mut self) -> bool {
-        self.child.try_wait().ok().flatten().is_none()
-            && !matches!(self.state(), None | Some('T' | 'Z'))
-    }
-}
-
-impl Drop for InHost {
-    fn drop(&mut self) {
-        let _ = kill(Pid::from_raw(self.pid() as i32), Signal::SIGCONT);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Starts `program args` inside host `i`'s namespace (`ip netns exec` execs in place: the
 /// child's pid is the program's), its output in `log`.
-fn in_host(hosts: &Hosts, i: usize, program: &str, args: &[String], log: &Path) -> InHost {
+fn in_host(hosts: &Hosts, i: usize, program: &str, args: &[String], log: &Path) -> Started {
     let out = std::fs::File::create(log).unwrap();
     let child = Command::new("ip")
         .args(["netns", "exec", &hosts.net.hosts()[i].netns, program])
@@ -64,7 +31,7 @@ fn in_host(hosts: &Hosts, i: usize, program: &str, args: &[String], log: &Path) 
         .stderr(out)
         .spawn()
         .unwrap_or_else(|e| panic!("{program} in host {i}: {e}"));
-    InHost { child }
+    Started { child }
 }
 
 /// A connection to the Redis at `ip:port`, retried while it starts (at most 10 s).
@@ -82,7 +49,7 @@ fn connect(ip: &str, port: u16) -> redis::Connection {
 
 /// A redis-server on host `i` at `port`, its files under `dir`, replicating from `primary`
 /// when given.
-fn redis_on(hosts: &Hosts, i: usize, port: u16, primary: Option<&str>, dir: &Path) -> InHost {
+fn redis_on(hosts: &Hosts, i: usize, port: u16, primary: Option<&str>, dir: &Path) -> Started {
     let ip = &hosts.ips[i];
     let node_dir = dir.join(format!("h{}-{port}", i + 1));
     std::fs::create_dir_all(&node_dir).unwrap();
@@ -115,7 +82,7 @@ fn redis_on(hosts: &Hosts, i: usize, port: u16, primary: Option<&str>, dir: &Pat
 /// A Redis primary on h1 and a replica on each other host, all at [`PORT`], linked, with a key
 /// outside any run's prefix.
 struct Servers {
-    servers: Vec<InHost>,
+    servers: Vec<Started>,
     ips: Vec<String>,
     // Dropped after the servers.
     _dir: tempfile::TempDir,
@@ -172,7 +139,7 @@ impl Servers {
 
     /// The servers' pids, h1 first.
     fn pids(&self) -> Vec<u32> {
-        self.servers.iter().map(InHost::pid).collect()
+        self.servers.iter().map(Started::pid).collect()
     }
 
     /// Every server runs unpaused with the pid the test started it with, and the primary holds

@@ -402,3 +402,39 @@ pub fn kills_of_every_node(history: &[Value], nodes: usize) -> Vec<&Value> {
         .filter(|e| e["value"]["nodes"].as_array().map(Vec::len) == Some(nodes))
         .collect()
 }
+
+/// A daemon a test started itself (outside faultline); resumed and killed by its pid when
+/// dropped, the test failed or not.
+pub struct Started {
+    /// The process.
+    pub child: Child,
+}
+
+impl Started {
+    /// Its pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Its state letter in /proc (R, S, T for stopped, …); `None` once it is gone.
+    pub fn state(&self) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
+        // The state follows the command name in parentheses.
+        stat.rsplit_once(") ")?.1.chars().next()
+    }
+
+    /// Whether it still runs, unpaused, as the test started it.
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().ok().flatten().is_none()
+            && !matches!(self.state(), None | Some('T' | 'Z'))
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.pid() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
