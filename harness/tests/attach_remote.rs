@@ -572,3 +572,130 @@ fn a_process_on_the_nodes_port_that_is_not_the_server_is_refused() {
     assert!(server.running() && tunnel.running());
     assert_nothing_left_on_the_hosts(&hosts, &case.latest());
 }
+
+/// An etcd cluster the test starts on the hosts (a member per host, outside faultline), attached
+/// with `--nodes`: each member's pid found on its host, the leader's host cut off and members
+/// paused over SSH; registers stay linearizable, as on a cluster faultline starts, and every
+/// member runs on with its pid, no rule or run key left.
+#[test]
+fn an_attached_etcd_on_remote_hosts_stays_linearizable_under_partitions_and_pauses() {
+    use cluster::systems::etcd::{etcd_args, find_etcd, unique_token, EtcdMember, EtcdTiming};
+    if !cluster::capability::etcd_for_test() {
+        return;
+    }
+    let Some(hosts) = Hosts::start(3) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let at = |ip: &str, port: u16| format!("{ip}:{port}").parse().unwrap();
+    let members: Vec<EtcdMember> = (0..3)
+        .map(|i| {
+            let ip = &hosts.ips[i];
+            EtcdMember::new(format!("m{}", i + 1), at(ip, 2379), at(ip, 2380))
+        })
+        .collect();
+    let token = unique_token();
+    let etcd = find_etcd(false).unwrap();
+    let mut started: Vec<Started> = (0..3)
+        .map(|i| {
+            let data = dir.path().join(format!("m{}", i + 1));
+            let args = etcd_args(&members[i], &members, &token, &data, EtcdTiming::default());
+            let log = dir.path().join(format!("m{}.log", i + 1));
+            in_host(&hosts, i, &etcd.display().to_string(), &args, &log)
+        })
+        .collect();
+    let urls: Vec<String> = hosts
+        .ips
+        .iter()
+        .map(|ip| format!("http://{ip}:2379"))
+        .collect();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut foreign = runtime.block_on(async {
+        use workloads::RegisterClient;
+        let mut c = cluster::systems::etcd::EtcdClient::new(
+            vec![at(&hosts.ips[0], 2379)],
+            Default::default(),
+            Duration::from_secs(2),
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while c.write("foreign", 7).await.is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the members never elected a leader"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        c
+    });
+    let pids: Vec<u32> = started.iter().map(Started::pid).collect();
+    let ssh = hosts.ssh_args("user", &hosts.path("known_hosts"));
+    let mut misses = Vec::new();
+    for seed in ["21", "22", "23"] {
+        let case = Case::new();
+        let args = [
+            "test",
+            "--target",
+            "etcd",
+            "--attach",
+            &urls.join(","),
+            "--nemesis",
+            "partition-primary,pause",
+            "--nemesis-interval",
+            "1500ms",
+            "--time-limit",
+            "10s",
+            "--rate",
+            "50",
+            "--key-prefix",
+            "/fl-attach/",
+            "--seed",
+            seed,
+            "--json",
+        ];
+        let out = run(&case, &args, &ssh);
+        let results = case.results();
+        let run = case.latest();
+        for (i, s) in started.iter_mut().enumerate() {
+            assert!(s.running(), "m{}'s etcd runs on, unpaused", i + 1);
+            assert_eq!(s.pid(), pids[i]);
+        }
+        assert_nothing_left_on_the_hosts(&hosts, &run);
+        assert_eq!(
+            results["attached"]["keys"]["outcome"], "removed",
+            "{results:#}"
+        );
+        // The history holds no anomaly whether or not every kind found room.
+        assert_eq!(results["check"]["validity"], "valid", "{results:#}");
+        if out.status.code() == Some(3) {
+            misses.push(missed(seed, "a fault never applied", Some(3), &results));
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let history = history_lines(&run);
+        for (start, heal) in [("partition", "heal"), ("pause", "resume")] {
+            let (started, healed) = (applied(&history, start), applied(&history, heal));
+            assert!(!started.is_empty(), "no {start} in the history");
+            assert_eq!(started.len(), healed.len(), "every {start} was healed");
+        }
+        let found: Vec<u64> = results["attached"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["pid"].as_u64().unwrap())
+            .collect();
+        let mut expected: Vec<u64> = pids.iter().map(|&p| u64::from(p)).collect();
+        let mut found_sorted = found.clone();
+        found_sorted.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(
+            found_sorted, expected,
+            "each member found by its pid on its host"
+        );
+        runtime.block_on(async {
+            use workloads::RegisterClient;
+            assert_eq!(foreign.read("foreign").await.unwrap(), Some(7));
+        });
+        return;
+    }
+    panic!("no run applied every fault:\n{}", misses.join("\n"));
+}
