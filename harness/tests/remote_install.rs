@@ -99,75 +99,89 @@ fn redis_run(case: &Case, hosts: &Hosts, extra: &[&str]) -> std::process::Output
 /// the way out; with it each host gets `apt-get install redis-server` (already installed:
 /// nothing is downloaded), faultline finds /usr/bin/redis-server through `dpkg -L` (still not
 /// on the PATH), starts it by that path, and the run is valid, with what was installed where
+/// Runs `body` on `n` hosts whose PATH lacks `without` and whose apt state is their own
+/// ([`private_apt`] with `lists` and `status`), one such test at a time; then asserts that this
+/// machine's package state is as it was. Returns at once where hosts cannot be made.
+fn on_install_hosts(
+    n: usize,
+    without: &[&str],
+    lists: bool,
+    status: Option<&Path>,
+    body: impl FnOnce(&Hosts),
+) {
+    let _apt = apt_lock();
+    let before = package_state();
+    let bin = path_without(without);
+    let mounts = private_apt(lists, status);
+    let setup = Setup {
+        path: Some(bin.path()),
+        mounts: Some(&mounts),
+        ..Setup::default()
+    };
+    let Some(hosts) = Hosts::start_with(n, &setup) else {
+        return;
+    };
+    body(&hosts);
+    drop(hosts);
+    assert!(
+        package_state() == before,
+        "this machine's package state changed"
+    );
+}
+
 /// in results.json and the report.
 #[test]
 fn install_finds_the_program_through_dpkg_and_the_run_is_valid() {
     if !cluster::capability::apt_for_test() || !cluster::capability::redis_for_test() {
         return;
     }
-    let _apt = apt_lock();
-    let before = package_state();
-    let bin = path_without(&["redis-server"]);
-    let mounts = private_apt(true, None);
-    let setup = Setup {
-        path: Some(bin.path()),
-        mounts: Some(&mounts),
-        ..Setup::default()
-    };
-    let Some(hosts) = Hosts::start_with(2, &setup) else {
-        return;
-    };
+    on_install_hosts(2, &["redis-server"], true, None, |hosts| {
+        let refused = Case::new();
+        let out = redis_run(&refused, hosts, &[]);
+        let err = stderr(&out);
+        assert_ne!(out.status.code(), Some(0), "{err}");
+        for ip in &hosts.ips {
+            assert!(
+                err.contains(&format!(
+                    "command not found on host {ip}: redis-server (install redis-server, or pass \
+                     --install)"
+                )),
+                "{err}"
+            );
+        }
 
-    let refused = Case::new();
-    let out = redis_run(&refused, &hosts, &[]);
-    let err = stderr(&out);
-    assert_ne!(out.status.code(), Some(0), "{err}");
-    for ip in &hosts.ips {
-        assert!(
-            err.contains(&format!(
-                "command not found on host {ip}: redis-server (install redis-server, or pass \
-                 --install)"
-            )),
-            "{err}"
-        );
-    }
-
-    let case = Case::new();
-    let out = redis_run(&case, &hosts, &["--install", "--seed", "3"]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{err}");
-    for ip in &hosts.ips {
-        assert!(
-            err.contains(&format!(
-                "INSTALLING on host {ip} (--install): apt-get install redis-server"
-            )),
-            "{err}"
-        );
-    }
-    assert_run_dir_complete(&case, "valid");
-    let results = case.results();
-    let installed: serde_json::Value = hosts
-        .ips
-        .iter()
-        .map(|ip| (ip.clone(), serde_json::json!(["redis-server"])))
-        .collect::<serde_json::Map<_, _>>()
-        .into();
-    assert_eq!(results["remote"]["installed"], installed, "{results:#}");
-    assert_eq!(results["options"]["install"], true);
-    let report = std::fs::read_to_string(case.latest().join("report.html")).unwrap();
-    let fact = report
-        .split_once("installed (--install)</span><b>")
-        .and_then(|(_, rest)| rest.split_once("</b>"))
-        .map(|(fact, _)| fact)
-        .expect("the report's run facts show what was installed");
-    for ip in &hosts.ips {
-        assert!(fact.contains(&format!("{ip}: redis-server")), "{fact}");
-    }
-    drop(hosts);
-    assert!(
-        package_state() == before,
-        "this machine's package state changed"
-    );
+        let case = Case::new();
+        let out = redis_run(&case, hosts, &["--install", "--seed", "3"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        for ip in &hosts.ips {
+            assert!(
+                err.contains(&format!(
+                    "INSTALLING on host {ip} (--install): apt-get install redis-server"
+                )),
+                "{err}"
+            );
+        }
+        assert_run_dir_complete(&case, "valid");
+        let results = case.results();
+        let installed: serde_json::Value = hosts
+            .ips
+            .iter()
+            .map(|ip| (ip.clone(), serde_json::json!(["redis-server"])))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        assert_eq!(results["remote"]["installed"], installed, "{results:#}");
+        assert_eq!(results["options"]["install"], true);
+        let report = std::fs::read_to_string(case.latest().join("report.html")).unwrap();
+        let fact = report
+            .split_once("installed (--install)</span><b>")
+            .and_then(|(_, rest)| rest.split_once("</b>"))
+            .map(|(fact, _)| fact)
+            .expect("the report's run facts show what was installed");
+        for ip in &hosts.ips {
+            assert!(fact.contains(&format!("{ip}: redis-server")), "{fact}");
+        }
+    });
 }
 
 /// apt-get failing on a host (its dpkg status and apt lists know no redis-server) stops the
@@ -177,8 +191,6 @@ fn apt_get_failing_names_the_host_and_says_what_apt_said() {
     if !cluster::capability::apt_for_test() {
         return;
     }
-    let _apt = apt_lock();
-    let before = package_state();
     let files = tempfile::tempdir().unwrap();
     let status = files.path().join("status");
     let real = std::fs::read_to_string("/var/lib/dpkg/status").unwrap();
@@ -187,36 +199,23 @@ fn apt_get_failing_names_the_host_and_says_what_apt_said() {
         .filter(|stanza| !stanza.trim_start().starts_with("Package: redis-server\n"))
         .collect();
     std::fs::write(&status, without.join("\n\n")).unwrap();
-    let bin = path_without(&["redis-server"]);
-    let mounts = private_apt(false, Some(&status));
-    let setup = Setup {
-        path: Some(bin.path()),
-        mounts: Some(&mounts),
-        ..Setup::default()
-    };
-    let Some(hosts) = Hosts::start_with(1, &setup) else {
-        return;
-    };
-    let case = Case::new();
-    let out = redis_run(&case, &hosts, &["--install"]);
-    let err = stderr(&out);
-    assert_ne!(out.status.code(), Some(0), "{err}");
-    let said = format!(
-        "host {}: `apt-get install redis-server` exited 100: ",
-        hosts.ips[0]
-    );
-    let at = err.find(&said).unwrap_or_else(|| panic!("{err}"));
-    // apt's own verdict on the package, whichever words this apt uses for it.
-    let apt = &err[at + said.len()..];
-    assert!(
-        apt.starts_with("E: ") && apt.lines().next().unwrap().contains("redis-server"),
-        "{err}"
-    );
-    drop(hosts);
-    assert!(
-        package_state() == before,
-        "this machine's package state changed"
-    );
+    on_install_hosts(1, &["redis-server"], false, Some(&status), |hosts| {
+        let case = Case::new();
+        let out = redis_run(&case, hosts, &["--install"]);
+        let err = stderr(&out);
+        assert_ne!(out.status.code(), Some(0), "{err}");
+        let said = format!(
+            "host {}: `apt-get install redis-server` exited 100: ",
+            hosts.ips[0]
+        );
+        let at = err.find(&said).unwrap_or_else(|| panic!("{err}"));
+        // apt's own verdict on the package, whichever words this apt uses for it.
+        let apt = &err[at + said.len()..];
+        assert!(
+            apt.starts_with("E: ") && apt.lines().next().unwrap().contains("redis-server"),
+            "{err}"
+        );
+    });
 }
 
 /// A host whose PATH has no apt-get is named as maybe not Debian, with what to install.
@@ -225,33 +224,18 @@ fn a_host_without_apt_get_is_named() {
     if !cluster::capability::apt_for_test() {
         return;
     }
-    let _apt = apt_lock();
-    let before = package_state();
-    let bin = path_without(&["redis-server", "apt-get"]);
-    let mounts = private_apt(true, None);
-    let setup = Setup {
-        path: Some(bin.path()),
-        mounts: Some(&mounts),
-        ..Setup::default()
-    };
-    let Some(hosts) = Hosts::start_with(1, &setup) else {
-        return;
-    };
-    let case = Case::new();
-    let out = redis_run(&case, &hosts, &["--install"]);
-    let err = stderr(&out);
-    assert_ne!(out.status.code(), Some(0), "{err}");
-    assert!(
-        err.contains(&format!(
-            "host {}: apt-get not found (not a Debian host?); install redis-server yourself",
-            hosts.ips[0]
-        )),
-        "{err}"
-    );
-    assert!(!err.contains("INSTALLING"), "nothing was installed: {err}");
-    drop(hosts);
-    assert!(
-        package_state() == before,
-        "this machine's package state changed"
-    );
+    on_install_hosts(1, &["redis-server", "apt-get"], true, None, |hosts| {
+        let case = Case::new();
+        let out = redis_run(&case, hosts, &["--install"]);
+        let err = stderr(&out);
+        assert_ne!(out.status.code(), Some(0), "{err}");
+        assert!(
+            err.contains(&format!(
+                "host {}: apt-get not found (not a Debian host?); install redis-server yourself",
+                hosts.ips[0]
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("INSTALLING"), "nothing was installed: {err}");
+    });
 }
