@@ -1096,26 +1096,12 @@ fn upload_own_exe(
             format!("cannot read {} to upload it: {e}", own_exe.display()),
         )
     })?;
-    let outcomes: Vec<Result<(), String>> = std::thread::scope(|scope| {
-        let jobs: Vec<_> = uploads
-            .iter()
-            .map(|&i| {
-                let (control, remote) = (network.host(i).1, planned[i].2.join("faultline"));
-                let bytes = &bytes;
-                scope.spawn(move || {
-                    control.write_file(&remote, bytes)?;
-                    control
-                        .run("chmod", &["755", &remote.display().to_string()], None)
-                        .map(|_| ())
-                })
-            })
-            .collect();
-        jobs.into_iter()
-            .map(|j| {
-                j.join()
-                    .unwrap_or_else(|_| Err("an upload thread panicked".into()))
-            })
-            .collect()
+    let outcomes = crate::net::at_once::at_once(&uploads, |_, &i| {
+        let (control, remote) = (network.host(i).1, planned[i].2.join("faultline"));
+        control.write_file(&remote, &bytes)?;
+        control
+            .run("chmod", &["755", &remote.display().to_string()], None)
+            .map(|_| ())
     });
     for (&i, outcome) in uploads.iter().zip(outcomes) {
         if let Err(e) = outcome {

@@ -9,6 +9,7 @@
 //! reach a link at its own listener, or — for systems that hand one address to everyone — at a
 //! front per node address that tells who connected ([`ProxyPlan`]).
 
+pub mod at_once;
 mod can_apply;
 pub mod host_record;
 pub mod in_force;

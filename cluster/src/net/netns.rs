@@ -10,6 +10,7 @@
 //! The root namespace's firewall is never touched: with `bridge-nf-call-iptables=1` bridged
 //! traffic crosses its FORWARD chain, which is why every rule lives inside the namespaces.
 
+use super::at_once::at_once;
 use super::in_force::FaultsInForce;
 use super::subnet::SubnetClaim;
 use super::NetworkLayout;
@@ -280,37 +281,27 @@ impl NetnsNetwork {
     /// heal well under 50 ms on five nodes.
     fn render(&self, faults: &mut NetFaults) -> Result<(), String> {
         let faults_now: &NetFaults = faults;
-        let errors: Vec<String> = std::thread::scope(|scope| {
-            let jobs: Vec<_> = self
-                .hosts
-                .iter()
-                .map(|h| {
-                    scope.spawn(move || {
-                        let ns = LocalControl::netns(&h.netns);
-                        let mut errors = Vec::new();
-                        // iptables-restore replaces the whole filter table at once: no half-applied state.
-                        if let Err(e) =
-                            ns.run("iptables-restore", &[], Some(&self.rules(h, faults_now)))
-                        {
-                            errors.push(format!("{}: {e}", h.node));
-                        }
-                        let fault = faults_now.degraded.get(&h.node);
-                        if shapes(fault) || faults_now.maybe_shaped.contains(&h.node) {
-                            if let Err(e) = shape(&ns, fault) {
-                                errors.push(format!("{}: {e}", h.node));
-                            }
-                        }
-                        errors
-                    })
-                })
-                .collect();
-            jobs.into_iter()
-                .flat_map(|j| {
-                    j.join()
-                        .unwrap_or_else(|_| vec!["a render thread panicked".into()])
-                })
-                .collect()
-        });
+        let errors: Vec<String> = at_once(&self.hosts, |_, h| {
+            let ns = LocalControl::netns(&h.netns);
+            let mut errors = Vec::new();
+            // iptables-restore replaces the whole filter table at once: no half-applied state.
+            if let Err(e) = ns.run("iptables-restore", &[], Some(&self.rules(h, faults_now))) {
+                errors.push(format!("{}: {e}", h.node));
+            }
+            let fault = faults_now.degraded.get(&h.node);
+            if shapes(fault) || faults_now.maybe_shaped.contains(&h.node) {
+                if let Err(e) = shape(&ns, fault) {
+                    errors.push(format!("{}: {e}", h.node));
+                }
+            }
+            match errors.is_empty() {
+                true => Ok(()),
+                false => Err(errors.join("; ")),
+            }
+        })
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
         faults.maybe_shaped = faults
             .degraded
             .iter()

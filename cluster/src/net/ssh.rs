@@ -22,6 +22,7 @@
 //! directory, its daemons' pids, whether the chain was made), kept current as the run goes, so
 //! that `faultline cluster down --nodes HOST,…` can clean up after a control node that died.
 
+use super::at_once::at_once;
 use super::host_record::{self, HostDaemon, HostRecord};
 use super::in_force::FaultsInForce;
 use super::netns::{drop_lines, loss_lines};
@@ -118,20 +119,7 @@ impl SshNetwork {
             })
             .collect::<Result<_, String>>()?;
         let mut net = SshNetwork::adopt(hosts, None)?;
-        let seen: Vec<Result<Option<IpAddr>, String>> = std::thread::scope(|scope| {
-            let jobs: Vec<_> = net
-                .hosts
-                .iter()
-                .zip(&net.controls)
-                .map(|(h, c)| scope.spawn(move || prepare(h, c)))
-                .collect();
-            jobs.into_iter()
-                .map(|j| {
-                    j.join()
-                        .unwrap_or_else(|_| Err("a login thread panicked".into()))
-                })
-                .collect()
-        });
+        let seen = at_once(&net.hosts, |i, h| prepare(h, &net.controls[i]));
         let mut errors = Vec::new();
         for (h, seen) in net.hosts.iter_mut().zip(seen) {
             match seen {
@@ -304,23 +292,8 @@ impl SshNetwork {
         &self,
         act: impl Fn(usize, &SshControl) -> Result<T, String> + Sync,
     ) -> Result<Vec<T>, String> {
-        let act = &act;
-        let outcomes: Vec<Result<T, String>> = std::thread::scope(|scope| {
-            let jobs: Vec<_> = self
-                .hosts
-                .iter()
-                .zip(&self.controls)
-                .enumerate()
-                .map(|(i, (h, c))| {
-                    scope.spawn(move || act(i, c).map_err(|e| format!("{}: {e}", h.node)))
-                })
-                .collect();
-            jobs.into_iter()
-                .map(|j| {
-                    j.join()
-                        .unwrap_or_else(|_| Err("a host thread panicked".into()))
-                })
-                .collect()
+        let outcomes = at_once(&self.hosts, |i, h| {
+            act(i, &self.controls[i]).map_err(|e| format!("{}: {e}", h.node))
         });
         let (answers, errors): (Vec<_>, Vec<_>) = outcomes.into_iter().partition(Result::is_ok);
         if errors.is_empty() {

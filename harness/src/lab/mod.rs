@@ -104,18 +104,7 @@ fn sweep_hosts(hosts: &[cluster::ssh::SshTarget]) -> Vec<Result<Swept, String>> 
     if let Some(warning) = crate::remote::trust_warning(hosts) {
         eprintln!("{warning}");
     }
-    std::thread::scope(|scope| {
-        let jobs: Vec<_> = hosts
-            .iter()
-            .map(|h| scope.spawn(move || cluster::net::ssh::sweep_host(h)))
-            .collect();
-        jobs.into_iter()
-            .map(|j| {
-                j.join()
-                    .unwrap_or_else(|_| Err("a host thread panicked".into()))
-            })
-            .collect()
-    })
+    cluster::net::at_once::at_once(hosts, |_, h| cluster::net::ssh::sweep_host(h))
 }
 
 /// One line for what a sweep removed from `host`.
