@@ -16,7 +16,7 @@
 //! - `never`: kept in the process's buffer until it fills: whatever the buffer held.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write as _};
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use bytes::BytesMut;
@@ -55,7 +55,11 @@ pub enum Replayed {
 /// An open log, appended to as its owner changes what it holds.
 pub struct RecordLog {
     path: PathBuf,
-    out: BufWriter<File>,
+    file: File,
+    /// Records appended but not yet written to the file (`never`, `every-second`).
+    pending: BytesMut,
+    /// The file's length up to its last whole record written: where a failed write is cut back to.
+    whole: u64,
     fsync: Fsync,
 }
 
@@ -93,20 +97,42 @@ impl RecordLog {
         file.set_len(whole as u64)?;
         Ok(RecordLog {
             path: path.to_path_buf(),
-            out: BufWriter::with_capacity(BUFFER, file),
+            file,
+            pending: BytesMut::new(),
+            whole: whole as u64,
             fsync,
         })
     }
 
-    /// Appends `record`; under `always`, returns once it is on disk.
+    /// Appends `record`; under `always`, returns once it is on disk. An error means the record
+    /// is not in the log and never will be (see [`RecordLog::write_out`]).
     pub fn append(&mut self, record: &Reply) -> io::Result<()> {
-        let mut bytes = BytesMut::new();
-        reply::encode(record, &mut bytes);
-        self.out.write_all(&bytes)?;
-        if self.fsync == Fsync::Always {
-            self.sync()?;
+        reply::encode(record, &mut self.pending);
+        match self.fsync {
+            Fsync::Always => self.write_out(true),
+            _ if self.pending.len() >= BUFFER => self.write_out(false),
+            _ => Ok(()),
         }
-        Ok(())
+    }
+
+    /// Writes the pending records to the file, fsynced if `sync`. On failure the file is cut
+    /// back to its last whole record and the pending records are dropped: a record whose write
+    /// failed was refused to its client, so it must not reach the file later with the next
+    /// write, nor stand half-written before the records that follow.
+    fn write_out(&mut self, sync: bool) -> io::Result<()> {
+        let written = self
+            .file
+            .write_all(&self.pending)
+            .and_then(|()| if sync { self.file.sync_data() } else { Ok(()) });
+        match written {
+            Ok(()) => self.whole += self.pending.len() as u64,
+            Err(_) => {
+                // Best effort: a file that cannot be cut is cut at the next open's replay.
+                let _ = self.file.set_len(self.whole);
+            }
+        }
+        self.pending.clear();
+        written
     }
 
     /// Replaces the whole log with `records`, on disk before it returns: written beside it,
@@ -124,15 +150,25 @@ impl RecordLog {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             File::open(dir)?.sync_all()?;
         }
-        let file = OpenOptions::new().append(true).open(&self.path)?;
-        self.out = BufWriter::with_capacity(BUFFER, file);
+        self.file = OpenOptions::new().append(true).open(&self.path)?;
+        self.whole = bytes.len() as u64;
+        // The records still pending are in the state the new log was written from.
+        self.pending.clear();
         Ok(())
     }
 
-    /// Writes out the buffer and fsyncs: `every-second`'s tick.
+    /// Writes out the pending records and fsyncs: `every-second`'s tick.
     pub fn sync(&mut self) -> io::Result<()> {
-        self.out.flush()?;
-        self.out.get_ref().sync_data()
+        self.write_out(true)
+    }
+}
+
+impl Drop for RecordLog {
+    /// A log closed in order keeps what it was given (a kill -9 runs no drop).
+    fn drop(&mut self) {
+        if !self.pending.is_empty() {
+            let _ = self.write_out(false);
+        }
     }
 }
 
@@ -213,6 +249,22 @@ mod tests {
         drop(log);
         assert!(std::fs::read(&path).unwrap().len() < len, "G was cut off");
         assert_eq!(reopen(&path).1, [["A"]]);
+    }
+
+    /// A record whose write failed is refused: it is not written later with the next one.
+    #[test]
+    fn a_record_whose_write_failed_never_reaches_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n.log");
+        let (mut log, _) = reopen(&path);
+        log.append(&reply::bulks(["A"])).unwrap();
+        // A read-only handle: the next write fails, as on a full disk.
+        let writable = std::mem::replace(&mut log.file, File::open(&path).unwrap());
+        assert!(log.append(&reply::bulks(["B"])).is_err());
+        log.file = writable;
+        log.append(&reply::bulks(["C"])).unwrap();
+        drop(log);
+        assert_eq!(reopen(&path).1, [["A"], ["C"]]);
     }
 
     #[test]
