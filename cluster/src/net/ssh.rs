@@ -61,10 +61,9 @@ pub struct SshNetwork {
     controls: Vec<Arc<SshControl>>,
     /// Set when the hosts' directories must outlive this handle (a detached lab cluster).
     detached: bool,
-    /// The cut in force; `None` until a first cut or loss made the chain on the hosts.
-    grudge: Mutex<Option<Grudge>>,
-    /// The links degraded now, by the node whose incoming links lose packets.
-    degraded: Mutex<BTreeMap<String, LinkFault>>,
+    /// The cut and the loss in force; `None` until a first cut or loss made the chain on the
+    /// hosts.
+    faults: Mutex<Option<FaultsInForce>>,
     /// What each host's record says, in host order.
     records: Vec<Mutex<HostRecord>>,
 }
@@ -158,8 +157,10 @@ impl SshNetwork {
             hosts,
             controls,
             detached: false,
-            grudge: Mutex::new(grudge),
-            degraded: Mutex::default(),
+            faults: Mutex::new(grudge.map(|grudge| FaultsInForce {
+                grudge,
+                degraded: BTreeMap::new(),
+            })),
             records,
         })
     }
@@ -203,48 +204,45 @@ impl SshNetwork {
     pub fn layout(&self) -> NetworkLayout {
         NetworkLayout::Ssh {
             hosts: self.hosts.clone(),
-            grudge: self.lock().clone(),
+            grudge: self.lock().as_ref().map(|f| f.grudge.clone()),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Grudge>> {
-        self.grudge.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<FaultsInForce>> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The cut standing now.
+    /// The cut and the loss standing now.
     pub fn in_force(&self) -> FaultsInForce {
-        FaultsInForce {
-            grudge: self.lock().clone().unwrap_or_default(),
-            degraded: self.lock_degraded().clone(),
-        }
+        self.lock().clone().unwrap_or_default()
     }
 
-    fn lock_degraded(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, LinkFault>> {
-        self.degraded.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Cuts links as `grudge` says, replacing any earlier cut, on every host at once.
+    /// Cuts links as `grudge` says, replacing any earlier cut (keeping any loss), on every host
+    /// at once.
     pub fn partition(&self, grudge: &Grudge) -> Result<(), String> {
         let mut standing = self.lock();
-        self.render(&mut standing, grudge)
+        let mut faults = standing.clone().unwrap_or_default();
+        faults.grudge = grudge.clone();
+        self.render(&mut standing, faults)
     }
 
     /// Makes the links into `nodes` lose packets as `fault` says (loss only: see
     /// `NetMode::can_degrade`), keeping any cut.
     pub fn degrade(&self, nodes: &[String], fault: &LinkFault) -> Result<(), String> {
         let mut standing = self.lock();
-        let mut degraded = self.lock_degraded();
+        let mut faults = standing.clone().unwrap_or_default();
         for node in nodes {
-            degraded.insert(node.clone(), fault.clone());
+            faults.degraded.insert(node.clone(), fault.clone());
         }
-        drop(degraded);
-        let grudge = standing.clone().unwrap_or_default();
-        self.render(&mut standing, &grudge)
+        self.render(&mut standing, faults)
     }
 
-    /// Makes every host's chain say `grudge` and the standing loss, replacing what it said.
-    fn render(&self, standing: &mut Option<Grudge>, grudge: &Grudge) -> Result<(), String> {
-        let degraded = self.lock_degraded().clone();
+    /// Makes every host's chain say `faults`, replacing what it said.
+    fn render(
+        &self,
+        standing: &mut Option<FaultsInForce>,
+        faults: FaultsInForce,
+    ) -> Result<(), String> {
         let rules: Vec<String> = self
             .hosts
             .iter()
@@ -252,8 +250,8 @@ impl SshNetwork {
                 rules(
                     &self.hosts,
                     h,
-                    grudge,
-                    degraded.get(&h.node).map(|f| f.loss),
+                    &faults.grudge,
+                    faults.degraded.get(&h.node).map(|f| f.loss),
                 )
             })
             .collect::<Result<_, _>>()?;
@@ -266,7 +264,7 @@ impl SshNetwork {
                 record.save(c)
             })?;
         }
-        *standing = Some(grudge.clone());
+        *standing = Some(faults);
         // One line per host: its chain replaced at once, then the jump to it made if missing.
         let script = format!(
             "iptables-restore --noflush && {{ iptables -C INPUT -j {CHAIN} 2>/dev/null || \
@@ -279,11 +277,10 @@ impl SshNetwork {
     /// Removes every cut and every loss.
     pub fn heal(&self) -> Result<(), String> {
         let mut standing = self.lock();
-        self.lock_degraded().clear();
         if standing.is_none() {
             return Ok(());
         }
-        self.render(&mut standing, &Grudge::default())
+        self.render(&mut standing, FaultsInForce::default())
     }
 
     /// Runs `act` for every host (by its index) in parallel: what each answered, in host order,
