@@ -51,12 +51,7 @@ fn fsync_always_keeps_every_acknowledged_write_across_kills() {
             continue;
         };
         assert_eq!(code, Some(0), "valid exits 0: {results:#}");
-        let log = case.latest().join("nodes/n1/node.aof");
-        assert!(
-            std::fs::metadata(&log).unwrap().len() > 0,
-            "{}",
-            log.display()
-        );
+        assert_n1_logged(&case.latest());
         return;
     }
     panic!("no run of three applied a kill");

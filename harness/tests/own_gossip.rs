@@ -134,38 +134,12 @@ fn durable_run(
 #[test]
 fn with_aof_always_no_acknowledged_add_is_lost_even_to_a_kill_of_every_node() {
     for nodes in ["3", "5"] {
-        let mut missed = Vec::new();
-        let mut all_killed = false;
-        for seed in KILL_ALL_MIXED {
-            let case = Case::new();
-            let (code, results) = durable_run(&case, nodes, "aof-always", seed);
-            assert_ne!(code, Some(2), "the run failed: {results:#}");
-            if results["faults"]["applied"]["kill"].as_u64().unwrap_or(0) == 0 {
-                // No kill: the run says it did not test what was asked.
-                assert_eq!(code, Some(3), "inconclusive exits 3: {results:#}");
-                missed.push(format!("seed {seed}: no kill applied"));
-                continue;
-            }
-            // Whatever the kills took, the run keeps every add it acknowledged.
-            assert_converged_keeping_every_add(nodes, code, &results);
-            let history = history_lines(&case.latest());
-            let n = nodes.parse().unwrap();
-            if !kills_of_every_node(&history, n).is_empty() {
-                let log = case.latest().join("nodes/n1/node.aof");
-                assert!(
-                    std::fs::metadata(&log).unwrap().len() > 0,
-                    "{}",
-                    log.display()
-                );
-                all_killed = true;
-                break;
-            }
-            missed.push(format!(
-                "seed {seed}: no kill of all {nodes} nodes at once (kills applied: {})",
-                results["faults"]["applied"]["kill"]
-            ));
-        }
-        assert!(all_killed, "{nodes} nodes:\n{}", missed.join("\n"));
+        // Whatever the kills took, the run keeps every add it acknowledged.
+        until_every_node_is_killed(
+            nodes.parse().unwrap(),
+            |case, seed| durable_run(case, nodes, "aof-always", seed),
+            |code, results| assert_converged_keeping_every_add(nodes, code, results),
+        );
     }
 }
 

@@ -390,6 +390,45 @@ pub fn failover_during_partition(run: &Path, old: &str) -> Result<FailoverWindow
 /// first faults of `--nemesis partition,pause,kill`: 30 first, 11 and 16 second.
 pub const KILL_ALL_MIXED: [&str; 3] = ["30", "11", "16"];
 
+/// Asserts n1's append-only log of `run` holds something: the kills had a log to replay.
+pub fn assert_n1_logged(run: &Path) {
+    let log = run.join("nodes/n1/node.aof");
+    let len = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    assert!(len > 0, "{} is empty or missing", log.display());
+}
+
+/// Runs `run` with each of [`KILL_ALL_MIXED`]'s seeds until one run kills all `nodes` nodes at
+/// once, judging every run that applied a kill with `judge` (exit code, results.json) and the
+/// one that killed them all also by its n1 log; a run with no kill must say it is inconclusive
+/// (exit 3). Panics with every seed's miss if no run killed them all.
+pub fn until_every_node_is_killed(
+    nodes: usize,
+    run: impl Fn(&Case, &str) -> (Option<i32>, Value),
+    judge: impl Fn(Option<i32>, &Value),
+) {
+    let mut missed = Vec::new();
+    for seed in KILL_ALL_MIXED {
+        let case = Case::new();
+        let (code, results) = run(&case, seed);
+        assert_ne!(code, Some(2), "the run failed: {results:#}");
+        let kills = &results["faults"]["applied"]["kill"];
+        if kills.as_u64().unwrap_or(0) == 0 {
+            assert_eq!(code, Some(3), "no kill: inconclusive exits 3: {results:#}");
+            missed.push(format!("seed {seed}: no kill applied"));
+            continue;
+        }
+        judge(code, &results);
+        if !kills_of_every_node(&history_lines(&case.latest()), nodes).is_empty() {
+            assert_n1_logged(&case.latest());
+            return;
+        }
+        missed.push(format!(
+            "seed {seed}: no kill of all {nodes} nodes at once (kills applied: {kills})"
+        ));
+    }
+    panic!("{nodes} nodes:\n{}", missed.join("\n"));
+}
+
 /// Seeds whose schedule of `--nemesis kill` kills every one of 3 nodes at its first fault.
 pub const KILL_ALL_FIRST: [&str; 3] = ["3", "11", "12"];
 
