@@ -265,3 +265,34 @@ async fn with_fsync_never_a_kill_takes_the_writes_the_buffer_held() {
     })
     .await;
 }
+
+/// `every-second` (the default `--fsync`): the node's tick writes out and fsyncs each design's
+/// log, so a kill more than a second after the writes keeps them. Without the tick reaching the
+/// leaderless designs' logs the writes would wait in the process's buffer and die with it.
+#[tokio::test]
+async fn every_second_the_tick_puts_each_leaderless_log_on_disk() {
+    bounded(async {
+        for mode in ["quorum", "gossip"] {
+            let dir = tempfile::tempdir().unwrap();
+            let addrs = free_addrs(1);
+            let log = dir.path().join("n1.log");
+            let node = start(mode, 0, &addrs, dir.path(), "every-second").await;
+            let mut c = node.client().await;
+            for i in 0..10 {
+                let _: i64 = query(&mut c, &["SADD", "s", &i.to_string()]).await;
+            }
+            // Bounded: the tick comes once a second.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while std::fs::metadata(&log).map_or(0, |m| m.len()) == 0 {
+                assert!(Instant::now() < deadline, "{mode}: the tick never wrote the log");
+                sleep(Duration::from_millis(100)).await;
+            }
+            sleep(Duration::from_millis(1500)).await;
+            node.kill();
+            let node = start(mode, 0, &addrs, dir.path(), "every-second").await;
+            let mut c = node.client().await;
+            assert_eq!(members(&mut c, "s").await, numbers(0..10), "{mode}");
+        }
+    })
+    .await;
+}
