@@ -76,8 +76,12 @@ impl Versioned {
                     theirs.difference(mine).cloned().collect();
                 match (added.is_empty(), newer) {
                     (true, false) => None,
-                    // A newer version and nothing to add: the members are all held already.
-                    (true, true) => Some(other.clone()),
+                    // A newer version and nothing to add: one member it already holds carries the
+                    // version (a set on the wire is never empty, so the record replays).
+                    (true, true) => Some(Versioned {
+                        version: other.version.clone(),
+                        value: Value::Set(theirs.iter().take(1).cloned().collect()),
+                    }),
                     (false, _) => Some(Versioned {
                         version: other.version.clone(),
                         value: Value::Set(added),
@@ -368,8 +372,19 @@ mod tests {
         assert!(len < 200 * 64, "{len} bytes");
         let back = Replica::durable(&path, Fsync::Never).unwrap();
         let held = back.fetch(b"s").unwrap();
-        assert_eq!(held.value, Value::Set(members));
+        assert_eq!(held.value, Value::Set(members.clone()));
         assert_eq!(held.version.counter, 200);
+        // Only a newer version, no new member (a repeated SADD): one member carries it.
+        let bump = Versioned {
+            version: Version {
+                counter: 201,
+                node: Bytes::from_static(b"n2"),
+            },
+            value: Value::Set(members),
+        };
+        let change = held.change(&bump).unwrap();
+        assert_eq!(change.version.counter, 201);
+        assert!(matches!(&change.value, Value::Set(m) if m.len() == 1), "{change:?}");
     }
 
     #[test]
