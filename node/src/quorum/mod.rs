@@ -258,11 +258,7 @@ impl Quorum {
         let targets: Vec<usize> = (0..self.peers.len())
             .filter(|i| !holding.contains(&Who::Peer(*i)))
             .collect();
-        let request = reply::bulks(
-            [Bytes::from_static(b"QSTORE"), key.clone()]
-                .into_iter()
-                .chain(value.to_parts()),
-        );
+        let request = value.qstore(key);
         let need = self.write.saturating_sub(acked);
         let (got, failed_peers) = self
             .gather(&targets, request, need, |r| match r {

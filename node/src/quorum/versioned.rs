@@ -130,6 +130,16 @@ impl Versioned {
         })
     }
 
+    /// The `QSTORE` request that stores it under `key`: what a coordinator sends its replicas,
+    /// and what a replica's log records.
+    pub fn qstore(&self, key: &Bytes) -> Reply {
+        reply::bulks(
+            [Bytes::from_static(b"QSTORE"), key.clone()]
+                .into_iter()
+                .chain(self.to_parts()),
+        )
+    }
+
     /// The reply carrying it (QFETCH's answer): an array of bulk strings.
     pub fn to_reply(&self) -> Reply {
         reply::bulks(self.to_parts())
@@ -187,15 +197,6 @@ impl Inner {
     }
 }
 
-/// The record that logs `value` stored under `key`: the `QSTORE` request that carries it.
-fn record(key: &Bytes, value: &Versioned) -> Reply {
-    reply::bulks(
-        [Bytes::from_static(b"QSTORE"), key.clone()]
-            .into_iter()
-            .chain(value.to_parts()),
-    )
-}
-
 impl Replica {
     /// A replica that logs to `path` (made if missing), holding what the log held.
     pub fn durable(path: &Path, fsync: Fsync) -> io::Result<Replica> {
@@ -248,7 +249,7 @@ impl Replica {
             return Ok(false);
         };
         if let Some(log) = &mut inner.log {
-            log.append(&record(&key, &change))?;
+            log.append(&change.qstore(&key))?;
         }
         inner.merge(key, change);
         Ok(true)
