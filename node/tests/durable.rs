@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{free_addrs, NodeProcess};
+use common::{free_addrs, query, NodeProcess};
 use redis::aio::MultiplexedConnection;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -36,14 +36,6 @@ fn options(mode: &str, i: usize, addrs: &[SocketAddr], dir: &Path, fsync: &str) 
 /// Starts node `i` of the cluster at `addrs`.
 async fn start(mode: &str, i: usize, addrs: &[SocketAddr], dir: &Path, fsync: &str) -> NodeProcess {
     NodeProcess::start(addrs[i], &options(mode, i, addrs, dir, fsync)).await
-}
-
-async fn query<T: redis::FromRedisValue>(c: &mut MultiplexedConnection, args: &[&str]) -> T {
-    redis::cmd(args[0])
-        .arg(&args[1..])
-        .query_async(c)
-        .await
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
 }
 
 async fn members(c: &mut MultiplexedConnection, key: &str) -> Vec<String> {

@@ -4,21 +4,13 @@
 
 mod common;
 
-use common::Cluster;
+use common::{query, Cluster};
 use redis::aio::MultiplexedConnection;
 use std::time::Duration;
 use tokio::time::{sleep, timeout, Instant};
 
 /// Gossip every 20 ms, so convergence takes a few rounds of that.
 const FAST: [&str; 2] = ["--gossip-interval", "20ms"];
-
-async fn query<T: redis::FromRedisValue>(c: &mut MultiplexedConnection, args: &[&str]) -> T {
-    redis::cmd(args[0])
-        .arg(&args[1..])
-        .query_async(c)
-        .await
-        .unwrap()
-}
 
 /// Waits (at most 10 s) until every client reads the same answer to `args`; returns it.
 async fn agreed(clients: &mut [MultiplexedConnection], args: &[&str]) -> String {

@@ -133,3 +133,13 @@ pub fn free_addrs(n: usize) -> Vec<SocketAddr> {
         .map(|port| SocketAddr::from(([127, 0, 0, 1], port)))
         .collect()
 }
+
+/// Sends `args` (a command and its arguments) and reads the answer as `T`; fails the test,
+/// naming the command, on an error.
+pub async fn query<T: redis::FromRedisValue>(c: &mut MultiplexedConnection, args: &[&str]) -> T {
+    redis::cmd(args[0])
+        .arg(&args[1..])
+        .query_async(c)
+        .await
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
