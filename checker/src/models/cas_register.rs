@@ -111,10 +111,7 @@ impl Model for CasRegister {
 
     /// A read in its value, a cas in its expected one.
     fn applies_only_in(&self, op: &RegisterOp) -> Option<ValueId> {
-        match *op {
-            RegisterOp::Read(v) | RegisterOp::Cas { expected: v, .. } => Some(v),
-            RegisterOp::Write(_) | RegisterOp::CasMismatch(_) => None,
-        }
+        op.observed()
     }
 
     /// A write; a read or cas that can come to succeed needs only some write of its value.

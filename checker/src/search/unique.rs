@@ -982,6 +982,20 @@ mod tests {
                 first_writer: 3
             })
         );
+        let late = Violation::WrittenTooLate {
+            reader: 2,
+            first_writer: 3,
+        };
+        assert_eq!(
+            late.operations(),
+            [3, 2],
+            "the writer first, as it is drawn"
+        );
+        assert_eq!(
+            late.describe(&|i| format!("op {i}")),
+            "op 2 observed a value that every operation writing it was invoked after it \
+             completed, the first of them op 3"
+        );
         // A write invoked before the read completed may precede it.
         too_late[4] = invoke(5, 1, "read", json!(null));
         too_late[5] = invoke(6, 2, "write", json!(2));

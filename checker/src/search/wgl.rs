@@ -276,7 +276,6 @@ fn search<M: Model>(
         needed: Vec::new(),
         reach: Vec::new(),
     };
-    let call_of = list.call_nodes(ops.len());
     let mut until_clock = CLOCK_EVERY;
     let mut steps_left = max_steps.unwrap_or(u64::MAX);
 
@@ -301,7 +300,7 @@ fn search<M: Model>(
             }
             Some(b) => info.next(&state, b, info_at).map(|place| {
                 info_at = Some(place);
-                call_of[info.op_at(place)]
+                list.call_node[info.op_at(place)]
             }),
         };
         if let Some(call) = candidate {
@@ -864,6 +863,8 @@ struct Node {
 /// are never reached: the search ends when the last `ok` operation is linearized).
 struct EntryList {
     nodes: Vec<Node>,
+    /// Each operation's call node, by operation.
+    call_node: Vec<usize>,
 }
 
 impl EntryList {
@@ -919,23 +920,12 @@ impl EntryList {
                 prev = node;
             }
         }
-        EntryList { nodes }
+        EntryList { nodes, call_node }
     }
 
     /// The first entry of the `ok` list.
     fn first(&self) -> usize {
         self.nodes[HEAD].next
-    }
-
-    /// Each operation's call node, by operation.
-    fn call_nodes(&self, ops: usize) -> Vec<usize> {
-        let mut call = vec![NIL; ops];
-        for (node, n) in self.nodes.iter().enumerate() {
-            if n.is_call {
-                call[n.op] = node;
-            }
-        }
-        call
     }
 
     /// The first return entry of the `ok` list (`NIL` if none).

@@ -200,13 +200,6 @@ pub fn check_set_full(
     // Read, yet never added by an add that may have taken effect.
     let is_unexpected =
         |e: &Element| e.last_read.is_some() && e.acknowledged.is_none() && !e.indeterminate;
-    let unexpected = Elements::new(
-        elements
-            .iter()
-            .filter(|(_, e)| is_unexpected(e))
-            .map(|(&v, _)| v.clone())
-            .collect(),
-    );
     let unexpected_reads: Vec<SetRead> = reads
         .iter()
         .filter_map(|(read, seen)| {
@@ -221,6 +214,13 @@ pub fn check_set_full(
             })
         })
         .collect();
+    // Every element read was read by one of `reads`: the union of what they returned wrongly.
+    let unexpected = Elements::new(
+        unexpected_reads
+            .iter()
+            .flat_map(|r| r.missing.clone())
+            .collect(),
+    );
     let never_read = Elements::new(
         elements
             .iter()
