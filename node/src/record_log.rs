@@ -120,10 +120,13 @@ impl RecordLog {
     /// failed was refused to its client, so it must not reach the file later with the next
     /// write, nor stand half-written before the records that follow.
     fn write_out(&mut self, sync: bool) -> io::Result<()> {
-        let written = self
-            .file
-            .write_all(&self.pending)
-            .and_then(|()| if sync { self.file.sync_data() } else { Ok(()) });
+        let written = self.file.write_all(&self.pending).and_then(|()| {
+            if sync {
+                self.file.sync_data()
+            } else {
+                Ok(())
+            }
+        });
         match written {
             Ok(()) => self.whole += self.pending.len() as u64,
             Err(_) => {

@@ -276,7 +276,10 @@ async fn every_second_the_tick_puts_each_leaderless_log_on_disk() {
             // Bounded: the tick comes once a second.
             let deadline = Instant::now() + Duration::from_secs(5);
             while std::fs::metadata(&log).map_or(0, |m| m.len()) == 0 {
-                assert!(Instant::now() < deadline, "{mode}: the tick never wrote the log");
+                assert!(
+                    Instant::now() < deadline,
+                    "{mode}: the tick never wrote the log"
+                );
                 sleep(Duration::from_millis(100)).await;
             }
             sleep(Duration::from_millis(1500)).await;

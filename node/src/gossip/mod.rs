@@ -68,6 +68,17 @@ struct State {
     log: Option<RecordLog>,
 }
 
+/// Keys and values in the wire form `GOSSIP`, `MERGE` records and [`parse_values`] share: each
+/// key, then its value's words.
+fn encode_values<'a>(values: impl Iterator<Item = (&'a Bytes, &'a Crdt)>) -> Vec<Bytes> {
+    let mut parts = Vec::new();
+    for (key, value) in values {
+        parts.push(key.clone());
+        value.encode(&mut parts);
+    }
+    parts
+}
+
 /// Reads `key value ...` in gossip's wire form; `None` if it is not that.
 fn parse_values(parts: &[Bytes]) -> Option<Vec<(Bytes, Crdt)>> {
     let mut values = Vec::new();
@@ -90,7 +101,7 @@ impl State {
             {
                 Some((b"MERGE", Some(values))) => {
                     for (key, value) in values {
-                        state.apply(key, &value);
+                        state.apply(key, value);
                     }
                     Replayed::Whole
                 }
@@ -109,16 +120,16 @@ impl State {
         self.clock
     }
 
-    fn apply(&mut self, key: Bytes, value: &Crdt) {
+    fn apply(&mut self, key: Bytes, value: Crdt) {
         if let Crdt::Register { at, .. } = value {
-            self.clock = self.clock.max(*at);
+            self.clock = self.clock.max(at);
         }
         match self.data.get_mut(&key) {
             Some(held) => {
-                held.merge(value);
+                held.merge(&value);
             }
             None => {
-                self.data.insert(key, value.clone());
+                self.data.insert(key, value);
             }
         }
     }
@@ -126,6 +137,13 @@ impl State {
     /// Merges `values` in, each key's delta logged first (one record for them all): a value the
     /// log refuses is not taken in.
     fn commit(&mut self, values: Vec<(Bytes, Crdt)>) -> Result<(), LogFailed> {
+        let Some(log) = &mut self.log else {
+            // Nothing to log: no delta to work out either.
+            for (key, value) in values {
+                self.apply(key, value);
+            }
+            return Ok(());
+        };
         let deltas: Vec<(Bytes, Crdt)> = values
             .into_iter()
             .filter_map(|(key, value)| {
@@ -139,27 +157,17 @@ impl State {
         if deltas.is_empty() {
             return Ok(());
         }
-        if let Some(log) = &mut self.log {
-            let mut words = vec![Bytes::from_static(b"MERGE")];
-            for (key, delta) in &deltas {
-                words.push(key.clone());
-                delta.encode(&mut words);
-            }
-            log.append(&reply::bulks(words))?;
-        }
+        let record = std::iter::once(Bytes::from_static(b"MERGE"))
+            .chain(encode_values(deltas.iter().map(|(k, v)| (k, v))));
+        log.append(&reply::bulks(record))?;
         for (key, delta) in deltas {
-            self.apply(key, &delta);
+            self.apply(key, delta);
         }
         Ok(())
     }
 
     fn encode(&self) -> Vec<Bytes> {
-        let mut parts = Vec::new();
-        for (key, value) in &self.data {
-            parts.push(key.clone());
-            value.encode(&mut parts);
-        }
-        parts
+        encode_values(self.data.iter())
     }
 
     /// A hash of the whole state: equal on two replicas holding the same data.

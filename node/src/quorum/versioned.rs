@@ -184,14 +184,14 @@ struct Inner {
 }
 
 impl Inner {
-    fn merge(&mut self, key: Bytes, value: Versioned) {
+    /// Merges `value` into what `key` holds; true if that changed.
+    fn merge(&mut self, key: Bytes, value: Versioned) -> bool {
         self.clock = self.clock.max(value.version.counter);
         match self.data.get_mut(&key) {
-            Some(held) => {
-                held.merge(value);
-            }
+            Some(held) => held.merge(value),
             None => {
                 self.data.insert(key, value);
+                true
             }
         }
     }
@@ -241,6 +241,10 @@ impl Replica {
     /// value the log refuses is not taken in (and must not be acknowledged).
     pub fn store(&self, key: Bytes, value: Versioned) -> io::Result<bool> {
         let mut inner = self.lock();
+        if inner.log.is_none() {
+            // Nothing to log: no change to work out either.
+            return Ok(inner.merge(key, value));
+        }
         let change = match inner.data.get(&key) {
             Some(held) => held.change(&value),
             None => Some(value),
@@ -385,7 +389,10 @@ mod tests {
         };
         let change = held.change(&bump).unwrap();
         assert_eq!(change.version.counter, 201);
-        assert!(matches!(&change.value, Value::Set(m) if m.len() == 1), "{change:?}");
+        assert!(
+            matches!(&change.value, Value::Set(m) if m.len() == 1),
+            "{change:?}"
+        );
     }
 
     #[test]
