@@ -26,6 +26,18 @@ use tracing::warn;
 
 use crate::reply::{self, Reply};
 
+/// A write the node's log on disk refused (disk full, say): the write was not applied.
+#[derive(Debug, thiserror::Error)]
+#[error("the node's log cannot be written: {0}")]
+pub struct LogFailed(#[from] pub std::io::Error);
+
+impl LogFailed {
+    /// The error a client hears for a write its node could not log: it was not applied.
+    pub fn reply(&self) -> crate::reply::Reply {
+        crate::reply::error(format!("ERR {self}"))
+    }
+}
+
 /// When the log reaches the disk (`--fsync`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Fsync {

@@ -34,7 +34,7 @@ pub async fn run(args: NodeArgs, listener: TcpListener) -> anyhow::Result<()> {
             loop {
                 tick.tick().await;
                 if let Err(e) = server.design.sync_log(&server.store) {
-                    error!("the node's log cannot be written: {e}");
+                    error!("{e}");
                 }
             }
         });

@@ -18,8 +18,9 @@ use crate::gossip::Gossip;
 use crate::lie::Liar;
 use crate::mode::Mode;
 use crate::quorum::Quorum;
+use crate::record_log::LogFailed;
 use crate::replication::{Registry, Upstream};
-use crate::store::{LogFailed, Store};
+use crate::store::Store;
 use anyhow::{bail, Context};
 
 /// Whether the node takes writes or follows a primary, and the epoch it stands in.
@@ -99,9 +100,9 @@ impl Design {
 
     /// Writes out and fsyncs the log of the design's data, if there is one (`--fsync
     /// every-second`'s tick): the store's in `async`, the replica's in the leaderless designs.
-    pub fn sync_log(&self, store: &Store) -> std::io::Result<()> {
+    pub fn sync_log(&self, store: &Store) -> Result<(), LogFailed> {
         match self {
-            Design::Async => store.sync_log().map_err(|LogFailed(e)| e),
+            Design::Async => store.sync_log(),
             Design::Quorum(q) => q.replica.sync_log(),
             Design::Gossip(g) => g.sync_log(),
         }

@@ -11,6 +11,7 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use crate::durable::DurableLog;
+use crate::record_log::LogFailed;
 use crate::snapshot::Snapshot;
 use crate::value::{Value, WrongType};
 use crate::write::Write;
@@ -37,18 +38,6 @@ pub struct OffsetGap {
     pub have: u64,
     /// The offset the write carried.
     pub got: u64,
-}
-
-/// A write the node's log on disk refused (disk full, say): the write was not applied.
-#[derive(Debug, thiserror::Error)]
-#[error("the node's log cannot be written: {0}")]
-pub struct LogFailed(#[from] pub std::io::Error);
-
-impl LogFailed {
-    /// The error a client hears for a write its node could not log: it was not applied.
-    pub fn reply(&self) -> crate::reply::Reply {
-        crate::reply::error(format!("ERR {self}"))
-    }
 }
 
 /// Why a client's command against a key was refused; either way nothing was written.

@@ -42,9 +42,8 @@ use crate::args::NodeArgs;
 use crate::command::Command;
 use crate::lie::Liar;
 use crate::peer::Peer;
-use crate::record_log::{Fsync, RecordLog, Replayed};
+use crate::record_log::{Fsync, LogFailed, RecordLog, Replayed};
 use crate::reply::{self, Reply, Response};
-use crate::store::LogFailed;
 
 use crdt::Crdt;
 
@@ -234,9 +233,9 @@ impl Gossip {
     }
 
     /// Writes out and fsyncs the log, if there is one (`--fsync every-second`'s tick).
-    pub fn sync_log(&self) -> io::Result<()> {
+    pub fn sync_log(&self) -> Result<(), LogFailed> {
         match &mut self.lock().log {
-            Some(log) => log.sync(),
+            Some(log) => Ok(log.sync()?),
             None => Ok(()),
         }
     }

@@ -37,7 +37,6 @@ use crate::command::Command;
 use crate::lie::Liar;
 use crate::peer::Peer;
 use crate::reply::{self, Reply, Response};
-use crate::store::LogFailed;
 use crate::value::{Value, WrongType};
 
 pub use versioned::{Replica, Version, Versioned};
@@ -252,7 +251,7 @@ impl Quorum {
         if !holding.contains(&Who::Me) {
             match self.replica.store(key.clone(), value.clone()) {
                 Ok(_) => acked += 1,
-                Err(e) => failed.push(format!("this node's log: {e}")),
+                Err(e) => failed.push(format!("this node: {e}")),
             }
         }
         let targets: Vec<usize> = (0..self.peers.len())
@@ -380,7 +379,7 @@ impl Quorum {
         match Versioned::from_parts(parts) {
             Some(value) => match self.replica.store(key, value) {
                 Ok(changed) => Reply::Integer(i64::from(changed)),
-                Err(e) => LogFailed(e).reply(),
+                Err(e) => e.reply(),
             },
             None => reply::error("ERR QSTORE takes key counter node string|set value..."),
         }

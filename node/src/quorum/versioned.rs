@@ -18,7 +18,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 
-use crate::record_log::{Fsync, RecordLog, Replayed};
+use crate::record_log::{Fsync, LogFailed, RecordLog, Replayed};
 use crate::reply::{self, Reply};
 use crate::value::Value;
 
@@ -225,9 +225,9 @@ impl Replica {
     }
 
     /// Writes out and fsyncs the log, if there is one (`--fsync every-second`'s tick).
-    pub fn sync_log(&self) -> io::Result<()> {
+    pub fn sync_log(&self) -> Result<(), LogFailed> {
         match &mut self.lock().log {
-            Some(log) => log.sync(),
+            Some(log) => Ok(log.sync()?),
             None => Ok(()),
         }
     }
@@ -239,7 +239,7 @@ impl Replica {
 
     /// Merges `value` into what `key` holds, its change logged first; true if that changed. A
     /// value the log refuses is not taken in (and must not be acknowledged).
-    pub fn store(&self, key: Bytes, value: Versioned) -> io::Result<bool> {
+    pub fn store(&self, key: Bytes, value: Versioned) -> Result<bool, LogFailed> {
         let mut inner = self.lock();
         if inner.log.is_none() {
             // Nothing to log: no change to work out either.
