@@ -286,21 +286,24 @@ impl Gossip {
                 _ => Reply::Integer(0),
             },
             Command::IncrBy(key, delta) => {
-                let mut counts = match state.data.get(key) {
-                    None => BTreeMap::new(),
-                    Some(Crdt::Counter(counts)) => counts.clone(),
+                let mut mine = match state.data.get(key) {
+                    None => Default::default(),
+                    Some(Crdt::Counter(counts)) => {
+                        counts.get(&self.name).copied().unwrap_or_default()
+                    }
                     Some(_) => return Some(reply::error(WRONG_TYPE).into()),
                 };
-                let mine = counts.entry(self.name.clone()).or_default();
                 match *delta >= 0 {
                     true => mine.0 += delta.unsigned_abs(),
                     false => mine.1 += delta.unsigned_abs(),
                 }
                 // Merged as this node's entry alone: the larger of each count wins.
-                let mine = BTreeMap::from([(self.name.clone(), *mine)]);
-                let sum = Crdt::sum(&counts);
+                let mine = BTreeMap::from([(self.name.clone(), mine)]);
                 match state.commit(vec![(key.clone(), Crdt::Counter(mine))]) {
-                    Ok(()) => Reply::Integer(sum),
+                    Ok(()) => match state.data.get(key) {
+                        Some(Crdt::Counter(counts)) => Reply::Integer(Crdt::sum(counts)),
+                        _ => unreachable!("a counter was just merged under {key:?}"),
+                    },
                     Err(e) => e.reply(),
                 }
             }
